@@ -1,0 +1,45 @@
+package dev.ikd.broker;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How to run one combined broker+controller KRaft node.
+ *
+ * @param dataDir        where the log lives; formatted on first start, reused after
+ * @param host           address the client listener binds to (0.0.0.0 for other machines)
+ * @param port           client port, 0 for a free one (remembered in the data dir for restarts)
+ * @param advertisedHost host name clients are told to use; null means {@code host}
+ *                       (or 127.0.0.1 when binding to every interface)
+ * @param overrides      extra broker properties, applied last
+ */
+public record BrokerSettings(Path dataDir, String host, int port, String advertisedHost, Map<String, String> overrides) {
+
+    public BrokerSettings {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(host, "host");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
+        }
+        overrides = Map.copyOf(overrides == null ? Map.of() : overrides);
+    }
+
+    /** A loopback broker on a free port: what {@code ikd local} and the tests use. */
+    public static BrokerSettings loopback(Path dataDir) {
+        return new BrokerSettings(dataDir, "127.0.0.1", 0, null, Map.of());
+    }
+
+    public BrokerSettings withOverrides(Map<String, String> more) {
+        var merged = new java.util.HashMap<>(overrides);
+        merged.putAll(more);
+        return new BrokerSettings(dataDir, host, port, advertisedHost, merged);
+    }
+
+    String effectiveAdvertisedHost() {
+        if (advertisedHost != null && !advertisedHost.isBlank()) {
+            return advertisedHost;
+        }
+        return "0.0.0.0".equals(host) ? "127.0.0.1" : host;
+    }
+}

@@ -1,0 +1,218 @@
+package dev.ikd.broker;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real single-node Kafka broker (KRaft, combined broker and controller) run in-process from
+ * Kafka's own jars: no ZooKeeper, no Docker. It formats its data directory on first start and
+ * keeps the log there, so a restart on the same directory finds every record again.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
+    private static final String PORTS_FILE = "ikd-broker.properties";
+    private static final int NODE_ID = 1;
+
+    private final BrokerSettings settings;
+    private final KafkaRaftServer server;
+    private final String bootstrapServers;
+    private final Duration startTime;
+
+    private EmbeddedKafka(BrokerSettings settings, KafkaRaftServer server, String bootstrapServers, Duration startTime) {
+        this.settings = settings;
+        this.server = server;
+        this.bootstrapServers = bootstrapServers;
+        this.startTime = startTime;
+    }
+
+    /** Starts a broker; returns once it accepts clients. */
+    public static EmbeddedKafka start(BrokerSettings settings) {
+        long t0 = System.nanoTime();
+        Path dataDir = settings.dataDir().toAbsolutePath();
+        Path logDir = dataDir.resolve("log");
+        try {
+            Files.createDirectories(logDir);
+        } catch (IOException e) {
+            throw new BrokerException("cannot create broker data directory " + dataDir + ": " + e.getMessage(), e);
+        }
+        Ports ports = Ports.choose(dataDir.resolve(PORTS_FILE), settings);
+        Map<String, String> props = brokerProperties(settings, logDir, ports);
+        Path serverProperties = dataDir.resolve("server.properties");
+        writeProperties(serverProperties, props, "written by ikd; the broker reads its settings from here");
+
+        if (!Files.exists(logDir.resolve("meta.properties"))) {
+            format(serverProperties);
+        }
+        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
+        try {
+            server.startup();
+        } catch (RuntimeException e) {
+            server.shutdown();
+            throw new BrokerException("broker failed to start on " + settings.host() + ":" + ports.client + ": " + e.getMessage(), e);
+        }
+        ports.save(dataDir.resolve(PORTS_FILE));
+        String bootstrap = settings.effectiveAdvertisedHost() + ":" + ports.client;
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        LOG.info("Kafka broker up at {} (data {}) in {} ms", bootstrap, dataDir, took.toMillis());
+        return new EmbeddedKafka(settings, server, bootstrap, took);
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public Path dataDir() {
+        return settings.dataDir();
+    }
+
+    /** Wall time from {@link #start} to a broker that accepts clients, formatting included. */
+    public Duration startTime() {
+        return startTime;
+    }
+
+    /** Blocks until the broker is shut down (by {@link #close} from another thread). */
+    public void awaitShutdown() {
+        server.awaitShutdown();
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        server.awaitShutdown();
+    }
+
+    static Map<String, String> brokerProperties(BrokerSettings settings, Path logDir, Ports ports) {
+        String advertised = settings.effectiveAdvertisedHost();
+        Map<String, String> p = new TreeMap<>();
+        p.put("process.roles", "broker,controller");
+        p.put("node.id", Integer.toString(NODE_ID));
+        p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + ports.controller);
+        p.put("listeners", "PLAINTEXT://" + settings.host() + ":" + ports.client + ",CONTROLLER://127.0.0.1:" + ports.controller);
+        p.put("advertised.listeners", "PLAINTEXT://" + advertised + ":" + ports.client);
+        p.put("controller.listener.names", "CONTROLLER");
+        p.put("inter.broker.listener.name", "PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("log.dirs", logDir.toString());
+        // One node: every internal topic has one replica.
+        p.put("offsets.topic.replication.factor", "1");
+        p.put("offsets.topic.num.partitions", "8");
+        p.put("transaction.state.log.replication.factor", "1");
+        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.num.partitions", "8");
+        p.put("default.replication.factor", "1");
+        p.put("min.insync.replicas", "1");
+        p.put("group.initial.rebalance.delay.ms", "0");
+        // ikd creates its topics explicitly (dev.ikd.proto.topics.Topics); a typo must not make a new one.
+        p.put("auto.create.topics.enable", "false");
+        p.put("log.cleaner.backoff.ms", "250");
+        p.put("num.network.threads", "2");
+        p.put("num.io.threads", "4");
+        p.putAll(settings.overrides());
+        return p;
+    }
+
+    private static void format(Path serverProperties) {
+        var out = new ByteArrayOutputStream();
+        int rc;
+        try (var print = new PrintStream(out, true, StandardCharsets.UTF_8)) {
+            rc = StorageTool.execute(new String[] {
+                "format", "-t", Uuid.randomUuid().toString(), "-c", serverProperties.toString(), "--ignore-formatted"
+            }, print);
+        } catch (RuntimeException e) {
+            throw new BrokerException("cannot format broker storage: " + e.getMessage(), e);
+        }
+        if (rc != 0) {
+            throw new BrokerException("cannot format broker storage: " + out.toString(StandardCharsets.UTF_8).strip());
+        }
+    }
+
+    static void writeProperties(Path file, Map<String, String> values, String comment) {
+        var props = new Properties();
+        props.putAll(values);
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            props.store(w, comment);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The client and controller ports; a restart reuses the last ones so clients find it again. */
+    record Ports(int client, int controller) {
+
+        static Ports choose(Path file, BrokerSettings settings) {
+            Ports last = load(file);
+            int client = settings.port() != 0 ? settings.port()
+                : last != null && isFree(settings.host(), last.client) ? last.client
+                : freePort(settings.host());
+            int controller = last != null && last.controller != client && isFree("127.0.0.1", last.controller)
+                ? last.controller : freePort("127.0.0.1");
+            return new Ports(client, controller);
+        }
+
+        static Ports load(Path file) {
+            if (!Files.exists(file)) {
+                return null;
+            }
+            var props = new Properties();
+            try (var r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                props.load(r);
+                return new Ports(Integer.parseInt(props.getProperty("client.port")),
+                    Integer.parseInt(props.getProperty("controller.port")));
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        void save(Path file) {
+            writeProperties(file, Map.of("client.port", Integer.toString(client), "controller.port", Integer.toString(controller)),
+                "ports of the last start; reused when free");
+        }
+
+        private static boolean isFree(String host, int port) {
+            try (var socket = new ServerSocket()) {
+                socket.setReuseAddress(true);
+                socket.bind(new InetSocketAddress(InetAddress.getByName(host), port));
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        private static int freePort(String host) {
+            try (var socket = new ServerSocket(0, 50, InetAddress.getByName(host))) {
+                return socket.getLocalPort();
+            } catch (IOException e) {
+                throw new BrokerException("no free port on " + host + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package dev.ikd.proto.envelope;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+
+import com.google.protobuf.ByteString;
+import dev.ikd.proto.codec.MalformedMessageException;
+import dev.ikd.proto.topics.Topics;
+import dev.ikd.proto.v1.DeadLetter;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+/**
+ * Publishes records that cannot be applied to {@code ikd.dead-letter}, with where they came from
+ * (topic, partition, offset), the raw bytes and the reason. Nothing a consumer reads is dropped:
+ * it is either handled or dead-lettered.
+ */
+public final class DeadLetters {
+
+    private final Producer<String, Envelope> producer;
+    private final String producerId;
+    private final Clock clock;
+
+    public DeadLetters(Producer<String, Envelope> producer, String producerId, Clock clock) {
+        this.producer = producer;
+        this.producerId = producerId;
+        this.clock = clock;
+    }
+
+    /**
+     * Hands a valid envelope to {@code handler}; a malformed record, or one the handler rejects
+     * (with {@link RejectedMessageException} or {@link MalformedMessageException}), is dead-lettered.
+     *
+     * @return true if the handler applied the envelope
+     */
+    public boolean dispatch(ConsumerRecord<String, Decoded> record, Consumer<Envelope> handler) {
+        Decoded decoded = record.value();
+        if (decoded == null) {
+            publish(record, null, "record has no value");
+            return false;
+        }
+        if (decoded instanceof Decoded.Malformed malformed) {
+            publish(record, malformed.raw(), malformed.reason());
+            return false;
+        }
+        Envelope envelope = ((Decoded.Valid) decoded).envelope();
+        try {
+            handler.accept(envelope);
+            return true;
+        } catch (RejectedMessageException | MalformedMessageException e) {
+            publish(record, Envelopes.encode(envelope), e.getMessage());
+            return false;
+        }
+    }
+
+    public Future<RecordMetadata> publish(ConsumerRecord<String, ?> original, byte[] rawValue, String reason) {
+        var letter = DeadLetter.newBuilder()
+            .setTopic(original.topic())
+            .setPartition(original.partition())
+            .setOffset(original.offset())
+            .setReason(reason)
+            .setOriginalTimestampMs(original.timestamp());
+        if (rawValue != null) {
+            letter.setRawValue(ByteString.copyFrom(rawValue));
+        }
+        if (original.key() != null) {
+            letter.setRawKey(ByteString.copyFrom(original.key(), StandardCharsets.UTF_8));
+        }
+        String key = original.key() == null ? "" : original.key();
+        Envelope envelope = Envelope.newBuilder()
+            .setSchemaVersion(Envelopes.SCHEMA_VERSION)
+            .setStudentId(key)
+            .setKind(Kind.DEAD_LETTER)
+            .setProducerId(producerId)
+            .setEventTimeMs(clock.millis())
+            .setIdempotencyKey(original.topic() + "/" + original.partition() + "/" + original.offset() + "/dead_letter")
+            .setDeadLetter(letter)
+            .build();
+        return producer.send(new ProducerRecord<>(Topics.DEAD_LETTER, key, envelope));
+    }
+}

@@ -1,0 +1,106 @@
+package dev.ikd.proto.envelope;
+
+import java.time.Clock;
+import java.util.Locale;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.ikd.proto.codec.MalformedMessageException;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+
+/** Building, encoding and checking {@link Envelope}s: the rules every record on every topic obeys (DESIGN §4). */
+public final class Envelopes {
+
+    /** The schema version this build writes and reads. */
+    public static final int SCHEMA_VERSION = 1;
+
+    private Envelopes() {
+    }
+
+    /** {@code run/student/step/kind}: a command re-sent after a timeout keeps it, so it is answered once. */
+    public static String idempotencyKey(String runId, String studentId, long step, Kind kind) {
+        return runId + "/" + studentId + "/" + step + "/" + kind.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** An envelope with every header set; the caller adds the payload that matches {@code kind}. */
+    public static Envelope.Builder header(String runId, String studentId, long step, Kind kind, String producerId, Clock clock) {
+        return Envelope.newBuilder()
+            .setSchemaVersion(SCHEMA_VERSION)
+            .setRunId(runId)
+            .setStudentId(studentId)
+            .setStep(step)
+            .setKind(kind)
+            .setProducerId(producerId)
+            .setEventTimeMs(clock.millis())
+            .setIdempotencyKey(idempotencyKey(runId, studentId, step, kind));
+    }
+
+    public static byte[] encode(Envelope envelope) {
+        return envelope.toByteArray();
+    }
+
+    /** Parses and checks one record value; any problem is a {@link MalformedMessageException} naming it. */
+    public static Envelope decode(byte[] bytes) {
+        if (bytes == null) {
+            throw new MalformedMessageException("record has no value");
+        }
+        Envelope envelope;
+        try {
+            envelope = Envelope.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw new MalformedMessageException("not a protobuf Envelope: " + e.getMessage(), e);
+        }
+        validate(envelope);
+        return envelope;
+    }
+
+    public static void validate(Envelope e) {
+        if (e.getSchemaVersion() != SCHEMA_VERSION) {
+            throw new MalformedMessageException("unknown schema version " + e.getSchemaVersion()
+                + " (this build reads " + SCHEMA_VERSION + ")");
+        }
+        if (e.getKind() == Kind.KIND_UNSPECIFIED || e.getKind() == Kind.UNRECOGNIZED) {
+            throw new MalformedMessageException("envelope kind is missing or unknown (" + e.getKindValue() + ")");
+        }
+        if (e.getPayloadCase() == Envelope.PayloadCase.PAYLOAD_NOT_SET) {
+            throw new MalformedMessageException("envelope of kind " + e.getKind() + " has no payload");
+        }
+        Kind carried = kindOf(e.getPayloadCase());
+        if (carried != e.getKind()) {
+            throw new MalformedMessageException("envelope kind " + e.getKind() + " carries a " + carried + " payload");
+        }
+        if (e.getKind() == Kind.DEAD_LETTER) {
+            return; // a dead letter describes a record that may have had no run or student at all
+        }
+        if (e.getRunId().isEmpty()) {
+            throw new MalformedMessageException("envelope has no run id");
+        }
+        if (e.getStep() < 0) {
+            throw new MalformedMessageException("envelope step is negative (" + e.getStep() + ")");
+        }
+        String expected = idempotencyKey(e.getRunId(), e.getStudentId(), e.getStep(), e.getKind());
+        if (!expected.equals(e.getIdempotencyKey())) {
+            throw new MalformedMessageException("idempotency key '" + e.getIdempotencyKey() + "' does not match '"
+                + expected + "' (run/student/step/kind)");
+        }
+    }
+
+    /** The kind each payload must be announced as. */
+    public static Kind kindOf(Envelope.PayloadCase payload) {
+        return switch (payload) {
+            case ENROLLMENT -> Kind.ENROLLMENT;
+            case ADMITTED -> Kind.ADMITTED;
+            case REFUSED -> Kind.REFUSED;
+            case COURSE_START -> Kind.COURSE_START;
+            case FINISH -> Kind.FINISH;
+            case ABORT -> Kind.ABORT;
+            case SOFT_TARGETS -> Kind.SOFT_TARGETS;
+            case FEEDBACK -> Kind.FEEDBACK;
+            case EXAM_RESULT -> Kind.EXAM_RESULT;
+            case TEACHER_UPDATED -> Kind.TEACHER_UPDATED;
+            case TEACHER_BLOCK -> Kind.TEACHER_BLOCK;
+            case DEAD_LETTER -> Kind.DEAD_LETTER;
+            case PAYLOAD_NOT_SET -> Kind.KIND_UNSPECIFIED;
+        };
+    }
+}

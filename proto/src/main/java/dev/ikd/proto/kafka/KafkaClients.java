@@ -1,0 +1,55 @@
+package dev.ikd.proto.kafka;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import dev.ikd.proto.envelope.EnvelopeDeserializer;
+import dev.ikd.proto.envelope.EnvelopeSerializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** The one place that sets up ikd's Kafka producers and consumers. */
+public final class KafkaClients {
+
+    private KafkaClients() {
+    }
+
+    /**
+     * Idempotent, fully acknowledged producer of envelopes keyed by student id: a retried send is
+     * written once, and one student's records stay in order in one partition.
+     */
+    public static Map<String, Object> producerConfig(String bootstrapServers, String clientId) {
+        Map<String, Object> c = new HashMap<>();
+        c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        c.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        c.put(ProducerConfig.ACKS_CONFIG, "all");
+        c.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
+        c.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        c.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, EnvelopeDeserializer.DEFAULT_MAX_MESSAGE_BYTES);
+        c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, EnvelopeSerializer.class);
+        return c;
+    }
+
+    /**
+     * Consumer of envelopes that sees only committed records and commits offsets itself, after a
+     * record is handled.
+     */
+    public static Map<String, Object> consumerConfig(String bootstrapServers, String groupId, String clientId) {
+        Map<String, Object> c = new HashMap<>();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        c.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 5);
+        c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, EnvelopeDeserializer.DEFAULT_MAX_MESSAGE_BYTES);
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, EnvelopeDeserializer.class);
+        return c;
+    }
+}

@@ -1,0 +1,104 @@
+package dev.ikd.proto.topics;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/** The one place that names ikd's topics and creates them (DESIGN §4). */
+public final class Topics {
+
+    public static final String ENROLLMENT = "ikd.enrollment";
+    public static final String CONTROL = "ikd.control";
+    public static final String SOFT_TARGETS = "ikd.soft-targets";
+    public static final String FEEDBACK = "ikd.feedback";
+    public static final String EXAM_RESULTS = "ikd.exam-results";
+    public static final String TEACHER_UPDATES = "ikd.teacher-updates";
+    public static final String TEACHER_BLOCKS = "ikd.teacher-blocks";
+    public static final String DEAD_LETTER = "ikd.dead-letter";
+
+    public static final List<String> ALL = List.of(
+        ENROLLMENT, CONTROL, SOFT_TARGETS, FEEDBACK, EXAM_RESULTS, TEACHER_UPDATES, TEACHER_BLOCKS, DEAD_LETTER);
+
+    private Topics() {
+    }
+
+    /** The topic each kind of message travels on. */
+    public static String topicOf(Kind kind) {
+        return switch (kind) {
+            case ENROLLMENT -> ENROLLMENT;
+            case ADMITTED, REFUSED, COURSE_START, FINISH, ABORT -> CONTROL;
+            case SOFT_TARGETS -> SOFT_TARGETS;
+            case FEEDBACK -> FEEDBACK;
+            case EXAM_RESULT -> EXAM_RESULTS;
+            case TEACHER_UPDATED -> TEACHER_UPDATES;
+            case TEACHER_BLOCK -> TEACHER_BLOCKS;
+            case DEAD_LETTER -> DEAD_LETTER;
+            case KIND_UNSPECIFIED, UNRECOGNIZED -> throw new IllegalArgumentException("no topic for kind " + kind);
+        };
+    }
+
+    /**
+     * The record key: the student id, so one student's messages stay ordered in one partition; for
+     * teacher blocks teacher id and stage, so compaction keeps the latest version of each stage.
+     */
+    public static String keyOf(Envelope envelope) {
+        if (envelope.getKind() == Kind.TEACHER_BLOCK) {
+            return envelope.getTeacherBlock().getTeacherId() + "/" + envelope.getTeacherBlock().getStage();
+        }
+        return envelope.getStudentId();
+    }
+
+    /** The topic definitions for {@code settings}: compaction for teacher blocks, the run log kept for good. */
+    public static List<NewTopic> definitions(TopicSettings settings) {
+        List<NewTopic> topics = new ArrayList<>();
+        for (String name : ALL) {
+            Map<String, String> config = TEACHER_BLOCKS.equals(name)
+                ? Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                    TopicConfig.SEGMENT_MS_CONFIG, Long.toString(settings.compactionSegmentMs()),
+                    TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, "0.01",
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()))
+                : Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(settings.retentionMs()),
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()));
+            topics.add(new NewTopic(name, settings.partitions(), settings.replicationFactor()).configs(config));
+        }
+        return topics;
+    }
+
+    /** Creates the topics that are missing; existing ones are left as they are. */
+    public static void ensure(Admin admin, TopicSettings settings, Duration timeout) {
+        try {
+            Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            List<NewTopic> missing = definitions(settings).stream().filter(t -> !existing.contains(t.name())).toList();
+            if (missing.isEmpty()) {
+                return;
+            }
+            for (var entry : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    entry.getValue().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + entry.getKey() + ": "
+                            + e.getCause().getMessage(), e.getCause());
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot reach the Kafka cluster to create topics: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package dev.ikd.proto.envelope;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import dev.ikd.proto.codec.MalformedMessageException;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Feedback;
+import dev.ikd.proto.v1.Kind;
+import org.junit.jupiter.api.Test;
+
+class EnvelopesTest {
+
+    private final EnvelopeDeserializer deserializer = new EnvelopeDeserializer(4096);
+
+    @Test
+    void everyKindHasASampleThatSurvivesEncodeAndDecode() {
+        var samples = SampleEnvelopes.oneOfEachKind("run-1");
+        Set<Kind> kinds = samples.stream().map(Envelope::getKind).collect(Collectors.toSet());
+        Set<Kind> all = EnumSet.copyOf(Arrays.stream(Kind.values())
+            .filter(k -> k != Kind.KIND_UNSPECIFIED && k != Kind.UNRECOGNIZED).toList());
+        assertThat(kinds).isEqualTo(all);
+        for (Envelope e : samples) {
+            assertThat(Envelopes.decode(Envelopes.encode(e))).isEqualTo(e);
+        }
+    }
+
+    @Test
+    void idempotencyKeyIsRunStudentStepKind() {
+        assertThat(Envelopes.idempotencyKey("r", "s-1", 12, Kind.SOFT_TARGETS)).isEqualTo("r/s-1/12/soft_targets");
+    }
+
+    @Test
+    void garbageIsNotAnEnvelope() {
+        assertThat(reason(new byte[] {(byte) 0xff, (byte) 0xff, 0x01})).startsWith("not a protobuf Envelope");
+        assertThat(reason(null)).isEqualTo("record has no value");
+    }
+
+    @Test
+    void unknownSchemaVersionIsNamed() {
+        Envelope e = feedback().setSchemaVersion(7).build();
+        assertThat(reason(e.toByteArray())).isEqualTo("unknown schema version 7 (this build reads 1)");
+    }
+
+    @Test
+    void kindMustMatchPayload() {
+        Envelope e = feedback().setKind(Kind.SOFT_TARGETS)
+            .setIdempotencyKey(Envelopes.idempotencyKey("run", "s", 1, Kind.SOFT_TARGETS)).build();
+        assertThat(reason(e.toByteArray())).isEqualTo("envelope kind SOFT_TARGETS carries a FEEDBACK payload");
+        assertThat(reason(feedback().clearFeedback().build().toByteArray()))
+            .isEqualTo("envelope of kind FEEDBACK has no payload");
+    }
+
+    @Test
+    void headersAreChecked() {
+        assertThat(reason(feedback().setRunId("").build().toByteArray())).isEqualTo("envelope has no run id");
+        assertThat(reason(feedback().setStep(-1).build().toByteArray())).isEqualTo("envelope step is negative (-1)");
+        assertThat(reason(feedback().setIdempotencyKey("run/s/2/feedback").build().toByteArray()))
+            .isEqualTo("idempotency key 'run/s/2/feedback' does not match 'run/s/1/feedback' (run/student/step/kind)");
+    }
+
+    @Test
+    void oversizeMessagesAreRefusedBeforeParsing() {
+        assertThat(reason(new byte[5000])).isEqualTo("message has 5000 bytes, over the limit of 4096");
+    }
+
+    @Test
+    void decodeThrowsWhatTheDeserializerReports() {
+        assertThatThrownBy(() -> Envelopes.decode(feedback().setSchemaVersion(2).build().toByteArray()))
+            .isInstanceOf(MalformedMessageException.class)
+            .hasMessageContaining("schema version 2");
+    }
+
+    private String reason(byte[] bytes) {
+        Decoded d = deserializer.deserialize("ikd.feedback", bytes);
+        assertThat(d).isInstanceOf(Decoded.Malformed.class);
+        return ((Decoded.Malformed) d).reason();
+    }
+
+    private static Envelope.Builder feedback() {
+        return Envelopes.header("run", "s", 1, Kind.FEEDBACK, "p", SampleEnvelopes.CLOCK)
+            .setFeedback(Feedback.newBuilder().setCourseLoss(1.0));
+    }
+}
