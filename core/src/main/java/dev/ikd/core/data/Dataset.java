@@ -1,0 +1,170 @@
+package dev.ikd.core.data;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * A labelled data set in memory: a training pool (sample ids index into it) and a test set used
+ * only for final evaluation. Features are float32; text data hold token ids as floats.
+ */
+public final class Dataset {
+
+    private final String name;
+    private final long[] sampleShape;
+    private final int sampleSize;
+    private final int classes;
+    private final float[] train;
+    private final int[] trainLabels;
+    private final float[] test;
+    private final int[] testLabels;
+    private final int vocabularySize;
+    private final String sha256;
+
+    public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
+                   int[] testLabels) {
+        this(name, sampleShape, classes, train, trainLabels, test, testLabels, 0);
+    }
+
+    /** @param vocabularySize for text data, the number of word ids (features are ids); 0 otherwise */
+    public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
+                   int[] testLabels, int vocabularySize) {
+        this.name = name;
+        this.sampleShape = sampleShape.clone();
+        this.sampleSize = Math.toIntExact(new Shape(sampleShape).size());
+        this.classes = classes;
+        if (train.length != (long) trainLabels.length * sampleSize || test.length != (long) testLabels.length * sampleSize) {
+            throw new IllegalArgumentException("data set " + name + ": feature count does not match labels x "
+                + Arrays.toString(sampleShape));
+        }
+        for (int[] labels : new int[][] {trainLabels, testLabels}) {
+            for (int y : labels) {
+                if (y < 0 || y >= classes) {
+                    throw new IllegalArgumentException("data set " + name + ": label " + y + " outside 0.." + (classes - 1));
+                }
+            }
+        }
+        this.train = train;
+        this.trainLabels = trainLabels;
+        this.test = test;
+        this.testLabels = testLabels;
+        this.vocabularySize = vocabularySize;
+        this.sha256 = digest();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public long[] sampleShape() {
+        return sampleShape.clone();
+    }
+
+    public int classes() {
+        return classes;
+    }
+
+    public boolean isText() {
+        return vocabularySize > 0;
+    }
+
+    public int vocabularySize() {
+        return vocabularySize;
+    }
+
+    public int trainSize() {
+        return trainLabels.length;
+    }
+
+    public int testSize() {
+        return testLabels.length;
+    }
+
+    /** SHA-256 over the canonical bytes (shape, classes, features, labels): both sides of a run must agree on it. */
+    public String sha256() {
+        return sha256;
+    }
+
+    /** Training samples {@code ids} as a [B, ...sampleShape] array of {@code type}. */
+    public NDArray trainFeatures(NDManager manager, int[] ids, DataType type) {
+        return gather(manager, train, ids, type);
+    }
+
+    public int[] trainLabels(int[] ids) {
+        int[] y = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            y[i] = trainLabels[checkId(ids[i], trainLabels.length)];
+        }
+        return y;
+    }
+
+    public NDArray testFeatures(NDManager manager, int from, int to, DataType type) {
+        int[] ids = new int[to - from];
+        Arrays.setAll(ids, i -> from + i);
+        return gather(manager, test, ids, type);
+    }
+
+    public int[] testLabels(int from, int to) {
+        return Arrays.copyOfRange(testLabels, from, to);
+    }
+
+    /** The raw features of one training sample (for inline transport when data is not shared). */
+    public float[] trainSample(int id) {
+        checkId(id, trainLabels.length);
+        return Arrays.copyOfRange(train, id * sampleSize, (id + 1) * sampleSize);
+    }
+
+    private NDArray gather(NDManager manager, float[] source, int[] ids, DataType type) {
+        float[] out = new float[ids.length * sampleSize];
+        int n = source.length / sampleSize;
+        for (int i = 0; i < ids.length; i++) {
+            System.arraycopy(source, checkId(ids[i], n) * sampleSize, out, i * sampleSize, sampleSize);
+        }
+        long[] shape = new long[sampleShape.length + 1];
+        shape[0] = ids.length;
+        System.arraycopy(sampleShape, 0, shape, 1, sampleShape.length);
+        NDArray a = manager.create(out, new Shape(shape));
+        return type == DataType.FLOAT32 ? a : a.toType(type, false);
+    }
+
+    private int checkId(int id, int n) {
+        if (id < 0 || id >= n) {
+            throw new IllegalArgumentException("sample id " + id + " is outside data set " + name + " (0.." + (n - 1) + ")");
+        }
+        return id;
+    }
+
+    private String digest() {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            ByteBuffer header = ByteBuffer.allocate(8 * (sampleShape.length + 2)).order(ByteOrder.LITTLE_ENDIAN);
+            for (long d : sampleShape) {
+                header.putLong(d);
+            }
+            header.putLong(classes);
+            header.putLong(vocabularySize);
+            md.update(header.array());
+            for (float[] f : new float[][] {train, test}) {
+                ByteBuffer b = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(f);
+                md.update(b.array());
+            }
+            for (int[] l : new int[][] {trainLabels, testLabels}) {
+                ByteBuffer b = ByteBuffer.allocate(l.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                b.asIntBuffer().put(l);
+                md.update(b.array());
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

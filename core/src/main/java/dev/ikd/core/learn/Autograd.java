@@ -1,0 +1,45 @@
+package dev.ikd.core.learn;
+
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.GradientCollector;
+import dev.ikd.core.model.Params;
+
+/**
+ * Gradients of a scalar objective. DJL's PyTorch engine allows one collecting GradientCollector per
+ * JVM (shared/RECIPES.md), so every gradient section in a process takes this one lock: teacher and
+ * students sharing a JVM ({@code ikd local}) then never collide. Forward-only work needs no lock.
+ */
+public final class Autograd {
+
+    private static final ReentrantLock COLLECTOR = new ReentrantLock();
+
+    private Autograd() {
+    }
+
+    /** The objective's value at {@code at} and its gradient, as new arrays in {@code manager}. */
+    public static Gradient of(Params at, NDManager manager, Function<Params, NDArray> objective) {
+        COLLECTOR.lock();
+        try (NDManager scope = manager.newSubManager()) {
+            Params leaves = at.requiringGradient(scope);
+            double value;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray loss = objective.apply(leaves);
+                collector.backward(loss);
+                value = loss.toType(DataType.FLOAT64, false).getDouble();
+            }
+            return new Gradient(value, leaves.gradients(manager));
+        } finally {
+            COLLECTOR.unlock();
+        }
+    }
+
+    /** An objective's value and its gradient with respect to each parameter. */
+    public record Gradient(double value, Params gradient) {
+    }
+}

@@ -1,0 +1,45 @@
+package dev.ikd.core.learn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Swap;
+
+/**
+ * The course step: θ' = θ − η v', v' = μ v + ∇_θ L_c(θ, p) (DESIGN §2). A pure function: it
+ * returns new parameters and velocity and leaves its inputs as they were.
+ */
+public final class CourseStep {
+
+    private CourseStep() {
+    }
+
+    /**
+     * @param x              course batch, raw samples
+     * @param weightedOneHot labels, zero rows for samples whose labels the student may not use
+     * @param p              the teacher's soft targets for the batch
+     */
+    public static Result apply(Network net, Params theta, Params velocity, NDArray x, NDArray weightedOneHot, NDArray p,
+                               Swap swap, StudentConfig c, NDManager manager) {
+        Autograd.Gradient grad = Autograd.of(theta, manager,
+            th -> Losses.course(net.forward(th, x, swap).logits(), p, weightedOneHot, c.temperature(), c.alpha()));
+        try (Params g = grad.gradient()) {
+            Params v = velocity.map((name, vi) -> {
+                NDArray next = vi.mul(c.momentum()).add(g.get(name));
+                next.attach(manager);
+                return next;
+            });
+            Params next = theta.map((name, t) -> {
+                NDArray n = t.sub(v.get(name).mul(c.learningRate()));
+                n.attach(manager);
+                return n;
+            });
+            return new Result(next, v, grad.value());
+        }
+    }
+
+    /** θ', v' and the course loss L_c(θ, p) before the step. */
+    public record Result(Params theta, Params velocity, double loss) {
+    }
+}

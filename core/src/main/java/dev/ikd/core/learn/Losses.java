@@ -1,0 +1,64 @@
+package dev.ikd.core.learn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/** The losses of DESIGN §2, batch-averaged over B. */
+public final class Losses {
+
+    private Losses() {
+    }
+
+    /** p = softmax(logits / T), row by row. */
+    public static NDArray softTargets(NDArray logits, double temperature) {
+        return logits.div(temperature).softmax(1);
+    }
+
+    /** (1/B) Σ_i KL(p_i ‖ softmax(z_i / T)). */
+    public static NDArray distillation(NDArray z, NDArray p, double temperature) {
+        long b = z.getShape().get(0);
+        NDArray logQ = z.div(temperature).logSoftmax(1);
+        NDArray logP = p.clip(1e-30, 1.0).log(); // p·log p is 0 where p is 0
+        return p.mul(logP.sub(logQ)).sum().div(b);
+    }
+
+    /** (1/B) Σ_i w_i CE(y_i, z_i), with w the one-hot labels times the sample's label weight (0 if unlabelled). */
+    public static NDArray crossEntropy(NDArray z, NDArray weightedOneHot) {
+        long b = z.getShape().get(0);
+        return z.logSoftmax(1).mul(weightedOneHot).sum().neg().div(b);
+    }
+
+    /** L_c = α T² KD + (1 − α) CE (DESIGN §2). */
+    public static NDArray course(NDArray z, NDArray p, NDArray weightedOneHot, double temperature, double alpha) {
+        NDArray ce = crossEntropy(z, weightedOneHot);
+        if (alpha == 0) {
+            return ce;
+        }
+        return distillation(z, p, temperature).mul(alpha * temperature * temperature).add(ce.mul(1 - alpha));
+    }
+
+    /** One-hot rows for {@code labels}; rows whose {@code labeled} flag is false are all zeros. */
+    public static NDArray oneHot(NDManager manager, int[] labels, boolean[] labeled, int classes, DataType type) {
+        double[] w = new double[labels.length * classes];
+        for (int i = 0; i < labels.length; i++) {
+            if (labeled == null || labeled[i]) {
+                w[i * classes + labels[i]] = 1;
+            }
+        }
+        NDArray a = manager.create(w, new Shape(labels.length, classes));
+        return type == DataType.FLOAT64 ? a : a.toType(type, false);
+    }
+
+    public static double accuracy(NDArray logits, int[] labels) {
+        long[] predicted = logits.argMax(1).toLongArray();
+        int right = 0;
+        for (int i = 0; i < labels.length; i++) {
+            if (predicted[i] == labels[i]) {
+                right++;
+            }
+        }
+        return labels.length == 0 ? 0 : (double) right / labels.length;
+    }
+}

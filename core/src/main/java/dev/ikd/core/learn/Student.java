@@ -1,0 +1,107 @@
+package dev.ikd.core.learn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Swap;
+
+/**
+ * One student's state (θ and the optimizer's velocity) and its step: course step, exam, feedback.
+ * The services and the in-process trainer call {@link #learn} with the same inputs in the same
+ * order, which is what makes a distributed run equal the in-process one.
+ */
+public final class Student implements AutoCloseable {
+
+    private final Network net;
+    private final StudentConfig config;
+    private final NDManager manager;
+    private Params theta;
+    private Params velocity;
+    private long stepsDone;
+
+    public Student(Network net, StudentConfig config, Params theta, Params velocity, long stepsDone, NDManager parent) {
+        this.net = net;
+        this.config = config;
+        this.manager = parent.newSubManager();
+        this.theta = theta.copy(manager);
+        this.velocity = velocity.copy(manager);
+        this.stepsDone = stepsDone;
+    }
+
+    /** A student with freshly initialised parameters (seeded) and zero velocity. */
+    public static Student fresh(Network net, StudentConfig config, long seed, DataType type, NDManager parent) {
+        try (NDManager scope = parent.newSubManager()) {
+            Params init = net.init(seed, type, scope);
+            Params zeros = init.map((k, v) -> scope.zeros(v.getShape(), v.getDataType()));
+            return new Student(net, config, init, zeros, 0, parent);
+        }
+    }
+
+    /**
+     * Step k: course step on (x, y, p), exam on (examX, examY), feedback d for the teacher.
+     *
+     * @param weightedOneHot course labels (zero rows where the student has no label)
+     * @param p              soft targets as received (B x C)
+     */
+    public StepResult learn(NDArray courseX, NDArray weightedOneHot, NDArray p, NDArray examX, int[] examY, Swap swap) {
+        try (NDManager step = manager.newSubManager()) {
+            CourseStep.Result course = CourseStep.apply(net, theta, velocity, courseX, weightedOneHot, p, swap, config, step);
+            Exam.Outcome exam = Exam.take(net, course.theta(), examX, examY, step);
+            NDArray d = Exam.feedback(net, theta, exam.gradient(), courseX, swap, config, step);
+            NDArray courseLogits = net.forward(theta, courseX, swap).logits();
+            var result = new StepResult(stepsDone, toFloats(d), toFloats(courseLogits), course.loss(), exam.loss(),
+                exam.accuracy(), null);
+            theta.close();
+            velocity.close();
+            theta = course.theta().copy(manager);
+            velocity = course.velocity().copy(manager);
+            stepsDone++;
+            return result.withHash(theta.sha256());
+        }
+    }
+
+    public Params parameters() {
+        return theta;
+    }
+
+    public Params velocity() {
+        return velocity;
+    }
+
+    public long stepsDone() {
+        return stepsDone;
+    }
+
+    public Network network() {
+        return net;
+    }
+
+    public String parameterHash() {
+        return theta.sha256();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    private static float[] toFloats(NDArray a) {
+        return a.getDataType() == DataType.FLOAT32 ? a.toFloatArray() : a.toType(DataType.FLOAT32, false).toFloatArray();
+    }
+
+    /**
+     * What one step produced.
+     *
+     * @param feedback     d, B x C, float32 as it travels
+     * @param courseLogits the student's course logits at θ (B x C), for modes that need them
+     * @param paramSha256  SHA-256 of θ' after the step
+     */
+    public record StepResult(long step, float[] feedback, float[] courseLogits, double courseLoss, double examLoss,
+                             double examAccuracy, String paramSha256) {
+        StepResult withHash(String sha) {
+            return new StepResult(step, feedback, courseLogits, courseLoss, examLoss, examAccuracy, sha);
+        }
+    }
+}

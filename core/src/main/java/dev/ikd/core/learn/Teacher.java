@@ -1,0 +1,187 @@
+package dev.ikd.core.learn;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+
+/**
+ * The teacher as one student sees it: soft targets for a course batch, and the exam step that
+ * learns from that student's feedback (DESIGN §2–§3). In mode {@code ikd} it owns a copy of φ; in
+ * the adapter modes it shares the frozen backbone and owns only its adapter.
+ */
+public final class Teacher implements AutoCloseable {
+
+    private final Network net;
+    private final TeacherMode mode;
+    private final TeacherConfig config;
+    private final NDManager manager;
+    private Params backbone;
+    private Params trainable;
+    private Params velocity;
+    private long version;
+
+    private Teacher(Network net, TeacherMode mode, TeacherConfig config, NDManager manager, Params backbone,
+                    Params trainable, long version) {
+        this.net = net;
+        this.mode = mode;
+        this.config = config;
+        this.manager = manager;
+        this.backbone = backbone;
+        this.trainable = trainable;
+        this.velocity = trainable == null ? null : trainable.map((k, v) -> manager.zeros(v.getShape(), v.getDataType()));
+        this.version = version;
+    }
+
+    /**
+     * The teacher for one newly enrolled student: copy-on-enroll of φ in mode ikd, a fresh adapter
+     * (seeded; its output layer starts at zero, so it starts as the plain teacher) in adapter modes,
+     * the shared φ untouched when frozen.
+     */
+    public static Teacher enroll(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, long adapterSeed,
+                                 NDManager parent) {
+        NDManager manager = parent.newSubManager();
+        return switch (mode) {
+            case FROZEN -> new Teacher(net, mode, config, manager, pretrained, null, 0);
+            case IKD -> {
+                Params own = pretrained.copy(manager);
+                yield new Teacher(net, mode, config, manager, own, own, 0);
+            }
+            case IKD_ADAPTER, PESF -> new Teacher(net, mode, config, manager, pretrained,
+                adapter(net.featureSize(), config.adapterHidden(), net.classes(), adapterSeed,
+                    pretrained.asMap().values().iterator().next().getDataType(), manager), 0);
+        };
+    }
+
+    /** Restores a teacher from checkpointed trainable parameters and velocity. */
+    public static Teacher restore(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, Params trainable,
+                                  Params velocity, long version, NDManager parent) {
+        NDManager manager = parent.newSubManager();
+        Teacher t;
+        if (mode == TeacherMode.FROZEN) {
+            t = new Teacher(net, mode, config, manager, pretrained, null, version);
+        } else {
+            Params own = trainable.copy(manager);
+            t = new Teacher(net, mode, config, manager, mode == TeacherMode.IKD ? own : pretrained, own, version);
+            t.velocity.close();
+            t.velocity = velocity.copy(manager);
+        }
+        return t;
+    }
+
+    static Params adapter(int features, int hidden, int classes, long seed, DataType type, NDManager manager) {
+        Map<String, NDArray> a = new LinkedHashMap<>();
+        double scale = Math.sqrt(6.0 / (features + hidden));
+        var random = new java.util.SplittableRandom(seed);
+        double[] w1 = new double[features * hidden];
+        for (int i = 0; i < w1.length; i++) {
+            w1[i] = (random.nextDouble() * 2 - 1) * scale;
+        }
+        a.put("adapter.w1", manager.create(w1, new Shape(features, hidden)).toType(type, false));
+        a.put("adapter.b1", manager.zeros(new Shape(hidden), type));
+        a.put("adapter.w2", manager.zeros(new Shape(hidden, classes), type));
+        a.put("adapter.b2", manager.zeros(new Shape(classes), type));
+        return new Params(a);
+    }
+
+    /** Teacher logits for this student: f_t(x; φ), minus A_s(h) in the adapter modes. */
+    private NDArray logits(Params backboneParams, Params adapterParams, NDArray x) {
+        Network.Forward f = net.forward(backboneParams, x, dev.ikd.core.model.Swap.NONE);
+        if (!mode.usesAdapter()) {
+            return f.logits();
+        }
+        return f.logits().sub(adapt(adapterParams, f.features()));
+    }
+
+    private static NDArray adapt(Params a, NDArray features) {
+        NDArray h = features.matMul(a.get("adapter.w1")).add(a.get("adapter.b1")).tanh();
+        return h.matMul(a.get("adapter.w2")).add(a.get("adapter.b2"));
+    }
+
+    /** p = softmax(logits / T) for the course batch x, in {@code out}. */
+    public NDArray softTargets(NDArray x, NDManager out) {
+        NDArray p = Losses.softTargets(logits(backbone, trainable, x), config.temperature());
+        p.attach(out);
+        return p;
+    }
+
+    /**
+     * The exam step. ikd and ikd-adapter minimise Σ_i ⟨d_i, p_i(φ)⟩ + β CE(y, logits); pesf
+     * minimises CE(y, a) + T² KL(softmax(z_s/T) ‖ softmax(a/T)) for the adapted logits a and the
+     * student's course logits z_s. Frozen teachers report the ikd objective and do not move.
+     */
+    public Update learn(NDArray x, int[] y, NDArray d, NDArray studentLogits) {
+        try (NDManager step = manager.newSubManager()) {
+            NDArray oneHot = Losses.oneHot(step, y, null, net.classes(), x.getDataType());
+            double t = config.temperature();
+            if (mode == TeacherMode.FROZEN) {
+                NDArray p = softTargets(x, step);
+                NDArray loss = p.mul(d).sum().add(Losses.crossEntropy(logits(backbone, null, x), oneHot).mul(config.beta()));
+                return new Update(loss.toType(DataType.FLOAT64, false).getDouble(), version);
+            }
+            // In adapter modes the backbone is frozen: its forward needs no gradient.
+            Autograd.Gradient grad = Autograd.of(trainable, step, w -> {
+                NDArray u = mode == TeacherMode.IKD ? logits(w, null, x) : logits(backbone, w, x);
+                if (mode == TeacherMode.PESF) {
+                    NDArray target = Losses.softTargets(studentLogits, t);
+                    return Losses.crossEntropy(u, oneHot)
+                        .add(Losses.distillation(u, target, t).mul(t * t));
+                }
+                NDArray objective = Losses.softTargets(u, t).mul(d).sum();
+                return config.beta() == 0 ? objective : objective.add(Losses.crossEntropy(u, oneHot).mul(config.beta()));
+            });
+            try (Params g = grad.gradient()) {
+                Params v = velocity.map((name, vi) -> {
+                    NDArray n = vi.mul(config.momentum()).add(g.get(name));
+                    n.attach(manager);
+                    return n;
+                });
+                Params next = trainable.map((name, w) -> {
+                    NDArray n = w.sub(v.get(name).mul(config.learningRate()));
+                    n.attach(manager);
+                    return n;
+                });
+                trainable.close();
+                velocity.close();
+                trainable = next;
+                velocity = v;
+                if (mode == TeacherMode.IKD) {
+                    backbone = next;
+                }
+            }
+            version++;
+            return new Update(grad.value(), version);
+        }
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public TeacherMode mode() {
+        return mode;
+    }
+
+    /** What the exam steps change: φ in mode ikd, the adapter in adapter modes, nothing when frozen. */
+    public Params trainable() {
+        return trainable;
+    }
+
+    public Params velocity() {
+        return velocity;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    /** The teacher's exam-step objective before the update, and the version that now includes it. */
+    public record Update(double loss, long version) {
+    }
+}

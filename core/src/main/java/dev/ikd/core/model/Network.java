@@ -1,0 +1,162 @@
+package dev.ikd.core.model;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.data.Dataset;
+
+/**
+ * A network built from named stages and a head (DESIGN §3). Stateless: parameters are passed in,
+ * so the same network serves the live parameters, perturbed copies (exam feedback) and the teacher's
+ * stages standing in for the student's (IAKD).
+ */
+public final class Network {
+
+    private final ModelSpec spec;
+    private final long[] inputShape;
+    private final List<Stage> stages;
+    private final Stages.Head head;
+
+    private Network(ModelSpec spec, long[] inputShape, List<Stage> stages, Stages.Head head) {
+        this.spec = spec;
+        this.inputShape = inputShape;
+        this.stages = List.copyOf(stages);
+        this.head = head;
+    }
+
+    /** The network {@code spec} describes for samples of {@code data}. */
+    public static Network build(ModelSpec spec, Dataset data) {
+        long[] sample = data.sampleShape();
+        int b = spec.boundary();
+        List<Stage> stages = new ArrayList<>();
+        switch (spec.family()) {
+            case MLP -> {
+                int in = Math.toIntExact(new Shape(sample).size());
+                for (int i = 0; i < spec.widths().size(); i++) {
+                    stages.add(new Stages.Dense("stage" + (i + 1), i == 0 ? in : b, spec.widths().get(i), b));
+                }
+                return new Network(spec, new long[] {in}, stages, new Stages.Head("head", b, data.classes(), Stages.Pooling.FLATTEN));
+            }
+            case CNN -> {
+                long[] image = imageShape(sample, data.name());
+                int channels = (int) image[0];
+                long h = image[1];
+                long w = image[2];
+                for (int i = 0; i < spec.widths().size(); i++) {
+                    stages.add(new Stages.Conv("stage" + (i + 1), i == 0 ? channels : b, spec.widths().get(i), b));
+                    h /= 2;
+                    w /= 2;
+                }
+                if (h < 1 || w < 1) {
+                    throw new IllegalArgumentException("cnn with " + spec.widths().size() + " stages pools "
+                        + data.name() + " images below 1x1; use fewer stages");
+                }
+                return new Network(spec, image, stages,
+                    new Stages.Head("head", Math.toIntExact(b * h * w), data.classes(), Stages.Pooling.FLATTEN));
+            }
+            case TEXT -> {
+                if (!data.isText()) {
+                    throw new IllegalArgumentException("text models need a text data set; " + data.name() + " is not one");
+                }
+                stages.add(new Stages.Embed("embed", data.vocabularySize(), b));
+                for (int i = 0; i < spec.widths().size(); i++) {
+                    stages.add(new Stages.Conv1("stage" + (i + 1), b, spec.widths().get(i)));
+                }
+                return new Network(spec, sample, stages, new Stages.Head("head", b, data.classes(), Stages.Pooling.GLOBAL_MEAN));
+            }
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    private static long[] imageShape(long[] sample, String name) {
+        if (sample.length == 3) {
+            return sample;
+        }
+        long n = new Shape(sample).size();
+        long side = Math.round(Math.sqrt(n));
+        if (sample.length == 1 && side * side == n) {
+            return new long[] {1, side, side};
+        }
+        throw new IllegalArgumentException("cnn models need square images; " + name + " samples have shape "
+            + new Shape(sample));
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    /** The swappable stages followed by the head, in order. */
+    public List<Stage> stages() {
+        List<Stage> all = new ArrayList<>(stages);
+        all.add(head);
+        return all;
+    }
+
+    public int stageCount() {
+        return stages.size() + 1;
+    }
+
+    public int featureSize() {
+        return head.in();
+    }
+
+    public int classes() {
+        return head.classes();
+    }
+
+    /** Fresh parameters: seeded uniform initialisation, the same on every machine for the same seed. */
+    public Params init(long seed, DataType type, NDManager manager) {
+        Map<String, NDArray> arrays = new LinkedHashMap<>();
+        for (Stage stage : stages()) {
+            stage.parameters().forEach((name, def) -> arrays.put(name, initial(seed, name, def, type, manager)));
+        }
+        return new Params(arrays);
+    }
+
+    static NDArray initial(long seed, String name, Stage.ParamDef def, DataType type, NDManager manager) {
+        int n = Math.toIntExact(def.shape().size());
+        double[] values = new double[n];
+        if (def.scale() != 0) {
+            var random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + name.hashCode());
+            for (int i = 0; i < n; i++) {
+                values[i] = (random.nextDouble() * 2 - 1) * def.scale();
+            }
+        }
+        NDArray a = manager.create(values, def.shape());
+        return type == DataType.FLOAT64 ? a : a.toType(type, false);
+    }
+
+    /** Reshapes a batch of raw samples to the network's input layout. */
+    public NDArray input(NDArray batch) {
+        long[] shape = new long[inputShape.length + 1];
+        shape[0] = batch.getShape().get(0);
+        System.arraycopy(inputShape, 0, shape, 1, inputShape.length);
+        return batch.reshape(new Shape(shape));
+    }
+
+    public NDArray logits(Params params, NDArray batch) {
+        return forward(params, batch, Swap.NONE).logits();
+    }
+
+    public Forward forward(Params params, NDArray batch, Swap swap) {
+        NDArray x = input(batch);
+        for (int i = 0; i < stages.size(); i++) {
+            x = swap.uses(i) ? swap.teacher().stages.get(i).apply(swap.teacherParams(), x) : stages.get(i).apply(params, x);
+        }
+        boolean teacherHead = swap.uses(stages.size());
+        Stages.Head h = teacherHead ? swap.teacher().head : head;
+        NDArray features = h.features(x);
+        return new Forward(h.logits(teacherHead ? swap.teacherParams() : params, features), features);
+    }
+
+    /** Logits and the penultimate features they were computed from. */
+    public record Forward(NDArray logits, NDArray features) {
+    }
+}

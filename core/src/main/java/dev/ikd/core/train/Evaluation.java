@@ -1,0 +1,30 @@
+package dev.ikd.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.Losses;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+
+/** Final evaluation on the test split: the only place the test split is read. */
+public final class Evaluation {
+
+    private static final int CHUNK = 500;
+
+    private Evaluation() {
+    }
+
+    public static double testAccuracy(Network net, Params params, Dataset data, NDManager manager) {
+        int right = 0;
+        for (int from = 0; from < data.testSize(); from += CHUNK) {
+            int to = Math.min(data.testSize(), from + CHUNK);
+            try (NDManager chunk = manager.newSubManager()) {
+                NDArray x = data.testFeatures(chunk, from, to, params.asMap().values().iterator().next().getDataType());
+                int[] y = data.testLabels(from, to);
+                right += (int) Math.round(Losses.accuracy(net.logits(params, x), y) * y.length);
+            }
+        }
+        return (double) right / data.testSize();
+    }
+}
