@@ -4,6 +4,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -30,8 +31,16 @@ public final class Autograd {
             double value;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray loss = objective.apply(leaves);
-                collector.backward(loss);
                 value = loss.toType(DataType.FLOAT64, false).getDouble();
+                try {
+                    collector.backward(loss);
+                } catch (EngineException e) {
+                    if (!String.valueOf(e.getMessage()).contains("does not require grad")) {
+                        throw e;
+                    }
+                    // The objective does not depend on these parameters (IAKD swapped every stage): zero gradient.
+                    return new Gradient(value, at.map((k, v) -> manager.zeros(v.getShape(), v.getDataType())));
+                }
             }
             return new Gradient(value, leaves.gradients(manager));
         } finally {

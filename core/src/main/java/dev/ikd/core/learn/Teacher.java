@@ -20,17 +20,19 @@ public final class Teacher implements AutoCloseable {
     private final Network net;
     private final TeacherMode mode;
     private final TeacherConfig config;
+    private final double temperature;
     private final NDManager manager;
     private Params backbone;
     private Params trainable;
     private Params velocity;
     private long version;
 
-    private Teacher(Network net, TeacherMode mode, TeacherConfig config, NDManager manager, Params backbone,
-                    Params trainable, long version) {
+    private Teacher(Network net, TeacherMode mode, TeacherConfig config, double temperature, NDManager manager,
+                    Params backbone, Params trainable, long version) {
         this.net = net;
         this.mode = mode;
         this.config = config;
+        this.temperature = temperature;
         this.manager = manager;
         this.backbone = backbone;
         this.trainable = trainable;
@@ -43,31 +45,31 @@ public final class Teacher implements AutoCloseable {
      * (seeded; its output layer starts at zero, so it starts as the plain teacher) in adapter modes,
      * the shared φ untouched when frozen.
      */
-    public static Teacher enroll(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, long adapterSeed,
-                                 NDManager parent) {
+    public static Teacher enroll(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, double temperature,
+                                 long adapterSeed, NDManager parent) {
         NDManager manager = parent.newSubManager();
         return switch (mode) {
-            case FROZEN -> new Teacher(net, mode, config, manager, pretrained, null, 0);
+            case FROZEN -> new Teacher(net, mode, config, temperature, manager, pretrained, null, 0);
             case IKD -> {
                 Params own = pretrained.copy(manager);
-                yield new Teacher(net, mode, config, manager, own, own, 0);
+                yield new Teacher(net, mode, config, temperature, manager, own, own, 0);
             }
-            case IKD_ADAPTER, PESF -> new Teacher(net, mode, config, manager, pretrained,
+            case IKD_ADAPTER, PESF -> new Teacher(net, mode, config, temperature, manager, pretrained,
                 adapter(net.featureSize(), config.adapterHidden(), net.classes(), adapterSeed,
                     pretrained.asMap().values().iterator().next().getDataType(), manager), 0);
         };
     }
 
     /** Restores a teacher from checkpointed trainable parameters and velocity. */
-    public static Teacher restore(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, Params trainable,
-                                  Params velocity, long version, NDManager parent) {
+    public static Teacher restore(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, double temperature,
+                                  Params trainable, Params velocity, long version, NDManager parent) {
         NDManager manager = parent.newSubManager();
         Teacher t;
         if (mode == TeacherMode.FROZEN) {
-            t = new Teacher(net, mode, config, manager, pretrained, null, version);
+            t = new Teacher(net, mode, config, temperature, manager, pretrained, null, version);
         } else {
             Params own = trainable.copy(manager);
-            t = new Teacher(net, mode, config, manager, mode == TeacherMode.IKD ? own : pretrained, own, version);
+            t = new Teacher(net, mode, config, temperature, manager, mode == TeacherMode.IKD ? own : pretrained, own, version);
             t.velocity.close();
             t.velocity = velocity.copy(manager);
         }
@@ -105,7 +107,7 @@ public final class Teacher implements AutoCloseable {
 
     /** p = softmax(logits / T) for the course batch x, in {@code out}. */
     public NDArray softTargets(NDArray x, NDManager out) {
-        NDArray p = Losses.softTargets(logits(backbone, trainable, x), config.temperature());
+        NDArray p = Losses.softTargets(logits(backbone, trainable, x), temperature);
         p.attach(out);
         return p;
     }
@@ -118,7 +120,7 @@ public final class Teacher implements AutoCloseable {
     public Update learn(NDArray x, int[] y, NDArray d, NDArray studentLogits) {
         try (NDManager step = manager.newSubManager()) {
             NDArray oneHot = Losses.oneHot(step, y, null, net.classes(), x.getDataType());
-            double t = config.temperature();
+            double t = temperature;
             if (mode == TeacherMode.FROZEN) {
                 NDArray p = softTargets(x, step);
                 NDArray loss = p.mul(d).sum().add(Losses.crossEntropy(logits(backbone, null, x), oneHot).mul(config.beta()));

@@ -1,15 +1,14 @@
 package dev.ikd.core.learn;
 
 /**
- * How the teacher learns in its exam step.
+ * How the teacher learns in its exam step. The temperature is the student's (it enrolls with it).
  *
  * @param learningRate  the teacher optimizer's step size
  * @param momentum      its momentum
- * @param temperature   T of the soft targets
  * @param beta          β: weight of the CE anchor to the labels (0 = pure IKD)
  * @param adapterHidden hidden width of the per-student adapter (adapter modes)
  */
-public record TeacherConfig(double learningRate, double momentum, double temperature, double beta, int adapterHidden) {
+public record TeacherConfig(double learningRate, double momentum, double beta, int adapterHidden) {
 
     public TeacherConfig {
         if (!(learningRate >= 0)) {
@@ -17,9 +16,6 @@ public record TeacherConfig(double learningRate, double momentum, double tempera
         }
         if (!(momentum >= 0 && momentum < 1)) {
             throw new IllegalArgumentException("teacher momentum must be in [0, 1), got " + momentum);
-        }
-        if (!(temperature > 0)) {
-            throw new IllegalArgumentException("temperature must be positive, got " + temperature);
         }
         if (!(beta >= 0)) {
             throw new IllegalArgumentException("beta must be >= 0, got " + beta);

@@ -1,0 +1,181 @@
+package dev.ikd.core.checkpoint;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.model.Params;
+
+/**
+ * A learner's saved state: named parameter groups (parameters, optimizer velocity, ...), the step
+ * it covers, the seed its randomness derives from (every draw is a function of seed and step, so
+ * seed + step is the whole RNG state) and free-form metadata. Written atomically (temp file +
+ * rename), checked on load: a truncated, corrupted or mismatched file is refused with the reason.
+ */
+public record Checkpoint(long step, long seed, Map<String, String> metadata, Map<String, Params> groups) {
+
+    private static final int MAGIC = 0x494B4443; // "IKDC"
+    private static final int VERSION = 1;
+
+    /** SHA-256 of group {@code name}'s parameters, as {@link Params#sha256} computes it. */
+    public String parameterHash(String name) {
+        return group(name).sha256();
+    }
+
+    public Params group(String name) {
+        Params p = groups.get(name);
+        if (p == null) {
+            throw new CheckpointException("checkpoint has no '" + name + "' group; it has " + groups.keySet());
+        }
+        return p;
+    }
+
+    public void write(Path file) {
+        try {
+            var body = new ByteArrayOutputStream();
+            try (var out = new DataOutputStream(body)) {
+                out.writeInt(MAGIC);
+                out.writeInt(VERSION);
+                out.writeLong(step);
+                out.writeLong(seed);
+                out.writeInt(metadata.size());
+                for (var e : metadata.entrySet()) {
+                    out.writeUTF(e.getKey());
+                    out.writeUTF(e.getValue());
+                }
+                out.writeInt(groups.size());
+                for (var g : groups.entrySet()) {
+                    out.writeUTF(g.getKey());
+                    out.writeUTF(g.getValue().sha256());
+                    out.writeInt(g.getValue().names().size());
+                    for (var p : g.getValue().asMap().entrySet()) {
+                        NDArray a = p.getValue();
+                        out.writeUTF(p.getKey());
+                        out.writeUTF(a.getDataType().name());
+                        long[] shape = a.getShape().getShape();
+                        out.writeInt(shape.length);
+                        for (long d : shape) {
+                            out.writeLong(d);
+                        }
+                        byte[] bytes = a.toByteArray();
+                        out.writeInt(bytes.length);
+                        out.write(bytes);
+                    }
+                }
+            }
+            byte[] content = body.toByteArray();
+            Path dir = file.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            try (var out = new DataOutputStream(Files.newOutputStream(tmp))) {
+                out.write(content);
+                out.write(sha256(content));
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads and verifies a checkpoint; its arrays belong to {@code manager}. */
+    public static Checkpoint read(Path file, NDManager manager) {
+        byte[] all;
+        try {
+            all = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new CheckpointException("cannot read checkpoint " + file + ": " + e.getMessage(), e);
+        }
+        if (all.length < 32 + 8) {
+            throw new CheckpointException("checkpoint " + file + " is truncated (" + all.length + " bytes)");
+        }
+        byte[] content = Arrays.copyOf(all, all.length - 32);
+        if (!Arrays.equals(sha256(content), Arrays.copyOfRange(all, all.length - 32, all.length))) {
+            throw new CheckpointException("checkpoint " + file + " is corrupted: its SHA-256 does not match its content");
+        }
+        try (var in = new DataInputStream(new java.io.ByteArrayInputStream(content))) {
+            if (in.readInt() != MAGIC) {
+                throw new CheckpointException(file + " is not an ikd checkpoint");
+            }
+            int version = in.readInt();
+            if (version != VERSION) {
+                throw new CheckpointException("checkpoint " + file + " has format version " + version + "; this build reads " + VERSION);
+            }
+            long step = in.readLong();
+            long seed = in.readLong();
+            Map<String, String> metadata = new LinkedHashMap<>();
+            int m = in.readInt();
+            for (int i = 0; i < m; i++) {
+                metadata.put(in.readUTF(), in.readUTF());
+            }
+            Map<String, Params> groups = new LinkedHashMap<>();
+            int g = in.readInt();
+            for (int i = 0; i < g; i++) {
+                String name = in.readUTF();
+                String expectedHash = in.readUTF();
+                int n = in.readInt();
+                Map<String, NDArray> arrays = new LinkedHashMap<>();
+                for (int j = 0; j < n; j++) {
+                    String pname = in.readUTF();
+                    DataType type = DataType.valueOf(in.readUTF());
+                    long[] shape = new long[in.readInt()];
+                    for (int d = 0; d < shape.length; d++) {
+                        shape[d] = in.readLong();
+                    }
+                    byte[] bytes = in.readNBytes(in.readInt());
+                    arrays.put(pname, manager.create(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN), new Shape(shape), type));
+                }
+                Params params = new Params(arrays);
+                if (!params.sha256().equals(expectedHash)) {
+                    throw new CheckpointException("checkpoint " + file + ": group '" + name + "' does not hash to its recorded SHA-256");
+                }
+                groups.put(name, params);
+            }
+            return new Checkpoint(step, seed, metadata, groups);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof CheckpointException ce) {
+                throw ce;
+            }
+            throw new CheckpointException("checkpoint " + file + " is malformed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Refuses parameters that do not fit {@code expected} (another model), naming the first difference. */
+    public static void requireSameLayout(Path file, Params found, Params expected) {
+        if (!found.names().equals(expected.names())) {
+            throw new CheckpointException("checkpoint " + file + " is for a different model: parameters " + found.names()
+                + ", expected " + expected.names());
+        }
+        for (String n : expected.names()) {
+            Shape a = found.get(n).getShape();
+            Shape b = expected.get(n).getShape();
+            if (!a.equals(b) || found.get(n).getDataType() != expected.get(n).getDataType()) {
+                throw new CheckpointException("checkpoint " + file + " is for a different model: " + n + " is " + a + " "
+                    + found.get(n).getDataType() + ", expected " + b + " " + expected.get(n).getDataType());
+            }
+        }
+    }
+
+    private static byte[] sha256(byte[] content) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(content);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.ikd.core.train;
+
+import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherConfig;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+
+/** Sensible starting configurations per data set; every field can be overridden from the command line. */
+public final class Presets {
+
+    private Presets() {
+    }
+
+    public static TrainConfig forDataset(String dataset) {
+        String family = switch (dataset) {
+            case "mnist", "fashion-mnist" -> "cnn";
+            case "sentences", "imdb" -> "text";
+            default -> "mlp";
+        };
+        ModelSpec teacher = ModelSpec.parse(switch (family) {
+            case "cnn" -> "cnn:16:32,32";
+            case "text" -> "text:32:64";
+            default -> "mlp:32:128,128";
+        });
+        ModelSpec student = ModelSpec.parse(switch (family) {
+            case "cnn" -> "cnn:16:4,4";
+            case "text" -> "text:32:8";
+            default -> "mlp:32:16,16";
+        });
+        var pretrain = switch (family) {
+            case "cnn" -> new TrainConfig.PretrainConfig(1500, 64, 0.05, 0.9);
+            case "text" -> new TrainConfig.PretrainConfig(1500, 64, 0.1, 0.9);
+            default -> new TrainConfig.PretrainConfig(800, 64, 0.1, 0.9);
+        };
+        return new TrainConfig(teacher, student, TeacherMode.IKD, 1, 200, 1,
+            new StudentConfig(0.02, 0.9, 2.0, 0.7), new TeacherConfig(0.05, 0.9, 0.0, 16), 32, 32,
+            SwapSchedule.OFF, 1.0, 0.1, pretrain, DataType.FLOAT32, false);
+    }
+}

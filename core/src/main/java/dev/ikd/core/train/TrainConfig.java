@@ -1,0 +1,88 @@
+package dev.ikd.core.train;
+
+import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherConfig;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+
+/**
+ * One distillation run: the same record drives the in-process trainer and (later) the services.
+ *
+ * @param labelFraction share of the training pool whose labels the students may use (low-label: ~0.05)
+ * @param quizFraction  share of the labelled samples held out as the quiz split
+ * @param studentAlone  no teacher at all: the student trains on its labelled course samples with CE only
+ */
+public record TrainConfig(ModelSpec teacher, ModelSpec student, TeacherMode mode, int students, long steps, long seed,
+                          StudentConfig studentConfig, TeacherConfig teacherConfig, int batchSize, int examBatchSize,
+                          SwapSchedule swap, double labelFraction, double quizFraction, PretrainConfig pretrain,
+                          DataType type, boolean studentAlone) {
+
+    public TrainConfig {
+        if (students < 1) {
+            throw new IllegalArgumentException("students must be at least 1, got " + students);
+        }
+        if (steps < 0) {
+            throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+        }
+        if (batchSize < 1 || examBatchSize < 1) {
+            throw new IllegalArgumentException("batch sizes must be at least 1, got " + batchSize + " and " + examBatchSize);
+        }
+        if (swap.enabled() && !student.swappableWith(teacher)) {
+            throw new IllegalArgumentException("--swap needs student stages that fit the teacher's: student " + student
+                + " and teacher " + teacher + " differ in family, boundary or stage count");
+        }
+    }
+
+    /** The student's course settings; alone, it learns from its labels only (α = 0). */
+    public StudentConfig effectiveStudentConfig() {
+        return studentAlone
+            ? new StudentConfig(studentConfig.learningRate(), studentConfig.momentum(), studentConfig.temperature(), 0)
+            : studentConfig;
+    }
+
+    /** Student {@code i}'s seed for parameters, batches, swaps and adapter: distinct, and fixed by the run seed. */
+    public long studentSeed(int i) {
+        return seed * 1_000_003L + 17L * (i + 1);
+    }
+
+    public TrainConfig with(TeacherMode m, SwapSchedule s, boolean alone) {
+        return new TrainConfig(teacher, student, m, students, steps, seed, studentConfig, teacherConfig, batchSize,
+            examBatchSize, s, labelFraction, quizFraction, pretrain, type, alone);
+    }
+
+    public TrainConfig withStudent(ModelSpec spec) {
+        return new TrainConfig(teacher, spec, mode, students, steps, seed, studentConfig, teacherConfig, batchSize,
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+    }
+
+    public TrainConfig withSeed(long s) {
+        return new TrainConfig(teacher, student, mode, students, steps, s, studentConfig, teacherConfig, batchSize,
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+    }
+
+    public TrainConfig withLabelFraction(double f) {
+        return new TrainConfig(teacher, student, mode, students, steps, seed, studentConfig, teacherConfig, batchSize,
+            examBatchSize, swap, f, quizFraction, pretrain, type, studentAlone);
+    }
+
+    public TrainConfig withTeacherConfig(TeacherConfig t) {
+        return new TrainConfig(teacher, student, mode, students, steps, seed, studentConfig, t, batchSize,
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+    }
+
+    public TrainConfig withSteps(long n) {
+        return new TrainConfig(teacher, student, mode, students, n, seed, studentConfig, teacherConfig, batchSize,
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+    }
+
+    /** Teacher pretraining: CE on every training label. */
+    public record PretrainConfig(long steps, int batchSize, double learningRate, double momentum) {
+        public PretrainConfig {
+            if (steps < 1) {
+                throw new IllegalArgumentException("pretraining steps must be at least 1, got " + steps);
+            }
+        }
+    }
+}
