@@ -21,6 +21,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Tensors;
 
 /**
  * A learner's saved state: named parameter groups (parameters, optimizer velocity, ...), the step
@@ -138,7 +139,9 @@ public record Checkpoint(long step, long seed, Map<String, String> metadata, Map
                         shape[d] = in.readLong();
                     }
                     byte[] bytes = in.readNBytes(in.readInt());
-                    arrays.put(pname, manager.create(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN), new Shape(shape), type));
+                    try (NDArray wrapped = manager.create(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN), new Shape(shape), type)) {
+                        arrays.put(pname, Tensors.copy(wrapped, type, manager));
+                    }
                 }
                 Params params = new Params(arrays);
                 if (!params.sha256().equals(expectedHash)) {

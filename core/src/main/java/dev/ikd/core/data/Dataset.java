@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.model.Tensors;
 
 /**
  * A labelled data set in memory: a training pool (sample ids index into it) and a test set used
@@ -131,8 +132,7 @@ public final class Dataset {
         long[] shape = new long[sampleShape.length + 1];
         shape[0] = ids.length;
         System.arraycopy(sampleShape, 0, shape, 1, sampleShape.length);
-        NDArray a = manager.create(out, new Shape(shape));
-        return type == DataType.FLOAT32 ? a : a.toType(type, false);
+        return Tensors.of(manager, out, new Shape(shape), type);
     }
 
     private int checkId(int id, int n) {

@@ -17,6 +17,7 @@ import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
+import dev.ikd.core.model.Tensors;
 
 /**
  * Checks the shipped exam feedback against brute force (DESIGN §2): perturb each teacher logit
@@ -64,7 +65,7 @@ public final class GradCheck {
             Shape shape = new Shape(s.batch(), data.classes());
 
             // Shipped: course step, exam, feedback d, then dL/du = (1/T) (diag(p) − p pᵀ) d row by row.
-            NDArray p = Losses.softTargets(m.create(u, shape).toType(type, false), c.temperature());
+            NDArray p = Losses.softTargets(Tensors.of(m, u, shape, type), c.temperature());
             CourseStep.Result course = CourseStep.apply(net, theta, velocity, x, oneHot, p, Swap.NONE, c, m);
             Exam.Outcome exam = Exam.take(net, course.theta(), examX, examY, m);
             NDArray d = tamper.apply(Exam.feedback(net, theta, exam.gradient(), x, Swap.NONE, c, m));
@@ -92,7 +93,7 @@ public final class GradCheck {
     private static double examLoss(Network net, Params theta, Params velocity, NDArray x, NDArray oneHot, double[] u,
                                    Shape shape, NDArray examX, int[] examY, StudentConfig c, NDManager parent) {
         try (NDManager m = parent.newSubManager()) {
-            NDArray p = Losses.softTargets(m.create(u, shape).toType(x.getDataType(), false), c.temperature());
+            NDArray p = Losses.softTargets(Tensors.of(m, u, shape, x.getDataType()), c.temperature());
             CourseStep.Result course = CourseStep.apply(net, theta, velocity, x, oneHot, p, Swap.NONE, c, m);
             NDArray examOneHot = Losses.oneHot(m, examY, null, net.classes(), x.getDataType());
             return Losses.crossEntropy(net.logits(course.theta(), examX), examOneHot)

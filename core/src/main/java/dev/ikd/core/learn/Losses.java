@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.model.Tensors;
 
 /** The losses of DESIGN §2, batch-averaged over B. */
 public final class Losses {
@@ -47,8 +48,7 @@ public final class Losses {
                 w[i * classes + labels[i]] = 1;
             }
         }
-        NDArray a = manager.create(w, new Shape(labels.length, classes));
-        return type == DataType.FLOAT64 ? a : a.toType(type, false);
+        return Tensors.of(manager, w, new Shape(labels.length, classes), type);
     }
 
     public static double accuracy(NDArray logits, int[] labels) {

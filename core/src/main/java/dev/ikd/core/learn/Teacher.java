@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Tensors;
 
 /**
  * The teacher as one student sees it: soft targets for a course batch, and the exam step that
@@ -84,7 +85,7 @@ public final class Teacher implements AutoCloseable {
         for (int i = 0; i < w1.length; i++) {
             w1[i] = (random.nextDouble() * 2 - 1) * scale;
         }
-        a.put("adapter.w1", manager.create(w1, new Shape(features, hidden)).toType(type, false));
+        a.put("adapter.w1", Tensors.of(manager, w1, new Shape(features, hidden), type));
         a.put("adapter.b1", manager.zeros(new Shape(hidden), type));
         a.put("adapter.w2", manager.zeros(new Shape(hidden, classes), type));
         a.put("adapter.b2", manager.zeros(new Shape(classes), type));

@@ -129,8 +129,7 @@ public final class Network {
                 values[i] = (random.nextDouble() * 2 - 1) * def.scale();
             }
         }
-        NDArray a = manager.create(values, def.shape());
-        return type == DataType.FLOAT64 ? a : a.toType(type, false);
+        return Tensors.of(manager, values, def.shape(), type);
     }
 
     /** Reshapes a batch of raw samples to the network's input layout. */

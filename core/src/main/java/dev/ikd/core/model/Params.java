@@ -62,11 +62,7 @@ public final class Params implements AutoCloseable {
 
     /** A bit-exact copy owned by {@code manager}. */
     public Params copy(NDManager manager) {
-        return map((k, v) -> {
-            NDArray c = manager.zeros(v.getShape(), v.getDataType());
-            v.copyTo(c);
-            return c;
-        });
+        return map((k, v) -> Tensors.copy(v, v.getDataType(), manager));
     }
 
     /** Copies whose gradients autograd will record (leaves for one backward pass). */
@@ -80,9 +76,7 @@ public final class Params implements AutoCloseable {
     public Params gradients(NDManager manager) {
         return map((k, v) -> {
             try (NDArray g = v.getGradient()) {
-                NDArray c = manager.zeros(g.getShape(), g.getDataType());
-                g.copyTo(c);
-                return c;
+                return Tensors.copy(g, g.getDataType(), manager);
             }
         });
     }

@@ -15,6 +15,7 @@ import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
+import dev.ikd.core.model.Tensors;
 
 /**
  * The whole protocol in one process, step by step in the order the services follow (DESIGN §5):
@@ -122,7 +123,6 @@ public final class ReferenceTrainer {
     }
 
     static NDArray fromWire(float[] values, int rows, int cols, DataType type, NDManager m) {
-        NDArray a = m.create(values, new ai.djl.ndarray.types.Shape(rows, cols));
-        return type == DataType.FLOAT32 ? a : a.toType(type, false);
+        return Tensors.of(m, values, new ai.djl.ndarray.types.Shape(rows, cols), type);
     }
 }

@@ -1,0 +1,258 @@
+package dev.ikd.launcher;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.Evaluation;
+import dev.ikd.core.train.ReferenceTrainer;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.core.train.TrainResult;
+import dev.ikd.core.train.TrainingListener;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ikd bench accuracy}: one teacher per seed, then every method under the same student budget,
+ * for each student size and label setting. Writes bench/results/accuracy-DATASET.json and a table
+ * in BENCHMARKS.md.
+ */
+@Command(name = "accuracy", mixinStandardHelpOptions = true,
+    description = "Test accuracy of student alone, KD, IKD, IKD-adapter, PESF, IAKD and IAKD+IKD under one budget.")
+final class AccuracyBench implements Callable<Integer> {
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = "--seeds", defaultValue = "3", description = "Seeds (one teacher each). Default: ${DEFAULT-VALUE}")
+    int seeds;
+
+    @Option(names = "--student-sizes", split = ";",
+        description = "Student specs separated by ';' (default: a very small one and a moderate one for the data set).")
+    List<String> studentSizes;
+
+    @Option(names = "--label-fractions", split = ",", defaultValue = "1.0,0.05",
+        description = "Label settings: 1.0 = every label, 0.05 = low-label. Default: ${DEFAULT-VALUE}")
+    List<Double> labelFractions;
+
+    @Option(names = "--methods", split = ",", defaultValue = "alone,kd,ikd,ikd-adapter,pesf,iakd,iakd+ikd",
+        description = "Methods to run. Default: ${DEFAULT-VALUE}")
+    List<String> methods;
+
+    @Option(names = "--iakd-swap", defaultValue = "0.5:linear", description = "Swap schedule of the IAKD methods. Default: ${DEFAULT-VALUE}")
+    String iakdSwap;
+
+    @Option(names = "--results", defaultValue = "bench/results", description = "Where the JSON goes. Default: ${DEFAULT-VALUE}")
+    Path results;
+
+    @Option(names = "--benchmarks-md", defaultValue = "BENCHMARKS.md", description = "Markdown file the table goes into. Default: ${DEFAULT-VALUE}")
+    Path benchmarksMd;
+
+    @Override
+    public Integer call() {
+        if (seeds < 1) {
+            throw new IllegalArgumentException("--seeds must be at least 1, got " + seeds);
+        }
+        TrainConfig base = run.toConfig();
+        Dataset data = run.loadDataset();
+        List<ModelSpec> sizes = studentSizes == null ? defaultSizes(base.student()) : studentSizes.stream().map(ModelSpec::parse).toList();
+        SwapSchedule swap = SwapSchedule.parse(iakdSwap);
+        methods.forEach(AccuracyBench::method);
+        long t0 = System.nanoTime();
+        Map<String, Row> rows = new LinkedHashMap<>();
+        List<Double> teacherAccuracies = new ArrayList<>();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            for (int s = 0; s < seeds; s++) {
+                TrainConfig seeded = base.withSeed(base.seed() + s);
+                long tt = System.nanoTime();
+                Network net = Network.build(seeded.teacher(), data);
+                Params teacher = Teachers.pretrain(seeded, data, net, manager, false);
+                double teacherAccuracy = Evaluation.testAccuracy(net, teacher, data, manager);
+                teacherAccuracies.add(teacherAccuracy);
+                System.err.printf("seed %d: teacher %s test accuracy %.4f (%.0f s)%n", seeded.seed(), seeded.teacher(),
+                    teacherAccuracy, (System.nanoTime() - tt) / 1e9);
+                for (ModelSpec size : sizes) {
+                    for (double fraction : labelFractions) {
+                        for (String m : methods) {
+                            Object[] how = method(m);
+                            TrainConfig c = seeded.withStudent(size).withLabelFraction(fraction)
+                                .with((TeacherMode) how[0], (Boolean) how[1] ? swap : SwapSchedule.OFF, (Boolean) how[2]);
+                            TrainResult r = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
+                            Row row = rows.computeIfAbsent(size + "|" + fraction + "|" + m, k -> new Row(size.toString(), fraction, m));
+                            row.accuracies.add(r.meanStudentAccuracy());
+                            row.wallSeconds.add(r.wallSeconds());
+                            System.err.printf("  %-14s labels %-5s %-12s %.4f  (%.1f s)%n", size, fraction, m,
+                                r.meanStudentAccuracy(), r.wallSeconds());
+                        }
+                    }
+                }
+                teacher.close();
+            }
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        write(base, data, sizes, rows, teacherAccuracies, wall);
+        return 0;
+    }
+
+    private static List<ModelSpec> defaultSizes(ModelSpec preset) {
+        // A very small student (large capacity gap) and a moderate one, both with the teacher's boundaries.
+        int stages = preset.widths().size();
+        return List.of(
+            new ModelSpec(preset.family(), preset.boundary(), java.util.Collections.nCopies(stages, 2)),
+            new ModelSpec(preset.family(), preset.boundary(), java.util.Collections.nCopies(stages, Math.max(4, preset.widths().get(0) * 2))));
+    }
+
+    /** A method name as {teacher mode, swap, student alone}. */
+    private static Object[] method(String name) {
+        return switch (name) {
+            case "alone" -> new Object[] {TeacherMode.FROZEN, false, true};
+            case "kd" -> new Object[] {TeacherMode.FROZEN, false, false};
+            case "ikd" -> new Object[] {TeacherMode.IKD, false, false};
+            case "ikd-adapter" -> new Object[] {TeacherMode.IKD_ADAPTER, false, false};
+            case "pesf" -> new Object[] {TeacherMode.PESF, false, false};
+            case "iakd" -> new Object[] {TeacherMode.FROZEN, true, false};
+            case "iakd+ikd" -> new Object[] {TeacherMode.IKD, true, false};
+            default -> throw new IllegalArgumentException("unknown method '" + name
+                + "'; known: alone, kd, ikd, ikd-adapter, pesf, iakd, iakd+ikd");
+        };
+    }
+
+    private static final class Row {
+        final String student;
+        final double labelFraction;
+        final String method;
+        final List<Double> accuracies = new ArrayList<>();
+        final List<Double> wallSeconds = new ArrayList<>();
+
+        Row(String student, double labelFraction, String method) {
+            this.student = student;
+            this.labelFraction = labelFraction;
+            this.method = method;
+        }
+
+        double mean() {
+            return accuracies.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+        }
+
+        double std() {
+            double m = mean();
+            return accuracies.size() < 2 ? 0 : Math.sqrt(accuracies.stream().mapToDouble(a -> (a - m) * (a - m)).sum()
+                / (accuracies.size() - 1));
+        }
+
+        double wall() {
+            return wallSeconds.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+        }
+    }
+
+    private void write(TrainConfig base, Dataset data, List<ModelSpec> sizes, Map<String, Row> rows,
+                       List<Double> teacherAccuracies, double wall) {
+        String command = "ikd bench accuracy --dataset " + data.name() + " --seeds " + seeds + " --steps " + base.steps()
+            + (studentSizes == null ? "" : " --student-sizes '" + String.join(";", studentSizes) + "'")
+            + " --label-fractions " + String.join(",", labelFractions.stream().map(String::valueOf).toList());
+        String machine = Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
+            + System.getProperty("os.arch") + ", Java " + System.getProperty("java.version") + ", DJL PyTorch CPU, 1 intra-op thread";
+        var o = new JsonObject();
+        o.addProperty("dataset", data.name());
+        o.addProperty("command", command);
+        o.addProperty("machine", machine);
+        o.addProperty("wall_s", wall);
+        var budget = new JsonObject();
+        budget.addProperty("steps", base.steps());
+        budget.addProperty("batch", base.batchSize());
+        budget.addProperty("exam_batch", base.examBatchSize());
+        budget.addProperty("teacher", base.teacher().toString());
+        budget.addProperty("pretrain_steps", base.pretrain().steps());
+        budget.addProperty("lr", base.studentConfig().learningRate());
+        budget.addProperty("temperature", base.studentConfig().temperature());
+        budget.addProperty("alpha", base.studentConfig().alpha());
+        budget.addProperty("teacher_lr", base.teacherConfig().learningRate());
+        budget.addProperty("beta", base.teacherConfig().beta());
+        budget.addProperty("iakd_swap", iakdSwap);
+        o.add("budget", budget);
+        var teachers = new JsonArray();
+        teacherAccuracies.forEach(teachers::add);
+        o.add("teacher_test_accuracy", teachers);
+        var jsonRows = new JsonArray();
+        for (Row r : rows.values()) {
+            var jr = new JsonObject();
+            jr.addProperty("student", r.student);
+            jr.addProperty("label_fraction", r.labelFraction);
+            jr.addProperty("method", r.method);
+            var acc = new JsonArray();
+            r.accuracies.forEach(acc::add);
+            jr.add("test_accuracy", acc);
+            jr.addProperty("mean", r.mean());
+            jr.addProperty("std", r.std());
+            jr.addProperty("wall_s_per_run", r.wall());
+            jsonRows.add(jr);
+        }
+        o.add("rows", jsonRows);
+        try {
+            Files.createDirectories(results);
+            Path json = results.resolve("accuracy-" + data.name() + ".json");
+            Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n", StandardCharsets.UTF_8);
+            System.out.println("wrote " + json);
+            Markdown.replaceSection(benchmarksMd, "accuracy-" + data.name(), table(data, command, machine, base, rows,
+                teacherAccuracies, wall));
+            System.out.println("updated " + benchmarksMd);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private String table(Dataset data, String command, String machine, TrainConfig base, Map<String, Row> rows,
+                         List<Double> teacherAccuracies, double wall) {
+        var md = new StringBuilder();
+        md.append("### Accuracy: ").append(data.name()).append("\n\n");
+        md.append("`").append(command).append("`  \n");
+        md.append("Machine: ").append(machine).append(". Whole table: ").append(String.format(Locale.ROOT, "%.0f", wall))
+            .append(" s.  \n");
+        md.append("Budget per student: ").append(base.steps()).append(" steps of batch ").append(base.batchSize())
+            .append(" (exam batch ").append(base.examBatchSize()).append("); teacher ").append(base.teacher())
+            .append(" pretrained ").append(base.pretrain().steps()).append(" steps on every label, test accuracy ")
+            .append(String.format(Locale.ROOT, "%s", teacherAccuracies.stream().map(a -> String.format(Locale.ROOT, "%.4f", a)).toList()))
+            .append(". η ").append(base.studentConfig().learningRate()).append(", T ").append(base.studentConfig().temperature())
+            .append(", α ").append(base.studentConfig().alpha()).append(", teacher lr ").append(base.teacherConfig().learningRate())
+            .append(", β ").append(base.teacherConfig().beta()).append(", IAKD swap ").append(iakdSwap).append(".\n\n");
+        md.append("| student | labels | ").append(String.join(" | ", methods)).append(" |\n");
+        md.append("|---|---|").append("---|".repeat(methods.size())).append("\n");
+        Map<String, Map<String, Row>> byGroup = new LinkedHashMap<>();
+        for (Row r : rows.values()) {
+            byGroup.computeIfAbsent(r.student + "|" + r.labelFraction, k -> new LinkedHashMap<>()).put(r.method, r);
+        }
+        for (var g : byGroup.values()) {
+            Row first = g.values().iterator().next();
+            md.append("| ").append(first.student).append(" | ")
+                .append(first.labelFraction == 1.0 ? "all" : String.format(Locale.ROOT, "%.0f%%", first.labelFraction * 100));
+            for (String m : methods) {
+                Row r = g.get(m);
+                md.append(" | ").append(r == null ? "" : String.format(Locale.ROOT, "%.4f ± %.4f (%.0f s)", r.mean(), r.std(), r.wall()));
+            }
+            md.append(" |\n");
+        }
+        md.append("\nCells: test accuracy, mean ± std over seeds (wall time of one run).\n");
+        return md.toString();
+    }
+
+}

@@ -1,0 +1,61 @@
+package dev.ikd.launcher;
+
+import java.io.PrintWriter;
+
+import dev.ikd.broker.BrokerException;
+import dev.ikd.core.checkpoint.CheckpointException;
+import dev.ikd.core.data.MissingDataException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code ikd} command line. */
+@Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
+    description = "Interactive knowledge distillation over Kafka.",
+    subcommands = {BrokerCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class, BenchCommand.class})
+public final class Ikd implements Runnable {
+
+    /** Exit code for bad command-line or configuration values. */
+    static final int USAGE = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (broker, gradcheck, pretrain, train, bench)");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns its exit code (tests call this; only {@link #main} exits). */
+    public static int execute(String... args) {
+        // Read once when the engine starts: offline natives, one intra-op thread per learner (shared/RECIPES.md).
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        System.setProperty("ai.djl.pytorch.num_threads", System.getProperty("ai.djl.pytorch.num_threads", "1"));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", System.getProperty("ai.djl.pytorch.num_interop_threads", "1"));
+        var cli = new CommandLine(new Ikd());
+        cli.setParameterExceptionHandler((e, a) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("ikd: " + e.getMessage() + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            return USAGE;
+        });
+        cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
+            PrintWriter err = commandLine.getErr();
+            if (e instanceof IllegalArgumentException || e instanceof MissingDataException || e instanceof CheckpointException
+                || e instanceof BrokerException) {
+                err.println("ikd: " + e.getMessage());
+                return USAGE;
+            }
+            err.println("ikd: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            if (System.getenv("IKD_DEBUG") != null) {
+                e.printStackTrace(err);
+            } else {
+                err.println("ikd: (set IKD_DEBUG=1 for the stack trace)");
+            }
+            return 1;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,39 @@
+package dev.ikd.launcher;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import ai.djl.ndarray.NDManager;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.Evaluation;
+import dev.ikd.core.train.TrainConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ikd pretrain}: train a teacher on every label and save it as a checkpoint. */
+@Command(name = "pretrain", mixinStandardHelpOptions = true, description = "Pretrain a teacher and write its checkpoint.")
+final class PretrainCommand implements Callable<Integer> {
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = "--out", required = true, description = "Checkpoint file to write (atomically).")
+    Path out;
+
+    @Override
+    public Integer call() {
+        TrainConfig c = run.toConfig();
+        Dataset data = run.loadDataset();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Network net = Network.build(c.teacher(), data);
+            Params theta = Teachers.pretrain(c, data, net, manager, true);
+            Teachers.save(out, c, data, theta);
+            System.out.printf("teacher %s on %s: test accuracy %.4f, %d steps; checkpoint %s (sha256 %s)%n", c.teacher(),
+                data.name(), Evaluation.testAccuracy(net, theta, data, manager), c.pretrain().steps(), out, theta.sha256());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,91 @@
+package dev.ikd.launcher;
+
+import java.nio.file.Path;
+
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.data.Datasets;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherConfig;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+import dev.ikd.core.train.Presets;
+import dev.ikd.core.train.TrainConfig;
+import picocli.CommandLine.Option;
+
+/** The options that describe a run, shared by train, pretrain and bench: the one place that parses them. */
+final class RunOptions {
+
+    @Option(names = "--dataset", defaultValue = "digits",
+        description = "digits, sentences (bundled), mnist, fashion-mnist, imdb (scripts/fetch-data.sh) or csv:PATH. Default: ${DEFAULT-VALUE}")
+    String dataset;
+
+    @Option(names = "--data-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
+    Path dataDir;
+
+    @Option(names = "--teacher", description = "Teacher model spec, family:boundary:widths (default: the data set's preset).")
+    String teacher;
+
+    @Option(names = "--student", description = "Student model spec (default: the data set's preset).")
+    String student;
+
+    @Option(names = "--teacher-mode", defaultValue = "ikd", description = "frozen, ikd, ikd-adapter or pesf. Default: ${DEFAULT-VALUE}")
+    String teacherMode;
+
+    @Option(names = "--students", defaultValue = "1", description = "Number of students. Default: ${DEFAULT-VALUE}")
+    int students;
+
+    @Option(names = "--steps", defaultValue = "200", description = "Course/exam steps per student. Default: ${DEFAULT-VALUE}")
+    long steps;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Run seed: parameters, splits, batches. Default: ${DEFAULT-VALUE}")
+    long seed;
+
+    @Option(names = "--swap", description = "IAKD stage swapping, p0[:constant|linear], e.g. 0.5:linear.")
+    String swap;
+
+    @Option(names = "--label-fraction", description = "Share of training labels the students may use (default 1).")
+    Double labelFraction;
+
+    @Option(names = "--lr", description = "Student learning rate η.") Double lr;
+    @Option(names = "--momentum", description = "Student momentum.") Double momentum;
+    @Option(names = "--temperature", description = "Distillation temperature T.") Double temperature;
+    @Option(names = "--alpha", description = "Weight α of the distillation term.") Double alpha;
+    @Option(names = "--beta", description = "Weight β of the teacher's CE anchor (0 = pure IKD).") Double beta;
+    @Option(names = "--teacher-lr", description = "Teacher learning rate in the exam step.") Double teacherLr;
+    @Option(names = "--batch", description = "Course batch size.") Integer batch;
+    @Option(names = "--exam-batch", description = "Exam batch size.") Integer examBatch;
+    @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given.") Long pretrainSteps;
+
+    Dataset loadDataset() {
+        return Datasets.load(dataset, dataDir);
+    }
+
+    TrainConfig toConfig() {
+        if (students < 1) {
+            throw new IllegalArgumentException("--students must be at least 1, got " + students);
+        }
+        if (steps < 0) {
+            throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
+        }
+        TrainConfig p = Presets.forDataset(dataset.startsWith("csv:") ? "csv" : dataset);
+        StudentConfig sc = p.studentConfig();
+        sc = new StudentConfig(or(lr, sc.learningRate()), or(momentum, sc.momentum()), or(temperature, sc.temperature()),
+            or(alpha, sc.alpha()));
+        TeacherConfig tc = p.teacherConfig();
+        tc = new TeacherConfig(or(teacherLr, tc.learningRate()), tc.momentum(), or(beta, tc.beta()), tc.adapterHidden());
+        TrainConfig.PretrainConfig pc = p.pretrain();
+        if (pretrainSteps != null) {
+            pc = new TrainConfig.PretrainConfig(pretrainSteps, pc.batchSize(), pc.learningRate(), pc.momentum());
+        }
+        return new TrainConfig(teacher == null ? p.teacher() : ModelSpec.parse(teacher),
+            student == null ? p.student() : ModelSpec.parse(student), TeacherMode.parse(teacherMode), students, steps, seed,
+            sc, tc, batch == null ? p.batchSize() : batch, examBatch == null ? p.examBatchSize() : examBatch,
+            swap == null ? SwapSchedule.OFF : SwapSchedule.parse(swap), labelFraction == null ? p.labelFraction() : labelFraction,
+            p.quizFraction(), pc, p.type(), false);
+    }
+
+    private static double or(Double value, double fallback) {
+        return value == null ? fallback : value;
+    }
+}

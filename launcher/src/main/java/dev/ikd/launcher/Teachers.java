@@ -1,0 +1,68 @@
+package dev.ikd.launcher;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import ai.djl.ndarray.NDManager;
+import dev.ikd.core.checkpoint.Checkpoint;
+import dev.ikd.core.checkpoint.CheckpointException;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.Pretrain;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.core.train.TrainingListener;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/** Where a run's teacher comes from: a checkpoint from {@code ikd pretrain}, or pretraining now. */
+final class Teachers {
+
+    private Teachers() {
+    }
+
+    static Params obtain(TrainConfig c, Dataset data, Path checkpoint, NDManager manager, boolean progress) {
+        Network net = Network.build(c.teacher(), data);
+        if (checkpoint != null) {
+            Checkpoint ckpt = Checkpoint.read(checkpoint, manager);
+            String sha = ckpt.metadata().get("dataset_sha256");
+            if (!data.sha256().equals(sha)) {
+                throw new CheckpointException("teacher checkpoint " + checkpoint + " was trained on data set "
+                    + ckpt.metadata().get("dataset") + " (" + sha + "), not " + data.name() + " (" + data.sha256() + ")");
+            }
+            Params theta = ckpt.group("theta");
+            try (Params expected = net.init(0, c.type(), manager)) {
+                Checkpoint.requireSameLayout(checkpoint, theta, expected);
+            }
+            return theta;
+        }
+        return pretrain(c, data, net, manager, progress);
+    }
+
+    static Params pretrain(TrainConfig c, Dataset data, Network net, NDManager manager, boolean progress) {
+        if (!progress) {
+            return Pretrain.teacher(net, data, c.pretrain(), c.seed(), c.type(), manager, TrainingListener.NONE);
+        }
+        try (ProgressBar bar = bar("teacher " + c.teacher(), c.pretrain().steps())) {
+            return Pretrain.teacher(net, data, c.pretrain(), c.seed(), c.type(), manager, new TrainingListener() {
+                @Override
+                public void onPretrainStep(long step, long total, double loss) {
+                    bar.stepTo(step + 1);
+                    bar.setExtraMessage(String.format(" loss %.3f", loss));
+                }
+            });
+        }
+    }
+
+    static void save(Path file, TrainConfig c, Dataset data, Params theta) {
+        new Checkpoint(c.pretrain().steps(), c.seed(), Map.of("role", "teacher", "spec", c.teacher().toString(),
+            "dataset", data.name(), "dataset_sha256", data.sha256()), Map.of("theta", theta)).write(file);
+    }
+
+    static ProgressBar bar(String task, long total) {
+        return new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
+            .setUpdateIntervalMillis(250).continuousUpdate().setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
+            .build();
+    }
+}

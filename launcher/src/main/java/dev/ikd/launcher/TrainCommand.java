@@ -1,0 +1,89 @@
+package dev.ikd.launcher;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.ReferenceTrainer;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.core.train.TrainResult;
+import dev.ikd.core.train.TrainingListener;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ikd train}: the in-process reference run, the same step functions the services call. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = "Run teacher pretraining (or load a teacher checkpoint) and the course/exam loop in one process.")
+final class TrainCommand implements Callable<Integer> {
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
+    Path teacherCheckpoint;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout; progress stays on stderr.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        TrainConfig c = run.toConfig();
+        Dataset data = run.loadDataset();
+        TrainResult result;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
+            List<ProgressBar> bars = new ArrayList<>();
+            for (int i = 0; i < c.students(); i++) {
+                bars.add(Teachers.bar("student-" + i, c.steps()));
+            }
+            try {
+                result = ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {
+                    @Override
+                    public void onStep(StepEvent e) {
+                        ProgressBar bar = bars.get(e.student());
+                        bar.stepTo(e.step() + 1);
+                        bar.setExtraMessage(String.format(" course %.3f exam acc %.2f", e.courseLoss(), e.examAccuracy()));
+                    }
+                });
+            } finally {
+                bars.forEach(ProgressBar::close);
+            }
+        }
+        if (json) {
+            var o = new JsonObject();
+            o.addProperty("dataset", data.name());
+            o.addProperty("dataset_sha256", result.datasetSha256());
+            o.addProperty("teacher_mode", c.mode().cliName());
+            o.addProperty("seed", c.seed());
+            o.addProperty("wall_s", result.wallSeconds());
+            o.addProperty("teacher_test_accuracy", result.teacherTestAccuracy());
+            var students = new JsonArray();
+            for (TrainResult.StudentResult s : result.students()) {
+                var so = new JsonObject();
+                so.addProperty("id", s.id());
+                so.addProperty("steps", s.steps());
+                so.addProperty("test_accuracy", s.testAccuracy());
+                so.addProperty("param_sha256", s.paramSha256());
+                students.add(so);
+            }
+            o.add("students", students);
+            System.out.println(o);
+        } else {
+            System.out.printf("%s, teacher %s (test accuracy %.4f), mode %s, %d steps, seed %d, %.1f s%n", data.name(),
+                c.teacher(), result.teacherTestAccuracy(), c.mode().cliName(), c.steps(), c.seed(), result.wallSeconds());
+            System.out.printf("%-12s %-14s %s%n", "student", "test accuracy", "parameter sha256");
+            for (TrainResult.StudentResult s : result.students()) {
+                System.out.printf("%-12s %-14.4f %s%n", s.id(), s.testAccuracy(), s.paramSha256());
+            }
+        }
+        return 0;
+    }
+}
