@@ -28,10 +28,9 @@ public final class Autograd {
         COLLECTOR.lock();
         try (NDManager scope = manager.newSubManager()) {
             Params leaves = at.requiringGradient(scope);
-            double value;
+            NDArray loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDArray loss = objective.apply(leaves);
-                value = loss.toType(DataType.FLOAT64, false).getDouble();
+                loss = objective.apply(leaves);
                 try {
                     collector.backward(loss);
                 } catch (EngineException e) {
@@ -39,12 +38,19 @@ public final class Autograd {
                         throw e;
                     }
                     // The objective does not depend on these parameters (IAKD swapped every stage): zero gradient.
-                    return new Gradient(value, at.map((k, v) -> manager.zeros(v.getShape(), v.getDataType())));
+                    return new Gradient(scalar(loss), at.map((k, v) -> manager.zeros(v.getShape(), v.getDataType())));
                 }
             }
-            return new Gradient(value, leaves.gradients(manager));
+            // Values are read once the graph is done with, from a detached copy.
+            return new Gradient(scalar(loss), leaves.gradients(manager));
         } finally {
             COLLECTOR.unlock();
+        }
+    }
+
+    private static double scalar(NDArray a) {
+        try (NDArray detached = a.stopGradient(); NDArray f64 = detached.toType(DataType.FLOAT64, true)) {
+            return f64.toDoubleArray()[0];
         }
     }
 

@@ -18,13 +18,14 @@ public final class Exam {
     /** L_e(θ') on the exam batch, its accuracy and g = ∇_θ' L_e (the student's own network, no swapping). */
     public static Outcome take(Network net, Params thetaAfter, NDArray x, int[] y, NDManager manager) {
         NDArray oneHot = Losses.oneHot(manager, y, null, net.classes(), x.getDataType());
-        double[] accuracy = new double[1];
+        NDArray[] logits = new NDArray[1];
         Autograd.Gradient grad = Autograd.of(thetaAfter, manager, th -> {
-            NDArray logits = net.logits(th, x);
-            accuracy[0] = Losses.accuracy(logits, y);
-            return Losses.crossEntropy(logits, oneHot);
+            logits[0] = net.logits(th, x);
+            return Losses.crossEntropy(logits[0], oneHot);
         });
-        return new Outcome(grad.value(), accuracy[0], grad.gradient());
+        try (NDArray detached = logits[0].stopGradient()) {
+            return new Outcome(grad.value(), Losses.accuracy(detached, y), grad.gradient());
+        }
     }
 
     /**

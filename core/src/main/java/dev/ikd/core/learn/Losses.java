@@ -6,7 +6,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.ikd.core.model.Tensors;
 
-/** The losses of DESIGN §2, batch-averaged over B. */
+/**
+ * The losses of DESIGN §2, batch-averaged over B. Constants enter as {@link Tensors#scalar}s, never
+ * as {@code NDArray.op(Number)} (see there why).
+ */
 public final class Losses {
 
     private Losses() {
@@ -14,21 +17,21 @@ public final class Losses {
 
     /** p = softmax(logits / T), row by row. */
     public static NDArray softTargets(NDArray logits, double temperature) {
-        return logits.div(temperature).softmax(1);
+        return logits.div(Tensors.scalar(logits, temperature)).softmax(1);
     }
 
     /** (1/B) Σ_i KL(p_i ‖ softmax(z_i / T)). */
     public static NDArray distillation(NDArray z, NDArray p, double temperature) {
         long b = z.getShape().get(0);
-        NDArray logQ = z.div(temperature).logSoftmax(1);
-        NDArray logP = p.clip(1e-30, 1.0).log(); // p·log p is 0 where p is 0
-        return p.mul(logP.sub(logQ)).sum().div(b);
+        NDArray logQ = z.div(Tensors.scalar(z, temperature)).logSoftmax(1);
+        NDArray logP = p.maximum(Tensors.scalar(p, 1e-30)).log(); // p·log p is 0 where p is 0
+        return p.mul(logP.sub(logQ)).sum().div(Tensors.scalar(z, b));
     }
 
     /** (1/B) Σ_i w_i CE(y_i, z_i), with w the one-hot labels times the sample's label weight (0 if unlabelled). */
     public static NDArray crossEntropy(NDArray z, NDArray weightedOneHot) {
         long b = z.getShape().get(0);
-        return z.logSoftmax(1).mul(weightedOneHot).sum().neg().div(b);
+        return z.logSoftmax(1).mul(weightedOneHot).sum().div(Tensors.scalar(z, -b));
     }
 
     /** L_c = α T² KD + (1 − α) CE (DESIGN §2). */
@@ -37,7 +40,8 @@ public final class Losses {
         if (alpha == 0) {
             return ce;
         }
-        return distillation(z, p, temperature).mul(alpha * temperature * temperature).add(ce.mul(1 - alpha));
+        return distillation(z, p, temperature).mul(Tensors.scalar(z, alpha * temperature * temperature))
+            .add(ce.mul(Tensors.scalar(z, 1 - alpha)));
     }
 
     /** One-hot rows for {@code labels}; rows whose {@code labeled} flag is false are all zeros. */

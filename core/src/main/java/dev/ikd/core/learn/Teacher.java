@@ -124,7 +124,8 @@ public final class Teacher implements AutoCloseable {
             double t = temperature;
             if (mode == TeacherMode.FROZEN) {
                 NDArray p = softTargets(x, step);
-                NDArray loss = p.mul(d).sum().add(Losses.crossEntropy(logits(backbone, null, x), oneHot).mul(config.beta()));
+                NDArray ce = Losses.crossEntropy(logits(backbone, null, x), oneHot);
+                NDArray loss = p.mul(d).sum().add(ce.mul(Tensors.scalar(ce, config.beta())));
                 return new Update(loss.toType(DataType.FLOAT64, false).getDouble(), version);
             }
             // In adapter modes the backbone is frozen: its forward needs no gradient.
@@ -133,10 +134,14 @@ public final class Teacher implements AutoCloseable {
                 if (mode == TeacherMode.PESF) {
                     NDArray target = Losses.softTargets(studentLogits, t);
                     return Losses.crossEntropy(u, oneHot)
-                        .add(Losses.distillation(u, target, t).mul(t * t));
+                        .add(Losses.distillation(u, target, t).mul(Tensors.scalar(u, t * t)));
                 }
                 NDArray objective = Losses.softTargets(u, t).mul(d).sum();
-                return config.beta() == 0 ? objective : objective.add(Losses.crossEntropy(u, oneHot).mul(config.beta()));
+                if (config.beta() == 0) {
+                    return objective;
+                }
+                NDArray ce = Losses.crossEntropy(u, oneHot);
+                return objective.add(ce.mul(Tensors.scalar(ce, config.beta())));
             });
             try (Params g = grad.gradient()) {
                 Params v = velocity.map((name, vi) -> {

@@ -6,11 +6,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Tensors that own their memory. In DJL's PyTorch engine {@code NDManager.create} wraps a direct
- * buffer (from_blob), {@code toType} to the same type returns the same storage, and {@code copyTo}
- * goes through {@code set(toByteBuffer())}, which for a direct buffer over another tensor's memory
- * is not a dependable copy: with it, about one float64 gradient check in eight run from the command
- * line read garbage (NaN or an error of 1.0). {@code duplicate()} is torch's clone: a real copy.
+ * Tensors that own their memory. {@code NDManager.create} wraps a direct buffer (from_blob) and
+ * {@code toType} to the same type returns the same storage; a tensor that lives on goes through
+ * here so that PyTorch owns it outright ({@code duplicate()} is torch's clone). Scalars for
+ * differentiable code come from {@link #scalar}.
  */
 public final class Tensors {
 
@@ -27,6 +26,17 @@ public final class Tensors {
         try (NDArray wrapped = manager.create(values, shape)) {
             return owned(wrapped, type, manager);
         }
+    }
+
+    /**
+     * A 0-d tensor holding {@code value}, of {@code like}'s type, owned by PyTorch. Use it instead
+     * of {@code NDArray.div(Number)} and friends in anything autograd differentiates: DJL wraps the
+     * number in a tensor over a direct buffer and closes it after the op, but autograd keeps that
+     * tensor for the backward pass, which then reads memory the garbage collector has freed (about
+     * one gradient check in ten came out NaN; none with the collector switched off).
+     */
+    public static NDArray scalar(NDArray like, double value) {
+        return of(like.getManager(), new double[] {value}, new Shape(), like.getDataType());
     }
 
     /** A deep copy of {@code a}, converted to {@code type}, owned by {@code manager}. */
