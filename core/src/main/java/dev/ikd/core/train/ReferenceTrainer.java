@@ -70,14 +70,13 @@ public final class ReferenceTrainer {
                     step(c, data, k, i, plans.get(i), students.get(i), teachers.get(i), teacherNet, pretrainedTeacher, listener, run);
                 }
             }
-            double teacherAccuracy = Evaluation.testAccuracy(teacherNet, pretrainedTeacher, data, run);
             List<TrainResult.StudentResult> results = new ArrayList<>();
             for (int i = 0; i < c.students(); i++) {
                 Student s = students.get(i);
                 results.add(new TrainResult.StudentResult("student-" + i, s.stepsDone(),
                     Evaluation.testAccuracy(studentNet, s.parameters(), data, run), s.parameterHash()));
             }
-            return new TrainResult(data.sha256(), teacherAccuracy, results, (System.nanoTime() - t0) / 1e9);
+            return new TrainResult(data.sha256(), results, (System.nanoTime() - t0) / 1e9);
         }
     }
 

@@ -1,0 +1,116 @@
+package dev.ikd.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IkdCommandLineTest {
+
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static synchronized Run ikd(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Ikd.execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : new String[] {"broker", "gradcheck", "pretrain", "train", "bench", "bench accuracy"}) {
+            Run r = ikd((command + " --help").split(" "));
+            assertThat(r.code()).as(command).isZero();
+            assertThat(r.out()).as(command).startsWith("Usage: ikd " + command);
+        }
+    }
+
+    @Test
+    void badOptionsAndValuesStopWithOneLineAndExitCode2() {
+        String[][] cases = {
+            {"train", "--steps", "x"},
+            {"train", "--teacher-mode", "bogus"},
+            {"train", "--swap", "maybe"},
+            {"train", "--student", "mlp:32"},
+            {"train", "--dataset", "cifar"},
+            {"train", "--dataset", "mnist", "--data-dir", "/nonexistent-ikd"},
+            {"train", "--students", "0"},
+            {"train", "--lr", "-1"},
+            {"gradcheck", "--dtype", "float16"},
+            {"broker", "--port", "70000", "--data-dir", "x"},
+            {"frobnicate"},
+            {},
+        };
+        for (String[] args : cases) {
+            Run r = ikd(args);
+            assertThat(r.code()).as(String.join(" ", args)).isEqualTo(Ikd.USAGE);
+            String[] lines = r.err().strip().lines().filter(l -> l.startsWith("ikd: ")).toArray(String[]::new);
+            assertThat(lines).as(String.join(" ", args) + ": " + r.err()).hasSize(1);
+            assertThat(r.err()).as(String.join(" ", args)).doesNotContain("Exception", "\tat ");
+        }
+        assertThat(ikd("train", "--dataset", "mnist", "--data-dir", "/nonexistent-ikd").err())
+            .contains("run scripts/fetch-data.sh mnist");
+    }
+
+    @Test
+    void trainPrintsTheSameHashForTheSameSeedAndJsonOnStdout() {
+        String[] args = {"train", "--dataset", "digits", "--students", "2", "--steps", "30", "--pretrain-steps", "100", "--json"};
+        Run a = ikd(args);
+        Run b = ikd(args);
+        assertThat(a.code()).as(a.err()).isZero();
+        JsonObject ja = JsonParser.parseString(a.out().strip()).getAsJsonObject();
+        JsonObject jb = JsonParser.parseString(b.out().strip()).getAsJsonObject();
+        assertThat(ja.getAsJsonArray("students")).hasSize(2);
+        String hash0 = ja.getAsJsonArray("students").get(0).getAsJsonObject().get("param_sha256").getAsString();
+        String hash1 = ja.getAsJsonArray("students").get(1).getAsJsonObject().get("param_sha256").getAsString();
+        assertThat(hash0).hasSize(64).isNotEqualTo(hash1);
+        assertThat(jb.getAsJsonArray("students")).isEqualTo(ja.getAsJsonArray("students"));
+    }
+
+    @Test
+    void aPretrainedTeacherCheckpointDrivesTrainAndACorruptedOneIsRefused() throws Exception {
+        Path ckpt = dir.resolve("teacher.ckpt");
+        Run p = ikd("pretrain", "--dataset", "digits", "--pretrain-steps", "100", "--out", ckpt.toString());
+        assertThat(p.code()).as(p.err()).isZero();
+        assertThat(p.out()).contains("checkpoint " + ckpt);
+        Run fromCkpt = ikd("train", "--steps", "20", "--pretrain-steps", "100", "--teacher-checkpoint", ckpt.toString(), "--json");
+        Run fresh = ikd("train", "--steps", "20", "--pretrain-steps", "100", "--json");
+        assertThat(fromCkpt.code()).as(fromCkpt.err()).isZero();
+        // The checkpoint holds exactly the teacher that pretraining makes: same run, same student.
+        assertThat(JsonParser.parseString(fromCkpt.out().strip()).getAsJsonObject().get("students"))
+            .isEqualTo(JsonParser.parseString(fresh.out().strip()).getAsJsonObject().get("students"));
+
+        byte[] bytes = Files.readAllBytes(ckpt);
+        bytes[bytes.length / 2] ^= 0x10;
+        Path bad = Files.write(dir.resolve("bad.ckpt"), bytes);
+        Run refused = ikd("train", "--steps", "5", "--teacher-checkpoint", bad.toString());
+        assertThat(refused.code()).isEqualTo(Ikd.USAGE);
+        assertThat(refused.err()).contains("is corrupted");
+
+        Run otherData = ikd("train", "--dataset", "sentences", "--steps", "5", "--teacher", "mlp:32:128,128",
+            "--student", "mlp:32:16,16", "--teacher-checkpoint", ckpt.toString());
+        assertThat(otherData.code()).isEqualTo(Ikd.USAGE);
+        assertThat(otherData.err()).contains("was trained on data set digits");
+    }
+}
