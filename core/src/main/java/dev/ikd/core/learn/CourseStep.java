@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
+import dev.ikd.core.model.Tensors;
 
 /**
  * The course step: θ' = θ − η v', v' = μ v + ∇_θ L_c(θ, p) (DESIGN §2). A pure function: it
@@ -25,11 +26,8 @@ public final class CourseStep {
         Autograd.Gradient grad = Autograd.of(theta, manager,
             th -> Losses.course(net.forward(th, x, swap).logits(), p, weightedOneHot, c.temperature(), c.alpha()));
         try (Params g = grad.gradient()) {
-            Params v = velocity.map((name, vi) -> {
-                NDArray next = vi.mul(c.momentum()).add(g.get(name));
-                next.attach(manager);
-                return next;
-            });
+            // v' = g + μ v (the same bits as μ v + g): every intermediate stays in the step's manager.
+            Params v = g.map((name, gi) -> gi.add(Tensors.scaled(velocity.get(name), c.momentum(), manager)));
             Params next = theta.map((name, t) -> {
                 NDArray n = t.sub(v.get(name).mul(c.learningRate()));
                 n.attach(manager);

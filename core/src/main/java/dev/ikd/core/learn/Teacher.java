@@ -144,13 +144,13 @@ public final class Teacher implements AutoCloseable {
                 return objective.add(ce.mul(Tensors.scalar(ce, config.beta())));
             });
             try (Params g = grad.gradient()) {
-                Params v = velocity.map((name, vi) -> {
-                    NDArray n = vi.mul(config.momentum()).add(g.get(name));
+                Params v = g.map((name, gi) -> {
+                    NDArray n = gi.add(Tensors.scaled(velocity.get(name), config.momentum(), step));
                     n.attach(manager);
                     return n;
                 });
                 Params next = trainable.map((name, w) -> {
-                    NDArray n = w.sub(v.get(name).mul(config.learningRate()));
+                    NDArray n = w.sub(Tensors.scaled(v.get(name), config.learningRate(), step));
                     n.attach(manager);
                     return n;
                 });

@@ -39,6 +39,17 @@ public final class Tensors {
         return of(like.getManager(), new double[] {value}, new Shape(), like.getDataType());
     }
 
+    /**
+     * {@code a * factor}, owned by {@code manager}. DJL attaches an op's result to its first
+     * operand's manager; scaling a long-lived array (θ, a velocity) without this would leave one
+     * array per step behind in that array's manager.
+     */
+    public static NDArray scaled(NDArray a, double factor, NDManager manager) {
+        NDArray r = a.mul(factor);
+        r.attach(manager);
+        return r;
+    }
+
     /** A deep copy of {@code a}, converted to {@code type}, owned by {@code manager}. */
     public static NDArray copy(NDArray a, DataType type, NDManager manager) {
         return owned(a, type, manager);
