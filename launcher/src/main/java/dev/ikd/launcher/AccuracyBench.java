@@ -81,7 +81,7 @@ final class AccuracyBench implements Callable<Integer> {
         long t0 = System.nanoTime();
         Map<String, Row> rows = new LinkedHashMap<>();
         List<Double> teacherAccuracies = new ArrayList<>();
-        try (NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = run.newManager()) {
             for (int s = 0; s < seeds; s++) {
                 TrainConfig seeded = base.withSeed(base.seed() + s);
                 long tt = System.nanoTime();

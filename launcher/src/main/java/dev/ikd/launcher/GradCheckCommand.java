@@ -40,6 +40,9 @@ final class GradCheckCommand implements Callable<Integer> {
     @Option(names = "--temperature", defaultValue = "2") double temperature;
     @Option(names = "--alpha", defaultValue = "0.7") double alpha;
 
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu. Default: ${DEFAULT-VALUE}")
+    String device;
+
     @Option(names = "--json", description = "Print {\"max_rel_error\", \"dtype\", \"ok\"} as JSON.")
     boolean json;
 
@@ -56,7 +59,7 @@ final class GradCheckCommand implements Callable<Integer> {
         var settings = new GradCheck.Settings(ModelSpec.parse(model), type, seed, batch, 2 * batch,
             new StudentConfig(lr, momentum, temperature, alpha));
         GradCheck.Result r;
-        try (NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = NDManager.newBaseManager(Devices.select(device))) {
             r = GradCheck.run(settings, Datasets.load(dataset, dataDir), manager);
         }
         if (json) {

@@ -49,7 +49,7 @@ final class MemoryBench implements Callable<Integer> {
         Dataset data = run.loadDataset();
         List<long[]> samples = new ArrayList<>();
         double wall;
-        try (NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = run.newManager()) {
             Params teacher = Teachers.obtain(c, data, null, manager, false);
             samples.add(new long[] {0, residentBytes(), heapBytes(), committedHeapBytes()});
             wall = ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {

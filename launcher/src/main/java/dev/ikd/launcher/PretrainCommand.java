@@ -27,7 +27,7 @@ final class PretrainCommand implements Callable<Integer> {
     public Integer call() {
         TrainConfig c = run.toConfig();
         Dataset data = run.loadDataset();
-        try (NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = run.newManager()) {
             Network net = Network.build(c.teacher(), data);
             Params theta = Teachers.pretrain(c, data, net, manager, true);
             Teachers.save(out, c, data, theta);

@@ -2,6 +2,7 @@ package dev.ikd.launcher;
 
 import java.nio.file.Path;
 
+import ai.djl.ndarray.NDManager;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.learn.StudentConfig;
@@ -56,6 +57,15 @@ final class RunOptions {
     @Option(names = "--batch", description = "Course batch size.") Integer batch;
     @Option(names = "--exam-batch", description = "Exam batch size.") Integer examBatch;
     @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given.") Long pretrainSteps;
+
+    @Option(names = "--device", defaultValue = "cpu",
+        description = "cpu, or gpu (needs the CUDA natives: build with -Pcuda). Default: ${DEFAULT-VALUE}")
+    String device;
+
+    /** A manager on the chosen device: CPU unless a GPU is asked for (DJL alone would take any GPU it sees). */
+    NDManager newManager() {
+        return NDManager.newBaseManager(Devices.select(device));
+    }
 
     Dataset loadDataset() {
         return Datasets.load(dataset, dataDir);

@@ -41,7 +41,7 @@ final class TrainCommand implements Callable<Integer> {
         Dataset data = run.loadDataset();
         TrainResult result;
         double teacherAccuracy;
-        try (NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = run.newManager()) {
             Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
             teacherAccuracy = Evaluation.testAccuracy(Network.build(c.teacher(), data), teacher, data, manager);
             List<ProgressBar> bars = new ArrayList<>();

@@ -58,6 +58,8 @@ class IkdCommandLineTest {
             {"train", "--students", "0"},
             {"train", "--lr", "-1"},
             {"gradcheck", "--dtype", "float16"},
+            {"gradcheck", "--device", "tpu"},
+            {"train", "--device", "gpu", "--steps", "1"},
             {"broker", "--port", "70000", "--data-dir", "x"},
             {"frobnicate"},
             {},
