@@ -1,10 +1,5 @@
 package dev.ikd.launcher;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 
 import java.util.LinkedHashMap;
@@ -14,7 +9,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
@@ -62,11 +56,11 @@ final class AccuracyBench implements Callable<Integer> {
     @Option(names = "--iakd-swap", defaultValue = "0.5:linear", description = "Swap schedule of the IAKD methods. Default: ${DEFAULT-VALUE}")
     String iakdSwap;
 
-    @Option(names = "--results", defaultValue = "bench/results", description = "Where the JSON goes. Default: ${DEFAULT-VALUE}")
-    Path results;
+    @Option(names = "--tag", description = "Names a variant (e.g. a knob sweep): results go to accuracy-DATASET-TAG.json and a section of their own.")
+    String tag;
 
-    @Option(names = "--benchmarks-md", defaultValue = "BENCHMARKS.md", description = "Markdown file the table goes into. Default: ${DEFAULT-VALUE}")
-    Path benchmarksMd;
+    @Mixin
+    BenchOutput output;
 
     @Override
     public Integer call() {
@@ -168,6 +162,10 @@ final class AccuracyBench implements Callable<Integer> {
     private void write(TrainConfig base, Dataset data, List<ModelSpec> sizes, Map<String, Row> rows,
                        List<Double> teacherAccuracies, double wall) {
         String command = "ikd bench accuracy --dataset " + data.name() + " --seeds " + seeds + " --steps " + base.steps()
+            + (tag == null ? "" : " --tag " + tag) + (run.teacherLr == null ? "" : " --teacher-lr " + run.teacherLr)
+            + (run.beta == null ? "" : " --beta " + run.beta) + (run.temperature == null ? "" : " --temperature " + run.temperature)
+            + (run.examBatch == null ? "" : " --exam-batch " + run.examBatch) + (run.pretrainSteps == null ? "" : " --pretrain-steps " + run.pretrainSteps)
+            + (methods.equals(List.of("alone", "kd", "ikd", "ikd-adapter", "pesf", "iakd", "iakd+ikd")) ? "" : " --methods " + String.join(",", methods))
             + (studentSizes == null ? "" : " --student-sizes '" + String.join(";", studentSizes) + "'")
             + " --label-fractions " + String.join(",", labelFractions.stream().map(String::valueOf).toList());
         String machine = Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
@@ -208,23 +206,14 @@ final class AccuracyBench implements Callable<Integer> {
             jsonRows.add(jr);
         }
         o.add("rows", jsonRows);
-        try {
-            Files.createDirectories(results);
-            Path json = results.resolve("accuracy-" + data.name() + ".json");
-            Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n", StandardCharsets.UTF_8);
-            System.out.println("wrote " + json);
-            Markdown.replaceSection(benchmarksMd, "accuracy-" + data.name(), table(data, command, machine, base, rows,
-                teacherAccuracies, wall));
-            System.out.println("updated " + benchmarksMd);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        output.record("accuracy-" + data.name() + (tag == null ? "" : "-" + tag), o,
+            table(data, command, machine, base, rows, teacherAccuracies, wall));
     }
 
     private String table(Dataset data, String command, String machine, TrainConfig base, Map<String, Row> rows,
                          List<Double> teacherAccuracies, double wall) {
         var md = new StringBuilder();
-        md.append("### Accuracy: ").append(data.name()).append("\n\n");
+        md.append("### Accuracy: ").append(data.name()).append(tag == null ? "" : " (" + tag + ")").append("\n\n");
         md.append("`").append(command).append("`  \n");
         md.append("Machine: ").append(machine).append(". Whole table: ").append(String.format(Locale.ROOT, "%.0f", wall))
             .append(" s.  \n");

@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
@@ -37,8 +36,8 @@ final class MemoryBench implements Callable<Integer> {
     @Option(names = "--every", defaultValue = "500", description = "Sample every N steps. Default: ${DEFAULT-VALUE}")
     int every;
 
-    @Option(names = "--results", defaultValue = "bench/results") Path results;
-    @Option(names = "--benchmarks-md", defaultValue = "BENCHMARKS.md") Path benchmarksMd;
+    @Mixin
+    BenchOutput output;
 
     @Override
     public Integer call() {
@@ -91,22 +90,16 @@ final class MemoryBench implements Callable<Integer> {
             rows.add(r);
         }
         o.add("samples", rows);
-        try {
-            Files.createDirectories(results);
-            Files.writeString(results.resolve("memory.json"), new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n");
-            String md = "### Memory over a long run\n\n"
+        String md = "### Memory over a long run\n\n"
                 + "`ikd bench memory --dataset " + data.name() + " --teacher-mode " + c.mode().cliName() + " --steps " + c.steps()
                 + "`: " + c.students() + " student(s), every step's tensors in a scoped manager.\n\n"
                 + String.format(Locale.ROOT, "Resident memory outside the JVM heap (native tensors, libraries): %.1f MB at step %d, "
                     + "%.1f MB at step %d: %+.2f MB per 1,000 steps (whole process %.1f -> %.1f MB; %.0f s for the run; "
                     + "samples in bench/results/memory.json).%n", (base[1] - base[3]) / 1e6, base[0], (last[1] - last[3]) / 1e6,
                     last[0], growth, base[1] / 1e6, last[1] / 1e6, wall);
-            Markdown.replaceSection(benchmarksMd, "memory", md);
-            System.out.printf(Locale.ROOT, "outside the heap %.1f MB at step %d -> %.1f MB at step %d: %+.2f MB per 1,000 steps%n",
+        output.record("memory", o, md);
+        System.out.printf(Locale.ROOT, "outside the heap %.1f MB at step %d -> %.1f MB at step %d: %+.2f MB per 1,000 steps%n",
                 (base[1] - base[3]) / 1e6, base[0], (last[1] - last[3]) / 1e6, last[0], growth);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static long committedHeapBytes() {

@@ -177,13 +177,9 @@ public final class Datasets {
 
     private static Dataset text(String name, List<String> texts, List<Integer> labels, double testFraction,
                                 int length, int vocabSize, int minCount) {
-        int n = texts.size();
-        int[] order = Splits.permutation(n, TEST_SPLIT_SEED);
-        int testCount = (int) Math.round(testFraction * n);
-        int[] testIds = Arrays.copyOfRange(order, 0, testCount);
-        int[] trainIds = Arrays.copyOfRange(order, testCount, n);
-        Arrays.sort(testIds);
-        Arrays.sort(trainIds);
+        int[][] cut = testCut(texts.size(), testFraction);
+        int[] trainIds = cut[0];
+        int[] testIds = cut[1];
         List<String> trainTexts = Arrays.stream(trainIds).mapToObj(texts::get).toList();
         Vocabulary vocab = Vocabulary.build(trainTexts, vocabSize, minCount);
         float[] train = new float[trainIds.length * length];
@@ -202,14 +198,10 @@ public final class Datasets {
 
     private static Dataset cut(String name, long[] shape, int classes, List<float[]> rows, List<Integer> labels,
                                double testFraction) {
-        int n = rows.size();
         int width = rows.get(0).length;
-        int[] order = Splits.permutation(n, TEST_SPLIT_SEED);
-        int testCount = (int) Math.round(testFraction * n);
-        int[] testIds = Arrays.copyOfRange(order, 0, testCount);
-        int[] trainIds = Arrays.copyOfRange(order, testCount, n);
-        Arrays.sort(testIds);
-        Arrays.sort(trainIds);
+        int[][] split = testCut(rows.size(), testFraction);
+        int[] trainIds = split[0];
+        int[] testIds = split[1];
         float[] train = new float[trainIds.length * width];
         float[] test = new float[testIds.length * width];
         for (int i = 0; i < trainIds.length; i++) {
@@ -220,6 +212,17 @@ public final class Datasets {
         }
         return new Dataset(name, shape, classes, train, Arrays.stream(trainIds).map(labels::get).toArray(),
             test, Arrays.stream(testIds).map(labels::get).toArray());
+    }
+
+    /** {train ids, test ids} of a data set that ships as one file: a fixed seeded cut, sorted. */
+    private static int[][] testCut(int n, double testFraction) {
+        int[] order = Splits.permutation(n, TEST_SPLIT_SEED);
+        int testCount = (int) Math.round(testFraction * n);
+        int[] testIds = Arrays.copyOfRange(order, 0, testCount);
+        int[] trainIds = Arrays.copyOfRange(order, testCount, n);
+        Arrays.sort(testIds);
+        Arrays.sort(trainIds);
+        return new int[][] {trainIds, testIds};
     }
 
     private static InputStream bundled(String file) {
