@@ -69,7 +69,7 @@ public final class Network {
                 for (int i = 0; i < spec.widths().size(); i++) {
                     stages.add(new Stages.Conv1("stage" + (i + 1), b, spec.widths().get(i)));
                 }
-                return new Network(spec, sample, stages, new Stages.Head("head", b, data.classes(), Stages.Pooling.GLOBAL_MEAN));
+                return new Network(spec, sample, stages, new Stages.Head("head", b, data.classes(), Stages.Pooling.SMOOTH_MAX));
             }
             default -> throw new IllegalStateException();
         }

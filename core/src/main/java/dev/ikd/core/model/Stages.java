@@ -62,17 +62,23 @@ final class Stages {
         }
     }
 
-    /** Word ids [N, L] -> embeddings laid out for 1-D convolution [N, dim, L]. */
+    /**
+     * Word ids [N, L] -> embeddings laid out for 1-D convolution [N, dim, L]; padding positions
+     * (id 0) are zero vectors. Embeddings start at unit scale (as torch's): at ±0.1 the signal
+     * through the convolutions was too faint for the text models to learn at all.
+     */
     record Embed(String name, int vocabulary, int dim) implements Stage {
         @Override
         public Map<String, ParamDef> parameters() {
-            return Map.of(name + ".w", new ParamDef(new Shape(vocabulary, dim), 0.1));
+            return Map.of(name + ".w", new ParamDef(new Shape(vocabulary, dim), Math.sqrt(3)));
         }
 
         @Override
         public NDArray apply(Params p, NDArray ids) {
-            NDArray e = Embedding.embedding(ids.toType(DataType.INT64, false), p.get(name + ".w"), SparseFormat.DENSE).head();
-            return e.transpose(0, 2, 1);
+            NDArray longIds = ids.toType(DataType.INT64, false);
+            NDArray e = Embedding.embedding(longIds, p.get(name + ".w"), SparseFormat.DENSE).head();
+            NDArray words = longIds.gt(Tensors.scalar(longIds, 0)).toType(e.getDataType(), false).expandDims(2);
+            return e.mul(words).transpose(0, 2, 1);
         }
     }
 
@@ -95,8 +101,15 @@ final class Stages {
         }
     }
 
-    /** How the head turns the last stage's output into the penultimate feature vector. */
-    enum Pooling { FLATTEN, GLOBAL_MEAN }
+    /**
+     * How the head turns the last stage's output into the penultimate feature vector. SMOOTH_MAX is
+     * (1/τ) log mean exp(τ x) over positions: like max pooling it picks the strongest words out of
+     * the padding, but without kinks (see Conv on why every stage is smooth).
+     */
+    enum Pooling { FLATTEN, SMOOTH_MAX }
+
+    /** τ of the smooth maximum; stage outputs are tanh values in (-1, 1), so exp(τ x) stays tame. */
+    private static final double SMOOTH_MAX_SHARPNESS = 5;
 
     /** Pooling, then one dense layer to the class logits. */
     record Head(String name, int in, int classes, Pooling pooling) implements Stage {
@@ -111,7 +124,8 @@ final class Stages {
         NDArray features(NDArray x) {
             return switch (pooling) {
                 case FLATTEN -> x.reshape(x.getShape().get(0), -1);
-                case GLOBAL_MEAN -> x.mean(new int[] {2});
+                case SMOOTH_MAX -> x.mul(Tensors.scalar(x, SMOOTH_MAX_SHARPNESS)).exp().mean(new int[] {2}).log()
+                    .div(Tensors.scalar(x, SMOOTH_MAX_SHARPNESS));
             };
         }
 

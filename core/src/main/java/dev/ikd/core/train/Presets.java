@@ -31,7 +31,7 @@ public final class Presets {
         });
         var pretrain = switch (family) {
             case "cnn" -> new TrainConfig.PretrainConfig(1500, 64, 0.05, 0.9);
-            case "text" -> new TrainConfig.PretrainConfig(1500, 64, 0.1, 0.9);
+            case "text" -> new TrainConfig.PretrainConfig(1500, 64, 0.3, 0.9);
             default -> new TrainConfig.PretrainConfig(800, 64, 0.1, 0.9);
         };
         return new TrainConfig(teacher, student, TeacherMode.IKD, 1, 200, 1,

@@ -59,6 +59,15 @@ class GradCheckTest {
     }
 
     @Test
+    void feedbackMatchesBruteForceOnATextModel() {
+        var text = new GradCheck.Settings(ModelSpec.parse("text:4:3"), DataType.FLOAT64, 3, 2, 4,
+            new StudentConfig(0.5, 0.9, 2.0, 0.7));
+        GradCheck.Result r = GradCheck.run(text, dev.ikd.core.data.Datasets.sentences(), manager);
+        System.out.println("text " + r);
+        assertThat(r.maxRelError()).isLessThanOrEqualTo(1e-3);
+    }
+
+    @Test
     void aFeedbackOffByTenPercentIsCaught() {
         GradCheck.Result r = GradCheck.run(GradCheck.Settings.tiny(DataType.FLOAT64), digits, manager, d -> d.mul(1.1));
         assertThat(r.maxRelError()).isGreaterThan(0.05);
