@@ -30,12 +30,6 @@ public record BrokerSettings(Path dataDir, String host, int port, String adverti
         return new BrokerSettings(dataDir, "127.0.0.1", 0, null, Map.of());
     }
 
-    public BrokerSettings withOverrides(Map<String, String> more) {
-        var merged = new java.util.HashMap<>(overrides);
-        merged.putAll(more);
-        return new BrokerSettings(dataDir, host, port, advertisedHost, merged);
-    }
-
     String effectiveAdvertisedHost() {
         if (advertisedHost != null && !advertisedHost.isBlank()) {
             return advertisedHost;

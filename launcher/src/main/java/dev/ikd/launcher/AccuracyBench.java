@@ -1,5 +1,6 @@
 package dev.ikd.launcher;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 
 import java.util.LinkedHashMap;
@@ -59,6 +60,9 @@ final class AccuracyBench implements Callable<Integer> {
     @Option(names = "--tag", description = "Names a variant (e.g. a knob sweep): results go to accuracy-DATASET-TAG.json and a section of their own.")
     String tag;
 
+    @Option(names = "--teacher-checkpoint", description = "With --seeds 1: this pretrained teacher instead of pretraining (knob sweeps).")
+    Path teacherCheckpoint;
+
     @Mixin
     BenchOutput output;
 
@@ -66,6 +70,9 @@ final class AccuracyBench implements Callable<Integer> {
     public Integer call() {
         if (seeds < 1) {
             throw new IllegalArgumentException("--seeds must be at least 1, got " + seeds);
+        }
+        if (teacherCheckpoint != null && seeds != 1) {
+            throw new IllegalArgumentException("--teacher-checkpoint holds one teacher: use it with --seeds 1");
         }
         TrainConfig base = run.toConfig();
         Dataset data = run.loadDataset();
@@ -80,7 +87,7 @@ final class AccuracyBench implements Callable<Integer> {
                 TrainConfig seeded = base.withSeed(base.seed() + s);
                 long tt = System.nanoTime();
                 Network net = Network.build(seeded.teacher(), data);
-                Params teacher = Teachers.pretrain(seeded, data, net, manager, false);
+                Params teacher = Teachers.obtain(seeded, data, teacherCheckpoint, manager, false);
                 double teacherAccuracy = Evaluation.testAccuracy(net, teacher, data, manager);
                 teacherAccuracies.add(teacherAccuracy);
                 System.err.printf("seed %d: teacher %s test accuracy %.4f (%.0f s)%n", seeded.seed(), seeded.teacher(),
@@ -162,7 +169,7 @@ final class AccuracyBench implements Callable<Integer> {
     private void write(TrainConfig base, Dataset data, List<ModelSpec> sizes, Map<String, Row> rows,
                        List<Double> teacherAccuracies, double wall) {
         String command = "ikd bench accuracy --dataset " + data.name() + " --seeds " + seeds + " --steps " + base.steps()
-            + (tag == null ? "" : " --tag " + tag) + (run.teacherLr == null ? "" : " --teacher-lr " + run.teacherLr)
+            + (tag == null ? "" : " --tag " + tag) + (teacherCheckpoint == null ? "" : " --teacher-checkpoint TEACHER") + (run.teacherLr == null ? "" : " --teacher-lr " + run.teacherLr)
             + (run.beta == null ? "" : " --beta " + run.beta) + (run.temperature == null ? "" : " --temperature " + run.temperature)
             + (run.examBatch == null ? "" : " --exam-batch " + run.examBatch) + (run.pretrainSteps == null ? "" : " --pretrain-steps " + run.pretrainSteps)
             + (methods.equals(List.of("alone", "kd", "ikd", "ikd-adapter", "pesf", "iakd", "iakd+ikd")) ? "" : " --methods " + String.join(",", methods))

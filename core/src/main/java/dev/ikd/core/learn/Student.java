@@ -66,16 +66,8 @@ public final class Student implements AutoCloseable {
         return theta;
     }
 
-    public Params velocity() {
-        return velocity;
-    }
-
     public long stepsDone() {
         return stepsDone;
-    }
-
-    public Network network() {
-        return net;
     }
 
     public String parameterHash() {

@@ -61,22 +61,6 @@ public final class Teacher implements AutoCloseable {
         };
     }
 
-    /** Restores a teacher from checkpointed trainable parameters and velocity. */
-    public static Teacher restore(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, double temperature,
-                                  Params trainable, Params velocity, long version, NDManager parent) {
-        NDManager manager = parent.newSubManager();
-        Teacher t;
-        if (mode == TeacherMode.FROZEN) {
-            t = new Teacher(net, mode, config, temperature, manager, pretrained, null, version);
-        } else {
-            Params own = trainable.copy(manager);
-            t = new Teacher(net, mode, config, temperature, manager, mode == TeacherMode.IKD ? own : pretrained, own, version);
-            t.velocity.close();
-            t.velocity = velocity.copy(manager);
-        }
-        return t;
-    }
-
     static Params adapter(int features, int hidden, int classes, long seed, DataType type, NDManager manager) {
         Map<String, NDArray> a = new LinkedHashMap<>();
         double scale = Math.sqrt(6.0 / (features + hidden));
@@ -173,15 +157,6 @@ public final class Teacher implements AutoCloseable {
 
     public TeacherMode mode() {
         return mode;
-    }
-
-    /** What the exam steps change: φ in mode ikd, the adapter in adapter modes, nothing when frozen. */
-    public Params trainable() {
-        return trainable;
-    }
-
-    public Params velocity() {
-        return velocity;
     }
 
     @Override

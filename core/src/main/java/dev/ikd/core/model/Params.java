@@ -42,17 +42,6 @@ public final class Params implements AutoCloseable {
         return Collections.unmodifiableMap(arrays);
     }
 
-    /** Only the parameters whose names start with {@code prefix} (the same arrays, not copies). */
-    public Params subset(String prefix) {
-        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
-        arrays.forEach((k, v) -> {
-            if (k.startsWith(prefix)) {
-                out.put(k, v);
-            }
-        });
-        return new Params(out);
-    }
-
     /** A new Params made name by name from this one's arrays. */
     public Params map(BiFunction<String, NDArray, NDArray> f) {
         LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
@@ -98,10 +87,6 @@ public final class Params implements AutoCloseable {
             }
         }
         return s;
-    }
-
-    public long parameterCount() {
-        return arrays.values().stream().mapToLong(NDArray::size).sum();
     }
 
     /** SHA-256 over names, shapes, types and little-endian values: equal hashes mean bit-equal parameters. */

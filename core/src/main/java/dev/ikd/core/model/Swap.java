@@ -12,13 +12,4 @@ public record Swap(Network teacher, Params teacherParams, boolean[] mask) {
     public boolean uses(int stage) {
         return stage < mask.length && mask[stage];
     }
-
-    public boolean any() {
-        for (boolean b : mask) {
-            if (b) {
-                return true;
-            }
-        }
-        return false;
-    }
 }

@@ -31,8 +31,4 @@ public record TopicSettings(int partitions, short replicationFactor, long retent
     public TopicSettings withPartitions(int n) {
         return new TopicSettings(n, replicationFactor, retentionMs, maxMessageBytes, compactionSegmentMs);
     }
-
-    public TopicSettings withReplicationFactor(short n) {
-        return new TopicSettings(partitions, n, retentionMs, maxMessageBytes, compactionSegmentMs);
-    }
 }
