@@ -34,8 +34,11 @@ public final class Presets {
             case "text" -> new TrainConfig.PretrainConfig(1500, 64, 0.3, 0.9);
             default -> new TrainConfig.PretrainConfig(800, 64, 0.1, 0.9);
         };
+        // Text students need a larger step than image students: at 0.02 an IMDB student stayed at chance
+        // for 200 steps; 0.1 reached 0.64 in 400 (KD), 0.3 was unstable.
+        double lr = "text".equals(family) ? 0.1 : 0.02;
         return new TrainConfig(teacher, student, TeacherMode.IKD, 1, 200, 1,
-            new StudentConfig(0.02, 0.9, 2.0, 0.7), new TeacherConfig(0.05, 0.9, 0.0, 16), 32, 32,
+            new StudentConfig(lr, 0.9, 2.0, 0.7), new TeacherConfig(0.05, 0.9, 0.0, 16), 32, 32,
             SwapSchedule.OFF, 1.0, 0.1, pretrain, DataType.FLOAT32, false);
     }
 }
