@@ -1,0 +1,37 @@
+package dev.ikd.coordinator.protocol;
+
+/** What the coordinator tells the others; the thin verticle turns each into a Kafka record. */
+public sealed interface Command {
+
+    record Admit(String studentId, long steps) implements Command {
+    }
+
+    record Refuse(String studentId, String reason) implements Command {
+    }
+
+    /** Step {@code step} may start; re-issued after a timeout with the same idempotency key. */
+    record CourseStart(String studentId, long step, int[] courseIds, int[] examIds) implements Command {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof CourseStart c && c.studentId.equals(studentId) && c.step == step
+                && java.util.Arrays.equals(c.courseIds, courseIds) && java.util.Arrays.equals(c.examIds, examIds);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(studentId, step, java.util.Arrays.hashCode(courseIds), java.util.Arrays.hashCode(examIds));
+        }
+
+        @Override
+        public String toString() {
+            return "CourseStart[" + studentId + ", step " + step + "]";
+        }
+    }
+
+    record Finish(String studentId, long steps) implements Command {
+    }
+
+    /** A message the protocol will not apply: it goes to the dead-letter topic with this reason. */
+    record Reject(Event event, String reason) implements Command {
+    }
+}

@@ -1,0 +1,127 @@
+package dev.ikd.coordinator.protocol;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The coordinator's rules for one run (DESIGN §5), as a pure state machine: {@link #handle} takes an
+ * event and returns the commands it causes; nothing here sends, reads or sleeps. Per student:
+ * enroll → admitted → [CourseStart(k) → ExamResult(k) + TeacherUpdated(k)] for k = 0..N-1 → finished.
+ * CourseStart(k+1) never goes out before both ExamResult(k) and TeacherUpdated(k); anything out of
+ * order, duplicated or for an unknown run or student is rejected with its reason, never applied.
+ */
+public final class Protocol {
+
+    private final String runId;
+    private final String datasetSha256;
+    private final Schedule schedule;
+    private final long timeoutMs;
+    private final Map<String, Student> students = new HashMap<>();
+
+    /** One student's place in the protocol. */
+    private static final class Student {
+        final long steps;
+        long step;
+        boolean examDone;
+        boolean teacherDone;
+        boolean finished;
+        long issuedAtMs;
+
+        Student(long steps, long nowMs) {
+            this.steps = steps;
+            this.issuedAtMs = nowMs;
+        }
+    }
+
+    public Protocol(String runId, String datasetSha256, Schedule schedule, long timeoutMs) {
+        if (timeoutMs < 1) {
+            throw new IllegalArgumentException("timeout must be at least 1 ms, got " + timeoutMs);
+        }
+        this.runId = runId;
+        this.datasetSha256 = datasetSha256;
+        this.schedule = schedule;
+        this.timeoutMs = timeoutMs;
+    }
+
+    /** Applies one event at time {@code nowMs} and returns the commands it causes, in order. */
+    public List<Command> handle(Event event, long nowMs) {
+        if (!runId.equals(event.runId())) {
+            return List.of(new Command.Reject(event, "unknown run " + event.runId() + " (this coordinator runs " + runId + ")"));
+        }
+        if (event instanceof Event.Enrolled e) {
+            return enroll(e, nowMs);
+        }
+        if (event instanceof Event.Tick t) {
+            return timeouts(t.nowMs());
+        }
+        String studentId = event instanceof Event.ExamResult r ? r.studentId() : ((Event.TeacherUpdated) event).studentId();
+        long step = event instanceof Event.ExamResult r ? r.step() : ((Event.TeacherUpdated) event).step();
+        Student s = students.get(studentId);
+        if (s == null) {
+            return List.of(new Command.Reject(event, "unknown student " + studentId));
+        }
+        if (s.finished) {
+            return List.of(new Command.Reject(event, "student " + studentId + " already finished its " + s.steps + " steps"));
+        }
+        if (step != s.step) {
+            return List.of(new Command.Reject(event, (step < s.step ? "duplicate: step " + step + " is done" : "out of order: step " + step
+                + " has not started") + "; student " + studentId + " is at step " + s.step));
+        }
+        boolean exam = event instanceof Event.ExamResult;
+        if (exam ? s.examDone : s.teacherDone) {
+            return List.of(new Command.Reject(event, "duplicate " + (exam ? "exam result" : "teacher update") + " for step " + step
+                + " of student " + studentId));
+        }
+        if (exam) {
+            s.examDone = true;
+        } else {
+            s.teacherDone = true;
+        }
+        if (!(s.examDone && s.teacherDone)) {
+            return List.of();
+        }
+        s.step++;
+        s.examDone = false;
+        s.teacherDone = false;
+        if (s.step == s.steps) {
+            s.finished = true;
+            return List.of(new Command.Finish(studentId, s.steps));
+        }
+        s.issuedAtMs = nowMs;
+        return List.of(courseStart(studentId, s.step));
+    }
+
+    private List<Command> enroll(Event.Enrolled e, long nowMs) {
+        if (!datasetSha256.equals(e.datasetSha256())) {
+            return List.of(new Command.Refuse(e.studentId(), "dataset checksum mismatch: student has " + e.datasetSha256()
+                + ", run " + runId + " uses " + datasetSha256));
+        }
+        if (e.steps() < 1) {
+            return List.of(new Command.Refuse(e.studentId(), "a student needs at least 1 step, asked for " + e.steps()));
+        }
+        if (students.containsKey(e.studentId())) {
+            return List.of(new Command.Refuse(e.studentId(), "student " + e.studentId() + " is already enrolled in run " + runId));
+        }
+        students.put(e.studentId(), new Student(e.steps(), nowMs));
+        return List.of(new Command.Admit(e.studentId(), e.steps()), courseStart(e.studentId(), 0));
+    }
+
+    /** Re-issues, with the same key, every CourseStart whose answers are overdue. */
+    private List<Command> timeouts(long nowMs) {
+        List<Command> out = new ArrayList<>();
+        students.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            Student s = e.getValue();
+            if (!s.finished && nowMs - s.issuedAtMs >= timeoutMs) {
+                s.issuedAtMs = nowMs;
+                out.add(courseStart(e.getKey(), s.step));
+            }
+        });
+        return out;
+    }
+
+    private Command courseStart(String studentId, long step) {
+        return new Command.CourseStart(studentId, step, schedule.courseIds(studentId, step), schedule.examIds(studentId, step));
+    }
+}

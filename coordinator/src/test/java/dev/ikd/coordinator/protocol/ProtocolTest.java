@@ -1,0 +1,182 @@
+package dev.ikd.coordinator.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.ikd.coordinator.protocol.Command.Admit;
+import dev.ikd.coordinator.protocol.Command.CourseStart;
+import dev.ikd.coordinator.protocol.Command.Finish;
+import dev.ikd.coordinator.protocol.Command.Refuse;
+import dev.ikd.coordinator.protocol.Command.Reject;
+import dev.ikd.coordinator.protocol.Event.Enrolled;
+import dev.ikd.coordinator.protocol.Event.ExamResult;
+import dev.ikd.coordinator.protocol.Event.TeacherUpdated;
+import dev.ikd.coordinator.protocol.Event.Tick;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/** The protocol's rules, one table each: given these past events, when this one arrives, then these commands. */
+class ProtocolTest {
+
+    static final String RUN = "run-1";
+    static final String DATA = "ab".repeat(32);
+    static final long TIMEOUT = 1_000;
+
+    /** Step k of a student uses course ids {k, k+1} and exam id {100 + k}. */
+    static final Schedule SCHEDULE = new Schedule() {
+        @Override
+        public int[] courseIds(String studentId, long step) {
+            return new int[] {(int) step, (int) step + 1};
+        }
+
+        @Override
+        public int[] examIds(String studentId, long step) {
+            return new int[] {100 + (int) step};
+        }
+    };
+
+    static Enrolled enrolled(String student, long steps) {
+        return new Enrolled(RUN, student, DATA, steps);
+    }
+
+    static ExamResult exam(String student, long step) {
+        return new ExamResult(RUN, student, step, "hash-" + step);
+    }
+
+    static TeacherUpdated teacher(String student, long step) {
+        return new TeacherUpdated(RUN, student, step, step + 1);
+    }
+
+    static CourseStart start(String student, long step) {
+        return new CourseStart(student, step, SCHEDULE.courseIds(student, step), SCHEDULE.examIds(student, step));
+    }
+
+    /** given(...).when(...).then(...), with the clock at 0 unless a Tick says otherwise. */
+    static final class Scenario {
+        final Protocol protocol = new Protocol(RUN, DATA, SCHEDULE, TIMEOUT);
+        List<Command> last = List.of();
+
+        static Scenario given(Event... past) {
+            var s = new Scenario();
+            for (Event e : past) {
+                s.protocol.handle(e, time(e));
+            }
+            return s;
+        }
+
+        Scenario when(Event e) {
+            last = protocol.handle(e, time(e));
+            return this;
+        }
+
+        Scenario then(Command... expected) {
+            assertThat(last).containsExactly(expected);
+            return this;
+        }
+
+        Scenario thenRejected(String reason) {
+            assertThat(last).hasSize(1).first().isInstanceOf(Reject.class);
+            assertThat(((Reject) last.get(0)).reason()).contains(reason);
+            return this;
+        }
+
+        private static long time(Event e) {
+            return e instanceof Tick t ? t.nowMs() : 0;
+        }
+    }
+
+    @Nested
+    class Enrollment {
+        @Test
+        void aStudentWithTheRunsDataIsAdmittedAndStartsStepZero() {
+            Scenario.given().when(enrolled("s1", 3)).then(new Admit("s1", 3), start("s1", 0));
+        }
+
+        @Test
+        void aDatasetChecksumMismatchIsRefusedWithTheReason() {
+            Scenario.given().when(new Enrolled(RUN, "s1", "cd".repeat(32), 3))
+                .then(new Refuse("s1", "dataset checksum mismatch: student has " + "cd".repeat(32) + ", run run-1 uses " + DATA));
+        }
+
+        @Test
+        void zeroStepsAndASecondEnrollmentAreRefused() {
+            Scenario.given().when(enrolled("s1", 0)).then(new Refuse("s1", "a student needs at least 1 step, asked for 0"));
+            Scenario.given(enrolled("s1", 3)).when(enrolled("s1", 3))
+                .then(new Refuse("s1", "student s1 is already enrolled in run run-1"));
+        }
+    }
+
+    @Nested
+    class Alternation {
+        @Test
+        void theNextCourseStartWaitsForBothTheExamAndTheTeacherUpdate() {
+            Scenario.given(enrolled("s1", 3)).when(exam("s1", 0)).then();
+            Scenario.given(enrolled("s1", 3)).when(teacher("s1", 0)).then();
+            Scenario.given(enrolled("s1", 3), exam("s1", 0)).when(teacher("s1", 0)).then(start("s1", 1));
+            Scenario.given(enrolled("s1", 3), teacher("s1", 0)).when(exam("s1", 0)).then(start("s1", 1));
+        }
+
+        @Test
+        void afterTheLastStepTheStudentIsFinishedAndHearsNothingMore() {
+            Scenario s = Scenario.given(enrolled("s1", 2), exam("s1", 0), teacher("s1", 0), exam("s1", 1))
+                .when(teacher("s1", 1)).then(new Finish("s1", 2));
+            s.when(exam("s1", 2)).thenRejected("already finished its 2 steps");
+        }
+
+        @Test
+        void studentsProceedIndependently() {
+            Scenario.given(enrolled("s1", 3), enrolled("s2", 3), exam("s1", 0), teacher("s1", 0))
+                .when(exam("s2", 0)).then()
+                .when(teacher("s2", 0)).then(start("s2", 1));
+        }
+    }
+
+    @Nested
+    class Refusals {
+        @Test
+        void aMessageForAStepThatHasNotStartedIsOutOfOrder() {
+            Scenario.given(enrolled("s1", 5)).when(exam("s1", 3)).thenRejected("out of order: step 3 has not started");
+        }
+
+        @Test
+        void aRepeatedAnswerIsADuplicateAndIsNotAppliedTwice() {
+            Scenario.given(enrolled("s1", 5), exam("s1", 0)).when(exam("s1", 0)).thenRejected("duplicate exam result for step 0");
+            Scenario.given(enrolled("s1", 5), exam("s1", 0), teacher("s1", 0)).when(teacher("s1", 0))
+                .thenRejected("duplicate: step 0 is done");
+        }
+
+        @Test
+        void unknownRunsAndStudentsAreRejected() {
+            Scenario.given(enrolled("s1", 5)).when(new ExamResult("run-2", "s1", 0, "h")).thenRejected("unknown run run-2");
+            Scenario.given(enrolled("s1", 5)).when(exam("s9", 0)).thenRejected("unknown student s9");
+        }
+
+        @Test
+        void aRejectedMessageChangesNothing() {
+            Scenario.given(enrolled("s1", 5), exam("s1", 0), exam("s1", 3), exam("s9", 0), exam("s1", 0),
+                    new TeacherUpdated("run-2", "s1", 0, 1))
+                .when(teacher("s1", 0)).then(start("s1", 1));
+        }
+    }
+
+    @Nested
+    class Timeouts {
+        @Test
+        void anOverdueCourseStartIsReissuedWithTheSameContentOncePerTimeout() {
+            Scenario s = Scenario.given(enrolled("s1", 5));
+            s.when(new Tick(RUN, TIMEOUT - 1)).then();
+            s.when(new Tick(RUN, TIMEOUT)).then(start("s1", 0));
+            s.when(new Tick(RUN, TIMEOUT + 10)).then();
+            s.when(new Tick(RUN, 2 * TIMEOUT)).then(start("s1", 0));
+        }
+
+        @Test
+        void answeredAndFinishedStudentsAreNotReissued() {
+            Scenario s = Scenario.given(enrolled("s1", 1), enrolled("s2", 5), exam("s1", 0), teacher("s1", 0));
+            List<Command> reissued = new ArrayList<>(s.when(new Tick(RUN, TIMEOUT)).last);
+            assertThat(reissued).containsExactly(start("s2", 0));
+        }
+    }
+}
