@@ -25,7 +25,8 @@ final class GradCheckCommand implements Callable<Integer> {
     @Option(names = "--dataset", defaultValue = "digits", description = "Data set the batches come from. Default: ${DEFAULT-VALUE}")
     String dataset;
 
-    @Option(names = "--data-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--datasets-dir", defaultValue = "data",
+        description = "Where fetched data sets live (scripts/fetch-data.sh). Default: ${DEFAULT-VALUE}")
     Path dataDir;
 
     @Option(names = "--dtype", defaultValue = "float64", description = "float64 (tolerance 1e-3) or float32 (1e-2). Default: ${DEFAULT-VALUE}")

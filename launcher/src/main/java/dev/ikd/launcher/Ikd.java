@@ -5,13 +5,15 @@ import java.io.PrintWriter;
 import dev.ikd.broker.BrokerException;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.MissingDataException;
+import dev.ikd.runtime.RunFailedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
     description = "Interactive knowledge distillation over Kafka.",
-    subcommands = {BrokerCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class, BenchCommand.class})
+    subcommands = {LocalCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
+        BenchCommand.class})
 public final class Ikd implements Runnable {
 
     /** Exit code for bad command-line or configuration values. */
@@ -22,7 +24,7 @@ public final class Ikd implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (broker, gradcheck, pretrain, train, bench)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, coordinator, teacher, student, broker, gradcheck, pretrain, train, bench)");
     }
 
     public static void main(String[] args) {
@@ -47,6 +49,10 @@ public final class Ikd implements Runnable {
                 || e instanceof BrokerException) {
                 err.println("ikd: " + e.getMessage());
                 return USAGE;
+            }
+            if (e instanceof RunFailedException) {
+                err.println("ikd: " + e.getMessage());
+                return 1;
             }
             err.println("ikd: " + e.getClass().getSimpleName() + ": " + e.getMessage());
             if (System.getenv("IKD_DEBUG") != null) {

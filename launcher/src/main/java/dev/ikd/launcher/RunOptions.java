@@ -21,7 +21,8 @@ final class RunOptions {
         description = "digits, sentences (bundled), mnist, fashion-mnist, imdb (scripts/fetch-data.sh) or csv:PATH. Default: ${DEFAULT-VALUE}")
     String dataset;
 
-    @Option(names = "--data-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--datasets-dir", defaultValue = "data",
+        description = "Where fetched data sets live (scripts/fetch-data.sh). Default: ${DEFAULT-VALUE}")
     Path dataDir;
 
     @Option(names = "--teacher", description = "Teacher model spec, family:boundary:widths (default: the data set's preset).")

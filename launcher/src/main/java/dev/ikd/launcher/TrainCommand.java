@@ -1,9 +1,9 @@
 package dev.ikd.launcher;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -16,7 +16,6 @@ import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.core.train.TrainingListener;
-import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -44,21 +43,14 @@ final class TrainCommand implements Callable<Integer> {
         try (NDManager manager = run.newManager()) {
             Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
             teacherAccuracy = Evaluation.testAccuracy(Network.build(c.teacher(), data), teacher, data, manager);
-            List<ProgressBar> bars = new ArrayList<>();
-            for (int i = 0; i < c.students(); i++) {
-                bars.add(Teachers.bar("student-" + i, c.steps()));
-            }
-            try {
+            List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
+            try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
                 result = ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {
                     @Override
                     public void onStep(StepEvent e) {
-                        ProgressBar bar = bars.get(e.student());
-                        bar.stepTo(e.step() + 1);
-                        bar.setExtraMessage(String.format(" course %.3f exam acc %.2f", e.courseLoss(), e.examAccuracy()));
+                        progress.onExam(ids.get(e.student()), e.step(), e.courseLoss(), e.examAccuracy());
                     }
                 });
-            } finally {
-                bars.forEach(ProgressBar::close);
             }
         }
         if (json) {

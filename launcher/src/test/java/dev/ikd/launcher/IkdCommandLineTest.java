@@ -54,7 +54,7 @@ class IkdCommandLineTest {
             {"train", "--swap", "maybe"},
             {"train", "--student", "mlp:32"},
             {"train", "--dataset", "cifar"},
-            {"train", "--dataset", "mnist", "--data-dir", "/nonexistent-ikd"},
+            {"train", "--dataset", "mnist", "--datasets-dir", "/nonexistent-ikd"},
             {"train", "--students", "0"},
             {"train", "--lr", "-1"},
             {"gradcheck", "--dtype", "float16"},
@@ -71,7 +71,7 @@ class IkdCommandLineTest {
             assertThat(lines).as(String.join(" ", args) + ": " + r.err()).hasSize(1);
             assertThat(r.err()).as(String.join(" ", args)).doesNotContain("Exception", "\tat ");
         }
-        assertThat(ikd("train", "--dataset", "mnist", "--data-dir", "/nonexistent-ikd").err())
+        assertThat(ikd("train", "--dataset", "mnist", "--datasets-dir", "/nonexistent-ikd").err())
             .contains("run scripts/fetch-data.sh mnist");
     }
 

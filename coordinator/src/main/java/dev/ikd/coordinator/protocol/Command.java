@@ -31,6 +31,10 @@ public sealed interface Command {
     record Finish(String studentId, long steps) implements Command {
     }
 
+    /** Every expected student has finished and reported: the run is over. */
+    record EndRun(int students) implements Command {
+    }
+
     /** A message the protocol will not apply: it goes to the dead-letter topic with this reason. */
     record Reject(Event event, String reason) implements Command {
     }

@@ -5,8 +5,18 @@ public sealed interface Event {
 
     String runId();
 
-    /** A student asks to join: it must hold the run's data set and ask for at least one step. */
-    record Enrolled(String runId, String studentId, String datasetSha256, long steps) implements Event {
+    /** A student asks to join on these terms: they must be the run's, and it must ask for at least one step. */
+    record Enrolled(String runId, String studentId, Terms terms, long steps) implements Event {
+    }
+
+    /**
+     * What a student and the run must agree on.
+     *
+     * @param datasetSha256 the data set both sides hold
+     * @param splits        how the training pool is split (seed, label and quiz fractions), so both sides see the same ids
+     * @param teacherMode   the kind of teacher the student expects
+     */
+    record Terms(String datasetSha256, String splits, String teacherMode) {
     }
 
     /** The student finished step {@code step}'s course step and exam. */
@@ -15,6 +25,10 @@ public sealed interface Event {
 
     /** The teacher applied step {@code step}'s feedback for this student. */
     record TeacherUpdated(String runId, String studentId, long step, long teacherVersion) implements Event {
+    }
+
+    /** A finished student's last word: test accuracy and final parameter hash. */
+    record Reported(String runId, String studentId, long steps, String paramSha256) implements Event {
     }
 
     /** The clock, so that timeouts are part of the pure protocol. */

@@ -15,9 +15,11 @@ import java.util.Map;
 public final class Protocol {
 
     private final String runId;
-    private final String datasetSha256;
+    private final Event.Terms terms;
     private final Schedule schedule;
     private final long timeoutMs;
+    private final int expectedStudents;
+    private int reported;
     private final Map<String, Student> students = new HashMap<>();
 
     /** One student's place in the protocol. */
@@ -27,6 +29,7 @@ public final class Protocol {
         boolean examDone;
         boolean teacherDone;
         boolean finished;
+        boolean reported;
         long issuedAtMs;
 
         Student(long steps, long nowMs) {
@@ -35,12 +38,19 @@ public final class Protocol {
         }
     }
 
-    public Protocol(String runId, String datasetSha256, Schedule schedule, long timeoutMs) {
+    /**
+     * @param expectedStudents the run ends when this many students have finished and reported (0: it never ends by itself)
+     */
+    public Protocol(String runId, Event.Terms terms, Schedule schedule, long timeoutMs, int expectedStudents) {
         if (timeoutMs < 1) {
             throw new IllegalArgumentException("timeout must be at least 1 ms, got " + timeoutMs);
         }
+        if (expectedStudents < 0) {
+            throw new IllegalArgumentException("expected students must be >= 0, got " + expectedStudents);
+        }
+        this.expectedStudents = expectedStudents;
         this.runId = runId;
-        this.datasetSha256 = datasetSha256;
+        this.terms = terms;
         this.schedule = schedule;
         this.timeoutMs = timeoutMs;
     }
@@ -55,6 +65,9 @@ public final class Protocol {
         }
         if (event instanceof Event.Tick t) {
             return timeouts(t.nowMs());
+        }
+        if (event instanceof Event.Reported r) {
+            return report(r);
         }
         String studentId = event instanceof Event.ExamResult r ? r.studentId() : ((Event.TeacherUpdated) event).studentId();
         long step = event instanceof Event.ExamResult r ? r.step() : ((Event.TeacherUpdated) event).step();
@@ -93,10 +106,41 @@ public final class Protocol {
         return List.of(courseStart(studentId, s.step));
     }
 
+    /** Whether this student was admitted to the run. */
+    public boolean isEnrolled(String studentId) {
+        return students.containsKey(studentId);
+    }
+
+    private List<Command> report(Event.Reported r) {
+        Student s = students.get(r.studentId());
+        if (s == null) {
+            return List.of(new Command.Reject(r, "unknown student " + r.studentId()));
+        }
+        if (!s.finished) {
+            return List.of(new Command.Reject(r, "student " + r.studentId() + " reports before finishing: it is at step " + s.step
+                + " of " + s.steps));
+        }
+        if (s.reported) {
+            return List.of(new Command.Reject(r, "duplicate report from student " + r.studentId()));
+        }
+        s.reported = true;
+        reported++;
+        return reported == expectedStudents ? List.of(new Command.EndRun(reported)) : List.of();
+    }
+
     private List<Command> enroll(Event.Enrolled e, long nowMs) {
-        if (!datasetSha256.equals(e.datasetSha256())) {
-            return List.of(new Command.Refuse(e.studentId(), "dataset checksum mismatch: student has " + e.datasetSha256()
-                + ", run " + runId + " uses " + datasetSha256));
+        Event.Terms asked = e.terms();
+        if (!terms.datasetSha256().equals(asked.datasetSha256())) {
+            return List.of(new Command.Refuse(e.studentId(), "dataset checksum mismatch: student has " + asked.datasetSha256()
+                + ", run " + runId + " uses " + terms.datasetSha256()));
+        }
+        if (!terms.splits().equals(asked.splits())) {
+            return List.of(new Command.Refuse(e.studentId(), "data splits differ: student uses " + asked.splits() + ", run "
+                + runId + " uses " + terms.splits()));
+        }
+        if (!terms.teacherMode().equals(asked.teacherMode())) {
+            return List.of(new Command.Refuse(e.studentId(), "teacher mode differs: student expects " + asked.teacherMode()
+                + ", run " + runId + " teaches in mode " + terms.teacherMode()));
         }
         if (e.steps() < 1) {
             return List.of(new Command.Refuse(e.studentId(), "a student needs at least 1 step, asked for " + e.steps()));

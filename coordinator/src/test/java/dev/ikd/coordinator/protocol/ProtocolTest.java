@@ -7,11 +7,13 @@ import java.util.List;
 
 import dev.ikd.coordinator.protocol.Command.Admit;
 import dev.ikd.coordinator.protocol.Command.CourseStart;
+import dev.ikd.coordinator.protocol.Command.EndRun;
 import dev.ikd.coordinator.protocol.Command.Finish;
 import dev.ikd.coordinator.protocol.Command.Refuse;
 import dev.ikd.coordinator.protocol.Command.Reject;
 import dev.ikd.coordinator.protocol.Event.Enrolled;
 import dev.ikd.coordinator.protocol.Event.ExamResult;
+import dev.ikd.coordinator.protocol.Event.Reported;
 import dev.ikd.coordinator.protocol.Event.TeacherUpdated;
 import dev.ikd.coordinator.protocol.Event.Tick;
 import org.junit.jupiter.api.Nested;
@@ -22,6 +24,7 @@ class ProtocolTest {
 
     static final String RUN = "run-1";
     static final String DATA = "ab".repeat(32);
+    static final Event.Terms TERMS = new Event.Terms(DATA, "seed 1, labels 1.0, quiz 0.1", "ikd");
     static final long TIMEOUT = 1_000;
 
     /** Step k of a student uses course ids {k, k+1} and exam id {100 + k}. */
@@ -38,7 +41,7 @@ class ProtocolTest {
     };
 
     static Enrolled enrolled(String student, long steps) {
-        return new Enrolled(RUN, student, DATA, steps);
+        return new Enrolled(RUN, student, TERMS, steps);
     }
 
     static ExamResult exam(String student, long step) {
@@ -55,7 +58,7 @@ class ProtocolTest {
 
     /** given(...).when(...).then(...), with the clock at 0 unless a Tick says otherwise. */
     static final class Scenario {
-        final Protocol protocol = new Protocol(RUN, DATA, SCHEDULE, TIMEOUT);
+        final Protocol protocol = new Protocol(RUN, TERMS, SCHEDULE, TIMEOUT, 2);
         List<Command> last = List.of();
 
         static Scenario given(Event... past) {
@@ -96,8 +99,17 @@ class ProtocolTest {
 
         @Test
         void aDatasetChecksumMismatchIsRefusedWithTheReason() {
-            Scenario.given().when(new Enrolled(RUN, "s1", "cd".repeat(32), 3))
+            Scenario.given().when(new Enrolled(RUN, "s1", new Event.Terms("cd".repeat(32), TERMS.splits(), "ikd"), 3))
                 .then(new Refuse("s1", "dataset checksum mismatch: student has " + "cd".repeat(32) + ", run run-1 uses " + DATA));
+        }
+
+        @Test
+        void otherSplitsOrAnotherTeacherModeAreRefusedWithTheReason() {
+            Scenario.given().when(new Enrolled(RUN, "s1", new Event.Terms(DATA, "seed 2, labels 1.0, quiz 0.1", "ikd"), 3))
+                .then(new Refuse("s1", "data splits differ: student uses seed 2, labels 1.0, quiz 0.1, run run-1 uses "
+                    + TERMS.splits()));
+            Scenario.given().when(new Enrolled(RUN, "s1", new Event.Terms(DATA, TERMS.splits(), "pesf"), 3))
+                .then(new Refuse("s1", "teacher mode differs: student expects pesf, run run-1 teaches in mode ikd"));
         }
 
         @Test
@@ -177,6 +189,30 @@ class ProtocolTest {
             Scenario s = Scenario.given(enrolled("s1", 1), enrolled("s2", 5), exam("s1", 0), teacher("s1", 0));
             List<Command> reissued = new ArrayList<>(s.when(new Tick(RUN, TIMEOUT)).last);
             assertThat(reissued).containsExactly(start("s2", 0));
+        }
+    }
+
+    @Nested
+    class EndOfRun {
+        static Reported report(String student, long steps) {
+            return new Reported(RUN, student, steps, "final-" + student);
+        }
+
+        @Test
+        void theRunEndsWhenEveryExpectedStudentHasFinishedAndReported() {
+            Scenario s = Scenario.given(enrolled("s1", 1), enrolled("s2", 1), exam("s1", 0), teacher("s1", 0),
+                exam("s2", 0), teacher("s2", 0));
+            s.when(report("s1", 1)).then();
+            s.when(report("s2", 1)).then(new EndRun(2));
+        }
+
+        @Test
+        void aReportBeforeFinishingOrASecondReportIsRejected() {
+            Scenario.given(enrolled("s1", 2), exam("s1", 0), teacher("s1", 0)).when(report("s1", 2))
+                .thenRejected("student s1 reports before finishing: it is at step 1 of 2");
+            Scenario.given(enrolled("s1", 1), exam("s1", 0), teacher("s1", 0), report("s1", 1)).when(report("s1", 1))
+                .thenRejected("duplicate report from student s1");
+            Scenario.given().when(report("s7", 1)).thenRejected("unknown student s7");
         }
     }
 }

@@ -155,6 +155,10 @@ public final class Teacher implements AutoCloseable {
         return version;
     }
 
+    public double temperature() {
+        return temperature;
+    }
+
     public TeacherMode mode() {
         return mode;
     }

@@ -3,19 +3,16 @@ package dev.ikd.core.train;
 import java.util.ArrayList;
 import java.util.List;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.data.BatchSchedule;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Splits;
-import dev.ikd.core.learn.Losses;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
-import dev.ikd.core.model.Tensors;
 
 /**
  * The whole protocol in one process, step by step in the order the services follow (DESIGN §5):
@@ -31,9 +28,13 @@ public final class ReferenceTrainer {
     public record Plan(BatchSchedule course, BatchSchedule exam, boolean[] labeled, long seed) {
 
         public static Plan of(TrainConfig c, Splits splits, int student) {
-            long seed = c.studentSeed(student);
-            int[] pool = c.studentAlone() ? splits.labeledCourse() : splits.course();
-            return new Plan(new BatchSchedule(pool, c.batchSize(), seed + 1), new BatchSchedule(splits.quiz(), c.examBatchSize(), seed + 2),
+            return of(splits, c.batchSize(), c.examBatchSize(), c.studentSeed(student), c.studentAlone());
+        }
+
+        /** The plan of a student with this seed and these batch sizes; alone, it draws only labelled samples. */
+        public static Plan of(Splits splits, int batchSize, int examBatchSize, long seed, boolean alone) {
+            int[] pool = alone ? splits.labeledCourse() : splits.course();
+            return new Plan(new BatchSchedule(pool, batchSize, seed + 1), new BatchSchedule(splits.quiz(), examBatchSize, seed + 2),
                 splits.labeled(), seed);
         }
 
@@ -83,45 +84,22 @@ public final class ReferenceTrainer {
     private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, Teacher teacher,
                              Network teacherNet, Params frozenTeacher, TrainingListener listener, NDManager run) {
         DataType type = c.type();
-        try (NDManager s = run.newSubManager()) {
-            int[] ids = plan.course().batch(k);
-            int[] examIds = plan.exam().batch(k);
-            int[] y = data.trainLabels(ids);
-            NDArray x = data.trainFeatures(s, ids, type);
-            NDArray oneHot = Losses.oneHot(s, y, plan.labeledMask(ids), data.classes(), type);
-            NDArray examX = data.trainFeatures(s, examIds, type);
-            NDArray p = teacher == null
-                ? s.zeros(new ai.djl.ndarray.types.Shape(ids.length, data.classes()), type)
-                : wire(teacher.softTargets(x, s), s);
-            Swap swap = c.swap().enabled()
-                ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
-                : Swap.NONE;
-            Student.StepResult r = student.learn(x, oneHot, p, examX, data.trainLabels(examIds), swap);
-            double teacherLoss = Double.NaN;
-            long version = 0;
-            if (teacher != null) {
-                NDArray d = fromWire(r.feedback(), ids.length, data.classes(), type, s);
-                NDArray logits = fromWire(r.courseLogits(), ids.length, data.classes(), type, s);
-                Teacher.Update u = teacher.learn(x, y, d, logits);
-                teacherLoss = u.loss();
-                version = u.version();
-            }
-            listener.onStep(new TrainingListener.StepEvent(i, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
-                teacherLoss, version, r.paramSha256()));
+        int[] ids = plan.course().batch(k);
+        float[] p = teacher == null
+            ? new float[ids.length * data.classes()]
+            : WireSteps.softTargets(teacher, data, ids, type, run);
+        Swap swap = c.swap().enabled()
+            ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
+            : Swap.NONE;
+        Student.StepResult r = WireSteps.learn(student, data, ids, plan.labeledMask(ids), plan.exam().batch(k), p, swap, type, run);
+        double teacherLoss = Double.NaN;
+        long version = 0;
+        if (teacher != null) {
+            Teacher.Update u = WireSteps.teach(teacher, data, ids, r.feedback(), r.courseLogits(), type, run);
+            teacherLoss = u.loss();
+            version = u.version();
         }
-    }
-
-    /** What the wire does to soft targets: float32. */
-    static NDArray wire(NDArray a, NDManager m) {
-        if (a.getDataType() == DataType.FLOAT32) {
-            return a;
-        }
-        NDArray back = a.toType(DataType.FLOAT32, false).toType(a.getDataType(), false);
-        back.attach(m);
-        return back;
-    }
-
-    static NDArray fromWire(float[] values, int rows, int cols, DataType type, NDManager m) {
-        return Tensors.of(m, values, new ai.djl.ndarray.types.Shape(rows, cols), type);
+        listener.onStep(new TrainingListener.StepEvent(i, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
+            teacherLoss, version, r.paramSha256()));
     }
 }

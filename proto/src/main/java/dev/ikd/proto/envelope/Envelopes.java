@@ -32,7 +32,14 @@ public final class Envelopes {
             .setKind(kind)
             .setProducerId(producerId)
             .setEventTimeMs(clock.millis())
+            .setEventTimeUs(micros(clock))
             .setIdempotencyKey(idempotencyKey(runId, studentId, step, kind));
+    }
+
+    /** The clock's instant in microseconds since the epoch. */
+    public static long micros(Clock clock) {
+        java.time.Instant now = clock.instant();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
     }
 
     public static byte[] encode(Envelope envelope) {
@@ -100,6 +107,7 @@ public final class Envelopes {
             case TEACHER_UPDATED -> Kind.TEACHER_UPDATED;
             case TEACHER_BLOCK -> Kind.TEACHER_BLOCK;
             case DEAD_LETTER -> Kind.DEAD_LETTER;
+            case STUDENT_REPORT -> Kind.STUDENT_REPORT;
             case PAYLOAD_NOT_SET -> Kind.KIND_UNSPECIFIED;
         };
     }

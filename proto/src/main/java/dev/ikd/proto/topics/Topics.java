@@ -41,7 +41,7 @@ public final class Topics {
             case ADMITTED, REFUSED, COURSE_START, FINISH, ABORT -> CONTROL;
             case SOFT_TARGETS -> SOFT_TARGETS;
             case FEEDBACK -> FEEDBACK;
-            case EXAM_RESULT -> EXAM_RESULTS;
+            case EXAM_RESULT, STUDENT_REPORT -> EXAM_RESULTS;
             case TEACHER_UPDATED -> TEACHER_UPDATES;
             case TEACHER_BLOCK -> TEACHER_BLOCKS;
             case DEAD_LETTER -> DEAD_LETTER;

@@ -25,6 +25,7 @@ import dev.ikd.proto.v1.Refused;
 import dev.ikd.proto.v1.Samples;
 import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.proto.v1.TeacherBlock;
+import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.proto.v1.TeacherUpdated;
 
 /** One realistic envelope of every kind, for round-trip tests. */
@@ -62,6 +63,8 @@ public final class SampleEnvelopes {
                 .setParamSha256("cd".repeat(32))).build(),
             h(runId, s, 3, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder().setTeacherLoss(0.01)
                 .setTeacherVersion(4)).build(),
+            h(runId, s, 200, Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder().setSteps(200)
+                .setTestAccuracy(0.93).setParamSha256("ef".repeat(32))).build(),
             h(runId, "", 0, Kind.TEACHER_BLOCK).setTeacherBlock(TeacherBlock.newBuilder().setTeacherId("teacher-0")
                 .setStage("stage1").setVersion(1).addParameters(NamedTensor.newBuilder().setName("weight")
                     .setTensor(TensorCodec.encode(new float[] {1, 2, 3, 4}, 2, 2)))).build(),

@@ -1,0 +1,65 @@
+package dev.ikd.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.Losses;
+import dev.ikd.core.learn.Student;
+import dev.ikd.core.learn.Teacher;
+import dev.ikd.core.model.Swap;
+import dev.ikd.core.model.Tensors;
+
+/**
+ * The three learning steps of one protocol step (DESIGN §5), with everything that crosses the wire
+ * as float32 arrays and samples as ids into the data set both sides hold. The teacher and student
+ * services call exactly these, and so does {@link ReferenceTrainer}: that is why a distributed run
+ * ends on the same parameter hash as the in-process one.
+ */
+public final class WireSteps {
+
+    private WireSteps() {
+    }
+
+    /** The teacher's soft targets softmax(f_t(x)/T) for the course ids, B x C row-major float32. */
+    public static float[] softTargets(Teacher teacher, Dataset data, int[] courseIds, DataType type, NDManager parent) {
+        try (NDManager s = parent.newSubManager()) {
+            return toFloats(teacher.softTargets(data.trainFeatures(s, courseIds, type), s));
+        }
+    }
+
+    /** The student's course step, exam and feedback on soft targets {@code p} (B x C, as received). */
+    public static Student.StepResult learn(Student student, Dataset data, int[] courseIds, boolean[] labeled, int[] examIds,
+                                           float[] p, Swap swap, DataType type, NDManager parent) {
+        try (NDManager s = parent.newSubManager()) {
+            NDArray x = data.trainFeatures(s, courseIds, type);
+            NDArray oneHot = Losses.oneHot(s, data.trainLabels(courseIds), labeled, data.classes(), type);
+            NDArray examX = data.trainFeatures(s, examIds, type);
+            return student.learn(x, oneHot, matrix(p, courseIds.length, data.classes(), type, s), examX,
+                data.trainLabels(examIds), swap);
+        }
+    }
+
+    /** The teacher's exam step on one student's feedback {@code d} and course logits (B x C each). */
+    public static Teacher.Update teach(Teacher teacher, Dataset data, int[] courseIds, float[] d, float[] courseLogits,
+                                       DataType type, NDManager parent) {
+        try (NDManager s = parent.newSubManager()) {
+            NDArray x = data.trainFeatures(s, courseIds, type);
+            int rows = courseIds.length;
+            return teacher.learn(x, data.trainLabels(courseIds), matrix(d, rows, data.classes(), type, s),
+                matrix(courseLogits, rows, data.classes(), type, s));
+        }
+    }
+
+    static NDArray matrix(float[] values, int rows, int cols, DataType type, NDManager m) {
+        if (values.length != (long) rows * cols) {
+            throw new IllegalArgumentException("expected a " + rows + " x " + cols + " matrix, got " + values.length + " values");
+        }
+        return Tensors.of(m, values, new Shape(rows, cols), type);
+    }
+
+    static float[] toFloats(NDArray a) {
+        return a.getDataType() == DataType.FLOAT32 ? a.toFloatArray() : a.toType(DataType.FLOAT32, false).toFloatArray();
+    }
+}

@@ -1,0 +1,46 @@
+package dev.ikd.launcher;
+
+import java.util.concurrent.Callable;
+
+import dev.ikd.coordinator.service.CoordinatorVerticle;
+import dev.ikd.core.train.TrainConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ikd coordinator}: the protocol for one run, against any Kafka cluster. */
+@Command(name = "coordinator", mixinStandardHelpOptions = true,
+    description = "Run the coordinator of one run: admit students, issue course steps, end the run when all reported.")
+final class CoordinatorCommand implements Callable<Integer> {
+
+    @Mixin
+    ServiceOptions service;
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = "--step-timeout-ms", defaultValue = "30000",
+        description = "Re-issue a CourseStart whose answers are this late. Default: ${DEFAULT-VALUE}")
+    long stepTimeoutMs;
+
+    @Override
+    public Integer call() {
+        service.validate();
+        TrainConfig c = run.toConfig();
+        Services.requireDistributable(c);
+        if (stepTimeoutMs < 1) {
+            throw new IllegalArgumentException("--step-timeout-ms must be at least 1, got " + stepTimeoutMs);
+        }
+        var data = run.loadDataset();
+        Services.ensureTopics(service.bootstrap, 4);
+        try (ServiceHost host = new ServiceHost(2)) {
+            var coordinator = new CoordinatorVerticle(Services.bus(service.bootstrap, service.runId, "coordinator", "coordinator"),
+                Services.coordinator(c, data, stepTimeoutMs, c.students()), host.metrics("coordinator"));
+            host.deploy(coordinator, coordinator::health);
+            service.serve(host, "coordinator");
+            ServiceHost.await(coordinator.ended(), service.timeoutSeconds, "all " + c.students() + " students to report");
+            System.out.printf("run %s complete: %d students reported%n", service.runId, c.students());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,153 @@
+package dev.ikd.launcher;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.ikd.broker.BrokerSettings;
+import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.ReferenceTrainer;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.core.train.TrainResult;
+import dev.ikd.core.train.TrainingListener;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ikd local}: the zero-setup distributed run. An embedded KRaft broker, then coordinator,
+ * teacher and students as separate verticles in this JVM that talk only through Kafka.
+ */
+@Command(name = "local", mixinStandardHelpOptions = true,
+    description = "Run broker, coordinator, teacher and students in one process, talking only through Kafka.")
+final class LocalCommand implements Callable<Integer> {
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = "--data-dir", description = "Keeps the broker's log (the run's record) and the teacher checkpoint here "
+        + "(default: a new directory under the system temp dir).")
+    Path dataDir;
+
+    @Option(names = "--run-id", description = "Run id (default: run-<seed>-<time>).")
+    String runId;
+
+    @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
+    Path teacherCheckpoint;
+
+    @Option(names = "--metrics-port", defaultValue = "0",
+        description = "Port of /metrics and /health for all services (0: a free port, -1: none). Default: ${DEFAULT-VALUE}")
+    int metricsPort;
+
+    @Option(names = "--compare", description = "Also run this baseline in-process: kd (a frozen teacher).")
+    String compare;
+
+    @Option(names = "--verify-inprocess", description = "Also run the in-process reference trainer and check every final hash.")
+    boolean verify;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout; progress stays on stderr.")
+    boolean json;
+
+    @Option(names = "--timeout", defaultValue = "3600", description = "Give up after this many seconds. Default: ${DEFAULT-VALUE}")
+    long timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainConfig c = run.toConfig();
+        Services.requireDistributable(c);
+        if (compare != null && !"kd".equals(compare)) {
+            throw new IllegalArgumentException("--compare takes kd, got '" + compare + "'");
+        }
+        Dataset data = run.loadDataset();
+        Path dir = dataDir != null ? dataDir : Files.createTempDirectory("ikd-local-");
+        String id = runId != null ? runId : "run-" + c.seed() + "-" + System.currentTimeMillis();
+        try (NDManager manager = run.newManager();
+             EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
+             ServiceHost host = new ServiceHost(c.students() + 2)) {
+            Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
+            Teachers.save(dir.resolve("teacher.ckpt"), c, data, teacher);
+            int port = host.serve("127.0.0.1", metricsPort);
+            System.err.printf("ikd local: run %s, broker %s, log in %s%s%n", id, broker.bootstrapServers(), dir,
+                port < 0 ? "" : ", metrics http://127.0.0.1:" + port + "/metrics");
+            Services.ensureTopics(broker.bootstrapServers(), 4);
+            LocalRun.Outcome outcome;
+            List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
+            try (StudentProgress progress = new StudentProgress(ids, c.steps());
+                 RunMonitor monitor = new RunMonitor(broker.bootstrapServers(), id, progress)) {
+                outcome = LocalRun.run(c, data, teacher, broker.bootstrapServers(), id, host, manager, timeoutSeconds);
+            }
+            TrainResult baseline = compare == null ? null
+                : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, TrainingListener.NONE);
+            Boolean verified = null;
+            if (verify) {
+                TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
+                verified = sameHashes(outcome.students(), reference.students());
+            }
+            print(outcome, dir, baseline, verified);
+            return Boolean.FALSE.equals(verified) ? 1 : 0;
+        }
+    }
+
+    static boolean sameHashes(List<TrainResult.StudentResult> a, List<TrainResult.StudentResult> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (!a.get(i).paramSha256().equals(b.get(i).paramSha256())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void print(LocalRun.Outcome o, Path dir, TrainResult baseline, Boolean verified) {
+        if (json) {
+            var out = new JsonObject();
+            out.addProperty("run_id", o.runId());
+            out.addProperty("data_dir", dir.toAbsolutePath().toString());
+            out.addProperty("wall_s", o.wallSeconds());
+            var students = new JsonArray();
+            for (int i = 0; i < o.students().size(); i++) {
+                TrainResult.StudentResult s = o.students().get(i);
+                var so = new JsonObject();
+                so.addProperty("id", s.id());
+                so.addProperty("steps", s.steps());
+                so.addProperty("test_accuracy", s.testAccuracy());
+                so.addProperty("param_sha256", s.paramSha256());
+                if (baseline != null) {
+                    so.addProperty("kd_test_accuracy", baseline.students().get(i).testAccuracy());
+                }
+                students.add(so);
+            }
+            out.add("students", students);
+            if (verified == null) {
+                out.add("verified_inprocess", com.google.gson.JsonNull.INSTANCE);
+            } else {
+                out.addProperty("verified_inprocess", verified);
+            }
+            System.out.println(out);
+            return;
+        }
+        System.out.printf("run %s: %d students, %.1f s%n", o.runId(), o.students().size(), o.wallSeconds());
+        System.out.printf("%-12s %-6s %-14s%s %s%n", "student", "steps", "test accuracy", baseline == null ? "" : " kd baseline ",
+            "parameter sha256");
+        for (int i = 0; i < o.students().size(); i++) {
+            TrainResult.StudentResult s = o.students().get(i);
+            System.out.printf("%-12s %-6d %-14.4f%s %s%n", s.id(), s.steps(), s.testAccuracy(),
+                baseline == null ? "" : String.format(" %-12.4f", baseline.students().get(i).testAccuracy()), s.paramSha256());
+        }
+        System.out.printf("event log: Kafka data in %s, run id %s%n", dir.resolve("kafka").toAbsolutePath(), o.runId());
+        if (verified != null) {
+            System.out.println(verified ? "in-process reference run: every final hash matches"
+                : "in-process reference run: final hashes DIFFER");
+        }
+    }
+}

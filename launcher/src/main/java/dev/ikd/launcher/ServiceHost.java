@@ -1,0 +1,102 @@
+package dev.ikd.launcher;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Verticle;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import dev.ikd.runtime.HttpEndpoints;
+import dev.ikd.runtime.RunFailedException;
+import dev.ikd.runtime.ServiceMetrics;
+
+/**
+ * One process's services: a Vert.x instance, one Prometheus registry, and {@code /metrics} +
+ * {@code /health} on one port for every verticle deployed here (the health is UP when all are).
+ */
+final class ServiceHost implements AutoCloseable {
+
+    private final Vertx vertx;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final List<Supplier<JsonObject>> health = new ArrayList<>();
+    private HttpServer http;
+
+    ServiceHost(int workers) {
+        // Learning steps are long blocking calls by design: warn only when one passes a minute.
+        this.vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(Math.max(4, workers))
+            .setMaxWorkerExecuteTime(60).setMaxWorkerExecuteTimeUnit(TimeUnit.SECONDS));
+    }
+
+    ServiceMetrics metrics(String service) {
+        return new ServiceMetrics(registry, service);
+    }
+
+    PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /** Serves /metrics and /health on {@code port} (0: a free one; negative: not at all); returns the port. */
+    int serve(String host, int port) {
+        if (port < 0) {
+            return -1;
+        }
+        http = await(HttpEndpoints.start(vertx, host, port, registry, this::health));
+        return http.actualPort();
+    }
+
+    JsonObject health() {
+        JsonArray services = new JsonArray();
+        boolean up = true;
+        for (Supplier<JsonObject> h : health) {
+            JsonObject s = h.get();
+            up &= "UP".equals(s.getString("status"));
+            services.add(s);
+        }
+        return new JsonObject().put("status", up ? "UP" : "DOWN").put("services", services);
+    }
+
+    void deploy(Verticle verticle, Supplier<JsonObject> verticleHealth) {
+        await(vertx.deployVerticle(verticle));
+        health.add(verticleHealth);
+    }
+
+    static <T> T await(Future<T> future) {
+        return await(future, 120, "a service to start");
+    }
+
+    /** Waits for {@code future}; its failure is rethrown as is, a timeout names {@code what} it waited for. */
+    static <T> T await(Future<T> future, long seconds, String what) {
+        try {
+            return future.toCompletionStage().toCompletableFuture().get(seconds, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new RunFailedException("gave up after " + seconds + " s waiting for " + what);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(cause.getMessage(), cause);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // Closing is best effort: the process is ending.
+        }
+        registry.close();
+    }
+}

@@ -1,0 +1,75 @@
+package dev.ikd.launcher;
+
+import java.time.Duration;
+import java.util.Map;
+
+import dev.ikd.coordinator.service.CoordinatorVerticle;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.proto.topics.TopicSettings;
+import dev.ikd.proto.topics.Topics;
+import dev.ikd.proto.v1.DatasetSpec;
+import dev.ikd.runtime.EnvelopeBus;
+import dev.ikd.student.StudentService;
+import dev.ikd.teacher.TeacherService;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+
+/**
+ * One run configuration turned into each service's settings: the same {@link TrainConfig} that
+ * drives {@code ikd train}, so the distributed run and the in-process one see the same numbers.
+ */
+final class Services {
+
+    private Services() {
+    }
+
+    static String studentId(int index) {
+        return "student-" + index;
+    }
+
+    static EnvelopeBus.Settings bus(String bootstrap, String runId, String serviceId, String group) {
+        return new EnvelopeBus.Settings(bootstrap, runId, serviceId, "ikd-" + group + "-" + runId);
+    }
+
+    static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {
+        return new TeacherService.Settings("teacher", data, Network.build(c.teacher(), data), pretrained, c.mode(),
+            c.teacherConfig(), c.type());
+    }
+
+    static StudentService.Settings student(TrainConfig c, Dataset data, int index) {
+        return new StudentService.Settings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
+            c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type());
+    }
+
+    static CoordinatorVerticle.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int expectedStudents) {
+        return new CoordinatorVerticle.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, expectedStudents);
+    }
+
+    static DatasetSpec datasetSpec(TrainConfig c, Dataset data) {
+        return DatasetSpec.newBuilder().setName(data.name()).setSha256(data.sha256()).setTrainSize(data.trainSize())
+            .setTestSize(data.testSize()).setSplitSeed(c.seed()).setLabelFraction(c.labelFraction())
+            .setQuizFraction(c.quizFraction()).build();
+    }
+
+    /** Refuses what the services cannot do yet, before anything starts. */
+    static void requireDistributable(TrainConfig c) {
+        if (c.swap().enabled()) {
+            throw new IllegalArgumentException("--swap (IAKD) does not run over Kafka yet: the teacher does not publish its "
+                + "blocks; use 'ikd train --swap' for the in-process run");
+        }
+        if (c.steps() < 1) {
+            throw new IllegalArgumentException("--steps must be at least 1 for a distributed run, got " + c.steps());
+        }
+    }
+
+    /** Creates ikd's topics on the cluster if they are missing. */
+    static void ensureTopics(String bootstrap, int partitions) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
+            Topics.ensure(admin, TopicSettings.defaults().withPartitions(partitions), Duration.ofSeconds(30));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.ikd.launcher;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * One progress line per student on stderr (step, course loss, exam accuracy). On a terminal each
+ * student gets a live bar on its own line; when stderr is a file or a pipe, a plain line every
+ * tenth of the run instead of a stream of carriage returns.
+ */
+final class StudentProgress implements RunMonitor.Listener, AutoCloseable {
+
+    private final long steps;
+    private final boolean interactive = System.console() != null;
+    private final Map<String, ProgressBar> bars = new LinkedHashMap<>();
+    private final Map<String, Long> printed = new LinkedHashMap<>();
+
+    StudentProgress(List<String> students, long steps) {
+        this.steps = steps;
+        for (String s : students) {
+            if (interactive) {
+                bars.put(s, new ProgressBarBuilder().setTaskName(s).setInitialMax(steps).setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(250).setConsumer(new InteractiveConsoleProgressBarConsumer(System.err)).build());
+            }
+            printed.put(s, -1L);
+        }
+    }
+
+    @Override
+    public synchronized void onExam(String student, long step, double courseLoss, double examAccuracy) {
+        if (!printed.containsKey(student)) {
+            return;
+        }
+        String detail = String.format(" course %.3f exam acc %.2f", courseLoss, examAccuracy);
+        if (interactive) {
+            ProgressBar bar = bars.get(student);
+            bar.stepTo(step + 1);
+            bar.setExtraMessage(detail);
+            return;
+        }
+        long tenth = (step + 1) * 10 / Math.max(1, steps);
+        if (tenth > printed.get(student) || step + 1 == steps) {
+            printed.put(student, tenth);
+            System.err.printf("%s step %d/%d%s%n", student, step + 1, steps, detail);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        bars.values().forEach(ProgressBar::close);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.ikd.launcher;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import ai.djl.ndarray.NDManager;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.teacher.TeacherVerticle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ikd teacher}: serves soft targets and learns from feedback, against any Kafka cluster. */
+@Command(name = "teacher", mixinStandardHelpOptions = true,
+    description = "Run the teacher of one run until the coordinator ends it.")
+final class TeacherCommand implements Callable<Integer> {
+
+    @Mixin
+    ServiceOptions service;
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
+    Path teacherCheckpoint;
+
+    @Override
+    public Integer call() {
+        service.validate();
+        TrainConfig c = run.toConfig();
+        Services.requireDistributable(c);
+        var data = run.loadDataset();
+        Services.ensureTopics(service.bootstrap, 4);
+        try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(c.students() + 2)) {
+            var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
+            var teacher = new TeacherVerticle(Services.bus(service.bootstrap, service.runId, "teacher", "teacher"),
+                Services.teacher(c, data, pretrained), host.metrics("teacher"), manager);
+            host.deploy(teacher, teacher::health);
+            service.serve(host, "teacher");
+            ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);
+            System.out.printf("run %s ended; teacher done%n", service.runId);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.ikd.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonParser;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.ReferenceTrainer;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.core.train.TrainResult;
+import dev.ikd.core.train.TrainingListener;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * DESIGN §1's promise, end to end: broker, coordinator, teacher and two students, each in a JVM of
+ * its own and talking only through Kafka, end on exactly the parameter hashes of the in-process
+ * reference trainer with the same seeds.
+ */
+class DistributedRunTest {
+
+    static final String[] RUN = {"--dataset", "digits", "--students", "2", "--steps", "50", "--teacher-mode", "ikd",
+        "--pretrain-steps", "100"};
+
+    @TempDir
+    Path dir;
+
+    /** Pretrains a teacher (saved to {@code checkpoint} for the services) and returns the in-process final hashes. */
+    static List<String> reference(Path checkpoint, String... args) {
+        RunOptions options = CommandLine.populateCommand(new RunOptions(), args);
+        TrainConfig c = options.toConfig();
+        Dataset data = options.loadDataset();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
+            Teachers.save(checkpoint, c, data, teacher);
+            TrainResult r = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
+            return r.students().stream().map(TrainResult.StudentResult::paramSha256).toList();
+        }
+    }
+
+    static List<String> with(String[] base, String... more) {
+        List<String> all = new ArrayList<>(List.of(base));
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    @Test
+    void separateJvmsEndOnTheInProcessHashes() throws Exception {
+        Path checkpoint = dir.resolve("teacher.ckpt");
+        List<String> expected = reference(checkpoint, RUN);
+        try (Jvms.Broker broker = Jvms.broker(dir, List.of())) {
+            List<String> common = with(RUN, "--bootstrap", broker.bootstrap(), "--run-id", "e2e", "--metrics-port", "-1");
+            var coordinator = Jvms.start(dir, "coordinator", args("coordinator", common));
+            var teacher = Jvms.start(dir, "teacher", args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
+            var s0 = Jvms.start(dir, "student-0", args("student", common, "--index", "0", "--json"));
+            var s1 = Jvms.start(dir, "student-1", args("student", common, "--index", "1", "--json"));
+            for (var jvm : List.of(s0, s1, coordinator, teacher)) {
+                assertThat(jvm.await(240)).as(jvm.stderr()).isZero();
+            }
+            assertThat(hashOf(s0.stdout())).isEqualTo(expected.get(0));
+            assertThat(hashOf(s1.stdout())).isEqualTo(expected.get(1));
+            assertThat(coordinator.stdout()).contains("run e2e complete: 2 students reported");
+        }
+    }
+
+    static String[] args(String command, List<String> common, String... more) {
+        List<String> all = new ArrayList<>();
+        all.add(command);
+        all.addAll(common);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    static String hashOf(String json) {
+        return JsonParser.parseString(json.strip()).getAsJsonObject().get("param_sha256").getAsString();
+    }
+}

@@ -1,0 +1,86 @@
+package dev.ikd.runtime;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * The meters every ikd service keeps (README "Metrics"), tagged with the service's name: step time
+ * per phase, the latest losses and exam accuracy per student, messages and bytes per topic and
+ * direction, per-hop latency (send to receive), dead letters and skipped records.
+ */
+public final class ServiceMetrics {
+
+    private final MeterRegistry registry;
+    private final String service;
+    private final Map<List<String>, AtomicLong> gauges = new ConcurrentHashMap<>();
+
+    public ServiceMetrics(MeterRegistry registry, String service) {
+        this.registry = registry;
+        this.service = service;
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public String service() {
+        return service;
+    }
+
+    /** Time spent in one phase of a step (soft_targets, course_exam, teacher_update, ...). */
+    public void phase(String phase, long nanos) {
+        Timer.builder("ikd.step.phase").description("Time per learning phase of a step")
+            .tags("service", service, "phase", phase).publishPercentiles(0.5, 0.99).register(registry)
+            .record(Duration.ofNanos(nanos));
+    }
+
+    /** A record arrived: its size, and how long it took from the producer's send (by the envelope's clock). */
+    public void received(String topic, int bytes, long hopMicros) {
+        Counter.builder("ikd.messages.in").tags("service", service, "topic", topic).register(registry).increment();
+        Counter.builder("ikd.bytes.in").baseUnit("bytes").tags("service", service, "topic", topic).register(registry).increment(bytes);
+        if (hopMicros >= 0) {
+            hopTimer(topic).record(Duration.ofNanos(hopMicros * 1_000));
+        }
+    }
+
+    /** Per-hop latency on {@code topic}, producer send to consumer receive, p50/p99 published. */
+    public Timer hopTimer(String topic) {
+        return Timer.builder("ikd.hop.latency").description("Send-to-receive time of one record")
+            .tags("service", service, "topic", topic).publishPercentiles(0.5, 0.99).register(registry);
+    }
+
+    public void sent(String topic, int bytes) {
+        Counter.builder("ikd.messages.out").tags("service", service, "topic", topic).register(registry).increment();
+        Counter.builder("ikd.bytes.out").baseUnit("bytes").tags("service", service, "topic", topic).register(registry).increment(bytes);
+    }
+
+    public void deadLettered(String topic) {
+        Counter.builder("ikd.dead.letters").description("Records sent to ikd.dead-letter, by the topic they came from")
+            .tags("service", service, "topic", topic).register(registry).increment();
+    }
+
+    /** A valid record that is not this service's to handle (another run, another student). */
+    public void skipped(String topic, String reason) {
+        Counter.builder("ikd.messages.skipped").tags("service", service, "topic", topic, "reason", reason)
+            .register(registry).increment();
+    }
+
+    /** The latest value of a per-student quantity: course_loss, exam_loss, exam_accuracy, teacher_loss, step. */
+    public void latest(String name, String student, double value) {
+        AtomicLong bits = gauges.computeIfAbsent(List.of(name, student), k -> {
+            AtomicLong b = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+            Gauge.builder("ikd." + name, b, x -> Double.longBitsToDouble(x.get()))
+                .tags("service", service, "student", student).register(registry);
+            return b;
+        });
+        bits.set(Double.doubleToLongBits(value));
+    }
+}

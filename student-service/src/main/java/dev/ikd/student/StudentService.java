@@ -1,0 +1,237 @@
+package dev.ikd.student;
+
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.Student;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Swap;
+import dev.ikd.core.train.Evaluation;
+import dev.ikd.core.train.WireSteps;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.v1.DatasetSpec;
+import dev.ikd.proto.v1.Enrollment;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.ExamResult;
+import dev.ikd.proto.v1.Feedback;
+import dev.ikd.proto.v1.HyperParameters;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.runtime.ServiceMetrics;
+
+/**
+ * One student's handlers (DESIGN §4–§5), free of Kafka and Vert.x. Step k runs once both
+ * CourseStart(k) (which samples) and SoftTargets(k) (the teacher's p) are here, in whichever order
+ * they arrive; it answers with Feedback(k) for the teacher and ExamResult(k) for the coordinator. A
+ * repeated request for the last step gets those recorded answers again; nothing is learned twice.
+ */
+public final class StudentService implements AutoCloseable {
+
+    /**
+     * What one student is: its id, model, course settings, seed (parameters and batches), and the
+     * data terms it enrolls with.
+     */
+    public record Settings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                           int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                           TeacherMode teacherMode, DataType type) {
+    }
+
+    private final Settings settings;
+    private final String runId;
+    private final ServiceMetrics metrics;
+    private final Clock clock;
+    private final NDManager manager;
+    private final Network net;
+    private final Student student;
+    private final boolean[] labeled;
+    private final Map<Long, Envelope> courseStarts = new HashMap<>();
+    private final Map<Long, Envelope> softTargets = new HashMap<>();
+    private boolean admitted;
+    private long teacherVersion = -1;
+    private List<Envelope> lastAnswers = List.of();
+    private Envelope lastSoftTargets;
+
+    public StudentService(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent) {
+        this.settings = settings;
+        this.runId = runId;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.manager = parent.newSubManager();
+        this.net = Network.build(settings.spec(), settings.data());
+        this.student = Student.fresh(net, settings.config(), settings.seed(), settings.type(), manager);
+        this.labeled = Splits.of(settings.data().trainSize(), settings.labelFraction(), settings.quizFraction(),
+            settings.splitSeed()).labeled();
+    }
+
+    /** The enrollment request: model, data terms and hyper-parameters. */
+    public Envelope enrollment() {
+        Dataset d = settings.data();
+        StudentConfig c = settings.config();
+        return header(0, Kind.ENROLLMENT).setEnrollment(Enrollment.newBuilder()
+            .setStudentModel(dev.ikd.proto.v1.ModelSpec.newBuilder().setFamily(settings.spec().family().name().toLowerCase(java.util.Locale.ROOT))
+                .addWidths(settings.spec().boundary()).addAllWidths(settings.spec().widths())
+                .putOptions("spec", settings.spec().toString()))
+            .setDataset(DatasetSpec.newBuilder().setName(d.name()).setSha256(d.sha256()).setTrainSize(d.trainSize())
+                .setTestSize(d.testSize()).setSplitSeed(settings.splitSeed()).setLabelFraction(settings.labelFraction())
+                .setQuizFraction(settings.quizFraction()))
+            .setHyperParameters(HyperParameters.newBuilder().setLearningRate(c.learningRate()).setMomentum(c.momentum())
+                .setTemperature(c.temperature()).setAlpha(c.alpha()).setBatchSize(settings.batchSize())
+                .setExamBatchSize(settings.examBatchSize()).setSteps(settings.steps()).setSeed(settings.seed())
+                .setTeacherMode(settings.teacherMode().cliName())))
+            .build();
+    }
+
+    public List<Envelope> admitted(Envelope e) {
+        admitted = true;
+        return List.of();
+    }
+
+    public List<Envelope> courseStart(Envelope e) {
+        long k = e.getStep();
+        if (k < student.stepsDone()) {
+            return repeatOf(k, e);
+        }
+        requireCurrent(e, "CourseStart");
+        ids(e.getCourseStart().getCourse().getIdsList(), "course");
+        ids(e.getCourseStart().getExam().getIdsList(), "exam");
+        courseStarts.put(k, e);
+        return tryStep(k);
+    }
+
+    public List<Envelope> softTargets(Envelope e) {
+        long k = e.getStep();
+        if (k < student.stepsDone()) {
+            if (k == student.stepsDone() - 1 && !e.getSoftTargets().equals(lastSoftTargets.getSoftTargets())) {
+                throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
+                    + " differ from the ones already learned from");
+            }
+            return repeatOf(k, e);
+        }
+        requireCurrent(e, "SoftTargets");
+        long version = e.getSoftTargets().getTeacherVersion();
+        if (version < teacherVersion) {
+            throw new RejectedMessageException("stale teacher version: soft targets for step " + k + " are version " + version
+                + ", the student already learned from version " + teacherVersion);
+        }
+        TensorCodec.toFloats(e.getSoftTargets().getProbabilities(), TensorCodec.Finite.REQUIRED);
+        softTargets.put(k, e);
+        return tryStep(k);
+    }
+
+    /** Finish: the test accuracy and final hash, as this student's report. */
+    public Envelope finish(Envelope e) {
+        if (student.stepsDone() != settings.steps()) {
+            throw new RejectedMessageException("Finish after " + student.stepsDone() + " of " + settings.steps() + " steps");
+        }
+        double accuracy = Evaluation.testAccuracy(net, student.parameters(), settings.data(), manager);
+        metrics.latest("test_accuracy", settings.studentId(), accuracy);
+        return header(student.stepsDone(), Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder()
+            .setSteps(student.stepsDone()).setTestAccuracy(accuracy).setParamSha256(student.parameterHash())).build();
+    }
+
+    public long stepsDone() {
+        return student.stepsDone();
+    }
+
+    public String parameterHash() {
+        return student.parameterHash();
+    }
+
+    @Override
+    public void close() {
+        student.close();
+        manager.close();
+    }
+
+    private void requireCurrent(Envelope e, String what) {
+        if (!admitted) {
+            throw new RejectedMessageException(what + " for step " + e.getStep() + " before " + settings.studentId() + " was admitted");
+        }
+        if (e.getStep() != student.stepsDone()) {
+            throw new RejectedMessageException("out of order: " + what + " for step " + e.getStep() + " while "
+                + settings.studentId() + " is at step " + student.stepsDone());
+        }
+    }
+
+    private List<Envelope> repeatOf(long k, Envelope e) {
+        if (k != student.stepsDone() - 1) {
+            throw new RejectedMessageException("stale " + e.getKind() + ": step " + k + " of " + settings.studentId()
+                + " was done long ago (now at step " + student.stepsDone() + ")");
+        }
+        return lastAnswers;
+    }
+
+    private List<Envelope> tryStep(long k) {
+        Envelope start = courseStarts.get(k);
+        Envelope targets = softTargets.get(k);
+        if (start == null || targets == null) {
+            return List.of();
+        }
+        int[] ids = ids(start.getCourseStart().getCourse().getIdsList(), "course");
+        int[] examIds = ids(start.getCourseStart().getExam().getIdsList(), "exam");
+        var st = targets.getSoftTargets();
+        long[] shape = TensorCodec.shape(st.getProbabilities());
+        int classes = settings.data().classes();
+        if (shape.length != 2 || shape[0] != ids.length || shape[1] != classes) {
+            softTargets.remove(k);
+            throw new RejectedMessageException("soft targets have shape " + Arrays.toString(shape) + ", the course batch needs ["
+                + ids.length + ", " + classes + "]");
+        }
+        float[] p = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        boolean[] mask = new boolean[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            mask[i] = labeled[ids[i]];
+        }
+        long t0 = System.nanoTime();
+        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, mask, examIds, p, Swap.NONE, settings.type(), manager);
+        metrics.phase("course_exam", System.nanoTime() - t0);
+        String id = settings.studentId();
+        metrics.latest("course_loss", id, r.courseLoss());
+        metrics.latest("exam_loss", id, r.examLoss());
+        metrics.latest("exam_accuracy", id, r.examAccuracy());
+        metrics.latest("step", id, k + 1);
+        var feedback = Feedback.newBuilder().setTeacherVersion(st.getTeacherVersion())
+            .setD(TensorCodec.encode(r.feedback(), ids.length, classes)).setCourseLoss(r.courseLoss());
+        if (settings.teacherMode() == TeacherMode.PESF) {
+            feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), ids.length, classes));
+        }
+        lastAnswers = List.of(header(k, Kind.FEEDBACK).setFeedback(feedback).build(),
+            header(k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setExamLoss(r.examLoss())
+                .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())).build());
+        lastSoftTargets = targets;
+        teacherVersion = st.getTeacherVersion();
+        courseStarts.remove(k);
+        softTargets.remove(k);
+        return lastAnswers;
+    }
+
+    private int[] ids(List<Integer> list, String what) {
+        int n = settings.data().trainSize();
+        int[] ids = list.stream().mapToInt(Integer::intValue).toArray();
+        if (ids.length == 0) {
+            throw new RejectedMessageException("CourseStart has no " + what + " samples");
+        }
+        for (int id : ids) {
+            if (id < 0 || id >= n) {
+                throw new RejectedMessageException(what + " sample id " + id + " is outside the data set's " + n + " training samples");
+            }
+        }
+        return ids;
+    }
+
+    private Envelope.Builder header(long step, Kind kind) {
+        return Envelopes.header(runId, settings.studentId(), step, kind, settings.studentId(), clock);
+    }
+}

@@ -1,0 +1,204 @@
+package dev.ikd.teacher;
+
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.Teacher;
+import dev.ikd.core.learn.TeacherConfig;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.WireSteps;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.SoftTargets;
+import dev.ikd.proto.v1.TeacherUpdated;
+import dev.ikd.runtime.ServiceMetrics;
+
+/**
+ * The teacher's handlers (DESIGN §4–§5), one per message kind, free of Kafka and Vert.x: each takes
+ * a decoded envelope and returns the envelopes to send, or refuses it with a reason. Per student it
+ * holds that student's teacher (a copy of φ, or an adapter on the shared backbone) and the answers
+ * already given, so a repeated request gets the recorded answer and never a second update.
+ * Calls for one student must not overlap; calls for different students may.
+ */
+public final class TeacherService implements AutoCloseable {
+
+    /** What the teacher serves: its network, pretrained φ, mode and exam-step settings. */
+    public record Settings(String teacherId, Dataset data, Network net, Params pretrained, TeacherMode mode,
+                           TeacherConfig config, DataType type) {
+    }
+
+    /** One student's teacher and where its protocol stands. */
+    private static final class Pupil {
+        final Teacher teacher;
+        long served = -1;
+        long applied = -1;
+        int[] courseIds;
+        long servedVersion;
+        Envelope softTargets;
+        Envelope updated;
+        byte[] appliedFeedback;
+
+        Pupil(Teacher teacher) {
+            this.teacher = teacher;
+        }
+    }
+
+    private final Settings settings;
+    private final String runId;
+    private final ServiceMetrics metrics;
+    private final Clock clock;
+    private final NDManager manager;
+    private final Map<String, Pupil> pupils = new ConcurrentHashMap<>();
+
+    public TeacherService(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent) {
+        this.settings = settings;
+        this.runId = runId;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.manager = parent.newSubManager();
+    }
+
+    /** Admitted: set up this student's teacher from what it enrolled with (once; a repeat changes nothing). */
+    public List<Envelope> admitted(Envelope e) {
+        var admitted = e.getAdmitted();
+        if (!settings.mode().cliName().equals(admitted.getTeacherMode())) {
+            throw new RejectedMessageException("student " + e.getStudentId() + " was admitted for teacher mode "
+                + admitted.getTeacherMode() + ", but this teacher runs mode " + settings.mode().cliName());
+        }
+        var hp = admitted.getEnrollment().getHyperParameters();
+        pupils.computeIfAbsent(e.getStudentId(), id -> new Pupil(Teacher.enroll(settings.net(), settings.pretrained(),
+            settings.mode(), settings.config(), hp.getTemperature(), hp.getSeed() + 3, manager)));
+        return List.of();
+    }
+
+    /** CourseStart(k): soft targets for the course batch, from the teacher that includes every update before k. */
+    public List<Envelope> courseStart(Envelope e) {
+        Pupil p = pupil(e);
+        long k = e.getStep();
+        if (k == p.served) {
+            return p.applied == k ? List.of(p.softTargets, p.updated) : List.of(p.softTargets);
+        }
+        if (k < p.served) {
+            throw new RejectedMessageException("stale CourseStart: step " + k + " of " + e.getStudentId()
+                + " is past, the teacher served step " + p.served);
+        }
+        if (k != p.served + 1 || p.applied != p.served) {
+            throw new RejectedMessageException("out of order: CourseStart for step " + k + " of " + e.getStudentId()
+                + " while the feedback of step " + p.served + " is not applied");
+        }
+        int[] ids = e.getCourseStart().getCourse().getIdsList().stream().mapToInt(Integer::intValue).toArray();
+        requireIds(ids, e);
+        long t0 = System.nanoTime();
+        float[] probs = WireSteps.softTargets(p.teacher, settings.data(), ids, settings.type(), manager);
+        metrics.phase("soft_targets", System.nanoTime() - t0);
+        p.courseIds = ids;
+        p.servedVersion = p.teacher.version();
+        p.softTargets = header(e, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder()
+            .setTeacherVersion(p.servedVersion)
+            .setTemperature(p.teacher.temperature())
+            .setProbabilities(TensorCodec.encode(probs, ids.length, settings.data().classes()))).build();
+        p.served = k;
+        return List.of(p.softTargets);
+    }
+
+    /** Feedback(k): the exam step on d, applied once; a repeat gets the recorded TeacherUpdated. */
+    public List<Envelope> feedback(Envelope e) {
+        Pupil p = pupil(e);
+        long k = e.getStep();
+        var f = e.getFeedback();
+        if (k == p.applied) {
+            if (!Arrays.equals(p.appliedFeedback, f.toByteArray())) {
+                throw new RejectedMessageException("conflicting duplicate: feedback for step " + k + " of " + e.getStudentId()
+                    + " was already applied with other values");
+            }
+            return List.of(p.updated);
+        }
+        if (k < p.applied) {
+            throw new RejectedMessageException("stale feedback: step " + k + " of " + e.getStudentId() + " was applied long ago");
+        }
+        if (k != p.served) {
+            throw new RejectedMessageException("out of order: feedback for step " + k + " of " + e.getStudentId()
+                + " before its soft targets (the teacher served step " + p.served + ")");
+        }
+        if (f.getTeacherVersion() != p.servedVersion) {
+            throw new RejectedMessageException("stale teacher version: feedback for step " + k + " answers version "
+                + f.getTeacherVersion() + ", soft targets were version " + p.servedVersion);
+        }
+        int classes = settings.data().classes();
+        float[] d = matrix(f.getD(), p.courseIds.length, classes, "feedback d");
+        float[] logits = settings.mode() == TeacherMode.PESF
+            ? matrix(f.getCourseLogits(), p.courseIds.length, classes, "course logits")
+            : new float[p.courseIds.length * classes];
+        long t0 = System.nanoTime();
+        Teacher.Update u = WireSteps.teach(p.teacher, settings.data(), p.courseIds, d, logits, settings.type(), manager);
+        metrics.phase("teacher_update", System.nanoTime() - t0);
+        metrics.latest("teacher_loss", e.getStudentId(), u.loss());
+        p.updated = header(e, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
+            .setTeacherLoss(u.loss()).setTeacherVersion(u.version())).build();
+        p.appliedFeedback = f.toByteArray();
+        p.applied = k;
+        return List.of(p.updated);
+    }
+
+    /** Finish for one student: its teacher is no longer needed. */
+    public List<Envelope> finish(Envelope e) {
+        Pupil p = pupils.remove(e.getStudentId());
+        if (p != null) {
+            p.teacher.close();
+        }
+        return List.of();
+    }
+
+    public int students() {
+        return pupils.size();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    private Pupil pupil(Envelope e) {
+        Pupil p = pupils.get(e.getStudentId());
+        if (p == null) {
+            throw new RejectedMessageException("unknown student " + e.getStudentId() + " (not admitted, or finished)");
+        }
+        return p;
+    }
+
+    private void requireIds(int[] ids, Envelope e) {
+        if (ids.length == 0) {
+            throw new RejectedMessageException("CourseStart for step " + e.getStep() + " has no course samples");
+        }
+        int n = settings.data().trainSize();
+        for (int id : ids) {
+            if (id < 0 || id >= n) {
+                throw new RejectedMessageException("course sample id " + id + " is outside the data set's " + n + " training samples");
+            }
+        }
+    }
+
+    private static float[] matrix(dev.ikd.proto.v1.Tensor t, int rows, int cols, String what) {
+        long[] shape = TensorCodec.shape(t);
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new RejectedMessageException(what + " has shape " + Arrays.toString(shape) + ", the batch needs ["
+                + rows + ", " + cols + "]");
+        }
+        return TensorCodec.toFloats(t, TensorCodec.Finite.REQUIRED);
+    }
+
+    private Envelope.Builder header(Envelope request, Kind kind) {
+        return Envelopes.header(runId, request.getStudentId(), request.getStep(), kind, settings.teacherId(), clock);
+    }
+}
