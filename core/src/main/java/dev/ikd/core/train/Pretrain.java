@@ -31,11 +31,12 @@ public final class Pretrain {
                 int[] ids = schedule.batch(step);
                 NDArray x = data.trainFeatures(s, ids, type);
                 NDArray y = Losses.oneHot(s, data.trainLabels(ids), null, data.classes(), type);
-                CourseStep.Result r = CourseStep.apply(net, theta, velocity, x, y, y, Swap.NONE, config, manager);
+                // The step's intermediates live in s and go with it; only θ' and the velocity are kept.
+                CourseStep.Result r = CourseStep.apply(net, theta, velocity, x, y, y, Swap.NONE, config, s);
                 theta.close();
                 velocity.close();
-                theta = r.theta();
-                velocity = r.velocity();
+                theta = r.theta().copy(manager);
+                velocity = r.velocity().copy(manager);
                 listener.onPretrainStep(step, c.steps(), r.loss());
             }
         }
