@@ -10,6 +10,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.runtime.KafkaTuning;
 import dev.ikd.student.StudentVerticle;
 import dev.ikd.teacher.TeacherVerticle;
 import io.vertx.core.Future;
@@ -32,19 +33,24 @@ final class LocalRun {
 
     static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
                        NDManager manager, long timeoutSeconds) {
+        return run(c, data, teacher, bootstrap, runId, host, manager, timeoutSeconds, KafkaTuning.defaults());
+    }
+
+    static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
+                       NDManager manager, long timeoutSeconds, KafkaTuning tuning) {
         Services.requireDistributable(c);
         Services.ensureTopics(bootstrap, 4);
-        var coordinator = new CoordinatorVerticle(Services.bus(bootstrap, runId, "coordinator", "coordinator"),
+        var coordinator = new CoordinatorVerticle(Services.bus(bootstrap, runId, "coordinator", "coordinator", tuning),
             Services.coordinator(c, data, TIMEOUT_MS, c.students()), host.metrics("coordinator"));
         host.deploy(coordinator, coordinator::health);
-        var teacherVerticle = new TeacherVerticle(Services.bus(bootstrap, runId, "teacher", "teacher"),
+        var teacherVerticle = new TeacherVerticle(Services.bus(bootstrap, runId, "teacher", "teacher", tuning),
             Services.teacher(c, data, teacher), host.metrics("teacher"), manager);
         host.deploy(teacherVerticle, teacherVerticle::health);
         long t0 = System.nanoTime();
         List<StudentVerticle> students = new ArrayList<>();
         for (int i = 0; i < c.students(); i++) {
             String id = Services.studentId(i);
-            var s = new StudentVerticle(Services.bus(bootstrap, runId, id, "student-" + id), Services.student(c, data, i),
+            var s = new StudentVerticle(Services.bus(bootstrap, runId, id, "student-" + id, tuning), Services.student(c, data, i),
                 host.metrics("student"), manager);
             host.deploy(s, s::health);
             students.add(s);

@@ -35,8 +35,15 @@ final class ServiceHost implements AutoCloseable {
             .setMaxWorkerExecuteTime(60).setMaxWorkerExecuteTimeUnit(TimeUnit.SECONDS));
     }
 
+    private ServiceMetrics.Observer observer = ServiceMetrics.Observer.NONE;
+
+    /** Every service deployed after this call reports the records it receives to {@code o}. */
+    void observe(ServiceMetrics.Observer o) {
+        observer = o;
+    }
+
     ServiceMetrics metrics(String service) {
-        return new ServiceMetrics(registry, service);
+        return new ServiceMetrics(registry, service, observer);
     }
 
     PrometheusMeterRegistry registry() {

@@ -12,6 +12,7 @@ import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.DatasetSpec;
 import dev.ikd.runtime.EnvelopeBus;
+import dev.ikd.runtime.KafkaTuning;
 import dev.ikd.student.StudentService;
 import dev.ikd.teacher.TeacherService;
 import org.apache.kafka.clients.admin.Admin;
@@ -31,7 +32,11 @@ final class Services {
     }
 
     static EnvelopeBus.Settings bus(String bootstrap, String runId, String serviceId, String group) {
-        return new EnvelopeBus.Settings(bootstrap, runId, serviceId, "ikd-" + group + "-" + runId);
+        return bus(bootstrap, runId, serviceId, group, KafkaTuning.defaults());
+    }
+
+    static EnvelopeBus.Settings bus(String bootstrap, String runId, String serviceId, String group, KafkaTuning tuning) {
+        return new EnvelopeBus.Settings(bootstrap, runId, serviceId, "ikd-" + group + "-" + runId, tuning);
     }
 
     static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {

@@ -48,7 +48,7 @@ public final class EnvelopeBus {
      * @param serviceId producer id on every envelope this service writes, and the Kafka client id
      * @param groupId   consumer group: replicas of one service share it
      */
-    public record Settings(String bootstrapServers, String runId, String serviceId, String groupId) {
+    public record Settings(String bootstrapServers, String runId, String serviceId, String groupId, KafkaTuning tuning) {
     }
 
     /** Handles one decoded envelope; the future's value is what to send in answer (possibly nothing). */
@@ -71,7 +71,8 @@ public final class EnvelopeBus {
         this.settings = settings;
         this.metrics = metrics;
         this.clock = clock;
-        this.producer = new KafkaProducer<>(KafkaClients.producerConfig(settings.bootstrapServers(), settings.serviceId()),
+        this.producer = new KafkaProducer<>(
+            settings.tuning().producer(KafkaClients.producerConfig(settings.bootstrapServers(), settings.serviceId())),
             new StringSerializer(), new EnvelopeSerializer());
         this.deadLetters = new DeadLetters(producer, settings.serviceId(), clock);
     }
@@ -87,7 +88,7 @@ public final class EnvelopeBus {
      */
     public Future<Void> subscribe(Vertx vertx, Set<String> topics, Function<Envelope, String> skip, Handler handler) {
         var plainConsumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
-            KafkaClients.consumerConfig(settings.bootstrapServers(), settings.groupId(), settings.serviceId()),
+            settings.tuning().consumer(KafkaClients.consumerConfig(settings.bootstrapServers(), settings.groupId(), settings.serviceId())),
             new StringDeserializer(), new EnvelopeDeserializer());
         // Consumer lag and fetch latency, read from the client's own metrics.
         consumerMetrics = new KafkaClientMetrics(plainConsumer, List.of(Tag.of("service", metrics.service())));
@@ -107,12 +108,13 @@ public final class EnvelopeBus {
             return;
         }
         Envelope e = ((Decoded.Valid) decoded).envelope();
-        long hop = e.getEventTimeUs() > 0 ? Envelopes.micros(clock) - e.getEventTimeUs() : -1;
-        metrics.received(record.topic(), record.serializedValueSize(), hop);
         if (!settings.runId().equals(e.getRunId())) {
+            metrics.received(record.topic(), record.serializedValueSize(), -1);
             metrics.skipped(record.topic(), "other_run");
             return;
         }
+        long hop = e.getEventTimeUs() > 0 ? Envelopes.micros(clock) - e.getEventTimeUs() : -1;
+        metrics.received(record.topic(), record.serializedValueSize(), e, hop);
         String reason = skip.apply(e);
         if (reason != null) {
             metrics.skipped(record.topic(), reason);

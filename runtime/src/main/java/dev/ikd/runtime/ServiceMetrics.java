@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
+import dev.ikd.proto.v1.Envelope;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,13 +19,36 @@ import io.micrometer.core.instrument.Timer;
  */
 public final class ServiceMetrics {
 
+    /** Percentiles cover the last ten minutes (Micrometer's default is two). */
+    private static final Duration WINDOW = Duration.ofMinutes(10);
+
+    /** Sees every record a service receives, with its hop time: for benchmarks that need raw samples. */
+    @FunctionalInterface
+    public interface Observer {
+        Observer NONE = (topic, envelope, hopMicros) -> { };
+
+        void received(String topic, Envelope envelope, long hopMicros);
+    }
+
     private final MeterRegistry registry;
     private final String service;
+    private final Observer observer;
     private final Map<List<String>, AtomicLong> gauges = new ConcurrentHashMap<>();
 
     public ServiceMetrics(MeterRegistry registry, String service) {
+        this(registry, service, Observer.NONE);
+    }
+
+    public ServiceMetrics(MeterRegistry registry, String service, Observer observer) {
         this.registry = registry;
         this.service = service;
+        this.observer = observer;
+    }
+
+    /** A valid envelope arrived: count it and tell the observer. */
+    public void received(String topic, int bytes, Envelope envelope, long hopMicros) {
+        received(topic, bytes, hopMicros);
+        observer.received(topic, envelope, hopMicros);
     }
 
     public MeterRegistry registry() {
@@ -38,7 +62,8 @@ public final class ServiceMetrics {
     /** Time spent in one phase of a step (soft_targets, course_exam, teacher_update, ...). */
     public void phase(String phase, long nanos) {
         Timer.builder("ikd.step.phase").description("Time per learning phase of a step")
-            .tags("service", service, "phase", phase).publishPercentiles(0.5, 0.99).register(registry)
+            .tags("service", service, "phase", phase).publishPercentiles(0.5, 0.99).distributionStatisticExpiry(WINDOW)
+            .register(registry)
             .record(Duration.ofNanos(nanos));
     }
 
@@ -54,7 +79,8 @@ public final class ServiceMetrics {
     /** Per-hop latency on {@code topic}, producer send to consumer receive, p50/p99 published. */
     public Timer hopTimer(String topic) {
         return Timer.builder("ikd.hop.latency").description("Send-to-receive time of one record")
-            .tags("service", service, "topic", topic).publishPercentiles(0.5, 0.99).register(registry);
+            .tags("service", service, "topic", topic).publishPercentiles(0.5, 0.99).distributionStatisticExpiry(WINDOW)
+            .register(registry);
     }
 
     public void sent(String topic, int bytes) {

@@ -1,0 +1,46 @@
+package dev.ikd.runtime;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The client settings that decide a hop's latency ({@code ikd bench overhead} measures them).
+ *
+ * @param lingerMs       how long a producer waits to fill a batch (0: send at once)
+ * @param acks           "all" (every in-sync replica has the record) or "1" (the leader has it)
+ * @param fetchMaxWaitMs how long the broker holds a fetch that has no new records
+ */
+public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs) {
+
+    public KafkaTuning {
+        if (lingerMs < 0 || fetchMaxWaitMs < 0) {
+            throw new IllegalArgumentException("linger and fetch wait must be >= 0 ms, got " + lingerMs + " and " + fetchMaxWaitMs);
+        }
+        if (!"all".equals(acks) && !"1".equals(acks)) {
+            throw new IllegalArgumentException("acks must be all or 1, got '" + acks + "'");
+        }
+    }
+
+    /** Lowest latency with nothing lost: send at once, wait for every replica, short fetch waits. */
+    public static KafkaTuning defaults() {
+        return new KafkaTuning(0, "all", 5);
+    }
+
+    Map<String, Object> producer(Map<String, Object> base) {
+        Map<String, Object> c = new HashMap<>(base);
+        c.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+        c.put(ProducerConfig.ACKS_CONFIG, acks);
+        // An idempotent producer needs acks=all; with acks=1 a retry may write a record twice.
+        c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "all".equals(acks));
+        return c;
+    }
+
+    Map<String, Object> consumer(Map<String, Object> base) {
+        Map<String, Object> c = new HashMap<>(base);
+        c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, fetchMaxWaitMs);
+        return c;
+    }
+}
