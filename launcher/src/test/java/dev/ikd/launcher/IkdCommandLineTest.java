@@ -61,6 +61,15 @@ class IkdCommandLineTest {
             {"gradcheck", "--device", "tpu"},
             {"train", "--device", "gpu", "--steps", "1"},
             {"broker", "--port", "70000", "--data-dir", "x"},
+            {"local", "--swap", "0.5"},
+            {"local", "--compare", "alone"},
+            {"local", "--steps", "0"},
+            {"student", "--run-id", "r", "--index", "0"},
+            {"student", "--bootstrap", "nohost", "--run-id", "r", "--index", "0"},
+            {"student", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "-1"},
+            {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "a/b"},
+            {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--step-timeout-ms", "0"},
+            {"bench", "overhead", "--variants", "fast"},
             {"frobnicate"},
             {},
         };
@@ -114,5 +123,22 @@ class IkdCommandLineTest {
             "--student", "mlp:32:16,16", "--teacher-checkpoint", ckpt.toString());
         assertThat(otherData.code()).isEqualTo(Ikd.USAGE);
         assertThat(otherData.err()).contains("was trained on data set digits");
+    }
+
+    @Test
+    void localRunsTheServicesOverItsOwnBrokerAndVerifiesThemInProcess() throws Exception {
+        Path data = dir.resolve("run");
+        Run r = ikd("local", "--students", "2", "--steps", "15", "--pretrain-steps", "100", "--data-dir", data.toString(),
+            "--run-id", "cli", "--metrics-port", "-1", "--verify-inprocess", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonObject o = JsonParser.parseString(r.out().strip()).getAsJsonObject();
+        assertThat(o.get("run_id").getAsString()).isEqualTo("cli");
+        assertThat(o.get("data_dir").getAsString()).isEqualTo(data.toAbsolutePath().toString());
+        assertThat(o.get("verified_inprocess").getAsBoolean()).isTrue();
+        assertThat(o.getAsJsonArray("students")).hasSize(2);
+        assertThat(o.getAsJsonArray("students").get(1).getAsJsonObject().get("steps").getAsLong()).isEqualTo(15);
+        assertThat(Files.exists(data.resolve("teacher.ckpt"))).isTrue();
+        assertThat(Files.isDirectory(data.resolve("kafka"))).isTrue();
+        assertThat(r.err()).contains("student-1 step 15/15");
     }
 }
