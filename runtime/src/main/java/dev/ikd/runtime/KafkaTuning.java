@@ -24,9 +24,13 @@ public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs) {
         }
     }
 
-    /** Lowest latency with nothing lost: send at once, wait for every replica, short fetch waits. */
+    /**
+     * Lowest latency with nothing lost: send at once, wait for every replica, and let the broker hold
+     * an empty fetch (a new record completes it at once). Short fetch waits measured slower: idle
+     * consumers then poll every few ms and take the CPU the learning needs (BENCHMARKS.md, overhead).
+     */
     public static KafkaTuning defaults() {
-        return new KafkaTuning(0, "all", 5);
+        return new KafkaTuning(0, "all", 500);
     }
 
     Map<String, Object> producer(Map<String, Object> base) {
