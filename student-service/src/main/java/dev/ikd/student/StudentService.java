@@ -29,6 +29,7 @@ import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.HyperParameters;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.runtime.SampleIds;
 import dev.ikd.runtime.ServiceMetrics;
 
 /**
@@ -104,8 +105,8 @@ public final class StudentService implements AutoCloseable {
             return repeatOf(k, e);
         }
         requireCurrent(e, "CourseStart");
-        ids(e.getCourseStart().getCourse().getIdsList(), "course");
-        ids(e.getCourseStart().getExam().getIdsList(), "exam");
+        SampleIds.require(e.getCourseStart().getCourse(), settings.data().trainSize(), "course");
+        SampleIds.require(e.getCourseStart().getExam(), settings.data().trainSize(), "exam");
         courseStarts.put(k, e);
         return tryStep(k);
     }
@@ -179,8 +180,8 @@ public final class StudentService implements AutoCloseable {
         if (start == null || targets == null) {
             return List.of();
         }
-        int[] ids = ids(start.getCourseStart().getCourse().getIdsList(), "course");
-        int[] examIds = ids(start.getCourseStart().getExam().getIdsList(), "exam");
+        int[] ids = SampleIds.require(start.getCourseStart().getCourse(), settings.data().trainSize(), "course");
+        int[] examIds = SampleIds.require(start.getCourseStart().getExam(), settings.data().trainSize(), "exam");
         var st = targets.getSoftTargets();
         long[] shape = TensorCodec.shape(st.getProbabilities());
         int classes = settings.data().classes();
@@ -215,20 +216,6 @@ public final class StudentService implements AutoCloseable {
         courseStarts.remove(k);
         softTargets.remove(k);
         return lastAnswers;
-    }
-
-    private int[] ids(List<Integer> list, String what) {
-        int n = settings.data().trainSize();
-        int[] ids = list.stream().mapToInt(Integer::intValue).toArray();
-        if (ids.length == 0) {
-            throw new RejectedMessageException("CourseStart has no " + what + " samples");
-        }
-        for (int id : ids) {
-            if (id < 0 || id >= n) {
-                throw new RejectedMessageException(what + " sample id " + id + " is outside the data set's " + n + " training samples");
-            }
-        }
-        return ids;
     }
 
     private Envelope.Builder header(long step, Kind kind) {

@@ -22,6 +22,7 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.proto.v1.TeacherUpdated;
+import dev.ikd.runtime.SampleIds;
 import dev.ikd.runtime.ServiceMetrics;
 
 /**
@@ -97,8 +98,7 @@ public final class TeacherService implements AutoCloseable {
             throw new RejectedMessageException("out of order: CourseStart for step " + k + " of " + e.getStudentId()
                 + " while the feedback of step " + p.served + " is not applied");
         }
-        int[] ids = e.getCourseStart().getCourse().getIdsList().stream().mapToInt(Integer::intValue).toArray();
-        requireIds(ids, e);
+        int[] ids = SampleIds.require(e.getCourseStart().getCourse(), settings.data().trainSize(), "course");
         long t0 = System.nanoTime();
         float[] probs = WireSteps.softTargets(p.teacher, settings.data(), ids, settings.type(), manager);
         metrics.phase("soft_targets", System.nanoTime() - t0);
@@ -175,18 +175,6 @@ public final class TeacherService implements AutoCloseable {
             throw new RejectedMessageException("unknown student " + e.getStudentId() + " (not admitted, or finished)");
         }
         return p;
-    }
-
-    private void requireIds(int[] ids, Envelope e) {
-        if (ids.length == 0) {
-            throw new RejectedMessageException("CourseStart for step " + e.getStep() + " has no course samples");
-        }
-        int n = settings.data().trainSize();
-        for (int id : ids) {
-            if (id < 0 || id >= n) {
-                throw new RejectedMessageException("course sample id " + id + " is outside the data set's " + n + " training samples");
-            }
-        }
     }
 
     private static float[] matrix(dev.ikd.proto.v1.Tensor t, int rows, int cols, String what) {
