@@ -125,6 +125,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("default.replication.factor", "1");
         p.put("min.insync.replicas", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
+        // One node is broker and controller: after a crash its old registration is fenced once this
+        // session lapses (Kafka's default 9 s), and only then does the restarted broker come up.
+        p.put("broker.session.timeout.ms", "2000");
+        p.put("broker.heartbeat.interval.ms", "500");
         // ikd creates its topics explicitly (dev.ikd.proto.topics.Topics); a typo must not make a new one.
         p.put("auto.create.topics.enable", "false");
         p.put("log.cleaner.backoff.ms", "250");

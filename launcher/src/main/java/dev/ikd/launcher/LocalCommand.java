@@ -18,13 +18,18 @@ import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.core.train.TrainingListener;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ikd local}: the zero-setup distributed run. An embedded KRaft broker, then coordinator,
- * teacher and students as separate verticles in this JVM that talk only through Kafka.
+ * teacher and students as separate verticles in this JVM that talk only through Kafka. The data
+ * directory keeps the broker's log, every service's checkpoints and the run's options, so that
+ * {@code --resume RUN} continues a run whose process died.
  */
 @Command(name = "local", mixinStandardHelpOptions = true,
     description = "Run broker, coordinator, teacher and students in one process, talking only through Kafka.")
@@ -59,8 +64,46 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "3600", description = "Give up after this many seconds. Default: ${DEFAULT-VALUE}")
     long timeoutSeconds;
 
+    @Option(names = "--resume", paramLabel = "RUN", description = "Continue run RUN, which 'ikd local --data-dir DIR' started "
+        + "and did not finish, with its options, log, checkpoints and teacher from DIR.")
+    String resume;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        if (resume != null) {
+            return resumed().start(true);
+        }
+        return start(false);
+    }
+
+    /** The command the run {@code --resume} names was started with, with this call's output options. */
+    private LocalCommand resumed() throws java.io.IOException {
+        if (dataDir == null) {
+            throw new IllegalArgumentException("--resume needs --data-dir: the directory the run keeps its log and checkpoints in");
+        }
+        Path saved = argsFile(dataDir, resume);
+        if (!Files.exists(saved)) {
+            throw new IllegalArgumentException("no run '" + resume + "' to resume in " + dataDir + " (no " + saved + ")");
+        }
+        LocalCommand original = CommandLine.populateCommand(new LocalCommand(), Files.readAllLines(saved).toArray(String[]::new));
+        original.dataDir = dataDir;
+        original.runId = resume;
+        original.teacherCheckpoint = dataDir.resolve("teacher.ckpt");
+        original.json = json;
+        original.verify = verify;
+        original.timeoutSeconds = timeoutSeconds;
+        original.metricsPort = metricsPort;
+        return original;
+    }
+
+    private static Path argsFile(Path dir, String id) {
+        return dir.resolve("runs").resolve(id + ".args");
+    }
+
+    private int start(boolean resuming) throws Exception {
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
         if (compare != null && !"kd".equals(compare)) {
@@ -73,16 +116,27 @@ final class LocalCommand implements Callable<Integer> {
              EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
              ServiceHost host = new ServiceHost(c.students() + 2)) {
             Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
-            Teachers.save(dir.resolve("teacher.ckpt"), c, data, teacher);
+            if (!resuming) {
+                Teachers.save(dir.resolve("teacher.ckpt"), c, data, teacher);
+                List<String> given = spec.commandLine().getParseResult().originalArgs();
+                List<String> args = new java.util.ArrayList<>(given.subList(given.indexOf(spec.name()) + 1, given.size()));
+                if (runId == null) {
+                    args.addAll(List.of("--run-id", id));
+                }
+                Files.createDirectories(argsFile(dir, id).getParent());
+                Files.write(argsFile(dir, id), args);
+            }
             int port = host.serve("127.0.0.1", metricsPort);
-            System.err.printf("ikd local: run %s, broker %s, log in %s%s%n", id, broker.bootstrapServers(), dir,
-                port < 0 ? "" : ", metrics http://127.0.0.1:" + port + "/metrics");
+            System.err.printf("ikd local: %srun %s, broker %s, log in %s%s%n", resuming ? "resuming " : "", id,
+                broker.bootstrapServers(), dir, port < 0 ? "" : ", metrics http://127.0.0.1:" + port + "/metrics");
+            System.err.printf("ikd local: if this process dies, continue with: ikd local --data-dir %s --resume %s%n", dir, id);
             Services.ensureTopics(broker.bootstrapServers(), 4);
             LocalRun.Outcome outcome;
             List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
             try (StudentProgress progress = new StudentProgress(ids, c.steps());
                  RunMonitor monitor = new RunMonitor(broker.bootstrapServers(), id, progress)) {
-                outcome = LocalRun.run(c, data, teacher, broker.bootstrapServers(), id, host, manager, timeoutSeconds);
+                outcome = LocalRun.run(c, data, teacher, broker.bootstrapServers(), id, host, manager, timeoutSeconds,
+                    dev.ikd.runtime.KafkaTuning.defaults(), dir.resolve("state"));
             }
             TrainResult baseline = compare == null ? null
                 : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, TrainingListener.NONE);
@@ -145,6 +199,7 @@ final class LocalCommand implements Callable<Integer> {
                 baseline == null ? "" : String.format(" %-12.4f", baseline.students().get(i).testAccuracy()), s.paramSha256());
         }
         System.out.printf("event log: Kafka data in %s, run id %s%n", dir.resolve("kafka").toAbsolutePath(), o.runId());
+        System.out.printf("replay it: ikd replay --data-dir %s --run %s --verify%n", dir, o.runId());
         if (verified != null) {
             System.out.println(verified ? "in-process reference run: every final hash matches"
                 : "in-process reference run: final hashes DIFFER");

@@ -1,5 +1,6 @@
 package dev.ikd.launcher;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,6 +12,7 @@ import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.runtime.KafkaTuning;
+import dev.ikd.runtime.StateDir;
 import dev.ikd.student.StudentVerticle;
 import dev.ikd.teacher.TeacherVerticle;
 import io.vertx.core.Future;
@@ -33,25 +35,26 @@ final class LocalRun {
 
     static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
                        NDManager manager, long timeoutSeconds) {
-        return run(c, data, teacher, bootstrap, runId, host, manager, timeoutSeconds, KafkaTuning.defaults());
+        return run(c, data, teacher, bootstrap, runId, host, manager, timeoutSeconds, KafkaTuning.defaults(), null);
     }
 
+    /** @param stateBase where every service checkpoints (and resumes from), or null for state in memory only */
     static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
-                       NDManager manager, long timeoutSeconds, KafkaTuning tuning) {
+                       NDManager manager, long timeoutSeconds, KafkaTuning tuning, Path stateBase) {
         Services.requireDistributable(c);
         Services.ensureTopics(bootstrap, 4);
         var coordinator = new CoordinatorVerticle(Services.bus(bootstrap, runId, "coordinator", "coordinator", tuning),
             Services.coordinator(c, data, TIMEOUT_MS, c.students()), host.metrics("coordinator"));
         host.deploy(coordinator, coordinator::health);
         var teacherVerticle = new TeacherVerticle(Services.bus(bootstrap, runId, "teacher", "teacher", tuning),
-            Services.teacher(c, data, teacher), host.metrics("teacher"), manager);
+            Services.teacher(c, data, teacher), host.metrics("teacher"), manager, state(stateBase, runId, "teacher"));
         host.deploy(teacherVerticle, teacherVerticle::health);
         long t0 = System.nanoTime();
         List<StudentVerticle> students = new ArrayList<>();
         for (int i = 0; i < c.students(); i++) {
             String id = Services.studentId(i);
             var s = new StudentVerticle(Services.bus(bootstrap, runId, id, "student-" + id, tuning), Services.student(c, data, i),
-                host.metrics("student"), manager);
+                host.metrics("student"), manager, state(stateBase, runId, id));
             host.deploy(s, s::health);
             students.add(s);
         }
@@ -66,5 +69,9 @@ final class LocalRun {
         ServiceHost.await(coordinator.ended(), 60, "the coordinator to end run " + runId);
         ServiceHost.await(teacherVerticle.ended(), 60, "the teacher to hear that run " + runId + " ended");
         return new Outcome(runId, wall, results);
+    }
+
+    private static StateDir state(Path base, String runId, String serviceId) {
+        return base == null ? null : StateDir.of(base, runId, serviceId);
     }
 }

@@ -129,7 +129,7 @@ final class OverheadBench implements Callable<Integer> {
                 try (ServiceHost host = new ServiceHost(c.students() + 2)) {
                     host.observe(samples);
                     LocalRun.Outcome o = LocalRun.run(c, data, teacher, broker.bootstrapServers(), "overhead-" + v + "-"
-                        + System.currentTimeMillis(), host, manager, 3600, tuning(v));
+                        + System.currentTimeMillis(), host, manager, 3600, tuning(v), null);
                     JsonObject row = measure(v, tuning(v), o, samples, host.registry(), c, LocalCommand.sameHashes(o.students(),
                         before.students()));
                     distributed.add(row);

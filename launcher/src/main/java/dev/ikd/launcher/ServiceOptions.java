@@ -1,5 +1,8 @@
 package dev.ikd.launcher;
 
+import java.nio.file.Path;
+
+import dev.ikd.runtime.StateDir;
 import picocli.CommandLine.Option;
 
 /** Where a single service finds its run: the Kafka cluster, the run id, and where it serves its metrics. */
@@ -18,6 +21,10 @@ final class ServiceOptions {
     @Option(names = "--metrics-host", defaultValue = "0.0.0.0", description = "Address /metrics listens on. Default: ${DEFAULT-VALUE}")
     String metricsHost;
 
+    @Option(names = "--state-dir", description = "Checkpoint the service's state here after every message, and resume from "
+        + "it when started again after a crash (default: state in memory only).")
+    Path stateDir;
+
     @Option(names = "--timeout", defaultValue = "86400", description = "Give up after this many seconds. Default: ${DEFAULT-VALUE}")
     long timeoutSeconds;
 
@@ -31,6 +38,11 @@ final class ServiceOptions {
         if (metricsPort < -1 || metricsPort > 65535) {
             throw new IllegalArgumentException("--metrics-port must be -1 (none) or between 0 and 65535, got " + metricsPort);
         }
+    }
+
+    /** Where {@code serviceId} keeps its checkpoints for this run, or null without --state-dir. */
+    StateDir state(String serviceId) {
+        return stateDir == null ? null : StateDir.of(stateDir, runId, serviceId);
     }
 
     /** Starts serving metrics and says where, on stderr. */

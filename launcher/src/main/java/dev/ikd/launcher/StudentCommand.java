@@ -42,7 +42,7 @@ final class StudentCommand implements Callable<Integer> {
         String id = Services.studentId(index);
         try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(2)) {
             var student = new StudentVerticle(Services.bus(service.bootstrap, service.runId, id, "student-" + id),
-                Services.student(c, data, index), host.metrics("student"), manager);
+                Services.student(c, data, index), host.metrics("student"), manager, service.state(id));
             host.deploy(student, student::health);
             service.serve(host, id);
             StudentReport r = ServiceHost.await(student.finished(), service.timeoutSeconds, id + " to finish");

@@ -34,7 +34,7 @@ final class TeacherCommand implements Callable<Integer> {
         try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(c.students() + 2)) {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
             var teacher = new TeacherVerticle(Services.bus(service.bootstrap, service.runId, "teacher", "teacher"),
-                Services.teacher(c, data, pretrained), host.metrics("teacher"), manager);
+                Services.teacher(c, data, pretrained), host.metrics("teacher"), manager, service.state("teacher"));
             host.deploy(teacher, teacher::health);
             service.serve(host, "teacher");
             ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);

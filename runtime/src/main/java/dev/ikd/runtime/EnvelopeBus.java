@@ -3,9 +3,12 @@ package dev.ikd.runtime;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
+import java.util.TreeSet;
+import java.util.function.BiFunction;
 
 import dev.ikd.proto.codec.MalformedMessageException;
 import dev.ikd.proto.envelope.DeadLetters;
@@ -23,7 +26,9 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
+import io.vertx.kafka.client.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -39,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * refuses with {@link RejectedMessageException}, goes to {@code ikd.dead-letter} with its reason; a
  * valid one that belongs to another run or student is skipped and counted. Whatever the handler
  * answers is sent, in order, to the topic of its kind, keyed by student.
+ *
+ * <p>The group's committed offset of a partition only ever passes records that are done: handled
+ * (and so in the service's checkpoint), skipped or dead-lettered. A restarted service re-reads from
+ * there; what its checkpoints already cover it skips ({@link Covered}).
  */
 public final class EnvelopeBus {
 
@@ -54,8 +63,11 @@ public final class EnvelopeBus {
     /** Handles one decoded envelope; the future's value is what to send in answer (possibly nothing). */
     @FunctionalInterface
     public interface Handler {
-        Future<List<Envelope>> handle(Envelope envelope);
+        Future<List<Envelope>> handle(Envelope envelope, Position at);
     }
+
+    /** How often the offsets of done records are committed to the consumer group. */
+    static final long COMMIT_INTERVAL_MS = 500;
 
     private final Context context;
     private final Settings settings;
@@ -65,6 +77,10 @@ public final class EnvelopeBus {
     private final Clock clock;
     private KafkaConsumer<String, Decoded> consumer;
     private KafkaClientMetrics consumerMetrics;
+    private final Map<TopicPartition, TreeSet<Long>> inFlight = new HashMap<>();
+    private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
+    private final Map<TopicPartition, Long> committed = new HashMap<>();
+    private long commitTimer = -1;
 
     private EnvelopeBus(Vertx vertx, Settings settings, ServiceMetrics metrics, Clock clock) {
         this.context = vertx.getOrCreateContext();
@@ -86,65 +102,99 @@ public final class EnvelopeBus {
      * Subscribes to {@code topics}; each record of this run that {@code skip} does not set aside
      * (it names the reason, or returns null) goes to {@code handler}.
      */
-    public Future<Void> subscribe(Vertx vertx, Set<String> topics, Function<Envelope, String> skip, Handler handler) {
-        var plainConsumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
-            settings.tuning().consumer(KafkaClients.consumerConfig(settings.bootstrapServers(), settings.groupId(), settings.serviceId())),
-            new StringDeserializer(), new EnvelopeDeserializer());
+    public Future<Void> subscribe(Vertx vertx, Set<String> topics, BiFunction<Envelope, Position, String> skip, Handler handler) {
+        Map<String, Object> config = settings.tuning().consumer(
+            KafkaClients.consumerConfig(settings.bootstrapServers(), settings.groupId(), settings.serviceId()));
+        // Static membership: a service started again after a crash takes its old place in the group
+        // at once, instead of waiting out the dead member's session before partitions are assigned.
+        config.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.serviceId());
+        var plainConsumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
+            new StringDeserializer(), new EnvelopeDeserializer(settings.tuning().maxMessageBytes()));
         // Consumer lag and fetch latency, read from the client's own metrics.
         consumerMetrics = new KafkaClientMetrics(plainConsumer, List.of(Tag.of("service", metrics.service())));
         consumerMetrics.bindTo(metrics.registry());
         consumer = KafkaConsumer.create(vertx, plainConsumer);
         consumer.exceptionHandler(e -> LOG.error("{}: Kafka consumer failed: {}", settings.serviceId(), e.getMessage(), e));
         consumer.handler(r -> receive(r.record(), skip, handler));
+        commitTimer = vertx.setPeriodic(COMMIT_INTERVAL_MS, id -> commitDone());
         return consumer.subscribe(topics);
     }
 
-    private void receive(ConsumerRecord<String, Decoded> record, Function<Envelope, String> skip, Handler handler) {
+    private void receive(ConsumerRecord<String, Decoded> record, BiFunction<Envelope, Position, String> skip, Handler handler) {
+        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        inFlight.computeIfAbsent(tp, t -> new TreeSet<>()).add(record.offset());
+        nextOffset.put(tp, record.offset() + 1);
+        Runnable done = () -> inFlight.get(tp).remove(record.offset());
         Decoded decoded = record.value();
         if (decoded == null || decoded instanceof Decoded.Malformed) {
             metrics.received(record.topic(), Math.max(0, record.serializedValueSize()), -1);
             String reason = decoded == null ? "record has no value" : ((Decoded.Malformed) decoded).reason();
-            deadLetter(record, decoded == null ? null : ((Decoded.Malformed) decoded).raw(), reason);
+            deadLetter(record, decoded == null ? null : ((Decoded.Malformed) decoded).raw(), reason).onComplete(v -> done.run());
             return;
         }
         Envelope e = ((Decoded.Valid) decoded).envelope();
         if (!settings.runId().equals(e.getRunId())) {
             metrics.received(record.topic(), record.serializedValueSize(), -1);
             metrics.skipped(record.topic(), "other_run");
+            done.run();
             return;
         }
         long hop = e.getEventTimeUs() > 0 ? Envelopes.micros(clock) - e.getEventTimeUs() : -1;
         metrics.received(record.topic(), record.serializedValueSize(), e, hop);
-        String reason = skip.apply(e);
+        Position at = new Position(record.topic(), record.partition(), record.offset());
+        String reason = skip.apply(e, at);
         if (reason != null) {
             metrics.skipped(record.topic(), reason);
+            done.run();
             return;
         }
         Future<List<Envelope>> answer;
         try {
-            answer = handler.handle(e);
+            answer = handler.handle(e, at);
         } catch (RuntimeException ex) {
             answer = Future.failedFuture(ex);
         }
-        answer.onComplete(done -> {
-            if (done.succeeded()) {
-                done.result().forEach(this::send);
-                return;
-            }
-            Throwable cause = done.cause();
+        answer.compose(out -> sendAll(out), cause -> {
             if (cause instanceof RejectedMessageException || cause instanceof MalformedMessageException) {
-                deadLetter(record, Envelopes.encode(e), cause.getMessage());
-            } else {
-                LOG.error("{}: handling {} failed: {}", settings.serviceId(), e.getIdempotencyKey(), cause.toString(), cause);
-                deadLetter(record, Envelopes.encode(e), "handler failed: " + cause);
+                return deadLetter(record, Envelopes.encode(e), cause.getMessage());
             }
-        });
+            LOG.error("{}: handling {} failed: {}", settings.serviceId(), e.getIdempotencyKey(), cause.toString(), cause);
+            return deadLetter(record, Envelopes.encode(e), "handler failed: " + cause);
+        }).onComplete(v -> done.run());
     }
 
-    private void deadLetter(ConsumerRecord<String, ?> record, byte[] raw, String reason) {
+    private Future<Void> deadLetter(ConsumerRecord<String, ?> record, byte[] raw, String reason) {
         LOG.warn("{}: dead-lettering {}/{}@{}: {}", settings.serviceId(), record.topic(), record.partition(), record.offset(), reason);
         metrics.deadLettered(record.topic());
-        deadLetters.publish(record, raw, reason);
+        Promise<Void> sent = Promise.promise();
+        producer.send(deadLetters.letter(record, raw, reason), (meta, error) -> context.runOnContext(v -> {
+            if (error != null) {
+                LOG.error("{}: cannot dead-letter {}/{}@{}: {}", settings.serviceId(), record.topic(), record.partition(),
+                    record.offset(), error.toString());
+                sent.fail(error);
+            } else {
+                sent.complete();
+            }
+        }));
+        return sent.future();
+    }
+
+    /** Commits, per partition, the offset below which every record is done. */
+    private Future<Void> commitDone() {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        nextOffset.forEach((tp, next) -> {
+            TreeSet<Long> open = inFlight.get(tp);
+            long safe = open == null || open.isEmpty() ? next : open.first();
+            if (!Long.valueOf(safe).equals(committed.get(tp))) {
+                offsets.put(tp, new OffsetAndMetadata(safe, ""));
+            }
+        });
+        if (offsets.isEmpty() || consumer == null) {
+            return Future.succeededFuture();
+        }
+        return consumer.commit(offsets).onSuccess(ok -> offsets.forEach((tp, o) -> committed.put(tp, o.getOffset())))
+            .onFailure(e -> LOG.warn("{}: cannot commit offsets {}: {}", settings.serviceId(), offsets, e.toString()))
+            .<Void>mapEmpty().recover(e -> Future.succeededFuture());
     }
 
     /** Sends one envelope to the topic of its kind; the future completes on this service's context. */
@@ -182,7 +232,10 @@ public final class EnvelopeBus {
         if (consumerMetrics != null) {
             consumerMetrics.close();
         }
-        Future<Void> stopped = consumer == null ? Future.succeededFuture() : consumer.close();
+        if (commitTimer >= 0) {
+            vertx.cancelTimer(commitTimer);
+        }
+        Future<Void> stopped = consumer == null ? Future.succeededFuture() : commitDone().compose(v -> consumer.close());
         return stopped.transform(ignored -> vertx.executeBlocking(() -> {
             producer.close(Duration.ofSeconds(10));
             return null;

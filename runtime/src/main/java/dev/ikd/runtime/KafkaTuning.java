@@ -3,6 +3,7 @@ package dev.ikd.runtime;
 import java.util.HashMap;
 import java.util.Map;
 
+import dev.ikd.proto.envelope.EnvelopeDeserializer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
@@ -12,10 +13,18 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param lingerMs       how long a producer waits to fill a batch (0: send at once)
  * @param acks           "all" (every in-sync replica has the record) or "1" (the leader has it)
  * @param fetchMaxWaitMs how long the broker holds a fetch that has no new records
+ * @param maxMessageBytes a record larger than this is not decoded but dead-lettered as oversize
  */
-public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs) {
+public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs, int maxMessageBytes) {
+
+    public KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs) {
+        this(lingerMs, acks, fetchMaxWaitMs, EnvelopeDeserializer.DEFAULT_MAX_MESSAGE_BYTES);
+    }
 
     public KafkaTuning {
+        if (maxMessageBytes < 1) {
+            throw new IllegalArgumentException("the message size limit must be at least 1 byte, got " + maxMessageBytes);
+        }
         if (lingerMs < 0 || fetchMaxWaitMs < 0) {
             throw new IllegalArgumentException("linger and fetch wait must be >= 0 ms, got " + lingerMs + " and " + fetchMaxWaitMs);
         }
@@ -31,6 +40,10 @@ public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs) {
      */
     public static KafkaTuning defaults() {
         return new KafkaTuning(0, "all", 500);
+    }
+
+    public KafkaTuning withMaxMessageBytes(int bytes) {
+        return new KafkaTuning(lingerMs, acks, fetchMaxWaitMs, bytes);
     }
 
     Map<String, Object> producer(Map<String, Object> base) {

@@ -1,13 +1,18 @@
 package dev.ikd.student;
 
+import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.checkpoint.Checkpoint;
+import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Splits;
 import dev.ikd.core.learn.Student;
@@ -29,14 +34,18 @@ import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.HyperParameters;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.runtime.Covered;
 import dev.ikd.runtime.SampleIds;
 import dev.ikd.runtime.ServiceMetrics;
+import dev.ikd.runtime.StateDir;
 
 /**
  * One student's handlers (DESIGN §4–§5), free of Kafka and Vert.x. Step k runs once both
  * CourseStart(k) (which samples) and SoftTargets(k) (the teacher's p) are here, in whichever order
  * they arrive; it answers with Feedback(k) for the teacher and ExamResult(k) for the coordinator. A
  * repeated request for the last step gets those recorded answers again; nothing is learned twice.
+ * {@link #checkpoint} is the whole state (θ, velocity, step, recorded answers, held requests), and
+ * {@link #resume} continues from one exactly.
  */
 public final class StudentService implements AutoCloseable {
 
@@ -63,17 +72,98 @@ public final class StudentService implements AutoCloseable {
     private long teacherVersion = -1;
     private List<Envelope> lastAnswers = List.of();
     private Envelope lastSoftTargets;
+    private final Covered covered;
+    private Envelope report;
 
     public StudentService(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent) {
+        this(settings, runId, metrics, clock, parent, null, null);
+    }
+
+    private StudentService(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent,
+                           Path file, Checkpoint saved) {
         this.settings = settings;
         this.runId = runId;
         this.metrics = metrics;
         this.clock = clock;
         this.manager = parent.newSubManager();
         this.net = Network.build(settings.spec(), settings.data());
-        this.student = Student.fresh(net, settings.config(), settings.seed(), settings.type(), manager);
+        Student fresh = Student.fresh(net, settings.config(), settings.seed(), settings.type(), manager);
+        if (saved == null) {
+            this.student = fresh;
+            this.covered = Covered.none();
+        } else {
+            var m = saved.metadata();
+            if (!runId.equals(m.get("run")) || !settings.studentId().equals(m.get("student"))) {
+                fresh.close();
+                throw new CheckpointException("checkpoint " + file + " is of " + m.get("student") + " in run " + m.get("run")
+                    + ", not of " + settings.studentId() + " in run " + runId);
+            }
+            Checkpoint.requireSameLayout(file, saved.group("theta"), fresh.parameters());
+            this.student = new Student(net, settings.config(), saved.group("theta"), saved.group("velocity"), saved.step(), manager);
+            fresh.close();
+            this.covered = Covered.fromMetadata(m);
+            this.admitted = Boolean.parseBoolean(m.get("admitted"));
+            this.teacherVersion = Long.parseLong(m.get("teacher_version"));
+            List<Envelope> answers = new ArrayList<>();
+            for (int i = 0; m.containsKey("answer." + i); i++) {
+                answers.add(StateDir.envelope(m, "answer." + i));
+            }
+            this.lastAnswers = List.copyOf(answers);
+            this.lastSoftTargets = StateDir.envelope(m, "learned_soft_targets");
+            this.report = StateDir.envelope(m, "report");
+            Envelope heldStart = StateDir.envelope(m, "held.course_start");
+            Envelope heldTargets = StateDir.envelope(m, "held.soft_targets");
+            if (heldStart != null) {
+                courseStarts.put(heldStart.getStep(), heldStart);
+            }
+            if (heldTargets != null) {
+                softTargets.put(heldTargets.getStep(), heldTargets);
+            }
+        }
         this.labeled = Splits.of(settings.data().trainSize(), settings.labelFraction(), settings.quizFraction(),
             settings.splitSeed()).labeled();
+    }
+
+    /** A student continued from its checkpoint at {@code file}: a damaged or foreign file is refused with the reason. */
+    public static StudentService resume(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent,
+                                        Path file) {
+        try (NDManager scope = parent.newSubManager()) {
+            return new StudentService(settings, runId, metrics, clock, parent, file, Checkpoint.read(file, scope));
+        }
+    }
+
+    /** The input this state already includes; the caller advances it as it applies records. */
+    public Covered covered() {
+        return covered;
+    }
+
+    /** The whole state of this student, with the input it covers. */
+    public Checkpoint checkpoint() {
+        Map<String, String> m = new LinkedHashMap<>(covered.toMetadata());
+        m.put("run", runId);
+        m.put("student", settings.studentId());
+        m.put("admitted", Boolean.toString(admitted));
+        m.put("teacher_version", Long.toString(teacherVersion));
+        for (int i = 0; i < lastAnswers.size(); i++) {
+            StateDir.putEnvelope(m, "answer." + i, lastAnswers.get(i));
+        }
+        StateDir.putEnvelope(m, "learned_soft_targets", lastSoftTargets);
+        StateDir.putEnvelope(m, "report", report);
+        StateDir.putEnvelope(m, "held.course_start", courseStarts.get(student.stepsDone()));
+        StateDir.putEnvelope(m, "held.soft_targets", softTargets.get(student.stepsDone()));
+        Map<String, dev.ikd.core.model.Params> groups = new LinkedHashMap<>();
+        groups.put("theta", student.parameters());
+        groups.put("velocity", student.velocity());
+        return new Checkpoint(student.stepsDone(), settings.seed(), m, groups);
+    }
+
+    /** The answers to the last step learned (sent again after a restart: the first sending may not have left). */
+    public List<Envelope> lastAnswers() {
+        return lastAnswers;
+    }
+
+    public boolean isAdmitted() {
+        return admitted;
     }
 
     /** The enrollment request: model, data terms and hyper-parameters. */
@@ -136,10 +226,18 @@ public final class StudentService implements AutoCloseable {
         if (student.stepsDone() != settings.steps()) {
             throw new RejectedMessageException("Finish after " + student.stepsDone() + " of " + settings.steps() + " steps");
         }
-        double accuracy = Evaluation.testAccuracy(net, student.parameters(), settings.data(), manager);
-        metrics.latest("test_accuracy", settings.studentId(), accuracy);
-        return header(student.stepsDone(), Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder()
-            .setSteps(student.stepsDone()).setTestAccuracy(accuracy).setParamSha256(student.parameterHash())).build();
+        if (report == null) {
+            double accuracy = Evaluation.testAccuracy(net, student.parameters(), settings.data(), manager);
+            metrics.latest("test_accuracy", settings.studentId(), accuracy);
+            report = header(student.stepsDone(), Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder()
+                .setSteps(student.stepsDone()).setTestAccuracy(accuracy).setParamSha256(student.parameterHash())).build();
+        }
+        return report;
+    }
+
+    /** The report, once Finish came; null before. */
+    public Envelope report() {
+        return report;
     }
 
     public long stepsDone() {

@@ -1,8 +1,10 @@
 package dev.ikd.student;
 
+import java.nio.file.Files;
 import java.time.Clock;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
 import dev.ikd.proto.topics.Topics;
@@ -10,8 +12,10 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.runtime.EnvelopeBus;
 import dev.ikd.runtime.KeyedWork;
+import dev.ikd.runtime.Position;
 import dev.ikd.runtime.RunFailedException;
 import dev.ikd.runtime.ServiceMetrics;
+import dev.ikd.runtime.StateDir;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -22,6 +26,11 @@ import io.vertx.core.json.JsonObject;
  * {@code ikd.soft-targets} and answers with feedback and exam results. Learning runs on a worker,
  * one message after another; {@link #finished} completes with the student's report, or fails with
  * the coordinator's reason if it was refused or aborted.
+ *
+ * <p>With a state directory, every message that changes the student is checkpointed (state plus the
+ * input positions it covers) before its answers go out. Started again on that directory, the
+ * student resumes: it loads the checkpoint, sends its last answers again (the first sending may
+ * have died with the process), does not enroll again, and skips the input its checkpoint covers.
  */
 public final class StudentVerticle extends AbstractVerticle {
 
@@ -30,33 +39,55 @@ public final class StudentVerticle extends AbstractVerticle {
     private final ServiceMetrics metrics;
     private final NDManager manager;
     private final Promise<StudentReport> finished = Promise.promise();
+    private final StateDir stateDir;
     private volatile String state = "STARTING";
     private StudentService service;
     private EnvelopeBus bus;
     private KeyedWork work;
 
-    public StudentVerticle(EnvelopeBus.Settings bus, StudentService.Settings settings, ServiceMetrics metrics, NDManager manager) {
+    /** @param stateDir where to checkpoint and resume from; null keeps the state in memory only */
+    public StudentVerticle(EnvelopeBus.Settings bus, StudentService.Settings settings, ServiceMetrics metrics, NDManager manager,
+                           StateDir stateDir) {
         this.busSettings = bus;
         this.settings = settings;
         this.metrics = metrics;
         this.manager = manager;
+        this.stateDir = stateDir;
     }
 
     @Override
     public void start(Promise<Void> started) {
         work = new KeyedWork(vertx);
         bus = EnvelopeBus.sender(vertx, busSettings, metrics);
-        work.submit("setup", () -> new StudentService(settings, busSettings.runId(), metrics, Clock.systemUTC(), manager))
+        String me = settings.studentId();
+        work.submit(me, this::load)
             .compose(s -> {
                 service = s;
                 return bus.subscribe(vertx, Set.of(Topics.CONTROL, Topics.SOFT_TARGETS), this::notMine, this::handle);
             })
-            .compose(v -> bus.send(service.enrollment()))
-            .onSuccess(v -> state = "ENROLLING")
+            .compose(v -> {
+                if (service.report() != null) {
+                    return report(service.report());
+                }
+                if (service.isAdmitted()) {
+                    state = "LEARNING";
+                    return bus.sendAll(service.lastAnswers());
+                }
+                state = "ENROLLING";
+                return bus.send(service.enrollment());
+            })
             .onComplete(started);
     }
 
-    private String notMine(Envelope e) {
+    private StudentService load() {
+        Clock clock = Clock.systemUTC();
+        if (stateDir == null || !Files.exists(stateDir.file(settings.studentId()))) {
+            return new StudentService(settings, busSettings.runId(), metrics, clock, manager);
+        }
+        return StudentService.resume(settings, busSettings.runId(), metrics, clock, manager, stateDir.file(settings.studentId()));
+    }
+
+    private String notMine(Envelope e, Position at) {
         if (!settings.studentId().equals(e.getStudentId())) {
             return "other_student";
         }
@@ -66,19 +97,17 @@ public final class StudentVerticle extends AbstractVerticle {
         };
     }
 
-    private Future<List<Envelope>> handle(Envelope e) {
+    private Future<List<Envelope>> handle(Envelope e, Position at) {
         String me = settings.studentId();
         return switch (e.getKind()) {
-            case ADMITTED -> work.submit(me, () -> {
+            case ADMITTED -> apply(at, () -> {
                 state = "LEARNING";
                 return service.admitted(e);
             });
-            case COURSE_START -> work.submit(me, () -> service.courseStart(e));
-            case SOFT_TARGETS -> work.submit(me, () -> service.softTargets(e));
-            case FINISH -> work.submit(me, () -> List.of(service.finish(e))).onSuccess(report -> {
-                state = "FINISHED";
-                bus.send(report.get(0)).onComplete(sent -> finished.tryComplete(report.get(0).getStudentReport()));
-            }).map(report -> List.<Envelope>of());
+            case COURSE_START -> apply(at, () -> service.courseStart(e));
+            case SOFT_TARGETS -> apply(at, () -> service.softTargets(e));
+            case FINISH -> apply(at, () -> List.of(service.finish(e))).compose(report -> report.isEmpty()
+                ? Future.succeededFuture(List.of()) : report(report.get(0)).map(List.<Envelope>of()));
             default -> {
                 String reason = e.hasRefused() ? e.getRefused().getReason() : e.getAbort().getReason();
                 state = "REFUSED";
@@ -86,6 +115,31 @@ public final class StudentVerticle extends AbstractVerticle {
                 yield Future.succeededFuture(List.of());
             }
         };
+    }
+
+    /**
+     * Applies one record unless the state already covers it; the new state (with the record's
+     * position) is checkpointed before the answers leave.
+     */
+    private Future<List<Envelope>> apply(Position at, Callable<List<Envelope>> step) {
+        return work.submit(settings.studentId(), () -> {
+            if (service.covered().covers(at)) {
+                metrics.skipped(at.topic(), "covered");
+                return List.of();
+            }
+            List<Envelope> out = step.call();
+            service.covered().advance(at);
+            if (stateDir != null) {
+                service.checkpoint().write(stateDir.file(settings.studentId()));
+            }
+            return out;
+        });
+    }
+
+    /** Sends the report (again, after a restart) and completes {@link #finished} with it. */
+    private Future<Void> report(Envelope report) {
+        state = "FINISHED";
+        return bus.send(report).onComplete(sent -> finished.tryComplete(report.getStudentReport()));
     }
 
     /** The student's report once it has finished, or the coordinator's refusal. */

@@ -1,13 +1,18 @@
 package dev.ikd.teacher;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.checkpoint.Checkpoint;
+import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.learn.TeacherConfig;
@@ -22,15 +27,18 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.proto.v1.TeacherUpdated;
+import dev.ikd.runtime.Covered;
 import dev.ikd.runtime.SampleIds;
 import dev.ikd.runtime.ServiceMetrics;
+import dev.ikd.runtime.StateDir;
 
 /**
  * The teacher's handlers (DESIGN §4–§5), one per message kind, free of Kafka and Vert.x: each takes
  * a decoded envelope and returns the envelopes to send, or refuses it with a reason. Per student it
  * holds that student's teacher (a copy of φ, or an adapter on the shared backbone) and the answers
  * already given, so a repeated request gets the recorded answer and never a second update.
- * Calls for one student must not overlap; calls for different students may.
+ * Calls for one student must not overlap; calls for different students may. A student's teacher
+ * and protocol state is one checkpoint ({@link #checkpoint}), from which {@link #resume} continues.
  */
 public final class TeacherService implements AutoCloseable {
 
@@ -42,6 +50,8 @@ public final class TeacherService implements AutoCloseable {
     /** One student's teacher and where its protocol stands. */
     private static final class Pupil {
         final Teacher teacher;
+        final Envelope admitted;
+        final Covered covered;
         long served = -1;
         long applied = -1;
         int[] courseIds;
@@ -50,8 +60,10 @@ public final class TeacherService implements AutoCloseable {
         Envelope updated;
         byte[] appliedFeedback;
 
-        Pupil(Teacher teacher) {
+        Pupil(Teacher teacher, Envelope admitted, Covered covered) {
             this.teacher = teacher;
+            this.admitted = admitted;
+            this.covered = covered;
         }
     }
 
@@ -77,10 +89,99 @@ public final class TeacherService implements AutoCloseable {
             throw new RejectedMessageException("student " + e.getStudentId() + " was admitted for teacher mode "
                 + admitted.getTeacherMode() + ", but this teacher runs mode " + settings.mode().cliName());
         }
-        var hp = admitted.getEnrollment().getHyperParameters();
-        pupils.computeIfAbsent(e.getStudentId(), id -> new Pupil(Teacher.enroll(settings.net(), settings.pretrained(),
-            settings.mode(), settings.config(), hp.getTemperature(), hp.getSeed() + 3, manager)));
+        pupils.computeIfAbsent(e.getStudentId(), id -> new Pupil(enroll(e), e, Covered.none()));
         return List.of();
+    }
+
+    private Teacher enroll(Envelope admitted) {
+        var hp = admitted.getAdmitted().getEnrollment().getHyperParameters();
+        return Teacher.enroll(settings.net(), settings.pretrained(), settings.mode(), settings.config(), hp.getTemperature(),
+            hp.getSeed() + 3, manager);
+    }
+
+    /** Whether this student's state already includes the record at {@code at} (false for a student not admitted here). */
+    public boolean covers(String studentId, dev.ikd.runtime.Position at) {
+        Pupil p = pupils.get(studentId);
+        return p != null && p.covered.covers(at);
+    }
+
+    /** The record at {@code at} is now in this student's state. */
+    public void advance(String studentId, dev.ikd.runtime.Position at) {
+        Pupil p = pupils.get(studentId);
+        if (p != null) {
+            p.covered.advance(at);
+        }
+    }
+
+    /** This student's teacher and protocol state with the input it covers; null if the student is not here. */
+    public Checkpoint checkpoint(String studentId) {
+        Pupil p = pupils.get(studentId);
+        if (p == null) {
+            return null;
+        }
+        Map<String, String> m = new LinkedHashMap<>(p.covered.toMetadata());
+        m.put("run", runId);
+        m.put("student", studentId);
+        m.put("mode", settings.mode().cliName());
+        m.put("version", Long.toString(p.teacher.version()));
+        m.put("served", Long.toString(p.served));
+        m.put("applied", Long.toString(p.applied));
+        m.put("served_version", Long.toString(p.servedVersion));
+        if (p.courseIds != null) {
+            m.put("course_ids", Arrays.toString(p.courseIds).replaceAll("[\\[\\] ]", ""));
+        }
+        if (p.appliedFeedback != null) {
+            m.put("applied_feedback", Base64.getEncoder().encodeToString(p.appliedFeedback));
+        }
+        StateDir.putEnvelope(m, "admitted", p.admitted);
+        StateDir.putEnvelope(m, "soft_targets", p.softTargets);
+        StateDir.putEnvelope(m, "updated", p.updated);
+        Map<String, Params> groups = new LinkedHashMap<>();
+        if (p.teacher.trainable() != null) {
+            groups.put("trainable", p.teacher.trainable());
+            groups.put("velocity", p.teacher.velocity());
+        }
+        return new Checkpoint(p.applied + 1, 0, m, groups);
+    }
+
+    /**
+     * Takes this student's teacher back from its checkpoint at {@code file} and returns the answers
+     * it last gave (sent again after a restart). A damaged or foreign file is refused with the reason.
+     */
+    public List<Envelope> resume(Path file) {
+        try (NDManager scope = manager.newSubManager()) {
+            Checkpoint saved = Checkpoint.read(file, scope);
+            var m = saved.metadata();
+            if (!runId.equals(m.get("run")) || !settings.mode().cliName().equals(m.get("mode"))) {
+                throw new CheckpointException("checkpoint " + file + " is of run " + m.get("run") + " in mode " + m.get("mode")
+                    + ", this teacher serves run " + runId + " in mode " + settings.mode().cliName());
+            }
+            Envelope admitted = StateDir.envelope(m, "admitted");
+            Pupil p = new Pupil(enroll(admitted), admitted, Covered.fromMetadata(m));
+            if (p.teacher.trainable() != null) {
+                Checkpoint.requireSameLayout(file, saved.group("trainable"), p.teacher.trainable());
+                p.teacher.restore(saved.group("trainable"), saved.group("velocity"), Long.parseLong(m.get("version")));
+            } else {
+                p.teacher.restore(null, null, Long.parseLong(m.get("version")));
+            }
+            p.served = Long.parseLong(m.get("served"));
+            p.applied = Long.parseLong(m.get("applied"));
+            p.servedVersion = Long.parseLong(m.get("served_version"));
+            if (m.containsKey("course_ids")) {
+                p.courseIds = Arrays.stream(m.get("course_ids").split(",")).mapToInt(Integer::parseInt).toArray();
+            }
+            if (m.containsKey("applied_feedback")) {
+                p.appliedFeedback = Base64.getDecoder().decode(m.get("applied_feedback"));
+            }
+            p.softTargets = StateDir.envelope(m, "soft_targets");
+            p.updated = StateDir.envelope(m, "updated");
+            pupils.put(m.get("student"), p);
+            boolean done = p.applied == admitted.getAdmitted().getSteps() - 1;
+            if (p.served < 0 || done) {
+                return List.of();
+            }
+            return p.applied == p.served ? List.of(p.softTargets, p.updated) : List.of(p.softTargets);
+        }
     }
 
     /** CourseStart(k): soft targets for the course batch, from the teacher that includes every update before k. */

@@ -1,15 +1,20 @@
 package dev.ikd.teacher;
 
+import java.nio.file.Files;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.EnvelopeBus;
 import dev.ikd.runtime.KeyedWork;
+import dev.ikd.runtime.Position;
 import dev.ikd.runtime.ServiceMetrics;
+import dev.ikd.runtime.StateDir;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -19,6 +24,10 @@ import io.vertx.core.json.JsonObject;
  * The teacher service on Kafka: reads {@code ikd.control} and {@code ikd.feedback}, answers with
  * soft targets and teacher updates. Learning runs on the worker pool, in order per student and
  * concurrently across students; the event loop only routes.
+ *
+ * <p>With a state directory, each student's teacher is checkpointed after every message that
+ * changes it, before the answers leave; started again on that directory, the teacher takes every
+ * student back, sends each one's last answers again and skips the input the checkpoints cover.
  */
 public final class TeacherVerticle extends AbstractVerticle {
 
@@ -27,12 +36,18 @@ public final class TeacherVerticle extends AbstractVerticle {
     private final ServiceMetrics metrics;
     private final NDManager manager;
     private final Promise<Void> ended = Promise.promise();
+    /** In the state directory once the run has ended, so that a teacher started again knows. */
+    private static final String RUN_ENDED = "run.ended";
+    private final StateDir stateDir;
     private volatile boolean up;
     private TeacherService service;
     private EnvelopeBus bus;
     private KeyedWork work;
 
-    public TeacherVerticle(EnvelopeBus.Settings bus, TeacherService.Settings settings, ServiceMetrics metrics, NDManager manager) {
+    /** @param stateDir where to checkpoint and resume from; null keeps the state in memory only */
+    public TeacherVerticle(EnvelopeBus.Settings bus, TeacherService.Settings settings, ServiceMetrics metrics, NDManager manager,
+                           StateDir stateDir) {
+        this.stateDir = stateDir;
         this.busSettings = bus;
         this.settings = settings;
         this.metrics = metrics;
@@ -44,31 +59,75 @@ public final class TeacherVerticle extends AbstractVerticle {
         service = new TeacherService(settings, busSettings.runId(), metrics, Clock.systemUTC(), manager);
         work = new KeyedWork(vertx);
         bus = EnvelopeBus.sender(vertx, busSettings, metrics);
-        bus.subscribe(vertx, Set.of(Topics.CONTROL, Topics.FEEDBACK), TeacherVerticle::notMine, this::handle)
+        work.submit("resume", this::resume)
+            .compose(answers -> bus.subscribe(vertx, Set.of(Topics.CONTROL, Topics.FEEDBACK), TeacherVerticle::notMine, this::handle)
+                .compose(v -> bus.sendAll(answers)))
             .onSuccess(v -> up = true).onComplete(started);
     }
 
-    private static String notMine(Envelope e) {
+    /** Takes back every student checkpointed in the state directory; their last answers, to send again. */
+    private List<Envelope> resume() {
+        List<Envelope> answers = new ArrayList<>();
+        if (stateDir != null && Files.exists(stateDir.path().resolve(RUN_ENDED))) {
+            ended.tryComplete();
+        }
+        if (stateDir != null) {
+            for (String student : stateDir.keys()) {
+                answers.addAll(service.resume(stateDir.file(student)));
+            }
+        }
+        return answers;
+    }
+
+    private static String notMine(Envelope e, Position at) {
         return switch (e.getKind()) {
             case ADMITTED, COURSE_START, FEEDBACK, FINISH -> null;
             default -> "not_for_teacher";
         };
     }
 
-    private Future<List<Envelope>> handle(Envelope e) {
+    private Future<List<Envelope>> handle(Envelope e, Position at) {
         String student = e.getStudentId();
         return switch (e.getKind()) {
-            case ADMITTED -> work.submit(student, () -> service.admitted(e));
-            case COURSE_START -> work.submit(student, () -> service.courseStart(e));
-            case FEEDBACK -> work.submit(student, () -> service.feedback(e));
+            case ADMITTED -> apply(student, at, () -> service.admitted(e));
+            case COURSE_START -> apply(student, at, () -> service.courseStart(e));
+            case FEEDBACK -> apply(student, at, () -> service.feedback(e));
             default -> {
                 if (student.isEmpty()) {
-                    ended.tryComplete();
-                    yield Future.succeededFuture(List.of());
+                    yield work.submit("run", () -> {
+                        if (stateDir != null) {
+                            Files.createDirectories(stateDir.path());
+                            Files.writeString(stateDir.path().resolve(RUN_ENDED), e.getFinish().getReason());
+                        }
+                        ended.tryComplete();
+                        return List.of();
+                    });
                 }
                 yield work.submit(student, () -> service.finish(e));
             }
         };
+    }
+
+    /**
+     * Applies one record to this student's teacher unless its state already covers it; the new state
+     * (with the record's position) is checkpointed before the answers leave.
+     */
+    private Future<List<Envelope>> apply(String student, Position at, Callable<List<Envelope>> step) {
+        return work.submit(student, () -> {
+            if (service.covers(student, at)) {
+                metrics.skipped(at.topic(), "covered");
+                return List.of();
+            }
+            List<Envelope> out = step.call();
+            service.advance(student, at);
+            if (stateDir != null) {
+                var checkpoint = service.checkpoint(student);
+                if (checkpoint != null) {
+                    checkpoint.write(stateDir.file(student));
+                }
+            }
+            return out;
+        });
     }
 
     /** Completes when the coordinator declares the run finished. */

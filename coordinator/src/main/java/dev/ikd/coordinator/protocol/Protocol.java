@@ -129,6 +129,11 @@ public final class Protocol {
     }
 
     private List<Command> enroll(Event.Enrolled e, long nowMs) {
+        if (students.containsKey(e.studentId())) {
+            // Rejected, not refused: a refusal would reach (and stop) the student that is enrolled.
+            return List.of(new Command.Reject(e, "duplicate enrollment: student " + e.studentId() + " is already enrolled in run "
+                + runId));
+        }
         Event.Terms asked = e.terms();
         if (!terms.datasetSha256().equals(asked.datasetSha256())) {
             return List.of(new Command.Refuse(e.studentId(), "dataset checksum mismatch: student has " + asked.datasetSha256()
@@ -144,9 +149,6 @@ public final class Protocol {
         }
         if (e.steps() < 1) {
             return List.of(new Command.Refuse(e.studentId(), "a student needs at least 1 step, asked for " + e.steps()));
-        }
-        if (students.containsKey(e.studentId())) {
-            return List.of(new Command.Refuse(e.studentId(), "student " + e.studentId() + " is already enrolled in run " + runId));
         }
         students.put(e.studentId(), new Student(e.steps(), nowMs));
         return List.of(new Command.Admit(e.studentId(), e.steps()), courseStart(e.studentId(), 0));

@@ -21,10 +21,13 @@ import dev.ikd.proto.v1.DatasetSpec;
 import dev.ikd.proto.v1.Enrollment;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Finish;
+import dev.ikd.proto.v1.JournalEntry;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.Refused;
 import dev.ikd.proto.v1.Samples;
+import dev.ikd.runtime.Covered;
 import dev.ikd.runtime.EnvelopeBus;
+import dev.ikd.runtime.Position;
 import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.Terms;
 import io.vertx.core.AbstractVerticle;
@@ -36,6 +39,12 @@ import io.vertx.core.json.JsonObject;
  * The thin shell around {@link Protocol}: decodes enrollment, exam results, teacher updates and
  * reports into events, turns the protocol's commands into control records, and feeds it the clock.
  * A rejected message goes to the dead-letter topic with the protocol's reason.
+ *
+ * <p>Event-sourced (DESIGN §5): every event the protocol accepts is appended, with where it was read
+ * and the clock it was applied at, to {@code ikd.coordinator-journal} after the commands it caused.
+ * On start the coordinator folds its run's journal into a fresh protocol (sending nothing), then
+ * reads on from past what the journal covers; overdue steps are re-issued by the usual timeout.
+ * The journal is also the run's applied sequence: each student's steps, each exactly once.
  */
 public final class CoordinatorVerticle extends AbstractVerticle {
 
@@ -58,6 +67,10 @@ public final class CoordinatorVerticle extends AbstractVerticle {
     private Splits splits;
     private Protocol protocol;
     private EnvelopeBus bus;
+    private final Covered covered = Covered.none();
+    private boolean replaying;
+    private int journaled;
+    private Future<Void> journalTail = Future.succeededFuture();
     private volatile boolean up;
 
     public CoordinatorVerticle(EnvelopeBus.Settings bus, Settings settings, ServiceMetrics metrics) {
@@ -84,12 +97,65 @@ public final class CoordinatorVerticle extends AbstractVerticle {
         protocol = new Protocol(busSettings.runId(), new Event.Terms(d.getSha256(), Terms.splits(d), settings.teacherMode()),
             schedule, settings.timeoutMs(), settings.expectedStudents());
         bus = EnvelopeBus.sender(vertx, busSettings, metrics);
-        vertx.setPeriodic(Math.max(10, settings.timeoutMs() / 4), id -> bus.sendAll(apply(new Event.Tick(busSettings.runId(), now()))));
-        bus.subscribe(vertx, Set.of(Topics.ENROLLMENT, Topics.EXAM_RESULTS, Topics.TEACHER_UPDATES), e -> null, this::handle)
+        vertx.executeBlocking(() -> Journal.read(busSettings.bootstrapServers(), busSettings.runId(), busSettings.serviceId()))
+            .map(entries -> {
+                fold(entries);
+                return null;
+            })
+            .compose(v -> {
+                vertx.setPeriodic(Math.max(10, settings.timeoutMs() / 4),
+                    id -> bus.sendAll(apply(new Event.Tick(busSettings.runId(), now()), now())));
+                return bus.subscribe(vertx, Set.of(Topics.ENROLLMENT, Topics.EXAM_RESULTS, Topics.TEACHER_UPDATES),
+                    (e, at) -> covered.covers(at) ? "covered" : null, this::handle);
+            })
             .onSuccess(v -> up = true).onComplete(started);
     }
 
-    private Future<List<Envelope>> handle(Envelope e) {
+    /** Rebuilds the protocol from the journal: the same events at the same clock, with nothing sent. */
+    private void fold(List<JournalEntry> entries) {
+        replaying = true;
+        try {
+            for (JournalEntry j : entries) {
+                try {
+                    event(j.getEvent(), j.getNowMs());
+                } catch (RejectedMessageException e) {
+                    throw new IllegalStateException("the journal of run " + busSettings.runId() + " does not replay: "
+                        + j.getEvent().getIdempotencyKey() + " at " + j.getTopic() + "/" + j.getPartition() + "@" + j.getOffset()
+                        + " is now rejected: " + e.getMessage(), e);
+                }
+                covered.advance(new Position(j.getTopic(), j.getPartition(), j.getOffset()));
+            }
+            journaled = entries.size();
+        } finally {
+            replaying = false;
+        }
+    }
+
+    /**
+     * One record: the protocol's commands go out at once; the journal entry follows once they are
+     * acknowledged (so a journaled event's commands were sent) and after every earlier entry (so the
+     * journal keeps the order the events were applied in).
+     */
+    private Future<List<Envelope>> handle(Envelope e, Position at) {
+        long now = now();
+        List<Envelope> commands = event(e, now);
+        Envelope entry = Envelopes.header(busSettings.runId(), e.getStudentId(), e.getStep(), Kind.JOURNAL_ENTRY,
+                busSettings.serviceId(), clock)
+            .setJournalEntry(JournalEntry.newBuilder().setTopic(at.topic()).setPartition(at.partition()).setOffset(at.offset())
+                .setNowMs(now).setEvent(e))
+            .build();
+        journaled++;
+        Future<Void> sent = bus.sendAll(commands);
+        journalTail = journalTail.transform(previous -> sent).compose(v -> bus.send(entry));
+        return journalTail.map(List.of());
+    }
+
+    /** How many events this run's journal holds (folded at start plus applied since). */
+    public int journaled() {
+        return journaled;
+    }
+
+    private List<Envelope> event(Envelope e, long now) {
         String run = e.getRunId();
         String student = e.getStudentId();
         Event event = switch (e.getKind()) {
@@ -101,12 +167,11 @@ public final class CoordinatorVerticle extends AbstractVerticle {
             default -> throw new RejectedMessageException("the coordinator does not take " + e.getKind() + " messages");
         };
         if (event == null) {
-            return Future.succeededFuture(List.of(refusal(student, "batch sizes must be at least 1, got "
+            return replaying ? List.of() : List.of(refusal(student, "batch sizes must be at least 1, got "
                 + e.getEnrollment().getHyperParameters().getBatchSize() + " and "
-                + e.getEnrollment().getHyperParameters().getExamBatchSize())));
+                + e.getEnrollment().getHyperParameters().getExamBatchSize()));
         }
-        List<Envelope> out = apply(event);
-        return Future.succeededFuture(out);
+        return apply(event, now);
     }
 
     /** The enrollment as an event; its plan (the batches of every step) is fixed here, at admission. */
@@ -124,12 +189,13 @@ public final class CoordinatorVerticle extends AbstractVerticle {
             new Event.Terms(en.getDataset().getSha256(), Terms.splits(en.getDataset()), hp.getTeacherMode()), hp.getSteps());
     }
 
-    private List<Envelope> apply(Event event) {
-        List<Command> commands = protocol.handle(event, now());
+    private List<Envelope> apply(Event event, long now) {
+        List<Command> commands = protocol.handle(event, now);
         if (commands.size() == 1 && commands.get(0) instanceof Command.Reject r) {
             throw new RejectedMessageException(r.reason());
         }
-        return commands.stream().map(this::toEnvelope).toList();
+        List<Envelope> out = commands.stream().map(this::toEnvelope).toList();
+        return replaying ? List.of() : out;
     }
 
     private Envelope toEnvelope(Command c) {

@@ -113,10 +113,17 @@ class ProtocolTest {
         }
 
         @Test
-        void zeroStepsAndASecondEnrollmentAreRefused() {
+        void zeroStepsAreRefused() {
             Scenario.given().when(enrolled("s1", 0)).then(new Refuse("s1", "a student needs at least 1 step, asked for 0"));
+        }
+
+        /** A restarted student may enroll again; refusing it would stop the student that is enrolled. */
+        @Test
+        void aSecondEnrollmentIsRejectedNotRefused() {
             Scenario.given(enrolled("s1", 3)).when(enrolled("s1", 3))
-                .then(new Refuse("s1", "student s1 is already enrolled in run run-1"));
+                .thenRejected("duplicate enrollment: student s1 is already enrolled in run run-1");
+            Scenario.given(enrolled("s1", 3)).when(new Enrolled(RUN, "s1", new Event.Terms("cd".repeat(32), TERMS.splits(), "ikd"), 3))
+                .thenRejected("duplicate enrollment: student s1 is already enrolled in run run-1");
         }
     }
 

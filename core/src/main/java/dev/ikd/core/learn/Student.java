@@ -66,6 +66,11 @@ public final class Student implements AutoCloseable {
         return theta;
     }
 
+    /** The optimizer's velocity, which a checkpoint must keep with θ for the next step to be the same. */
+    public Params velocity() {
+        return velocity;
+    }
+
     public long stepsDone() {
         return stepsDone;
     }

@@ -155,6 +155,34 @@ public final class Teacher implements AutoCloseable {
         return version;
     }
 
+    /** What this student's teacher learns (its φ copy or its adapter); null when frozen. */
+    public Params trainable() {
+        return trainable;
+    }
+
+    public Params velocity() {
+        return velocity;
+    }
+
+    /**
+     * Puts back a checkpointed state (trainable parameters, velocity, version) in place of this
+     * freshly enrolled one; the shared backbone of the adapter modes is left alone.
+     */
+    public void restore(Params savedTrainable, Params savedVelocity, long savedVersion) {
+        if (trainable != null) {
+            Params t = savedTrainable.copy(manager);
+            Params v = savedVelocity.copy(manager);
+            trainable.close();
+            velocity.close();
+            trainable = t;
+            velocity = v;
+            if (mode == TeacherMode.IKD) {
+                backbone = t;
+            }
+        }
+        version = savedVersion;
+    }
+
     public double temperature() {
         return temperature;
     }

@@ -60,6 +60,11 @@ public final class DeadLetters {
     }
 
     public Future<RecordMetadata> publish(ConsumerRecord<String, ?> original, byte[] rawValue, String reason) {
+        return producer.send(letter(original, rawValue, reason));
+    }
+
+    /** The dead-letter record for {@code original}: where it came from, its raw bytes and the reason. */
+    public ProducerRecord<String, Envelope> letter(ConsumerRecord<String, ?> original, byte[] rawValue, String reason) {
         var letter = DeadLetter.newBuilder()
             .setTopic(original.topic())
             .setPartition(original.partition())
@@ -82,6 +87,6 @@ public final class DeadLetters {
             .setIdempotencyKey(original.topic() + "/" + original.partition() + "/" + original.offset() + "/dead_letter")
             .setDeadLetter(letter)
             .build();
-        return producer.send(new ProducerRecord<>(Topics.DEAD_LETTER, key, envelope));
+        return new ProducerRecord<>(Topics.DEAD_LETTER, key, envelope);
     }
 }

@@ -108,6 +108,7 @@ public final class Envelopes {
             case TEACHER_BLOCK -> Kind.TEACHER_BLOCK;
             case DEAD_LETTER -> Kind.DEAD_LETTER;
             case STUDENT_REPORT -> Kind.STUDENT_REPORT;
+            case JOURNAL_ENTRY -> Kind.JOURNAL_ENTRY;
             case PAYLOAD_NOT_SET -> Kind.KIND_UNSPECIFIED;
         };
     }

@@ -27,9 +27,11 @@ public final class Topics {
     public static final String TEACHER_UPDATES = "ikd.teacher-updates";
     public static final String TEACHER_BLOCKS = "ikd.teacher-blocks";
     public static final String DEAD_LETTER = "ikd.dead-letter";
+    public static final String COORDINATOR_JOURNAL = "ikd.coordinator-journal";
 
     public static final List<String> ALL = List.of(
-        ENROLLMENT, CONTROL, SOFT_TARGETS, FEEDBACK, EXAM_RESULTS, TEACHER_UPDATES, TEACHER_BLOCKS, DEAD_LETTER);
+        ENROLLMENT, CONTROL, SOFT_TARGETS, FEEDBACK, EXAM_RESULTS, TEACHER_UPDATES, TEACHER_BLOCKS, DEAD_LETTER,
+        COORDINATOR_JOURNAL);
 
     private Topics() {
     }
@@ -45,15 +47,20 @@ public final class Topics {
             case TEACHER_UPDATED -> TEACHER_UPDATES;
             case TEACHER_BLOCK -> TEACHER_BLOCKS;
             case DEAD_LETTER -> DEAD_LETTER;
+            case JOURNAL_ENTRY -> COORDINATOR_JOURNAL;
             case KIND_UNSPECIFIED, UNRECOGNIZED -> throw new IllegalArgumentException("no topic for kind " + kind);
         };
     }
 
     /**
      * The record key: the student id, so one student's messages stay ordered in one partition; for
-     * teacher blocks teacher id and stage, so compaction keeps the latest version of each stage.
+     * teacher blocks teacher id and stage, so compaction keeps the latest version of each stage; for
+     * the coordinator's journal the run id, so one run's journal is one ordered partition.
      */
     public static String keyOf(Envelope envelope) {
+        if (envelope.getKind() == Kind.JOURNAL_ENTRY) {
+            return envelope.getRunId();
+        }
         if (envelope.getKind() == Kind.TEACHER_BLOCK) {
             return envelope.getTeacherBlock().getTeacherId() + "/" + envelope.getTeacherBlock().getStage();
         }

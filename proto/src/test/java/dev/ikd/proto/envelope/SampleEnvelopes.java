@@ -18,6 +18,7 @@ import dev.ikd.proto.v1.ExamResult;
 import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.HyperParameters;
+import dev.ikd.proto.v1.JournalEntry;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.ModelSpec;
 import dev.ikd.proto.v1.NamedTensor;
@@ -68,6 +69,9 @@ public final class SampleEnvelopes {
             h(runId, "", 0, Kind.TEACHER_BLOCK).setTeacherBlock(TeacherBlock.newBuilder().setTeacherId("teacher-0")
                 .setStage("stage1").setVersion(1).addParameters(NamedTensor.newBuilder().setName("weight")
                     .setTensor(TensorCodec.encode(new float[] {1, 2, 3, 4}, 2, 2)))).build(),
+            h(runId, s, 3, Kind.JOURNAL_ENTRY).setJournalEntry(JournalEntry.newBuilder().setTopic("ikd.exam-results")
+                .setPartition(2).setOffset(41).setNowMs(1_700_000_000_000L).setEvent(h(runId, s, 3, Kind.TEACHER_UPDATED)
+                    .setTeacherUpdated(TeacherUpdated.newBuilder().setTeacherLoss(0.01).setTeacherVersion(4)))).build(),
             Envelope.newBuilder().setSchemaVersion(Envelopes.SCHEMA_VERSION).setKind(Kind.DEAD_LETTER)
                 .setProducerId("test").setDeadLetter(DeadLetter.newBuilder().setTopic("ikd.feedback").setPartition(1)
                     .setOffset(17).setReason("bad").setRawValue(ByteString.copyFromUtf8("junk"))).build());

@@ -1,0 +1,318 @@
+package dev.ikd.launcher;
+
+import java.io.BufferedWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import dev.ikd.broker.BrokerSettings;
+import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.data.Datasets;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+import dev.ikd.core.train.Presets;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.Tensor;
+import dev.ikd.runtime.ServiceMetrics;
+import dev.ikd.student.StudentService;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ikd replay}: a run rebuilt from its Kafka log alone (DESIGN §6), with no teacher running.
+ * {@code --verify} re-learns every student's trajectory from the logged course starts and soft
+ * targets through the student's own handlers and checks each step's parameter hash against the
+ * logged exam result; {@code --train-student} trains a new student offline from the recorded soft
+ * targets; {@code --export} writes the run's events as JSON Lines.
+ */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+    description = "Verify, re-train from or export a run's event log, with no teacher running.")
+final class ReplayCommand implements Callable<Integer> {
+
+    static final class Source {
+        @Option(names = "--bootstrap", description = "Kafka cluster that holds the run's log.")
+        String bootstrap;
+
+        @Option(names = "--data-dir", description = "Directory an 'ikd local --data-dir' run left: its broker is started here.")
+        Path dataDir;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--run", required = true, description = "The run id.")
+    String runId;
+
+    @Option(names = "--verify", description = "Rebuild every student's trajectory and check each step's hash against the log.")
+    boolean verify;
+
+    @Option(names = "--train-student", paramLabel = "SPEC",
+        description = "Train a new student (model spec, e.g. mlp:64:16) offline from the recorded soft targets.")
+    String trainStudent;
+
+    @Option(names = "--student-seed", defaultValue = "1", description = "Seed of the new student. Default: ${DEFAULT-VALUE}")
+    long studentSeed;
+
+    @Option(names = "--from", description = "Whose recorded course the new student follows (default: the first student).")
+    String from;
+
+    @Option(names = "--export", paramLabel = "FILE", description = "Write the run's events as JSON Lines to FILE.")
+    Path export;
+
+    @Option(names = "--full", description = "With --export: write tensors in full instead of summaries.")
+    boolean full;
+
+    @Option(names = "--datasets-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
+    Path datasetsDir;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!verify && trainStudent == null && export == null) {
+            throw new IllegalArgumentException("say what to do: --verify, --train-student SPEC and/or --export FILE");
+        }
+        ModelSpec newSpec = trainStudent == null ? null : ModelSpec.parse(trainStudent);
+        if (source.dataDir != null) {
+            Path kafka = source.dataDir.resolve("kafka");
+            if (!Files.isDirectory(kafka)) {
+                throw new IllegalArgumentException("--data-dir " + source.dataDir + " holds no broker log (no " + kafka + ")");
+            }
+            try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(kafka))) {
+                return replay(RunLog.read(broker.bootstrapServers(), runId), newSpec);
+            }
+        }
+        return replay(RunLog.read(source.bootstrap, runId), newSpec);
+    }
+
+    private int replay(RunLog log, ModelSpec newSpec) throws Exception {
+        List<String> students = log.students();
+        if (students.isEmpty()) {
+            throw new IllegalArgumentException("the log holds no run '" + runId + "' (no enrollment with that run id)");
+        }
+        int status = 0;
+        if (export != null) {
+            long n = export(log);
+            System.out.printf("exported %d events of run %s to %s%n", n, runId, export);
+        }
+        if (verify || newSpec != null) {
+            try (NDManager manager = NDManager.newBaseManager()) {
+                Dataset data = dataOf(log.enrollment(students.get(0)));
+                if (verify) {
+                    status = verify(log, students, data, manager);
+                }
+                if (newSpec != null) {
+                    train(log, students, data, newSpec, manager);
+                }
+            }
+        }
+        return status;
+    }
+
+    private int verify(RunLog log, List<String> students, Dataset data, NDManager manager) {
+        long t0 = System.nanoTime();
+        long total = 0;
+        boolean allMatch = true;
+        for (String id : students) {
+            Envelope enrollment = log.enrollment(id);
+            List<RunLog.Step> steps = log.steps(id);
+            long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
+            try (StudentService student = new StudentService(settingsOf(id, enrollment, data, null, null, planned), runId,
+                metrics(), Clock.systemUTC(), manager)) {
+                student.admitted(log.admitted(id).orElseThrow());
+                String divergence = null;
+                for (RunLog.Step s : steps) {
+                    String hash = learn(student, s);
+                    String logged = s.examResult().getExamResult().getParamSha256();
+                    total++;
+                    if (!hash.equals(logged)) {
+                        divergence = String.format("diverges at step %d: replayed %s, logged %s", s.step(), hash, logged);
+                        break;
+                    }
+                }
+                allMatch &= divergence == null;
+                System.out.printf("%s: %s%n", id, divergence != null ? divergence
+                    : String.format("%d of %d steps verified, every hash matches the log%s", steps.size(), planned,
+                        steps.isEmpty() ? "" : " (final " + student.parameterHash() + ")"));
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double live = log.liveSeconds();
+        System.out.printf("replayed %d student-steps in %.2f s; the live run stepped for %.2f s (replay %.1fx faster)%n", total,
+            seconds, live, live / seconds);
+        return allMatch ? 0 : 1;
+    }
+
+    private void train(RunLog log, List<String> students, Dataset data, ModelSpec spec, NDManager manager) {
+        String source = from == null ? students.get(0) : from;
+        if (!students.contains(source)) {
+            throw new IllegalArgumentException("--from " + source + ": run " + runId + " has students " + students);
+        }
+        List<RunLog.Step> steps = log.steps(source);
+        if (steps.isEmpty()) {
+            throw new IllegalArgumentException(source + " has no complete step in the log of run " + runId);
+        }
+        String id = "offline-" + spec.toString().replace(':', '-');
+        Envelope report;
+        try (StudentService student = new StudentService(settingsOf(id, log.enrollment(source), data, spec, studentSeed,
+            steps.size()), runId, metrics(), Clock.systemUTC(), manager)) {
+            student.admitted(log.admitted(source).orElseThrow());
+            for (RunLog.Step s : steps) {
+                learn(student, s);
+            }
+            report = student.finish(null);
+        }
+        System.out.printf("%-28s %-6s %-14s%n", "student", "steps", "test accuracy");
+        for (Map.Entry<String, Envelope> r : log.reports().entrySet()) {
+            System.out.printf("%-28s %-6d %-14.4f (live)%n", r.getKey(), r.getValue().getStudentReport().getSteps(),
+                r.getValue().getStudentReport().getTestAccuracy());
+        }
+        System.out.printf("%-28s %-6d %-14.4f (offline: %s, seed %d, soft targets of %s)%n", id, steps.size(),
+            report.getStudentReport().getTestAccuracy(), spec, studentSeed, source);
+    }
+
+    /** One logged step through the student's own handlers; the parameter hash it ends on. */
+    private static String learn(StudentService student, RunLog.Step s) {
+        List<Envelope> out = new ArrayList<>(student.courseStart(s.courseStart()));
+        out.addAll(student.softTargets(s.softTargets()));
+        return out.stream().filter(e -> e.getKind() == Kind.EXAM_RESULT).findFirst()
+            .orElseThrow(() -> new IllegalStateException("step " + s.step() + " did not run")).getExamResult().getParamSha256();
+    }
+
+    /** The student as it enrolled; with {@code spec} and {@code seed} a new one on the same data terms. */
+    private static StudentService.Settings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed,
+                                                     long steps) {
+        var en = enrollment.getEnrollment();
+        var hp = en.getHyperParameters();
+        var d = en.getDataset();
+        return new StudentService.Settings(id, data,
+            spec != null ? spec : ModelSpec.parse(en.getStudentModel().getOptionsOrThrow("spec")),
+            new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
+            seed != null ? seed : hp.getSeed(), hp.getBatchSize(), hp.getExamBatchSize(), steps, d.getSplitSeed(),
+            d.getLabelFraction(), d.getQuizFraction(), TeacherMode.parse(hp.getTeacherMode()),
+            Presets.forDataset(d.getName()).type());
+    }
+
+    private Dataset dataOf(Envelope enrollment) {
+        var spec = enrollment.getEnrollment().getDataset();
+        Dataset data = Datasets.load(spec.getName(), datasetsDir);
+        if (!data.sha256().equals(spec.getSha256())) {
+            throw new IllegalArgumentException("data set " + spec.getName() + " in " + datasetsDir + " has checksum " + data.sha256()
+                + ", run " + runId + " used " + spec.getSha256());
+        }
+        return data;
+    }
+
+    private static ServiceMetrics metrics() {
+        return new ServiceMetrics(new SimpleMeterRegistry(), "replay");
+    }
+
+    private long export(RunLog log) throws java.io.IOException {
+        long n = 0;
+        try (BufferedWriter out = Files.newBufferedWriter(export, StandardCharsets.UTF_8)) {
+            for (RunLog.Entry e : log.byTime()) {
+                JsonObject line = new JsonObject();
+                line.addProperty("topic", e.topic());
+                line.addProperty("partition", e.partition());
+                line.addProperty("offset", e.offset());
+                line.addProperty("timestamp_ms", e.timestampMs());
+                Envelope env = e.envelope();
+                line.addProperty("kind", env.getKind().name());
+                line.addProperty("run_id", env.getRunId());
+                line.addProperty("student_id", env.getStudentId());
+                line.addProperty("step", env.getStep());
+                line.addProperty("producer_id", env.getProducerId());
+                line.addProperty("idempotency_key", env.getIdempotencyKey());
+                FieldDescriptor payload = env.getOneofFieldDescriptor(Envelope.getDescriptor().getOneofs().get(0));
+                if (payload != null) {
+                    line.add(payload.getName(), json((Message) env.getField(payload)));
+                }
+                out.write(line.toString());
+                out.write('\n');
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A message as JSON; tensors as shape plus a summary (or in full with --full), bytes as their length. */
+    private JsonObject json(Message m) {
+        if (m instanceof Tensor t) {
+            return tensor(t);
+        }
+        JsonObject o = new JsonObject();
+        for (var f : m.getAllFields().entrySet()) {
+            FieldDescriptor d = f.getKey();
+            if (d.isRepeated()) {
+                JsonArray a = new JsonArray();
+                for (Object v : (List<?>) f.getValue()) {
+                    addTo(a, v);
+                }
+                o.add(d.getName(), a);
+            } else {
+                JsonArray one = new JsonArray();
+                addTo(one, f.getValue());
+                o.add(d.getName(), one.get(0));
+            }
+        }
+        return o;
+    }
+
+    private void addTo(JsonArray a, Object v) {
+        if (v instanceof Message m) {
+            a.add(json(m));
+        } else if (v instanceof Number num) {
+            a.add(num);
+        } else if (v instanceof Boolean b) {
+            a.add(b);
+        } else if (v instanceof com.google.protobuf.ByteString bytes) {
+            a.add(bytes.size() + " bytes");
+        } else {
+            a.add(String.valueOf(v));
+        }
+    }
+
+    private JsonObject tensor(Tensor t) {
+        JsonObject o = new JsonObject();
+        JsonArray shape = new JsonArray();
+        t.getShapeList().forEach(shape::add);
+        o.add("shape", shape);
+        float[] v = TensorCodec.toFloats(t, TensorCodec.Finite.ALLOWED);
+        if (full) {
+            JsonArray values = new JsonArray();
+            for (float x : v) {
+                values.add(x);
+            }
+            o.add("values", values);
+            return o;
+        }
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        double sum = 0;
+        for (float x : v) {
+            min = Math.min(min, x);
+            max = Math.max(max, x);
+            sum += x;
+        }
+        if (v.length > 0) {
+            o.addProperty("min", min);
+            o.addProperty("max", max);
+            o.addProperty("mean", sum / v.length);
+        }
+        return o;
+    }
+}

@@ -1,0 +1,211 @@
+package dev.ikd.launcher;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.ikd.proto.envelope.Decoded;
+import dev.ikd.proto.envelope.EnvelopeDeserializer;
+import dev.ikd.proto.kafka.KafkaClients;
+import dev.ikd.proto.topics.Topics;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * One run's record as the Kafka log holds it (DESIGN §6): every envelope of the run on every ikd
+ * topic, with where it was read, plus the dead letters whose raw bytes are an envelope of the run.
+ * It also answers which of several copies of a message the run actually applied: the coordinator's
+ * journal names the accepted enrollments and exam results, and a student learned from the soft
+ * targets whose teacher version its feedback answers.
+ */
+final class RunLog {
+
+    /** One record: where it was, when the broker stamped it, and what it says. */
+    record Entry(String topic, int partition, long offset, long timestampMs, Envelope envelope) {
+    }
+
+    private final String runId;
+    private final List<Entry> entries;
+
+    private RunLog(String runId, List<Entry> entries) {
+        this.runId = runId;
+        this.entries = entries;
+    }
+
+    /** Reads every ikd topic from its beginning to its current end and keeps the records of {@code runId}. */
+    static RunLog read(String bootstrap, String runId) {
+        Map<String, Object> config = KafkaClients.consumerConfig(bootstrap, "ikd-replay-" + UUID.randomUUID(), "ikd-replay");
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        List<Entry> entries = new ArrayList<>();
+        try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String topic : Topics.ALL) {
+                consumer.partitionsFor(topic, Duration.ofSeconds(60))
+                    .forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(60));
+            while (partitions.stream().anyMatch(p -> consumer.position(p, Duration.ofSeconds(60)) < end.get(p))) {
+                for (var r : consumer.poll(Duration.ofMillis(500))) {
+                    if (r.value() instanceof Decoded.Valid v && belongs(v.envelope(), runId)) {
+                        entries.add(new Entry(r.topic(), r.partition(), r.offset(), r.timestamp(), v.envelope()));
+                    }
+                }
+            }
+        }
+        // Log order: one student's records share a partition, so "first" means first in that partition.
+        entries.sort(Comparator.comparing(Entry::topic).thenComparingInt(Entry::partition).thenComparingLong(Entry::offset));
+        return new RunLog(runId, entries);
+    }
+
+    private static boolean belongs(Envelope e, String runId) {
+        if (e.getKind() != Kind.DEAD_LETTER) {
+            return runId.equals(e.getRunId());
+        }
+        try {
+            return runId.equals(Envelope.parseFrom(e.getDeadLetter().getRawValue()).getRunId());
+        } catch (InvalidProtocolBufferException ex) {
+            return false;
+        }
+    }
+
+    /** Every record in the order the broker stamped them (ties in log order). */
+    List<Entry> byTime() {
+        List<Entry> sorted = new ArrayList<>(entries);
+        sorted.sort(Comparator.comparingLong(Entry::timestampMs));
+        return sorted;
+    }
+
+    String runId() {
+        return runId;
+    }
+
+    /** The students that enrolled, sorted. */
+    List<String> students() {
+        TreeSet<String> ids = new TreeSet<>();
+        select(Kind.ENROLLMENT, e -> true).forEach(e -> ids.add(e.getStudentId()));
+        return List.copyOf(ids);
+    }
+
+    /** The events the coordinator applied, in its order: its journal. */
+    List<Envelope> journal() {
+        return select(Kind.JOURNAL_ENTRY, e -> true).stream().map(e -> e.getJournalEntry().getEvent()).toList();
+    }
+
+    /** The enrollment the coordinator accepted for {@code student}, or its first one if the run has no journal. */
+    Envelope enrollment(String student) {
+        return journal().stream().filter(e -> e.getKind() == Kind.ENROLLMENT && e.getStudentId().equals(student)).findFirst()
+            .or(() -> first(Kind.ENROLLMENT, e -> e.getStudentId().equals(student)))
+            .orElseThrow(() -> new IllegalArgumentException("run " + runId + " has no enrollment of " + student));
+    }
+
+    /** The admission the coordinator sent {@code student}. */
+    Optional<Envelope> admitted(String student) {
+        return first(Kind.ADMITTED, e -> e.getStudentId().equals(student));
+    }
+
+    /**
+     * What {@code student} learned from at each step, in step order: the coordinator's CourseStart
+     * and the soft targets of the teacher version its feedback answers. Stops at the first step the
+     * log does not complete.
+     */
+    List<Step> steps(String student) {
+        Envelope admitted = admitted(student).orElseThrow(() -> new IllegalArgumentException(
+            "run " + runId + " never admitted " + student));
+        String coordinator = admitted.getProducerId();
+        Map<Long, Envelope> starts = new HashMap<>();
+        Map<Long, Long> versions = new HashMap<>();
+        Map<Long, List<Envelope>> targets = new HashMap<>();
+        Map<Long, Envelope> exams = new LinkedHashMap<>();
+        for (Envelope e : journal()) {
+            if (e.getKind() == Kind.EXAM_RESULT && e.getStudentId().equals(student)) {
+                exams.putIfAbsent(e.getStep(), e);
+            }
+        }
+        for (Entry entry : entries) {
+            Envelope e = entry.envelope();
+            if (!e.getStudentId().equals(student)) {
+                continue;
+            }
+            switch (e.getKind()) {
+                case COURSE_START -> {
+                    if (e.getProducerId().equals(coordinator)) {
+                        starts.putIfAbsent(e.getStep(), e);
+                    }
+                }
+                case FEEDBACK -> {
+                    if (e.getProducerId().equals(student)) {
+                        versions.putIfAbsent(e.getStep(), e.getFeedback().getTeacherVersion());
+                    }
+                }
+                case SOFT_TARGETS -> targets.computeIfAbsent(e.getStep(), k -> new ArrayList<>()).add(e);
+                case EXAM_RESULT -> {
+                    if (e.getProducerId().equals(student)) {
+                        exams.putIfAbsent(e.getStep(), e);
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        List<Step> steps = new ArrayList<>();
+        for (long k = 0; starts.containsKey(k) && versions.containsKey(k) && exams.containsKey(k); k++) {
+            long version = versions.get(k);
+            Envelope learned = targets.getOrDefault(k, List.of()).stream()
+                .filter(t -> t.getSoftTargets().getTeacherVersion() == version).findFirst().orElse(null);
+            if (learned == null) {
+                break;
+            }
+            steps.add(new Step(k, starts.get(k), learned, exams.get(k)));
+        }
+        return steps;
+    }
+
+    /** The live students' reports (test accuracy, final hash), by student. */
+    Map<String, Envelope> reports() {
+        Map<String, Envelope> out = new LinkedHashMap<>();
+        select(Kind.STUDENT_REPORT, e -> true).forEach(e -> out.putIfAbsent(e.getStudentId(), e));
+        return out;
+    }
+
+    /** Seconds from the first CourseStart to the last exam result: how long the live run stepped. */
+    double liveSeconds() {
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        for (Entry e : entries) {
+            Kind k = e.envelope().getKind();
+            if (k == Kind.COURSE_START) {
+                first = Math.min(first, e.envelope().getEventTimeMs());
+            } else if (k == Kind.EXAM_RESULT) {
+                last = Math.max(last, e.envelope().getEventTimeMs());
+            }
+        }
+        return first == Long.MAX_VALUE || last < first ? Double.NaN : (last - first) / 1e3;
+    }
+
+    /** One step as the log recorded it. */
+    record Step(long step, Envelope courseStart, Envelope softTargets, Envelope examResult) {
+    }
+
+    private List<Envelope> select(Kind kind, Predicate<Envelope> which) {
+        return entries.stream().map(Entry::envelope).filter(e -> e.getKind() == kind && which.test(e)).toList();
+    }
+
+    private Optional<Envelope> first(Kind kind, Predicate<Envelope> which) {
+        return entries.stream().map(Entry::envelope).filter(e -> e.getKind() == kind && which.test(e)).findFirst();
+    }
+}
