@@ -24,7 +24,7 @@ public final class Ikd implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, coordinator, teacher, student, broker, gradcheck, pretrain, train, bench)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, replay, coordinator, teacher, student, broker, gradcheck, pretrain, train, bench)");
     }
 
     public static void main(String[] args) {

@@ -39,7 +39,8 @@ class IkdCommandLineTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : new String[] {"broker", "gradcheck", "pretrain", "train", "bench", "bench accuracy", "bench memory"}) {
+        for (String command : new String[] {"broker", "gradcheck", "pretrain", "train", "bench", "bench accuracy", "bench memory",
+            "replay"}) {
             Run r = ikd((command + " --help").split(" "));
             assertThat(r.code()).as(command).isZero();
             assertThat(r.out()).as(command).startsWith("Usage: ikd " + command);
@@ -70,6 +71,12 @@ class IkdCommandLineTest {
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "a/b"},
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--step-timeout-ms", "0"},
             {"bench", "overhead", "--variants", "fast"},
+            {"replay", "--run", "r", "--verify"},
+            {"replay", "--bootstrap", "127.0.0.1:9", "--run", "r"},
+            {"replay", "--data-dir", "/nonexistent-ikd", "--run", "r", "--verify"},
+            {"replay", "--bootstrap", "127.0.0.1:9", "--run", "r", "--train-student", "mlp"},
+            {"local", "--resume", "r"},
+            {"local", "--resume", "r", "--data-dir", "/nonexistent-ikd"},
             {"frobnicate"},
             {},
         };

@@ -189,36 +189,62 @@ public final class StudentService implements AutoCloseable {
         return List.of();
     }
 
+    /** CourseStart(k): which samples; what it says is checked first, then whether it is due. */
     public List<Envelope> courseStart(Envelope e) {
         long k = e.getStep();
+        SampleIds.require(e.getCourseStart().getCourse(), settings.data().trainSize(), "course");
+        SampleIds.require(e.getCourseStart().getExam(), settings.data().trainSize(), "exam");
         if (k < student.stepsDone()) {
             return repeatOf(k, e);
         }
         requireCurrent(e, "CourseStart");
-        SampleIds.require(e.getCourseStart().getCourse(), settings.data().trainSize(), "course");
-        SampleIds.require(e.getCourseStart().getExam(), settings.data().trainSize(), "exam");
+        requireSameAsHeld(courseStarts.get(k), e, e.getCourseStart().equals(held(courseStarts, k).getCourseStart()));
         courseStarts.put(k, e);
         return tryStep(k);
     }
 
+    /**
+     * SoftTargets(k): the teacher's p. Its content (shape [batch, classes], byte length, finite
+     * values) is checked first, then the protocol: a repeat, a stale teacher version, the step.
+     */
     public List<Envelope> softTargets(Envelope e) {
         long k = e.getStep();
+        var st = e.getSoftTargets();
+        long[] shape = TensorCodec.shape(st.getProbabilities());
+        int classes = settings.data().classes();
+        if (shape.length != 2 || shape[0] != settings.batchSize() || shape[1] != classes) {
+            throw new RejectedMessageException("soft targets have shape " + Arrays.toString(shape) + ", the course batch needs ["
+                + settings.batchSize() + ", " + classes + "]");
+        }
+        TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
         if (k < student.stepsDone()) {
-            if (k == student.stepsDone() - 1 && !e.getSoftTargets().equals(lastSoftTargets.getSoftTargets())) {
+            if (k == student.stepsDone() - 1 && !st.equals(lastSoftTargets.getSoftTargets())) {
                 throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
                     + " differ from the ones already learned from");
             }
             return repeatOf(k, e);
         }
-        requireCurrent(e, "SoftTargets");
-        long version = e.getSoftTargets().getTeacherVersion();
+        long version = st.getTeacherVersion();
         if (version < teacherVersion) {
             throw new RejectedMessageException("stale teacher version: soft targets for step " + k + " are version " + version
                 + ", the student already learned from version " + teacherVersion);
         }
-        TensorCodec.toFloats(e.getSoftTargets().getProbabilities(), TensorCodec.Finite.REQUIRED);
+        requireCurrent(e, "SoftTargets");
+        requireSameAsHeld(softTargets.get(k), e, st.equals(held(softTargets, k).getSoftTargets()));
         softTargets.put(k, e);
         return tryStep(k);
+    }
+
+    private static Envelope held(Map<Long, Envelope> held, long k) {
+        return held.getOrDefault(k, Envelope.getDefaultInstance());
+    }
+
+    /** A second request for a step still waiting for its pair must say the same as the first. */
+    private static void requireSameAsHeld(Envelope held, Envelope e, boolean same) {
+        if (held != null && !same) {
+            throw new RejectedMessageException("conflicting duplicate: " + e.getKind() + " for step " + e.getStep()
+                + " differs from the one already held for it");
+        }
     }
 
     /** Finish: the test accuracy and final hash, as this student's report. */

@@ -215,9 +215,14 @@ public final class TeacherService implements AutoCloseable {
 
     /** Feedback(k): the exam step on d, applied once; a repeat gets the recorded TeacherUpdated. */
     public List<Envelope> feedback(Envelope e) {
+        var f = e.getFeedback();
+        // Content first (byte length, finite values), whoever it is for; the batch shape once the step is known.
+        TensorCodec.toFloats(f.getD(), TensorCodec.Finite.REQUIRED);
+        if (settings.mode() == TeacherMode.PESF) {
+            TensorCodec.toFloats(f.getCourseLogits(), TensorCodec.Finite.REQUIRED);
+        }
         Pupil p = pupil(e);
         long k = e.getStep();
-        var f = e.getFeedback();
         if (k == p.applied) {
             if (!Arrays.equals(p.appliedFeedback, f.toByteArray())) {
                 throw new RejectedMessageException("conflicting duplicate: feedback for step " + k + " of " + e.getStudentId()
