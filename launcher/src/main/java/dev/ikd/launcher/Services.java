@@ -41,7 +41,7 @@ final class Services {
 
     static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {
         return new TeacherService.Settings("teacher", data, Network.build(c.teacher(), data), pretrained, c.mode(),
-            c.teacherConfig(), c.type());
+            c.teacherConfig(), c.type(), data.trainSize());
     }
 
     static StudentService.Settings student(TrainConfig c, Dataset data, int index) {

@@ -14,6 +14,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.checkpoint.Checkpoint;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.learn.TeacherMode;
@@ -31,6 +32,7 @@ import dev.ikd.runtime.Covered;
 import dev.ikd.runtime.SampleIds;
 import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.StateDir;
+import io.micrometer.core.instrument.Gauge;
 
 /**
  * The teacher's handlers (DESIGN §4–§5), one per message kind, free of Kafka and Vert.x: each takes
@@ -42,9 +44,12 @@ import dev.ikd.runtime.StateDir;
  */
 public final class TeacherService implements AutoCloseable {
 
-    /** What the teacher serves: its network, pretrained φ, mode and exam-step settings. */
+    /**
+     * What the teacher serves: its network, pretrained φ, mode and exam-step settings, and how many
+     * samples' backbone outputs it caches in the modes whose backbone is frozen.
+     */
     public record Settings(String teacherId, Dataset data, Network net, Params pretrained, TeacherMode mode,
-                           TeacherConfig config, DataType type) {
+                           TeacherConfig config, DataType type, long featureCacheSamples) {
     }
 
     /** One student's teacher and where its protocol stands. */
@@ -73,6 +78,7 @@ public final class TeacherService implements AutoCloseable {
     private final Clock clock;
     private final NDManager manager;
     private final Map<String, Pupil> pupils = new ConcurrentHashMap<>();
+    private final FeatureCache cache;
 
     public TeacherService(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent) {
         this.settings = settings;
@@ -80,6 +86,20 @@ public final class TeacherService implements AutoCloseable {
         this.metrics = metrics;
         this.clock = clock;
         this.manager = parent.newSubManager();
+        this.cache = settings.mode() == TeacherMode.IKD ? null : new FeatureCache(settings.net(), settings.pretrained(),
+            settings.data(), settings.type(), settings.featureCacheSamples(), manager);
+        if (cache != null) {
+            Gauge.builder("ikd.feature.cache.hit.ratio", cache, FeatureCache::hitRate)
+                .description("Share of backbone rows served from the feature cache").tag("service", metrics.service())
+                .register(metrics.registry());
+            Gauge.builder("ikd.feature.cache.bytes", cache, FeatureCache::bytes).baseUnit("bytes")
+                .tag("service", metrics.service()).register(metrics.registry());
+        }
+    }
+
+    /** The shared backbone's feature cache; null in mode ikd, where every student's φ moves. */
+    public FeatureCache cache() {
+        return cache;
     }
 
     /** Admitted: set up this student's teacher from what it enrolled with (once; a repeat changes nothing). */
@@ -96,7 +116,7 @@ public final class TeacherService implements AutoCloseable {
     private Teacher enroll(Envelope admitted) {
         var hp = admitted.getAdmitted().getEnrollment().getHyperParameters();
         return Teacher.enroll(settings.net(), settings.pretrained(), settings.mode(), settings.config(), hp.getTemperature(),
-            hp.getSeed() + 3, manager);
+            hp.getSeed() + 3, cache, manager);
     }
 
     /** Whether this student's state already includes the record at {@code at} (false for a student not admitted here). */

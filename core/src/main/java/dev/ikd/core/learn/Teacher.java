@@ -23,13 +23,15 @@ public final class Teacher implements AutoCloseable {
     private final TeacherConfig config;
     private final double temperature;
     private final NDManager manager;
+    private final FeatureCache cache;
     private Params backbone;
     private Params trainable;
     private Params velocity;
     private long version;
 
     private Teacher(Network net, TeacherMode mode, TeacherConfig config, double temperature, NDManager manager,
-                    Params backbone, Params trainable, long version) {
+                    Params backbone, Params trainable, long version, FeatureCache cache) {
+        this.cache = mode == TeacherMode.IKD ? null : cache;
         this.net = net;
         this.mode = mode;
         this.config = config;
@@ -48,17 +50,31 @@ public final class Teacher implements AutoCloseable {
      */
     public static Teacher enroll(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, double temperature,
                                  long adapterSeed, NDManager parent) {
+        return enroll(net, pretrained, mode, config, temperature, adapterSeed, null, parent);
+    }
+
+    /**
+     * As above; with a {@link FeatureCache} of the shared backbone, the modes whose backbone is
+     * frozen read its logits and features from the cache instead of running it.
+     */
+    public static Teacher enroll(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, double temperature,
+                                 long adapterSeed, FeatureCache cache, NDManager parent) {
         NDManager manager = parent.newSubManager();
         return switch (mode) {
-            case FROZEN -> new Teacher(net, mode, config, temperature, manager, pretrained, null, 0);
+            case FROZEN -> new Teacher(net, mode, config, temperature, manager, pretrained, null, 0, cache);
             case IKD -> {
                 Params own = pretrained.copy(manager);
-                yield new Teacher(net, mode, config, temperature, manager, own, own, 0);
+                yield new Teacher(net, mode, config, temperature, manager, own, own, 0, null);
             }
             case IKD_ADAPTER, PESF -> new Teacher(net, mode, config, temperature, manager, pretrained,
                 adapter(net.featureSize(), config.adapterHidden(), net.classes(), adapterSeed,
-                    pretrained.asMap().values().iterator().next().getDataType(), manager), 0);
+                    pretrained.asMap().values().iterator().next().getDataType(), manager), 0, cache);
         };
+    }
+
+    /** Whether the backbone's outputs come from the feature cache (then no input features are needed). */
+    public boolean usesCache() {
+        return cache != null;
     }
 
     static Params adapter(int features, int hidden, int classes, long seed, DataType type, NDManager manager) {
@@ -76,9 +92,14 @@ public final class Teacher implements AutoCloseable {
         return new Params(a);
     }
 
-    /** Teacher logits for this student: f_t(x; φ), minus A_s(h) in the adapter modes. */
-    private NDArray logits(Params backboneParams, Params adapterParams, NDArray x) {
-        Network.Forward f = net.forward(backboneParams, x, dev.ikd.core.model.Swap.NONE);
+    /**
+     * Teacher logits for this student: f_t(x; φ), minus A_s(h) in the adapter modes. With a cache,
+     * the frozen backbone's outputs for the sample ids come from it.
+     */
+    private NDArray logits(Batch batch, Params backboneParams, Params adapterParams) {
+        NDManager scope = batch.x() != null ? batch.x().getManager() : batch.scope();
+        Network.Forward f = cache != null ? cache.forward(batch.ids(), scope)
+            : net.forward(backboneParams, batch.x(), dev.ikd.core.model.Swap.NONE);
         if (!mode.usesAdapter()) {
             return f.logits();
         }
@@ -90,9 +111,21 @@ public final class Teacher implements AutoCloseable {
         return h.matMul(a.get("adapter.w2")).add(a.get("adapter.b2"));
     }
 
+    /**
+     * A course batch: its sample ids and, unless the teacher reads a cache, their features x;
+     * {@code scope} owns what is computed for it.
+     */
+    public record Batch(int[] ids, NDArray x, NDManager scope) {
+    }
+
     /** p = softmax(logits / T) for the course batch x, in {@code out}. */
     public NDArray softTargets(NDArray x, NDManager out) {
-        NDArray p = Losses.softTargets(logits(backbone, trainable, x), temperature);
+        return softTargets(new Batch(null, x, out), out);
+    }
+
+    /** p = softmax(logits / T) for the course batch, in {@code out}. */
+    public NDArray softTargets(Batch batch, NDManager out) {
+        NDArray p = Losses.softTargets(logits(batch, backbone, trainable), temperature);
         p.attach(out);
         return p;
     }
@@ -103,18 +136,24 @@ public final class Teacher implements AutoCloseable {
      * student's course logits z_s. Frozen teachers report the ikd objective and do not move.
      */
     public Update learn(NDArray x, int[] y, NDArray d, NDArray studentLogits) {
+        return learn(new Batch(null, x, null), y, d, studentLogits);
+    }
+
+    /** The exam step on a course batch given by ids (and x, unless the teacher reads a cache). */
+    public Update learn(Batch course, int[] y, NDArray d, NDArray studentLogits) {
         try (NDManager step = manager.newSubManager()) {
-            NDArray oneHot = Losses.oneHot(step, y, null, net.classes(), x.getDataType());
+            Batch batch = new Batch(course.ids(), course.x(), step);
+            NDArray oneHot = Losses.oneHot(step, y, null, net.classes(), d.getDataType());
             double t = temperature;
             if (mode == TeacherMode.FROZEN) {
-                NDArray p = softTargets(x, step);
-                NDArray ce = Losses.crossEntropy(logits(backbone, null, x), oneHot);
+                NDArray p = softTargets(batch, step);
+                NDArray ce = Losses.crossEntropy(logits(batch, backbone, null), oneHot);
                 NDArray loss = p.mul(d).sum().add(ce.mul(Tensors.scalar(ce, config.beta())));
                 return new Update(loss.toType(DataType.FLOAT64, false).getDouble(), version);
             }
             // In adapter modes the backbone is frozen: its forward needs no gradient.
             Autograd.Gradient grad = Autograd.of(trainable, step, w -> {
-                NDArray u = mode == TeacherMode.IKD ? logits(w, null, x) : logits(backbone, w, x);
+                NDArray u = mode == TeacherMode.IKD ? logits(batch, w, null) : logits(batch, backbone, w);
                 if (mode == TeacherMode.PESF) {
                     NDArray target = Losses.softTargets(studentLogits, t);
                     return Losses.crossEntropy(u, oneHot)

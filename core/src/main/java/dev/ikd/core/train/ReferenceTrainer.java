@@ -8,8 +8,10 @@ import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.data.BatchSchedule;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.Teacher;
+import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
@@ -58,13 +60,16 @@ public final class ReferenceTrainer {
             List<Student> students = new ArrayList<>();
             List<Teacher> teachers = new ArrayList<>();
             List<Plan> plans = new ArrayList<>();
+            // One cache of the frozen backbone for all students, as the teacher service keeps it.
+            FeatureCache cache = c.mode() == TeacherMode.IKD || c.studentAlone() ? null
+                : new FeatureCache(teacherNet, pretrainedTeacher, data, type, data.trainSize(), run);
             for (int i = 0; i < c.students(); i++) {
                 Plan plan = Plan.of(c, splits, i);
                 plans.add(plan);
                 students.add(Student.fresh(studentNet, c.effectiveStudentConfig(), plan.seed(), type, run));
                 teachers.add(c.studentAlone() ? null
                     : Teacher.enroll(teacherNet, pretrainedTeacher, c.mode(), c.teacherConfig(),
-                        c.studentConfig().temperature(), plan.seed() + 3, run));
+                        c.studentConfig().temperature(), plan.seed() + 3, cache, run));
             }
             for (long k = 0; k < c.steps(); k++) {
                 for (int i = 0; i < c.students(); i++) {

@@ -25,7 +25,7 @@ public final class WireSteps {
     /** The teacher's soft targets softmax(f_t(x)/T) for the course ids, B x C row-major float32. */
     public static float[] softTargets(Teacher teacher, Dataset data, int[] courseIds, DataType type, NDManager parent) {
         try (NDManager s = parent.newSubManager()) {
-            return toFloats(teacher.softTargets(data.trainFeatures(s, courseIds, type), s));
+            return toFloats(teacher.softTargets(batch(teacher, data, courseIds, type, s), s));
         }
     }
 
@@ -45,11 +45,15 @@ public final class WireSteps {
     public static Teacher.Update teach(Teacher teacher, Dataset data, int[] courseIds, float[] d, float[] courseLogits,
                                        DataType type, NDManager parent) {
         try (NDManager s = parent.newSubManager()) {
-            NDArray x = data.trainFeatures(s, courseIds, type);
             int rows = courseIds.length;
-            return teacher.learn(x, data.trainLabels(courseIds), matrix(d, rows, data.classes(), type, s),
-                matrix(courseLogits, rows, data.classes(), type, s));
+            return teacher.learn(batch(teacher, data, courseIds, type, s), data.trainLabels(courseIds),
+                matrix(d, rows, data.classes(), type, s), matrix(courseLogits, rows, data.classes(), type, s));
         }
+    }
+
+    /** The course batch as the teacher needs it: ids, and features only when it runs its backbone. */
+    private static Teacher.Batch batch(Teacher teacher, Dataset data, int[] ids, DataType type, NDManager s) {
+        return new Teacher.Batch(ids, teacher.usesCache() ? null : data.trainFeatures(s, ids, type), s);
     }
 
     static NDArray matrix(float[] values, int rows, int cols, DataType type, NDManager m) {
