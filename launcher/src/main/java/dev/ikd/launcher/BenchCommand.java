@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code ikd bench}: benchmarks that record their results under bench/results and in BENCHMARKS.md. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Run a benchmark and record its results.",
-    subcommands = {AccuracyBench.class, MemoryBench.class, OverheadBench.class})
+    subcommands = {AccuracyBench.class, MemoryBench.class, OverheadBench.class, ScaleBench.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -13,6 +13,6 @@ final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a benchmark is required (accuracy, memory, overhead)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a benchmark is required (accuracy, memory, overhead, scale)");
     }
 }

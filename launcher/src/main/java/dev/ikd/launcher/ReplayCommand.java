@@ -198,6 +198,10 @@ final class ReplayCommand implements Callable<Integer> {
                                                      long steps) {
         var en = enrollment.getEnrollment();
         var hp = en.getHyperParameters();
+        if (!hp.getSwap().isEmpty()) {
+            throw new IllegalArgumentException(id + " swapped teacher stages (IAKD, --swap " + hp.getSwap() + "): replaying such "
+                + "runs is not supported yet");
+        }
         var d = en.getDataset();
         return new StudentService.Settings(id, data,
             spec != null ? spec : ModelSpec.parse(en.getStudentModel().getOptionsOrThrow("spec")),

@@ -46,7 +46,8 @@ final class Services {
 
     static StudentService.Settings student(TrainConfig c, Dataset data, int index) {
         return new StudentService.Settings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
-            c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type());
+            c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
+            c.swap(), c.teacher());
     }
 
     static CoordinatorVerticle.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int expectedStudents) {
@@ -61,10 +62,6 @@ final class Services {
 
     /** Refuses what the services cannot do yet, before anything starts. */
     static void requireDistributable(TrainConfig c) {
-        if (c.swap().enabled()) {
-            throw new IllegalArgumentException("--swap (IAKD) does not run over Kafka yet: the teacher does not publish its "
-                + "blocks; use 'ikd train --swap' for the in-process run");
-        }
         if (c.steps() < 1) {
             throw new IllegalArgumentException("--steps must be at least 1 for a distributed run, got " + c.steps());
         }

@@ -24,19 +24,27 @@ final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
     Path teacherCheckpoint;
 
+    @Option(names = "--replica", description = "Name of this replica when several teachers share the run's students "
+        + "(one Kafka consumer group; give them the same --state-dir, e.g. a shared volume).")
+    String replica;
+
     @Override
     public Integer call() {
         service.validate();
+        if (replica != null && !replica.matches("[A-Za-z0-9._-]+")) {
+            throw new IllegalArgumentException("--replica must be letters, digits, '.', '_' or '-', got '" + replica + "'");
+        }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
         var data = run.loadDataset();
         Services.ensureTopics(service.bootstrap, 4);
         try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(c.students() + 2)) {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
-            var teacher = new TeacherVerticle(Services.bus(service.bootstrap, service.runId, "teacher", "teacher"),
+            String id = replica == null ? "teacher" : "teacher-" + replica;
+            var teacher = new TeacherVerticle(Services.bus(service.bootstrap, service.runId, id, "teacher"),
                 Services.teacher(c, data, pretrained), host.metrics("teacher"), manager, service.state("teacher"));
             host.deploy(teacher, teacher::health);
-            service.serve(host, "teacher");
+            service.serve(host, id);
             ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);
             System.out.printf("run %s ended; teacher done%n", service.runId);
         }

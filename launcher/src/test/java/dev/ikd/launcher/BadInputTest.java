@@ -76,6 +76,11 @@ class BadInputTest {
 
     static final String RUN_ID = "wire";
     static final int LIMIT = 1 << 20;
+    static final int STEPS = 40;
+    /** A step no student reaches before the intruder's records are read (they go out at step 4). */
+    static final int FUTURE = 35;
+    /** A repeat of step 2's feedback that arrives after the teacher applied step 3 is refused as stale instead. */
+    static final String LATE = "^stale feedback: step 2 of student-0 was applied long ago$";
 
     /** When a row's records go out: right after student-0's Feedback(2), or after its ExamResult(4). */
     enum When { FEEDBACK_2, EXAM_4 }
@@ -95,14 +100,14 @@ class BadInputTest {
                 .setExamResult(ExamResult.newBuilder().setParamSha256("00")).build())),
             List.of("^unknown schema version 2 \\(this build reads 1\\)$")),
         new Row("tensor shape not matching the batch", When.EXAM_4,
-            t -> List.of(record(softTargets(11, 1_000, TensorCodec.encode(new float[31 * 10], 31, 10)))),
+            t -> List.of(record(softTargets(FUTURE, 1_000, TensorCodec.encode(new float[31 * 10], 31, 10)))),
             List.of("^soft targets have shape \\[31, 10\\], the course batch needs \\[32, 10\\]$")),
         new Row("byte length not matching the shape", When.EXAM_4,
-            t -> List.of(record(softTargets(11, 1_000, Tensor.newBuilder().addShape(32).addShape(10)
+            t -> List.of(record(softTargets(FUTURE, 1_000, Tensor.newBuilder().addShape(32).addShape(10)
                 .setData(ByteString.copyFrom(new byte[100])).build()))),
             List.of("^tensor data has 100 bytes but shape \\[32, 10\\] needs 1280$")),
         new Row("NaN in soft targets", When.EXAM_4,
-            t -> List.of(record(softTargets(11, 1_000, TensorCodec.encode(withAt(320, 3, Float.NaN), 32, 10)))),
+            t -> List.of(record(softTargets(FUTURE, 1_000, TensorCodec.encode(withAt(320, 3, Float.NaN), 32, 10)))),
             List.of("^tensor element \\[0, 3\\] is NaN; finite values required$")),
         new Row("Inf in feedback", When.EXAM_4,
             t -> List.of(record(header("student-0", 4, Kind.FEEDBACK).setFeedback(Feedback.newBuilder()
@@ -119,22 +124,23 @@ class BadInputTest {
             List.of("^unknown student student-7 \\(not admitted, or finished\\)$", "^unknown student student-7$")),
         // The exact duplicate is answered with the recorded TeacherUpdated(2); the coordinator refuses that repeat.
         new Row("duplicate message", When.FEEDBACK_2, t -> List.of(record(t)),
-            List.of("duplicate.*(teacher update for step 2|step 2 is done)")),
+            List.of("duplicate.*(teacher update for step 2|step 2 is done)|" + LATE)),
         new Row("conflicting duplicate", When.FEEDBACK_2, t -> {
             float[] d = TensorCodec.toFloats(t.getFeedback().getD(), TensorCodec.Finite.REQUIRED);
             d[0] += 1e-3f;
             return List.of(record(t.toBuilder().setFeedback(t.getFeedback().toBuilder()
                 .setD(TensorCodec.encode(d, TensorCodec.shape(t.getFeedback().getD())))).build()));
-        }, List.of("^conflicting duplicate: feedback for step 2 of student-0 was already applied with other values$")),
+        }, List.of("^conflicting duplicate: feedback for step 2 of student-0 was already applied with other values$|" + LATE)),
         new Row("out-of-order step", When.EXAM_4,
-            t -> List.of(record(header("student-0", 9, Kind.COURSE_START).setCourseStart(CourseStart.newBuilder()
+            t -> List.of(record(header("student-0", FUTURE, Kind.COURSE_START).setCourseStart(CourseStart.newBuilder()
                     .setCourse(Samples.newBuilder().addIds(1).addIds(2)).setExam(Samples.newBuilder().addIds(3))).build()),
-                record(header("student-1", 8, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setParamSha256("00")).build())),
-            List.of("out of order: CourseStart for step 9 of student-0", "out of order: CourseStart for step 9 while student-0",
-                "out of order: step 8 has not started")),
+                record(header("student-1", FUTURE, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setParamSha256("00")).build())),
+            List.of("out of order: CourseStart for step " + FUTURE + " of student-0",
+                "out of order: CourseStart for step " + FUTURE + " while student-0", "out of order: step " + FUTURE + " has not started")),
         new Row("stale teacher version", When.EXAM_4,
-            t -> List.of(record(softTargets(11, 0, TensorCodec.encode(uniform(32, 10), 32, 10)))),
-            List.of("^stale teacher version: soft targets for step 11 are version 0, the student already learned from version \\d+$")),
+            t -> List.of(record(softTargets(FUTURE, 0, TensorCodec.encode(uniform(32, 10), 32, 10)))),
+            List.of("^stale teacher version: soft targets for step " + FUTURE + " are version 0, the student already learned from "
+                + "version \\d+$")),
         new Row("oversize message (limit " + LIMIT + " bytes)", When.EXAM_4,
             t -> List.of(raw(Topics.FEEDBACK, "student-0", new byte[LIMIT + 1])),
             List.of("^message has " + (LIMIT + 1) + " bytes, over the limit of " + LIMIT + "$")),
@@ -151,7 +157,7 @@ class BadInputTest {
     @Test
     void everyKindOfBadInputIsRefusedWithItsReasonAndChangesNothing() throws Exception {
         RunOptions options = CommandLine.populateCommand(new RunOptions(), "--dataset", "digits", "--students", "2",
-            "--steps", "12", "--pretrain-steps", "100");
+            "--steps", Integer.toString(STEPS), "--pretrain-steps", "100");
         TrainConfig c = options.toConfig();
         Dataset data = options.loadDataset();
         try (NDManager manager = NDManager.newBaseManager();
@@ -194,7 +200,7 @@ class BadInputTest {
                 .containsPattern("ikd_messages_skipped_total\\{reason=\"other_run\",service=\"coordinator\",topic=\"ikd.exam-results\"} [1-9]")
                 .contains("ikd_dead_letters_total{service=\"teacher\",topic=\"ikd.feedback\"}")
                 .contains("ikd_hop_latency_seconds_count{service=\"student\",topic=\"ikd.soft-targets\"}")
-                .containsPattern("ikd_step_phase_seconds_count\\{phase=\"teacher_update\",service=\"teacher\"} 24\\b")
+                .containsPattern("ikd_step_phase_seconds_count\\{phase=\"teacher_update\",service=\"teacher\"} " + 2 * STEPS + "\\b")
                 .contains("ikd_exam_accuracy{service=\"student\",student=\"student-1\"}")
                 .contains("kafka_consumer_fetch_manager_records_lag_max");
             System.out.println("bad input | unknown run | skipped, counted in ikd_messages_skipped_total{reason=\"other_run\"}");

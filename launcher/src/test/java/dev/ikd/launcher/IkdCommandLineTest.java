@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -62,7 +63,6 @@ class IkdCommandLineTest {
             {"gradcheck", "--device", "tpu"},
             {"train", "--device", "gpu", "--steps", "1"},
             {"broker", "--port", "70000", "--data-dir", "x"},
-            {"local", "--swap", "0.5"},
             {"local", "--compare", "alone"},
             {"local", "--steps", "0"},
             {"student", "--run-id", "r", "--index", "0"},
@@ -147,5 +147,23 @@ class IkdCommandLineTest {
         assertThat(Files.exists(data.resolve("teacher.ckpt"))).isTrue();
         assertThat(Files.isDirectory(data.resolve("kafka"))).isTrue();
         assertThat(r.err()).contains("student-1 step 15/15");
+    }
+
+    /**
+     * The other teacher modes over the wire end on the in-process hashes too: the adapter modes read
+     * the shared backbone's feature cache on both sides, and IAKD students swap in the teacher's
+     * stages fetched from ikd.teacher-blocks.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"--teacher-mode ikd-adapter", "--teacher-mode pesf",
+        "--teacher-mode frozen", "--teacher-mode ikd --swap 0.5:linear", "--teacher-mode ikd-adapter --swap 0.3"})
+    void everyModeOverTheWireEndsOnTheInProcessHashes(String mode) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of("local", "--students", "2", "--steps", "12", "--pretrain-steps",
+            "60", "--data-dir", dir.resolve("run").toString(), "--metrics-port", "-1", "--verify-inprocess", "--json"));
+        args.addAll(List.of(mode.split(" ")));
+        Run r = ikd(args.toArray(String[]::new));
+        assertThat(r.code()).as(mode + ": " + r.err()).isZero();
+        assertThat(JsonParser.parseString(r.out().strip()).getAsJsonObject().get("verified_inprocess").getAsBoolean()).as(mode)
+            .isTrue();
     }
 }

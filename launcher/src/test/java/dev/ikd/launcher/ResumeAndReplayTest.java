@@ -77,14 +77,17 @@ class ResumeAndReplayTest {
             + expected.get(0)).contains("student-1: 120 of 120 steps verified");
 
         // A corrupted checkpoint stops a restart with one line naming it; nothing runs on damaged state.
-        Path student = data.resolve("state/res/student-0/student-0.ckpt");
+        Path student;
+        try (var files = Files.list(data.resolve("state/res/student-0/student-0"))) {
+            student = files.max(java.util.Comparator.naturalOrder()).orElseThrow();
+        }
         byte[] bytes = Files.readAllBytes(student);
         bytes[bytes.length / 2] ^= 0x10;
         Files.write(student, bytes);
         var corrupt = IkdCommandLineTest.ikd("local", "--data-dir", data.toString(), "--resume", "res", "--metrics-port", "-1");
         assertThat(corrupt.code()).isEqualTo(Ikd.USAGE);
         assertThat(corrupt.err().lines().filter(l -> l.startsWith("ikd: "))).singleElement().asString()
-            .contains("student-0.ckpt is corrupted");
+            .contains(student.getFileName() + " is corrupted");
     }
 
     @Test

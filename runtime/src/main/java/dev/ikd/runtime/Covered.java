@@ -13,7 +13,9 @@ import java.util.TreeMap;
 public final class Covered {
 
     private static final String PREFIX = "position.";
+    private static final String RECORDS = "records";
     private final Map<String, Long> next = new TreeMap<>();
+    private long records;
 
     public static Covered none() {
         return new Covered();
@@ -28,11 +30,18 @@ public final class Covered {
     /** The record at {@code at} is now in the state. */
     public void advance(Position at) {
         next.merge(at.partitionName(), at.offset() + 1, Math::max);
+        records++;
+    }
+
+    /** How many records this state has applied: its progress, which only grows. */
+    public long records() {
+        return records;
     }
 
     public Map<String, String> toMetadata() {
         Map<String, String> m = new HashMap<>();
         next.forEach((p, o) -> m.put(PREFIX + p, Long.toString(o)));
+        m.put(RECORDS, Long.toString(records));
         return m;
     }
 
@@ -43,6 +52,7 @@ public final class Covered {
                 c.next.put(k.substring(PREFIX.length()), Long.parseLong(v));
             }
         });
+        c.records = Long.parseLong(metadata.getOrDefault(RECORDS, "0"));
         return c;
     }
 

@@ -66,6 +66,13 @@ public final class EnvelopeBus {
         Future<List<Envelope>> handle(Envelope envelope, Position at);
     }
 
+    /** Told which partitions ({@code topic/partition}) this consumer gained or lost in a rebalance of its group. */
+    public interface Rebalance {
+        void assigned(Set<String> partitions);
+
+        void revoked(Set<String> partitions);
+    }
+
     /** How often the offsets of done records are committed to the consumer group. */
     static final long COMMIT_INTERVAL_MS = 500;
 
@@ -81,6 +88,8 @@ public final class EnvelopeBus {
     private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
     private final Map<TopicPartition, Long> committed = new HashMap<>();
     private long commitTimer = -1;
+    private Rebalance rebalance;
+    private volatile boolean closing;
 
     private EnvelopeBus(Vertx vertx, Settings settings, ServiceMetrics metrics, Clock clock) {
         this.context = vertx.getOrCreateContext();
@@ -108,6 +117,12 @@ public final class EnvelopeBus {
         // Static membership: a service started again after a crash takes its old place in the group
         // at once, instead of waiting out the dead member's session before partitions are assigned.
         config.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.serviceId());
+        // A replica that died for good hands its partitions to the others after this long (Kafka's default is 45 s).
+        config.put(org.apache.kafka.clients.consumer.ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        // Range assignment gives a replica the same partition numbers of every topic it reads: a
+        // student's control and feedback records (same key, same partition number) reach one replica.
+        config.put(org.apache.kafka.clients.consumer.ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+            org.apache.kafka.clients.consumer.RangeAssignor.class.getName());
         var plainConsumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
             new StringDeserializer(), new EnvelopeDeserializer(settings.tuning().maxMessageBytes()));
         // Consumer lag and fetch latency, read from the client's own metrics.
@@ -116,15 +131,57 @@ public final class EnvelopeBus {
         consumer = KafkaConsumer.create(vertx, plainConsumer);
         consumer.exceptionHandler(e -> LOG.error("{}: Kafka consumer failed: {}", settings.serviceId(), e.getMessage(), e));
         consumer.handler(r -> receive(r.record(), skip, handler));
+        consumer.partitionsAssignedHandler(assigned -> {
+            if (rebalance != null) {
+                rebalance.assigned(names(assigned));
+            }
+        });
+        consumer.partitionsRevokedHandler(revoked -> {
+            if (closing) {
+                return; // the consumer revokes everything as it closes; close() has committed already
+            }
+            commitDone();
+            for (TopicPartition tp : revoked) {
+                nextOffset.remove(tp);
+                inFlight.remove(tp);
+                committed.remove(tp);
+            }
+            if (rebalance != null) {
+                rebalance.revoked(names(revoked));
+            }
+        });
         commitTimer = vertx.setPeriodic(COMMIT_INTERVAL_MS, id -> commitDone());
         return consumer.subscribe(topics);
+    }
+
+    /** Listens to this consumer's rebalances; set before {@link #subscribe}. */
+    public void onRebalance(Rebalance listener) {
+        this.rebalance = listener;
+    }
+
+    private static Set<String> names(Set<TopicPartition> partitions) {
+        Set<String> out = new java.util.TreeSet<>();
+        partitions.forEach(tp -> out.add(tp.getTopic() + "/" + tp.getPartition()));
+        return out;
+    }
+
+    /** The partition a record with this key goes to on {@code topic}: Kafka's own murmur2 of the key. */
+    public int partitionOf(String topic, String key) {
+        int partitions = producer.partitionsFor(topic).size();
+        return org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(key.getBytes(java.nio.charset.StandardCharsets.UTF_8))) % partitions;
     }
 
     private void receive(ConsumerRecord<String, Decoded> record, BiFunction<Envelope, Position, String> skip, Handler handler) {
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
         inFlight.computeIfAbsent(tp, t -> new TreeSet<>()).add(record.offset());
         nextOffset.put(tp, record.offset() + 1);
-        Runnable done = () -> inFlight.get(tp).remove(record.offset());
+        Runnable done = () -> {
+            TreeSet<Long> open = inFlight.get(tp);
+            if (open != null) {
+                open.remove(record.offset());
+            }
+        };
         Decoded decoded = record.value();
         if (decoded == null || decoded instanceof Decoded.Malformed) {
             metrics.received(record.topic(), Math.max(0, record.serializedValueSize()), -1);
@@ -197,11 +254,27 @@ public final class EnvelopeBus {
             .<Void>mapEmpty().recover(e -> Future.succeededFuture());
     }
 
-    /** Sends one envelope to the topic of its kind; the future completes on this service's context. */
+    /**
+     * Sends one envelope to the topic of its kind; the future completes on this service's context.
+     * The end of a run (Finish with no student) goes to every partition, so that every replica of a
+     * service hears it, whichever partitions it reads.
+     */
     public Future<Void> send(Envelope envelope) {
         String topic = Topics.topicOf(envelope.getKind());
+        if (envelope.getKind() == dev.ikd.proto.v1.Kind.FINISH && envelope.getStudentId().isEmpty()) {
+            List<Future<Void>> all = new ArrayList<>();
+            for (var p : producer.partitionsFor(topic)) {
+                all.add(send(new ProducerRecord<>(topic, p.partition(), "", envelope), envelope));
+            }
+            return Future.all(all).mapEmpty();
+        }
+        return send(new ProducerRecord<>(topic, Topics.keyOf(envelope), envelope), envelope);
+    }
+
+    private Future<Void> send(ProducerRecord<String, Envelope> record, Envelope envelope) {
+        String topic = record.topic();
         Promise<Void> sent = Promise.promise();
-        producer.send(new ProducerRecord<>(topic, Topics.keyOf(envelope), envelope), (meta, error) -> context.runOnContext(v -> {
+        producer.send(record, (meta, error) -> context.runOnContext(v -> {
             if (error != null) {
                 LOG.error("{}: cannot send {} to {}: {}", settings.serviceId(), envelope.getIdempotencyKey(), topic, error.toString());
                 sent.fail(error);
@@ -235,7 +308,10 @@ public final class EnvelopeBus {
         if (commitTimer >= 0) {
             vertx.cancelTimer(commitTimer);
         }
-        Future<Void> stopped = consumer == null ? Future.succeededFuture() : commitDone().compose(v -> consumer.close());
+        Future<Void> stopped = consumer == null ? Future.succeededFuture() : commitDone().compose(v -> {
+            closing = true;
+            return consumer.close();
+        });
         return stopped.transform(ignored -> vertx.executeBlocking(() -> {
             producer.close(Duration.ofSeconds(10));
             return null;

@@ -59,6 +59,22 @@ public final class ServiceMetrics {
         return service;
     }
 
+    /**
+     * CPU time the current thread spent in one phase ({@code ikd.step.phase.cpu}): unlike wall time,
+     * it does not grow when phases of several students share the cores, so it is what a service is
+     * busy for. Pass what {@link #cpuNanos} read before the phase.
+     */
+    public void phaseCpu(String phase, long cpuNanosBefore) {
+        Timer.builder("ikd.step.phase.cpu").description("CPU time per learning phase of a step")
+            .tags("service", service, "phase", phase).register(registry)
+            .record(Duration.ofNanos(Math.max(0, cpuNanos() - cpuNanosBefore)));
+    }
+
+    /** This thread's CPU time so far, in ns. */
+    public static long cpuNanos() {
+        return java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+    }
+
     /** Time spent in one phase of a step (soft_targets, course_exam, teacher_update, ...). */
     public void phase(String phase, long nanos) {
         Timer.builder("ikd.step.phase").description("Time per learning phase of a step")

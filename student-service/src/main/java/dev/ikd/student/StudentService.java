@@ -17,9 +17,11 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Splits;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.WireSteps;
@@ -55,7 +57,15 @@ public final class StudentService implements AutoCloseable {
      */
     public record Settings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                            int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
-                           TeacherMode teacherMode, DataType type) {
+                           TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec) {
+
+        /** Without stage swapping. */
+        public Settings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                        int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                        TeacherMode teacherMode, DataType type) {
+            this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
+                teacherMode, type, SwapSchedule.OFF, null);
+        }
     }
 
     private final Settings settings;
@@ -73,6 +83,8 @@ public final class StudentService implements AutoCloseable {
     private List<Envelope> lastAnswers = List.of();
     private Envelope lastSoftTargets;
     private final Covered covered;
+    private final Network teacherNet;
+    private Params teacherBlocks;
     private Envelope report;
 
     public StudentService(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent) {
@@ -87,6 +99,7 @@ public final class StudentService implements AutoCloseable {
         this.clock = clock;
         this.manager = parent.newSubManager();
         this.net = Network.build(settings.spec(), settings.data());
+        this.teacherNet = settings.swap().enabled() ? Network.build(settings.teacherSpec(), settings.data()) : null;
         Student fresh = Student.fresh(net, settings.config(), settings.seed(), settings.type(), manager);
         if (saved == null) {
             this.student = fresh;
@@ -180,13 +193,15 @@ public final class StudentService implements AutoCloseable {
             .setHyperParameters(HyperParameters.newBuilder().setLearningRate(c.learningRate()).setMomentum(c.momentum())
                 .setTemperature(c.temperature()).setAlpha(c.alpha()).setBatchSize(settings.batchSize())
                 .setExamBatchSize(settings.examBatchSize()).setSteps(settings.steps()).setSeed(settings.seed())
+                .setSwap(settings.swap().enabled() ? settings.swap().toString() : "")
                 .setTeacherMode(settings.teacherMode().cliName())))
             .build();
     }
 
+    /** Admitted: the student may learn; soft targets that overtook the admission on their own topic are used now. */
     public List<Envelope> admitted(Envelope e) {
         admitted = true;
-        return List.of();
+        return tryStep(student.stepsDone());
     }
 
     /** CourseStart(k): which samples; what it says is checked first, then whether it is due. */
@@ -280,8 +295,12 @@ public final class StudentService implements AutoCloseable {
         manager.close();
     }
 
+    /**
+     * Only the current step may be held. Soft targets may arrive before the admission (they travel
+     * on their own topic and can overtake it); a CourseStart comes after it on the same partition.
+     */
     private void requireCurrent(Envelope e, String what) {
-        if (!admitted) {
+        if (!admitted && e.getKind() == Kind.COURSE_START) {
             throw new RejectedMessageException(what + " for step " + e.getStep() + " before " + settings.studentId() + " was admitted");
         }
         if (e.getStep() != student.stepsDone()) {
@@ -301,7 +320,7 @@ public final class StudentService implements AutoCloseable {
     private List<Envelope> tryStep(long k) {
         Envelope start = courseStarts.get(k);
         Envelope targets = softTargets.get(k);
-        if (start == null || targets == null) {
+        if (!admitted || start == null || targets == null) {
             return List.of();
         }
         int[] ids = SampleIds.require(start.getCourseStart().getCourse(), settings.data().trainSize(), "course");
@@ -320,7 +339,7 @@ public final class StudentService implements AutoCloseable {
             mask[i] = labeled[ids[i]];
         }
         long t0 = System.nanoTime();
-        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, mask, examIds, p, Swap.NONE, settings.type(), manager);
+        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, mask, examIds, p, swap(k), settings.type(), manager);
         metrics.phase("course_exam", System.nanoTime() - t0);
         String id = settings.studentId();
         metrics.latest("course_loss", id, r.courseLoss());
@@ -340,6 +359,23 @@ public final class StudentService implements AutoCloseable {
         courseStarts.remove(k);
         softTargets.remove(k);
         return lastAnswers;
+    }
+
+    /** IAKD: the teacher's frozen stages this student swaps in (from ikd.teacher-blocks); needed before the first step. */
+    public void useTeacherBlocks(Params blocks) {
+        this.teacherBlocks = blocks.copy(manager);
+    }
+
+    /** Step k's swap mask, drawn from the student's seed and k as the in-process run draws it. */
+    private Swap swap(long k) {
+        if (!settings.swap().enabled()) {
+            return Swap.NONE;
+        }
+        if (teacherBlocks == null) {
+            throw new IllegalStateException(settings.studentId() + " swaps teacher stages but has no teacher blocks");
+        }
+        return new Swap(teacherNet, teacherBlocks, settings.swap().mask(settings.seed(), k, settings.steps(),
+            teacherNet.stageCount() - 1));
     }
 
     private Envelope.Builder header(long step, Kind kind) {

@@ -1,6 +1,5 @@
 package dev.ikd.student;
 
-import java.nio.file.Files;
 import java.time.Clock;
 import java.util.List;
 import java.util.Set;
@@ -16,6 +15,7 @@ import dev.ikd.runtime.Position;
 import dev.ikd.runtime.RunFailedException;
 import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.StateDir;
+import dev.ikd.runtime.TeacherBlocks;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -39,6 +39,8 @@ public final class StudentVerticle extends AbstractVerticle {
     private final ServiceMetrics metrics;
     private final NDManager manager;
     private final Promise<StudentReport> finished = Promise.promise();
+    /** Whose blocks an IAKD student swaps in: the run's teacher (its replicas publish the same blocks). */
+    public static final String TEACHER_ID = "teacher";
     private final StateDir stateDir;
     private volatile String state = "STARTING";
     private StudentService service;
@@ -81,10 +83,18 @@ public final class StudentVerticle extends AbstractVerticle {
 
     private StudentService load() {
         Clock clock = Clock.systemUTC();
-        if (stateDir == null || !Files.exists(stateDir.file(settings.studentId()))) {
-            return new StudentService(settings, busSettings.runId(), metrics, clock, manager);
+        java.nio.file.Path saved = stateDir == null ? null : stateDir.latest(settings.studentId());
+        StudentService s = saved == null ? new StudentService(settings, busSettings.runId(), metrics, clock, manager)
+            : StudentService.resume(settings, busSettings.runId(), metrics, clock, manager, saved);
+        if (settings.swap().enabled()) {
+            // IAKD: the teacher's frozen stages, from the compacted topic (there even if the teacher published long ago).
+            try (NDManager scope = manager.newSubManager()) {
+                s.useTeacherBlocks(TeacherBlocks.fetch(busSettings.bootstrapServers(), busSettings.runId(), TEACHER_ID,
+                    dev.ikd.core.model.Network.build(settings.teacherSpec(), settings.data()), settings.type(),
+                    java.time.Duration.ofSeconds(120), scope));
+            }
         }
-        return StudentService.resume(settings, busSettings.runId(), metrics, clock, manager, stateDir.file(settings.studentId()));
+        return s;
     }
 
     private String notMine(Envelope e, Position at) {
@@ -130,7 +140,7 @@ public final class StudentVerticle extends AbstractVerticle {
             List<Envelope> out = step.call();
             service.covered().advance(at);
             if (stateDir != null) {
-                service.checkpoint().write(stateDir.file(settings.studentId()));
+                stateDir.write(settings.studentId(), service.covered().records(), file -> service.checkpoint().write(file));
             }
             return out;
         });

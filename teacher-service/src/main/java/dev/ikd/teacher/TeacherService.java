@@ -44,6 +44,8 @@ import io.micrometer.core.instrument.Gauge;
  */
 public final class TeacherService implements AutoCloseable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TeacherService.class);
+
     /**
      * What the teacher serves: its network, pretrained φ, mode and exam-step settings, and how many
      * samples' backbone outputs it caches in the modes whose backbone is frozen.
@@ -88,6 +90,13 @@ public final class TeacherService implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.cache = settings.mode() == TeacherMode.IKD ? null : new FeatureCache(settings.net(), settings.pretrained(),
             settings.data(), settings.type(), settings.featureCacheSamples(), manager);
+        if (cache != null && settings.featureCacheSamples() >= settings.data().trainSize()) {
+            // The whole training set fits: fill it now, so that no student's step pays for a chunk.
+            long t0 = System.nanoTime();
+            cache.fill();
+            LOG.info("{}: feature cache holds all {} training samples ({} MB), filled in {} ms", settings.teacherId(),
+                settings.data().trainSize(), cache.bytes() >> 20, (System.nanoTime() - t0) / 1_000_000);
+        }
         if (cache != null) {
             Gauge.builder("ikd.feature.cache.hit.ratio", cache, FeatureCache::hitRate)
                 .description("Share of backbone rows served from the feature cache").tag("service", metrics.service())
@@ -117,6 +126,30 @@ public final class TeacherService implements AutoCloseable {
         var hp = admitted.getAdmitted().getEnrollment().getHyperParameters();
         return Teacher.enroll(settings.net(), settings.pretrained(), settings.mode(), settings.config(), hp.getTemperature(),
             hp.getSeed() + 3, cache, manager);
+    }
+
+    /** Whether this teacher holds {@code studentId}'s state now. */
+    public boolean has(String studentId) {
+        return pupils.containsKey(studentId);
+    }
+
+    /** The students held now. */
+    public List<String> studentIds() {
+        return List.copyOf(pupils.keySet());
+    }
+
+    /** Lets go of a student another replica now serves (its state is in its checkpoint). */
+    public void drop(String studentId) {
+        Pupil p = pupils.remove(studentId);
+        if (p != null) {
+            p.teacher.close();
+        }
+    }
+
+    /** How many records this student's state has applied (its checkpoints' progress). */
+    public long records(String studentId) {
+        Pupil p = pupils.get(studentId);
+        return p == null ? 0 : p.covered.records();
     }
 
     /** Whether this student's state already includes the record at {@code at} (false for a student not admitted here). */
@@ -221,8 +254,10 @@ public final class TeacherService implements AutoCloseable {
         }
         int[] ids = SampleIds.require(e.getCourseStart().getCourse(), settings.data().trainSize(), "course");
         long t0 = System.nanoTime();
+        long cpu0 = ServiceMetrics.cpuNanos();
         float[] probs = WireSteps.softTargets(p.teacher, settings.data(), ids, settings.type(), manager);
         metrics.phase("soft_targets", System.nanoTime() - t0);
+        metrics.phaseCpu("soft_targets", cpu0);
         p.courseIds = ids;
         p.servedVersion = p.teacher.version();
         p.softTargets = header(e, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder()
@@ -267,8 +302,10 @@ public final class TeacherService implements AutoCloseable {
             ? matrix(f.getCourseLogits(), p.courseIds.length, classes, "course logits")
             : new float[p.courseIds.length * classes];
         long t0 = System.nanoTime();
+        long cpu0 = ServiceMetrics.cpuNanos();
         Teacher.Update u = WireSteps.teach(p.teacher, settings.data(), p.courseIds, d, logits, settings.type(), manager);
         metrics.phase("teacher_update", System.nanoTime() - t0);
+        metrics.phaseCpu("teacher_update", cpu0);
         metrics.latest("teacher_loss", e.getStudentId(), u.loss());
         p.updated = header(e, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
             .setTeacherLoss(u.loss()).setTeacherVersion(u.version())).build();
@@ -279,10 +316,7 @@ public final class TeacherService implements AutoCloseable {
 
     /** Finish for one student: its teacher is no longer needed. */
     public List<Envelope> finish(Envelope e) {
-        Pupil p = pupils.remove(e.getStudentId());
-        if (p != null) {
-            p.teacher.close();
-        }
+        drop(e.getStudentId());
         return List.of();
     }
 

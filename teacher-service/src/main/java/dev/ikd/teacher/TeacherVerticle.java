@@ -2,7 +2,6 @@ package dev.ikd.teacher;
 
 import java.nio.file.Files;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -15,6 +14,7 @@ import dev.ikd.runtime.KeyedWork;
 import dev.ikd.runtime.Position;
 import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.StateDir;
+import dev.ikd.runtime.TeacherBlocks;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -30,6 +30,8 @@ import io.vertx.core.json.JsonObject;
  * student back, sends each one's last answers again and skips the input the checkpoints cover.
  */
 public final class TeacherVerticle extends AbstractVerticle {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TeacherVerticle.class);
 
     private final EnvelopeBus.Settings busSettings;
     private final TeacherService.Settings settings;
@@ -56,27 +58,69 @@ public final class TeacherVerticle extends AbstractVerticle {
 
     @Override
     public void start(Promise<Void> started) {
-        service = new TeacherService(settings, busSettings.runId(), metrics, Clock.systemUTC(), manager);
         work = new KeyedWork(vertx);
         bus = EnvelopeBus.sender(vertx, busSettings, metrics);
-        work.submit("resume", this::resume)
-            .compose(answers -> bus.subscribe(vertx, Set.of(Topics.CONTROL, Topics.FEEDBACK), TeacherVerticle::notMine, this::handle)
-                .compose(v -> bus.sendAll(answers)))
-            .onSuccess(v -> up = true).onComplete(started);
-    }
-
-    /** Takes back every student checkpointed in the state directory; their last answers, to send again. */
-    private List<Envelope> resume() {
-        List<Envelope> answers = new ArrayList<>();
         if (stateDir != null && Files.exists(stateDir.path().resolve(RUN_ENDED))) {
             ended.tryComplete();
         }
-        if (stateDir != null) {
-            for (String student : stateDir.keys()) {
-                answers.addAll(service.resume(stateDir.file(student)));
+        bus.onRebalance(new EnvelopeBus.Rebalance() {
+            @Override
+            public void assigned(Set<String> partitions) {
+                takeOver(partitions);
             }
+
+            @Override
+            public void revoked(Set<String> partitions) {
+                handOver(partitions);
+            }
+        });
+        // Setting up may fill the feature cache (a forward over the training set): on a worker, not the event loop.
+        work.submit("setup", () -> new TeacherService(settings, busSettings.runId(), metrics, Clock.systemUTC(), manager))
+            .compose(s -> {
+                service = s;
+                // The frozen stages IAKD students swap in, on the compacted topic (the same from every replica).
+                return bus.sendAll(TeacherBlocks.encode(busSettings.runId(), settings.teacherId(), settings.pretrained(), 0,
+                    Clock.systemUTC()));
+            })
+            .compose(v -> bus.subscribe(vertx, Set.of(Topics.CONTROL, Topics.FEEDBACK), TeacherVerticle::notMine, this::handle))
+            .onSuccess(v -> up = true).onComplete(started);
+    }
+
+    /**
+     * Partitions gained (at start, or from a replica that stopped or died): every student of theirs
+     * that has a checkpoint is taken back from it, and its last answers are sent again (the first
+     * sending may have died with the replica that owned it).
+     */
+    private void takeOver(Set<String> partitions) {
+        if (stateDir == null) {
+            return;
         }
-        return answers;
+        work.submit("rebalance", () -> stateDir.keys().stream().filter(s -> partitions.contains(partitionOf(s))).toList())
+            .onSuccess(students -> students.forEach(student -> work.submit(student, () -> {
+                if (service.has(student)) {
+                    return List.<Envelope>of();
+                }
+                List<Envelope> answers = service.resume(stateDir.latest(student));
+                LOG.info("{}: took over {} from its checkpoint {} ({} records applied)", busSettings.serviceId(), student,
+                    stateDir.latest(student).getFileName(), service.records(student));
+                return answers;
+            }).onSuccess(bus::sendAll)));
+    }
+
+    /** Partitions lost to another replica: their students' state is dropped here (it is checkpointed) once their work is done. */
+    private void handOver(Set<String> partitions) {
+        for (String student : service.studentIds()) {
+            work.submit(student, () -> {
+                if (partitions.contains(partitionOf(student))) {
+                    service.drop(student);
+                }
+                return null;
+            });
+        }
+    }
+
+    private String partitionOf(String student) {
+        return Topics.CONTROL + "/" + bus.partitionOf(Topics.CONTROL, student);
     }
 
     private static String notMine(Envelope e, Position at) {
@@ -114,17 +158,18 @@ public final class TeacherVerticle extends AbstractVerticle {
      */
     private Future<List<Envelope>> apply(String student, Position at, Callable<List<Envelope>> step) {
         return work.submit(student, () -> {
+            if (!service.has(student) && stateDir != null && stateDir.latest(student) != null) {
+                service.resume(stateDir.latest(student)); // a student this replica has just taken over
+            }
             if (service.covers(student, at)) {
                 metrics.skipped(at.topic(), "covered");
                 return List.of();
             }
             List<Envelope> out = step.call();
             service.advance(student, at);
-            if (stateDir != null) {
-                var checkpoint = service.checkpoint(student);
-                if (checkpoint != null) {
-                    checkpoint.write(stateDir.file(student));
-                }
+            var checkpoint = stateDir == null ? null : service.checkpoint(student);
+            if (checkpoint != null) {
+                stateDir.write(student, service.records(student), checkpoint::write);
             }
             return out;
         });
@@ -143,7 +188,9 @@ public final class TeacherVerticle extends AbstractVerticle {
     @Override
     public void stop(Promise<Void> stopped) {
         bus.close(vertx).onComplete(v -> {
-            service.close();
+            if (service != null) {
+                service.close();
+            }
             stopped.complete();
         });
     }

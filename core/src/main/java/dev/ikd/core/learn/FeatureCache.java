@@ -82,6 +82,18 @@ public final class FeatureCache implements AutoCloseable {
             out.create(features, new Shape(ids.length, f), type));
     }
 
+    /** Computes every chunk of the training set now (those that fit); the counters are left as they were. */
+    public void fill() {
+        int n = (data.trainSize() + CHUNK - 1) / CHUNK;
+        for (int c = 0; c < Math.min(n, maxChunks); c++) {
+            synchronized (chunks) {
+                if (!chunks.containsKey(c)) {
+                    chunks.put(c, compute(c));
+                }
+            }
+        }
+    }
+
     private Chunk chunk(int index) {
         synchronized (chunks) {
             Chunk hit = chunks.get(index);
@@ -90,18 +102,22 @@ public final class FeatureCache implements AutoCloseable {
                 return hit;
             }
             misses.incrementAndGet();
-            int from = index * CHUNK;
-            int rows = Math.min(CHUNK, data.trainSize() - from);
-            int[] ids = new int[rows];
-            for (int i = 0; i < rows; i++) {
-                ids[i] = from + i;
-            }
-            try (NDManager scope = manager.newSubManager()) {
-                Network.Forward fw = net.forward(backbone, data.trainFeatures(scope, ids, type), Swap.NONE);
-                Chunk computed = new Chunk(bytes(fw.logits()), bytes(fw.features()), rows);
-                chunks.put(index, computed);
-                return computed;
-            }
+            Chunk computed = compute(index);
+            chunks.put(index, computed);
+            return computed;
+        }
+    }
+
+    private Chunk compute(int index) {
+        int from = index * CHUNK;
+        int rows = Math.min(CHUNK, data.trainSize() - from);
+        int[] ids = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            ids[i] = from + i;
+        }
+        try (NDManager scope = manager.newSubManager()) {
+            Network.Forward fw = net.forward(backbone, data.trainFeatures(scope, ids, type), Swap.NONE);
+            return new Chunk(bytes(fw.logits()), bytes(fw.features()), rows);
         }
     }
 

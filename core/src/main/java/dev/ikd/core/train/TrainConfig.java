@@ -77,6 +77,11 @@ public record TrainConfig(ModelSpec teacher, ModelSpec student, TeacherMode mode
             examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
     }
 
+    public TrainConfig withStudents(int n) {
+        return new TrainConfig(teacher, student, mode, n, steps, seed, studentConfig, teacherConfig, batchSize,
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+    }
+
     /** Teacher pretraining: CE on every training label. */
     public record PretrainConfig(long steps, int batchSize, double learningRate, double momentum) {
         public PretrainConfig {

@@ -54,7 +54,7 @@ public final class Topics {
 
     /**
      * The record key: the student id, so one student's messages stay ordered in one partition; for
-     * teacher blocks teacher id and stage, so compaction keeps the latest version of each stage; for
+     * teacher blocks run, teacher id and stage, so compaction keeps the latest version of each stage; for
      * the coordinator's journal the run id, so one run's journal is one ordered partition.
      */
     public static String keyOf(Envelope envelope) {
@@ -62,7 +62,7 @@ public final class Topics {
             return envelope.getRunId();
         }
         if (envelope.getKind() == Kind.TEACHER_BLOCK) {
-            return envelope.getTeacherBlock().getTeacherId() + "/" + envelope.getTeacherBlock().getStage();
+            return envelope.getRunId() + "/" + envelope.getTeacherBlock().getTeacherId() + "/" + envelope.getTeacherBlock().getStage();
         }
         return envelope.getStudentId();
     }

@@ -1,0 +1,174 @@
+package dev.ikd.launcher;
+
+import java.awt.Color;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.ikd.broker.BrokerSettings;
+import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.TrainConfig;
+import dev.ikd.runtime.KafkaTuning;
+import dev.ikd.runtime.StateDir;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ikd bench scale}: one teacher, more and more students, per teacher mode. For each setting,
+ * a distributed run (embedded broker, every service in this process) and what the teacher spent:
+ * busy time per student-step (its soft-target and update phases), the capacity that implies, the
+ * student-steps per second achieved here, the feature cache's hit rate, and the teacher's state per
+ * student (the size of its checkpoint of that student).
+ */
+@Command(name = "scale", mixinStandardHelpOptions = true,
+    description = "Teacher cost and capacity as students are added, per teacher mode; writes scale.json and a PNG plot.")
+final class ScaleBench implements Callable<Integer> {
+
+    @Mixin
+    RunOptions run;
+
+    @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
+    Path teacherCheckpoint;
+
+    @Option(names = "--students-list", split = ",", defaultValue = "1,2,4,8,16",
+        description = "Student counts to measure. Default: ${DEFAULT-VALUE}")
+    List<Integer> studentCounts;
+
+    @Option(names = "--modes", split = ",", defaultValue = "ikd,ikd-adapter",
+        description = "Teacher modes to compare. Default: ${DEFAULT-VALUE}")
+    List<String> modes;
+
+    @Mixin
+    BenchOutput output;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainConfig base = run.toConfig();
+        for (int n : studentCounts) {
+            if (n < 1) {
+                throw new IllegalArgumentException("--students-list takes counts >= 1, got " + n);
+            }
+        }
+        List<TeacherMode> teacherModes = modes.stream().map(TeacherMode::parse).toList();
+        Services.requireDistributable(base);
+        Dataset data = run.loadDataset();
+        Path dir = Files.createTempDirectory("ikd-bench-scale-");
+        JsonArray settings = new JsonArray();
+        List<LinePlot.Series> lines = new ArrayList<>();
+        Color[] colors = {new Color(200, 60, 40), new Color(30, 110, 200), new Color(40, 150, 60), new Color(140, 70, 170)};
+        try (NDManager manager = run.newManager();
+             EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")))) {
+            Params teacher = Teachers.obtain(base, data, teacherCheckpoint, manager, false);
+            Services.ensureTopics(broker.bootstrapServers(), 4);
+            for (TeacherMode mode : teacherModes) { // warm-up of each mode's code path before anything is timed
+                try (ServiceHost host = new ServiceHost(4)) {
+                    LocalRun.run(base.with(mode, base.swap(), false).withStudents(2).withSteps(Math.min(10, base.steps())), data,
+                        teacher, broker.bootstrapServers(), "scale-warmup-" + System.nanoTime(), host, manager, 3600);
+                }
+            }
+            int m = 0;
+            for (TeacherMode mode : teacherModes) {
+                double[] xs = new double[studentCounts.size()];
+                double[] capacity = new double[xs.length];
+                double[] achieved = new double[xs.length];
+                for (int i = 0; i < xs.length; i++) {
+                    int n = studentCounts.get(i);
+                    TrainConfig c = base.with(mode, base.swap(), false).withStudents(n);
+                    JsonObject row = measure(c, data, teacher, broker.bootstrapServers(), dir.resolve("state"), manager);
+                    settings.add(row);
+                    xs[i] = n;
+                    capacity[i] = row.get("capacity_steps_per_s").getAsDouble();
+                    achieved[i] = row.get("achieved_steps_per_s").getAsDouble();
+                    System.err.printf(Locale.ROOT, "%-12s %3d students: teacher %.3f ms per student-step, capacity %.0f, achieved %.1f "
+                        + "student-steps/s, cache hit rate %.3f, %d bytes per student%n", mode.cliName(), n,
+                        row.get("teacher_busy_ms_per_step").getAsDouble(), capacity[i], achieved[i],
+                        row.get("cache_hit_rate").getAsDouble(), row.get("teacher_bytes_per_student").getAsLong());
+                }
+                lines.add(new LinePlot.Series(mode.cliName() + " capacity", xs, capacity, colors[m % colors.length], false));
+                lines.add(new LinePlot.Series(mode.cliName() + " achieved", xs, achieved, colors[m % colors.length], true));
+                m++;
+            }
+        }
+        Path png = output.results.resolve("scale.png");
+        LinePlot.write(png, "Teacher capacity vs students (" + data.name() + ")", "students per teacher",
+            "student-steps per second", lines);
+        var json = new JsonObject();
+        String command = "ikd bench scale --dataset " + data.name() + " --steps " + base.steps() + " --students-list "
+            + String.join(",", studentCounts.stream().map(String::valueOf).toList()) + " --modes " + String.join(",", modes);
+        json.addProperty("command", command);
+        json.addProperty("dataset", data.name());
+        json.addProperty("steps", base.steps());
+        json.addProperty("teacher", base.teacher().toString());
+        json.add("settings", settings);
+        output.record("scale", json, markdown(command, settings, data, base));
+        return 0;
+    }
+
+    private JsonObject measure(TrainConfig c, Dataset data, Params teacher, String bootstrap, Path state, NDManager manager)
+        throws Exception {
+        String runId = "scale-" + c.mode().cliName() + "-" + c.students() + "-" + System.nanoTime();
+        try (ServiceHost host = new ServiceHost(c.students() + 2)) {
+            LocalRun.Outcome o = LocalRun.run(c, data, teacher, bootstrap, runId, host, manager, 3600, KafkaTuning.defaults(), state);
+            MeterRegistry registry = host.registry();
+            double busyMs = registry.find("ikd.step.phase.cpu").tag("service", "teacher").timers().stream()
+                .mapToDouble(t -> t.totalTime(TimeUnit.MILLISECONDS)).sum();
+            double studentSteps = (double) c.students() * c.steps();
+            Gauge hitRatio = registry.find("ikd.feature.cache.hit.ratio").tag("service", "teacher").gauge();
+            long bytes;
+            StateDir teacherState = StateDir.of(state, runId, "teacher");
+            long total = 0;
+            for (String student : teacherState.keys()) {
+                total += Files.size(teacherState.latest(student));
+            }
+            bytes = teacherState.keys().isEmpty() ? 0 : total / teacherState.keys().size();
+            var row = new JsonObject();
+            row.addProperty("teacher_mode", c.mode().cliName());
+            row.addProperty("students", c.students());
+            row.addProperty("teacher_busy_ms_per_step", busyMs / studentSteps);
+            row.addProperty("capacity_steps_per_s", 1000.0 * studentSteps / busyMs);
+            row.addProperty("achieved_steps_per_s", studentSteps / o.wallSeconds());
+            row.addProperty("cache_hit_rate", hitRatio == null ? 0.0 : hitRatio.value());
+            row.addProperty("teacher_bytes_per_student", bytes);
+            row.addProperty("wall_s", o.wallSeconds());
+            return row;
+        }
+    }
+
+    private static String markdown(String command, JsonArray settings, Dataset data, TrainConfig c) {
+        StringBuilder md = new StringBuilder("### Many students per teacher\n\n`").append(command).append("` (teacher ")
+            .append(c.teacher()).append(", student ").append(c.student()).append("): one teacher service, N students, every "
+                + "service in one process on this 2-core machine, talking through the embedded broker.\n\n")
+            .append("| teacher mode | students | teacher busy ms per student-step | capacity (student-steps/s at 100% busy) "
+                + "| achieved student-steps/s | cache hit rate | teacher bytes per student |\n")
+            .append("| --- | --- | --- | --- | --- | --- | --- |\n");
+        for (var e : settings) {
+            JsonObject r = e.getAsJsonObject();
+            md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.0f | %.1f | %.3f | %d |%n", r.get("teacher_mode").getAsString(),
+                r.get("students").getAsInt(), r.get("teacher_busy_ms_per_step").getAsDouble(),
+                r.get("capacity_steps_per_s").getAsDouble(), r.get("achieved_steps_per_s").getAsDouble(),
+                r.get("cache_hit_rate").getAsDouble(), r.get("teacher_bytes_per_student").getAsLong()));
+        }
+        md.append("\n![capacity vs students](bench/results/scale.png)\n\n")
+            .append("Busy time: the CPU time of the teacher's soft-target and update phases (`ikd_step_phase_cpu_seconds`; "
+                + "DJL runs one intra-op thread, on the calling thread), summed over the run, per student-step; the feature "
+                + "cache is filled when the teacher starts and is not in it. Capacity = 1000 / busy ms. Achieved: student-steps per wall second here, where students, "
+                + "teacher and broker share 2 cores. Bytes per student: the size of the teacher's checkpoint of one student "
+                + "(its own φ copy and velocity in mode ikd, its adapter and velocity in the adapter modes, plus the recorded "
+                + "answers); the feature cache is shared by all students and not counted per student.\n");
+        return md.toString();
+    }
+}

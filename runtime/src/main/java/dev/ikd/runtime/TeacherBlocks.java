@@ -1,0 +1,132 @@
+package dev.ikd.runtime;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Tensors;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.envelope.Decoded;
+import dev.ikd.proto.envelope.EnvelopeDeserializer;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.kafka.KafkaClients;
+import dev.ikd.proto.topics.Topics;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.NamedTensor;
+import dev.ikd.proto.v1.TeacherBlock;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * The teacher's stages as block snapshots on the compacted {@code ikd.teacher-blocks} (DESIGN §3–§4):
+ * one record per stage (keyed run/teacher/stage, so compaction keeps the latest version of each),
+ * which IAKD students fetch to swap the teacher's frozen stages into their own forward passes. A
+ * student that starts late still finds every stage, because compaction keeps the newest record of
+ * each key.
+ */
+public final class TeacherBlocks {
+
+    private TeacherBlocks() {
+    }
+
+    /** One envelope per stage of {@code phi} (parameters named {@code stage.param}), at {@code version}. */
+    public static List<Envelope> encode(String runId, String teacherId, Params phi, long version, Clock clock) {
+        Map<String, TeacherBlock.Builder> blocks = new TreeMap<>();
+        for (var p : phi.asMap().entrySet()) {
+            String stage = stageOf(p.getKey());
+            blocks.computeIfAbsent(stage, s -> TeacherBlock.newBuilder().setTeacherId(teacherId).setStage(s).setVersion(version))
+                .addParameters(NamedTensor.newBuilder().setName(p.getKey()).setTensor(TensorCodec.encode(p.getValue())));
+        }
+        List<Envelope> out = new ArrayList<>();
+        blocks.values().forEach(b -> out.add(Envelopes.header(runId, "", 0, Kind.TEACHER_BLOCK, teacherId, clock)
+            .setTeacherBlock(b).build()));
+        return out;
+    }
+
+    /**
+     * Reads the run's teacher blocks from the beginning of the topic until every stage of
+     * {@code teacherNet} is there (the newest version of each), and assembles them as parameters of
+     * that network; gives up after {@code timeout} naming the stages still missing.
+     */
+    public static Params fetch(String bootstrap, String runId, String teacherId, Network teacherNet, DataType type,
+                               Duration timeout, NDManager manager) {
+        Params layout = teacherNet.init(0, type, manager);
+        TreeSet<String> expected = new TreeSet<>();
+        layout.names().forEach(n -> expected.add(stageOf(n)));
+        Map<String, TeacherBlock> latest = new TreeMap<>();
+        Map<String, Object> config = KafkaClients.consumerConfig(bootstrap, "ikd-blocks-" + UUID.randomUUID(), "ikd-blocks");
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(Topics.TEACHER_BLOCKS, timeout).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!latest.keySet().containsAll(expected)) {
+                if (System.nanoTime() > deadline) {
+                    TreeSet<String> missing = new TreeSet<>(expected);
+                    missing.removeAll(latest.keySet());
+                    throw new RunFailedException("no teacher blocks " + missing + " of " + teacherId + " in run " + runId + " on "
+                        + Topics.TEACHER_BLOCKS + " after " + timeout.toSeconds() + " s: is the teacher running?");
+                }
+                for (var r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.TEACHER_BLOCK
+                        && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())) {
+                        TeacherBlock b = v.envelope().getTeacherBlock();
+                        TeacherBlock held = latest.get(b.getStage());
+                        if (held == null || b.getVersion() >= held.getVersion()) {
+                            latest.put(b.getStage(), b);
+                        }
+                    }
+                }
+            }
+        }
+        Map<String, NDArray> arrays = new LinkedHashMap<>();
+        for (TeacherBlock b : latest.values()) {
+            for (NamedTensor t : b.getParametersList()) {
+                NDArray expectedArray = layout.asMap().get(t.getName());
+                long[] shape = TensorCodec.shape(t.getTensor());
+                if (expectedArray == null || !expectedArray.getShape().equals(new Shape(shape))) {
+                    throw new RunFailedException("teacher block " + b.getStage() + " of run " + runId + " has parameter "
+                        + t.getName() + " " + new Shape(shape) + ", but the teacher model " + teacherNet.spec() + " has "
+                        + (expectedArray == null ? "no such parameter" : expectedArray.getShape()));
+                }
+                try (NDArray wire = TensorCodec.toNDArray(t.getTensor(), manager, TensorCodec.Finite.REQUIRED)) {
+                    arrays.put(t.getName(), Tensors.copy(wire, type, manager));
+                }
+            }
+        }
+        List<String> names = layout.names();
+        layout.close();
+        Map<String, NDArray> ordered = new LinkedHashMap<>();
+        for (String n : names) {
+            NDArray a = arrays.get(n);
+            if (a == null) {
+                throw new RunFailedException("the teacher blocks of run " + runId + " lack parameter " + n + " of the teacher model "
+                    + teacherNet.spec());
+            }
+            ordered.put(n, a);
+        }
+        return new Params(ordered);
+    }
+
+    private static String stageOf(String parameter) {
+        int dot = parameter.indexOf('.');
+        return dot < 0 ? parameter : parameter.substring(0, dot);
+    }
+}
