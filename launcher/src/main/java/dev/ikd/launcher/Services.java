@@ -40,8 +40,17 @@ final class Services {
     }
 
     static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {
+        return teacher(c, data, pretrained, 0);
+    }
+
+    /** @param cacheSamples how many samples' backbone outputs to cache (0: the whole training set, filled at start) */
+    static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples) {
+        if (cacheSamples < 0) {
+            throw new IllegalArgumentException("--feature-cache must be >= 0 samples (0: the whole training set), got "
+                + cacheSamples);
+        }
         return new TeacherService.Settings("teacher", data, Network.build(c.teacher(), data), pretrained, c.mode(),
-            c.teacherConfig(), c.type(), data.trainSize());
+            c.teacherConfig(), c.type(), cacheSamples == 0 ? data.trainSize() : cacheSamples);
     }
 
     static StudentService.Settings student(TrainConfig c, Dataset data, int index) {

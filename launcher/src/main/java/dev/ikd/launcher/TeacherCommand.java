@@ -28,9 +28,17 @@ final class TeacherCommand implements Callable<Integer> {
         + "(one Kafka consumer group; give them the same --state-dir, e.g. a shared volume).")
     String replica;
 
+    @Option(names = "--feature-cache", defaultValue = "0", paramLabel = "SAMPLES",
+        description = "In modes frozen, ikd-adapter and pesf, cache the backbone's outputs of this many training samples "
+            + "(0: all, filled at start; fewer: filled by chunks as asked, least recently used go). Default: ${DEFAULT-VALUE}")
+    long featureCache;
+
     @Override
     public Integer call() {
         service.validate();
+        if (featureCache < 0) {
+            throw new IllegalArgumentException("--feature-cache must be >= 0 samples (0: the whole training set), got " + featureCache);
+        }
         if (replica != null && !replica.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("--replica must be letters, digits, '.', '_' or '-', got '" + replica + "'");
         }
@@ -42,7 +50,7 @@ final class TeacherCommand implements Callable<Integer> {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
             String id = replica == null ? "teacher" : "teacher-" + replica;
             var teacher = new TeacherVerticle(Services.bus(service.bootstrap, service.runId, id, "teacher"),
-                Services.teacher(c, data, pretrained), host.metrics("teacher"), manager, service.state("teacher"));
+                Services.teacher(c, data, pretrained, featureCache), host.metrics("teacher"), manager, service.state("teacher"));
             host.deploy(teacher, teacher::health);
             service.serve(host, id);
             ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);

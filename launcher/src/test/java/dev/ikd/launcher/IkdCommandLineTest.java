@@ -69,6 +69,8 @@ class IkdCommandLineTest {
             {"student", "--bootstrap", "nohost", "--run-id", "r", "--index", "0"},
             {"student", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "-1"},
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "a/b"},
+            {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--replica", "a/b"},
+            {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--feature-cache", "-1"},
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--step-timeout-ms", "0"},
             {"bench", "overhead", "--variants", "fast"},
             {"replay", "--run", "r", "--verify"},
