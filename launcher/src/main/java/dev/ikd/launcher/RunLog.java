@@ -9,20 +9,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.function.Predicate;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.ikd.proto.envelope.Decoded;
-import dev.ikd.proto.envelope.EnvelopeDeserializer;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * One run's record as the Kafka log holds it (DESIGN §6): every envelope of the run on every ikd
@@ -47,26 +41,12 @@ final class RunLog {
 
     /** Reads every ikd topic from its beginning to its current end and keeps the records of {@code runId}. */
     static RunLog read(String bootstrap, String runId) {
-        Map<String, Object> config = KafkaClients.consumerConfig(bootstrap, "ikd-replay-" + UUID.randomUUID(), "ikd-replay");
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
         List<Entry> entries = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (String topic : Topics.ALL) {
-                consumer.partitionsFor(topic, Duration.ofSeconds(60))
-                    .forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+        KafkaClients.readFromStart(bootstrap, Topics.ALL, "ikd-replay", Duration.ofSeconds(60), r -> {
+            if (r.value() instanceof Decoded.Valid v && belongs(v.envelope(), runId)) {
+                entries.add(new Entry(r.topic(), r.partition(), r.offset(), r.timestamp(), v.envelope()));
             }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(60));
-            while (partitions.stream().anyMatch(p -> consumer.position(p, Duration.ofSeconds(60)) < end.get(p))) {
-                for (var r : consumer.poll(Duration.ofMillis(500))) {
-                    if (r.value() instanceof Decoded.Valid v && belongs(v.envelope(), runId)) {
-                        entries.add(new Entry(r.topic(), r.partition(), r.offset(), r.timestamp(), v.envelope()));
-                    }
-                }
-            }
-        }
+        }, null);
         // Log order: one student's records share a partition, so "first" means first in that partition.
         entries.sort(Comparator.comparing(Entry::topic).thenComparingInt(Entry::partition).thenComparingLong(Entry::offset));
         return new RunLog(runId, entries);

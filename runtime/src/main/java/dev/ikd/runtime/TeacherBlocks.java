@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.UUID;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -19,7 +18,6 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Tensors;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Decoded;
-import dev.ikd.proto.envelope.EnvelopeDeserializer;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.topics.Topics;
@@ -27,10 +25,6 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.NamedTensor;
 import dev.ikd.proto.v1.TeacherBlock;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * The teacher's stages as block snapshots on the compacted {@code ikd.teacher-blocks} (DESIGN §3–§4):
@@ -69,32 +63,21 @@ public final class TeacherBlocks {
         TreeSet<String> expected = new TreeSet<>();
         layout.names().forEach(n -> expected.add(stageOf(n)));
         Map<String, TeacherBlock> latest = new TreeMap<>();
-        Map<String, Object> config = KafkaClients.consumerConfig(bootstrap, "ikd-blocks-" + UUID.randomUUID(), "ikd-blocks");
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(Topics.TEACHER_BLOCKS, timeout).stream()
-                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (!latest.keySet().containsAll(expected)) {
-                if (System.nanoTime() > deadline) {
-                    TreeSet<String> missing = new TreeSet<>(expected);
-                    missing.removeAll(latest.keySet());
-                    throw new RunFailedException("no teacher blocks " + missing + " of " + teacherId + " in run " + runId + " on "
-                        + Topics.TEACHER_BLOCKS + " after " + timeout.toSeconds() + " s: is the teacher running?");
-                }
-                for (var r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.TEACHER_BLOCK
-                        && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())) {
-                        TeacherBlock b = v.envelope().getTeacherBlock();
-                        TeacherBlock held = latest.get(b.getStage());
-                        if (held == null || b.getVersion() >= held.getVersion()) {
-                            latest.put(b.getStage(), b);
-                        }
-                    }
+        KafkaClients.readFromStart(bootstrap, List.of(Topics.TEACHER_BLOCKS), "ikd-blocks", timeout, r -> {
+            if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.TEACHER_BLOCK
+                && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())) {
+                TeacherBlock b = v.envelope().getTeacherBlock();
+                TeacherBlock held = latest.get(b.getStage());
+                if (held == null || b.getVersion() >= held.getVersion()) {
+                    latest.put(b.getStage(), b);
                 }
             }
+        }, () -> latest.keySet().containsAll(expected));
+        if (!latest.keySet().containsAll(expected)) {
+            TreeSet<String> missing = new TreeSet<>(expected);
+            missing.removeAll(latest.keySet());
+            throw new RunFailedException("no teacher blocks " + missing + " of " + teacherId + " in run " + runId + " on "
+                + Topics.TEACHER_BLOCKS + " after " + timeout.toSeconds() + " s: is the teacher running?");
         }
         Map<String, NDArray> arrays = new LinkedHashMap<>();
         for (TeacherBlock b : latest.values()) {

@@ -1,11 +1,21 @@
 package dev.ikd.proto.kafka;
 
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+import dev.ikd.proto.envelope.Decoded;
 
 import dev.ikd.proto.envelope.EnvelopeDeserializer;
 import dev.ikd.proto.envelope.EnvelopeSerializer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -52,5 +62,33 @@ public final class KafkaClients {
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, EnvelopeDeserializer.class);
         return c;
+    }
+
+    /**
+     * Reads {@code topics} from their beginning, with no consumer group, handing every record to
+     * {@code each}, until {@code done} says so or, when it never does, until the end each partition
+     * had when reading began. Fails after {@code timeout} if {@code done} is given and never holds.
+     */
+    public static void readFromStart(String bootstrapServers, List<String> topics, String clientId, Duration timeout,
+                                     Consumer<ConsumerRecord<String, Decoded>> each, java.util.function.BooleanSupplier done) {
+        Map<String, Object> config = consumerConfig(bootstrapServers, "unused", clientId);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String topic : topics) {
+                consumer.partitionsFor(topic, timeout).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            Predicate<TopicPartition> behind = p -> consumer.position(p, timeout) < end.get(p);
+            while (done != null ? !done.getAsBoolean() : partitions.stream().anyMatch(behind)) {
+                if (done != null && System.nanoTime() > deadline) {
+                    return;
+                }
+                consumer.poll(Duration.ofMillis(200)).forEach(each);
+            }
+        }
     }
 }
