@@ -38,16 +38,24 @@ final class LocalRun {
         return run(c, data, teacher, bootstrap, runId, host, manager, timeoutSeconds, KafkaTuning.defaults(), null);
     }
 
-    /** @param stateBase where every service checkpoints (and resumes from), or null for state in memory only */
     static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
                        NDManager manager, long timeoutSeconds, KafkaTuning tuning, Path stateBase) {
+        return run(c, data, teacher, bootstrap, runId, host, manager, timeoutSeconds, tuning, stateBase, -1);
+    }
+
+    /**
+     * @param stateBase    where every service checkpoints (and resumes from), or null for state in memory only
+     * @param microBatchMs the teacher's micro-batching window (-1: off, the feature cache serves the shared backbone)
+     */
+    static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
+                       NDManager manager, long timeoutSeconds, KafkaTuning tuning, Path stateBase, long microBatchMs) {
         Services.requireDistributable(c);
         Services.ensureTopics(bootstrap, 4);
         var coordinator = new CoordinatorVerticle(Services.bus(bootstrap, runId, "coordinator", "coordinator", tuning),
             Services.coordinator(c, data, TIMEOUT_MS, c.students()), host.metrics("coordinator"));
         host.deploy(coordinator, coordinator::health);
         var teacherVerticle = new TeacherVerticle(Services.bus(bootstrap, runId, "teacher", "teacher", tuning),
-            Services.teacher(c, data, teacher), host.metrics("teacher"), manager, state(stateBase, runId, "teacher"));
+            Services.teacher(c, data, teacher, 0, microBatchMs), host.metrics("teacher"), manager, state(stateBase, runId, "teacher"));
         host.deploy(teacherVerticle, teacherVerticle::health);
         long t0 = System.nanoTime();
         List<StudentVerticle> students = new ArrayList<>();

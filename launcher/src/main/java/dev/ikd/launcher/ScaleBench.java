@@ -52,6 +52,11 @@ final class ScaleBench implements Callable<Integer> {
         description = "Teacher modes to compare. Default: ${DEFAULT-VALUE}")
     List<String> modes;
 
+    @Option(names = "--micro-batch-ms", defaultValue = "-1",
+        description = "The teacher's micro-batching window for every setting (-1: off, the feature cache; 0: no cache, each "
+            + "request alone). Results go to scale-microbatch-MS.json unless -1. Default: ${DEFAULT-VALUE}")
+    long microBatchMs;
+
     @Mixin
     BenchOutput output;
 
@@ -103,18 +108,20 @@ final class ScaleBench implements Callable<Integer> {
                 m++;
             }
         }
-        Path png = output.results.resolve("scale.png");
+        String name = microBatchMs < 0 ? "scale" : "scale-microbatch-" + microBatchMs;
+        Path png = output.results.resolve(name + ".png");
         LinePlot.write(png, "Teacher capacity vs students (" + data.name() + ")", "students per teacher",
             "student-steps per second", lines);
         var json = new JsonObject();
         String command = "ikd bench scale --dataset " + data.name() + " --steps " + base.steps() + " --students-list "
-            + String.join(",", studentCounts.stream().map(String::valueOf).toList()) + " --modes " + String.join(",", modes);
+            + String.join(",", studentCounts.stream().map(String::valueOf).toList()) + " --modes " + String.join(",", modes)
+            + (microBatchMs < 0 ? "" : " --micro-batch-ms " + microBatchMs);
         json.addProperty("command", command);
         json.addProperty("dataset", data.name());
         json.addProperty("steps", base.steps());
         json.addProperty("teacher", base.teacher().toString());
         json.add("settings", settings);
-        output.record("scale", json, markdown(command, settings, data, base));
+        output.record(name, json, markdown(command, settings, data, base, name));
         return 0;
     }
 
@@ -122,7 +129,8 @@ final class ScaleBench implements Callable<Integer> {
         throws Exception {
         String runId = "scale-" + c.mode().cliName() + "-" + c.students() + "-" + System.nanoTime();
         try (ServiceHost host = new ServiceHost(c.students() + 2)) {
-            LocalRun.Outcome o = LocalRun.run(c, data, teacher, bootstrap, runId, host, manager, 3600, KafkaTuning.defaults(), state);
+            LocalRun.Outcome o = LocalRun.run(c, data, teacher, bootstrap, runId, host, manager, 3600, KafkaTuning.defaults(), state,
+                microBatchMs);
             MeterRegistry registry = host.registry();
             double busyMs = registry.find("ikd.step.phase.cpu").tag("service", "teacher").timers().stream()
                 .mapToDouble(t -> t.totalTime(TimeUnit.MILLISECONDS)).sum();
@@ -144,12 +152,18 @@ final class ScaleBench implements Callable<Integer> {
             row.addProperty("cache_hit_rate", hitRatio == null ? 0.0 : hitRatio.value());
             row.addProperty("teacher_bytes_per_student", bytes);
             row.addProperty("wall_s", o.wallSeconds());
+            row.addProperty("micro_batch_ms", microBatchMs);
+            Gauge batch = registry.find("ikd.micro.batch.requests").tag("service", "teacher").gauge();
+            if (batch != null) {
+                row.addProperty("mean_requests_per_forward", batch.value());
+            }
             return row;
         }
     }
 
-    private static String markdown(String command, JsonArray settings, Dataset data, TrainConfig c) {
-        StringBuilder md = new StringBuilder("### Many students per teacher\n\n`").append(command).append("` (teacher ")
+    private static String markdown(String command, JsonArray settings, Dataset data, TrainConfig c, String name) {
+        StringBuilder md = new StringBuilder("### Many students per teacher" + (name.equals("scale") ? "" : " (" + name + ")")
+            + "\n\n`").append(command).append("` (teacher ")
             .append(c.teacher()).append(", student ").append(c.student()).append("): one teacher service, N students, every "
                 + "service in one process on this 2-core machine, talking through the embedded broker.\n\n")
             .append("| teacher mode | students | teacher busy ms per student-step | capacity (student-steps/s at 100% busy) "
@@ -162,7 +176,7 @@ final class ScaleBench implements Callable<Integer> {
                 r.get("capacity_steps_per_s").getAsDouble(), r.get("achieved_steps_per_s").getAsDouble(),
                 r.get("cache_hit_rate").getAsDouble(), r.get("teacher_bytes_per_student").getAsLong()));
         }
-        md.append("\n![capacity vs students](bench/results/scale.png)\n\n")
+        md.append("\n![capacity vs students](bench/results/" + name + ".png)\n\n")
             .append("Busy time: the CPU time of the teacher's soft-target and update phases (`ikd_step_phase_cpu_seconds`; "
                 + "DJL runs one intra-op thread, on the calling thread), summed over the run, per student-step; the feature "
                 + "cache is filled when the teacher starts and is not in it. Capacity = 1000 / busy ms. Achieved: student-steps per wall second here, where students, "

@@ -45,12 +45,20 @@ final class Services {
 
     /** @param cacheSamples how many samples' backbone outputs to cache (0: the whole training set, filled at start) */
     static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples) {
+        return teacher(c, data, pretrained, cacheSamples, -1);
+    }
+
+    /** @param microBatchMs -1: off (the feature cache serves the backbone); 0: each request alone; more: the batching window */
+    static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples, long microBatchMs) {
+        if (microBatchMs < -1) {
+            throw new IllegalArgumentException("--micro-batch-ms must be -1 (off), 0 or more, got " + microBatchMs);
+        }
         if (cacheSamples < 0) {
             throw new IllegalArgumentException("--feature-cache must be >= 0 samples (0: the whole training set), got "
                 + cacheSamples);
         }
         return new TeacherService.Settings("teacher", data, Network.build(c.teacher(), data), pretrained, c.mode(),
-            c.teacherConfig(), c.type(), cacheSamples == 0 ? data.trainSize() : cacheSamples);
+            c.teacherConfig(), c.type(), cacheSamples == 0 ? data.trainSize() : cacheSamples, microBatchMs);
     }
 
     static StudentService.Settings student(TrainConfig c, Dataset data, int index) {

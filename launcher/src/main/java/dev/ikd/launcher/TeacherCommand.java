@@ -33,9 +33,18 @@ final class TeacherCommand implements Callable<Integer> {
             + "(0: all, filled at start; fewer: filled by chunks as asked, least recently used go). Default: ${DEFAULT-VALUE}")
     long featureCache;
 
+    @Option(names = "--micro-batch-ms", defaultValue = "-1", paramLabel = "MS",
+        description = "Instead of the feature cache, run the shared backbone for requests of different students that arrive "
+            + "within MS of each other as one forward (0: each alone; -1: off, use the cache). Not bit-exact: within 1e-5 on "
+            + "the students' parameters. Default: ${DEFAULT-VALUE}")
+    long microBatchMs;
+
     @Override
     public Integer call() {
         service.validate();
+        if (microBatchMs < -1) {
+            throw new IllegalArgumentException("--micro-batch-ms must be -1 (off), 0 or more, got " + microBatchMs);
+        }
         if (featureCache < 0) {
             throw new IllegalArgumentException("--feature-cache must be >= 0 samples (0: the whole training set), got " + featureCache);
         }
@@ -50,7 +59,7 @@ final class TeacherCommand implements Callable<Integer> {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
             String id = replica == null ? "teacher" : "teacher-" + replica;
             var teacher = new TeacherVerticle(Services.bus(service.bootstrap, service.runId, id, "teacher"),
-                Services.teacher(c, data, pretrained, featureCache), host.metrics("teacher"), manager, service.state("teacher"));
+                Services.teacher(c, data, pretrained, featureCache, microBatchMs), host.metrics("teacher"), manager, service.state("teacher"));
             host.deploy(teacher, teacher::health);
             service.serve(host, id);
             ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);

@@ -71,6 +71,7 @@ class IkdCommandLineTest {
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "a/b"},
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--replica", "a/b"},
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--feature-cache", "-1"},
+            {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--micro-batch-ms", "-2"},
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--step-timeout-ms", "0"},
             {"bench", "overhead", "--variants", "fast"},
             {"replay", "--run", "r", "--verify"},

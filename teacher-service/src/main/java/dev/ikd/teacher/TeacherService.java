@@ -15,6 +15,7 @@ import dev.ikd.core.checkpoint.Checkpoint;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.FeatureCache;
+import dev.ikd.core.learn.MicroBatcher;
 import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.learn.TeacherMode;
@@ -51,8 +52,17 @@ public final class TeacherService implements AutoCloseable {
      * samples' backbone outputs it caches in the modes whose backbone is frozen.
      */
     public record Settings(String teacherId, Dataset data, Network net, Params pretrained, TeacherMode mode,
-                           TeacherConfig config, DataType type, long featureCacheSamples) {
+                           TeacherConfig config, DataType type, long featureCacheSamples, long microBatchMs) {
+
+        /** With the feature cache, no micro-batching. */
+        public Settings(String teacherId, Dataset data, Network net, Params pretrained, TeacherMode mode, TeacherConfig config,
+                        DataType type, long featureCacheSamples) {
+            this(teacherId, data, net, pretrained, mode, config, type, featureCacheSamples, -1);
+        }
     }
+
+    /** Requests one micro-batch takes at most. */
+    static final int MAX_BATCH_REQUESTS = 64;
 
     /** One student's teacher and where its protocol stands. */
     private static final class Pupil {
@@ -81,6 +91,7 @@ public final class TeacherService implements AutoCloseable {
     private final NDManager manager;
     private final Map<String, Pupil> pupils = new ConcurrentHashMap<>();
     private final FeatureCache cache;
+    private final MicroBatcher batcher;
 
     public TeacherService(Settings settings, String runId, ServiceMetrics metrics, Clock clock, NDManager parent) {
         this.settings = settings;
@@ -88,8 +99,18 @@ public final class TeacherService implements AutoCloseable {
         this.metrics = metrics;
         this.clock = clock;
         this.manager = parent.newSubManager();
-        this.cache = settings.mode() == TeacherMode.IKD ? null : new FeatureCache(settings.net(), settings.pretrained(),
-            settings.data(), settings.type(), settings.featureCacheSamples(), manager);
+        boolean shared = settings.mode() != TeacherMode.IKD;
+        // Micro-batching (--micro-batch-ms >= 0) serves the shared backbone instead of the cache: 0 runs each request alone.
+        this.batcher = shared && settings.microBatchMs() >= 0 ? new MicroBatcher(settings.net(), settings.pretrained(),
+            settings.data(), settings.type(), settings.microBatchMs(), settings.microBatchMs() == 0 ? 1 : MAX_BATCH_REQUESTS, manager)
+            : null;
+        this.cache = shared && batcher == null ? new FeatureCache(settings.net(), settings.pretrained(),
+            settings.data(), settings.type(), settings.featureCacheSamples(), manager) : null;
+        if (batcher != null) {
+            Gauge.builder("ikd.micro.batch.requests", batcher, b -> b.forwards() == 0 ? 0 : (double) b.requests() / b.forwards())
+                .description("Mean requests per batched backbone forward").tag("service", metrics.service())
+                .register(metrics.registry());
+        }
         if (cache != null && settings.featureCacheSamples() >= settings.data().trainSize()) {
             // The whole training set fits: fill it now, so that no student's step pays for a chunk.
             long t0 = System.nanoTime();
@@ -125,7 +146,7 @@ public final class TeacherService implements AutoCloseable {
     private Teacher enroll(Envelope admitted) {
         var hp = admitted.getAdmitted().getEnrollment().getHyperParameters();
         return Teacher.enroll(settings.net(), settings.pretrained(), settings.mode(), settings.config(), hp.getTemperature(),
-            hp.getSeed() + 3, cache, manager);
+            hp.getSeed() + 3, cache != null ? cache : batcher, manager);
     }
 
     /** Whether this teacher holds {@code studentId}'s state now. */

@@ -23,7 +23,7 @@ import dev.ikd.core.model.Swap;
  * per chunk, so a row's bits depend on its chunk only, never on which student asked first or what
  * was evicted before. At most {@code capacity} samples are held (least recently used chunks go).
  */
-public final class FeatureCache implements AutoCloseable {
+public final class FeatureCache implements SharedBackbone, AutoCloseable {
 
     /** Samples per chunk: the batch every cached row is computed in. */
     public static final int CHUNK = 256;
@@ -60,7 +60,7 @@ public final class FeatureCache implements AutoCloseable {
         };
     }
 
-    /** The backbone's logits (B x C) and features (B x F) for training ids, as arrays of {@code out}. */
+    @Override
     public Network.Forward forward(int[] ids, NDManager out) {
         int c = data.classes();
         int f = net.featureSize();

@@ -23,14 +23,14 @@ public final class Teacher implements AutoCloseable {
     private final TeacherConfig config;
     private final double temperature;
     private final NDManager manager;
-    private final FeatureCache cache;
+    private final SharedBackbone cache;
     private Params backbone;
     private Params trainable;
     private Params velocity;
     private long version;
 
     private Teacher(Network net, TeacherMode mode, TeacherConfig config, double temperature, NDManager manager,
-                    Params backbone, Params trainable, long version, FeatureCache cache) {
+                    Params backbone, Params trainable, long version, SharedBackbone cache) {
         this.cache = mode == TeacherMode.IKD ? null : cache;
         this.net = net;
         this.mode = mode;
@@ -54,11 +54,11 @@ public final class Teacher implements AutoCloseable {
     }
 
     /**
-     * As above; with a {@link FeatureCache} of the shared backbone, the modes whose backbone is
-     * frozen read its logits and features from the cache instead of running it.
+     * As above; with a {@link SharedBackbone} (a feature cache, or a micro-batcher), the modes whose
+     * backbone is frozen get its logits and features from it instead of running it themselves.
      */
     public static Teacher enroll(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, double temperature,
-                                 long adapterSeed, FeatureCache cache, NDManager parent) {
+                                 long adapterSeed, SharedBackbone cache, NDManager parent) {
         NDManager manager = parent.newSubManager();
         return switch (mode) {
             case FROZEN -> new Teacher(net, mode, config, temperature, manager, pretrained, null, 0, cache);
@@ -72,7 +72,7 @@ public final class Teacher implements AutoCloseable {
         };
     }
 
-    /** Whether the backbone's outputs come from the feature cache (then no input features are needed). */
+    /** Whether the backbone's outputs come from a shared backbone by sample id (then no input features are needed). */
     public boolean usesCache() {
         return cache != null;
     }
