@@ -104,7 +104,8 @@ public final class TeacherVerticle extends AbstractVerticle {
                 LOG.info("{}: took over {} from its checkpoint {} ({} records applied)", busSettings.serviceId(), student,
                     stateDir.latest(student).getFileName(), service.records(student));
                 return answers;
-            }).onSuccess(bus::sendAll)));
+            }).onSuccess(bus::sendAll)
+                .onFailure(e -> LOG.error("{}: cannot take over {}: {}", busSettings.serviceId(), student, e.getMessage()))));
     }
 
     /** Partitions lost to another replica: their students' state is dropped here (it is checkpointed) once their work is done. */

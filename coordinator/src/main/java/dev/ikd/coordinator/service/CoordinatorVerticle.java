@@ -69,7 +69,8 @@ public final class CoordinatorVerticle extends AbstractVerticle {
     private EnvelopeBus bus;
     private final Covered covered = Covered.none();
     private boolean replaying;
-    private int journaled;
+    /** Events in this run's journal: folded at start plus applied since (shown by /health). */
+    private volatile int journaled;
     private Future<Void> journalTail = Future.succeededFuture();
     private volatile boolean up;
 
@@ -148,11 +149,6 @@ public final class CoordinatorVerticle extends AbstractVerticle {
         Future<Void> sent = bus.sendAll(commands);
         journalTail = journalTail.transform(previous -> sent).compose(v -> bus.send(entry));
         return journalTail.map(List.of());
-    }
-
-    /** How many events this run's journal holds (folded at start plus applied since). */
-    public int journaled() {
-        return journaled;
     }
 
     private List<Envelope> event(Envelope e, long now) {
@@ -253,7 +249,7 @@ public final class CoordinatorVerticle extends AbstractVerticle {
 
     public JsonObject health() {
         return new JsonObject().put("service", busSettings.serviceId()).put("status", up ? "UP" : "STARTING")
-            .put("students", plans.size());
+            .put("students", plans.size()).put("journaled", journaled);
     }
 
     @Override
