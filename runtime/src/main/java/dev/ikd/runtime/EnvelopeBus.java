@@ -112,11 +112,38 @@ public final class EnvelopeBus {
      * (it names the reason, or returns null) goes to {@code handler}.
      */
     public Future<Void> subscribe(Vertx vertx, Set<String> topics, BiFunction<Envelope, Position, String> skip, Handler handler) {
+        open(vertx, skip, handler, true);
+        return consumer.subscribe(topics);
+    }
+
+    /**
+     * Reads only the partition that records keyed {@code key} go to, in each of {@code topics}: a
+     * student reads its own records (and the run's end, which goes to every partition), not the
+     * whole topic. Offsets are still committed for this service's group.
+     */
+    public Future<Void> subscribeToKey(Vertx vertx, Set<String> topics, String key, BiFunction<Envelope, Position, String> skip,
+                                       Handler handler) {
+        return vertx.executeBlocking(() -> {
+            Set<TopicPartition> own = new java.util.HashSet<>();
+            for (String topic : topics) {
+                own.add(new TopicPartition(topic, partitionOf(topic, key)));
+            }
+            return own;
+        }).compose(own -> {
+            open(vertx, skip, handler, false);
+            return consumer.assign(own);
+        });
+    }
+
+    /** The consumer: in a group that assigns partitions, or alone on partitions it is given. */
+    private void open(Vertx vertx, BiFunction<Envelope, Position, String> skip, Handler handler, boolean grouped) {
         Map<String, Object> config = settings.tuning().consumer(
             KafkaClients.consumerConfig(settings.bootstrapServers(), settings.groupId(), settings.serviceId()));
-        // Static membership: a service started again after a crash takes its old place in the group
-        // at once, instead of waiting out the dead member's session before partitions are assigned.
-        config.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.serviceId());
+        if (grouped) {
+            // Static membership: a service started again after a crash takes its old place in the group
+            // at once, instead of waiting out the dead member's session before partitions are assigned.
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.serviceId());
+        }
         // A replica that died for good hands its partitions to the others after this long (Kafka's default is 45 s).
         config.put(org.apache.kafka.clients.consumer.ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
         // Range assignment gives a replica the same partition numbers of every topic it reads: a
@@ -151,7 +178,6 @@ public final class EnvelopeBus {
             }
         });
         commitTimer = vertx.setPeriodic(COMMIT_INTERVAL_MS, id -> commitDone());
-        return consumer.subscribe(topics);
     }
 
     /** Listens to this consumer's rebalances; set before {@link #subscribe}. */

@@ -65,7 +65,8 @@ public final class StudentVerticle extends AbstractVerticle {
         work.submit(me, this::load)
             .compose(s -> {
                 service = s;
-                return bus.subscribe(vertx, Set.of(Topics.CONTROL, Topics.SOFT_TARGETS), this::notMine, this::handle);
+                return bus.subscribeToKey(vertx, Set.of(Topics.CONTROL, Topics.SOFT_TARGETS), settings.studentId(), this::notMine,
+                    this::handle);
             })
             .compose(v -> {
                 if (service.report() != null) {
