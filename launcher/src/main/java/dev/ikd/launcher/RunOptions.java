@@ -34,8 +34,9 @@ final class RunOptions {
     @Option(names = "--teacher-mode", defaultValue = "ikd", description = "frozen, ikd, ikd-adapter or pesf. Default: ${DEFAULT-VALUE}")
     String teacherMode;
 
-    @Option(names = "--students", defaultValue = "1", description = "Number of students. Default: ${DEFAULT-VALUE}")
-    int students;
+    @Option(names = "--students", defaultValue = "1",
+        description = "Number of students ('ikd bench scale': a list, e.g. 1,2,4). Default: ${DEFAULT-VALUE}")
+    String students;
 
     @Option(names = "--steps", defaultValue = "200", description = "Course/exam steps per student. Default: ${DEFAULT-VALUE}")
     long steps;
@@ -73,9 +74,7 @@ final class RunOptions {
     }
 
     TrainConfig toConfig() {
-        if (students < 1) {
-            throw new IllegalArgumentException("--students must be at least 1, got " + students);
-        }
+        int count = studentCount(students);
         if (steps < 0) {
             throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
         }
@@ -90,10 +89,24 @@ final class RunOptions {
             pc = new TrainConfig.PretrainConfig(pretrainSteps, pc.batchSize(), pc.learningRate(), pc.momentum());
         }
         return new TrainConfig(teacher == null ? p.teacher() : ModelSpec.parse(teacher),
-            student == null ? p.student() : ModelSpec.parse(student), TeacherMode.parse(teacherMode), students, steps, seed,
+            student == null ? p.student() : ModelSpec.parse(student), TeacherMode.parse(teacherMode), count, steps, seed,
             sc, tc, batch == null ? p.batchSize() : batch, examBatch == null ? p.examBatchSize() : examBatch,
             swap == null ? SwapSchedule.OFF : SwapSchedule.parse(swap), labelFraction == null ? p.labelFraction() : labelFraction,
             p.quizFraction(), pc, p.type(), false);
+    }
+
+    /** A number of students: a whole number of at least 1, or a one-line refusal. */
+    static int studentCount(String text) {
+        int n;
+        try {
+            n = Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--students must be a whole number, got '" + text + "'");
+        }
+        if (n < 1) {
+            throw new IllegalArgumentException("--students must be at least 1, got " + n);
+        }
+        return n;
     }
 
     private static double or(Double value, double fallback) {

@@ -4,6 +4,7 @@ import java.awt.Color;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -25,7 +26,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ikd bench scale}: one teacher, more and more students, per teacher mode. For each setting,
@@ -44,13 +47,8 @@ final class ScaleBench implements Callable<Integer> {
     @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
     Path teacherCheckpoint;
 
-    @Option(names = "--students-list", split = ",", defaultValue = "1,2,4,8,16",
-        description = "Student counts to measure. Default: ${DEFAULT-VALUE}")
-    List<Integer> studentCounts;
-
-    @Option(names = "--modes", split = ",", defaultValue = "ikd,ikd-adapter",
-        description = "Teacher modes to compare. Default: ${DEFAULT-VALUE}")
-    List<String> modes;
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--micro-batch-ms", defaultValue = "-1",
         description = "The teacher's micro-batching window for every setting (-1: off, the feature cache; 0: no cache, each "
@@ -62,13 +60,15 @@ final class ScaleBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        TrainConfig base = run.toConfig();
-        for (int n : studentCounts) {
-            if (n < 1) {
-                throw new IllegalArgumentException("--students-list takes counts >= 1, got " + n);
-            }
-        }
+        // Here --students and --teacher-mode take lists: every count in every mode.
+        var given = spec.commandLine().getParseResult();
+        List<Integer> studentCounts = Arrays.stream((given.hasMatchedOption("--students") ? run.students : "1,2,4,8,16")
+            .split(",")).map(RunOptions::studentCount).toList();
+        List<String> modes = List.of((given.hasMatchedOption("--teacher-mode") ? run.teacherMode : "ikd,ikd-adapter").split(","));
         List<TeacherMode> teacherModes = modes.stream().map(TeacherMode::parse).toList();
+        run.students = "1";
+        run.teacherMode = modes.get(0);
+        TrainConfig base = run.toConfig();
         Services.requireDistributable(base);
         Dataset data = run.loadDataset();
         Path dir = Files.createTempDirectory("ikd-bench-scale-");
@@ -113,8 +113,8 @@ final class ScaleBench implements Callable<Integer> {
         LinePlot.write(png, "Teacher capacity vs students (" + data.name() + ")", "students per teacher",
             "student-steps per second", lines);
         var json = new JsonObject();
-        String command = "ikd bench scale --dataset " + data.name() + " --steps " + base.steps() + " --students-list "
-            + String.join(",", studentCounts.stream().map(String::valueOf).toList()) + " --modes " + String.join(",", modes)
+        String command = "ikd bench scale --dataset " + data.name() + " --steps " + base.steps() + " --students "
+            + String.join(",", studentCounts.stream().map(String::valueOf).toList()) + " --teacher-mode " + String.join(",", modes)
             + (microBatchMs < 0 ? "" : " --micro-batch-ms " + microBatchMs);
         json.addProperty("command", command);
         json.addProperty("dataset", data.name());
