@@ -100,9 +100,10 @@ public final class TeacherVerticle extends AbstractVerticle {
                 if (service.has(student)) {
                     return List.<Envelope>of();
                 }
-                List<Envelope> answers = service.resume(stateDir.latest(student));
+                java.nio.file.Path saved = stateDir.latest(student);
+                List<Envelope> answers = service.resume(saved);
                 LOG.info("{}: took over {} from its checkpoint {} ({} records applied)", busSettings.serviceId(), student,
-                    stateDir.latest(student).getFileName(), service.records(student));
+                    saved.getFileName(), service.records(student));
                 return answers;
             }).onSuccess(bus::sendAll)
                 .onFailure(e -> LOG.error("{}: cannot take over {}: {}", busSettings.serviceId(), student, e.getMessage()))));
@@ -159,8 +160,9 @@ public final class TeacherVerticle extends AbstractVerticle {
      */
     private Future<List<Envelope>> apply(String student, Position at, Callable<List<Envelope>> step) {
         return work.submit(student, () -> {
-            if (!service.has(student) && stateDir != null && stateDir.latest(student) != null) {
-                service.resume(stateDir.latest(student)); // a student this replica has just taken over
+            java.nio.file.Path saved = service.has(student) || stateDir == null ? null : stateDir.latest(student);
+            if (saved != null) {
+                service.resume(saved); // a student this replica has just taken over
             }
             if (service.covers(student, at)) {
                 metrics.skipped(at.topic(), "covered");

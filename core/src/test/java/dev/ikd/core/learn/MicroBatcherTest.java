@@ -41,10 +41,21 @@ class MicroBatcherTest {
         try (NDManager root = NDManager.newBaseManager()) {
             Params phi = teacherNet.init(9, DataType.FLOAT32, root);
             try (MicroBatcher batcher = new MicroBatcher(teacherNet, phi, DIGITS, DataType.FLOAT32, 20, STUDENTS, root)) {
+                float[][][] targetsAlone = new float[STUDENTS][STEPS][];
+                float[][][] targetsBatched = new float[STUDENTS][STEPS][];
                 List<float[]> alone = train(root, studentNet, i -> Teacher.enroll(teacherNet, phi, TeacherMode.FROZEN, tc, 2, i, root),
-                    sc, false);
+                    sc, false, targetsAlone);
                 List<float[]> batched = train(root, studentNet, i -> Teacher.enroll(teacherNet, phi, TeacherMode.FROZEN, tc, 2, i,
-                    batcher, root), sc, true);
+                    batcher, root), sc, true, targetsBatched);
+                double maxP = 0;
+                for (int i = 0; i < STUDENTS; i++) {
+                    for (int k = 0; k < STEPS; k++) {
+                        for (int j = 0; j < targetsAlone[i][k].length; j++) {
+                            maxP = Math.max(maxP, Math.abs(targetsAlone[i][k][j] - targetsBatched[i][k][j]));
+                        }
+                    }
+                }
+                assertThat(maxP).as("max |Δp| of the soft targets").isLessThanOrEqualTo(1e-6);
                 double maxTheta = 0;
                 for (int i = 0; i < STUDENTS; i++) {
                     float[] a = alone.get(i);
@@ -67,8 +78,8 @@ class MicroBatcherTest {
     }
 
     /** Every student in its own thread, step k of all students released together; θ of each at the end. */
-    private static List<float[]> train(NDManager root, Network studentNet, TeacherFor teachers, StudentConfig sc, boolean byIds)
-        throws Exception {
+    private static List<float[]> train(NDManager root, Network studentNet, TeacherFor teachers, StudentConfig sc, boolean byIds,
+                                       float[][][] targets) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(STUDENTS);
         CyclicBarrier together = new CyclicBarrier(STUDENTS);
         try {
@@ -89,6 +100,7 @@ class MicroBatcherTest {
                             NDArray y = Losses.oneHot(step, DIGITS.trainLabels(ids), null, 10, DataType.FLOAT32);
                             NDArray p = byIds ? teacher.softTargets(new Teacher.Batch(ids, null, step), step)
                                 : teacher.softTargets(x, step);
+                            targets[s][k] = p.toFloatArray();
                             student.learn(x, y, p, x, DIGITS.trainLabels(ids), Swap.NONE);
                         }
                     }
