@@ -5,7 +5,10 @@ import java.io.PrintWriter;
 import dev.ikd.broker.BrokerException;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.MissingDataException;
+import dev.ikd.proto.kafka.LogReadException;
 import dev.ikd.runtime.RunFailedException;
+import dev.ikd.runtime.checkpoint.UnusableCheckpointException;
+import dev.ikd.runtime.processor.ServiceStoppedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -18,6 +21,8 @@ public final class Ikd implements Runnable {
 
     /** Exit code for bad command-line or configuration values. */
     static final int USAGE = 2;
+    /** Exit code of a service that stopped to keep its guarantees (crash-only): the same command resumes it. */
+    static final int STOPPED = 3;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -31,9 +36,18 @@ public final class Ikd implements Runnable {
         System.exit(execute(args));
     }
 
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Runs a command line and returns its exit code (tests call this; only {@link #main} exits). */
     public static int execute(String... args) {
-        // Read once when the engine starts: offline natives, one intra-op thread per learner (shared/RECIPES.md).
+        // Read once when the engine starts: offline natives, one intra-op thread per learner (docs/architecture.md §10).
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         System.setProperty("ai.djl.pytorch.num_threads", System.getProperty("ai.djl.pytorch.num_threads", "1"));
         System.setProperty("ai.djl.pytorch.num_interop_threads", System.getProperty("ai.djl.pytorch.num_interop_threads", "1"));
@@ -46,11 +60,17 @@ public final class Ikd implements Runnable {
         cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
             PrintWriter err = commandLine.getErr();
             if (e instanceof IllegalArgumentException || e instanceof MissingDataException || e instanceof CheckpointException
-                || e instanceof BrokerException) {
+                || e instanceof BrokerException || e instanceof UnusableCheckpointException) {
                 err.println("ikd: " + e.getMessage());
                 return USAGE;
             }
-            if (e instanceof RunFailedException) {
+            if (e instanceof ServiceStoppedException stopped) {
+                err.println("ikd: " + stopped.getMessage());
+                // A checkpoint it cannot resume from is the operator's to fix (like a bad option), not a crash to retry.
+                return causedBy(stopped, UnusableCheckpointException.class) || causedBy(stopped, CheckpointException.class)
+                    ? USAGE : STOPPED;
+            }
+            if (e instanceof RunFailedException || e instanceof LogReadException) {
                 err.println("ikd: " + e.getMessage());
                 return 1;
             }

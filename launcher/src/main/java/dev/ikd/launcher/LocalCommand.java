@@ -112,6 +112,9 @@ final class LocalCommand implements Callable<Integer> {
         Dataset data = run.loadDataset();
         Path dir = dataDir != null ? dataDir : Files.createTempDirectory("ikd-local-");
         String id = runId != null ? runId : "run-" + c.seed() + "-" + System.currentTimeMillis();
+        if (!id.matches("[A-Za-z0-9._-]+")) {
+            throw new IllegalArgumentException("--run-id must be letters, digits, '.', '_' or '-', got '" + id + "'");
+        }
         try (NDManager manager = run.newManager();
              EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
              ServiceHost host = new ServiceHost(c.students() + 2)) {
@@ -133,10 +136,9 @@ final class LocalCommand implements Callable<Integer> {
             Services.ensureTopics(broker.bootstrapServers(), 4);
             LocalRun.Outcome outcome;
             List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
-            try (StudentProgress progress = new StudentProgress(ids, c.steps());
-                 RunMonitor monitor = new RunMonitor(broker.bootstrapServers(), id, progress)) {
-                outcome = LocalRun.run(c, data, teacher, broker.bootstrapServers(), id, host, manager, timeoutSeconds,
-                    dev.ikd.runtime.KafkaTuning.defaults(), dir.resolve("state"));
+            try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
+                outcome = LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state")), host,
+                    manager, timeoutSeconds, -1, progress);
             }
             TrainResult baseline = compare == null ? null
                 : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, TrainingListener.NONE);

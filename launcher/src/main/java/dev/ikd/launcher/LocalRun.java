@@ -1,6 +1,5 @@
 package dev.ikd.launcher;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,17 +9,18 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
+import dev.ikd.core.train.TrainingListener;
 import dev.ikd.proto.v1.StudentReport;
-import dev.ikd.runtime.KafkaTuning;
-import dev.ikd.runtime.StateDir;
 import dev.ikd.student.StudentVerticle;
 import dev.ikd.teacher.TeacherVerticle;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 
 /**
  * A whole distributed run in one process: coordinator, teacher and students as separate verticles
- * that talk only through Kafka at {@code bootstrap}. What {@code ikd local} and
- * {@code ikd bench overhead} run.
+ * that talk only through Kafka. What {@code ikd local} and the benchmarks run. If any service has
+ * to stop (crash-only), the run fails with its reason and the process should end; started again
+ * with the same state directory, it resumes.
  */
 final class LocalRun {
 
@@ -30,44 +30,51 @@ final class LocalRun {
     private LocalRun() {
     }
 
-    record Outcome(String runId, double wallSeconds, List<TrainResult.StudentResult> students) {
+    record Outcome(String runId, double wallSeconds, List<TrainResult.StudentResult> students, TeacherVerticle teacher) {
     }
 
-    static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
-                       NDManager manager, long timeoutSeconds) {
-        return run(c, data, teacher, bootstrap, runId, host, manager, timeoutSeconds, KafkaTuning.defaults(), null);
-    }
-
-    static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
-                       NDManager manager, long timeoutSeconds, KafkaTuning tuning, Path stateBase) {
-        return run(c, data, teacher, bootstrap, runId, host, manager, timeoutSeconds, tuning, stateBase, -1);
+    static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
+                       long timeoutSeconds) {
+        return run(c, data, teacher, wiring, host, manager, timeoutSeconds, -1, TrainingListener.NONE);
     }
 
     /**
-     * @param stateBase    where every service checkpoints (and resumes from), or null for state in memory only
      * @param microBatchMs the teacher's micro-batching window (-1: off, the feature cache serves the shared backbone)
+     * @param progress     hears every student's steps (a progress line), besides the services' metrics
      */
-    static Outcome run(TrainConfig c, Dataset data, Params teacher, String bootstrap, String runId, ServiceHost host,
-                       NDManager manager, long timeoutSeconds, KafkaTuning tuning, Path stateBase, long microBatchMs) {
+    static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
+                       long timeoutSeconds, long microBatchMs, TrainingListener progress) {
         Services.requireDistributable(c);
-        Services.ensureTopics(bootstrap, 4);
-        var coordinator = new CoordinatorVerticle(Services.bus(bootstrap, runId, "coordinator", "coordinator", tuning),
+        Services.ensureTopics(wiring.bootstrap(), 4);
+        String runId = wiring.runId();
+        var coordinator = new CoordinatorVerticle(wiring.config("coordinator", "coordinator"),
             Services.coordinator(c, data, TIMEOUT_MS, c.students()), host.metrics("coordinator"));
         host.deploy(coordinator, coordinator::health);
-        var teacherVerticle = new TeacherVerticle(Services.bus(bootstrap, runId, "teacher", "teacher", tuning),
-            Services.teacher(c, data, teacher, 0, microBatchMs), host.metrics("teacher"), manager, state(stateBase, runId, "teacher"));
+        var teacherVerticle = new TeacherVerticle(wiring.config("teacher", "teacher"),
+            Services.teacher(c, data, teacher, 0, microBatchMs), host.metrics("teacher"), manager);
         host.deploy(teacherVerticle, teacherVerticle::health);
         long t0 = System.nanoTime();
         List<StudentVerticle> students = new ArrayList<>();
         for (int i = 0; i < c.students(); i++) {
             String id = Services.studentId(i);
-            var s = new StudentVerticle(Services.bus(bootstrap, runId, id, "student-" + id, tuning), Services.student(c, data, i),
-                host.metrics("student"), manager, state(stateBase, runId, id));
+            var s = new StudentVerticle(wiring.config(id, "student-" + id), Services.student(c, data, i), host.metrics("student"),
+                manager, progress);
             host.deploy(s, s::health);
             students.add(s);
         }
         List<Future<StudentReport>> reports = students.stream().map(StudentVerticle::finished).toList();
-        ServiceHost.await(Future.all(reports), timeoutSeconds, "run " + runId + " to finish");
+        // Any service that stops ends the wait with its reason: crash-only, the whole run stops with it.
+        Promise<Void> done = Promise.promise();
+        Future.all(reports).onComplete(all -> {
+            if (all.succeeded()) {
+                done.tryComplete();
+            } else {
+                done.tryFail(all.cause());
+            }
+        });
+        coordinator.ended().onFailure(done::tryFail);
+        teacherVerticle.ended().onFailure(done::tryFail);
+        ServiceHost.await(done.future(), timeoutSeconds, "run " + runId + " to finish");
         double wall = (System.nanoTime() - t0) / 1e9;
         List<TrainResult.StudentResult> results = new ArrayList<>();
         for (int i = 0; i < reports.size(); i++) {
@@ -76,10 +83,6 @@ final class LocalRun {
         }
         ServiceHost.await(coordinator.ended(), 60, "the coordinator to end run " + runId);
         ServiceHost.await(teacherVerticle.ended(), 60, "the teacher to hear that run " + runId + " ended");
-        return new Outcome(runId, wall, results);
-    }
-
-    private static StateDir state(Path base, String runId, String serviceId) {
-        return base == null ? null : StateDir.of(base, runId, serviceId);
+        return new Outcome(runId, wall, results, teacherVerticle);
     }
 }

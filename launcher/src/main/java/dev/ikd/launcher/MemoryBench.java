@@ -53,8 +53,8 @@ final class MemoryBench implements Callable<Integer> {
             samples.add(new long[] {0, residentBytes(), heapBytes(), committedHeapBytes()});
             wall = ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {
                 @Override
-                public void onStep(StepEvent e) {
-                    if (e.student() == c.students() - 1 && (e.step() + 1) % every == 0) {
+                public void onStudentStep(StudentStepped e) {
+                    if (e.student().equals(Services.studentId(c.students() - 1)) && (e.step() + 1) % every == 0) {
                         long[] s = {e.step() + 1, residentBytes(), heapBytes(), committedHeapBytes()};
                         samples.add(s);
                         System.err.printf("step %d: resident %.1f MB (outside the heap %.1f MB), heap used %.1f of %.1f MB%n",

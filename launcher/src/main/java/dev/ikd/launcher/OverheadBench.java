@@ -49,8 +49,9 @@ final class OverheadBench implements Callable<Integer> {
     @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
     Path teacherCheckpoint;
 
-    @Option(names = "--variants", split = ",", defaultValue = "default,fetch-wait-5,fetch-wait-100,linger-5,acks-1",
-        description = "Kafka client settings to compare: default (linger 0, acks all, fetch wait 500 ms, Kafka's own), "
+    @Option(names = "--variants", split = ",", defaultValue = "default,durable,fetch-wait-5,fetch-wait-100,linger-5,acks-1",
+        description = "Settings to compare: default (linger 0, acks all, fetch wait 500 ms, Kafka's own, no state directory), "
+            + "durable (default with a state directory: every record's state checkpointed and fsync'd before its answers leave), "
             + "fetch-wait-5, fetch-wait-100, linger-5, acks-1. Default: ${DEFAULT-VALUE}")
     List<String> variants;
 
@@ -92,13 +93,13 @@ final class OverheadBench implements Callable<Integer> {
 
     static KafkaTuning tuning(String variant) {
         return switch (variant) {
-            case "default" -> KafkaTuning.defaults();
+            case "default", "durable" -> KafkaTuning.defaults();
             case "fetch-wait-5" -> new KafkaTuning(0, "all", 5);
             case "fetch-wait-100" -> new KafkaTuning(0, "all", 100);
             case "linger-5" -> new KafkaTuning(5, "all", 500);
             case "acks-1" -> new KafkaTuning(0, "1", 500);
             default -> throw new IllegalArgumentException("unknown variant '" + variant
-                + "'; known: default, fetch-wait-5, fetch-wait-100, linger-5, acks-1");
+                + "'; known: default, durable, fetch-wait-5, fetch-wait-100, linger-5, acks-1");
         };
     }
 
@@ -118,8 +119,8 @@ final class OverheadBench implements Callable<Integer> {
             // Warm-up (JIT, native library, one distributed run) before anything is timed.
             ReferenceTrainer.run(c.withSteps(Math.min(20, c.steps())), data, teacher, manager, TrainingListener.NONE);
             try (ServiceHost host = new ServiceHost(c.students() + 2)) {
-                LocalRun.run(c.withSteps(Math.min(20, c.steps())), data, teacher, broker.bootstrapServers(),
-                    "overhead-warmup-" + System.currentTimeMillis(), host, manager, 3600);
+                LocalRun.run(c.withSteps(Math.min(20, c.steps())), data, teacher, Services.Wiring.of(broker.bootstrapServers(),
+                    "overhead-warmup-" + System.currentTimeMillis(), null), host, manager, 3600);
             }
             Samples first = new Samples();
             TrainResult before = inProcess(c, data, teacher, manager, first);
@@ -128,8 +129,9 @@ final class OverheadBench implements Callable<Integer> {
                 Samples samples = new Samples();
                 try (ServiceHost host = new ServiceHost(c.students() + 2)) {
                     host.observe(samples);
-                    LocalRun.Outcome o = LocalRun.run(c, data, teacher, broker.bootstrapServers(), "overhead-" + v + "-"
-                        + System.currentTimeMillis(), host, manager, 3600, tuning(v), null);
+                    Path state = "durable".equals(v) ? dir.resolve("state") : null;
+                    LocalRun.Outcome o = LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), "overhead-" + v
+                        + "-" + System.currentTimeMillis(), state).withTuning(tuning(v)), host, manager, 3600);
                     JsonObject row = measure(v, tuning(v), o, samples, host.registry(), c, LocalCommand.sameHashes(o.students(),
                         before.students()));
                     distributed.add(row);
@@ -159,6 +161,9 @@ final class OverheadBench implements Callable<Integer> {
                     row.get("messages_per_step").getAsDouble(), row.get("bytes_per_step").getAsDouble(),
                     row.get("same_hashes_as_inprocess").getAsBoolean() ? "yes" : "NO"));
             }
+            md.append("\nVariant `durable`: the default settings with a state directory, so that every service checkpoints the "
+                + "state a record left (typed protobuf, file and directory fsync'd) before that record's answers leave; the other "
+                + "variants keep state in memory (the coordinator journals every event in all of them).\n");
             md.append("\nStep time ratio: distributed / in-process time per round, in the steady state (step 1 to the last; "
                 + "goal <= 1.10). Hop latency: from the producer's send (the envelope's microsecond clock) to the consumer's "
                 + "handler, steps 2 onward, exact percentiles of every record. "
@@ -187,7 +192,7 @@ final class OverheadBench implements Callable<Integer> {
     private static TrainResult inProcess(TrainConfig c, Dataset data, Params teacher, NDManager manager, Samples samples) {
         return ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {
             @Override
-            public void onStep(StepEvent e) {
+            public void onStudentStep(StudentStepped e) {
                 samples.stepDone(e.step());
             }
         });
@@ -200,6 +205,7 @@ final class OverheadBench implements Callable<Integer> {
         row.addProperty("linger_ms", t.lingerMs());
         row.addProperty("acks", t.acks());
         row.addProperty("fetch_max_wait_ms", t.fetchMaxWaitMs());
+        row.addProperty("state_dir", "durable".equals(variant));
         row.addProperty("wall_s", o.wallSeconds());
         row.addProperty("ms_per_round", samples.msPerRound(c.steps()));
         row.addProperty("same_hashes_as_inprocess", sameHashes);

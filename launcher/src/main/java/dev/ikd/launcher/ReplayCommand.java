@@ -23,19 +23,22 @@ import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.train.Presets;
+import dev.ikd.core.train.TrainingListener;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.Tensor;
-import dev.ikd.runtime.ServiceMetrics;
-import dev.ikd.student.StudentService;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.v1.Finish;
+import dev.ikd.runtime.Position;
+import dev.ikd.runtime.processor.Input;
+import dev.ikd.student.StudentMachine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ikd replay}: a run rebuilt from its Kafka log alone (DESIGN §6), with no teacher running.
+ * {@code ikd replay}: a run rebuilt from its Kafka log alone (docs/architecture.md §8), with no teacher running.
  * {@code --verify} re-learns every student's trajectory from the logged course starts and soft
  * targets through the student's own handlers and checks each step's parameter hash against the
  * logged exam result; {@code --train-student} trains a new student offline from the recorded soft
@@ -131,9 +134,9 @@ final class ReplayCommand implements Callable<Integer> {
             Envelope enrollment = log.enrollment(id);
             List<RunLog.Step> steps = log.steps(id);
             long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
-            try (StudentService student = new StudentService(settingsOf(id, enrollment, data, null, null, planned), runId,
-                metrics(), Clock.systemUTC(), manager)) {
-                student.admitted(log.admitted(id).orElseThrow());
+            try (StudentMachine student = StudentMachine.fresh(settingsOf(id, enrollment, data, null, null, planned), runId,
+                Clock.systemUTC(), TrainingListener.NONE, manager)) {
+                student.apply(input(log.admitted(id).orElseThrow()));
                 String divergence = null;
                 for (RunLog.Step s : steps) {
                     String hash = learn(student, s);
@@ -144,7 +147,13 @@ final class ReplayCommand implements Callable<Integer> {
                         break;
                     }
                 }
-                allMatch &= divergence == null;
+                allMatch &= divergence == null && steps.size() == planned;
+                if (divergence == null && steps.size() < planned) {
+                    // A log that stops early is not a verified run, however well its steps match.
+                    System.out.printf("incomplete: %s stops at step %d of %d (the %d steps before it match the log)%n", id,
+                        steps.size(), planned, steps.size());
+                    continue;
+                }
                 System.out.printf("%s: %s%n", id, divergence != null ? divergence
                     : String.format("%d of %d steps verified, every hash matches the log%s", steps.size(), planned,
                         steps.isEmpty() ? "" : " (final " + student.parameterHash() + ")"));
@@ -168,13 +177,14 @@ final class ReplayCommand implements Callable<Integer> {
         }
         String id = "offline-" + spec.toString().replace(':', '-');
         Envelope report;
-        try (StudentService student = new StudentService(settingsOf(id, log.enrollment(source), data, spec, studentSeed,
-            steps.size()), runId, metrics(), Clock.systemUTC(), manager)) {
-            student.admitted(log.admitted(source).orElseThrow());
+        try (StudentMachine student = StudentMachine.fresh(settingsOf(id, log.enrollment(source), data, spec, studentSeed,
+            steps.size()), runId, Clock.systemUTC(), TrainingListener.NONE, manager)) {
+            student.apply(input(log.admitted(source).orElseThrow()));
             for (RunLog.Step s : steps) {
                 learn(student, s);
             }
-            report = student.finish(null);
+            report = student.apply(input(Envelopes.header(runId, id, steps.size(), Kind.FINISH, "replay", Clock.systemUTC())
+                .setFinish(Finish.newBuilder().setReason("replayed")).build())).get(0);
         }
         System.out.printf("%-28s %-6s %-14s%n", "student", "steps", "test accuracy");
         for (Map.Entry<String, Envelope> r : log.reports().entrySet()) {
@@ -185,16 +195,21 @@ final class ReplayCommand implements Callable<Integer> {
             report.getStudentReport().getTestAccuracy(), spec, studentSeed, source);
     }
 
-    /** One logged step through the student's own handlers; the parameter hash it ends on. */
-    private static String learn(StudentService student, RunLog.Step s) {
-        List<Envelope> out = new ArrayList<>(student.courseStart(s.courseStart()));
-        out.addAll(student.softTargets(s.softTargets()));
+    /** One logged step through the student's own machine; the parameter hash it ends on. */
+    private static String learn(StudentMachine student, RunLog.Step s) {
+        List<Envelope> out = new ArrayList<>(student.apply(input(s.courseStart())));
+        out.addAll(student.apply(input(s.softTargets())));
         return out.stream().filter(e -> e.getKind() == Kind.EXAM_RESULT).findFirst()
             .orElseThrow(() -> new IllegalStateException("step " + s.step() + " did not run")).getExamResult().getParamSha256();
     }
 
+    /** A logged envelope as the machine's input (where it was read does not matter to a student). */
+    private static Input input(Envelope e) {
+        return new Input(e, new Position("replay", 0, e.getStep()), e.getEventTimeMs());
+    }
+
     /** The student as it enrolled; with {@code spec} and {@code seed} a new one on the same data terms. */
-    private static StudentService.Settings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed,
+    private static StudentMachine.Settings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed,
                                                      long steps) {
         var en = enrollment.getEnrollment();
         var hp = en.getHyperParameters();
@@ -203,7 +218,7 @@ final class ReplayCommand implements Callable<Integer> {
                 + "runs is not supported yet");
         }
         var d = en.getDataset();
-        return new StudentService.Settings(id, data,
+        return new StudentMachine.Settings(id, data,
             spec != null ? spec : ModelSpec.parse(en.getStudentModel().getOptionsOrThrow("spec")),
             new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
             seed != null ? seed : hp.getSeed(), hp.getBatchSize(), hp.getExamBatchSize(), steps, d.getSplitSeed(),
@@ -219,10 +234,6 @@ final class ReplayCommand implements Callable<Integer> {
                 + ", run " + runId + " used " + spec.getSha256());
         }
         return data;
-    }
-
-    private static ServiceMetrics metrics() {
-        return new ServiceMetrics(new SimpleMeterRegistry(), "replay");
     }
 
     private long export(RunLog log) throws java.io.IOException {

@@ -19,7 +19,7 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
 
 /**
- * One run's record as the Kafka log holds it (DESIGN §6): every envelope of the run on every ikd
+ * One run's record as the Kafka log holds it (docs/architecture.md §8): every envelope of the run on every ikd
  * topic, with where it was read, plus the dead letters whose raw bytes are an envelope of the run.
  * It also answers which of several copies of a message the run actually applied: the coordinator's
  * journal names the accepted enrollments and exam results, and a student learned from the soft
@@ -81,9 +81,10 @@ final class RunLog {
         return List.copyOf(ids);
     }
 
-    /** The events the coordinator applied, in its order: its journal. */
+    /** The events the coordinator applied, in its order: its journal without the inputs it refused. */
     List<Envelope> journal() {
-        return select(Kind.JOURNAL_ENTRY, e -> true).stream().map(e -> e.getJournalEntry().getEvent()).toList();
+        return select(Kind.JOURNAL_ENTRY, e -> e.getJournalEntry().getRejected().isEmpty()).stream()
+            .map(e -> e.getJournalEntry().getEvent()).toList();
     }
 
     /** The enrollment the coordinator accepted for {@code student}, or its first one if the run has no journal. */

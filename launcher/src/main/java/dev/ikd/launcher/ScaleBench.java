@@ -19,8 +19,8 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.runtime.KafkaTuning;
-import dev.ikd.runtime.StateDir;
+import dev.ikd.core.train.TrainingListener;
+import dev.ikd.runtime.checkpoint.CheckpointFiles;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -82,7 +82,8 @@ final class ScaleBench implements Callable<Integer> {
             for (TeacherMode mode : teacherModes) { // warm-up of each mode's code path before anything is timed
                 try (ServiceHost host = new ServiceHost(4)) {
                     LocalRun.run(base.with(mode, base.swap(), false).withStudents(2).withSteps(Math.min(10, base.steps())), data,
-                        teacher, broker.bootstrapServers(), "scale-warmup-" + System.nanoTime(), host, manager, 3600);
+                        teacher, Services.Wiring.of(broker.bootstrapServers(), "scale-warmup-" + System.nanoTime(), null), host, manager,
+                        3600);
                 }
             }
             int m = 0;
@@ -129,20 +130,22 @@ final class ScaleBench implements Callable<Integer> {
         throws Exception {
         String runId = "scale-" + c.mode().cliName() + "-" + c.students() + "-" + System.nanoTime();
         try (ServiceHost host = new ServiceHost(c.students() + 2)) {
-            LocalRun.Outcome o = LocalRun.run(c, data, teacher, bootstrap, runId, host, manager, 3600, KafkaTuning.defaults(), state,
-                microBatchMs);
+            LocalRun.Outcome o = LocalRun.run(c, data, teacher, Services.Wiring.of(bootstrap, runId, state), host, manager, 3600,
+                microBatchMs, TrainingListener.NONE);
             MeterRegistry registry = host.registry();
             double busyMs = registry.find("ikd.step.phase.cpu").tag("service", "teacher").timers().stream()
                 .mapToDouble(t -> t.totalTime(TimeUnit.MILLISECONDS)).sum();
             double studentSteps = (double) c.students() * c.steps();
             Gauge hitRatio = registry.find("ikd.feature.cache.hit.ratio").tag("service", "teacher").gauge();
-            long bytes;
-            StateDir teacherState = StateDir.of(state, runId, "teacher");
+            // The largest of a student's two kept checkpoints: the newest is its finished (and emptied) teacher.
+            CheckpointFiles teacherState = CheckpointFiles.of(state, runId, "teacher");
             long total = 0;
             for (String student : teacherState.keys()) {
-                total += Files.size(teacherState.latest(student));
+                try (var files = Files.list(teacherState.path().resolve(student))) {
+                    total += files.mapToLong(f -> f.toFile().length()).max().orElse(0);
+                }
             }
-            bytes = teacherState.keys().isEmpty() ? 0 : total / teacherState.keys().size();
+            long bytes = teacherState.keys().isEmpty() ? 0 : total / teacherState.keys().size();
             var row = new JsonObject();
             row.addProperty("teacher_mode", c.mode().cliName());
             row.addProperty("students", c.students());

@@ -2,10 +2,12 @@ package dev.ikd.launcher;
 
 import java.nio.file.Path;
 
-import dev.ikd.runtime.StateDir;
+import dev.ikd.runtime.KafkaTuning;
+import dev.ikd.runtime.processor.FaultPoints;
+import dev.ikd.runtime.processor.ProcessorConfig;
 import picocli.CommandLine.Option;
 
-/** Where a single service finds its run: the Kafka cluster, the run id, and where it serves its metrics. */
+/** Where a single service finds its run: the Kafka cluster, the run id, its state, and where it serves its metrics. */
 final class ServiceOptions {
 
     @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers, host:port[,host:port...].")
@@ -21,9 +23,14 @@ final class ServiceOptions {
     @Option(names = "--metrics-host", defaultValue = "0.0.0.0", description = "Address /metrics listens on. Default: ${DEFAULT-VALUE}")
     String metricsHost;
 
-    @Option(names = "--state-dir", description = "Checkpoint the service's state here after every message, and resume from "
-        + "it when started again after a crash (default: state in memory only).")
+    @Option(names = "--state-dir", description = "Checkpoint the service's state here (fsync'd) after every record it applies, and "
+        + "resume from it when started again after a crash (default: state in memory only).")
     Path stateDir;
+
+    @Option(names = "--queue-bound", defaultValue = "" + ProcessorConfig.DEFAULT_QUEUE_BOUND, paramLabel = "RECORDS",
+        description = "Records per input partition taken from Kafka and not yet done; at the bound the partition is paused "
+            + "until it drains. Default: ${DEFAULT-VALUE}")
+    int queueBound;
 
     @Option(names = "--timeout", defaultValue = "86400", description = "Give up after this many seconds. Default: ${DEFAULT-VALUE}")
     long timeoutSeconds;
@@ -32,17 +39,20 @@ final class ServiceOptions {
         if (bootstrap.isBlank() || !bootstrap.contains(":")) {
             throw new IllegalArgumentException("--bootstrap must be host:port, got '" + bootstrap + "'");
         }
-        if (runId.isBlank() || runId.contains("/")) {
-            throw new IllegalArgumentException("--run-id must be non-empty and without '/', got '" + runId + "'");
+        if (runId.isBlank() || !runId.matches("[A-Za-z0-9._-]+")) {
+            throw new IllegalArgumentException("--run-id must be letters, digits, '.', '_' or '-', got '" + runId + "'");
         }
         if (metricsPort < -1 || metricsPort > 65535) {
             throw new IllegalArgumentException("--metrics-port must be -1 (none) or between 0 and 65535, got " + metricsPort);
         }
+        if (queueBound < 1) {
+            throw new IllegalArgumentException("--queue-bound must be at least 1 record, got " + queueBound);
+        }
     }
 
-    /** Where {@code serviceId} keeps its checkpoints for this run, or null without --state-dir. */
-    StateDir state(String serviceId) {
-        return stateDir == null ? null : StateDir.of(stateDir, runId, serviceId);
+    /** How this process's services reach the run: the cluster, the state directory, and any fault points armed for tests. */
+    Services.Wiring wiring() {
+        return new Services.Wiring(bootstrap, runId, KafkaTuning.defaults(), queueBound, FaultPoints.fromEnvironment(), stateDir);
     }
 
     /** Starts serving metrics and says where, on stderr. */

@@ -1,9 +1,10 @@
 package dev.ikd.launcher;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
-import dev.ikd.coordinator.service.CoordinatorVerticle;
+import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
@@ -11,9 +12,11 @@ import dev.ikd.core.train.TrainConfig;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.DatasetSpec;
-import dev.ikd.runtime.EnvelopeBus;
 import dev.ikd.runtime.KafkaTuning;
-import dev.ikd.student.StudentService;
+import dev.ikd.runtime.processor.FaultPoints;
+import dev.ikd.runtime.processor.KafkaProcessor;
+import dev.ikd.runtime.processor.ProcessorConfig;
+import dev.ikd.student.StudentMachine;
 import dev.ikd.teacher.TeacherService;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -27,16 +30,31 @@ final class Services {
     private Services() {
     }
 
+    /**
+     * Where a run's services meet and keep their state, shared by every service of one process.
+     *
+     * @param stateBase where checkpoints go; null keeps state in memory only
+     */
+    record Wiring(String bootstrap, String runId, KafkaTuning tuning, int queueBound, FaultPoints faults, Path stateBase) {
+
+        static Wiring of(String bootstrap, String runId, Path stateBase) {
+            return new Wiring(bootstrap, runId, KafkaTuning.defaults(), ProcessorConfig.DEFAULT_QUEUE_BOUND,
+                FaultPoints.fromEnvironment(), stateBase);
+        }
+
+        Wiring withTuning(KafkaTuning t) {
+            return new Wiring(bootstrap, runId, t, queueBound, faults, stateBase);
+        }
+
+        /** The processor of {@code serviceId}, in consumer group {@code group} (replicas of one service share it). */
+        ProcessorConfig config(String serviceId, String group) {
+            return new ProcessorConfig(new KafkaProcessor.Connection(bootstrap, "ikd-" + group + "-" + runId, tuning), runId,
+                serviceId, queueBound, faults, stateBase);
+        }
+    }
+
     static String studentId(int index) {
         return "student-" + index;
-    }
-
-    static EnvelopeBus.Settings bus(String bootstrap, String runId, String serviceId, String group) {
-        return bus(bootstrap, runId, serviceId, group, KafkaTuning.defaults());
-    }
-
-    static EnvelopeBus.Settings bus(String bootstrap, String runId, String serviceId, String group, KafkaTuning tuning) {
-        return new EnvelopeBus.Settings(bootstrap, runId, serviceId, "ikd-" + group + "-" + runId, tuning);
     }
 
     static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {
@@ -48,7 +66,7 @@ final class Services {
         return teacher(c, data, pretrained, cacheSamples, -1);
     }
 
-    /** @param microBatchMs -1: off (the feature cache serves the backbone); 0: each request alone; more: the batching window */
+    /** @param microBatchMs -1: off (the feature cache serves the shared backbone); 0: each request alone; more: the batching window */
     static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples, long microBatchMs) {
         if (microBatchMs < -1) {
             throw new IllegalArgumentException("--micro-batch-ms must be -1 (off), 0 or more, got " + microBatchMs);
@@ -61,14 +79,14 @@ final class Services {
             c.teacherConfig(), c.type(), cacheSamples == 0 ? data.trainSize() : cacheSamples, microBatchMs);
     }
 
-    static StudentService.Settings student(TrainConfig c, Dataset data, int index) {
-        return new StudentService.Settings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
+    static StudentMachine.Settings student(TrainConfig c, Dataset data, int index) {
+        return new StudentMachine.Settings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
             c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
             c.swap(), c.teacher());
     }
 
-    static CoordinatorVerticle.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int expectedStudents) {
-        return new CoordinatorVerticle.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, expectedStudents);
+    static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int expectedStudents) {
+        return new CoordinatorMachine.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, expectedStudents);
     }
 
     static DatasetSpec datasetSpec(TrainConfig c, Dataset data) {

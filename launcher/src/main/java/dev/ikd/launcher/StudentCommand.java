@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.core.train.TrainingListener;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
 import picocli.CommandLine.Command;
@@ -41,8 +42,8 @@ final class StudentCommand implements Callable<Integer> {
         Services.ensureTopics(service.bootstrap, 4);
         String id = Services.studentId(index);
         try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(2)) {
-            var student = new StudentVerticle(Services.bus(service.bootstrap, service.runId, id, "student-" + id),
-                Services.student(c, data, index), host.metrics("student"), manager, service.state(id));
+            var student = new StudentVerticle(service.wiring().config(id, "student-" + id), Services.student(c, data, index),
+                host.metrics("student"), manager, TrainingListener.NONE);
             host.deploy(student, student::health);
             service.serve(host, id);
             StudentReport r = ServiceHost.await(student.finished(), service.timeoutSeconds, id + " to finish");

@@ -4,17 +4,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.ikd.core.train.TrainingListener;
+
 import me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * One progress line per student on stderr (step, course loss, exam accuracy). On a terminal each
- * student gets a live bar on its own line; when stderr is a file or a pipe, a plain line every
- * tenth of the run instead of a stream of carriage returns.
+ * One progress line per student on stderr (step, course loss, exam accuracy): a listener of the
+ * students' steps, in-process or distributed alike. On a terminal each student gets a live bar on
+ * its own line; when stderr is a file or a pipe, a plain line every tenth of the run instead of a
+ * stream of carriage returns.
  */
-final class StudentProgress implements RunMonitor.Listener, AutoCloseable {
+final class StudentProgress implements TrainingListener, AutoCloseable {
 
     private final long steps;
     private final boolean interactive = System.console() != null;
@@ -33,11 +36,13 @@ final class StudentProgress implements RunMonitor.Listener, AutoCloseable {
     }
 
     @Override
-    public synchronized void onExam(String student, long step, double courseLoss, double examAccuracy) {
+    public synchronized void onStudentStep(StudentStepped e) {
+        String student = e.student();
+        long step = e.step();
         if (!printed.containsKey(student)) {
             return;
         }
-        String detail = String.format(" course %.3f exam acc %.2f", courseLoss, examAccuracy);
+        String detail = String.format(" course %.3f exam acc %.2f", e.courseLoss(), e.examAccuracy());
         if (interactive) {
             ProgressBar bar = bars.get(student);
             bar.stepTo(step + 1);

@@ -58,8 +58,8 @@ final class TeacherCommand implements Callable<Integer> {
         try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(c.students() + 2)) {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
             String id = replica == null ? "teacher" : "teacher-" + replica;
-            var teacher = new TeacherVerticle(Services.bus(service.bootstrap, service.runId, id, "teacher"),
-                Services.teacher(c, data, pretrained, featureCache, microBatchMs), host.metrics("teacher"), manager, service.state("teacher"));
+            var teacher = new TeacherVerticle(service.wiring().config(id, "teacher"),
+                Services.teacher(c, data, pretrained, featureCache, microBatchMs), host.metrics("teacher"), manager);
             host.deploy(teacher, teacher::health);
             service.serve(host, id);
             ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);

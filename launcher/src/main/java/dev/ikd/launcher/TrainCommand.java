@@ -15,7 +15,6 @@ import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -45,12 +44,7 @@ final class TrainCommand implements Callable<Integer> {
             teacherAccuracy = Evaluation.testAccuracy(Network.build(c.teacher(), data), teacher, data, manager);
             List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
-                result = ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {
-                    @Override
-                    public void onStep(StepEvent e) {
-                        progress.onExam(ids.get(e.student()), e.step(), e.courseLoss(), e.examAccuracy());
-                    }
-                });
+                result = ReferenceTrainer.run(c, data, teacher, manager, progress);
             }
         }
         if (json) {

@@ -5,12 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import dev.ikd.coordinator.service.Journal;
 import dev.ikd.proto.envelope.Decoded;
@@ -20,78 +21,146 @@ import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.JournalEntry;
 import dev.ikd.proto.v1.Kind;
+import dev.ikd.runtime.processor.FaultPoints;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The crash matrix (DESIGN §5): broker, coordinator, teacher and two students each in a JVM of its
- * own, checkpointing to a state directory. At a seeded random step one of them is killed with
- * SIGKILL and started again on the same directories. The run finishes, the coordinator's journal
- * (the applied sequence) holds every step of every student exactly once, and the final hashes are
- * those of the in-process run without any crash.
+ * The crash matrix (docs/architecture.md §6): broker, coordinator, teacher and
+ * two students each in a JVM of its own, checkpointing to a state directory. For every fault point,
+ * one run in which student-1, the teacher and the coordinator each halt there (as if killed with
+ * SIGKILL) at a different step, deterministically, and are started again with the same command; and
+ * a run in which the broker is killed and restarted on its log. Every run finishes, the coordinator's
+ * journal holds every step of every student exactly once, and the final hashes are those of the
+ * in-process run without any crash. Each restart's recovery time is printed as a table row.
  */
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
 class CrashMatrixTest {
 
-    static final int STEPS = 120;
+    static final int STEPS = 90;
     static final String[] RUN = {"--dataset", "digits", "--students", "2", "--steps", Integer.toString(STEPS),
         "--teacher-mode", "ikd", "--pretrain-steps", "100"};
-
-    enum Victim { STUDENT, TEACHER, COORDINATOR, BROKER }
+    /** Where each service halts: staggered, so every crash happens with the others running. */
+    static final Map<String, Integer> HALT_AT = Map.of("student-1", 15, "teacher", 40, "coordinator", 65);
+    /** A restarted service has recovered once every student is this many steps past where it halted. */
+    static final int RECOVERED_AFTER = 5;
 
     @TempDir
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(Victim.class)
-    void aKilledServiceResumesAndTheRunEndsOnTheUninterruptedHashes(Victim victim) throws Exception {
+    @EnumSource(FaultPoints.Point.class)
+    void aServiceHaltedAtAFaultPointResumesAndTheRunEndsOnTheUninterruptedHashes(FaultPoints.Point point) throws Exception {
+        String runId = "crash-" + point.cliName();
+        StringBuilder spec = new StringBuilder();
+        HALT_AT.forEach((service, step) -> spec.append(spec.length() == 0 ? "" : ",").append(service).append(':')
+            .append(point.cliName()).append(':').append(step));
         Path checkpoint = dir.resolve("teacher.ckpt");
         List<String> expected = DistributedRunTest.reference(checkpoint, RUN);
-        long killAt = 20 + new Random(7 + victim.ordinal()).nextInt(STEPS - 50);
-        String runId = "crash-" + victim.name().toLowerCase(java.util.Locale.ROOT);
-        Jvms.Broker broker = Jvms.broker(dir, List.of());
-        try {
-            List<String> common = DistributedRunTest.with(RUN, "--bootstrap", broker.bootstrap(), "--run-id", runId,
-                "--metrics-port", "-1", "--state-dir", dir.resolve("state").toString());
-            Map<String, String[]> commands = new TreeMap<>();
-            commands.put("coordinator", DistributedRunTest.args("coordinator", common));
-            commands.put("teacher", DistributedRunTest.args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
-            commands.put("student-0", DistributedRunTest.args("student", common, "--index", "0", "--json"));
-            commands.put("student-1", DistributedRunTest.args("student", common, "--index", "1", "--json"));
-            Map<String, Jvms.Jvm> jvms = new HashMap<>();
+        try (Jvms jvms = new Jvms(dir)) {
+            Jvms.Broker broker = jvms.broker(List.of());
+            Map<String, String[]> commands = commands(broker.bootstrap(), runId, checkpoint);
+            Map<String, Jvms.Jvm> running = new TreeMap<>();
             for (var c : commands.entrySet()) {
-                jvms.put(c.getKey(), Jvms.start(dir, c.getKey(), c.getValue()));
+                running.put(c.getKey(), jvms.start(c.getKey(), List.of(), Map.of(FaultPoints.ENVIRONMENT, spec.toString()),
+                    c.getValue()));
             }
-
-            awaitStep(broker.bootstrap(), runId, 2, killAt, jvms);
-            long killed = System.nanoTime();
-            switch (victim) {
-                case STUDENT -> restart(jvms, commands, "student-1");
-                case TEACHER -> restart(jvms, commands, "teacher");
-                case COORDINATOR -> restart(jvms, commands, "coordinator");
-                case BROKER -> {
-                    broker.jvm().process().destroyForcibly().waitFor();
-                    broker = Jvms.broker(dir, List.of());
+            try (Progress progress = new Progress(broker.bootstrap(), runId)) {
+                Map<String, Long> halted = supervise(jvms, running, commands, progress);
+                assertThat(halted.keySet()).as("every armed service halted at its fault point").isEqualTo(HALT_AT.keySet());
+                for (var h : HALT_AT.entrySet()) {
+                    long until = progress.when(h.getValue() + RECOVERED_AFTER);
+                    System.out.printf(Locale.ROOT, "crash matrix | %s | %s | step %d | %.1f s%n", point.cliName(), h.getKey(),
+                        h.getValue(), (until - halted.get(h.getKey())) / 1e9);
                 }
             }
-            long next = awaitStep(broker.bootstrap(), runId, 2, killAt + 10, jvms);
-            System.out.printf("crash matrix: %s killed at step %d; every student 10 steps further %.1f s after the kill%n", victim,
-                killAt,
-                (next - killed) / 1e9);
-
-            for (String name : List.of("student-0", "student-1", "coordinator", "teacher")) {
-                Jvms.Jvm jvm = jvms.get(name);
-                assertThat(jvm.await(300)).as(name + ": " + jvm.stderr()).isZero();
-            }
-            assertThat(DistributedRunTest.hashOf(jvms.get("student-0").stdout())).isEqualTo(expected.get(0));
-            assertThat(DistributedRunTest.hashOf(jvms.get("student-1").stdout())).isEqualTo(expected.get(1));
-            assertAppliedOnce(Journal.read(broker.bootstrap(), runId, "crash-test"), 2, STEPS);
-        } finally {
-            broker.close();
+            assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
+            assertThat(DistributedRunTest.hashOf(running.get("student-1").stdout())).isEqualTo(expected.get(1));
+            assertAppliedOnce(Journal.applied(broker.bootstrap(), runId, "crash-test"), 2, STEPS);
         }
+    }
+
+    @Test
+    void aKilledBrokerRestartedOnItsLogLosesNothing() throws Exception {
+        String runId = "crash-broker";
+        Path checkpoint = dir.resolve("teacher.ckpt");
+        List<String> expected = DistributedRunTest.reference(checkpoint, RUN);
+        try (Jvms jvms = new Jvms(dir)) {
+            Jvms.Broker broker = jvms.broker(List.of());
+            Map<String, String[]> commands = commands(broker.bootstrap(), runId, checkpoint);
+            Map<String, Jvms.Jvm> running = new TreeMap<>();
+            for (var c : commands.entrySet()) {
+                running.put(c.getKey(), jvms.start(c.getKey(), c.getValue()));
+            }
+            long killAt = 30;
+            try (Progress progress = new Progress(broker.bootstrap(), runId)) {
+                progress.await(killAt, running);
+            }
+            long killed = System.nanoTime();
+            broker.jvm().kill();
+            broker = jvms.broker(List.of()); // the same port: the data dir remembers it
+            try (Progress progress = new Progress(broker.bootstrap(), runId)) {
+                progress.await(killAt + RECOVERED_AFTER, running);
+                System.out.printf(Locale.ROOT, "crash matrix | kill -9 | broker | step %d | %.1f s%n", killAt,
+                    (progress.when(killAt + RECOVERED_AFTER) - killed) / 1e9);
+            }
+            for (var e : running.entrySet()) {
+                assertThat(e.getValue().await(300)).as(e.getKey() + ": " + e.getValue().stderr()).isZero();
+            }
+            assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
+            assertThat(DistributedRunTest.hashOf(running.get("student-1").stdout())).isEqualTo(expected.get(1));
+            assertAppliedOnce(Journal.applied(broker.bootstrap(), runId, "crash-test"), 2, STEPS);
+        }
+    }
+
+    private Map<String, String[]> commands(String bootstrap, String runId, Path checkpoint) {
+        List<String> common = DistributedRunTest.with(RUN, "--bootstrap", bootstrap, "--run-id", runId,
+            "--metrics-port", "-1", "--state-dir", dir.resolve("state").toString());
+        Map<String, String[]> commands = new TreeMap<>();
+        commands.put("coordinator", DistributedRunTest.args("coordinator", common));
+        commands.put("teacher", DistributedRunTest.args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
+        commands.put("student-0", DistributedRunTest.args("student", common, "--index", "0", "--json"));
+        commands.put("student-1", DistributedRunTest.args("student", common, "--index", "1", "--json"));
+        return commands;
+    }
+
+    /**
+     * Waits for every service to exit 0. One that halts at its fault point (exit 137) is started
+     * again at once with the same command and no fault; anything else failing fails the test.
+     * Returns when each service halted (nanoTime).
+     */
+    private static Map<String, Long> supervise(Jvms jvms, Map<String, Jvms.Jvm> running, Map<String, String[]> commands,
+                                               Progress progress) throws Exception {
+        Map<String, Long> halted = new TreeMap<>();
+        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+        while (running.values().stream().anyMatch(j -> j.process().isAlive())) {
+            for (var e : running.entrySet()) {
+                Process p = e.getValue().process();
+                if (p.isAlive()) {
+                    continue;
+                }
+                if (p.exitValue() == FaultPoints.EXIT_CODE && !halted.containsKey(e.getKey())) {
+                    halted.put(e.getKey(), System.nanoTime());
+                    assertThat(e.getValue().stderr()).contains("halts at fault point");
+                    e.setValue(jvms.start(e.getKey() + "-restarted", commands.get(e.getKey())));
+                } else if (p.exitValue() != 0) {
+                    throw new AssertionError(e.getKey() + " exited with " + p.exitValue() + ": " + e.getValue().stderr());
+                }
+            }
+            progress.poll();
+            assertThat(System.nanoTime()).as("the run did not finish in 4 minutes").isLessThan(deadline);
+        }
+        for (var e : running.entrySet()) {
+            assertThat(e.getValue().process().exitValue()).as(e.getKey() + ": " + e.getValue().stderr()).isZero();
+        }
+        progress.drain();
+        return halted;
     }
 
     /** Every student's exam result and teacher update of every step appear exactly once in the journal, in step order. */
@@ -114,39 +183,76 @@ class CrashMatrixTest {
         updates.values().forEach(applied -> assertThat(applied).isEqualTo(all));
     }
 
-    private static void restart(Map<String, Jvms.Jvm> jvms, Map<String, String[]> commands, String name) throws Exception {
-        jvms.get(name).process().destroyForcibly().waitFor();
-        jvms.put(name, Jvms.start(jvms.get(name).out().getParent(), name + "-restarted", commands.get(name)));
-    }
+    /** Follows a run's exam results: when (nanoTime) every student had reached each step. */
+    static final class Progress implements AutoCloseable {
+        private final KafkaConsumer<String, Decoded> consumer;
+        private final String runId;
+        private final Map<String, Long> reached = new ConcurrentHashMap<>();
+        private final Map<Long, Long> allReached = new ConcurrentHashMap<>();
+        private final int students;
 
-    /** Waits until every student of the run has logged the exam result of {@code step}; returns when (nanoTime). */
-    static long awaitStep(String bootstrap, String runId, int students, long step, Map<String, Jvms.Jvm> jvms) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(bootstrap, "crash-" + UUID.randomUUID(), "crash-test"),
-            new StringDeserializer(), new EnvelopeDeserializer())) {
+        Progress(String bootstrap, String runId) {
+            this(bootstrap, runId, 2);
+        }
+
+        Progress(String bootstrap, String runId, int students) {
+            this.runId = runId;
+            this.students = students;
+            this.consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(bootstrap, "crash-" + UUID.randomUUID(), "crash-test"),
+                new StringDeserializer(), new EnvelopeDeserializer());
             List<TopicPartition> partitions = consumer.partitionsFor(Topics.EXAM_RESULTS, Duration.ofSeconds(60)).stream()
                 .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            Map<String, Long> reached = new HashMap<>();
-            while (System.nanoTime() < deadline) {
-                for (var r : consumer.poll(Duration.ofMillis(100))) {
-                    if (r.value() instanceof Decoded.Valid v && runId.equals(v.envelope().getRunId())
-                        && v.envelope().getKind() == Kind.EXAM_RESULT) {
-                        reached.merge(v.envelope().getStudentId(), v.envelope().getStep(), Math::max);
-                    }
-                }
-                if (reached.size() == students && reached.values().stream().allMatch(s -> s >= step)) {
-                    return System.nanoTime();
-                }
-                for (var jvm : jvms.values()) {
-                    if (!jvm.process().isAlive() && jvm.process().exitValue() != 0) {
-                        throw new AssertionError(jvm.err().getFileName() + " exited with " + jvm.process().exitValue() + ": "
-                            + jvm.stderr());
+        }
+
+        void poll() {
+            for (var r : consumer.poll(Duration.ofMillis(50))) {
+                if (r.value() instanceof Decoded.Valid v && runId.equals(v.envelope().getRunId())
+                    && v.envelope().getKind() == Kind.EXAM_RESULT) {
+                    reached.merge(v.envelope().getStudentId(), v.envelope().getStep(), Math::max);
+                    if (reached.size() == students) {
+                        long low = reached.values().stream().mapToLong(Long::longValue).min().orElse(-1);
+                        for (long s = 0; s <= low; s++) {
+                            allReached.putIfAbsent(s, System.nanoTime());
+                        }
                     }
                 }
             }
         }
-        throw new AssertionError("run " + runId + " did not reach step " + step + " in 240 s");
+
+        /** Reads what is left (the run is over). */
+        void drain() {
+            for (int i = 0; i < 20; i++) {
+                poll();
+            }
+        }
+
+        long when(long step) {
+            Long t = allReached.get(step);
+            if (t == null) {
+                throw new AssertionError("not every student reached step " + step + ": " + reached);
+            }
+            return t;
+        }
+
+        void await(long step, Map<String, Jvms.Jvm> jvms) throws Exception {
+            long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
+            while (!allReached.containsKey(step)) {
+                poll();
+                for (var e : jvms.entrySet()) {
+                    if (!e.getValue().process().isAlive() && e.getValue().process().exitValue() != 0) {
+                        throw new AssertionError(e.getKey() + " exited with " + e.getValue().process().exitValue() + ": "
+                            + e.getValue().stderr());
+                    }
+                }
+                assertThat(System.nanoTime()).as("run " + runId + " did not reach step " + step).isLessThan(deadline);
+            }
+        }
+
+        @Override
+        public void close() {
+            consumer.close();
+        }
     }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * DESIGN §1's promise, end to end: broker, coordinator, teacher and two students, each in a JVM of
+ * docs/architecture.md §1's promise, end to end: broker, coordinator, teacher and two students, each in a JVM of
  * its own and talking only through Kafka, end on exactly the parameter hashes of the in-process
  * reference trainer with the same seeds.
  */
@@ -55,12 +55,13 @@ class DistributedRunTest {
     void separateJvmsEndOnTheInProcessHashes() throws Exception {
         Path checkpoint = dir.resolve("teacher.ckpt");
         List<String> expected = reference(checkpoint, RUN);
-        try (Jvms.Broker broker = Jvms.broker(dir, List.of())) {
+        try (Jvms jvms = new Jvms(dir)) {
+            Jvms.Broker broker = jvms.broker(List.of());
             List<String> common = with(RUN, "--bootstrap", broker.bootstrap(), "--run-id", "e2e", "--metrics-port", "-1");
-            var coordinator = Jvms.start(dir, "coordinator", args("coordinator", common));
-            var teacher = Jvms.start(dir, "teacher", args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
-            var s0 = Jvms.start(dir, "student-0", args("student", common, "--index", "0", "--json"));
-            var s1 = Jvms.start(dir, "student-1", args("student", common, "--index", "1", "--json"));
+            var coordinator = jvms.start("coordinator", args("coordinator", common));
+            var teacher = jvms.start("teacher", args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
+            var s0 = jvms.start("student-0", args("student", common, "--index", "0", "--json"));
+            var s1 = jvms.start("student-1", args("student", common, "--index", "1", "--json"));
             for (var jvm : List.of(s0, s1, coordinator, teacher)) {
                 assertThat(jvm.await(240)).as(jvm.stderr()).isZero();
             }

@@ -1,20 +1,29 @@
 package dev.ikd.launcher;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** {@code ikd} commands in JVMs of their own, with stdout and stderr kept in files for the test to read. */
-final class Jvms {
+/**
+ * {@code ikd} commands in JVMs of their own, with stdout and stderr kept in files for the test to
+ * read. Every JVM it starts is killed when it closes, so a failing test leaves nothing running:
+ * use it in try-with-resources.
+ */
+final class Jvms implements AutoCloseable {
 
-    private Jvms() {
+    private final Path dir;
+    private final List<Process> started = new CopyOnWriteArrayList<>();
+
+    Jvms(Path dir) {
+        this.dir = dir;
     }
 
     /** A running command and where its output goes. */
@@ -30,34 +39,49 @@ final class Jvms {
         /** Waits for exit; a timeout kills the process and says so. */
         int await(long seconds) throws Exception {
             if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+                Jvms.kill(process);
                 throw new AssertionError("still running after " + seconds + " s: " + out.getFileName() + "\n" + stderr());
             }
             return process.exitValue();
         }
+
+        /** SIGKILL, and wait for it to be gone. */
+        void kill() throws InterruptedException {
+            Jvms.kill(process);
+        }
     }
 
-    /** Starts {@code ikd args} with {@code prefix} before java (e.g. ip netns exec NS), output under {@code dir/name.*}. */
-    static Jvm start(Path dir, String name, List<String> prefix, String... args) throws IOException {
+    /**
+     * Starts {@code ikd args} with {@code prefix} before java (e.g. ip netns exec NS) and {@code env}
+     * added to its environment; output under {@code dir/name.out} and {@code .err}.
+     */
+    Jvm start(String name, List<String> prefix, Map<String, String> env, String... args) throws IOException {
         List<String> command = new ArrayList<>(prefix);
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
             "-cp", System.getProperty("java.class.path"), "dev.ikd.launcher.Ikd"));
         command.addAll(List.of(args));
         Path out = dir.resolve(name + ".out");
         Path err = dir.resolve(name + ".err");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
+        started.add(p);
         return new Jvm(p, out, err);
     }
 
-    static Jvm start(Path dir, String name, String... args) throws IOException {
-        return start(dir, name, List.of(), args);
+    Jvm start(String name, List<String> prefix, String... args) throws IOException {
+        return start(name, prefix, Map.of(), args);
     }
 
-    /** Starts {@code ikd broker} and returns it once it prints where it listens. */
-    static Broker broker(Path dir, List<String> prefix, String... extra) throws Exception {
+    Jvm start(String name, String... args) throws IOException {
+        return start(name, List.of(), Map.of(), args);
+    }
+
+    /** Starts {@code ikd broker} on {@code dir/kafka} and returns it once it prints where it listens. */
+    Broker broker(List<String> prefix, String... extra) throws Exception {
         List<String> args = new ArrayList<>(List.of("broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()));
         args.addAll(List.of(extra));
-        Jvm jvm = start(dir, "broker", prefix, args.toArray(String[]::new));
+        Jvm jvm = start("broker-" + System.nanoTime(), prefix, args.toArray(String[]::new));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         Pattern listening = Pattern.compile("listening on (\\S+) ");
         while (System.nanoTime() < deadline) {
@@ -70,25 +94,24 @@ final class Jvms {
             }
             Thread.sleep(100);
         }
-        jvm.process().destroyForcibly();
+        kill(jvm.process());
         throw new AssertionError("ikd broker did not start: " + jvm.stderr());
     }
 
-    record Broker(Jvm jvm, String bootstrap) implements AutoCloseable {
-        @Override
-        public void close() throws Exception {
-            jvm.process().destroy();
-            if (!jvm.process().waitFor(30, TimeUnit.SECONDS)) {
-                jvm.process().destroyForcibly();
-            }
+    record Broker(Jvm jvm, String bootstrap) {
+    }
+
+    /** Kills every JVM this started that still runs (and anything they started). */
+    @Override
+    public void close() throws InterruptedException {
+        for (Process p : started) {
+            kill(p);
         }
     }
 
-    static String firstLine(String text) {
-        try (BufferedReader r = new BufferedReader(new java.io.StringReader(text))) {
-            return r.readLine();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+    static void kill(Process p) throws InterruptedException {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        p.waitFor(30, TimeUnit.SECONDS);
     }
 }

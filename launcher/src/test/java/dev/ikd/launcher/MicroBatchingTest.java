@@ -8,13 +8,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.ikd.broker.BrokerSettings;
 import dev.ikd.broker.EmbeddedKafka;
-import dev.ikd.core.checkpoint.Checkpoint;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.runtime.KafkaTuning;
-import dev.ikd.runtime.StateDir;
+import dev.ikd.core.train.TrainingListener;
+import dev.ikd.learning.params.ParamsCodec;
+import dev.ikd.proto.state.StudentState;
+import dev.ikd.runtime.checkpoint.CheckpointFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -30,7 +31,7 @@ class MicroBatchingTest {
     Path dir;
 
     @Test
-    void aMicroBatchedRunEndsWithinTheToleranceOfTheExactOne() {
+    void aMicroBatchedRunEndsWithinTheToleranceOfTheExactOne() throws Exception {
         RunOptions options = CommandLine.populateCommand(new RunOptions(), "--dataset", "digits", "--students", "4",
             "--steps", "20", "--teacher-mode", "frozen", "--pretrain-steps", "100");
         TrainConfig c = options.toConfig();
@@ -40,15 +41,15 @@ class MicroBatchingTest {
             Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
             for (long window : new long[] {-1, 5}) {
                 try (ServiceHost host = new ServiceHost(6)) {
-                    LocalRun.run(c, data, teacher, broker.bootstrapServers(), "mb" + window, host, manager, 300,
-                        KafkaTuning.defaults(), dir.resolve("state"), window);
+                    LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), "mb" + window, dir.resolve("state")),
+                        host, manager, 300, window, TrainingListener.NONE);
                 }
             }
             double max = 0;
             for (int i = 0; i < c.students(); i++) {
                 String id = Services.studentId(i);
-                Params exact = Checkpoint.read(StateDir.of(dir.resolve("state"), "mb-1", id).latest(id), manager).group("theta");
-                Params batched = Checkpoint.read(StateDir.of(dir.resolve("state"), "mb5", id).latest(id), manager).group("theta");
+                Params exact = theta(dir.resolve("state"), "mb-1", id, manager);
+                Params batched = theta(dir.resolve("state"), "mb5", id, manager);
                 for (String name : exact.names()) {
                     try (NDArray diff = exact.get(name).sub(batched.get(name)).abs()) {
                         max = Math.max(max, diff.max().getFloat());
@@ -58,5 +59,11 @@ class MicroBatchingTest {
             System.out.printf("micro-batching over the wire: max |dθ| %.2e over %d students%n", max, c.students());
             assertThat(max).isLessThanOrEqualTo(1e-5);
         }
+    }
+
+    /** A student's final θ, from its newest checkpoint. */
+    static Params theta(Path state, String runId, String student, NDManager manager) throws Exception {
+        var saved = CheckpointFiles.of(state, runId, student).load(student).orElseThrow().checkpoint();
+        return ParamsCodec.params(saved.getState().unpack(StudentState.class).getTheta(), manager);
     }
 }

@@ -76,16 +76,17 @@ class NetworkNamespacesTest {
         Path checkpoint = dir.resolve("teacher.ckpt");
         String[] run = {"--dataset", "digits", "--students", "2", "--steps", "20", "--pretrain-steps", "100"};
         List<String> expected = DistributedRunTest.reference(checkpoint, run);
-        try (Jvms.Broker broker = Jvms.broker(dir, prefix("broker"), "--host", address(0))) {
+        try (Jvms jvms = new Jvms(dir)) {
+            Jvms.Broker broker = jvms.broker(prefix("broker"), "--host", address(0));
             assertThat(broker.bootstrap()).startsWith(address(0) + ":");
             List<String> common = DistributedRunTest.with(run, "--bootstrap", broker.bootstrap(), "--run-id", "netns",
                 "--metrics-port", "-1");
-            var coordinator = Jvms.start(dir, "coordinator", prefix("broker"),
+            var coordinator = jvms.start("coordinator", prefix("broker"),
                 DistributedRunTest.args("coordinator", common));
-            var teacher = Jvms.start(dir, "teacher", prefix("teacher"),
+            var teacher = jvms.start("teacher", prefix("teacher"),
                 DistributedRunTest.args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
-            var s0 = Jvms.start(dir, "student-0", prefix("students"), DistributedRunTest.args("student", common, "--index", "0", "--json"));
-            var s1 = Jvms.start(dir, "student-1", prefix("students"), DistributedRunTest.args("student", common, "--index", "1", "--json"));
+            var s0 = jvms.start("student-0", prefix("students"), DistributedRunTest.args("student", common, "--index", "0", "--json"));
+            var s1 = jvms.start("student-1", prefix("students"), DistributedRunTest.args("student", common, "--index", "1", "--json"));
             for (var jvm : List.of(s0, s1, coordinator, teacher)) {
                 assertThat(jvm.await(240)).as(jvm.stderr()).isZero();
             }

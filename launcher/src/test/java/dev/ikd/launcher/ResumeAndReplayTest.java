@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The log as the record of a run (DESIGN §6): {@code ikd local} killed mid-run continues with one
+ * The log as the record of a run (docs/architecture.md §8): {@code ikd local} killed mid-run continues with one
  * command and ends on the uninterrupted hashes; {@code ikd replay} verifies the run step by step
  * with no teacher, finds the first step of a tampered copy that diverges, trains a new student from
  * the recorded soft targets and exports the events.
@@ -44,50 +44,81 @@ class ResumeAndReplayTest {
         Path checkpoint = dir.resolve("teacher.ckpt");
         List<String> expected = DistributedRunTest.reference(checkpoint, RUN);
         Path data = dir.resolve("run");
-        var local = Jvms.start(dir, "local", DistributedRunTest.args("local", List.of(RUN), "--data-dir", data.toString(),
-            "--run-id", "res", "--teacher-checkpoint", checkpoint.toString(), "--metrics-port", "-1"));
-        Pattern progress = Pattern.compile("student-\\d step (\\d+)/120");
-        long deadline = System.nanoTime() + 180_000_000_000L;
-        while (true) {
-            Matcher m = progress.matcher(local.stderr());
-            int step = 0;
-            while (m.find()) {
-                step = Math.max(step, Integer.parseInt(m.group(1)));
+        try (Jvms jvms = new Jvms(dir)) {
+            var local = jvms.start("local", DistributedRunTest.args("local", List.of(RUN), "--data-dir", data.toString(),
+                "--run-id", "res", "--teacher-checkpoint", checkpoint.toString(), "--metrics-port", "-1"));
+            Pattern progress = Pattern.compile("student-\\d step (\\d+)/120");
+            long deadline = System.nanoTime() + 180_000_000_000L;
+            while (true) {
+                Matcher m = progress.matcher(local.stderr());
+                int step = 0;
+                while (m.find()) {
+                    step = Math.max(step, Integer.parseInt(m.group(1)));
+                }
+                if (step >= 36) {
+                    break;
+                }
+                assertThat(local.process().isAlive()).as(local.stderr()).isTrue();
+                assertThat(System.nanoTime()).as("ikd local did not reach step 36").isLessThan(deadline);
+                Thread.sleep(50);
             }
-            if (step >= 36) {
-                break;
-            }
-            assertThat(local.process().isAlive()).as(local.stderr()).isTrue();
-            assertThat(System.nanoTime()).as("ikd local did not reach step 36").isLessThan(deadline);
-            Thread.sleep(50);
+            local.kill();
         }
-        local.process().destroyForcibly().waitFor();
+
+        // A log that stops mid-run does not verify: replay says where it stops.
+        var partial = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "res", "--verify");
+        assertThat(partial.code()).as(partial.out() + partial.err()).isEqualTo(1);
+        assertThat(partial.out()).containsPattern("incomplete: student-0 stops at step \\d+ of 120");
 
         var resumed = IkdCommandLineTest.ikd("local", "--data-dir", data.toString(), "--resume", "res", "--json",
             "--metrics-port", "-1");
         assertThat(resumed.code()).as(resumed.err()).isZero();
-        JsonObject out = JsonParser.parseString(resumed.out().strip()).getAsJsonObject();
-        List<String> hashes = new ArrayList<>();
-        out.getAsJsonArray("students").forEach(s -> hashes.add(s.getAsJsonObject().get("param_sha256").getAsString()));
-        assertThat(hashes).isEqualTo(expected);
+        assertThat(hashes(resumed.out())).isEqualTo(expected);
 
         var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "res", "--verify");
         assertThat(replay.code()).as(replay.err()).isZero();
         assertThat(replay.out()).contains("student-0: 120 of 120 steps verified, every hash matches the log (final "
             + expected.get(0)).contains("student-1: 120 of 120 steps verified");
 
-        // A corrupted checkpoint stops a restart with one line naming it; nothing runs on damaged state.
-        Path student;
-        try (var files = Files.list(data.resolve("state/res/student-0/student-0"))) {
-            student = files.max(java.util.Comparator.naturalOrder()).orElseThrow();
+        // A damaged newest checkpoint: the restart falls back to the one before it, says so, and ends the same.
+        Path studentState = data.resolve("state/res/student-0/student-0");
+        List<Path> files;
+        try (var list = Files.list(studentState)) {
+            files = list.sorted().toList();
         }
-        byte[] bytes = Files.readAllBytes(student);
-        bytes[bytes.length / 2] ^= 0x10;
-        Files.write(student, bytes);
+        assertThat(files).hasSize(2);
+        flip(files.get(1));
+        var fallback = IkdCommandLineTest.ikd("local", "--data-dir", data.toString(), "--resume", "res", "--json",
+            "--metrics-port", "-1");
+        assertThat(fallback.code()).as(fallback.err()).isZero();
+        assertThat(fallback.err()).contains("checkpoint " + files.get(1) + " is damaged").contains("falling back to "
+            + files.get(0).getFileName());
+        assertThat(hashes(fallback.out())).isEqualTo(expected);
+
+        // Both damaged: one line naming them, exit 2, nothing runs on damaged state.
+        try (var list = Files.list(studentState)) {
+            files = list.sorted().toList();
+        }
+        for (Path f : files) {
+            flip(f);
+        }
         var corrupt = IkdCommandLineTest.ikd("local", "--data-dir", data.toString(), "--resume", "res", "--metrics-port", "-1");
         assertThat(corrupt.code()).isEqualTo(Ikd.USAGE);
         assertThat(corrupt.err().lines().filter(l -> l.startsWith("ikd: "))).singleElement().asString()
-            .contains(student.getFileName() + " is corrupted");
+            .contains(files.get(1) + " is damaged").contains("and so is the one before it, " + files.get(0).getFileName());
+    }
+
+    private static List<String> hashes(String json) {
+        JsonObject out = JsonParser.parseString(json.strip()).getAsJsonObject();
+        List<String> hashes = new ArrayList<>();
+        out.getAsJsonArray("students").forEach(s -> hashes.add(s.getAsJsonObject().get("param_sha256").getAsString()));
+        return hashes;
+    }
+
+    private static void flip(Path file) throws java.io.IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(file, bytes);
     }
 
     @Test
@@ -112,7 +143,8 @@ class ResumeAndReplayTest {
         assertThat(targets.getAsJsonObject("soft_targets").getAsJsonObject("probabilities").getAsJsonArray("shape").toString())
             .isEqualTo("[32,10]");
         assertThat(events.stream().filter(e -> "JOURNAL_ENTRY".equals(e.get("kind").getAsString())).count())
-            .as("2 enrollments, 30 exam results, 30 teacher updates and 1 report per student").isEqualTo(2 * (1 + 30 + 30 + 1));
+            .as("2 enrollments, 30 exam results, 30 teacher updates and 1 report per student, and no refusals")
+            .isEqualTo(2 * (1 + 30 + 30 + 1));
 
         // A copy of the run whose logged hash of student-1's step 7 is wrong: replay names that step and fails.
         try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(data.resolve("kafka")))) {

@@ -43,10 +43,14 @@ class SeparateProcessTest {
         for (int i = 0; i < 3; i++) {
             for (String dtype : new String[] {"float64", "float32"}) {
                 Process p = ikd("gradcheck", "--json", "--dtype", dtype);
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-                assertThat(p.exitValue()).as(out).isZero();
-                assertThat(out).contains("\"ok\":true").contains("\"dtype\":\"" + dtype + "\"");
+                try {
+                    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                    assertThat(p.exitValue()).as(out).isZero();
+                    assertThat(out).contains("\"ok\":true").contains("\"dtype\":\"" + dtype + "\"");
+                } finally {
+                    Jvms.kill(p);
+                }
             }
         }
     }
@@ -68,7 +72,9 @@ class SeparateProcessTest {
             }
         } finally {
             broker.destroy();
-            assertThat(broker.waitFor(Duration.ofSeconds(30).toSeconds(), TimeUnit.SECONDS)).isTrue();
+            if (!broker.waitFor(Duration.ofSeconds(30).toSeconds(), TimeUnit.SECONDS)) {
+                Jvms.kill(broker);
+            }
         }
     }
 }

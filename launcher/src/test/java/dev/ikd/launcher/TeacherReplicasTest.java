@@ -34,22 +34,25 @@ class TeacherReplicasTest {
     void aKilledReplicasStudentsAreTakenOverAndEndOnTheUninterruptedHashes() throws Exception {
         Path checkpoint = dir.resolve("teacher.ckpt");
         List<String> expected = DistributedRunTest.reference(checkpoint, RUN);
-        try (Jvms.Broker broker = Jvms.broker(dir, List.of())) {
+        try (Jvms fleet = new Jvms(dir)) {
+            Jvms.Broker broker = fleet.broker(List.of());
             List<String> common = DistributedRunTest.with(RUN, "--bootstrap", broker.bootstrap(), "--run-id", "replicas",
                 "--metrics-port", "-1", "--state-dir", dir.resolve("state").toString());
             Map<String, Jvms.Jvm> jvms = new HashMap<>();
-            jvms.put("coordinator", Jvms.start(dir, "coordinator", DistributedRunTest.args("coordinator", common)));
+            jvms.put("coordinator", fleet.start("coordinator", DistributedRunTest.args("coordinator", common)));
             for (String replica : List.of("a", "b")) {
-                jvms.put("teacher-" + replica, Jvms.start(dir, "teacher-" + replica, DistributedRunTest.args("teacher", common,
+                jvms.put("teacher-" + replica, fleet.start("teacher-" + replica, DistributedRunTest.args("teacher", common,
                     "--teacher-checkpoint", checkpoint.toString(), "--replica", replica)));
             }
             for (int i = 0; i < STUDENTS; i++) {
-                jvms.put("student-" + i, Jvms.start(dir, "student-" + i, DistributedRunTest.args("student", common, "--index",
+                jvms.put("student-" + i, fleet.start("student-" + i, DistributedRunTest.args("student", common, "--index",
                     Integer.toString(i), "--json")));
             }
-            CrashMatrixTest.awaitStep(broker.bootstrap(), "replicas", STUDENTS, 15, jvms);
-            Jvms.Jvm killed = jvms.remove("teacher-b");
-            killed.process().destroyForcibly().waitFor();
+            try (CrashMatrixTest.Progress progress = new CrashMatrixTest.Progress(broker.bootstrap(), "replicas", STUDENTS)) {
+                progress.await(15, jvms);
+            }
+            jvms.remove("teacher-b").kill();
+            int logBeforeKill = jvms.get("teacher-a").stderr().length();
 
             for (int i = 0; i < STUDENTS; i++) {
                 Jvms.Jvm s = jvms.get("student-" + i);
@@ -59,9 +62,10 @@ class TeacherReplicasTest {
             for (String name : List.of("coordinator", "teacher-a")) {
                 assertThat(jvms.get(name).await(120)).as(name + ": " + jvms.get(name).stderr()).isZero();
             }
-            CrashMatrixTest.assertAppliedOnce(Journal.read(broker.bootstrap(), "replicas", "replicas-test"), STUDENTS, STEPS);
+            CrashMatrixTest.assertAppliedOnce(Journal.applied(broker.bootstrap(), "replicas", "replicas-test"), STUDENTS, STEPS);
             // The survivor says which students it took over from the killed replica's checkpoints.
-            Matcher tookOver = Pattern.compile("teacher-a: took over (student-\\d)").matcher(jvms.get("teacher-a").stderr());
+            Matcher tookOver = Pattern.compile("teacher-a: resumed (student-\\d) from its saved state").matcher(
+                jvms.get("teacher-a").stderr().substring(logBeforeKill));
             assertThat(tookOver.find()).as(jvms.get("teacher-a").stderr()).isTrue();
             System.out.printf("teacher replicas: teacher-b killed at step 15; teacher-a took over %s and others%n", tookOver.group(1));
         }

@@ -46,7 +46,7 @@ public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs, int max
         return new KafkaTuning(lingerMs, acks, fetchMaxWaitMs, bytes);
     }
 
-    Map<String, Object> producer(Map<String, Object> base) {
+    public Map<String, Object> producer(Map<String, Object> base) {
         Map<String, Object> c = new HashMap<>(base);
         c.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
         c.put(ProducerConfig.ACKS_CONFIG, acks);
@@ -55,7 +55,7 @@ public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs, int max
         return c;
     }
 
-    Map<String, Object> consumer(Map<String, Object> base) {
+    public Map<String, Object> consumer(Map<String, Object> base) {
         Map<String, Object> c = new HashMap<>(base);
         c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, fetchMaxWaitMs);
         return c;

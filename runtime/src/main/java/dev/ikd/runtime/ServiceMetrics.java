@@ -60,19 +60,13 @@ public final class ServiceMetrics {
     }
 
     /**
-     * CPU time the current thread spent in one phase ({@code ikd.step.phase.cpu}): unlike wall time,
-     * it does not grow when phases of several students share the cores, so it is what a service is
-     * busy for. Pass what {@link #cpuNanos} read before the phase.
+     * CPU time spent in one phase ({@code ikd.step.phase.cpu}): unlike wall time, it does not grow
+     * when phases of several students share the cores, so it is what a service is busy for.
      */
-    public void phaseCpu(String phase, long cpuNanosBefore) {
+    public void phaseCpu(String phase, long cpuNanos) {
         Timer.builder("ikd.step.phase.cpu").description("CPU time per learning phase of a step")
             .tags("service", service, "phase", phase).register(registry)
-            .record(Duration.ofNanos(Math.max(0, cpuNanos() - cpuNanosBefore)));
-    }
-
-    /** This thread's CPU time so far, in ns. */
-    public static long cpuNanos() {
-        return java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+            .record(Duration.ofNanos(Math.max(0, cpuNanos)));
     }
 
     /** Time spent in one phase of a step (soft_targets, course_exam, teacher_update, ...). */
@@ -107,6 +101,19 @@ public final class ServiceMetrics {
     public void deadLettered(String topic) {
         Counter.builder("ikd.dead.letters").description("Records sent to ikd.dead-letter, by the topic they came from")
             .tags("service", service, "topic", topic).register(registry).increment();
+    }
+
+    /** A partition's queue reached its bound: the consumer paused it until it drains. */
+    public void paused(String topic) {
+        Counter.builder("ikd.consumer.pauses").description("Times a partition was paused because its queue was full")
+            .tags("service", service, "topic", topic).register(registry).increment();
+    }
+
+    /** How long making one record's state durable took (checkpoint written and fsync'd, or journaled). */
+    public void checkpointed(long nanos) {
+        Timer.builder("ikd.checkpoint").description("Time to make one record's state durable")
+            .tags("service", service).publishPercentiles(0.5, 0.99).distributionStatisticExpiry(WINDOW).register(registry)
+            .record(Duration.ofNanos(nanos));
     }
 
     /** A valid record that is not this service's to handle (another run, another student). */

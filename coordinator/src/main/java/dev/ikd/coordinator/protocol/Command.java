@@ -10,22 +10,7 @@ public sealed interface Command {
     }
 
     /** Step {@code step} may start; re-issued after a timeout with the same idempotency key. */
-    record CourseStart(String studentId, long step, int[] courseIds, int[] examIds) implements Command {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof CourseStart c && c.studentId.equals(studentId) && c.step == step
-                && java.util.Arrays.equals(c.courseIds, courseIds) && java.util.Arrays.equals(c.examIds, examIds);
-        }
-
-        @Override
-        public int hashCode() {
-            return java.util.Objects.hash(studentId, step, java.util.Arrays.hashCode(courseIds), java.util.Arrays.hashCode(examIds));
-        }
-
-        @Override
-        public String toString() {
-            return "CourseStart[" + studentId + ", step " + step + "]";
-        }
+    record CourseStart(String studentId, long step) implements Command {
     }
 
     record Finish(String studentId, long steps) implements Command {

@@ -1,12 +1,18 @@
 package dev.ikd.coordinator.protocol;
 
-/** What the coordinator hears: decoded messages and the passing of time (DESIGN §5). */
+/** What the coordinator hears: decoded messages and the passing of time (docs/architecture.md §5). */
 public sealed interface Event {
 
     String runId();
 
-    /** A student asks to join on these terms: they must be the run's, and it must ask for at least one step. */
-    record Enrolled(String runId, String studentId, Terms terms, long steps) implements Event {
+    /**
+     * A student asks to join on these terms: they must be the run's, and it must ask for at least one
+     * step and batches of at least one sample (its plan of batches is fixed by them at admission).
+     */
+    record Enrolled(String runId, String studentId, Terms terms, long steps, int batchSize, int examBatchSize) implements Event {
+        public Enrolled(String runId, String studentId, Terms terms, long steps) {
+            this(runId, studentId, terms, steps, 1, 1);
+        }
     }
 
     /**

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The coordinator's rules for one run (DESIGN §5), as a pure state machine: {@link #handle} takes an
+ * The coordinator's rules for one run (docs/architecture.md §5), as a pure state machine: {@link #handle} takes an
  * event and returns the commands it causes; nothing here sends, reads or sleeps. Per student:
  * enroll → admitted → [CourseStart(k) → ExamResult(k) + TeacherUpdated(k)] for k = 0..N-1 → finished.
  * CourseStart(k+1) never goes out before both ExamResult(k) and TeacherUpdated(k); anything out of
@@ -16,7 +16,6 @@ public final class Protocol {
 
     private final String runId;
     private final Event.Terms terms;
-    private final Schedule schedule;
     private final long timeoutMs;
     private final int expectedStudents;
     private int reported;
@@ -41,7 +40,7 @@ public final class Protocol {
     /**
      * @param expectedStudents the run ends when this many students have finished and reported (0: it never ends by itself)
      */
-    public Protocol(String runId, Event.Terms terms, Schedule schedule, long timeoutMs, int expectedStudents) {
+    public Protocol(String runId, Event.Terms terms, long timeoutMs, int expectedStudents) {
         if (timeoutMs < 1) {
             throw new IllegalArgumentException("timeout must be at least 1 ms, got " + timeoutMs);
         }
@@ -51,7 +50,6 @@ public final class Protocol {
         this.expectedStudents = expectedStudents;
         this.runId = runId;
         this.terms = terms;
-        this.schedule = schedule;
         this.timeoutMs = timeoutMs;
     }
 
@@ -150,6 +148,10 @@ public final class Protocol {
         if (e.steps() < 1) {
             return List.of(new Command.Refuse(e.studentId(), "a student needs at least 1 step, asked for " + e.steps()));
         }
+        if (e.batchSize() < 1 || e.examBatchSize() < 1) {
+            return List.of(new Command.Refuse(e.studentId(), "batch sizes must be at least 1, got " + e.batchSize() + " and "
+                + e.examBatchSize()));
+        }
         students.put(e.studentId(), new Student(e.steps(), nowMs));
         return List.of(new Command.Admit(e.studentId(), e.steps()), courseStart(e.studentId(), 0));
     }
@@ -168,6 +170,16 @@ public final class Protocol {
     }
 
     private Command courseStart(String studentId, long step) {
-        return new Command.CourseStart(studentId, step, schedule.courseIds(studentId, step), schedule.examIds(studentId, step));
+        return new Command.CourseStart(studentId, step);
+    }
+
+    /** How many students were admitted. */
+    public int students() {
+        return students.size();
+    }
+
+    /** Whether every expected student has finished and reported. */
+    public boolean ended() {
+        return expectedStudents > 0 && reported == expectedStudents;
     }
 }

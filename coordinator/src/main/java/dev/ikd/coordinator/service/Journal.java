@@ -10,15 +10,24 @@ import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.JournalEntry;
 import dev.ikd.proto.v1.Kind;
 
-/** Reads one run's coordinator journal from the beginning to its current end, in the order it was written. */
+/**
+ * A run's coordinator journal, {@code ikd.coordinator-journal}: every input the coordinator took,
+ * in the order it took them, with where it was read and the time it was applied at; an input it
+ * refused carries the reason. Folding the applied ones rebuilds the coordinator; they are also the
+ * run's applied sequence, each step of each student exactly once.
+ */
 public final class Journal {
+
+    /** How long reading a journal may take before it fails naming the topic. */
+    static final Duration DEADLINE = Duration.ofSeconds(60);
 
     private Journal() {
     }
 
+    /** Every entry of {@code runId}'s journal, applied and refused, in order. */
     public static List<JournalEntry> read(String bootstrap, String runId, String clientId) {
         List<JournalEntry> entries = new ArrayList<>();
-        KafkaClients.readFromStart(bootstrap, List.of(Topics.COORDINATOR_JOURNAL), clientId + "-journal", Duration.ofSeconds(60),
+        KafkaClients.readFromStart(bootstrap, List.of(Topics.COORDINATOR_JOURNAL), clientId + "-journal", DEADLINE,
             r -> {
                 if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.JOURNAL_ENTRY
                     && runId.equals(v.envelope().getRunId())) {
@@ -26,5 +35,10 @@ public final class Journal {
                 }
             }, null);
         return entries;
+    }
+
+    /** The run's applied sequence: the entries of events the coordinator applied, in order. */
+    public static List<JournalEntry> applied(String bootstrap, String runId, String clientId) {
+        return read(bootstrap, runId, clientId).stream().filter(j -> j.getRejected().isEmpty()).toList();
     }
 }

@@ -27,19 +27,6 @@ class ProtocolTest {
     static final Event.Terms TERMS = new Event.Terms(DATA, "seed 1, labels 1.0, quiz 0.1", "ikd");
     static final long TIMEOUT = 1_000;
 
-    /** Step k of a student uses course ids {k, k+1} and exam id {100 + k}. */
-    static final Schedule SCHEDULE = new Schedule() {
-        @Override
-        public int[] courseIds(String studentId, long step) {
-            return new int[] {(int) step, (int) step + 1};
-        }
-
-        @Override
-        public int[] examIds(String studentId, long step) {
-            return new int[] {100 + (int) step};
-        }
-    };
-
     static Enrolled enrolled(String student, long steps) {
         return new Enrolled(RUN, student, TERMS, steps);
     }
@@ -53,12 +40,12 @@ class ProtocolTest {
     }
 
     static CourseStart start(String student, long step) {
-        return new CourseStart(student, step, SCHEDULE.courseIds(student, step), SCHEDULE.examIds(student, step));
+        return new CourseStart(student, step);
     }
 
     /** given(...).when(...).then(...), with the clock at 0 unless a Tick says otherwise. */
     static final class Scenario {
-        final Protocol protocol = new Protocol(RUN, TERMS, SCHEDULE, TIMEOUT, 2);
+        final Protocol protocol = new Protocol(RUN, TERMS, TIMEOUT, 2);
         List<Command> last = List.of();
 
         static Scenario given(Event... past) {
@@ -115,6 +102,12 @@ class ProtocolTest {
         @Test
         void zeroStepsAreRefused() {
             Scenario.given().when(enrolled("s1", 0)).then(new Refuse("s1", "a student needs at least 1 step, asked for 0"));
+        }
+
+        @Test
+        void emptyBatchesAreRefused() {
+            Scenario.given().when(new Enrolled(RUN, "s1", TERMS, 3, 32, 0))
+                .then(new Refuse("s1", "batch sizes must be at least 1, got 32 and 0"));
         }
 
         /** A restarted student may enroll again; refusing it would stop the student that is enrolled. */

@@ -9,7 +9,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.channels.FileChannel;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -26,8 +28,8 @@ import dev.ikd.core.model.Tensors;
 /**
  * A learner's saved state: named parameter groups (parameters, optimizer velocity, ...), the step
  * it covers, the seed its randomness derives from (every draw is a function of seed and step, so
- * seed + step is the whole RNG state) and free-form metadata. Written atomically (temp file +
- * rename), checked on load: a truncated, corrupted or mismatched file is refused with the reason.
+ * seed + step is the whole RNG state) and free-form metadata. Written atomically (temp file fsync'd,
+ * renamed, directory fsync'd), checked on load: a truncated, corrupted or mismatched file is refused with the reason.
  */
 public record Checkpoint(long step, long seed, Map<String, String> metadata, Map<String, Params> groups) {
 
@@ -84,11 +86,17 @@ public record Checkpoint(long step, long seed, Map<String, String> metadata, Map
             Path dir = file.toAbsolutePath().getParent();
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-            try (var out = new DataOutputStream(Files.newOutputStream(tmp))) {
-                out.write(content);
-                out.write(sha256(content));
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer all = ByteBuffer.allocate(content.length + 32).put(content).put(sha256(content)).flip();
+                while (all.hasRemaining()) {
+                    ch.write(all);
+                }
+                ch.force(true);
             }
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true); // the rename itself survives a power loss
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + file + ": " + e.getMessage(), e);
         }
@@ -160,17 +168,9 @@ public record Checkpoint(long step, long seed, Map<String, String> metadata, Map
 
     /** Refuses parameters that do not fit {@code expected} (another model), naming the first difference. */
     public static void requireSameLayout(Path file, Params found, Params expected) {
-        if (!found.names().equals(expected.names())) {
-            throw new CheckpointException("checkpoint " + file + " is for a different model: parameters " + found.names()
-                + ", expected " + expected.names());
-        }
-        for (String n : expected.names()) {
-            Shape a = found.get(n).getShape();
-            Shape b = expected.get(n).getShape();
-            if (!a.equals(b) || found.get(n).getDataType() != expected.get(n).getDataType()) {
-                throw new CheckpointException("checkpoint " + file + " is for a different model: " + n + " is " + a + " "
-                    + found.get(n).getDataType() + ", expected " + b + " " + expected.get(n).getDataType());
-            }
+        String difference = found.layoutDifference(expected);
+        if (difference != null) {
+            throw new CheckpointException("checkpoint " + file + " is for a different model: " + difference);
         }
     }
 

@@ -5,7 +5,7 @@ import java.util.SplittableRandom;
 
 /**
  * The training pool split into course ids (soft targets cover all of them) and the quiz split the
- * exams come from (DESIGN §2: carved from training data, never the test set). In the low-label
+ * exams come from (docs/architecture.md §2: carved from training data, never the test set). In the low-label
  * setting only a fraction of the pool is labelled; the quiz split and the CE term come from those.
  *
  * @param course  ids the course batches are drawn from

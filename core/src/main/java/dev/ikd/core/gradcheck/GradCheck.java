@@ -20,7 +20,7 @@ import dev.ikd.core.model.Swap;
 import dev.ikd.core.model.Tensors;
 
 /**
- * Checks the shipped exam feedback against brute force (DESIGN §2): perturb each teacher logit
+ * Checks the shipped exam feedback against brute force (docs/architecture.md §2): perturb each teacher logit
  * u_ic (p_i = softmax(u_i / T)) by ±h, redo the course step and the exam, and compare dL_e/du with
  * d back-propagated through the softmax. The error is max |analytic − brute| / max |brute|: relative
  * to the gradient's scale, so entries near zero do not blow it up.
@@ -30,7 +30,7 @@ public final class GradCheck {
     private GradCheck() {
     }
 
-    /** The tolerance DESIGN §2 sets for a dtype. */
+    /** The tolerance docs/architecture.md §2 sets for a dtype. */
     public static double tolerance(DataType type) {
         return type == DataType.FLOAT64 ? 1e-3 : 1e-2;
     }

@@ -13,7 +13,7 @@ import dev.ikd.core.model.Params;
 
 /**
  * Gradients of a scalar objective. DJL's PyTorch engine allows one collecting GradientCollector per
- * JVM (shared/RECIPES.md), so every gradient section in a process takes this one lock: teacher and
+ * JVM (docs/architecture.md §10), so every gradient section in a process takes this one lock: teacher and
  * students sharing a JVM ({@code ikd local}) then never collide. Forward-only work needs no lock.
  */
 public final class Autograd {

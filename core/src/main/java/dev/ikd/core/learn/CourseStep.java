@@ -8,7 +8,7 @@ import dev.ikd.core.model.Swap;
 import dev.ikd.core.model.Tensors;
 
 /**
- * The course step: θ' = θ − η v', v' = μ v + ∇_θ L_c(θ, p) (DESIGN §2). A pure function: it
+ * The course step: θ' = θ − η v', v' = μ v + ∇_θ L_c(θ, p) (docs/architecture.md §2). A pure function: it
  * returns new parameters and velocity and leaves its inputs as they were.
  */
 public final class CourseStep {

@@ -7,7 +7,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
 
 /**
- * The exam and the feedback it yields (DESIGN §2). The exam data and its gradient g never leave
+ * The exam and the feedback it yields (docs/architecture.md §2). The exam data and its gradient g never leave
  * the student; only d = η α T / B · J g does.
  */
 public final class Exam {

@@ -16,7 +16,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
 
 /**
- * The frozen backbone's logits and penultimate features per training sample id (DESIGN §3), shared
+ * The frozen backbone's logits and penultimate features per training sample id (docs/architecture.md §3), shared
  * by every student's teacher in the modes whose backbone does not learn (frozen, ikd-adapter,
  * pesf): a soft-target request then costs an adapter forward on cached rows, not a backbone
  * forward. Rows are computed in fixed chunks of {@link #CHUNK} consecutive ids, one batched forward

@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.ikd.core.model.Tensors;
 
 /**
- * The losses of DESIGN §2, batch-averaged over B. Constants enter as {@link Tensors#scalar}s, never
+ * The losses of docs/architecture.md §2, batch-averaged over B. Constants enter as {@link Tensors#scalar}s, never
  * as {@code NDArray.op(Number)} (see there why).
  */
 public final class Losses {
@@ -34,7 +34,7 @@ public final class Losses {
         return z.logSoftmax(1).mul(weightedOneHot).sum().div(Tensors.scalar(z, -b));
     }
 
-    /** L_c = α T² KD + (1 − α) CE (DESIGN §2). */
+    /** L_c = α T² KD + (1 − α) CE (docs/architecture.md §2). */
     public static NDArray course(NDArray z, NDArray p, NDArray weightedOneHot, double temperature, double alpha) {
         NDArray ce = crossEntropy(z, weightedOneHot);
         if (alpha == 0) {

@@ -1,7 +1,7 @@
 package dev.ikd.core.learn;
 
 /**
- * A student's course hyper-parameters (DESIGN §2).
+ * A student's course hyper-parameters (docs/architecture.md §2).
  *
  * @param learningRate η
  * @param momentum     μ of SGD with momentum (0 = plain SGD); the exam feedback stays exact with it

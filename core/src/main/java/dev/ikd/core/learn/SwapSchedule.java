@@ -4,7 +4,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * IAKD's swap probability over a run (DESIGN §3, {@code --swap p0[:schedule]}): each training
+ * IAKD's swap probability over a run (docs/architecture.md §3, {@code --swap p0[:schedule]}): each training
  * forward replaces each student stage by the teacher's with probability p(step).
  */
 public record SwapSchedule(double p0, Shape shape) {

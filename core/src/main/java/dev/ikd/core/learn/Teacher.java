@@ -13,7 +13,7 @@ import dev.ikd.core.model.Tensors;
 
 /**
  * The teacher as one student sees it: soft targets for a course batch, and the exam step that
- * learns from that student's feedback (DESIGN §2–§3). In mode {@code ikd} it owns a copy of φ; in
+ * learns from that student's feedback (docs/architecture.md §2–§3). In mode {@code ikd} it owns a copy of φ; in
  * the adapter modes it shares the frozen backbone and owns only its adapter.
  */
 public final class Teacher implements AutoCloseable {

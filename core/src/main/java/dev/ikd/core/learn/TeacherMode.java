@@ -2,7 +2,7 @@ package dev.ikd.core.learn;
 
 import java.util.Locale;
 
-/** What the teacher learns from a student's exams (DESIGN §3). */
+/** What the teacher learns from a student's exams (docs/architecture.md §3). */
 public enum TeacherMode {
     /** Nothing: classic KD. */
     FROZEN,

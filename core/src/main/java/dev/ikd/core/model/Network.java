@@ -13,7 +13,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.ikd.core.data.Dataset;
 
 /**
- * A network built from named stages and a head (DESIGN §3). Stateless: parameters are passed in,
+ * A network built from named stages and a head (docs/architecture.md §3). Stateless: parameters are passed in,
  * so the same network serves the live parameters, perturbed copies (exam feedback) and the teacher's
  * stages standing in for the student's (IAKD).
  */

@@ -89,6 +89,21 @@ public final class Params implements AutoCloseable {
         return s;
     }
 
+    /** How these parameters differ in layout from {@code expected} (names, shapes, types), or null if they do not. */
+    public String layoutDifference(Params expected) {
+        if (!names().equals(expected.names())) {
+            return "parameters " + names() + ", expected " + expected.names();
+        }
+        for (String n : expected.names()) {
+            NDArray a = get(n);
+            NDArray b = expected.get(n);
+            if (!a.getShape().equals(b.getShape()) || a.getDataType() != b.getDataType()) {
+                return n + " is " + a.getShape() + " " + a.getDataType() + ", expected " + b.getShape() + " " + b.getDataType();
+            }
+        }
+        return null;
+    }
+
     /** SHA-256 over names, shapes, types and little-endian values: equal hashes mean bit-equal parameters. */
     public String sha256() {
         try {

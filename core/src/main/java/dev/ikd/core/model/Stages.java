@@ -39,7 +39,7 @@ final class Stages {
 
     /**
      * Two 3x3 convolutions with tanh, then 2x2 average pooling: [N, in, H, W] -> [N, out, H/2, W/2].
-     * Every stage is smooth (no ReLU, no max): the exam feedback's central difference (DESIGN §2)
+     * Every stage is smooth (no ReLU, no max): the exam feedback's central difference (docs/architecture.md §2)
      * would otherwise straddle kinks, which a gradient check measured at 4% error on a tiny ReLU CNN.
      */
     record Conv(String name, int in, int hidden, int out) implements Stage {

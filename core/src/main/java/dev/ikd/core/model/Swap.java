@@ -1,7 +1,7 @@
 package dev.ikd.core.model;
 
 /**
- * IAKD stage swapping for one forward pass (DESIGN §3): where {@code mask[i]} is set, stage i of
+ * IAKD stage swapping for one forward pass (docs/architecture.md §3): where {@code mask[i]} is set, stage i of
  * the student is replaced by the teacher's stage i, whose parameters are frozen; gradients still
  * flow through it into the student's own earlier stages.
  */

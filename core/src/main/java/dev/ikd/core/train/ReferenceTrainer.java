@@ -5,8 +5,8 @@ import java.util.List;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.ikd.core.data.BatchSchedule;
 import dev.ikd.core.data.Dataset;
+import dev.ikd.core.data.Plan;
 import dev.ikd.core.data.Splits;
 import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.Student;
@@ -17,36 +17,13 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
 
 /**
- * The whole protocol in one process, step by step in the order the services follow (DESIGN §5):
+ * The whole protocol in one process, step by step in the order the services follow (docs/architecture.md §5):
  * soft targets → course step + exam → feedback → teacher exam step. Soft targets and feedback pass
  * through float32 exactly as on the wire, so a distributed run can be compared bit for bit.
  */
 public final class ReferenceTrainer {
 
     private ReferenceTrainer() {
-    }
-
-    /** One student's fixed plan: which samples each step uses (set at admission). */
-    public record Plan(BatchSchedule course, BatchSchedule exam, boolean[] labeled, long seed) {
-
-        public static Plan of(TrainConfig c, Splits splits, int student) {
-            return of(splits, c.batchSize(), c.examBatchSize(), c.studentSeed(student), c.studentAlone());
-        }
-
-        /** The plan of a student with this seed and these batch sizes; alone, it draws only labelled samples. */
-        public static Plan of(Splits splits, int batchSize, int examBatchSize, long seed, boolean alone) {
-            int[] pool = alone ? splits.labeledCourse() : splits.course();
-            return new Plan(new BatchSchedule(pool, batchSize, seed + 1), new BatchSchedule(splits.quiz(), examBatchSize, seed + 2),
-                splits.labeled(), seed);
-        }
-
-        public boolean[] labeledMask(int[] ids) {
-            boolean[] m = new boolean[ids.length];
-            for (int i = 0; i < ids.length; i++) {
-                m[i] = labeled[ids[i]];
-            }
-            return m;
-        }
     }
 
     public static TrainResult run(TrainConfig c, Dataset data, Params pretrainedTeacher, NDManager parent,
@@ -64,7 +41,7 @@ public final class ReferenceTrainer {
             FeatureCache cache = c.mode() == TeacherMode.IKD || c.studentAlone() ? null
                 : new FeatureCache(teacherNet, pretrainedTeacher, data, type, data.trainSize(), run);
             for (int i = 0; i < c.students(); i++) {
-                Plan plan = Plan.of(c, splits, i);
+                Plan plan = Plan.of(splits, c.batchSize(), c.examBatchSize(), c.studentSeed(i), c.studentAlone());
                 plans.add(plan);
                 students.add(Student.fresh(studentNet, c.effectiveStudentConfig(), plan.seed(), type, run));
                 teachers.add(c.studentAlone() ? null
@@ -79,8 +56,11 @@ public final class ReferenceTrainer {
             List<TrainResult.StudentResult> results = new ArrayList<>();
             for (int i = 0; i < c.students(); i++) {
                 Student s = students.get(i);
-                results.add(new TrainResult.StudentResult("student-" + i, s.stepsDone(),
-                    Evaluation.testAccuracy(studentNet, s.parameters(), data, run), s.parameterHash()));
+                var result = new TrainResult.StudentResult("student-" + i, s.stepsDone(),
+                    Evaluation.testAccuracy(studentNet, s.parameters(), data, run), s.parameterHash());
+                listener.onFinished(new TrainingListener.StudentFinished(result.id(), result.steps(), result.testAccuracy(),
+                    result.paramSha256()));
+                results.add(result);
             }
             return new TrainResult(data.sha256(), results, (System.nanoTime() - t0) / 1e9);
         }
@@ -89,22 +69,31 @@ public final class ReferenceTrainer {
     private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, Teacher teacher,
                              Network teacherNet, Params frozenTeacher, TrainingListener listener, NDManager run) {
         DataType type = c.type();
+        String id = "student-" + i;
         int[] ids = plan.course().batch(k);
-        float[] p = teacher == null
-            ? new float[ids.length * data.classes()]
-            : WireSteps.softTargets(teacher, data, ids, type, run);
+        float[] p;
+        if (teacher == null) {
+            p = new float[ids.length * data.classes()];
+        } else {
+            long t0 = System.nanoTime();
+            long cpu0 = TrainingListener.cpuNanos();
+            p = WireSteps.softTargets(teacher, data, ids, type, run);
+            listener.onSoftTargets(new TrainingListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
+                TrainingListener.cpuNanos() - cpu0));
+        }
         Swap swap = c.swap().enabled()
             ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
             : Swap.NONE;
+        long t0 = System.nanoTime();
         Student.StepResult r = WireSteps.learn(student, data, ids, plan.labeledMask(ids), plan.exam().batch(k), p, swap, type, run);
-        double teacherLoss = Double.NaN;
-        long version = 0;
+        listener.onStudentStep(new TrainingListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
+            r.paramSha256(), System.nanoTime() - t0));
         if (teacher != null) {
+            long t1 = System.nanoTime();
+            long cpu1 = TrainingListener.cpuNanos();
             Teacher.Update u = WireSteps.teach(teacher, data, ids, r.feedback(), r.courseLogits(), type, run);
-            teacherLoss = u.loss();
-            version = u.version();
+            listener.onTeacherStep(new TrainingListener.TeacherStepped(id, k, u.loss(), u.version(), System.nanoTime() - t1,
+                TrainingListener.cpuNanos() - cpu1));
         }
-        listener.onStep(new TrainingListener.StepEvent(i, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
-            teacherLoss, version, r.paramSha256()));
     }
 }

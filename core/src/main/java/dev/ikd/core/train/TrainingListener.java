@@ -1,7 +1,13 @@
 package dev.ikd.core.train;
 
+import java.lang.management.ManagementFactory;
+import java.util.List;
+
 /**
- * Progress of a run. The progress bar, metrics and the dashboard are listeners, not code paths.
+ * What a run reports as it goes, step by step. The in-process trainer and the services (the student
+ * and teacher machines, and a reader that follows a run's log) emit the same events, so progress
+ * lines, metrics and the benchmarks are listeners, not code paths (docs/architecture.md
+ * §7).
  */
 public interface TrainingListener {
 
@@ -11,13 +17,73 @@ public interface TrainingListener {
     default void onPretrainStep(long step, long total, double loss) {
     }
 
-    default void onStep(StepEvent event) {
+    /** The teacher computed a student's soft targets for a step. */
+    default void onSoftTargets(SoftTargetsServed e) {
+    }
+
+    /** A student took a step: course step, exam, feedback. */
+    default void onStudentStep(StudentStepped e) {
+    }
+
+    /** The teacher learned from a student's feedback of a step. */
+    default void onTeacherStep(TeacherStepped e) {
+    }
+
+    /** A student finished all its steps and was tested. */
+    default void onFinished(StudentFinished e) {
     }
 
     /**
-     * @param teacherVersion the teacher version after this step's exam step
+     * @param wallNanos time the computation took
+     * @param cpuNanos  CPU time of the thread that did it (does not grow when students share the cores)
      */
-    record StepEvent(int student, long step, long totalSteps, double courseLoss, double examLoss, double examAccuracy,
-                     double teacherLoss, long teacherVersion, String paramSha256) {
+    record SoftTargetsServed(String student, long step, long wallNanos, long cpuNanos) {
+    }
+
+    record StudentStepped(String student, long step, long totalSteps, double courseLoss, double examLoss, double examAccuracy,
+                          String paramSha256, long wallNanos) {
+    }
+
+    /** @param teacherVersion the version of this student's teacher after the step */
+    record TeacherStepped(String student, long step, double teacherLoss, long teacherVersion, long wallNanos, long cpuNanos) {
+    }
+
+    record StudentFinished(String student, long steps, double testAccuracy, String paramSha256) {
+    }
+
+    /** Every event to each of {@code listeners}, in order. */
+    static TrainingListener all(TrainingListener... listeners) {
+        List<TrainingListener> each = List.of(listeners);
+        return new TrainingListener() {
+            @Override
+            public void onPretrainStep(long step, long total, double loss) {
+                each.forEach(l -> l.onPretrainStep(step, total, loss));
+            }
+
+            @Override
+            public void onSoftTargets(SoftTargetsServed e) {
+                each.forEach(l -> l.onSoftTargets(e));
+            }
+
+            @Override
+            public void onStudentStep(StudentStepped e) {
+                each.forEach(l -> l.onStudentStep(e));
+            }
+
+            @Override
+            public void onTeacherStep(TeacherStepped e) {
+                each.forEach(l -> l.onTeacherStep(e));
+            }
+
+            @Override
+            public void onFinished(StudentFinished e) {
+                each.forEach(l -> l.onFinished(e));
+            }
+        };
+    }
+
+    /** This thread's CPU time so far, in ns: for the {@code cpuNanos} of the events. */
+    static long cpuNanos() {
+        return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
     }
 }

@@ -12,7 +12,7 @@ import dev.ikd.core.model.Swap;
 import dev.ikd.core.model.Tensors;
 
 /**
- * The three learning steps of one protocol step (DESIGN §5), with everything that crosses the wire
+ * The three learning steps of one protocol step (docs/architecture.md §5), with everything that crosses the wire
  * as float32 arrays and samples as ids into the data set both sides hold. The teacher and student
  * services call exactly these, and so does {@link ReferenceTrainer}: that is why a distributed run
  * ends on the same parameter hash as the in-process one.

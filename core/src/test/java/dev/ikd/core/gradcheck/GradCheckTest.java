@@ -12,7 +12,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN §2: the shipped feedback equals brute-force differentiation of the whole bilevel objective. */
+/** docs/architecture.md §2: the shipped feedback equals brute-force differentiation of the whole bilevel objective. */
 class GradCheckTest {
 
     static NDManager manager;

@@ -55,10 +55,14 @@ class ReferenceTrainerTest {
             var versions = new java.util.ArrayList<Long>();
             TrainResult r = ReferenceTrainer.run(c, digits, teacher, manager, new TrainingListener() {
                 @Override
-                public void onStep(StepEvent e) {
-                    versions.add(e.teacherVersion());
+                public void onStudentStep(StudentStepped e) {
                     assertThat(e.courseLoss()).isFinite();
                     assertThat(e.examLoss()).isFinite();
+                }
+
+                @Override
+                public void onTeacherStep(TeacherStepped e) {
+                    versions.add(e.teacherVersion());
                 }
             });
             assertThat(versions).as("%s", method[0]).hasSize(60);

@@ -4,23 +4,21 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.protobuf.ByteString;
+import dev.ikd.proto.v1.DType;
 import dev.ikd.proto.v1.Tensor;
 
 /**
- * The one place that turns tensors into bytes and back (DESIGN §4): float32, little-endian, plus a
- * shape. Decoding checks everything a sender could get wrong and says which part is wrong.
+ * The one place that turns tensors into bytes and back (docs/architecture.md §4): little-endian
+ * values plus a shape; float32 between services, float64 too in checkpoints. Decoding checks
+ * everything a sender could get wrong and says which part is wrong.
  */
 public final class TensorCodec {
 
     /** Whether NaN and infinities may pass: soft targets and feedback must be finite. */
     public enum Finite { REQUIRED, ALLOWED }
 
-    private static final int MAX_ELEMENTS = Integer.MAX_VALUE / Float.BYTES;
+    private static final int MAX_ELEMENTS = Integer.MAX_VALUE / Double.BYTES;
 
     private TensorCodec() {
     }
@@ -33,29 +31,32 @@ public final class TensorCodec {
         }
         ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
-        return build(shape, ByteString.copyFrom(bytes.array()));
+        return build(shape, ByteString.copyFrom(bytes.array()), DType.FLOAT32);
     }
 
-    /** Encodes an array of any floating type as float32; the array itself is not changed. */
-    public static Tensor encode(NDArray array) {
-        long[] shape = array.getShape().getShape();
-        elementCount(shape);
-        byte[] bytes;
-        if (array.getDataType() == DataType.FLOAT32) {
-            bytes = array.toByteArray();
-        } else {
-            try (NDArray f32 = array.toType(DataType.FLOAT32, true)) {
-                bytes = f32.toByteArray();
-            }
+    /** A float64 tensor: for state that must come back bit for bit in the type it was kept in. */
+    public static Tensor encode(double[] values, long... shape) {
+        long count = elementCount(shape);
+        if (count != values.length) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + count
+                + " elements, got " + values.length);
         }
-        // NDArray.toByteArray is little-endian on every engine DJL ships (shared/RECIPES.md).
-        return build(shape, ByteString.copyFrom(bytes));
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * Double.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asDoubleBuffer().put(values);
+        return build(shape, ByteString.copyFrom(bytes.array()), DType.FLOAT64);
     }
 
+    /** The shape, once the data is checked to hold exactly that many elements of the tensor's type. */
     public static long[] shape(Tensor tensor) {
         long[] shape = tensor.getShapeList().stream().mapToLong(Long::longValue).toArray();
         long count = checkedCount(shape);
-        long needed = count * Float.BYTES;
+        int width = switch (tensor.getDtype()) {
+            case FLOAT32 -> Float.BYTES;
+            case FLOAT64 -> Double.BYTES;
+            case UNRECOGNIZED -> throw new MalformedMessageException("tensor has an unknown element type ("
+                + tensor.getDtypeValue() + ")");
+        };
+        long needed = count * width;
         if (tensor.getData().size() != needed) {
             throw new MalformedMessageException("tensor data has " + tensor.getData().size() + " bytes but shape "
                 + Arrays.toString(shape) + " needs " + needed);
@@ -63,24 +64,40 @@ public final class TensorCodec {
         return shape;
     }
 
+    /** A float32 tensor's values; anything else is refused (what services send each other is float32). */
     public static float[] toFloats(Tensor tensor, Finite finite) {
         long[] shape = shape(tensor);
+        if (tensor.getDtype() != DType.FLOAT32) {
+            throw new MalformedMessageException("tensor is " + tensor.getDtype() + "; FLOAT32 expected");
+        }
         float[] values = new float[(int) checkedCount(shape)];
         tensor.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
         if (finite == Finite.REQUIRED) {
-            requireFinite(values, shape);
+            for (int i = 0; i < values.length; i++) {
+                requireFinite(values[i], i, shape);
+            }
         }
         return values;
     }
 
-    /** Decodes into a float32 array owned by {@code manager}. */
-    public static NDArray toNDArray(Tensor tensor, NDManager manager, Finite finite) {
-        float[] values = toFloats(tensor, finite);
-        return manager.create(values, new Shape(shape(tensor)));
+    /** A float64 tensor's values; anything else is refused. */
+    public static double[] toDoubles(Tensor tensor, Finite finite) {
+        long[] shape = shape(tensor);
+        if (tensor.getDtype() != DType.FLOAT64) {
+            throw new MalformedMessageException("tensor is " + tensor.getDtype() + "; FLOAT64 expected");
+        }
+        double[] values = new double[(int) checkedCount(shape)];
+        tensor.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(values);
+        if (finite == Finite.REQUIRED) {
+            for (int i = 0; i < values.length; i++) {
+                requireFinite(values[i], i, shape);
+            }
+        }
+        return values;
     }
 
-    private static Tensor build(long[] shape, ByteString data) {
-        var builder = Tensor.newBuilder().setData(data);
+    private static Tensor build(long[] shape, ByteString data, DType type) {
+        var builder = Tensor.newBuilder().setData(data).setDtype(type);
         for (long d : shape) {
             builder.addShape(d);
         }
@@ -115,12 +132,10 @@ public final class TensorCodec {
         return count;
     }
 
-    private static void requireFinite(float[] values, long[] shape) {
-        for (int i = 0; i < values.length; i++) {
-            if (!Float.isFinite(values[i])) {
-                throw new MalformedMessageException("tensor element " + Arrays.toString(unravel(i, shape)) + " is "
-                    + values[i] + "; finite values required");
-            }
+    private static void requireFinite(double value, int i, long[] shape) {
+        if (!Double.isFinite(value)) {
+            throw new MalformedMessageException("tensor element " + Arrays.toString(unravel(i, shape)) + " is "
+                + (Double.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity") + "; finite values required");
         }
     }
 

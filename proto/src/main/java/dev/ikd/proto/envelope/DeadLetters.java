@@ -65,28 +65,35 @@ public final class DeadLetters {
 
     /** The dead-letter record for {@code original}: where it came from, its raw bytes and the reason. */
     public ProducerRecord<String, Envelope> letter(ConsumerRecord<String, ?> original, byte[] rawValue, String reason) {
+        return letter(original.topic(), original.partition(), original.offset(), original.timestamp(), original.key(), rawValue,
+            reason);
+    }
+
+    /** The dead-letter record for the record at {@code topic/partition@offset} (key may be null). */
+    public ProducerRecord<String, Envelope> letter(String topic, int partition, long offset, long timestampMs, String key,
+                                                   byte[] rawValue, String reason) {
         var letter = DeadLetter.newBuilder()
-            .setTopic(original.topic())
-            .setPartition(original.partition())
-            .setOffset(original.offset())
+            .setTopic(topic)
+            .setPartition(partition)
+            .setOffset(offset)
             .setReason(reason)
-            .setOriginalTimestampMs(original.timestamp());
+            .setOriginalTimestampMs(timestampMs);
         if (rawValue != null) {
             letter.setRawValue(ByteString.copyFrom(rawValue));
         }
-        if (original.key() != null) {
-            letter.setRawKey(ByteString.copyFrom(original.key(), StandardCharsets.UTF_8));
+        if (key != null) {
+            letter.setRawKey(ByteString.copyFrom(key, StandardCharsets.UTF_8));
         }
-        String key = original.key() == null ? "" : original.key();
+        String k = key == null ? "" : key;
         Envelope envelope = Envelope.newBuilder()
             .setSchemaVersion(Envelopes.SCHEMA_VERSION)
-            .setStudentId(key)
+            .setStudentId(k)
             .setKind(Kind.DEAD_LETTER)
             .setProducerId(producerId)
             .setEventTimeMs(clock.millis())
-            .setIdempotencyKey(original.topic() + "/" + original.partition() + "/" + original.offset() + "/dead_letter")
+            .setIdempotencyKey(topic + "/" + partition + "/" + offset + "/dead_letter")
             .setDeadLetter(letter)
             .build();
-        return new ProducerRecord<>(Topics.DEAD_LETTER, key, envelope);
+        return new ProducerRecord<>(Topics.DEAD_LETTER, k, envelope);
     }
 }

@@ -8,11 +8,20 @@ import dev.ikd.proto.codec.MalformedMessageException;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
 
-/** Building, encoding and checking {@link Envelope}s: the rules every record on every topic obeys (DESIGN §4). */
+/**
+ * Building, encoding and checking {@link Envelope}s: the rules every record on every topic obeys
+ * (docs/architecture.md §4).
+ */
 public final class Envelopes {
 
     /** The schema version this build writes and reads. */
     public static final int SCHEMA_VERSION = 1;
+
+    /** Student ids name keys, checkpoint directories and metrics: plain names only. */
+    private static final java.util.regex.Pattern STUDENT_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    /** Kinds that are always about one student (a Finish or an Abort without one is about the whole run). */
+    private static final java.util.Set<Kind> PER_STUDENT = java.util.EnumSet.of(Kind.ENROLLMENT, Kind.ADMITTED, Kind.REFUSED,
+        Kind.COURSE_START, Kind.SOFT_TARGETS, Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.TEACHER_UPDATED, Kind.STUDENT_REPORT);
 
     private Envelopes() {
     }
@@ -84,6 +93,10 @@ public final class Envelopes {
         }
         if (e.getStep() < 0) {
             throw new MalformedMessageException("envelope step is negative (" + e.getStep() + ")");
+        }
+        if (e.getStudentId().isEmpty() ? PER_STUDENT.contains(e.getKind()) : !STUDENT_ID.matcher(e.getStudentId()).matches()) {
+            throw new MalformedMessageException(e.getStudentId().isEmpty() ? "envelope of kind " + e.getKind() + " has no student id"
+                : "student id '" + e.getStudentId() + "' must be 1 to 128 letters, digits, '.', '_' or '-'");
         }
         String expected = idempotencyKey(e.getRunId(), e.getStudentId(), e.getStep(), e.getKind());
         if (!expected.equals(e.getIdempotencyKey())) {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -66,13 +67,16 @@ public final class KafkaClients {
 
     /**
      * Reads {@code topics} from their beginning, with no consumer group, handing every record to
-     * {@code each}, until {@code done} says so or, when it never does, until the end each partition
-     * had when reading began. Fails after {@code timeout} if {@code done} is given and never holds.
+     * {@code each}, until {@code done} says so or, when it is null, until the end each partition
+     * had when reading began. Either way it has a deadline: past {@code timeout} it fails with a
+     * {@link LogReadException} that names the topics and how far it got, never returning as if
+     * it had read everything.
      */
     public static void readFromStart(String bootstrapServers, List<String> topics, String clientId, Duration timeout,
-                                     Consumer<ConsumerRecord<String, Decoded>> each, java.util.function.BooleanSupplier done) {
+                                     Consumer<ConsumerRecord<String, Decoded>> each, BooleanSupplier done) {
         Map<String, Object> config = consumerConfig(bootstrapServers, "unused", clientId);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        long deadline = System.nanoTime() + timeout.toNanos();
         try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
             List<TopicPartition> partitions = new ArrayList<>();
             for (String topic : topics) {
@@ -81,14 +85,28 @@ public final class KafkaClients {
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
-            long deadline = System.nanoTime() + timeout.toNanos();
             Predicate<TopicPartition> behind = p -> consumer.position(p, timeout) < end.get(p);
             while (done != null ? !done.getAsBoolean() : partitions.stream().anyMatch(behind)) {
-                if (done != null && System.nanoTime() > deadline) {
-                    return;
+                if (System.nanoTime() > deadline) {
+                    throw new LogReadException("could not read " + String.join(", ", topics) + " from " + bootstrapServers
+                        + " within " + timeout.toSeconds() + " s" + (done != null ? "" : ": at " + progress(consumer, end, timeout)));
                 }
                 consumer.poll(Duration.ofMillis(200)).forEach(each);
             }
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            throw new LogReadException("could not read " + String.join(", ", topics) + " from " + bootstrapServers + " within "
+                + timeout.toSeconds() + " s: " + e.getMessage(), e);
         }
+    }
+
+    private static String progress(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end, Duration timeout) {
+        StringBuilder s = new StringBuilder();
+        end.forEach((p, e) -> {
+            long at = consumer.position(p, timeout);
+            if (at < e) {
+                s.append(s.length() == 0 ? "" : ", ").append(p).append(" offset ").append(at).append(" of ").append(e);
+            }
+        });
+        return s.toString();
     }
 }

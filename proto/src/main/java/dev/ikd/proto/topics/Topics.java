@@ -16,7 +16,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-/** The one place that names ikd's topics and creates them (DESIGN §4). */
+/** The one place that names ikd's topics and creates them (docs/architecture.md §4). */
 public final class Topics {
 
     public static final String ENROLLMENT = "ikd.enrollment";
@@ -83,7 +83,35 @@ public final class Topics {
         return topics;
     }
 
-    /** Creates the topics that are missing; existing ones are left as they are. */
+    /**
+     * Waits until the brokers serve every partition of {@code names}. A topic is created when the
+     * controller says so, but a broker learns of it a moment later; an idempotent producer whose
+     * first record to a partition is refused as unknown while its next one is accepted would see
+     * its sequence broken (OutOfOrderSequenceException), so nothing is sent before this returns.
+     */
+    static void awaitLeaders(Admin admin, List<String> names, Duration timeout)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                var described = admin.describeTopics(names).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                if (described.values().stream().allMatch(t -> !t.partitions().isEmpty()
+                    && t.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()))) {
+                    return;
+                }
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    throw e;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new TimeoutException("the partitions of " + names + " have no leader after " + timeout.toSeconds() + " s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** Creates the topics that are missing, and waits until the brokers serve them; existing ones are left as they are. */
     public static void ensure(Admin admin, TopicSettings settings, Duration timeout) {
         try {
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -101,6 +129,7 @@ public final class Topics {
                     }
                 }
             }
+            awaitLeaders(admin, missing.stream().map(NewTopic::name).toList(), timeout);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);

@@ -44,17 +44,23 @@ class DecoderFuzzTest {
         }
     }
 
-    /** A tensor decodes to exactly as many floats as its shape says, or is refused as malformed. */
+    /** A tensor decodes to exactly as many values of its type as its shape says, or is refused as malformed. */
     private static void decodeOrRefuse(Tensor t) {
         try {
             long[] shape = TensorCodec.shape(t);
-            float[] values = TensorCodec.toFloats(t, TensorCodec.Finite.ALLOWED);
             long count = 1;
             for (long d : shape) {
                 count *= d;
             }
-            assertThat((long) values.length).isEqualTo(count);
-            assertThat(TensorCodec.encode(values, shape).getData()).isEqualTo(t.getData());
+            if (t.getDtype() == dev.ikd.proto.v1.DType.FLOAT64) {
+                double[] values = TensorCodec.toDoubles(t, TensorCodec.Finite.ALLOWED);
+                assertThat((long) values.length).isEqualTo(count);
+                assertThat(TensorCodec.encode(values, shape).getData()).isEqualTo(t.getData());
+            } else {
+                float[] values = TensorCodec.toFloats(t, TensorCodec.Finite.ALLOWED);
+                assertThat((long) values.length).isEqualTo(count);
+                assertThat(TensorCodec.encode(values, shape).getData()).isEqualTo(t.getData());
+            }
         } catch (MalformedMessageException refused) {
             assertThat(refused.getMessage()).isNotBlank();
         }

@@ -7,12 +7,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.protobuf.ByteString;
 import dev.ikd.proto.codec.TensorCodec.Finite;
+import dev.ikd.proto.v1.DType;
 import dev.ikd.proto.v1.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -39,19 +36,27 @@ class TensorCodecTest {
     }
 
     @Test
-    void ndArraysRoundTripIncludingFloat64Input() {
-        try (NDManager manager = NDManager.newBaseManager()) {
-            NDArray a = manager.randomNormal(new Shape(4, 3));
-            NDArray back = TensorCodec.toNDArray(TensorCodec.encode(a), manager, Finite.REQUIRED);
-            assertThat(back.getShape()).isEqualTo(a.getShape());
-            assertThat(back.toFloatArray()).containsExactly(a.toFloatArray());
-
-            NDArray d = manager.create(new double[] {0.1, 0.2, 0.3}, new Shape(1, 3));
-            assertThat(d.getDataType()).isEqualTo(DataType.FLOAT64);
-            NDArray f = TensorCodec.toNDArray(TensorCodec.encode(d), manager, Finite.REQUIRED);
-            assertThat(f.getDataType()).isEqualTo(DataType.FLOAT32);
-            assertThat(f.toFloatArray()).containsExactly(0.1f, 0.2f, 0.3f);
+    void doublesRoundTripBitForBitAsFloat64() {
+        var random = new Random(11);
+        double[] values = new double[4 * 3];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = Double.longBitsToDouble(random.nextLong() & 0x7fefffffffffffffL);
         }
+        Tensor t = TensorCodec.encode(values, 4, 3);
+        assertThat(t.getDtype()).isEqualTo(DType.FLOAT64);
+        assertThat(t.getData().size()).isEqualTo(values.length * 8);
+        assertThat(TensorCodec.toDoubles(t, Finite.REQUIRED)).containsExactly(values);
+    }
+
+    @Test
+    void aTensorOfTheOtherTypeIsRefusedByName() {
+        assertThatThrownBy(() -> TensorCodec.toFloats(TensorCodec.encode(new double[] {1}, 1), Finite.ALLOWED))
+            .isInstanceOf(MalformedMessageException.class).hasMessage("tensor is FLOAT64; FLOAT32 expected");
+        assertThatThrownBy(() -> TensorCodec.toDoubles(TensorCodec.encode(new float[] {1}, 1), Finite.ALLOWED))
+            .isInstanceOf(MalformedMessageException.class).hasMessage("tensor is FLOAT32; FLOAT64 expected");
+        Tensor unknown = TensorCodec.encode(new float[] {1}, 1).toBuilder().setDtypeValue(7).build();
+        assertThatThrownBy(() -> TensorCodec.toFloats(unknown, Finite.ALLOWED))
+            .isInstanceOf(MalformedMessageException.class).hasMessage("tensor has an unknown element type (7)");
     }
 
     @Test

@@ -65,6 +65,18 @@ class EnvelopesTest {
     }
 
     @Test
+    void aPerStudentMessageNamesAStudentWithAPlainName() {
+        assertThat(reason(feedback().setStudentId("").setIdempotencyKey("run//1/feedback").build().toByteArray()))
+            .isEqualTo("envelope of kind FEEDBACK has no student id");
+        assertThat(reason(feedback().setStudentId("../s").setIdempotencyKey("run/../s/1/feedback").build().toByteArray()))
+            .isEqualTo("student id '../s' must be 1 to 128 letters, digits, '.', '_' or '-'");
+        // The run's end names no student.
+        Envelope runEnd = Envelopes.header("run", "", 0, Kind.FINISH, "p", SampleEnvelopes.CLOCK)
+            .setFinish(dev.ikd.proto.v1.Finish.newBuilder().setReason("done")).build();
+        assertThat(Envelopes.decode(runEnd.toByteArray())).isEqualTo(runEnd);
+    }
+
+    @Test
     void oversizeMessagesAreRefusedBeforeParsing() {
         assertThat(reason(new byte[5000])).isEqualTo("message has 5000 bytes, over the limit of 4096");
     }

@@ -23,7 +23,6 @@ import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.ModelSpec;
 import dev.ikd.proto.v1.NamedTensor;
 import dev.ikd.proto.v1.Refused;
-import dev.ikd.proto.v1.Samples;
 import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.proto.v1.TeacherBlock;
 import dev.ikd.proto.v1.StudentReport;
@@ -50,9 +49,7 @@ public final class SampleEnvelopes {
                 .build(),
             h(runId, s, 0, Kind.ADMITTED).setAdmitted(Admitted.newBuilder().setTeacherMode("ikd").setSteps(200)).build(),
             h(runId, "student-2", 0, Kind.REFUSED).setRefused(Refused.newBuilder().setReason("dataset checksum mismatch")).build(),
-            h(runId, s, 3, Kind.COURSE_START).setCourseStart(CourseStart.newBuilder()
-                .setCourse(Samples.newBuilder().addIds(4).addIds(9))
-                .setExam(Samples.newBuilder().addIds(100).addIds(101).addIds(102))).build(),
+            h(runId, s, 3, Kind.COURSE_START).setCourseStart(CourseStart.getDefaultInstance()).build(),
             h(runId, s, 200, Kind.FINISH).setFinish(Finish.newBuilder().setReason("all steps done")).build(),
             h(runId, s, 5, Kind.ABORT).setAbort(Abort.newBuilder().setReason("operator")).build(),
             h(runId, s, 3, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTeacherVersion(3)

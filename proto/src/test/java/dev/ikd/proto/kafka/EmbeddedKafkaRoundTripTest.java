@@ -1,6 +1,7 @@
 package dev.ikd.proto.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.UUID;
@@ -62,5 +63,24 @@ class EmbeddedKafkaRoundTripTest extends KafkaRoundTripContract {
         var back = consume(java.util.List.of(Topics.SOFT_TARGETS), 100, r -> r.value() instanceof Decoded.Valid v
             && v.envelope().getRunId().equals(runId));
         assertThat(back).allSatisfy(r -> assertThat(((Decoded.Valid) r.value()).envelope()).isEqualTo(e));
+    }
+
+    /** Reading a topic from its start has a deadline: past it, a clear failure naming the topic, never a silent return. */
+    @Test
+    void aReadFromTheStartThatCannotFinishFailsAtItsDeadlineNamingTheTopic() throws Exception {
+        createTopics();
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> KafkaClients.readFromStart(bootstrapServers(), java.util.List.of(Topics.TEACHER_BLOCKS), "deadline",
+            java.time.Duration.ofSeconds(2), r -> { }, () -> false)).isInstanceOf(LogReadException.class)
+            .hasMessage("could not read ikd.teacher-blocks from " + bootstrapServers() + " within 2 s");
+        assertThat((System.nanoTime() - t0) / 1e9).isLessThan(30);
+
+        try (var closed = new java.net.ServerSocket(0)) {
+            String nobody = "127.0.0.1:" + closed.getLocalPort();
+            closed.close();
+            assertThatThrownBy(() -> KafkaClients.readFromStart(nobody, java.util.List.of(Topics.CONTROL), "deadline",
+                java.time.Duration.ofSeconds(2), r -> { }, null)).isInstanceOf(LogReadException.class)
+                .hasMessageStartingWith("could not read ikd.control from " + nobody + " within 2 s");
+        }
     }
 }

@@ -110,7 +110,7 @@ abstract class KafkaRoundTripContract {
             producer.initTransactions();
             producer.beginTransaction();
             producer.send(new ProducerRecord<>(Topics.EXAM_RESULTS, aborted.getStudentId(), aborted));
-            producer.flush(); // without it the aborted record never reaches the broker (shared/RECIPES.md)
+            producer.flush(); // without it the aborted record never reaches the broker (docs/architecture.md §10)
             producer.abortTransaction();
             producer.beginTransaction();
             producer.send(new ProducerRecord<>(Topics.EXAM_RESULTS, committed.getStudentId(), committed));

@@ -1,4 +1,4 @@
-package dev.ikd.runtime;
+package dev.ikd.learning.blocks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -22,6 +22,7 @@ import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
+import dev.ikd.runtime.RunFailedException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;

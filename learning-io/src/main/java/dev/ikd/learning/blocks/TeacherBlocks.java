@@ -1,4 +1,4 @@
-package dev.ikd.runtime;
+package dev.ikd.learning.blocks;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -15,19 +15,21 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
-import dev.ikd.core.model.Tensors;
+import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Decoded;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.kafka.KafkaClients;
+import dev.ikd.proto.kafka.LogReadException;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.NamedTensor;
 import dev.ikd.proto.v1.TeacherBlock;
+import dev.ikd.runtime.RunFailedException;
 
 /**
- * The teacher's stages as block snapshots on the compacted {@code ikd.teacher-blocks} (DESIGN §3–§4):
+ * The teacher's stages as block snapshots on the compacted {@code ikd.teacher-blocks} (docs/architecture.md §3):
  * one record per stage (keyed run/teacher/stage, so compaction keeps the latest version of each),
  * which IAKD students fetch to swap the teacher's frozen stages into their own forward passes. A
  * student that starts late still finds every stage, because compaction keeps the newest record of
@@ -44,7 +46,7 @@ public final class TeacherBlocks {
         for (var p : phi.asMap().entrySet()) {
             String stage = stageOf(p.getKey());
             blocks.computeIfAbsent(stage, s -> TeacherBlock.newBuilder().setTeacherId(teacherId).setStage(s).setVersion(version))
-                .addParameters(NamedTensor.newBuilder().setName(p.getKey()).setTensor(TensorCodec.encode(p.getValue())));
+                .addParameters(NamedTensor.newBuilder().setName(p.getKey()).setTensor(ParamsCodec.float32(p.getValue())));
         }
         List<Envelope> out = new ArrayList<>();
         blocks.values().forEach(b -> out.add(Envelopes.header(runId, "", 0, Kind.TEACHER_BLOCK, teacherId, clock)
@@ -63,16 +65,20 @@ public final class TeacherBlocks {
         TreeSet<String> expected = new TreeSet<>();
         layout.names().forEach(n -> expected.add(stageOf(n)));
         Map<String, TeacherBlock> latest = new TreeMap<>();
-        KafkaClients.readFromStart(bootstrap, List.of(Topics.TEACHER_BLOCKS), "ikd-blocks", timeout, r -> {
-            if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.TEACHER_BLOCK
-                && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())) {
-                TeacherBlock b = v.envelope().getTeacherBlock();
-                TeacherBlock held = latest.get(b.getStage());
-                if (held == null || b.getVersion() >= held.getVersion()) {
-                    latest.put(b.getStage(), b);
+        try {
+            KafkaClients.readFromStart(bootstrap, List.of(Topics.TEACHER_BLOCKS), "ikd-blocks", timeout, r -> {
+                if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.TEACHER_BLOCK
+                    && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())) {
+                    TeacherBlock b = v.envelope().getTeacherBlock();
+                    TeacherBlock held = latest.get(b.getStage());
+                    if (held == null || b.getVersion() >= held.getVersion()) {
+                        latest.put(b.getStage(), b);
+                    }
                 }
-            }
-        }, () -> latest.keySet().containsAll(expected));
+            }, () -> latest.keySet().containsAll(expected));
+        } catch (LogReadException e) {
+            // Handled below: what is missing, and the likely reason, say more than the deadline alone.
+        }
         if (!latest.keySet().containsAll(expected)) {
             TreeSet<String> missing = new TreeSet<>(expected);
             missing.removeAll(latest.keySet());
@@ -89,9 +95,7 @@ public final class TeacherBlocks {
                         + t.getName() + " " + new Shape(shape) + ", but the teacher model " + teacherNet.spec() + " has "
                         + (expectedArray == null ? "no such parameter" : expectedArray.getShape()));
                 }
-                try (NDArray wire = TensorCodec.toNDArray(t.getTensor(), manager, TensorCodec.Finite.REQUIRED)) {
-                    arrays.put(t.getName(), Tensors.copy(wire, type, manager));
-                }
+                arrays.put(t.getName(), ParamsCodec.array(t.getTensor(), type, manager));
             }
         }
         List<String> names = layout.names();

@@ -1,0 +1,132 @@
+package dev.ikd.coordinator.protocol;
+
+import java.time.Clock;
+import java.util.List;
+
+import com.google.protobuf.Message;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.v1.Admitted;
+import dev.ikd.proto.v1.CourseStart;
+import dev.ikd.proto.v1.DatasetSpec;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Finish;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.Refused;
+import dev.ikd.runtime.Terms;
+import dev.ikd.runtime.processor.Input;
+import dev.ikd.runtime.processor.Machine;
+
+/**
+ * The coordinator as a machine on the processor: decodes enrollments, exam results, teacher updates
+ * and reports into {@link Event}s for the {@link Protocol}, and turns its commands into control
+ * records. A rejected event is refused with the protocol's reason. Its durable state is the journal
+ * of the events it applied (the coordinator is event-sourced): folding those events again, at the
+ * times recorded with them, rebuilds it, so {@link #state} has nothing else to keep.
+ */
+public final class CoordinatorMachine implements Machine {
+
+    /**
+     * @param dataset          the run's data terms (checksum, sizes, split seed and fractions)
+     * @param teacherMode      the mode the run's teacher serves
+     * @param timeoutMs        re-issue a CourseStart whose answers are this late
+     * @param expectedStudents the run ends once this many students have reported (0: never by itself)
+     */
+    public record Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int expectedStudents) {
+    }
+
+    private final Settings settings;
+    private final String runId;
+    private final String producerId;
+    private final Clock clock;
+    private final Protocol protocol;
+    private long applied;
+
+    public CoordinatorMachine(Settings settings, String runId, String producerId, Clock clock) {
+        this.settings = settings;
+        this.runId = runId;
+        this.producerId = producerId;
+        this.clock = clock;
+        DatasetSpec d = settings.dataset();
+        this.protocol = new Protocol(runId, new Event.Terms(d.getSha256(), Terms.splits(d), settings.teacherMode()),
+            settings.timeoutMs(), settings.expectedStudents());
+    }
+
+    @Override
+    public List<Envelope> apply(Input input) {
+        Envelope e = input.envelope();
+        String run = e.getRunId();
+        String student = e.getStudentId();
+        Event event = switch (e.getKind()) {
+            case ENROLLMENT -> {
+                var hp = e.getEnrollment().getHyperParameters();
+                var d = e.getEnrollment().getDataset();
+                yield new Event.Enrolled(run, student, new Event.Terms(d.getSha256(), Terms.splits(d), hp.getTeacherMode()),
+                    hp.getSteps(), hp.getBatchSize(), hp.getExamBatchSize());
+            }
+            case EXAM_RESULT -> new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256());
+            case TEACHER_UPDATED -> new Event.TeacherUpdated(run, student, e.getStep(), e.getTeacherUpdated().getTeacherVersion());
+            case STUDENT_REPORT -> new Event.Reported(run, student, e.getStudentReport().getSteps(),
+                e.getStudentReport().getParamSha256());
+            default -> throw new RejectedMessageException("the coordinator does not take " + e.getKind() + " messages");
+        };
+        List<Command> commands = protocol.handle(event, input.nowMs());
+        if (commands.size() == 1 && commands.get(0) instanceof Command.Reject r) {
+            throw new RejectedMessageException(r.reason());
+        }
+        applied++;
+        return commands.stream().map(c -> toEnvelope(c, e)).toList();
+    }
+
+    @Override
+    public List<Envelope> tick(long nowMs) {
+        return protocol.handle(new Event.Tick(runId, nowMs), nowMs).stream().map(c -> toEnvelope(c, null)).toList();
+    }
+
+    private Envelope toEnvelope(Command c, Envelope cause) {
+        if (c instanceof Command.Admit a) {
+            // What was admitted travels with the admission: the teacher sets up this student's teacher and plan from it.
+            return header(a.studentId(), 0, Kind.ADMITTED).setAdmitted(Admitted.newBuilder().setTeacherMode(settings.teacherMode())
+                .setSteps(a.steps()).setEnrollment(cause.getEnrollment())).build();
+        }
+        if (c instanceof Command.Refuse r) {
+            return header(r.studentId(), 0, Kind.REFUSED).setRefused(Refused.newBuilder().setReason(r.reason())).build();
+        }
+        if (c instanceof Command.CourseStart s) {
+            return header(s.studentId(), s.step(), Kind.COURSE_START).setCourseStart(CourseStart.getDefaultInstance()).build();
+        }
+        if (c instanceof Command.Finish f) {
+            return header(f.studentId(), f.steps(), Kind.FINISH).setFinish(Finish.newBuilder()
+                .setReason("all " + f.steps() + " steps done")).build();
+        }
+        if (c instanceof Command.EndRun end) {
+            return header("", 0, Kind.FINISH).setFinish(Finish.newBuilder()
+                .setReason("run complete: " + end.students() + " students reported")).build();
+        }
+        throw new IllegalStateException("a rejection among other commands: " + c);
+    }
+
+    private Envelope.Builder header(String student, long step, Kind kind) {
+        return Envelopes.header(runId, student, step, kind, producerId, clock);
+    }
+
+    /** Nothing beyond the journal: the coordinator's state is the fold of the events it applied. */
+    @Override
+    public Message state() {
+        return null;
+    }
+
+    /** Whether every expected student has finished and reported (the run's end has been sent). */
+    public boolean ended() {
+        return protocol.ended();
+    }
+
+    public int students() {
+        return protocol.students();
+    }
+
+    /** How many events this machine has applied: the length of its run's applied journal. */
+    public long applied() {
+        return applied;
+    }
+}

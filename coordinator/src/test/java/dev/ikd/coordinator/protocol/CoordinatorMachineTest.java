@@ -1,0 +1,91 @@
+package dev.ikd.coordinator.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.v1.DatasetSpec;
+import dev.ikd.proto.v1.Enrollment;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.ExamResult;
+import dev.ikd.proto.v1.HyperParameters;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.proto.v1.TeacherUpdated;
+import dev.ikd.runtime.Position;
+import dev.ikd.runtime.processor.Input;
+import org.junit.jupiter.api.Test;
+
+/** The coordinator's envelopes in and out around the {@link Protocol} (whose rules {@code ProtocolTest} covers). */
+class CoordinatorMachineTest {
+
+    static final String RUN = "run-1";
+    static final Clock CLOCK = Clock.fixed(Instant.parse("2026-12-01T08:00:00Z"), ZoneOffset.UTC);
+    static final DatasetSpec DATA = DatasetSpec.newBuilder().setName("digits").setSha256("ab".repeat(32)).setTrainSize(1438)
+        .setSplitSeed(1).setLabelFraction(1).setQuizFraction(0.1).build();
+
+    final CoordinatorMachine machine = new CoordinatorMachine(new CoordinatorMachine.Settings(DATA, "ikd", 1_000, 1), RUN,
+        "coordinator", CLOCK);
+
+    static Envelope enrollment(String student, long steps) {
+        return Envelopes.header(RUN, student, 0, Kind.ENROLLMENT, student, CLOCK).setEnrollment(Enrollment.newBuilder()
+            .setDataset(DATA).setHyperParameters(HyperParameters.newBuilder().setBatchSize(8).setExamBatchSize(8).setSteps(steps)
+                .setSeed(5).setTeacherMode("ikd"))).build();
+    }
+
+    static Envelope exam(String student, long step) {
+        return Envelopes.header(RUN, student, step, Kind.EXAM_RESULT, student, CLOCK)
+            .setExamResult(ExamResult.newBuilder().setParamSha256("h" + step)).build();
+    }
+
+    static Envelope updated(String student, long step) {
+        return Envelopes.header(RUN, student, step, Kind.TEACHER_UPDATED, "teacher", CLOCK)
+            .setTeacherUpdated(TeacherUpdated.newBuilder().setTeacherVersion(step + 1)).build();
+    }
+
+    List<Envelope> apply(Envelope e, long nowMs) {
+        return machine.apply(new Input(e, new Position("ikd.enrollment", 0, 0), nowMs));
+    }
+
+    @Test
+    void anAdmissionCarriesWhatWasAdmittedAndTheFirstStepCarriesOnlyItsNumber() {
+        List<Envelope> out = apply(enrollment("student-0", 2), 0);
+        assertThat(out).extracting(Envelope::getKind).containsExactly(Kind.ADMITTED, Kind.COURSE_START);
+        assertThat(out.get(0).getAdmitted().getEnrollment()).isEqualTo(enrollment("student-0", 2).getEnrollment());
+        assertThat(out.get(0).getAdmitted().getSteps()).isEqualTo(2);
+        assertThat(out.get(1).getStep()).isZero();
+        assertThat(out.get(1).getIdempotencyKey()).isEqualTo("run-1/student-0/0/course_start");
+        assertThat(machine.applied()).isEqualTo(1);
+    }
+
+    @Test
+    void aRejectedEventIsRefusedWithTheProtocolsReasonAndNotCounted() {
+        apply(enrollment("student-0", 2), 0);
+        assertThatThrownBy(() -> apply(exam("student-0", 1), 0)).isInstanceOf(RejectedMessageException.class)
+            .hasMessage("out of order: step 1 has not started; student student-0 is at step 0");
+        assertThat(machine.applied()).isEqualTo(1);
+    }
+
+    @Test
+    void timePassingReissuesTheSameCourseStartAndTheLastReportEndsTheRun() {
+        apply(enrollment("student-0", 1), 0);
+        assertThat(machine.tick(999)).isEmpty();
+        assertThat(machine.tick(1_000)).extracting(Envelope::getIdempotencyKey).containsExactly("run-1/student-0/0/course_start");
+        apply(exam("student-0", 0), 10);
+        assertThat(apply(updated("student-0", 0), 20)).extracting(Envelope::getKind).containsExactly(Kind.FINISH);
+        assertThat(machine.ended()).isFalse();
+        List<Envelope> end = apply(Envelopes.header(RUN, "student-0", 1, Kind.STUDENT_REPORT, "student-0", CLOCK)
+            .setStudentReport(StudentReport.newBuilder().setSteps(1).setParamSha256("h")).build(), 30);
+        assertThat(end).singleElement().satisfies(e -> {
+            assertThat(e.getKind()).isEqualTo(Kind.FINISH);
+            assertThat(e.getStudentId()).as("the run's end names no student").isEmpty();
+        });
+        assertThat(machine.ended()).isTrue();
+    }
+}

@@ -1,0 +1,44 @@
+package dev.ikd.learning.metrics;
+
+import dev.ikd.core.train.TrainingListener;
+import dev.ikd.runtime.ServiceMetrics;
+
+/**
+ * Step events as a service's meters: time per learning phase (wall and CPU), and the latest losses,
+ * exam accuracy, step and test accuracy per student (README, "Metrics").
+ */
+public final class MetricsListener implements TrainingListener {
+
+    private final ServiceMetrics metrics;
+
+    public MetricsListener(ServiceMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void onSoftTargets(SoftTargetsServed e) {
+        metrics.phase("soft_targets", e.wallNanos());
+        metrics.phaseCpu("soft_targets", e.cpuNanos());
+    }
+
+    @Override
+    public void onStudentStep(StudentStepped e) {
+        metrics.phase("course_exam", e.wallNanos());
+        metrics.latest("course_loss", e.student(), e.courseLoss());
+        metrics.latest("exam_loss", e.student(), e.examLoss());
+        metrics.latest("exam_accuracy", e.student(), e.examAccuracy());
+        metrics.latest("step", e.student(), e.step() + 1);
+    }
+
+    @Override
+    public void onTeacherStep(TeacherStepped e) {
+        metrics.phase("teacher_update", e.wallNanos());
+        metrics.phaseCpu("teacher_update", e.cpuNanos());
+        metrics.latest("teacher_loss", e.student(), e.teacherLoss());
+    }
+
+    @Override
+    public void onFinished(StudentFinished e) {
+        metrics.latest("test_accuracy", e.student(), e.testAccuracy());
+    }
+}

@@ -1,0 +1,700 @@
+package dev.ikd.runtime.processor;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+import dev.ikd.proto.codec.MalformedMessageException;
+import dev.ikd.proto.envelope.DeadLetters;
+import dev.ikd.proto.envelope.Decoded;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.topics.Topics;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.runtime.Position;
+import dev.ikd.runtime.ServiceMetrics;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable processor every service runs on (docs/architecture.md §6). For
+ * every record, in this order:
+ * <ol>
+ *   <li>decode and validate once, at the edge (a record that is not a valid envelope is dead-lettered;
+ *       one of another run, or one the service does not read, is skipped and counted);</li>
+ *   <li>apply it to the machine of its key (a refusal is dead-lettered with its reason and changes nothing);</li>
+ *   <li>make the result durable ({@link Durability}: the checkpoint, fsync'd, with the input it covers);</li>
+ *   <li>send what it caused and wait for the acknowledgements;</li>
+ *   <li>commit the offsets below which every record is done.</li>
+ * </ol>
+ * When it gains partitions it recovers their keys' machines, sends their last answers again and
+ * seeks every partition to the lowest position a checkpoint or the group's committed offset
+ * covers; records a machine already covers are skipped. Crash-only: a broken guarantee (a
+ * checkpoint that cannot be written, a send that fails after the client's retries, an exception in
+ * a handler) stops the processor at once with one log line; {@link #failure()} then fails and the
+ * process should exit, to resume when started again. Backpressure: at most {@code queueBound}
+ * records per partition are taken and not yet done; a full partition is paused, and resumed when it
+ * drains.
+ */
+public final class Processor<M extends Machine> implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Processor.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+    /** Longer than the producer's own delivery timeout (120 s): the client gives up first and says why. */
+    private static final long SEND_WAIT_S = 180;
+    private static final long DRAIN_WAIT_MS = 60_000;
+
+    /**
+     * @param queueBound records per partition taken from Kafka and not yet done; at the bound the partition pauses
+     * @param tickMs     how often every machine hears time pass (0: never)
+     */
+    public record Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults) {
+        public Settings {
+            if (queueBound < 1) {
+                throw new IllegalArgumentException("the queue bound must be at least 1 record, got " + queueBound);
+            }
+            if (tickMs < 0) {
+                throw new IllegalArgumentException("the tick interval must be >= 0 ms, got " + tickMs);
+            }
+        }
+    }
+
+    /** Which partitions to read. */
+    public sealed interface Inputs {
+        /** A consumer group over whole topics: the group spreads their partitions over its members. */
+        record Group(Set<String> topics) implements Inputs {
+        }
+
+        /** Only the partition that records keyed {@code key} go to, in each of {@code topics}: a student reads its own. */
+        record OwnPartition(Set<String> topics, String key) implements Inputs {
+        }
+    }
+
+    /** Hears what the processor does; called on its threads, so keep it short. */
+    public interface Listener<M> {
+        /** A valid record of this run arrived (before it is routed). */
+        default void received(Envelope e) {
+        }
+
+        /** {@code key}'s machine applied or refused {@code input}, and what that caused was sent. */
+        default void handled(String key, M machine, Input input) {
+        }
+
+        /** {@code key}'s machine was recovered from its saved state (its last answers are sent next). */
+        default void recovered(String key, M machine) {
+        }
+    }
+
+    private final Settings settings;
+    private final Inputs inputs;
+    private final Consumer<String, Decoded> consumer;
+    private final Producer<String, Envelope> producer;
+    private final Service<M> service;
+    private final Durability durability;
+    private final ServiceMetrics metrics;
+    private final Clock clock;
+    private final Listener<M> listener;
+    private final KeyedExecutor keyed;
+    private final DeadLetters deadLetters;
+
+    private final Map<String, M> machines = new ConcurrentHashMap<>();
+    private final Map<String, Positions> covered = new ConcurrentHashMap<>();
+    /** Done records, from any thread, for the input thread to account for. */
+    private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
+    private final CompletableFuture<Void> started = new CompletableFuture<>();
+    private final CompletableFuture<Void> failure = new CompletableFuture<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    // Owned by the input thread.
+    private final Map<TopicPartition, TreeSet<Long>> inFlight = new HashMap<>();
+    private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
+    private final Map<TopicPartition, Long> committed = new HashMap<>();
+    private final Set<TopicPartition> paused = new HashSet<>();
+    private final List<Done> commitFaults = new ArrayList<>();
+    private long nextTickMs;
+
+    private volatile boolean running = true;
+    private volatile Thread inputThread;
+
+    /** A record that needs no more work: handled, skipped or dead-lettered. {@code faultStep} >= 0 halts once it is committed. */
+    private record Done(TopicPartition tp, long offset, long faultStep) {
+    }
+
+    public Processor(Settings settings, Inputs inputs, Consumer<String, Decoded> consumer, Producer<String, Envelope> producer,
+                     Service<M> service, Durability durability, ServiceMetrics metrics, Executor workers, Clock clock,
+                     Listener<M> listener) {
+        this.settings = settings;
+        this.inputs = inputs;
+        this.consumer = consumer;
+        this.producer = producer;
+        this.service = service;
+        this.durability = durability;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.listener = listener;
+        this.keyed = new KeyedExecutor(workers);
+        this.deadLetters = new DeadLetters(producer, settings.serviceId(), clock);
+    }
+
+    /**
+     * Starts reading on a thread of its own. The future completes once reading has begun; for
+     * {@link Inputs.OwnPartition} only after the key's machine is recovered (or made fresh).
+     */
+    public CompletableFuture<Void> start() {
+        Thread t = new Thread(this::run, "ikd-" + settings.serviceId() + "-input");
+        t.setDaemon(true);
+        inputThread = t;
+        t.start();
+        return started;
+    }
+
+    /** Fails, with a {@link ServiceStoppedException} naming the reason, if the processor had to stop; never completes otherwise. */
+    public CompletableFuture<Void> failure() {
+        return failure;
+    }
+
+    /** The machine of {@code key} now, or null: for health and reports, read-only. */
+    public M machine(String key) {
+        return machines.get(key);
+    }
+
+    /** The keys held now. */
+    public Set<String> keys() {
+        return Set.copyOf(machines.keySet());
+    }
+
+    /**
+     * Runs {@code action} on {@code key}'s machine in turn with its inputs and sends what it returns
+     * (a student's enrollment, which no input causes). Nothing happens if the key has no machine.
+     */
+    public CompletableFuture<Void> act(String key, Function<M, List<Envelope>> action) {
+        return keyed.submit(key, () -> {
+            M m = machines.get(key);
+            if (m != null && running) {
+                sendAndWait(action.apply(m), "what " + key + " sends");
+            }
+        });
+    }
+
+    /** Sends envelopes no input caused (a teacher's blocks); completes when every one is acknowledged. */
+    public CompletableFuture<Void> send(List<Envelope> envelopes) {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (Envelope e : envelopes) {
+            for (ProducerRecord<String, Envelope> r : records(e)) {
+                CompletableFuture<Void> acked = new CompletableFuture<>();
+                producer.send(r, (meta, error) -> {
+                    if (error != null) {
+                        acked.completeExceptionally(error);
+                    } else {
+                        metrics.sent(r.topic(), meta.serializedValueSize());
+                        acked.complete(null);
+                    }
+                });
+                all.add(acked);
+            }
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    // ---------------------------------------------------------------- the input thread
+
+    private void run() {
+        try {
+            if (inputs instanceof Inputs.Group g) {
+                consumer.subscribe(g.topics(), new Rebalance());
+                started.complete(null);
+            } else {
+                Inputs.OwnPartition own = (Inputs.OwnPartition) inputs;
+                List<TopicPartition> mine = new ArrayList<>();
+                for (String topic : own.topics()) {
+                    mine.add(new TopicPartition(topic, partitionOf(topic, own.key())));
+                }
+                consumer.assign(mine);
+                assigned(mine);
+                machines.computeIfAbsent(own.key(), service::fresh);
+                covered.computeIfAbsent(own.key(), k -> Positions.none());
+                started.complete(null);
+            }
+            nextTickMs = clock.millis() + settings.tickMs();
+            while (running) {
+                account();
+                commit();
+                tick();
+                ConsumerRecords<String, Decoded> records;
+                try {
+                    records = consumer.poll(POLL);
+                } catch (WakeupException e) {
+                    continue;
+                }
+                take(records);
+            }
+            if (!failure.isDone()) {
+                shutDown();
+            }
+        } catch (RuntimeException | Error e) {
+            started.completeExceptionally(e);
+            stop("reading its input failed: " + e, e);
+        } finally {
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                LOG.debug("{}: closing the consumer: {}", settings.serviceId(), e.toString());
+            }
+            closed.complete(null);
+        }
+    }
+
+    /** Takes polled records in, partition by partition, pausing a partition that reaches its bound. */
+    private void take(ConsumerRecords<String, Decoded> records) {
+        for (TopicPartition tp : records.partitions()) {
+            TreeSet<Long> open = inFlight.computeIfAbsent(tp, p -> new TreeSet<>());
+            for (ConsumerRecord<String, Decoded> record : records.records(tp)) {
+                if (open.size() >= settings.queueBound()) {
+                    // The rest of this batch is read again after the partition resumes.
+                    pause(tp);
+                    consumer.seek(tp, record.offset());
+                    break;
+                }
+                open.add(record.offset());
+                nextOffset.put(tp, record.offset() + 1);
+                route(record, tp);
+            }
+            if (open.size() >= settings.queueBound()) {
+                pause(tp);
+            }
+        }
+    }
+
+    private void pause(TopicPartition tp) {
+        if (paused.add(tp)) {
+            consumer.pause(List.of(tp));
+            metrics.paused(tp.topic());
+        }
+    }
+
+    /** Step 1: decode and validate once; what is not for a machine is done here. */
+    private void route(ConsumerRecord<String, Decoded> record, TopicPartition tp) {
+        Decoded decoded = record.value();
+        int size = Math.max(0, record.serializedValueSize());
+        if (decoded == null || decoded instanceof Decoded.Malformed) {
+            metrics.received(record.topic(), size, -1);
+            String reason = decoded == null ? "record has no value" : ((Decoded.Malformed) decoded).reason();
+            deadLetterNow(record, decoded == null ? null : ((Decoded.Malformed) decoded).raw(), reason, tp);
+            return;
+        }
+        Envelope e = ((Decoded.Valid) decoded).envelope();
+        if (!settings.runId().equals(e.getRunId())) {
+            metrics.received(record.topic(), size, -1);
+            metrics.skipped(record.topic(), "other_run");
+            done.add(new Done(tp, record.offset(), -1));
+            return;
+        }
+        long hop = e.getEventTimeUs() > 0 ? Envelopes.micros(clock) - e.getEventTimeUs() : -1;
+        metrics.received(record.topic(), size, e, hop);
+        listener.received(e);
+        String skip = service.skip(e);
+        if (skip != null) {
+            metrics.skipped(record.topic(), skip);
+            done.add(new Done(tp, record.offset(), -1));
+            return;
+        }
+        String key = service.keyOf(e);
+        keyed.submit(key, () -> handle(key, record, e, tp));
+    }
+
+    /** A record no machine can read: its dead letter goes out without holding up the partition. */
+    private void deadLetterNow(ConsumerRecord<String, Decoded> record, byte[] raw, String reason, TopicPartition tp) {
+        LOG.warn("{}: dead-lettering {}/{}@{}: {}", settings.serviceId(), record.topic(), record.partition(), record.offset(), reason);
+        metrics.deadLettered(record.topic());
+        producer.send(deadLetters.letter(record, raw, reason), (meta, error) -> {
+            if (error != null) {
+                stop("cannot dead-letter " + record.topic() + "/" + record.partition() + "@" + record.offset() + ": " + error, error);
+            } else {
+                completed(new Done(tp, record.offset(), -1));
+            }
+        });
+    }
+
+    /** Steps 2 to 4 for one record, on its key's turn: apply, make durable, send and wait for the acknowledgements. */
+    private void handle(String key, ConsumerRecord<String, Decoded> record, Envelope e, TopicPartition tp) {
+        if (!running) {
+            return; // stopping: the record stays in flight and is never committed
+        }
+        M machine;
+        try {
+            machine = machines.computeIfAbsent(key, service::fresh);
+        } catch (RuntimeException bug) {
+            stop("cannot set up " + key + ": " + bug.getMessage(), bug);
+            return;
+        }
+        Positions positions = covered.computeIfAbsent(key, k -> Positions.none());
+        Position at = new Position(record.topic(), record.partition(), record.offset());
+        if (positions.covers(at)) {
+            metrics.skipped(record.topic(), "covered");
+            completed(new Done(tp, record.offset(), -1));
+            return;
+        }
+        Input input = new Input(e, at, clock.millis());
+        List<Envelope> out;
+        String refusal = null;
+        try {
+            out = machine.apply(input);
+        } catch (RejectedMessageException | MalformedMessageException refused) {
+            refusal = refused.getMessage();
+            LOG.warn("{}: dead-lettering {}/{}@{} ({}): {}", settings.serviceId(), record.topic(), record.partition(),
+                record.offset(), e.getIdempotencyKey(), refusal);
+            metrics.deadLettered(record.topic());
+            out = List.of(deadLetters.letter(record, Envelopes.encode(e), refusal).value());
+        } catch (RuntimeException | Error bug) {
+            stop("handling " + e.getIdempotencyKey() + " from " + at.partitionName() + "@" + at.offset() + " failed: " + bug, bug);
+            return;
+        }
+        boolean answered = refusal == null && !out.isEmpty();
+        long step = e.getStep();
+        if (answered) {
+            settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_APPLY, step);
+        }
+        positions.advance(at);
+        try {
+            long t0 = System.nanoTime();
+            durability.record(new Durability.Handled(key, machine, input, refusal, out, positions));
+            metrics.checkpointed(System.nanoTime() - t0);
+        } catch (RuntimeException | Error broken) {
+            stop("cannot make the state of " + key + " durable: " + broken.getMessage(), broken);
+            return;
+        }
+        if (answered) {
+            settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_CHECKPOINT, step);
+        }
+        if (!sendAndWait(out, refusal == null ? "the answers to " + e.getIdempotencyKey() : "the dead letter of "
+            + e.getIdempotencyKey())) {
+            return;
+        }
+        if (answered) {
+            settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_SEND, step);
+        }
+        listener.handled(key, machine, input);
+        boolean haltOnCommit = answered && settings.faults().armed(settings.serviceId(), FaultPoints.Point.AFTER_COMMIT, step);
+        completed(new Done(tp, record.offset(), haltOnCommit ? step : -1));
+    }
+
+    /** Sends and waits for every acknowledgement; false (and the processor stopped) if one failed. */
+    private boolean sendAndWait(List<Envelope> envelopes, String what) {
+        if (envelopes.isEmpty()) {
+            return true;
+        }
+        try {
+            send(envelopes).get(SEND_WAIT_S, TimeUnit.SECONDS);
+            return true;
+        } catch (ExecutionException e) {
+            stop("cannot send " + what + ": " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            stop("no acknowledgement for " + what + " after " + SEND_WAIT_S + " s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stop("interrupted while sending " + what, e);
+        }
+        return false;
+    }
+
+    /**
+     * The records one envelope becomes: one to the topic of its kind, keyed by student; the end of a
+     * run (Finish with no student) goes to every partition, so every replica of a service hears it.
+     */
+    private List<ProducerRecord<String, Envelope>> records(Envelope e) {
+        String topic = Topics.topicOf(e.getKind());
+        if (e.getKind() == Kind.FINISH && e.getStudentId().isEmpty()) {
+            List<ProducerRecord<String, Envelope>> all = new ArrayList<>();
+            for (PartitionInfo p : producer.partitionsFor(topic)) {
+                all.add(new ProducerRecord<>(topic, p.partition(), "", e));
+            }
+            return all;
+        }
+        return List.of(new ProducerRecord<>(topic, Topics.keyOf(e), e));
+    }
+
+    private void completed(Done d) {
+        done.add(d);
+        if (Thread.currentThread() != inputThread) {
+            consumer.wakeup();
+        }
+    }
+
+    /** Accounts for done records: frees their places, resumes partitions below their bound. */
+    private void account() {
+        Done d;
+        while ((d = done.poll()) != null) {
+            TreeSet<Long> open = inFlight.get(d.tp());
+            if (open == null) {
+                continue; // a partition this consumer has since given up
+            }
+            open.remove(d.offset());
+            if (d.faultStep() >= 0) {
+                commitFaults.add(d);
+            }
+            if (open.size() < settings.queueBound() && paused.remove(d.tp())) {
+                consumer.resume(List.of(d.tp()));
+            }
+        }
+    }
+
+    /** Step 5: per partition, the offset below which every record is done, committed once it moved. */
+    private void commit() {
+        Map<TopicPartition, OffsetAndMetadata> offsets = safeOffsets(nextOffset.keySet());
+        if (offsets.isEmpty()) {
+            return;
+        }
+        consumer.commitAsync(offsets, (o, error) -> {
+            if (error != null) {
+                // Offsets are only where to start when no checkpoint says more; the next commit carries them.
+                LOG.debug("{}: cannot commit {}: {}", settings.serviceId(), o, error.toString());
+                return;
+            }
+            o.forEach((tp, m) -> committed.put(tp, m.offset()));
+            for (Done f : commitFaults) {
+                Long c = committed.get(f.tp());
+                if (c != null && c > f.offset()) {
+                    settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_COMMIT, f.faultStep());
+                }
+            }
+        });
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> safeOffsets(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            Long next = nextOffset.get(tp);
+            if (next == null) {
+                continue;
+            }
+            TreeSet<Long> open = inFlight.get(tp);
+            long safe = open == null || open.isEmpty() ? next : open.first();
+            if (!Long.valueOf(safe).equals(committed.get(tp))) {
+                offsets.put(tp, new OffsetAndMetadata(safe));
+            }
+        }
+        return offsets;
+    }
+
+    private void tick() {
+        if (settings.tickMs() <= 0) {
+            return;
+        }
+        long now = clock.millis();
+        if (now < nextTickMs) {
+            return;
+        }
+        nextTickMs = now + settings.tickMs();
+        for (String key : machines.keySet()) {
+            keyed.submit(key, () -> {
+                M m = machines.get(key);
+                if (m != null && running) {
+                    sendAndWait(m.tick(now), "what " + key + " re-issues");
+                }
+            });
+        }
+    }
+
+    /** Partitions gained: their keys' machines recovered, their last answers sent again, and every partition sought. */
+    private void assigned(Collection<TopicPartition> partitions) {
+        Predicate<String> belongs = service.placement() == Service.Placement.ALL ? k -> true
+            : k -> partitions.stream().anyMatch(tp -> partitionOf(tp.topic(), k) == tp.partition());
+        Map<String, Durability.Recovered<M>> recovered = durability.recover(service,
+            k -> !machines.containsKey(k) && belongs.test(k));
+        recovered.forEach((key, r) -> {
+            machines.put(key, r.machine());
+            covered.put(key, r.covered());
+            LOG.info("{}: resumed {} from its saved state ({} records applied{})", settings.serviceId(), key, r.covered().records(),
+                r.outbox().isEmpty() ? "" : "; sending its last answers again");
+            listener.recovered(key, r.machine());
+            if (!r.outbox().isEmpty()) {
+                keyed.submit(key, () -> sendAndWait(r.outbox(), "the last answers of " + key));
+            }
+        });
+        Map<TopicPartition, OffsetAndMetadata> groupOffsets = consumer.committed(new HashSet<>(partitions));
+        for (TopicPartition tp : partitions) {
+            OffsetAndMetadata c = groupOffsets.get(tp);
+            Long from = c == null ? null : c.offset();
+            for (Map.Entry<String, Positions> k : covered.entrySet()) {
+                if (belongs.test(k.getKey())) {
+                    Long p = k.getValue().asMap().get(tp.topic() + "/" + tp.partition());
+                    if (p != null) {
+                        from = from == null ? p : Math.min(from, p);
+                    }
+                }
+            }
+            if (from != null) {
+                consumer.seek(tp, from);
+                committed.put(tp, from);
+            }
+        }
+    }
+
+    /**
+     * Partitions given up (to another member of the group): their records in flight are waited for
+     * and, unless the partitions were lost, committed; then the machines of their keys are let go.
+     * Their state is in their checkpoints, where the new owner finds it.
+     */
+    private void giveUp(Set<TopicPartition> partitions, boolean commit) {
+        long deadline = System.currentTimeMillis() + DRAIN_WAIT_MS;
+        while (running && System.currentTimeMillis() < deadline
+            && partitions.stream().anyMatch(tp -> inFlight.containsKey(tp) && !inFlight.get(tp).isEmpty())) {
+            sleepBriefly();
+            account();
+        }
+        if (commit) {
+            commitNow(partitions);
+        }
+        if (service.placement() == Service.Placement.BY_KEY_HASH) {
+            for (String key : List.copyOf(machines.keySet())) {
+                if (partitions.stream().anyMatch(tp -> partitionOf(tp.topic(), key) == tp.partition())) {
+                    keyed.drained(key).join();
+                    M m = machines.remove(key);
+                    covered.remove(key);
+                    if (m != null) {
+                        m.close();
+                    }
+                }
+            }
+        }
+        for (TopicPartition tp : partitions) {
+            inFlight.remove(tp);
+            nextOffset.remove(tp);
+            committed.remove(tp);
+            paused.remove(tp);
+        }
+    }
+
+    /**
+     * A normal stop: records not yet started stay undone (and uncommitted), the ones being handled
+     * finish, and the offsets below which everything is done are committed.
+     */
+    private void shutDown() {
+        long deadline = System.currentTimeMillis() + DRAIN_WAIT_MS;
+        for (String key : List.copyOf(machines.keySet())) {
+            try {
+                keyed.drained(key).get(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("{}: {} did not finish its record before the stop: {}", settings.serviceId(), key, e.toString());
+            }
+        }
+        account();
+        if (!failure.isDone()) {
+            commitNow(nextOffset.keySet());
+        }
+    }
+
+    private void commitNow(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = safeOffsets(partitions);
+        if (offsets.isEmpty()) {
+            return;
+        }
+        try {
+            consumer.commitSync(offsets, Duration.ofSeconds(10));
+            offsets.forEach((tp, m) -> committed.put(tp, m.offset()));
+        } catch (RuntimeException e) {
+            LOG.warn("{}: cannot commit {}: {}", settings.serviceId(), offsets, e.toString());
+        }
+    }
+
+    private static void sleepBriefly() {
+        try {
+            Thread.sleep(2);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (running) {
+                giveUp(new HashSet<>(partitions), true);
+            }
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            if (running) {
+                giveUp(new HashSet<>(partitions), false);
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (running) {
+                assigned(partitions);
+            }
+        }
+    }
+
+    /** The partition a record with this key goes to on {@code topic}: Kafka's own murmur2 of the key. */
+    private int partitionOf(String topic, String key) {
+        int partitions = producer.partitionsFor(topic).size();
+        return Utils.toPositive(Utils.murmur2(key.getBytes(java.nio.charset.StandardCharsets.UTF_8))) % partitions;
+    }
+
+    /** Crash-only: stop everything now, with one line that says why. */
+    private void stop(String reason, Throwable cause) {
+        if (failure.isDone()) {
+            return;
+        }
+        LOG.error("{}: stopping: {}", settings.serviceId(), reason);
+        running = false;
+        failure.completeExceptionally(new ServiceStoppedException(settings.serviceId() + " stopped: " + reason
+            + " (started again with the same command, it resumes from its last checkpoint)", cause));
+        consumer.wakeup();
+    }
+
+    /** Stops reading, lets the records in flight finish and commits them; the producer is the caller's to close. */
+    @Override
+    public void close() {
+        running = false;
+        Thread t = inputThread;
+        if (t == null) {
+            return;
+        }
+        consumer.wakeup();
+        try {
+            closed.get(DRAIN_WAIT_MS + 10_000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("{}: the input thread did not stop: {}", settings.serviceId(), e.toString());
+        }
+        machines.values().forEach(Machine::close);
+        machines.clear();
+    }
+}

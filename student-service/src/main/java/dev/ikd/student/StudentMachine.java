@@ -1,0 +1,376 @@
+package dev.ikd.student;
+
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.google.protobuf.Message;
+import dev.ikd.core.checkpoint.CheckpointException;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.data.Plan;
+import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.Student;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Swap;
+import dev.ikd.core.train.Evaluation;
+import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.WireSteps;
+import dev.ikd.learning.params.ParamsCodec;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.state.StudentState;
+import dev.ikd.proto.v1.DatasetSpec;
+import dev.ikd.proto.v1.Enrollment;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.ExamResult;
+import dev.ikd.proto.v1.Feedback;
+import dev.ikd.proto.v1.HyperParameters;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.runtime.processor.Input;
+import dev.ikd.runtime.processor.Machine;
+
+/**
+ * One student as a state machine (docs/architecture.md §5): step k runs once both
+ * CourseStart(k) and SoftTargets(k) are here, in whichever order they arrive, on the batches the
+ * student's plan fixes for step k; it answers with Feedback(k) for the teacher and ExamResult(k) for
+ * the coordinator. A repeated request for the last step gets those recorded answers again; nothing
+ * is learned twice. Content is checked before the protocol, and a refused input changes nothing.
+ * {@link #state} is everything there is (θ, velocity, step, recorded answers, held requests), and
+ * {@link #restore} continues from it bit for bit.
+ */
+public final class StudentMachine implements Machine {
+
+    /**
+     * What one student is: its id, model, course settings, seed (parameters and batches), and the
+     * data terms it enrolls with.
+     */
+    public record Settings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                           int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                           TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec) {
+
+        /** Without stage swapping. */
+        public Settings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                        int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                        TeacherMode teacherMode, DataType type) {
+            this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
+                teacherMode, type, SwapSchedule.OFF, null);
+        }
+    }
+
+    private final Settings settings;
+    private final String runId;
+    private final Clock clock;
+    private final TrainingListener listener;
+    private final NDManager manager;
+    private final Network net;
+    private final Network teacherNet;
+    private final Student student;
+    private final Plan plan;
+    private Params teacherBlocks;
+    private boolean admitted;
+    private String stopped = "";
+    private long teacherVersion = -1;
+    private List<Envelope> lastAnswers = List.of();
+    private Envelope learnedSoftTargets;
+    private Envelope report;
+    private Envelope heldStart;
+    private Envelope heldTargets;
+
+    private StudentMachine(Settings settings, String runId, Clock clock, TrainingListener listener, NDManager parent,
+                           StudentState saved) {
+        this.settings = settings;
+        this.runId = runId;
+        this.clock = clock;
+        this.listener = listener;
+        this.manager = parent.newSubManager();
+        this.net = Network.build(settings.spec(), settings.data());
+        this.teacherNet = settings.swap().enabled() ? Network.build(settings.teacherSpec(), settings.data()) : null;
+        this.plan = Plan.of(Splits.of(settings.data().trainSize(), settings.labelFraction(), settings.quizFraction(),
+            settings.splitSeed()), settings.batchSize(), settings.examBatchSize(), settings.seed(), false);
+        Student fresh = Student.fresh(net, settings.config(), settings.seed(), settings.type(), manager);
+        if (saved == null) {
+            this.student = fresh;
+            return;
+        }
+        try (NDManager scope = manager.newSubManager()) {
+            Params theta = ParamsCodec.params(saved.getTheta(), scope);
+            Params velocity = ParamsCodec.params(saved.getVelocity(), scope);
+            String difference = theta.layoutDifference(fresh.parameters());
+            if (difference != null) {
+                throw new CheckpointException("the saved student is another model: " + difference);
+            }
+            this.student = new Student(net, settings.config(), theta, velocity, saved.getStepsDone(), manager);
+        } finally {
+            fresh.close();
+        }
+        this.admitted = saved.getAdmitted();
+        this.stopped = saved.getStopped();
+        this.teacherVersion = saved.getTeacherVersion();
+        this.lastAnswers = List.copyOf(saved.getLastAnswersList());
+        this.learnedSoftTargets = saved.hasLearnedSoftTargets() ? saved.getLearnedSoftTargets() : null;
+        this.report = saved.hasReport() ? saved.getReport() : null;
+        this.heldStart = saved.hasHeldCourseStart() ? saved.getHeldCourseStart() : null;
+        this.heldTargets = saved.hasHeldSoftTargets() ? saved.getHeldSoftTargets() : null;
+    }
+
+    /** A student that has learned nothing: parameters from its seed, zero velocity. */
+    public static StudentMachine fresh(Settings settings, String runId, Clock clock, TrainingListener listener, NDManager parent) {
+        return new StudentMachine(settings, runId, clock, listener, parent, null);
+    }
+
+    /** The student exactly as {@link #state} saved it; a state of another model is refused with the reason. */
+    public static StudentMachine restore(Settings settings, String runId, Clock clock, TrainingListener listener,
+                                         NDManager parent, StudentState saved) {
+        return new StudentMachine(settings, runId, clock, listener, parent, saved);
+    }
+
+    @Override
+    public List<Envelope> apply(Input input) {
+        Envelope e = input.envelope();
+        if (!stopped.isEmpty()) {
+            throw new RejectedMessageException(settings.studentId() + " was stopped (" + stopped + "); it takes no more messages");
+        }
+        return switch (e.getKind()) {
+            case ADMITTED -> admitted();
+            case REFUSED -> stop("refused: " + e.getRefused().getReason());
+            case ABORT -> stop("aborted: " + e.getAbort().getReason());
+            case COURSE_START -> courseStart(e);
+            case SOFT_TARGETS -> softTargets(e);
+            case FINISH -> finish();
+            default -> throw new RejectedMessageException("a student does not take " + e.getKind() + " messages");
+        };
+    }
+
+    /** The enrollment request: model, data terms and hyper-parameters. */
+    public Envelope enrollment() {
+        Dataset d = settings.data();
+        StudentConfig c = settings.config();
+        return header(0, Kind.ENROLLMENT).setEnrollment(Enrollment.newBuilder()
+            .setStudentModel(dev.ikd.proto.v1.ModelSpec.newBuilder().setFamily(settings.spec().family().name().toLowerCase(Locale.ROOT))
+                .addWidths(settings.spec().boundary()).addAllWidths(settings.spec().widths())
+                .putOptions("spec", settings.spec().toString()))
+            .setDataset(DatasetSpec.newBuilder().setName(d.name()).setSha256(d.sha256()).setTrainSize(d.trainSize())
+                .setTestSize(d.testSize()).setSplitSeed(settings.splitSeed()).setLabelFraction(settings.labelFraction())
+                .setQuizFraction(settings.quizFraction()))
+            .setHyperParameters(HyperParameters.newBuilder().setLearningRate(c.learningRate()).setMomentum(c.momentum())
+                .setTemperature(c.temperature()).setAlpha(c.alpha()).setBatchSize(settings.batchSize())
+                .setExamBatchSize(settings.examBatchSize()).setSteps(settings.steps()).setSeed(settings.seed())
+                .setSwap(settings.swap().enabled() ? settings.swap().toString() : "")
+                .setTeacherMode(settings.teacherMode().cliName())))
+            .build();
+    }
+
+    /** Admitted: the student may learn; soft targets that overtook the admission on their own topic are used now. */
+    private List<Envelope> admitted() {
+        admitted = true;
+        return tryStep();
+    }
+
+    private List<Envelope> stop(String why) {
+        stopped = why;
+        return List.of();
+    }
+
+    /** CourseStart(k): step k may start. A repeat of the last step gets its answers again. */
+    private List<Envelope> courseStart(Envelope e) {
+        long k = e.getStep();
+        if (k < student.stepsDone()) {
+            return repeatOf(e);
+        }
+        requireCurrent(e, "CourseStart");
+        if (heldStart != null) {
+            return List.of(); // the same request again, while its soft targets are awaited
+        }
+        heldStart = e;
+        return tryStep();
+    }
+
+    /**
+     * SoftTargets(k): the teacher's p. Its content (shape [batch, classes], finite values) is checked
+     * first, then the protocol: a repeat, a stale teacher version, the step.
+     */
+    private List<Envelope> softTargets(Envelope e) {
+        long k = e.getStep();
+        var st = e.getSoftTargets();
+        long[] shape = TensorCodec.shape(st.getProbabilities());
+        int classes = settings.data().classes();
+        if (shape.length != 2 || shape[0] != settings.batchSize() || shape[1] != classes) {
+            throw new RejectedMessageException("soft targets have shape " + Arrays.toString(shape) + ", the course batch needs ["
+                + settings.batchSize() + ", " + classes + "]");
+        }
+        TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        if (k < student.stepsDone()) {
+            if (k == student.stepsDone() - 1 && !st.equals(learnedSoftTargets.getSoftTargets())) {
+                throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
+                    + " differ from the ones already learned from");
+            }
+            return repeatOf(e);
+        }
+        if (st.getTeacherVersion() < teacherVersion) {
+            throw new RejectedMessageException("stale teacher version: soft targets for step " + k + " are version "
+                + st.getTeacherVersion() + ", the student already learned from version " + teacherVersion);
+        }
+        requireCurrent(e, "SoftTargets");
+        if (heldTargets != null) {
+            if (!st.equals(heldTargets.getSoftTargets())) {
+                throw new RejectedMessageException("conflicting duplicate: SOFT_TARGETS for step " + k
+                    + " differs from the one already held for it");
+            }
+            return List.of();
+        }
+        heldTargets = e;
+        return tryStep();
+    }
+
+    /** Finish: the test accuracy and final hash, as this student's report (the same report if asked again). */
+    private List<Envelope> finish() {
+        if (student.stepsDone() != settings.steps()) {
+            throw new RejectedMessageException("Finish after " + student.stepsDone() + " of " + settings.steps() + " steps");
+        }
+        if (report == null) {
+            double accuracy = Evaluation.testAccuracy(net, student.parameters(), settings.data(), manager);
+            report = header(student.stepsDone(), Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder()
+                .setSteps(student.stepsDone()).setTestAccuracy(accuracy).setParamSha256(student.parameterHash())).build();
+            listener.onFinished(new TrainingListener.StudentFinished(settings.studentId(), student.stepsDone(), accuracy,
+                student.parameterHash()));
+        }
+        return List.of(report);
+    }
+
+    /**
+     * Only the current step may be held, and only within the plan. Soft targets may arrive before the
+     * admission (they travel on their own topic and can overtake it); a CourseStart comes after it on
+     * the same partition.
+     */
+    private void requireCurrent(Envelope e, String what) {
+        if (!admitted && e.getKind() == Kind.COURSE_START) {
+            throw new RejectedMessageException(what + " for step " + e.getStep() + " before " + settings.studentId() + " was admitted");
+        }
+        if (e.getStep() != student.stepsDone()) {
+            throw new RejectedMessageException("out of order: " + what + " for step " + e.getStep() + " while "
+                + settings.studentId() + " is at step " + student.stepsDone());
+        }
+        if (e.getStep() >= settings.steps()) {
+            throw new RejectedMessageException(what + " for step " + e.getStep() + ", but " + settings.studentId() + " takes "
+                + settings.steps() + " steps");
+        }
+    }
+
+    private List<Envelope> repeatOf(Envelope e) {
+        if (e.getStep() != student.stepsDone() - 1) {
+            throw new RejectedMessageException("stale " + e.getKind() + ": step " + e.getStep() + " of " + settings.studentId()
+                + " was done long ago (now at step " + student.stepsDone() + ")");
+        }
+        return lastAnswers;
+    }
+
+    /** Learns step k once its CourseStart and SoftTargets are both here. */
+    private List<Envelope> tryStep() {
+        if (!admitted || heldStart == null || heldTargets == null) {
+            return List.of();
+        }
+        long k = student.stepsDone();
+        int[] ids = plan.course().batch(k);
+        int[] examIds = plan.exam().batch(k);
+        var st = heldTargets.getSoftTargets();
+        float[] p = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        long t0 = System.nanoTime();
+        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, plan.labeledMask(ids), examIds, p, swap(k),
+            settings.type(), manager);
+        listener.onStudentStep(new TrainingListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
+            r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
+        int classes = settings.data().classes();
+        var feedback = Feedback.newBuilder().setTeacherVersion(st.getTeacherVersion())
+            .setD(TensorCodec.encode(r.feedback(), ids.length, classes)).setCourseLoss(r.courseLoss());
+        if (settings.teacherMode() == TeacherMode.PESF) {
+            feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), ids.length, classes));
+        }
+        lastAnswers = List.of(header(k, Kind.FEEDBACK).setFeedback(feedback).build(),
+            header(k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setExamLoss(r.examLoss())
+                .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())).build());
+        learnedSoftTargets = heldTargets;
+        teacherVersion = st.getTeacherVersion();
+        heldStart = null;
+        heldTargets = null;
+        return lastAnswers;
+    }
+
+    /** IAKD: the teacher's frozen stages this student swaps in (from ikd.teacher-blocks); needed before the first step. */
+    public void useTeacherBlocks(Params blocks) {
+        this.teacherBlocks = blocks.copy(manager);
+    }
+
+    /** Step k's swap mask, drawn from the student's seed and k as the in-process run draws it. */
+    private Swap swap(long k) {
+        if (!settings.swap().enabled()) {
+            return Swap.NONE;
+        }
+        if (teacherBlocks == null) {
+            throw new IllegalStateException(settings.studentId() + " swaps teacher stages but has no teacher blocks");
+        }
+        return new Swap(teacherNet, teacherBlocks, settings.swap().mask(settings.seed(), k, settings.steps(),
+            teacherNet.stageCount() - 1));
+    }
+
+    @Override
+    public Message state() {
+        var s = StudentState.newBuilder().setAdmitted(admitted).setStopped(stopped).setStepsDone(student.stepsDone())
+            .setTeacherVersion(teacherVersion).setTheta(ParamsCodec.group(student.parameters()))
+            .setVelocity(ParamsCodec.group(student.velocity())).addAllLastAnswers(lastAnswers);
+        if (learnedSoftTargets != null) {
+            s.setLearnedSoftTargets(learnedSoftTargets);
+        }
+        if (report != null) {
+            s.setReport(report);
+        }
+        if (heldStart != null) {
+            s.setHeldCourseStart(heldStart);
+        }
+        if (heldTargets != null) {
+            s.setHeldSoftTargets(heldTargets);
+        }
+        return s.build();
+    }
+
+    public boolean isAdmitted() {
+        return admitted;
+    }
+
+    /** Why the coordinator stopped this student (refused or aborted), or "" while it may learn. */
+    public String stopped() {
+        return stopped;
+    }
+
+    /** The report, once Finish came; null before. */
+    public Envelope report() {
+        return report;
+    }
+
+    public long stepsDone() {
+        return student.stepsDone();
+    }
+
+    public String parameterHash() {
+        return student.parameterHash();
+    }
+
+    @Override
+    public void close() {
+        student.close();
+        manager.close();
+    }
+
+    private Envelope.Builder header(long step, Kind kind) {
+        return Envelopes.header(runId, settings.studentId(), step, kind, settings.studentId(), clock);
+    }
+}

@@ -1,0 +1,297 @@
+package dev.ikd.teacher;
+
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+
+import ai.djl.ndarray.NDManager;
+import com.google.protobuf.Message;
+import dev.ikd.core.checkpoint.CheckpointException;
+import dev.ikd.core.data.Plan;
+import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.SharedBackbone;
+import dev.ikd.core.learn.Teacher;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.WireSteps;
+import dev.ikd.learning.params.ParamsCodec;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.state.PupilState;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Feedback;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.SoftTargets;
+import dev.ikd.proto.v1.TeacherUpdated;
+import dev.ikd.runtime.processor.Input;
+import dev.ikd.runtime.processor.Machine;
+
+/**
+ * The teacher as one student sees it, as a state machine (docs/architecture.md §5):
+ * that student's φ copy or adapter, and where its protocol stands. CourseStart(k) is answered with
+ * soft targets for the course batch the student's plan fixes for step k, from the teacher that
+ * includes every update before k; Feedback(k) is the exam step, applied once. A repeated request gets
+ * the recorded answer, never a second update; content is checked before the protocol; a refused
+ * input changes nothing. Until its student is admitted the machine holds nothing worth saving.
+ */
+public final class TeacherMachine implements Machine {
+
+    /** What every student's teacher shares: the settings, the frozen backbone, where tensors live, who hears the steps. */
+    record Shared(TeacherService.Settings settings, String runId, Clock clock, SharedBackbone backbone, NDManager manager,
+                  TrainingListener listener) {
+    }
+
+    private final Shared shared;
+    private final String studentId;
+    private Envelope admitted;
+    private boolean finished;
+    private Teacher teacher;
+    private Plan plan;
+    private long served = -1;
+    private long applied = -1;
+    private long servedVersion;
+    private long finalVersion;
+    private Envelope softTargets;
+    private Envelope updated;
+    private Feedback appliedFeedback;
+
+    private TeacherMachine(Shared shared, String studentId) {
+        this.shared = shared;
+        this.studentId = studentId;
+    }
+
+    /** A student this teacher has not admitted (yet): it refuses everything but the admission. */
+    static TeacherMachine fresh(Shared shared, String studentId) {
+        return new TeacherMachine(shared, studentId);
+    }
+
+    /** The student's teacher exactly as {@link #state} saved it. */
+    static TeacherMachine restore(Shared shared, String studentId, PupilState saved) {
+        TeacherMachine m = new TeacherMachine(shared, studentId);
+        m.admitted = saved.getAdmitted();
+        m.finished = saved.getFinished();
+        m.served = saved.getServed();
+        m.applied = saved.getApplied();
+        m.servedVersion = saved.getServedVersion();
+        m.finalVersion = saved.getVersion();
+        m.softTargets = saved.hasSoftTargets() ? saved.getSoftTargets() : null;
+        m.updated = saved.hasUpdated() ? saved.getUpdated() : null;
+        m.appliedFeedback = saved.hasAppliedFeedback() ? saved.getAppliedFeedback() : null;
+        if (!m.finished) {
+            m.enroll();
+            if (m.teacher.trainable() != null) {
+                try (NDManager scope = shared.manager().newSubManager()) {
+                    Params trainable = ParamsCodec.params(saved.getTrainable(), scope);
+                    String difference = trainable.layoutDifference(m.teacher.trainable());
+                    if (difference != null) {
+                        throw new CheckpointException("the saved teacher of " + studentId + " is another model: " + difference);
+                    }
+                    m.teacher.restore(trainable, ParamsCodec.params(saved.getVelocity(), scope), saved.getVersion());
+                }
+            } else {
+                m.teacher.restore(null, null, saved.getVersion());
+            }
+        }
+        return m;
+    }
+
+    @Override
+    public List<Envelope> apply(Input input) {
+        Envelope e = input.envelope();
+        return switch (e.getKind()) {
+            case ADMITTED -> admitted(e);
+            case COURSE_START -> courseStart(e);
+            case FEEDBACK -> feedback(e);
+            case FINISH -> finish();
+            default -> throw new RejectedMessageException("the teacher does not take " + e.getKind() + " messages");
+        };
+    }
+
+    /** Admitted: this student's teacher, set up from what it enrolled with (once; a repeat changes nothing). */
+    private List<Envelope> admitted(Envelope e) {
+        var a = e.getAdmitted();
+        TeacherService.Settings s = shared.settings();
+        if (!s.mode().cliName().equals(a.getTeacherMode())) {
+            throw new RejectedMessageException("student " + studentId + " was admitted for teacher mode " + a.getTeacherMode()
+                + ", but this teacher runs mode " + s.mode().cliName());
+        }
+        String sha = a.getEnrollment().getDataset().getSha256();
+        if (!s.data().sha256().equals(sha)) {
+            throw new RejectedMessageException("student " + studentId + " was admitted with data set " + sha + ", but this teacher "
+                + "holds " + s.data().name() + " " + s.data().sha256());
+        }
+        var hp = a.getEnrollment().getHyperParameters();
+        if (hp.getBatchSize() < 1 || hp.getExamBatchSize() < 1) {
+            throw new RejectedMessageException("student " + studentId + " was admitted with batch sizes " + hp.getBatchSize()
+                + " and " + hp.getExamBatchSize() + "; both must be at least 1");
+        }
+        if (admitted != null) {
+            return List.of();
+        }
+        admitted = e;
+        enroll();
+        return List.of();
+    }
+
+    private void enroll() {
+        var en = admitted.getAdmitted().getEnrollment();
+        var hp = en.getHyperParameters();
+        var d = en.getDataset();
+        TeacherService.Settings s = shared.settings();
+        plan = Plan.of(Splits.of(d.getTrainSize(), d.getLabelFraction(), d.getQuizFraction(), d.getSplitSeed()), hp.getBatchSize(),
+            hp.getExamBatchSize(), hp.getSeed(), false);
+        teacher = Teacher.enroll(s.net(), s.pretrained(), s.mode(), s.config(), hp.getTemperature(), hp.getSeed() + 3,
+            shared.backbone(), shared.manager());
+    }
+
+    /** CourseStart(k): soft targets for step k's course batch, from the teacher that includes every update before k. */
+    private List<Envelope> courseStart(Envelope e) {
+        requireAdmitted();
+        long k = e.getStep();
+        if (k == served) {
+            return applied == k ? List.of(softTargets, updated) : List.of(softTargets);
+        }
+        if (k < served) {
+            throw new RejectedMessageException("stale CourseStart: step " + k + " of " + studentId + " is past, the teacher served step "
+                + served);
+        }
+        if (k != served + 1 || applied != served) {
+            throw new RejectedMessageException("out of order: CourseStart for step " + k + " of " + studentId
+                + " while the feedback of step " + served + " is not applied");
+        }
+        long steps = admitted.getAdmitted().getSteps();
+        if (k >= steps) {
+            throw new RejectedMessageException("CourseStart for step " + k + ", but " + studentId + " takes " + steps + " steps");
+        }
+        int[] ids = plan.course().batch(k);
+        TeacherService.Settings s = shared.settings();
+        long t0 = System.nanoTime();
+        long cpu0 = TrainingListener.cpuNanos();
+        float[] probs = WireSteps.softTargets(teacher, s.data(), ids, s.type(), shared.manager());
+        shared.listener().onSoftTargets(new TrainingListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0,
+            TrainingListener.cpuNanos() - cpu0));
+        servedVersion = teacher.version();
+        softTargets = header(e, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTeacherVersion(servedVersion)
+            .setTemperature(teacher.temperature())
+            .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes()))).build();
+        served = k;
+        return List.of(softTargets);
+    }
+
+    /** Feedback(k): the exam step on d, applied once; a repeat gets the recorded TeacherUpdated. */
+    private List<Envelope> feedback(Envelope e) {
+        var f = e.getFeedback();
+        TeacherService.Settings s = shared.settings();
+        // Content first (byte length, finite values), whoever it is for; the batch shape once the step is known.
+        TensorCodec.toFloats(f.getD(), TensorCodec.Finite.REQUIRED);
+        if (s.mode() == TeacherMode.PESF) {
+            TensorCodec.toFloats(f.getCourseLogits(), TensorCodec.Finite.REQUIRED);
+        }
+        requireAdmitted();
+        long k = e.getStep();
+        if (k == applied) {
+            if (!f.equals(appliedFeedback)) {
+                throw new RejectedMessageException("conflicting duplicate: feedback for step " + k + " of " + studentId
+                    + " was already applied with other values");
+            }
+            return List.of(updated);
+        }
+        if (k < applied) {
+            throw new RejectedMessageException("stale feedback: step " + k + " of " + studentId + " was applied long ago");
+        }
+        if (k != served) {
+            throw new RejectedMessageException("out of order: feedback for step " + k + " of " + studentId
+                + " before its soft targets (the teacher served step " + served + ")");
+        }
+        if (f.getTeacherVersion() != servedVersion) {
+            throw new RejectedMessageException("stale teacher version: feedback for step " + k + " answers version "
+                + f.getTeacherVersion() + ", soft targets were version " + servedVersion);
+        }
+        int[] ids = plan.course().batch(k);
+        int classes = s.data().classes();
+        float[] d = matrix(f.getD(), ids.length, classes, "feedback d");
+        float[] logits = s.mode() == TeacherMode.PESF
+            ? matrix(f.getCourseLogits(), ids.length, classes, "course logits")
+            : new float[ids.length * classes];
+        long t0 = System.nanoTime();
+        long cpu0 = TrainingListener.cpuNanos();
+        Teacher.Update u = WireSteps.teach(teacher, s.data(), ids, d, logits, s.type(), shared.manager());
+        shared.listener().onTeacherStep(new TrainingListener.TeacherStepped(studentId, k, u.loss(), u.version(),
+            System.nanoTime() - t0, TrainingListener.cpuNanos() - cpu0));
+        updated = header(e, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
+            .setTeacherLoss(u.loss()).setTeacherVersion(u.version())).build();
+        appliedFeedback = f;
+        applied = k;
+        return List.of(updated);
+    }
+
+    /** Finish for this student: its teacher is no longer needed (a repeat changes nothing). */
+    private List<Envelope> finish() {
+        requireAdmitted();
+        finalVersion = teacher.version();
+        finished = true;
+        teacher.close();
+        teacher = null;
+        return List.of();
+    }
+
+    private void requireAdmitted() {
+        if (admitted == null || finished) {
+            throw new RejectedMessageException("unknown student " + studentId + " (not admitted, or finished)");
+        }
+    }
+
+    private static float[] matrix(dev.ikd.proto.v1.Tensor t, int rows, int cols, String what) {
+        long[] shape = TensorCodec.shape(t);
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new RejectedMessageException(what + " has shape " + Arrays.toString(shape) + ", the batch needs ["
+                + rows + ", " + cols + "]");
+        }
+        return TensorCodec.toFloats(t, TensorCodec.Finite.REQUIRED);
+    }
+
+    @Override
+    public Message state() {
+        if (admitted == null) {
+            return null;
+        }
+        var b = PupilState.newBuilder().setAdmitted(admitted).setFinished(finished).setServed(served).setApplied(applied)
+            .setServedVersion(servedVersion).setVersion(teacher == null ? finalVersion : teacher.version());
+        if (softTargets != null) {
+            b.setSoftTargets(softTargets);
+        }
+        if (updated != null) {
+            b.setUpdated(updated);
+        }
+        if (appliedFeedback != null) {
+            b.setAppliedFeedback(appliedFeedback);
+        }
+        if (teacher != null && teacher.trainable() != null) {
+            b.setTrainable(ParamsCodec.group(teacher.trainable())).setVelocity(ParamsCodec.group(teacher.velocity()));
+        }
+        return b.build();
+    }
+
+    /** Whether this student's teacher is set up (admitted and not finished). */
+    public boolean active() {
+        return admitted != null && !finished;
+    }
+
+    public long version() {
+        return teacher == null ? finalVersion : teacher.version();
+    }
+
+    @Override
+    public void close() {
+        if (teacher != null) {
+            teacher.close();
+            teacher = null;
+        }
+    }
+
+    private Envelope.Builder header(Envelope request, Kind kind) {
+        return Envelopes.header(shared.runId(), studentId, request.getStep(), kind, shared.settings().teacherId(), shared.clock());
+    }
+}

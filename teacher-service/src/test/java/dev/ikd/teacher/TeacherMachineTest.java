@@ -1,0 +1,297 @@
+package dev.ikd.teacher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.data.Datasets;
+import dev.ikd.core.learn.TeacherConfig;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.train.TrainingListener;
+import dev.ikd.proto.codec.MalformedMessageException;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.state.PupilState;
+import dev.ikd.proto.v1.Admitted;
+import dev.ikd.proto.v1.CourseStart;
+import dev.ikd.proto.v1.DatasetSpec;
+import dev.ikd.proto.v1.Enrollment;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Feedback;
+import dev.ikd.proto.v1.Finish;
+import dev.ikd.proto.v1.HyperParameters;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.runtime.Position;
+import dev.ikd.runtime.ServiceMetrics;
+import dev.ikd.runtime.processor.Input;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The teacher's rules for one student, one nested class each: given these past inputs, when this one
+ * arrives, then these answers, or this refusal and nothing changed.
+ */
+class TeacherMachineTest {
+
+    static final String RUN = "run-1";
+    static final String ME = "student-0";
+    static final Clock CLOCK = Clock.fixed(Instant.parse("2026-12-01T08:00:00Z"), ZoneOffset.UTC);
+    static final int BATCH = 8;
+    static final long STEPS = 3;
+    static Dataset digits;
+    static NDManager manager;
+    static TeacherService service;
+
+    @BeforeAll
+    static void setUp() {
+        digits = Datasets.digits();
+        manager = NDManager.newBaseManager();
+        Network net = Network.build(ModelSpec.parse("mlp:32:16"), digits);
+        var settings = new TeacherService.Settings("teacher", digits, net, net.init(3, DataType.FLOAT32, manager), TeacherMode.IKD,
+            new TeacherConfig(0.05, 0.9, 0.0, 8), DataType.FLOAT32, digits.trainSize());
+        service = new TeacherService(settings, RUN, CLOCK, new ServiceMetrics(new SimpleMeterRegistry(), "teacher"),
+            TrainingListener.NONE, manager);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        service.close();
+        manager.close();
+    }
+
+    static Envelope.Builder header(long step, Kind kind) {
+        return Envelopes.header(RUN, ME, step, kind, "test", CLOCK);
+    }
+
+    static Envelope admitted(String mode, String sha256) {
+        return header(0, Kind.ADMITTED).setAdmitted(Admitted.newBuilder().setTeacherMode(mode).setSteps(STEPS)
+            .setEnrollment(Enrollment.newBuilder()
+                .setDataset(DatasetSpec.newBuilder().setName("digits").setSha256(sha256).setTrainSize(digits.trainSize())
+                    .setSplitSeed(1).setLabelFraction(1.0).setQuizFraction(0.1))
+                .setHyperParameters(HyperParameters.newBuilder().setTemperature(2).setBatchSize(BATCH).setExamBatchSize(BATCH)
+                    .setSteps(STEPS).setSeed(5).setTeacherMode(mode)))).build();
+    }
+
+    static Envelope admitted() {
+        return admitted("ikd", digits.sha256());
+    }
+
+    static Envelope start(long step) {
+        return header(step, Kind.COURSE_START).setCourseStart(CourseStart.getDefaultInstance()).build();
+    }
+
+    static Envelope feedback(long step, long version, float value) {
+        float[] d = new float[BATCH * 10];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = (i % 10 == step % 10 ? value : -value / 9) * 1e-2f;
+        }
+        return header(step, Kind.FEEDBACK).setFeedback(Feedback.newBuilder().setTeacherVersion(version)
+            .setD(TensorCodec.encode(d, BATCH, 10)).setCourseLoss(1.0)).build();
+    }
+
+    static Envelope finish() {
+        return header(STEPS, Kind.FINISH).setFinish(Finish.newBuilder().setReason("done")).build();
+    }
+
+    /** Given past inputs, when one more arrives, then its answers or its refusal. */
+    static final class Scenario {
+        final TeacherMachine machine;
+        List<Envelope> last = List.of();
+
+        private Scenario(TeacherMachine machine) {
+            this.machine = machine;
+        }
+
+        static Scenario given(Envelope... past) {
+            Scenario s = new Scenario(service.fresh(ME));
+            for (Envelope e : past) {
+                s.machine.apply(input(e));
+            }
+            return s;
+        }
+
+        Scenario when(Envelope e) {
+            last = machine.apply(input(e));
+            return this;
+        }
+
+        Scenario thenKinds(Kind... kinds) {
+            assertThat(last).extracting(Envelope::getKind).containsExactly(kinds);
+            return this;
+        }
+
+        /** The input is refused with this reason, and the teacher's state for this student is exactly as before. */
+        Scenario whenRefused(Envelope e, String reason) {
+            Message before = machine.state();
+            assertThatThrownBy(() -> machine.apply(input(e)))
+                .isInstanceOfAny(RejectedMessageException.class, MalformedMessageException.class).hasMessage(reason);
+            assertThat(machine.state()).as("the state after a refusal").isEqualTo(before);
+            return this;
+        }
+
+        static Input input(Envelope e) {
+            return new Input(e, new Position("test", 0, 0), 0);
+        }
+    }
+
+    @Nested
+    class Admission {
+        @Test
+        void untilItsStudentIsAdmittedTheMachineHoldsNothingAndRefusesEverything() {
+            Scenario s = Scenario.given();
+            assertThat(s.machine.state()).isNull();
+            s.whenRefused(start(0), "unknown student student-0 (not admitted, or finished)");
+            s.whenRefused(feedback(0, 0, 1), "unknown student student-0 (not admitted, or finished)");
+        }
+
+        @Test
+        void anAdmissionForAnotherModeOrDataSetIsRefusedAndARepeatChangesNothing() {
+            Scenario.given().whenRefused(admitted("pesf", digits.sha256()), "student student-0 was admitted for teacher mode pesf, "
+                + "but this teacher runs mode ikd");
+            Scenario.given().whenRefused(admitted("ikd", "ab".repeat(32)), "student student-0 was admitted with data set "
+                + "ab".repeat(32) + ", but this teacher holds digits " + digits.sha256());
+            Scenario s = Scenario.given(admitted(), start(0));
+            Message before = s.machine.state();
+            s.when(admitted()).thenKinds();
+            assertThat(s.machine.state()).isEqualTo(before);
+        }
+    }
+
+    @Nested
+    class Order {
+        @Test
+        void softTargetsThenTheExamStepThenTheNextSoftTargetsFromTheUpdatedTeacher() {
+            Scenario s = Scenario.given(admitted()).when(start(0)).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last.get(0).getSoftTargets().getTeacherVersion()).isZero();
+            s.when(feedback(0, 0, 1)).thenKinds(Kind.TEACHER_UPDATED);
+            assertThat(s.last.get(0).getTeacherUpdated().getTeacherVersion()).isEqualTo(1);
+            s.when(start(1)).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last.get(0).getSoftTargets().getTeacherVersion()).isEqualTo(1);
+        }
+
+        @Test
+        void theNextStepBeforeTheFeedbackOrFeedbackBeforeItsSoftTargetsIsOutOfOrder() {
+            Scenario.given(admitted(), start(0)).whenRefused(start(1),
+                "out of order: CourseStart for step 1 of student-0 while the feedback of step 0 is not applied");
+            Scenario.given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(1, 1, 1),
+                "out of order: feedback for step 1 of student-0 before its soft targets (the teacher served step 0)");
+        }
+
+        @Test
+        void aStepPastThePlanIsRefused() {
+            Scenario.given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1), start(2), feedback(2, 2, 1))
+                .whenRefused(start(3), "CourseStart for step 3, but student-0 takes 3 steps");
+        }
+    }
+
+    @Nested
+    class Repeats {
+        @Test
+        void aRepeatedRequestGetsTheRecordedAnswerAndNoSecondUpdate() {
+            Scenario s = Scenario.given(admitted()).when(start(0));
+            Envelope targets = s.last.get(0);
+            s.when(start(0));
+            assertThat(s.last).containsExactly(targets);
+            s.when(feedback(0, 0, 1));
+            Envelope updated = s.last.get(0);
+            s.when(feedback(0, 0, 1));
+            assertThat(s.last).containsExactly(updated);
+            assertThat(s.machine.version()).isEqualTo(1);
+            s.when(start(0));
+            assertThat(s.last).as("both answers of a step that is done").containsExactly(targets, updated);
+        }
+
+        @Test
+        void feedbackOrACourseStartOfAStepLongDoneIsStale() {
+            Scenario s = Scenario.given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1));
+            s.whenRefused(feedback(0, 0, 1), "stale feedback: step 0 of student-0 was applied long ago");
+            s.whenRefused(start(0), "stale CourseStart: step 0 of student-0 is past, the teacher served step 1");
+        }
+    }
+
+    @Nested
+    class ConflictingDuplicates {
+        @Test
+        void otherFeedbackForAnAppliedStepIsRefused() {
+            Scenario.given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(0, 0, 2),
+                "conflicting duplicate: feedback for step 0 of student-0 was already applied with other values");
+        }
+    }
+
+    @Nested
+    class StaleVersions {
+        @Test
+        void feedbackAnsweringAnotherTeacherVersionIsRefused() {
+            Scenario.given(admitted(), start(0)).whenRefused(feedback(0, 7, 1),
+                "stale teacher version: feedback for step 0 answers version 7, soft targets were version 0");
+        }
+    }
+
+    @Nested
+    class Content {
+        @Test
+        void feedbackIsCheckedBeforeItsStudentIs() {
+            float[] d = new float[BATCH * 10];
+            d[5] = Float.POSITIVE_INFINITY;
+            Envelope inf = feedback(0, 0, 1).toBuilder().setFeedback(Feedback.newBuilder().setD(TensorCodec.encode(d, BATCH, 10)))
+                .build();
+            Scenario.given().whenRefused(inf, "tensor element [0, 5] is Infinity; finite values required");
+            Envelope wide = feedback(0, 0, 1).toBuilder().setFeedback(Feedback.newBuilder()
+                .setD(TensorCodec.encode(new float[BATCH * 11], BATCH, 11))).build();
+            Scenario.given(admitted(), start(0)).whenRefused(wide, "feedback d has shape [8, 11], the batch needs [8, 10]");
+        }
+    }
+
+    @Nested
+    class Finishing {
+        @Test
+        void afterFinishTheStudentsTeacherIsGoneAndItsRecordsAreRefused() {
+            Scenario s = Scenario.given(admitted(), start(0), feedback(0, 0, 1)).when(finish()).thenKinds();
+            PupilState state = (PupilState) s.machine.state();
+            assertThat(state.getFinished()).isTrue();
+            assertThat(state.hasTrainable()).as("a finished student's teacher keeps no parameters").isFalse();
+            s.whenRefused(start(1), "unknown student student-0 (not admitted, or finished)");
+        }
+    }
+
+    @Nested
+    class TakeOver {
+        /** Another replica (or a restart) that restores this state answers exactly as the teacher that never stopped. */
+        @Test
+        void aTeacherRestoredFromItsStateGoesOnBitForBit() {
+            Scenario straight = Scenario.given(admitted(), start(0), feedback(0, 0, 1), start(1));
+            Message saved = straight.machine.state();
+            try (TeacherMachine restored = service.restore(ME, Any.pack(saved))) {
+                assertThat(restored.state()).isEqualTo(saved);
+                List<Envelope> fromRestored = restored.apply(Scenario.input(feedback(1, 1, 1)));
+                straight.when(feedback(1, 1, 1));
+                assertThat(fromRestored).isEqualTo(straight.last);
+                assertThat(restored.apply(Scenario.input(start(2)))).isEqualTo(straight.when(start(2)).last);
+            }
+        }
+
+        @Test
+        void aFinishedStudentComesBackFinished() {
+            Message saved = Scenario.given(admitted(), start(0), finish()).machine.state();
+            try (TeacherMachine restored = service.restore(ME, Any.pack(saved))) {
+                assertThat(restored.active()).isFalse();
+                assertThatThrownBy(() -> restored.apply(Scenario.input(start(1)))).hasMessageStartingWith("unknown student");
+            }
+        }
+    }
+}
