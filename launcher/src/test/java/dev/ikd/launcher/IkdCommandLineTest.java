@@ -156,6 +156,25 @@ class IkdCommandLineTest {
     }
 
     /**
+     * Crash-only: a service that cannot make its state durable stops at once, with one line saying
+     * which and why, and the process exits 3 (started again, it would resume). Here the state
+     * directory cannot be created because a file stands where it should be.
+     */
+    @Test
+    void aServiceThatCannotCheckpointStopsTheProcessWithOneLine() throws Exception {
+        Path data = dir.resolve("run");
+        Files.createDirectories(data);
+        Files.writeString(data.resolve("state"), "not a directory");
+        Run r = ikd("local", "--students", "1", "--steps", "5", "--pretrain-steps", "60", "--data-dir", data.toString(),
+            "--run-id", "full", "--metrics-port", "-1");
+        assertThat(r.code()).as(r.err()).isEqualTo(Ikd.STOPPED);
+        assertThat(r.err().lines().filter(l -> l.startsWith("ikd: "))).singleElement().asString()
+            .matches("ikd: (student-0|teacher) stopped: cannot make the state of student-0 durable: cannot write checkpoint .*")
+            .endsWith("(started again with the same command, it resumes from its last checkpoint)");
+        assertThat(r.err()).doesNotContain("\tat ");
+    }
+
+    /**
      * The other teacher modes over the wire end on the in-process hashes too: the adapter modes read
      * the shared backbone's feature cache on both sides, and IAKD students swap in the teacher's
      * stages fetched from ikd.teacher-blocks.
