@@ -142,7 +142,8 @@ final class OverheadBench implements Callable<Integer> {
             TrainResult after = inProcess(c, data, teacher, manager, second);
             double inProcessRound = (first.msPerRound(c.steps()) + second.msPerRound(c.steps())) / 2;
             double inProcess = (before.wallSeconds() + after.wallSeconds()) / 2;
-            md.append("### Distributed overhead\n\n`ikd bench overhead --dataset ").append(data.name()).append(" --students ")
+            md.append("### Distributed overhead").append("digits".equals(data.name()) ? "" : " (" + data.name() + ")")
+                .append("\n\n`ikd bench overhead --dataset ").append(data.name()).append(" --students ")
                 .append(c.students()).append(" --steps ").append(c.steps()).append(" --teacher-mode ").append(c.mode().cliName())
                 .append("`: the same run in-process and through the embedded broker on loopback, in one process. ")
                 .append(String.format(Locale.ROOT, "In-process: %.2f ms per round (every student one step; mean of a run "
@@ -179,7 +180,7 @@ final class OverheadBench implements Callable<Integer> {
             o.addProperty("inprocess_wall_s", inProcess);
             o.addProperty("inprocess_ms_per_round", inProcessRound);
             o.add("variants", rows);
-            output.record("overhead", o, md.toString());
+            output.record("digits".equals(data.name()) ? "overhead" : "overhead-" + data.name(), o, md.toString());
         }
         return 0;
     }

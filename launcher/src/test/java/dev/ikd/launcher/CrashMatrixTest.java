@@ -48,7 +48,8 @@ class CrashMatrixTest {
         "--teacher-mode", "ikd", "--pretrain-steps", "100"};
     /** Where each service halts: staggered, so every crash happens with the others running. */
     static final Map<String, Integer> HALT_AT = Map.of("student-1", 15, "teacher", 40, "coordinator", 65);
-    /** A restarted service has recovered once every student is this many steps past where it halted. */
+    /** Where the broker is killed, and how far the students must get before the run is checked again. */
+    static final int KILL_BROKER_AT = 30;
     static final int RECOVERED_AFTER = 5;
 
     @TempDir
@@ -72,12 +73,11 @@ class CrashMatrixTest {
                     c.getValue()));
             }
             try (Progress progress = new Progress(broker.bootstrap(), runId)) {
-                Map<String, Long> halted = supervise(jvms, running, commands, progress);
+                Map<String, Halt> halted = supervise(jvms, running, commands, progress);
                 assertThat(halted.keySet()).as("every armed service halted at its fault point").isEqualTo(HALT_AT.keySet());
-                for (var h : HALT_AT.entrySet()) {
-                    long until = progress.when(h.getValue() + RECOVERED_AFTER);
+                for (var h : halted.entrySet()) {
                     System.out.printf(Locale.ROOT, "crash matrix | %s | %s | step %d | %.1f s%n", point.cliName(), h.getKey(),
-                        h.getValue(), (until - halted.get(h.getKey())) / 1e9);
+                        HALT_AT.get(h.getKey()), progress.recovery(h.getValue()) / 1e9);
                 }
             }
             assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
@@ -98,17 +98,17 @@ class CrashMatrixTest {
             for (var c : commands.entrySet()) {
                 running.put(c.getKey(), jvms.start(c.getKey(), c.getValue()));
             }
-            long killAt = 30;
+            Halt killed;
             try (Progress progress = new Progress(broker.bootstrap(), runId)) {
-                progress.await(killAt, running);
+                progress.await(KILL_BROKER_AT, running);
+                killed = progress.halt();
             }
-            long killed = System.nanoTime();
             broker.jvm().kill();
             broker = jvms.broker(List.of()); // the same port: the data dir remembers it
             try (Progress progress = new Progress(broker.bootstrap(), runId)) {
-                progress.await(killAt + RECOVERED_AFTER, running);
-                System.out.printf(Locale.ROOT, "crash matrix | kill -9 | broker | step %d | %.1f s%n", killAt,
-                    (progress.when(killAt + RECOVERED_AFTER) - killed) / 1e9);
+                progress.await(KILL_BROKER_AT + RECOVERED_AFTER, running);
+                System.out.printf(Locale.ROOT, "crash matrix | kill -9 | broker | step %d | %.1f s%n", KILL_BROKER_AT,
+                    progress.recovery(killed) / 1e9);
             }
             for (var e : running.entrySet()) {
                 assertThat(e.getValue().await(300)).as(e.getKey() + ": " + e.getValue().stderr()).isZero();
@@ -133,11 +133,11 @@ class CrashMatrixTest {
     /**
      * Waits for every service to exit 0. One that halts at its fault point (exit 137) is started
      * again at once with the same command and no fault; anything else failing fails the test.
-     * Returns when each service halted (nanoTime).
+     * Returns when each service halted, and how far each student had got then.
      */
-    private static Map<String, Long> supervise(Jvms jvms, Map<String, Jvms.Jvm> running, Map<String, String[]> commands,
+    private static Map<String, Halt> supervise(Jvms jvms, Map<String, Jvms.Jvm> running, Map<String, String[]> commands,
                                                Progress progress) throws Exception {
-        Map<String, Long> halted = new TreeMap<>();
+        Map<String, Halt> halted = new TreeMap<>();
         long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
         while (running.values().stream().anyMatch(j -> j.process().isAlive())) {
             for (var e : running.entrySet()) {
@@ -146,7 +146,8 @@ class CrashMatrixTest {
                     continue;
                 }
                 if (p.exitValue() == FaultPoints.EXIT_CODE && !halted.containsKey(e.getKey())) {
-                    halted.put(e.getKey(), System.nanoTime());
+                    progress.poll();
+                    halted.put(e.getKey(), progress.halt());
                     assertThat(e.getValue().stderr()).contains("halts at fault point");
                     e.setValue(jvms.start(e.getKey() + "-restarted", commands.get(e.getKey())));
                 } else if (p.exitValue() != 0) {
@@ -183,13 +184,20 @@ class CrashMatrixTest {
         updates.values().forEach(applied -> assertThat(applied).isEqualTo(all));
     }
 
-    /** Follows a run's exam results: when (nanoTime) every student had reached each step. */
+    /** When a service stopped (nanoTime), and the last step each student had done then. */
+    record Halt(long atNanos, Map<String, Long> reached) {
+    }
+
+    /**
+     * Follows a run's exam results: when (nanoTime) each student first did each step. A service has
+     * recovered from a halt once every student has done a step it had not done at the halt: the
+     * whole run is moving again.
+     */
     static final class Progress implements AutoCloseable {
         private final KafkaConsumer<String, Decoded> consumer;
         private final String runId;
-        private final Map<String, Long> reached = new ConcurrentHashMap<>();
-        private final Map<Long, Long> allReached = new ConcurrentHashMap<>();
         private final int students;
+        private final Map<String, TreeMap<Long, Long>> firstSeen = new ConcurrentHashMap<>();
 
         Progress(String bootstrap, String runId) {
             this(bootstrap, runId, 2);
@@ -210,13 +218,8 @@ class CrashMatrixTest {
             for (var r : consumer.poll(Duration.ofMillis(50))) {
                 if (r.value() instanceof Decoded.Valid v && runId.equals(v.envelope().getRunId())
                     && v.envelope().getKind() == Kind.EXAM_RESULT) {
-                    reached.merge(v.envelope().getStudentId(), v.envelope().getStep(), Math::max);
-                    if (reached.size() == students) {
-                        long low = reached.values().stream().mapToLong(Long::longValue).min().orElse(-1);
-                        for (long s = 0; s <= low; s++) {
-                            allReached.putIfAbsent(s, System.nanoTime());
-                        }
-                    }
+                    firstSeen.computeIfAbsent(v.envelope().getStudentId(), s -> new TreeMap<>())
+                        .putIfAbsent(v.envelope().getStep(), System.nanoTime());
                 }
             }
         }
@@ -228,17 +231,35 @@ class CrashMatrixTest {
             }
         }
 
-        long when(long step) {
-            Long t = allReached.get(step);
-            if (t == null) {
-                throw new AssertionError("not every student reached step " + step + ": " + reached);
+        /** Now, and each student's last step done. */
+        Halt halt() {
+            Map<String, Long> reached = new TreeMap<>();
+            firstSeen.forEach((s, steps) -> reached.put(s, steps.isEmpty() ? -1 : steps.lastKey()));
+            return new Halt(System.nanoTime(), reached);
+        }
+
+        /** Nanoseconds from the halt until every student had done a step past the one it was at then. */
+        long recovery(Halt h) {
+            long last = h.atNanos();
+            for (int i = 0; i < students; i++) {
+                String s = Services.studentId(i);
+                long at = h.reached().getOrDefault(s, -1L);
+                Map.Entry<Long, Long> next = firstSeen.getOrDefault(s, new TreeMap<>()).higherEntry(at);
+                if (next == null) {
+                    throw new AssertionError(s + " made no step after step " + at);
+                }
+                last = Math.max(last, next.getValue());
             }
-            return t;
+            return last - h.atNanos();
+        }
+
+        private boolean allReached(long step) {
+            return firstSeen.size() == students && firstSeen.values().stream().allMatch(m -> !m.isEmpty() && m.lastKey() >= step);
         }
 
         void await(long step, Map<String, Jvms.Jvm> jvms) throws Exception {
             long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-            while (!allReached.containsKey(step)) {
+            while (!allReached(step)) {
                 poll();
                 for (var e : jvms.entrySet()) {
                     if (!e.getValue().process().isAlive() && e.getValue().process().exitValue() != 0) {

@@ -58,6 +58,8 @@ final class Jvms implements AutoCloseable {
     Jvm start(String name, List<String> prefix, Map<String, String> env, String... args) throws IOException {
         List<String> command = new ArrayList<>(prefix);
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+            // Log lines with their time: a test that failed can be read from the files it leaves.
+            "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
             "-cp", System.getProperty("java.class.path"), "dev.ikd.launcher.Ikd"));
         command.addAll(List.of(args));
         Path out = dir.resolve(name + ".out");

@@ -56,6 +56,9 @@ final class JournalDurability implements Durability {
             return Map.of();
         }
         List<JournalEntry> entries = Journal.read(bootstrap, runId, serviceId);
+        if (entries.isEmpty()) {
+            return Map.of(); // a new run: its machine is made when its first input arrives
+        }
         M machine = service.fresh(runId);
         Positions covered = Positions.none();
         List<Envelope> last = List.of();
