@@ -67,11 +67,7 @@ class CrashMatrixTest {
         try (Jvms jvms = new Jvms(dir)) {
             Jvms.Broker broker = jvms.broker(List.of());
             Map<String, String[]> commands = commands(broker.bootstrap(), runId, checkpoint);
-            Map<String, Jvms.Jvm> running = new TreeMap<>();
-            for (var c : commands.entrySet()) {
-                running.put(c.getKey(), jvms.start(c.getKey(), List.of(), Map.of(FaultPoints.ENVIRONMENT, spec.toString()),
-                    c.getValue()));
-            }
+            Map<String, Jvms.Jvm> running = startAll(jvms, commands, Map.of(FaultPoints.ENVIRONMENT, spec.toString()));
             try (Progress progress = new Progress(broker.bootstrap(), runId)) {
                 Map<String, Halt> halted = supervise(jvms, running, commands, progress);
                 assertThat(halted.keySet()).as("every armed service halted at its fault point").isEqualTo(HALT_AT.keySet());
@@ -80,9 +76,7 @@ class CrashMatrixTest {
                         HALT_AT.get(h.getKey()), progress.recovery(h.getValue()) / 1e9);
                 }
             }
-            assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
-            assertThat(DistributedRunTest.hashOf(running.get("student-1").stdout())).isEqualTo(expected.get(1));
-            assertAppliedOnce(Journal.applied(broker.bootstrap(), runId, "crash-test"), 2, STEPS);
+            assertUninterrupted(running, expected, broker.bootstrap(), runId);
         }
     }
 
@@ -94,10 +88,7 @@ class CrashMatrixTest {
         try (Jvms jvms = new Jvms(dir)) {
             Jvms.Broker broker = jvms.broker(List.of());
             Map<String, String[]> commands = commands(broker.bootstrap(), runId, checkpoint);
-            Map<String, Jvms.Jvm> running = new TreeMap<>();
-            for (var c : commands.entrySet()) {
-                running.put(c.getKey(), jvms.start(c.getKey(), c.getValue()));
-            }
+            Map<String, Jvms.Jvm> running = startAll(jvms, commands, Map.of());
             Halt killed;
             try (Progress progress = new Progress(broker.bootstrap(), runId)) {
                 progress.await(KILL_BROKER_AT, running);
@@ -113,9 +104,7 @@ class CrashMatrixTest {
             for (var e : running.entrySet()) {
                 assertThat(e.getValue().await(300)).as(e.getKey() + ": " + e.getValue().stderr()).isZero();
             }
-            assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
-            assertThat(DistributedRunTest.hashOf(running.get("student-1").stdout())).isEqualTo(expected.get(1));
-            assertAppliedOnce(Journal.applied(broker.bootstrap(), runId, "crash-test"), 2, STEPS);
+            assertUninterrupted(running, expected, broker.bootstrap(), runId);
         }
     }
 
@@ -128,6 +117,15 @@ class CrashMatrixTest {
         commands.put("student-0", DistributedRunTest.args("student", common, "--index", "0", "--json"));
         commands.put("student-1", DistributedRunTest.args("student", common, "--index", "1", "--json"));
         return commands;
+    }
+
+    private static Map<String, Jvms.Jvm> startAll(Jvms jvms, Map<String, String[]> commands, Map<String, String> env)
+        throws java.io.IOException {
+        Map<String, Jvms.Jvm> running = new TreeMap<>();
+        for (var c : commands.entrySet()) {
+            running.put(c.getKey(), jvms.start(c.getKey(), List.of(), env, c.getValue()));
+        }
+        return running;
     }
 
     /**
@@ -162,6 +160,14 @@ class CrashMatrixTest {
         }
         progress.drain();
         return halted;
+    }
+
+    /** The students end on the hashes of the run without crashes, and the journal holds every step of each exactly once. */
+    private static void assertUninterrupted(Map<String, Jvms.Jvm> running, List<String> expected, String bootstrap, String runId)
+        throws Exception {
+        assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
+        assertThat(DistributedRunTest.hashOf(running.get("student-1").stdout())).isEqualTo(expected.get(1));
+        assertAppliedOnce(Journal.applied(bootstrap, runId, "crash-test"), 2, STEPS);
     }
 
     /** Every student's exam result and teacher update of every step appear exactly once in the journal, in step order. */

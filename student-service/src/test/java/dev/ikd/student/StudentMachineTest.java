@@ -11,17 +11,14 @@ import java.util.List;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.google.protobuf.Message;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.train.TrainingListener;
-import dev.ikd.proto.codec.MalformedMessageException;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
-import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.state.StudentState;
 import dev.ikd.proto.v1.Abort;
 import dev.ikd.proto.v1.Admitted;
@@ -30,8 +27,7 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.SoftTargets;
-import dev.ikd.runtime.Position;
-import dev.ikd.runtime.processor.Input;
+import dev.ikd.runtime.processor.MachineScenario;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
@@ -93,67 +89,31 @@ class StudentMachineTest {
         return header(STEPS, Kind.FINISH).setFinish(Finish.newBuilder().setReason("done")).build();
     }
 
-    /** Given past inputs, when one more arrives, then its answers or its refusal. */
-    static final class Scenario {
-        final StudentMachine machine;
-        List<Envelope> last = List.of();
-
-        private Scenario(StudentMachine machine) {
-            this.machine = machine;
-        }
-
-        static Scenario given(Envelope... past) {
-            Scenario s = new Scenario(StudentMachine.fresh(settings, RUN, CLOCK, TrainingListener.NONE, manager));
-            for (Envelope e : past) {
-                s.machine.apply(input(e));
-            }
-            return s;
-        }
-
-        Scenario when(Envelope e) {
-            last = machine.apply(input(e));
-            return this;
-        }
-
-        Scenario thenKinds(Kind... kinds) {
-            assertThat(last).extracting(Envelope::getKind).containsExactly(kinds);
-            return this;
-        }
-
-        /** The input is refused with this reason, and the student's whole state is exactly as before. */
-        Scenario whenRefused(Envelope e, String reason) {
-            Message before = machine.state();
-            assertThatThrownBy(() -> machine.apply(input(e)))
-                .isInstanceOfAny(RejectedMessageException.class, MalformedMessageException.class).hasMessage(reason);
-            assertThat(machine.state()).as("the state after a refusal").isEqualTo(before);
-            return this;
-        }
-
-        static Input input(Envelope e) {
-            return new Input(e, new Position("test", 0, 0), 0);
-        }
+    /** Given these inputs to a fresh student. */
+    static MachineScenario<StudentMachine> given(Envelope... past) {
+        return MachineScenario.given(StudentMachine.fresh(settings, RUN, CLOCK, TrainingListener.NONE, manager), past);
     }
 
     @Nested
     class Order {
         @Test
         void aStepRunsOnceItsCourseStartAndSoftTargetsAreBothHereInEitherOrder() {
-            Scenario.given(admitted()).when(start(0)).thenKinds().when(targets(0, 0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
-            Scenario.given(admitted()).when(targets(0, 0)).thenKinds().when(start(0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
-            Scenario s = Scenario.given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1));
-            assertThat(s.machine.stepsDone()).isEqualTo(2);
+            given(admitted()).when(start(0)).thenKinds().when(targets(0, 0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
+            given(admitted()).when(targets(0, 0)).thenKinds().when(start(0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
+            MachineScenario<StudentMachine> s = given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1));
+            assertThat(s.machine().stepsDone()).isEqualTo(2);
         }
 
         @Test
         void softTargetsThatOvertookTheAdmissionAreHeldButACourseStartBeforeItIsRefused() {
-            Scenario.given().whenRefused(start(0), "CourseStart for step 0 before student-0 was admitted");
-            Scenario.given(targets(0, 0)).when(admitted()).thenKinds().when(start(0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
+            given().whenRefused(start(0), "CourseStart for step 0 before student-0 was admitted");
+            given(targets(0, 0)).when(admitted()).thenKinds().when(start(0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
         }
 
         @Test
         void aRequestForALaterStepOrPastThePlanIsOutOfOrder() {
-            Scenario.given(admitted()).whenRefused(start(2), "out of order: CourseStart for step 2 while student-0 is at step 0");
-            Scenario.given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1), start(2), targets(2, 2))
+            given(admitted()).whenRefused(start(2), "out of order: CourseStart for step 2 while student-0 is at step 0");
+            given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1), start(2), targets(2, 2))
                 .whenRefused(start(3), "CourseStart for step 3, but student-0 takes 3 steps");
         }
     }
@@ -162,26 +122,26 @@ class StudentMachineTest {
     class Repeats {
         @Test
         void aRepeatedRequestForTheLastStepGetsTheRecordedAnswersAndLearnsNothing() {
-            Scenario s = Scenario.given(admitted(), start(0)).when(targets(0, 0));
-            List<Envelope> answers = s.last;
-            String hash = s.machine.parameterHash();
+            MachineScenario<StudentMachine> s = given(admitted(), start(0)).when(targets(0, 0));
+            List<Envelope> answers = s.last();
+            String hash = s.machine().parameterHash();
             s.when(start(0));
-            assertThat(s.last).isEqualTo(answers);
+            assertThat(s.last()).isEqualTo(answers);
             s.when(targets(0, 0));
-            assertThat(s.last).isEqualTo(answers);
-            assertThat(s.machine.parameterHash()).isEqualTo(hash);
-            assertThat(s.machine.stepsDone()).isEqualTo(1);
+            assertThat(s.last()).isEqualTo(answers);
+            assertThat(s.machine().parameterHash()).isEqualTo(hash);
+            assertThat(s.machine().stepsDone()).isEqualTo(1);
         }
 
         @Test
         void aRequestForAStepDoneLongAgoIsStale() {
-            Scenario.given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1))
+            given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1))
                 .whenRefused(start(0), "stale COURSE_START: step 0 of student-0 was done long ago (now at step 2)");
         }
 
         @Test
         void aSecondCourseStartForTheHeldStepChangesNothing() {
-            Scenario.given(admitted(), start(0)).when(start(0)).thenKinds().when(targets(0, 0))
+            given(admitted(), start(0)).when(start(0)).thenKinds().when(targets(0, 0))
                 .thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
         }
     }
@@ -190,7 +150,7 @@ class StudentMachineTest {
     class ConflictingDuplicates {
         @Test
         void otherSoftTargetsForALearnedStepAreRefused() {
-            Scenario.given(admitted(), start(0), targets(0, 0))
+            given(admitted(), start(0), targets(0, 0))
                 .whenRefused(targets(0, 0).toBuilder().setSoftTargets(targets(0, 3).getSoftTargets().toBuilder()
                     .setTeacherVersion(0)).build(), "conflicting duplicate: soft targets for step 0 differ from the ones already "
                     + "learned from");
@@ -198,7 +158,7 @@ class StudentMachineTest {
 
         @Test
         void otherSoftTargetsForTheHeldStepAreRefused() {
-            Scenario.given(admitted(), targets(0, 0)).whenRefused(targets(0, 0).toBuilder().setSoftTargets(targets(0, 4)
+            given(admitted(), targets(0, 0)).whenRefused(targets(0, 0).toBuilder().setSoftTargets(targets(0, 4)
                 .getSoftTargets().toBuilder().setTeacherVersion(0)).build(), "conflicting duplicate: SOFT_TARGETS for step 0 "
                 + "differs from the one already held for it");
         }
@@ -208,7 +168,7 @@ class StudentMachineTest {
     class StaleVersions {
         @Test
         void softTargetsOfAnOlderTeacherThanTheOneLearnedFromAreRefused() {
-            Scenario.given(admitted(), start(0), targets(0, 4), start(1)).whenRefused(targets(1, 2),
+            given(admitted(), start(0), targets(0, 4), start(1)).whenRefused(targets(1, 2),
                 "stale teacher version: soft targets for step 1 are version 2, the student already learned from version 4");
         }
     }
@@ -219,13 +179,13 @@ class StudentMachineTest {
         void softTargetsOfTheWrongShapeOrNotFiniteAreRefusedBeforeTheProtocolIsConsulted() {
             Envelope narrow = targets(5, 0).toBuilder().setSoftTargets(SoftTargets.newBuilder().setProbabilities(
                 TensorCodec.encode(new float[BATCH * 9], BATCH, 9))).build();
-            Scenario.given(admitted()).whenRefused(narrow, "soft targets have shape [8, 9], the course batch needs [8, 10]");
+            given(admitted()).whenRefused(narrow, "soft targets have shape [8, 9], the course batch needs [8, 10]");
             float[] p = new float[BATCH * 10];
             Arrays.fill(p, 0.1f);
             p[13] = Float.NaN;
             Envelope nan = targets(0, 0).toBuilder().setSoftTargets(SoftTargets.newBuilder().setProbabilities(
                 TensorCodec.encode(p, BATCH, 10))).build();
-            Scenario.given(admitted(), start(0)).whenRefused(nan, "tensor element [1, 3] is NaN; finite values required");
+            given(admitted(), start(0)).whenRefused(nan, "tensor element [1, 3] is NaN; finite values required");
         }
     }
 
@@ -233,25 +193,25 @@ class StudentMachineTest {
     class Finishing {
         @Test
         void finishReportsTheTestAccuracyAndFinalHashOnceAndRepeatsTheSameReport() {
-            Scenario s = Scenario.given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1), start(2), targets(2, 2))
+            MachineScenario<StudentMachine> s = given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1), start(2), targets(2, 2))
                 .when(finish()).thenKinds(Kind.STUDENT_REPORT);
-            Envelope report = s.last.get(0);
-            assertThat(report.getStudentReport().getParamSha256()).isEqualTo(s.machine.parameterHash());
+            Envelope report = s.last().get(0);
+            assertThat(report.getStudentReport().getParamSha256()).isEqualTo(s.machine().parameterHash());
             assertThat(report.getStudentReport().getTestAccuracy()).isBetween(0.0, 1.0);
             s.when(finish());
-            assertThat(s.last).containsExactly(report);
+            assertThat(s.last()).containsExactly(report);
         }
 
         @Test
         void finishBeforeTheLastStepIsRefused() {
-            Scenario.given(admitted(), start(0), targets(0, 0)).whenRefused(finish(), "Finish after 1 of 3 steps");
+            given(admitted(), start(0), targets(0, 0)).whenRefused(finish(), "Finish after 1 of 3 steps");
         }
 
         @Test
         void aRefusalOrAbortStopsTheStudentForGood() {
-            Scenario s = Scenario.given(admitted()).when(header(0, Kind.ABORT).setAbort(Abort.newBuilder().setReason("operator"))
+            MachineScenario<StudentMachine> s = given(admitted()).when(header(0, Kind.ABORT).setAbort(Abort.newBuilder().setReason("operator"))
                 .build());
-            assertThat(s.machine.stopped()).isEqualTo("aborted: operator");
+            assertThat(s.machine().stopped()).isEqualTo("aborted: operator");
             s.whenRefused(start(0), "student-0 was stopped (aborted: operator); it takes no more messages");
         }
     }
@@ -261,20 +221,20 @@ class StudentMachineTest {
         /** A student restored from its state (a restart) answers exactly as the one that never stopped. */
         @Test
         void aStudentRestoredFromItsStateGoesOnBitForBit() throws Exception {
-            Scenario straight = Scenario.given(admitted(), start(0), targets(0, 0), start(1));
-            StudentState saved = (StudentState) straight.machine.state();
+            MachineScenario<StudentMachine> straight = given(admitted(), start(0), targets(0, 0), start(1));
+            StudentState saved = (StudentState) straight.machine().state();
             try (StudentMachine restored = StudentMachine.restore(settings, RUN, CLOCK, TrainingListener.NONE, manager, saved)) {
                 assertThat(restored.state()).isEqualTo(saved);
-                List<Envelope> fromRestored = restored.apply(Scenario.input(targets(1, 1)));
+                List<Envelope> fromRestored = restored.apply(MachineScenario.input(targets(1, 1)));
                 straight.when(targets(1, 1));
-                assertThat(fromRestored).isEqualTo(straight.last);
-                assertThat(restored.parameterHash()).isEqualTo(straight.machine.parameterHash());
+                assertThat(fromRestored).isEqualTo(straight.last());
+                assertThat(restored.parameterHash()).isEqualTo(straight.machine().parameterHash());
             }
         }
 
         @Test
         void theStateOfAnotherModelIsRefused() {
-            StudentState saved = (StudentState) Scenario.given(admitted()).machine.state();
+            StudentState saved = (StudentState) given(admitted()).machine().state();
             var other = new StudentMachine.Settings(ME, digits, ModelSpec.parse("mlp:32:4"), settings.config(), 5, BATCH, BATCH, STEPS,
                 1, 1.0, 0.1, TeacherMode.IKD, DataType.FLOAT32);
             assertThatThrownBy(() -> StudentMachine.restore(other, RUN, CLOCK, TrainingListener.NONE, manager, saved))

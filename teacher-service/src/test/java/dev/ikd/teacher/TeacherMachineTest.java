@@ -19,10 +19,8 @@ import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.train.TrainingListener;
-import dev.ikd.proto.codec.MalformedMessageException;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
-import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Admitted;
 import dev.ikd.proto.v1.CourseStart;
@@ -33,9 +31,8 @@ import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.HyperParameters;
 import dev.ikd.proto.v1.Kind;
-import dev.ikd.runtime.Position;
 import dev.ikd.runtime.ServiceMetrics;
-import dev.ikd.runtime.processor.Input;
+import dev.ikd.runtime.processor.MachineScenario;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -108,67 +105,31 @@ class TeacherMachineTest {
         return header(STEPS, Kind.FINISH).setFinish(Finish.newBuilder().setReason("done")).build();
     }
 
-    /** Given past inputs, when one more arrives, then its answers or its refusal. */
-    static final class Scenario {
-        final TeacherMachine machine;
-        List<Envelope> last = List.of();
-
-        private Scenario(TeacherMachine machine) {
-            this.machine = machine;
-        }
-
-        static Scenario given(Envelope... past) {
-            Scenario s = new Scenario(service.fresh(ME));
-            for (Envelope e : past) {
-                s.machine.apply(input(e));
-            }
-            return s;
-        }
-
-        Scenario when(Envelope e) {
-            last = machine.apply(input(e));
-            return this;
-        }
-
-        Scenario thenKinds(Kind... kinds) {
-            assertThat(last).extracting(Envelope::getKind).containsExactly(kinds);
-            return this;
-        }
-
-        /** The input is refused with this reason, and the teacher's state for this student is exactly as before. */
-        Scenario whenRefused(Envelope e, String reason) {
-            Message before = machine.state();
-            assertThatThrownBy(() -> machine.apply(input(e)))
-                .isInstanceOfAny(RejectedMessageException.class, MalformedMessageException.class).hasMessage(reason);
-            assertThat(machine.state()).as("the state after a refusal").isEqualTo(before);
-            return this;
-        }
-
-        static Input input(Envelope e) {
-            return new Input(e, new Position("test", 0, 0), 0);
-        }
+    /** Given these inputs to the teacher of a student it has not seen before. */
+    static MachineScenario<TeacherMachine> given(Envelope... past) {
+        return MachineScenario.given(service.fresh(ME), past);
     }
 
     @Nested
     class Admission {
         @Test
         void untilItsStudentIsAdmittedTheMachineHoldsNothingAndRefusesEverything() {
-            Scenario s = Scenario.given();
-            assertThat(s.machine.state()).isNull();
+            MachineScenario<TeacherMachine> s = given();
+            assertThat(s.machine().state()).isNull();
             s.whenRefused(start(0), "unknown student student-0 (not admitted, or finished)");
             s.whenRefused(feedback(0, 0, 1), "unknown student student-0 (not admitted, or finished)");
         }
 
         @Test
         void anAdmissionForAnotherModeOrDataSetIsRefusedAndARepeatChangesNothing() {
-            Scenario.given().whenRefused(admitted("pesf", digits.sha256()), "student student-0 was admitted for teacher mode pesf, "
+            given().whenRefused(admitted("pesf", digits.sha256()), "student student-0 was admitted for teacher mode pesf, "
                 + "but this teacher runs mode ikd");
-            Scenario.given().whenRefused(admitted("ikd", "ab".repeat(32)), "student student-0 was admitted with data set "
+            given().whenRefused(admitted("ikd", "ab".repeat(32)), "student student-0 was admitted with data set "
                 + "ab".repeat(32) + ", but this teacher holds digits " + digits.sha256());
-            Scenario s = Scenario.given(admitted(), start(0));
-            Message before = s.machine.state();
+            MachineScenario<TeacherMachine> s = given(admitted(), start(0));
+            Message before = s.machine().state();
             s.when(admitted()).thenKinds();
-            assertThat(s.machine.state()).isEqualTo(before);
+            assertThat(s.machine().state()).isEqualTo(before);
         }
     }
 
@@ -176,25 +137,25 @@ class TeacherMachineTest {
     class Order {
         @Test
         void softTargetsThenTheExamStepThenTheNextSoftTargetsFromTheUpdatedTeacher() {
-            Scenario s = Scenario.given(admitted()).when(start(0)).thenKinds(Kind.SOFT_TARGETS);
-            assertThat(s.last.get(0).getSoftTargets().getTeacherVersion()).isZero();
+            MachineScenario<TeacherMachine> s = given(admitted()).when(start(0)).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last().get(0).getSoftTargets().getTeacherVersion()).isZero();
             s.when(feedback(0, 0, 1)).thenKinds(Kind.TEACHER_UPDATED);
-            assertThat(s.last.get(0).getTeacherUpdated().getTeacherVersion()).isEqualTo(1);
+            assertThat(s.last().get(0).getTeacherUpdated().getTeacherVersion()).isEqualTo(1);
             s.when(start(1)).thenKinds(Kind.SOFT_TARGETS);
-            assertThat(s.last.get(0).getSoftTargets().getTeacherVersion()).isEqualTo(1);
+            assertThat(s.last().get(0).getSoftTargets().getTeacherVersion()).isEqualTo(1);
         }
 
         @Test
         void theNextStepBeforeTheFeedbackOrFeedbackBeforeItsSoftTargetsIsOutOfOrder() {
-            Scenario.given(admitted(), start(0)).whenRefused(start(1),
+            given(admitted(), start(0)).whenRefused(start(1),
                 "out of order: CourseStart for step 1 of student-0 while the feedback of step 0 is not applied");
-            Scenario.given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(1, 1, 1),
+            given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(1, 1, 1),
                 "out of order: feedback for step 1 of student-0 before its soft targets (the teacher served step 0)");
         }
 
         @Test
         void aStepPastThePlanIsRefused() {
-            Scenario.given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1), start(2), feedback(2, 2, 1))
+            given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1), start(2), feedback(2, 2, 1))
                 .whenRefused(start(3), "CourseStart for step 3, but student-0 takes 3 steps");
         }
     }
@@ -203,22 +164,22 @@ class TeacherMachineTest {
     class Repeats {
         @Test
         void aRepeatedRequestGetsTheRecordedAnswerAndNoSecondUpdate() {
-            Scenario s = Scenario.given(admitted()).when(start(0));
-            Envelope targets = s.last.get(0);
+            MachineScenario<TeacherMachine> s = given(admitted()).when(start(0));
+            Envelope targets = s.last().get(0);
             s.when(start(0));
-            assertThat(s.last).containsExactly(targets);
+            assertThat(s.last()).containsExactly(targets);
             s.when(feedback(0, 0, 1));
-            Envelope updated = s.last.get(0);
+            Envelope updated = s.last().get(0);
             s.when(feedback(0, 0, 1));
-            assertThat(s.last).containsExactly(updated);
-            assertThat(s.machine.version()).isEqualTo(1);
+            assertThat(s.last()).containsExactly(updated);
+            assertThat(s.machine().version()).isEqualTo(1);
             s.when(start(0));
-            assertThat(s.last).as("both answers of a step that is done").containsExactly(targets, updated);
+            assertThat(s.last()).as("both answers of a step that is done").containsExactly(targets, updated);
         }
 
         @Test
         void feedbackOrACourseStartOfAStepLongDoneIsStale() {
-            Scenario s = Scenario.given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1));
+            MachineScenario<TeacherMachine> s = given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1));
             s.whenRefused(feedback(0, 0, 1), "stale feedback: step 0 of student-0 was applied long ago");
             s.whenRefused(start(0), "stale CourseStart: step 0 of student-0 is past, the teacher served step 1");
         }
@@ -228,7 +189,7 @@ class TeacherMachineTest {
     class ConflictingDuplicates {
         @Test
         void otherFeedbackForAnAppliedStepIsRefused() {
-            Scenario.given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(0, 0, 2),
+            given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(0, 0, 2),
                 "conflicting duplicate: feedback for step 0 of student-0 was already applied with other values");
         }
     }
@@ -237,7 +198,7 @@ class TeacherMachineTest {
     class StaleVersions {
         @Test
         void feedbackAnsweringAnotherTeacherVersionIsRefused() {
-            Scenario.given(admitted(), start(0)).whenRefused(feedback(0, 7, 1),
+            given(admitted(), start(0)).whenRefused(feedback(0, 7, 1),
                 "stale teacher version: feedback for step 0 answers version 7, soft targets were version 0");
         }
     }
@@ -250,10 +211,10 @@ class TeacherMachineTest {
             d[5] = Float.POSITIVE_INFINITY;
             Envelope inf = feedback(0, 0, 1).toBuilder().setFeedback(Feedback.newBuilder().setD(TensorCodec.encode(d, BATCH, 10)))
                 .build();
-            Scenario.given().whenRefused(inf, "tensor element [0, 5] is Infinity; finite values required");
+            given().whenRefused(inf, "tensor element [0, 5] is Infinity; finite values required");
             Envelope wide = feedback(0, 0, 1).toBuilder().setFeedback(Feedback.newBuilder()
                 .setD(TensorCodec.encode(new float[BATCH * 11], BATCH, 11))).build();
-            Scenario.given(admitted(), start(0)).whenRefused(wide, "feedback d has shape [8, 11], the batch needs [8, 10]");
+            given(admitted(), start(0)).whenRefused(wide, "feedback d has shape [8, 11], the batch needs [8, 10]");
         }
     }
 
@@ -261,8 +222,8 @@ class TeacherMachineTest {
     class Finishing {
         @Test
         void afterFinishTheStudentsTeacherIsGoneAndItsRecordsAreRefused() {
-            Scenario s = Scenario.given(admitted(), start(0), feedback(0, 0, 1)).when(finish()).thenKinds();
-            PupilState state = (PupilState) s.machine.state();
+            MachineScenario<TeacherMachine> s = given(admitted(), start(0), feedback(0, 0, 1)).when(finish()).thenKinds();
+            PupilState state = (PupilState) s.machine().state();
             assertThat(state.getFinished()).isTrue();
             assertThat(state.hasTrainable()).as("a finished student's teacher keeps no parameters").isFalse();
             s.whenRefused(start(1), "unknown student student-0 (not admitted, or finished)");
@@ -274,23 +235,23 @@ class TeacherMachineTest {
         /** Another replica (or a restart) that restores this state answers exactly as the teacher that never stopped. */
         @Test
         void aTeacherRestoredFromItsStateGoesOnBitForBit() {
-            Scenario straight = Scenario.given(admitted(), start(0), feedback(0, 0, 1), start(1));
-            Message saved = straight.machine.state();
+            MachineScenario<TeacherMachine> straight = given(admitted(), start(0), feedback(0, 0, 1), start(1));
+            Message saved = straight.machine().state();
             try (TeacherMachine restored = service.restore(ME, Any.pack(saved))) {
                 assertThat(restored.state()).isEqualTo(saved);
-                List<Envelope> fromRestored = restored.apply(Scenario.input(feedback(1, 1, 1)));
+                List<Envelope> fromRestored = restored.apply(MachineScenario.input(feedback(1, 1, 1)));
                 straight.when(feedback(1, 1, 1));
-                assertThat(fromRestored).isEqualTo(straight.last);
-                assertThat(restored.apply(Scenario.input(start(2)))).isEqualTo(straight.when(start(2)).last);
+                assertThat(fromRestored).isEqualTo(straight.last());
+                assertThat(restored.apply(MachineScenario.input(start(2)))).isEqualTo(straight.when(start(2)).last());
             }
         }
 
         @Test
         void aFinishedStudentComesBackFinished() {
-            Message saved = Scenario.given(admitted(), start(0), finish()).machine.state();
+            Message saved = given(admitted(), start(0), finish()).machine().state();
             try (TeacherMachine restored = service.restore(ME, Any.pack(saved))) {
                 assertThat(restored.active()).isFalse();
-                assertThatThrownBy(() -> restored.apply(Scenario.input(start(1)))).hasMessageStartingWith("unknown student");
+                assertThatThrownBy(() -> restored.apply(MachineScenario.input(start(1)))).hasMessageStartingWith("unknown student");
             }
         }
     }

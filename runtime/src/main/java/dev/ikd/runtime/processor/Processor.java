@@ -4,12 +4,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -135,10 +133,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     // Owned by the input thread.
-    private final Map<TopicPartition, TreeSet<Long>> inFlight = new HashMap<>();
-    private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
-    private final Map<TopicPartition, Long> committed = new HashMap<>();
-    private final Set<TopicPartition> paused = new HashSet<>();
+    private final Intake intake;
     private final List<Done> commitFaults = new ArrayList<>();
     private long nextTickMs;
 
@@ -163,6 +158,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         this.listener = listener;
         this.keyed = new KeyedExecutor(workers);
         this.deadLetters = new DeadLetters(producer, settings.serviceId(), clock);
+        this.intake = new Intake(settings.queueBound());
     }
 
     /**
@@ -276,26 +272,24 @@ public final class Processor<M extends Machine> implements AutoCloseable {
     /** Takes polled records in, partition by partition, pausing a partition that reaches its bound. */
     private void take(ConsumerRecords<String, Decoded> records) {
         for (TopicPartition tp : records.partitions()) {
-            TreeSet<Long> open = inFlight.computeIfAbsent(tp, p -> new TreeSet<>());
             for (ConsumerRecord<String, Decoded> record : records.records(tp)) {
-                if (open.size() >= settings.queueBound()) {
+                if (intake.full(tp)) {
                     // The rest of this batch is read again after the partition resumes.
                     pause(tp);
                     consumer.seek(tp, record.offset());
                     break;
                 }
-                open.add(record.offset());
-                nextOffset.put(tp, record.offset() + 1);
+                intake.take(tp, record.offset());
                 route(record, tp);
             }
-            if (open.size() >= settings.queueBound()) {
+            if (intake.full(tp)) {
                 pause(tp);
             }
         }
     }
 
     private void pause(TopicPartition tp) {
-        if (paused.add(tp)) {
+        if (intake.pause(tp)) {
             consumer.pause(List.of(tp));
             metrics.paused(tp.topic());
         }
@@ -453,15 +447,13 @@ public final class Processor<M extends Machine> implements AutoCloseable {
     private void account() {
         Done d;
         while ((d = done.poll()) != null) {
-            TreeSet<Long> open = inFlight.get(d.tp());
-            if (open == null) {
+            if (!intake.holds(d.tp())) {
                 continue; // a partition this consumer has since given up
             }
-            open.remove(d.offset());
             if (d.faultStep() >= 0) {
                 commitFaults.add(d);
             }
-            if (open.size() < settings.queueBound() && paused.remove(d.tp())) {
+            if (intake.done(d.tp(), d.offset())) {
                 consumer.resume(List.of(d.tp()));
             }
         }
@@ -469,7 +461,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
 
     /** Step 5: per partition, the offset below which every record is done, committed once it moved. */
     private void commit() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = safeOffsets(nextOffset.keySet());
+        Map<TopicPartition, OffsetAndMetadata> offsets = intake.toCommit(intake.partitions());
         if (offsets.isEmpty()) {
             return;
         }
@@ -479,30 +471,14 @@ public final class Processor<M extends Machine> implements AutoCloseable {
                 LOG.debug("{}: cannot commit {}: {}", settings.serviceId(), o, error.toString());
                 return;
             }
-            o.forEach((tp, m) -> committed.put(tp, m.offset()));
+            o.forEach((tp, m) -> intake.committed(tp, m.offset()));
             for (Done f : commitFaults) {
-                Long c = committed.get(f.tp());
+                Long c = intake.committed(f.tp());
                 if (c != null && c > f.offset()) {
                     settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_COMMIT, f.faultStep());
                 }
             }
         });
-    }
-
-    private Map<TopicPartition, OffsetAndMetadata> safeOffsets(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-            Long next = nextOffset.get(tp);
-            if (next == null) {
-                continue;
-            }
-            TreeSet<Long> open = inFlight.get(tp);
-            long safe = open == null || open.isEmpty() ? next : open.first();
-            if (!Long.valueOf(safe).equals(committed.get(tp))) {
-                offsets.put(tp, new OffsetAndMetadata(safe));
-            }
-        }
-        return offsets;
     }
 
     private void tick() {
@@ -554,7 +530,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
             }
             if (from != null) {
                 consumer.seek(tp, from);
-                committed.put(tp, from);
+                intake.committed(tp, from);
             }
         }
     }
@@ -566,8 +542,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
      */
     private void giveUp(Set<TopicPartition> partitions, boolean commit) {
         long deadline = System.currentTimeMillis() + DRAIN_WAIT_MS;
-        while (running && System.currentTimeMillis() < deadline
-            && partitions.stream().anyMatch(tp -> inFlight.containsKey(tp) && !inFlight.get(tp).isEmpty())) {
+        while (running && System.currentTimeMillis() < deadline && intake.busy(partitions)) {
             sleepBriefly();
             account();
         }
@@ -586,12 +561,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
                 }
             }
         }
-        for (TopicPartition tp : partitions) {
-            inFlight.remove(tp);
-            nextOffset.remove(tp);
-            committed.remove(tp);
-            paused.remove(tp);
-        }
+        intake.forget(partitions);
     }
 
     /**
@@ -612,18 +582,18 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         }
         account();
         if (!failure.isDone()) {
-            commitNow(nextOffset.keySet());
+            commitNow(intake.partitions());
         }
     }
 
     private void commitNow(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = safeOffsets(partitions);
+        Map<TopicPartition, OffsetAndMetadata> offsets = intake.toCommit(partitions);
         if (offsets.isEmpty()) {
             return;
         }
         try {
             consumer.commitSync(offsets, Duration.ofSeconds(10));
-            offsets.forEach((tp, m) -> committed.put(tp, m.offset()));
+            offsets.forEach((tp, m) -> intake.committed(tp, m.offset()));
         } catch (RuntimeException e) {
             LOG.warn("{}: cannot commit {}: {}", settings.serviceId(), offsets, e.toString());
         }
