@@ -33,7 +33,7 @@ final class CoordinatorCommand implements Callable<Integer> {
         }
         var data = run.loadDataset();
         Services.ensureTopics(service.bootstrap, 4);
-        try (ServiceHost host = new ServiceHost(2)) {
+        try (ServiceHost host = service.newHost(2)) {
             var coordinator = new CoordinatorVerticle(service.wiring().config("coordinator", "coordinator"),
                 Services.coordinator(c, data, stepTimeoutMs, c.students()), host.metrics("coordinator"));
             host.deploy(coordinator, coordinator::health);

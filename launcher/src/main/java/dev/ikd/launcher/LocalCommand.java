@@ -137,8 +137,8 @@ final class LocalCommand implements Callable<Integer> {
             LocalRun.Outcome outcome;
             List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
-                outcome = LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state")), host,
-                    manager, timeoutSeconds, -1, progress);
+                outcome = LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state"))
+                    .withPrefetch(run.prefetch), host, manager, timeoutSeconds, -1, progress);
             }
             TrainResult baseline = compare == null ? null
                 : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, TrainingListener.NONE);

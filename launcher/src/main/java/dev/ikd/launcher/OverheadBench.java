@@ -1,233 +1,552 @@
 package dev.ikd.launcher;
 
+import java.awt.Color;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.ikd.broker.BrokerSettings;
 import dev.ikd.broker.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.core.train.TrainingListener;
-import dev.ikd.proto.v1.Envelope;
-import dev.ikd.proto.v1.Kind;
 import dev.ikd.runtime.KafkaTuning;
-import dev.ikd.runtime.ServiceMetrics;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code ikd bench overhead}: the same run in-process and distributed (embedded broker, loopback),
- * in one process, one after the other: step time ratio, per-hop latency, messages and bytes per
- * step, for each set of Kafka client settings asked for.
+ * {@code ikd bench overhead}: what distributing a run costs. For every data set and teacher mode,
+ * the in-process run and the same run through the embedded broker, with the services as threads of
+ * this process or each in a JVM of its own, with and without a state directory (and other Kafka
+ * settings on request). Warm-up runs first and the first steps of every run are not timed; every
+ * setting is repeated, in an order that rotates from one repeat to the next, and summarised by its
+ * median. Per run: ms per step in-process and distributed, the ratio, hop latency, and how many hops
+ * a step waits for in sequence, measured from every hop's moments.
  */
 @Command(name = "overhead", mixinStandardHelpOptions = true,
-    description = "Compare the distributed run with the in-process one: step time, hop latency, traffic.")
+    description = "Compare distributed runs with in-process ones: ms per step, ratio, hop latency, hops per step.")
 final class OverheadBench implements Callable<Integer> {
 
-    static final List<String> HOPS = List.of("ikd.control", "ikd.soft-targets", "ikd.feedback", "ikd.exam-results",
-        "ikd.teacher-updates");
+    /**
+     * Steps per run, and steps not timed at its start, where --steps and --warmup-steps are not given: a JVM of
+     * its own runs its first seconds compiling, so the short digits steps need a long warm-up.
+     */
+    static final Map<String, long[]> DEFAULT_STEPS = Map.of("digits", new long[] {2000, 500}, "fashion-mnist", new long[] {150, 30});
+    static final List<String> ISOLATIONS = List.of("thread", "process");
+    /** The student's step for each way of learning: on its labels alone, from a frozen teacher (KD), interactively (IKD). */
+    static final Map<String, String> METHODS = Map.of("alone", "alone", "kd", "frozen", "ikd", "ikd");
+
+    @Spec
+    CommandSpec spec;
 
     @Mixin
     RunOptions run;
 
-    @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
-    Path teacherCheckpoint;
+    @Option(names = "--datasets", split = ",", defaultValue = "digits,fashion-mnist",
+        description = "Data sets, each with its preset (digits: MLP, fashion-mnist: CNN). Default: ${DEFAULT-VALUE}")
+    List<String> datasets;
 
-    @Option(names = "--variants", split = ",", defaultValue = "default,durable,fetch-wait-5,fetch-wait-100,linger-5,acks-1",
-        description = "Settings to compare: default (linger 0, acks all, fetch wait 500 ms, Kafka's own, no state directory), "
-            + "durable (default with a state directory: every record's state checkpointed and fsync'd before its answers leave), "
-            + "fetch-wait-5, fetch-wait-100, linger-5, acks-1. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--teacher-modes", split = ",", defaultValue = "ikd,frozen",
+        description = "Teacher modes to run distributed (frozen streams soft targets --prefetch steps ahead). Default: ${DEFAULT-VALUE}")
+    List<String> modes;
+
+    @Option(names = "--variants", split = ",", defaultValue = "default,durable",
+        description = "default (Kafka settings as shipped, no state directory), durable (default with a state directory: every "
+            + "record's state checkpointed and fsync'd before its answers leave), fetch-wait-5, fetch-wait-100, linger-5, acks-1. "
+            + "Default: ${DEFAULT-VALUE}")
     List<String> variants;
+
+    @Option(names = "--isolation", split = ",", defaultValue = "thread,process",
+        description = "thread: the services in this process; process: each service in a JVM of its own. Default: ${DEFAULT-VALUE}")
+    List<String> isolations;
+
+    @Option(names = "--repeats", defaultValue = "3", description = "Runs of every setting; the summary reports their median. "
+        + "Default: ${DEFAULT-VALUE}")
+    int repeats;
+
+    @Option(names = "--warmup-steps", description = "First steps of every run that are not timed (default: digits 500, "
+        + "fashion-mnist 30, others 20).")
+    Integer warmupGiven;
+
+    /** The warm-up of the data set being measured. */
+    int warmupSteps;
+    /** Per data set, its steps and warm-up, for the summary's text. */
+    private final Map<String, String> stepsOf = new LinkedHashMap<>();
+
+    @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
+    boolean json;
 
     @Mixin
     BenchOutput output;
 
-    /** Raw samples of one run: hop times per topic, and when each step was done by every student. */
-    static final class Samples implements ServiceMetrics.Observer {
-        final Map<String, List<Long>> hops = new ConcurrentHashMap<>();
-        final Map<Long, Long> roundDoneNanos = new ConcurrentHashMap<>();
+    /** A Kafka setting under test: how the services in this process are tuned, and the same as command-line options. */
+    record Variant(String name, KafkaTuning tuning, boolean stateDir) {
 
-        @Override
-        public void received(String topic, Envelope e, long hopMicros) {
-            // Steps 0 and 1 include consumers joining and code warming up: the steady state starts at step 2.
-            if (e.getStep() >= 2 && hopMicros >= 0 && e.getKind() != Kind.STUDENT_REPORT) {
-                hops.computeIfAbsent(topic, t -> Collections.synchronizedList(new ArrayList<>())).add(hopMicros);
-            }
-            if (e.getKind() == Kind.EXAM_RESULT) {
-                stepDone(e.getStep());
-            }
+        static Variant parse(String name) {
+            return switch (name) {
+                case "default" -> new Variant(name, KafkaTuning.defaults(), false);
+                case "durable" -> new Variant(name, KafkaTuning.defaults(), true);
+                case "fetch-wait-5" -> new Variant(name, new KafkaTuning(0, "all", 5), false);
+                case "fetch-wait-100" -> new Variant(name, new KafkaTuning(0, "all", 100), false);
+                case "linger-5" -> new Variant(name, new KafkaTuning(5, "all", KafkaTuning.DEFAULT_FETCH_MAX_WAIT_MS), false);
+                case "acks-1" -> new Variant(name, new KafkaTuning(0, "1", KafkaTuning.DEFAULT_FETCH_MAX_WAIT_MS), false);
+                default -> throw new IllegalArgumentException("unknown variant '" + name
+                    + "'; known: default, durable, fetch-wait-5, fetch-wait-100, linger-5, acks-1");
+            };
         }
 
-        void stepDone(long step) {
-            roundDoneNanos.merge(step, System.nanoTime(), Math::max);
-        }
-
-        /** Steady-state time of one round (every student one step), from step 1 to the last. */
-        double msPerRound(long steps) {
-            return (roundDoneNanos.get(steps - 1) - roundDoneNanos.get(1L)) / 1e6 / (steps - 2);
-        }
-
-        static double percentile(List<Long> values, double p) {
-            List<Long> sorted = new ArrayList<>(values);
-            Collections.sort(sorted);
-            int i = (int) Math.ceil(p * sorted.size()) - 1;
-            return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i))) / 1000.0;
+        List<String> args() {
+            return List.of("--kafka-linger-ms", Integer.toString(tuning.lingerMs()), "--kafka-acks", tuning.acks(),
+                "--kafka-fetch-max-wait-ms", Integer.toString(tuning.fetchMaxWaitMs()));
         }
     }
 
-    static KafkaTuning tuning(String variant) {
-        return switch (variant) {
-            case "default", "durable" -> KafkaTuning.defaults();
-            case "fetch-wait-5" -> new KafkaTuning(0, "all", 5);
-            case "fetch-wait-100" -> new KafkaTuning(0, "all", 100);
-            case "linger-5" -> new KafkaTuning(5, "all", 500);
-            case "acks-1" -> new KafkaTuning(0, "1", 500);
-            default -> throw new IllegalArgumentException("unknown variant '" + variant
-                + "'; known: default, durable, fetch-wait-5, fetch-wait-100, linger-5, acks-1");
-        };
+    /** One data set and teacher mode: the run's configuration, its data and its pretrained teacher. */
+    private record Setting(String dataset, String mode, TrainConfig config, Dataset data, Params teacher, Path teacherFile,
+                           List<String> args) {
+    }
+
+    /** An in-process run: ms per step in the steady state, the student's own step time, and the final hashes. */
+    private record InProcess(double msPerStep, double msPerRound, double studentStepMs, List<String> hashes) {
     }
 
     @Override
     public Integer call() throws Exception {
-        TrainConfig c = run.toConfig();
-        Services.requireDistributable(c);
-        variants.forEach(OverheadBench::tuning);
-        Dataset data = run.loadDataset();
-        Path dir = Files.createTempDirectory("ikd-bench-overhead-");
-        JsonArray rows = new JsonArray();
-        StringBuilder md = new StringBuilder();
-        try (NDManager manager = run.newManager();
-             EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")))) {
-            Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
-            Services.ensureTopics(broker.bootstrapServers(), 4);
-            // Warm-up (JIT, native library, one distributed run) before anything is timed.
-            ReferenceTrainer.run(c.withSteps(Math.min(20, c.steps())), data, teacher, manager, TrainingListener.NONE);
-            try (ServiceHost host = new ServiceHost(c.students() + 2)) {
-                LocalRun.run(c.withSteps(Math.min(20, c.steps())), data, teacher, Services.Wiring.of(broker.bootstrapServers(),
-                    "overhead-warmup-" + System.currentTimeMillis(), null), host, manager, 3600);
+        for (String fixed : List.of("--dataset", "--teacher-mode")) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(fixed)) {
+                throw new IllegalArgumentException("ikd bench overhead takes --datasets and --teacher-modes, not " + fixed);
             }
-            Samples first = new Samples();
-            TrainResult before = inProcess(c, data, teacher, manager, first);
-            List<JsonObject> distributed = new ArrayList<>();
-            for (String v : variants) {
-                Samples samples = new Samples();
-                try (ServiceHost host = new ServiceHost(c.students() + 2)) {
-                    host.observe(samples);
-                    Path state = "durable".equals(v) ? dir.resolve("state") : null;
-                    LocalRun.Outcome o = LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), "overhead-" + v
-                        + "-" + System.currentTimeMillis(), state).withTuning(tuning(v)), host, manager, 3600);
-                    JsonObject row = measure(v, tuning(v), o, samples, host.registry(), c, LocalCommand.sameHashes(o.students(),
-                        before.students()));
-                    distributed.add(row);
-                    System.err.printf(Locale.ROOT, "%-15s distributed %.2f ms per round%n", v, samples.msPerRound(c.steps()));
+        }
+        if (repeats < 1) {
+            throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
+        }
+        if (warmupGiven != null && warmupGiven < 1) {
+            throw new IllegalArgumentException("--warmup-steps must be at least 1, got " + warmupGiven);
+        }
+        List<Variant> vs = variants.stream().map(Variant::parse).toList();
+        for (String i : isolations) {
+            if (!ISOLATIONS.contains(i)) {
+                throw new IllegalArgumentException("unknown isolation '" + i + "'; known: thread, process");
+            }
+        }
+        modes.forEach(TeacherMode::parse);
+        boolean stepsGiven = spec.commandLine().getParseResult().hasMatchedOption("--steps");
+        long given = run.steps;
+        Path dir = Files.createTempDirectory("ikd-bench-overhead-");
+        List<JsonObject> runs = new ArrayList<>();
+        List<JsonObject> studentSteps = new ArrayList<>();
+        try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")))) {
+            String bootstrap = broker.bootstrapServers();
+            Services.ensureTopics(bootstrap, 4);
+            for (String dataset : datasets) {
+                run.dataset = dataset;
+                long[] defaults = DEFAULT_STEPS.getOrDefault(dataset, new long[] {given, 20});
+                run.steps = stepsGiven ? given : defaults[0];
+                warmupSteps = warmupGiven != null ? warmupGiven : (int) defaults[1];
+                stepsOf.put(dataset, String.format(Locale.ROOT, "%s: %d steps, the first %d not timed", dataset, run.steps,
+                    warmupSteps));
+                if (run.steps < warmupSteps + 10) {
+                    throw new IllegalArgumentException("--steps " + run.steps + " leaves fewer than 10 timed steps after "
+                        + "--warmup-steps " + warmupSteps);
+                }
+                try (NDManager manager = run.newManager()) {
+                    bench(dataset, vs, bootstrap, dir, manager, runs, studentSteps);
                 }
             }
-            Samples second = new Samples();
-            TrainResult after = inProcess(c, data, teacher, manager, second);
-            double inProcessRound = (first.msPerRound(c.steps()) + second.msPerRound(c.steps())) / 2;
-            double inProcess = (before.wallSeconds() + after.wallSeconds()) / 2;
-            md.append("### Distributed overhead").append("digits".equals(data.name()) ? "" : " (" + data.name() + ")")
-                .append("\n\n`ikd bench overhead --dataset ").append(data.name()).append(" --students ")
-                .append(c.students()).append(" --steps ").append(c.steps()).append(" --teacher-mode ").append(c.mode().cliName())
-                .append("`: the same run in-process and through the embedded broker on loopback, in one process. ")
-                .append(String.format(Locale.ROOT, "In-process: %.2f ms per round (every student one step; mean of a run "
-                    + "before and one after the distributed ones: %.2f and %.2f ms).%n%n", inProcessRound,
-                    first.msPerRound(c.steps()), second.msPerRound(c.steps())))
-                .append("| Kafka settings | ms per round | step time ratio | soft targets p50 / p99 ms | feedback p50 / p99 ms "
-                    + "| CourseStart p50 / p99 ms | messages per step | bytes per step | same hashes |\n")
-                .append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-            for (JsonObject row : distributed) {
-                double ratio = row.get("ms_per_round").getAsDouble() / inProcessRound;
-                row.addProperty("step_time_ratio", ratio);
-                rows.add(row);
-                md.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %s | %s | %s | %.1f | %.0f | %s |%n",
-                    row.get("variant").getAsString(), row.get("ms_per_round").getAsDouble(),
-                    ratio, pair(row, "ikd.soft-targets"), pair(row, "ikd.feedback"), pair(row, "ikd.control"),
-                    row.get("messages_per_step").getAsDouble(), row.get("bytes_per_step").getAsDouble(),
-                    row.get("same_hashes_as_inprocess").getAsBoolean() ? "yes" : "NO"));
-            }
-            md.append("\nVariant `durable`: the default settings with a state directory, so that every service checkpoints the "
-                + "state a record left (typed protobuf, file and directory fsync'd) before that record's answers leave; the other "
-                + "variants keep state in memory (the coordinator journals every event in all of them).\n");
-            md.append("\nStep time ratio: distributed / in-process time per round, in the steady state (step 1 to the last; "
-                + "goal <= 1.10). Hop latency: from the producer's send (the envelope's microsecond clock) to the consumer's "
-                + "handler, steps 2 onward, exact percentiles of every record. "
-                + "A step crosses four hops in turn (CourseStart, SoftTargets, Feedback, then ExamResult and TeacherUpdated), "
-                + "so with a small model the hops, not the learning, set the pace.\n");
-            var o = new JsonObject();
-            o.addProperty("command", "ikd bench overhead --dataset " + data.name() + " --students " + c.students() + " --steps "
-                + c.steps() + " --teacher-mode " + c.mode().cliName());
-            o.addProperty("dataset", data.name());
-            o.addProperty("students", c.students());
-            o.addProperty("steps", c.steps());
-            o.addProperty("teacher_mode", c.mode().cliName());
-            o.addProperty("inprocess_wall_s", inProcess);
-            o.addProperty("inprocess_ms_per_round", inProcessRound);
-            o.add("variants", rows);
-            output.record("digits".equals(data.name()) ? "overhead" : "overhead-" + data.name(), o, md.toString());
+        }
+        JsonObject result = new JsonObject();
+        result.addProperty("command", "ikd bench overhead " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        result.addProperty("students", RunOptions.studentCount(run.students));
+        result.addProperty("cores", Runtime.getRuntime().availableProcessors());
+        result.addProperty("repeats", repeats);
+        JsonArray runArray = new JsonArray();
+        runs.forEach(runArray::add);
+        result.add("runs", runArray);
+        JsonArray summary = summarise(runs);
+        result.add("summary", summary);
+        JsonArray steps = new JsonArray();
+        studentSteps.forEach(steps::add);
+        result.add("student_steps", steps);
+        JsonArray stepSummary = summariseStudentSteps(studentSteps);
+        result.add("student_step_summary", stepSummary);
+        int students = RunOptions.studentCount(run.students);
+        String name = students == 1 ? "overhead" : "overhead-students-" + students;
+        Path png = output.results.resolve(name + ".png");
+        plot(png, summary, students);
+        output.record(name, result, markdown(summary, stepSummary, students, png));
+        if (json) {
+            JsonObject brief = new JsonObject();
+            brief.add("summary", summary);
+            brief.add("student_step_summary", stepSummary);
+            System.out.println(new GsonBuilder().create().toJson(brief));
         }
         return 0;
     }
 
-    private static String pair(JsonObject row, String topic) {
-        JsonObject h = row.getAsJsonObject("hops").getAsJsonObject(topic);
-        return h == null ? "-" : String.format(Locale.ROOT, "%.2f / %.2f", h.get("p50_ms").getAsDouble(), h.get("p99_ms").getAsDouble());
+    /** Every mode, isolation and variant of one data set, {@code repeats} times, each repeat in a rotated order. */
+    private void bench(String dataset, List<Variant> vs, String bootstrap, Path dir, NDManager manager, List<JsonObject> runs,
+                       List<JsonObject> studentSteps) throws Exception {
+        Dataset data = run.loadDataset();
+        run.teacherMode = "ikd";
+        TrainConfig base = run.toConfig();
+        Params teacher = Teachers.obtain(base, data, null, manager, false);
+        Path teacherFile = dir.resolve(dataset + "-teacher.ckpt");
+        Teachers.save(teacherFile, base, data, teacher);
+        Map<String, Setting> settings = new LinkedHashMap<>();
+        // The modes run distributed, and those the student's step time per method needs in-process.
+        List<String> inProcessModes = new ArrayList<>(new LinkedHashSet<>(concat(modes, List.of("frozen", "ikd"))));
+        for (String mode : inProcessModes) {
+            run.teacherMode = mode;
+            settings.put(mode, new Setting(dataset, mode, run.toConfig(), data, teacher, teacherFile, run.asArgs()));
+        }
+        TrainConfig alone = base.with(TeacherMode.FROZEN, SwapSchedule.OFF, true);
+        // Warm-up: the JIT, the natives and the broker's topics, with nothing timed.
+        for (String mode : modes) {
+            Setting s = settings.get(mode);
+            TrainConfig shortRun = s.config().withSteps(Math.min(2L * warmupSteps, s.config().steps()));
+            inProcess(shortRun, s, manager);
+            distributedInThreads(new Setting(dataset, mode, shortRun, data, teacher, teacherFile, s.args()), vs.get(0), bootstrap,
+                dir, "overhead-warmup-" + dataset + "-" + mode + "-" + System.currentTimeMillis(), manager);
+        }
+        List<String[]> combos = new ArrayList<>();
+        for (String isolation : isolations) {
+            for (Variant v : vs) {
+                combos.add(new String[] {isolation, v.name()});
+            }
+        }
+        for (int r = 0; r < repeats; r++) {
+            InProcess a = inProcess(alone, settings.get("frozen"), manager);
+            studentSteps.add(studentStep(dataset, "alone", r, a));
+            Map<String, InProcess> reference = new LinkedHashMap<>();
+            for (String mode : rotate(inProcessModes, r)) {
+                reference.put(mode, inProcess(settings.get(mode).config(), settings.get(mode), manager));
+            }
+            studentSteps.add(studentStep(dataset, "kd", r, reference.get("frozen")));
+            studentSteps.add(studentStep(dataset, "ikd", r, reference.get("ikd")));
+            for (String mode : rotate(modes, r)) {
+                Setting s = settings.get(mode);
+                for (String[] combo : rotate(combos, r)) {
+                    Variant v = Variant.parse(combo[1]);
+                    String runId = String.format(Locale.ROOT, "overhead-%s-%s-%s-%s-%d-%d", dataset, mode, combo[0], v.name(), r,
+                        System.currentTimeMillis());
+                    Distributed d = "thread".equals(combo[0]) ? distributedInThreads(s, v, bootstrap, dir, runId, manager)
+                        : distributedInProcesses(s, v, bootstrap, dir, runId);
+                    JsonObject row = row(s, combo[0], v.name(), r, reference.get(mode), d);
+                    runs.add(row);
+                    System.err.printf(Locale.ROOT, "%s %s %s %s repeat %d: %.2f ms per step in-process, %.2f distributed "
+                            + "(ratio %.3f), hop p50 %.2f ms, %.2f hops per step%n", dataset, mode, combo[0], v.name(), r + 1,
+                        row.get("inprocess_ms_per_step").getAsDouble(), row.get("distributed_ms_per_step").getAsDouble(),
+                        row.get("ratio").getAsDouble(), row.get("hop_p50_ms").getAsDouble(), row.get("hops_per_step").getAsDouble());
+                }
+            }
+        }
     }
 
-    private static TrainResult inProcess(TrainConfig c, Dataset data, Params teacher, NDManager manager, Samples samples) {
-        return ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** {@code items} started at position {@code r}: every item takes every place in turn over the repeats. */
+    static <T> List<T> rotate(List<T> items, int r) {
+        List<T> out = new ArrayList<>(items);
+        Collections.rotate(out, -(r % Math.max(1, items.size())));
+        return out;
+    }
+
+    private InProcess inProcess(TrainConfig c, Setting s, NDManager manager) {
+        long[] roundDone = new long[(int) c.steps()];
+        List<Long> studentNanos = new ArrayList<>();
+        TrainResult result = ReferenceTrainer.run(c, s.data(), s.teacher(), manager, new TrainingListener() {
             @Override
             public void onStudentStep(StudentStepped e) {
-                samples.stepDone(e.step());
+                roundDone[(int) e.step()] = System.nanoTime();
+                if (e.step() >= warmupSteps) {
+                    studentNanos.add(e.wallNanos());
+                }
             }
         });
+        double round = (roundDone[roundDone.length - 1] - roundDone[warmupSteps - 1]) / 1e6 / (c.steps() - warmupSteps);
+        return new InProcess(round / c.students(), round, median(studentNanos.stream().map(n -> n / 1e6).toList()),
+            result.students().stream().map(TrainResult.StudentResult::paramSha256).toList());
     }
 
-    private static JsonObject measure(String variant, KafkaTuning t, LocalRun.Outcome o, Samples samples, MeterRegistry registry,
-                                      TrainConfig c, boolean sameHashes) {
-        var row = new JsonObject();
-        row.addProperty("variant", variant);
-        row.addProperty("linger_ms", t.lingerMs());
-        row.addProperty("acks", t.acks());
-        row.addProperty("fetch_max_wait_ms", t.fetchMaxWaitMs());
-        row.addProperty("state_dir", "durable".equals(variant));
-        row.addProperty("wall_s", o.wallSeconds());
-        row.addProperty("ms_per_round", samples.msPerRound(c.steps()));
-        row.addProperty("same_hashes_as_inprocess", sameHashes);
-        var hops = new JsonObject();
-        for (String topic : HOPS) {
-            List<Long> values = samples.hops.getOrDefault(topic, List.of());
-            if (values.isEmpty()) {
-                continue;
-            }
-            var h = new JsonObject();
-            h.addProperty("count", values.size());
-            h.addProperty("p50_ms", Samples.percentile(values, 0.5));
-            h.addProperty("p99_ms", Samples.percentile(values, 0.99));
-            hops.add(topic, h);
+    private static JsonObject studentStep(String dataset, String method, int repeat, InProcess run) {
+        var o = new JsonObject();
+        o.addProperty("dataset", dataset);
+        o.addProperty("method", method);
+        o.addProperty("repeat", repeat);
+        o.addProperty("student_step_ms", run.studentStepMs());
+        o.addProperty("inprocess_ms_per_step", run.msPerStep());
+        return o;
+    }
+
+    /** A distributed run: what its hops show, and its final hashes. */
+    private record Distributed(HopAnalysis.Result hops, List<String> hashes) {
+    }
+
+    private Distributed distributedInThreads(Setting s, Variant v, String bootstrap, Path dir, String runId, NDManager manager) {
+        List<HopLog.Sample> samples = Collections.synchronizedList(new ArrayList<>());
+        try (ServiceHost host = new ServiceHost(s.config().students() + 2)) {
+            host.observe((service, topic, e, hop) -> samples.add(new HopLog.Sample(service, topic, e.getKind(), e.getStudentId(),
+                e.getStep(), hop)));
+            LocalRun.Outcome o = LocalRun.run(s.config(), s.data(), s.teacher(), Services.Wiring.of(bootstrap, runId,
+                    v.stateDir() ? dir.resolve("state") : null).withTuning(v.tuning()).withPrefetch(run.prefetch), host, manager,
+                3600);
+            // A copy (toArray holds the list's lock): services may still be handling the run's last records.
+            List<HopLog.Sample> taken = new ArrayList<>(samples);
+            return new Distributed(HopAnalysis.of(taken, s.config().students(), s.config().steps(), warmupSteps),
+                o.students().stream().map(TrainResult.StudentResult::paramSha256).toList());
         }
-        row.add("hops", hops);
-        double messages = registry.find("ikd.messages.out").counters().stream().mapToDouble(Counter::count).sum();
-        double bytes = registry.find("ikd.bytes.out").counters().stream().mapToDouble(Counter::count).sum();
-        double studentSteps = c.students() * c.steps();
-        row.addProperty("messages_per_step", messages / studentSteps);
-        row.addProperty("bytes_per_step", bytes / studentSteps);
+    }
+
+    private Distributed distributedInProcesses(Setting s, Variant v, String bootstrap, Path dir, String runId) throws Exception {
+        Path runDir = Files.createDirectories(dir.resolve(runId));
+        List<String> common = new ArrayList<>(s.args());
+        common.addAll(List.of("--bootstrap", bootstrap, "--run-id", runId, "--metrics-port", "-1"));
+        common.addAll(v.args());
+        if (v.stateDir()) {
+            common.addAll(List.of("--state-dir", dir.resolve("state").toString()));
+        }
+        List<ServiceProcess> fleet = new ArrayList<>();
+        try {
+            fleet.add(ServiceProcess.start(runDir, "coordinator", with(List.of("coordinator"), common, "--hop-log",
+                runDir.resolve("coordinator.hops").toString())));
+            fleet.add(ServiceProcess.start(runDir, "teacher", with(List.of("teacher"), common, "--teacher-checkpoint",
+                s.teacherFile().toString(), "--hop-log", runDir.resolve("teacher.hops").toString())));
+            List<ServiceProcess> students = new ArrayList<>();
+            for (int i = 0; i < s.config().students(); i++) {
+                String id = Services.studentId(i);
+                ServiceProcess p = ServiceProcess.start(runDir, id, with(List.of("student"), common, "--index", Integer.toString(i),
+                    "--json", "--hop-log", runDir.resolve(id + ".hops").toString()));
+                students.add(p);
+                fleet.add(p);
+            }
+            for (ServiceProcess p : fleet) {
+                p.awaitSuccess(3600);
+            }
+            List<HopLog.Sample> samples = new ArrayList<>();
+            for (ServiceProcess p : fleet) {
+                samples.addAll(HopLog.read(runDir.resolve(p.name() + ".hops")));
+            }
+            List<String> hashes = new ArrayList<>();
+            for (ServiceProcess p : students) {
+                hashes.add(hashOf(p.stdout()));
+            }
+            return new Distributed(HopAnalysis.of(samples, s.config().students(), s.config().steps(), warmupSteps), hashes);
+        } finally {
+            fleet.forEach(ServiceProcess::destroy);
+        }
+    }
+
+    private static List<String> with(List<String> head, List<String> common, String... more) {
+        List<String> all = new ArrayList<>(head);
+        all.addAll(common);
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    private JsonObject row(Setting s, String isolation, String variant, int repeat, InProcess in, Distributed d) {
+        var row = new JsonObject();
+        row.addProperty("dataset", s.dataset());
+        row.addProperty("teacher_mode", s.mode());
+        row.addProperty("isolation", isolation);
+        row.addProperty("variant", variant);
+        row.addProperty("repeat", repeat);
+        row.addProperty("students", s.config().students());
+        row.addProperty("steps", s.config().steps());
+        row.addProperty("warmup_steps", warmupSteps);
+        row.addProperty("inprocess_ms_per_step", in.msPerStep());
+        row.addProperty("distributed_ms_per_step", d.hops().msPerStep());
+        row.addProperty("added_ms_per_step", d.hops().msPerStep() - in.msPerStep());
+        row.addProperty("ratio", d.hops().msPerStep() / in.msPerStep());
+        row.addProperty("inprocess_ms_per_round", in.msPerRound());
+        row.addProperty("distributed_ms_per_round", d.hops().msPerRound());
+        row.addProperty("hops_per_step", d.hops().hopsPerStep());
+        row.addProperty("hop_p50_ms", d.hops().hopP50Ms());
+        row.addProperty("hop_p99_ms", d.hops().hopP99Ms());
+        var stages = new JsonObject();
+        d.hops().stageP50Ms().forEach((topic, p50) -> {
+            var t = new JsonObject();
+            p50.forEach(t::addProperty);
+            stages.add(topic, t);
+        });
+        row.add("stage_p50_ms", stages);
+        row.addProperty("same_hashes", d.hashes().equals(in.hashes()));
         return row;
+    }
+
+    /** Median, min and max of every setting's repeats. */
+    static JsonArray summarise(List<JsonObject> runs) {
+        Map<List<String>, List<JsonObject>> groups = new LinkedHashMap<>();
+        for (JsonObject r : runs) {
+            groups.computeIfAbsent(List.of(r.get("dataset").getAsString(), r.get("teacher_mode").getAsString(),
+                r.get("isolation").getAsString(), r.get("variant").getAsString()), k -> new ArrayList<>()).add(r);
+        }
+        JsonArray out = new JsonArray();
+        groups.forEach((key, rows) -> {
+            var o = new JsonObject();
+            o.addProperty("dataset", key.get(0));
+            o.addProperty("teacher_mode", key.get(1));
+            o.addProperty("isolation", key.get(2));
+            o.addProperty("variant", key.get(3));
+            o.addProperty("repeats", rows.size());
+            o.addProperty("median_ratio", median(rows, "ratio"));
+            o.addProperty("min_ratio", rows.stream().mapToDouble(r -> r.get("ratio").getAsDouble()).min().orElseThrow());
+            o.addProperty("max_ratio", rows.stream().mapToDouble(r -> r.get("ratio").getAsDouble()).max().orElseThrow());
+            o.addProperty("median_added_ms_per_step", median(rows, "added_ms_per_step"));
+            o.addProperty("median_hop_p50_ms", median(rows, "hop_p50_ms"));
+            o.addProperty("hops_per_step", median(rows, "hops_per_step"));
+            o.addProperty("median_inprocess_ms_per_step", median(rows, "inprocess_ms_per_step"));
+            o.addProperty("median_distributed_ms_per_step", median(rows, "distributed_ms_per_step"));
+            o.addProperty("median_inprocess_ms_per_round", median(rows, "inprocess_ms_per_round"));
+            o.addProperty("median_distributed_ms_per_round", median(rows, "distributed_ms_per_round"));
+            o.addProperty("same_hashes", rows.stream().allMatch(r -> r.get("same_hashes").getAsBoolean()));
+            out.add(o);
+        });
+        return out;
+    }
+
+    static JsonArray summariseStudentSteps(List<JsonObject> steps) {
+        Map<String, Map<String, List<JsonObject>>> byDataset = new LinkedHashMap<>();
+        for (JsonObject s : steps) {
+            byDataset.computeIfAbsent(s.get("dataset").getAsString(), k -> new LinkedHashMap<>())
+                .computeIfAbsent(s.get("method").getAsString(), k -> new ArrayList<>()).add(s);
+        }
+        JsonArray out = new JsonArray();
+        byDataset.forEach((dataset, methods) -> {
+            double kd = median(methods.get("kd"), "student_step_ms");
+            methods.forEach((method, rows) -> {
+                var o = new JsonObject();
+                o.addProperty("dataset", dataset);
+                o.addProperty("method", method);
+                o.addProperty("median_student_step_ms", median(rows, "student_step_ms"));
+                o.addProperty("over_kd", median(rows, "student_step_ms") / kd);
+                o.addProperty("median_inprocess_ms_per_step", median(rows, "inprocess_ms_per_step"));
+                out.add(o);
+            });
+        });
+        return out;
+    }
+
+    private static double median(List<JsonObject> rows, String field) {
+        return median(rows.stream().map(r -> r.get(field).getAsDouble()).toList());
+    }
+
+    static double median(List<Double> values) {
+        if (values.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    private String markdown(JsonArray summary, JsonArray stepSummary, int students, Path png) {
+        StringBuilder md = new StringBuilder();
+        md.append("### Distributed overhead").append(students == 1 ? "" : " (" + students + " students)").append("\n\n`")
+            .append(spec.commandLine().getParseResult().originalArgs().stream()
+                .reduce("ikd bench overhead", (a, b) -> a + " " + b)).append(String.format(Locale.ROOT, "` on %d cores: each "
+                + "setting %d times in a rotating order, after a warm-up run (%s). "
+                + "Per step: one student's course/exam step (a round of every student, divided by the students). Ratio: "
+                + "distributed / in-process ms per step, in-process measured in the same repeat. Hops per step: hops a "
+                + "student's step waits for one after the other, counted from every hop's moments (0 when the soft targets "
+                + "were already there).%n%n", Runtime.getRuntime().availableProcessors(), repeats, String.join("; ", stepsOf.values())));
+        md.append("| data set | teacher | isolation | variant | in-process ms/step | distributed ms/step | ratio median (min-max) "
+            + "| added ms/step | hop p50 ms | hops/step | same hashes |\n");
+        md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        for (var e : summary) {
+            JsonObject o = e.getAsJsonObject();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2f | %.2f | %.3f (%.3f-%.3f) | %.2f | %.2f | %.1f | %s |%n",
+                o.get("dataset").getAsString(), o.get("teacher_mode").getAsString(), o.get("isolation").getAsString(),
+                o.get("variant").getAsString(), o.get("median_inprocess_ms_per_step").getAsDouble(),
+                o.get("median_distributed_ms_per_step").getAsDouble(), o.get("median_ratio").getAsDouble(),
+                o.get("min_ratio").getAsDouble(), o.get("max_ratio").getAsDouble(), o.get("median_added_ms_per_step").getAsDouble(),
+                o.get("median_hop_p50_ms").getAsDouble(), o.get("hops_per_step").getAsDouble(),
+                o.get("same_hashes").getAsBoolean() ? "yes" : "NO"));
+        }
+        if (students > 1) {
+            int cores = Math.min(students, Runtime.getRuntime().availableProcessors());
+            md.append(String.format(Locale.ROOT, "%nRounds (every student one step): the in-process run steps the students one "
+                + "after the other; the ideal is the in-process round over the %d cores the students can use.%n%n", cores));
+            md.append("| data set | teacher | isolation | variant | in-process round ms | distributed round ms | ideal round ms |\n");
+            md.append("| --- | --- | --- | --- | --- | --- | --- |\n");
+            for (var e : summary) {
+                JsonObject o = e.getAsJsonObject();
+                double in = o.get("median_inprocess_ms_per_round").getAsDouble();
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2f | %.2f | %.2f |%n", o.get("dataset").getAsString(),
+                    o.get("teacher_mode").getAsString(), o.get("isolation").getAsString(), o.get("variant").getAsString(), in,
+                    o.get("median_distributed_ms_per_round").getAsDouble(), in / cores));
+            }
+        }
+        md.append("\nThe student's own step per method (in-process, median over the timed steps and repeats): alone = course "
+            + "step on labels and an exam score; kd = course step on a frozen teacher's soft targets and an exam score; ikd = "
+            + "course step, exam gradient and the feedback d.\n\n");
+        md.append("| data set | method | student step ms | over kd | in-process ms/step (teacher included) |\n| --- | --- | --- | --- | --- |\n");
+        for (var e : stepSummary) {
+            JsonObject o = e.getAsJsonObject();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2fx | %.2f |%n", o.get("dataset").getAsString(),
+                o.get("method").getAsString(), o.get("median_student_step_ms").getAsDouble(), o.get("over_kd").getAsDouble(),
+                o.get("median_inprocess_ms_per_step").getAsDouble()));
+        }
+        md.append("\n![ms per step, in-process against distributed](").append(output.results.resolve(png.getFileName()))
+            .append(")\n");
+        return md.toString();
+    }
+
+    /** ms per step, distributed against in-process, one line per teacher mode, isolation and variant across the data sets. */
+    private static void plot(Path png, JsonArray summary, int students) {
+        Map<String, List<double[]>> lines = new LinkedHashMap<>();
+        double lo = Double.MAX_VALUE;
+        double hi = 0;
+        for (var e : summary) {
+            JsonObject o = e.getAsJsonObject();
+            double x = o.get("median_inprocess_ms_per_step").getAsDouble();
+            double y = o.get("median_distributed_ms_per_step").getAsDouble();
+            lo = Math.min(lo, Math.min(x, y));
+            hi = Math.max(hi, Math.max(x, y));
+            lines.computeIfAbsent(o.get("teacher_mode").getAsString() + " " + o.get("isolation").getAsString() + " "
+                + o.get("variant").getAsString(), k -> new ArrayList<>()).add(new double[] {x, y});
+        }
+        Color[] colors = {new Color(31, 119, 180), new Color(214, 39, 40), new Color(44, 160, 44), new Color(148, 103, 189),
+            new Color(255, 127, 14), new Color(23, 190, 207), new Color(140, 86, 75), new Color(227, 119, 194)};
+        List<LinePlot.Series> series = new ArrayList<>();
+        series.add(new LinePlot.Series("distributed = in-process", new double[] {lo, hi}, new double[] {lo, hi}, Color.GRAY, true));
+        int i = 0;
+        for (var l : lines.entrySet()) {
+            l.getValue().sort((a, b) -> Double.compare(a[0], b[0]));
+            series.add(new LinePlot.Series(l.getKey(), l.getValue().stream().mapToDouble(p -> p[0]).toArray(),
+                l.getValue().stream().mapToDouble(p -> p[1]).toArray(), colors[i++ % colors.length], false));
+        }
+        LinePlot.write(png, "ms per step, " + students + (students == 1 ? " student" : " students") + " (medians)",
+            "in-process ms per step", "distributed ms per step", series);
+    }
+
+    /** The parameter hash a student process printed (its --json report, one object per line). */
+    static String hashOf(String stdout) {
+        String line = stdout.strip().lines().reduce((a, b) -> b).orElseThrow(() -> new IllegalStateException("a student printed no report"));
+        return JsonParser.parseString(line).getAsJsonObject().get("param_sha256").getAsString();
     }
 }

@@ -9,6 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -39,9 +43,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ikd replay}: a run rebuilt from its Kafka log alone (docs/architecture.md §8), with no teacher running.
- * {@code --verify} re-learns every student's trajectory from the logged course starts and soft
- * targets through the student's own handlers and checks each step's parameter hash against the
- * logged exam result; {@code --train-student} trains a new student offline from the recorded soft
+ * {@code --verify} re-derives every student's trajectory from the logged soft
+ * targets (the course step of the student's own machine; students in parallel) and checks each
+ * step's parameter hash against the logged exam result; {@code --train-student} trains a new student offline from the recorded soft
  * targets; {@code --export} writes the run's events as JSON Lines.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true,
@@ -116,7 +120,7 @@ final class ReplayCommand implements Callable<Integer> {
             try (NDManager manager = NDManager.newBaseManager()) {
                 Dataset data = dataOf(log.enrollment(students.get(0)));
                 if (verify) {
-                    status = verify(log, students, data, manager);
+                    status = verify(log, students, data);
                 }
                 if (newSpec != null) {
                     train(log, students, data, newSpec, manager);
@@ -126,44 +130,71 @@ final class ReplayCommand implements Callable<Integer> {
         return status;
     }
 
-    private int verify(RunLog log, List<String> students, Dataset data, NDManager manager) {
+    /**
+     * Re-derives every student's parameters from the logged soft targets (the course step alone: the
+     * hashes need nothing else), students in parallel, one thread each up to the cores.
+     */
+    private int verify(RunLog log, List<String> students, Dataset data) throws InterruptedException, ExecutionException {
         long t0 = System.nanoTime();
-        long total = 0;
-        boolean allMatch = true;
-        for (String id : students) {
-            Envelope enrollment = log.enrollment(id);
-            List<RunLog.Step> steps = log.steps(id);
-            long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
-            try (StudentMachine student = StudentMachine.fresh(settingsOf(id, enrollment, data, null, null, planned), runId,
-                Clock.systemUTC(), TrainingListener.NONE, manager)) {
-                student.apply(input(log.admitted(id).orElseThrow()));
-                String divergence = null;
-                for (RunLog.Step s : steps) {
-                    String hash = learn(student, s);
-                    String logged = s.examResult().getExamResult().getParamSha256();
-                    total++;
-                    if (!hash.equals(logged)) {
-                        divergence = String.format("diverges at step %d: replayed %s, logged %s", s.step(), hash, logged);
-                        break;
-                    }
-                }
-                allMatch &= divergence == null && steps.size() == planned;
-                if (divergence == null && steps.size() < planned) {
-                    // A log that stops early is not a verified run, however well its steps match.
-                    System.out.printf("incomplete: %s stops at step %d of %d (the %d steps before it match the log)%n", id,
-                        steps.size(), planned, steps.size());
-                    continue;
-                }
-                System.out.printf("%s: %s%n", id, divergence != null ? divergence
-                    : String.format("%d of %d steps verified, every hash matches the log%s", steps.size(), planned,
-                        steps.isEmpty() ? "" : " (final " + student.parameterHash() + ")"));
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(students.size(),
+            Runtime.getRuntime().availableProcessors())));
+        List<Verdict> verdicts = new ArrayList<>();
+        try {
+            List<Future<Verdict>> futures = new ArrayList<>();
+            for (String id : students) {
+                futures.add(pool.submit(() -> verify(log, id, data)));
             }
+            for (Future<Verdict> f : futures) {
+                verdicts.add(f.get());
+            }
+        } finally {
+            pool.shutdownNow();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
+        long total = 0;
+        boolean allMatch = true;
+        for (Verdict v : verdicts) {
+            System.out.println(v.line());
+            total += v.replayed();
+            allMatch &= v.verified();
+        }
         double live = log.liveSeconds();
-        System.out.printf("replayed %d student-steps in %.2f s; the live run stepped for %.2f s (replay %.1fx faster)%n", total,
-            seconds, live, live / seconds);
+        System.out.printf("replayed %d student-steps in %.2f s on %d threads; the live run stepped for %.2f s (replay %.1fx faster)%n",
+            total, seconds, Math.min(students.size(), Runtime.getRuntime().availableProcessors()), live, live / seconds);
         return allMatch ? 0 : 1;
+    }
+
+    /** One student's trajectory against its log, on the calling thread with arrays of its own. */
+    private Verdict verify(RunLog log, String id, Dataset data) {
+        Envelope enrollment = log.enrollment(id);
+        List<RunLog.Step> steps = log.steps(id);
+        long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
+        try (NDManager manager = NDManager.newBaseManager();
+             StudentMachine student = StudentMachine.fresh(settingsOf(id, enrollment, data, null, null, planned), runId,
+                 Clock.systemUTC(), TrainingListener.NONE, manager)) {
+            student.apply(input(log.admitted(id).orElseThrow()));
+            long replayed = 0;
+            for (RunLog.Step s : steps) {
+                String hash = student.relearnCourse(s.softTargets());
+                String logged = s.examResult().getExamResult().getParamSha256();
+                replayed++;
+                if (!hash.equals(logged)) {
+                    return new Verdict(replayed, false, String.format("%s: diverges at step %d: replayed %s, logged %s", id, s.step(),
+                        hash, logged));
+                }
+            }
+            if (steps.size() < planned) {
+                // A log that stops early is not a verified run, however well its steps match.
+                return new Verdict(replayed, false, String.format("incomplete: %s stops at step %d of %d (the %d steps before it "
+                    + "match the log)", id, steps.size(), planned, steps.size()));
+            }
+            return new Verdict(replayed, true, String.format("%s: %d of %d steps verified, every hash matches the log%s", id,
+                steps.size(), planned, steps.isEmpty() ? "" : " (final " + student.parameterHash() + ")"));
+        }
+    }
+
+    /** What replaying one student found: steps replayed, whether the whole run checked out, and the line that says so. */
+    private record Verdict(long replayed, boolean verified, String line) {
     }
 
     private void train(RunLog log, List<String> students, Dataset data, ModelSpec spec, NDManager manager) {
@@ -181,7 +212,7 @@ final class ReplayCommand implements Callable<Integer> {
             steps.size()), runId, Clock.systemUTC(), TrainingListener.NONE, manager)) {
             student.apply(input(log.admitted(source).orElseThrow()));
             for (RunLog.Step s : steps) {
-                learn(student, s);
+                student.relearnCourse(s.softTargets());
             }
             report = student.apply(input(Envelopes.header(runId, id, steps.size(), Kind.FINISH, "replay", Clock.systemUTC())
                 .setFinish(Finish.newBuilder().setReason("replayed")).build())).get(0);
@@ -193,14 +224,6 @@ final class ReplayCommand implements Callable<Integer> {
         }
         System.out.printf("%-28s %-6d %-14.4f (offline: %s, seed %d, soft targets of %s)%n", id, steps.size(),
             report.getStudentReport().getTestAccuracy(), spec, studentSeed, source);
-    }
-
-    /** One logged step through the student's own machine; the parameter hash it ends on. */
-    private static String learn(StudentMachine student, RunLog.Step s) {
-        List<Envelope> out = new ArrayList<>(student.apply(input(s.courseStart())));
-        out.addAll(student.apply(input(s.softTargets())));
-        return out.stream().filter(e -> e.getKind() == Kind.EXAM_RESULT).findFirst()
-            .orElseThrow(() -> new IllegalStateException("step " + s.step() + " did not run")).getExamResult().getParamSha256();
     }
 
     /** A logged envelope as the machine's input (where it was read does not matter to a student). */

@@ -100,15 +100,12 @@ final class RunLog {
     }
 
     /**
-     * What {@code student} learned from at each step, in step order: the coordinator's CourseStart
-     * and the soft targets of the teacher version its feedback answers. Stops at the first step the
-     * log does not complete.
+     * What {@code student} learned from at each step, in step order: the soft targets of the teacher
+     * version its feedback answers, and the exam result it logged. Stops at the first step the log
+     * does not complete.
      */
     List<Step> steps(String student) {
-        Envelope admitted = admitted(student).orElseThrow(() -> new IllegalArgumentException(
-            "run " + runId + " never admitted " + student));
-        String coordinator = admitted.getProducerId();
-        Map<Long, Envelope> starts = new HashMap<>();
+        admitted(student).orElseThrow(() -> new IllegalArgumentException("run " + runId + " never admitted " + student));
         Map<Long, Long> versions = new HashMap<>();
         Map<Long, List<Envelope>> targets = new HashMap<>();
         Map<Long, Envelope> exams = new LinkedHashMap<>();
@@ -123,11 +120,6 @@ final class RunLog {
                 continue;
             }
             switch (e.getKind()) {
-                case COURSE_START -> {
-                    if (e.getProducerId().equals(coordinator)) {
-                        starts.putIfAbsent(e.getStep(), e);
-                    }
-                }
                 case FEEDBACK -> {
                     if (e.getProducerId().equals(student)) {
                         versions.putIfAbsent(e.getStep(), e.getFeedback().getTeacherVersion());
@@ -144,14 +136,14 @@ final class RunLog {
             }
         }
         List<Step> steps = new ArrayList<>();
-        for (long k = 0; starts.containsKey(k) && versions.containsKey(k) && exams.containsKey(k); k++) {
+        for (long k = 0; versions.containsKey(k) && exams.containsKey(k); k++) {
             long version = versions.get(k);
             Envelope learned = targets.getOrDefault(k, List.of()).stream()
                 .filter(t -> t.getSoftTargets().getTeacherVersion() == version).findFirst().orElse(null);
             if (learned == null) {
                 break;
             }
-            steps.add(new Step(k, starts.get(k), learned, exams.get(k)));
+            steps.add(new Step(k, learned, exams.get(k)));
         }
         return steps;
     }
@@ -163,13 +155,13 @@ final class RunLog {
         return out;
     }
 
-    /** Seconds from the first CourseStart to the last exam result: how long the live run stepped. */
+    /** Seconds from the first soft targets to the last exam result: how long the live run stepped. */
     double liveSeconds() {
         long first = Long.MAX_VALUE;
         long last = Long.MIN_VALUE;
         for (Entry e : entries) {
             Kind k = e.envelope().getKind();
-            if (k == Kind.COURSE_START) {
+            if (k == Kind.SOFT_TARGETS) {
                 first = Math.min(first, e.envelope().getEventTimeMs());
             } else if (k == Kind.EXAM_RESULT) {
                 last = Math.max(last, e.envelope().getEventTimeMs());
@@ -179,7 +171,7 @@ final class RunLog {
     }
 
     /** One step as the log recorded it. */
-    record Step(long step, Envelope courseStart, Envelope softTargets, Envelope examResult) {
+    record Step(long step, Envelope softTargets, Envelope examResult) {
     }
 
     private List<Envelope> select(Kind kind, Predicate<Envelope> which) {

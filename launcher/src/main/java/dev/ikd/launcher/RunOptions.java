@@ -1,6 +1,8 @@
 package dev.ikd.launcher;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.data.Dataset;
@@ -60,6 +62,11 @@ final class RunOptions {
     @Option(names = "--exam-batch", description = "Exam batch size.") Integer examBatch;
     @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given.") Long pretrainSteps;
 
+    @Option(names = "--prefetch", defaultValue = "8", paramLabel = "STEPS",
+        description = "With --teacher-mode frozen: how many steps of soft targets the teacher sends ahead of each student's "
+            + "feedback, so the student does not wait on the network. Default: ${DEFAULT-VALUE}")
+    int prefetch;
+
     @Option(names = "--device", defaultValue = "cpu",
         description = "cpu, or gpu (needs the CUDA natives: build with -Pcuda). Default: ${DEFAULT-VALUE}")
     String device;
@@ -75,6 +82,9 @@ final class RunOptions {
 
     TrainConfig toConfig() {
         int count = studentCount(students);
+        if (prefetch < 1) {
+            throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);
+        }
         if (steps < 0) {
             throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
         }
@@ -93,6 +103,37 @@ final class RunOptions {
             sc, tc, batch == null ? p.batchSize() : batch, examBatch == null ? p.examBatchSize() : examBatch,
             swap == null ? SwapSchedule.OFF : SwapSchedule.parse(swap), labelFraction == null ? p.labelFraction() : labelFraction,
             p.quizFraction(), pc, p.type(), false);
+    }
+
+    /**
+     * These options as a command line for another ikd process (the services of a benchmark run in
+     * their own JVMs): every option that was set, so that the other process builds the same run.
+     */
+    List<String> asArgs() {
+        List<String> a = new ArrayList<>(List.of("--dataset", dataset, "--datasets-dir", dataDir.toString(), "--teacher-mode",
+            teacherMode, "--students", students, "--steps", Long.toString(steps), "--seed", Long.toString(seed), "--prefetch",
+            Integer.toString(prefetch), "--device", device));
+        add(a, "--teacher", teacher);
+        add(a, "--student", student);
+        add(a, "--swap", swap);
+        add(a, "--label-fraction", labelFraction);
+        add(a, "--lr", lr);
+        add(a, "--momentum", momentum);
+        add(a, "--temperature", temperature);
+        add(a, "--alpha", alpha);
+        add(a, "--beta", beta);
+        add(a, "--teacher-lr", teacherLr);
+        add(a, "--batch", batch);
+        add(a, "--exam-batch", examBatch);
+        add(a, "--pretrain-steps", pretrainSteps);
+        return a;
+    }
+
+    private static void add(List<String> args, String name, Object value) {
+        if (value != null) {
+            args.add(name);
+            args.add(value.toString());
+        }
     }
 
     /** A number of students: a whole number of at least 1, or a one-line refusal. */

@@ -105,5 +105,12 @@ final class ServiceHost implements AutoCloseable {
             // Closing is best effort: the process is ending.
         }
         registry.close();
+        if (observer instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
     }
 }

@@ -32,6 +32,23 @@ final class ServiceOptions {
             + "until it drains. Default: ${DEFAULT-VALUE}")
     int queueBound;
 
+    @Option(names = "--kafka-linger-ms", defaultValue = "" + KafkaTuning.DEFAULT_LINGER_MS, paramLabel = "MS",
+        description = "Producer linger: how long a record waits for others to share its batch. Default: ${DEFAULT-VALUE}")
+    int lingerMs;
+
+    @Option(names = "--kafka-acks", defaultValue = KafkaTuning.DEFAULT_ACKS,
+        description = "Producer acks: all (every in-sync replica has the record; idempotent) or 1 (the leader has it). "
+            + "Default: ${DEFAULT-VALUE}")
+    String acks;
+
+    @Option(names = "--kafka-fetch-max-wait-ms", defaultValue = "" + KafkaTuning.DEFAULT_FETCH_MAX_WAIT_MS, paramLabel = "MS",
+        description = "How long the broker holds a consumer's fetch that finds no new record. Default: ${DEFAULT-VALUE}")
+    int fetchMaxWaitMs;
+
+    @Option(names = "--hop-log", paramLabel = "FILE", description = "Write every record this process handles as a CSV line with "
+        + "the moments of its hop: sent, appended by the broker, polled, handler start and end (microseconds since the epoch).")
+    Path hopLog;
+
     @Option(names = "--timeout", defaultValue = "86400", description = "Give up after this many seconds. Default: ${DEFAULT-VALUE}")
     long timeoutSeconds;
 
@@ -45,6 +62,11 @@ final class ServiceOptions {
         if (metricsPort < -1 || metricsPort > 65535) {
             throw new IllegalArgumentException("--metrics-port must be -1 (none) or between 0 and 65535, got " + metricsPort);
         }
+        try {
+            new KafkaTuning(lingerMs, acks, fetchMaxWaitMs);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("Kafka settings: " + e.getMessage());
+        }
         if (queueBound < 1) {
             throw new IllegalArgumentException("--queue-bound must be at least 1 record, got " + queueBound);
         }
@@ -52,7 +74,17 @@ final class ServiceOptions {
 
     /** How this process's services reach the run: the cluster, the state directory, and any fault points armed for tests. */
     Services.Wiring wiring() {
-        return new Services.Wiring(bootstrap, runId, KafkaTuning.defaults(), queueBound, FaultPoints.fromEnvironment(), stateDir);
+        return new Services.Wiring(bootstrap, runId, new KafkaTuning(lingerMs, acks, fetchMaxWaitMs), queueBound, FaultPoints.fromEnvironment(), stateDir,
+            Services.Wiring.DEFAULT_PREFETCH);
+    }
+
+    /** The host this process's services run in, writing the hop log if one was asked for. */
+    ServiceHost newHost(int workers) {
+        ServiceHost host = new ServiceHost(workers);
+        if (hopLog != null) {
+            host.observe(new HopLog(hopLog));
+        }
+        return host;
     }
 
     /** Starts serving metrics and says where, on stderr. */

@@ -35,15 +35,23 @@ final class Services {
      *
      * @param stateBase where checkpoints go; null keeps state in memory only
      */
-    record Wiring(String bootstrap, String runId, KafkaTuning tuning, int queueBound, FaultPoints faults, Path stateBase) {
+    record Wiring(String bootstrap, String runId, KafkaTuning tuning, int queueBound, FaultPoints faults, Path stateBase,
+                  int prefetch) {
+
+        /** The prefetch window when none is asked for (`--prefetch`). */
+        static final int DEFAULT_PREFETCH = 8;
 
         static Wiring of(String bootstrap, String runId, Path stateBase) {
             return new Wiring(bootstrap, runId, KafkaTuning.defaults(), ProcessorConfig.DEFAULT_QUEUE_BOUND,
-                FaultPoints.fromEnvironment(), stateBase);
+                FaultPoints.fromEnvironment(), stateBase, DEFAULT_PREFETCH);
         }
 
         Wiring withTuning(KafkaTuning t) {
-            return new Wiring(bootstrap, runId, t, queueBound, faults, stateBase);
+            return new Wiring(bootstrap, runId, t, queueBound, faults, stateBase, prefetch);
+        }
+
+        Wiring withPrefetch(int steps) {
+            return new Wiring(bootstrap, runId, tuning, queueBound, faults, stateBase, steps);
         }
 
         /** The processor of {@code serviceId}, in consumer group {@code group} (replicas of one service share it). */
@@ -79,10 +87,11 @@ final class Services {
             c.teacherConfig(), c.type(), cacheSamples == 0 ? data.trainSize() : cacheSamples, microBatchMs);
     }
 
-    static StudentMachine.Settings student(TrainConfig c, Dataset data, int index) {
+    /** @param prefetch how many steps of a frozen teacher's soft targets the student holds ahead */
+    static StudentMachine.Settings student(TrainConfig c, Dataset data, int index, int prefetch) {
         return new StudentMachine.Settings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
             c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
-            c.swap(), c.teacher());
+            c.swap(), c.teacher(), prefetch);
     }
 
     static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int expectedStudents) {

@@ -1,6 +1,10 @@
 package dev.ikd.launcher;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
@@ -8,13 +12,14 @@ import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainingListener;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
+import io.vertx.core.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code ikd student}: one student of a run, against any Kafka cluster. */
+/** {@code ikd student}: one student of a run, or a range of them in one process, against any Kafka cluster. */
 @Command(name = "student", mixinStandardHelpOptions = true,
-    description = "Run one student: enroll, learn every step from the teacher's soft targets, report, exit.")
+    description = "Run students: enroll, learn every step from the teacher's soft targets, report, exit.")
 final class StudentCommand implements Callable<Integer> {
 
     @Mixin
@@ -23,42 +28,81 @@ final class StudentCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
-    @Option(names = "--index", required = true, description = "Which student of the run (0-based): its id is student-INDEX "
-        + "and its seed follows from --seed.")
-    int index;
+    @Option(names = "--index", required = true, paramLabel = "N|FIRST-LAST",
+        description = "Which students of the run (0-based): N, or FIRST-LAST (inclusive) to host that range in this process "
+            + "(one engine, each student stepping on its own thread). Student N's id is student-N and its seed follows from --seed.")
+    String index;
 
-    @Option(names = "--json", description = "Print the report as one JSON object on stdout.")
+    @Option(names = "--json", description = "Print each student's report as one JSON object per line on stdout.")
     boolean json;
 
     @Override
     public Integer call() {
         service.validate();
+        Range range = Range.parse(index);
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
-        if (index < 0) {
-            throw new IllegalArgumentException("--index must be >= 0, got " + index);
+        if (range.last() >= c.students()) {
+            throw new IllegalArgumentException("--index " + index + " names student " + range.last() + ", but the run has --students "
+                + c.students() + " (0 to " + (c.students() - 1) + ")");
         }
         var data = run.loadDataset();
         Services.ensureTopics(service.bootstrap, 4);
-        String id = Services.studentId(index);
-        try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(2)) {
-            var student = new StudentVerticle(service.wiring().config(id, "student-" + id), Services.student(c, data, index),
-                host.metrics("student"), manager, TrainingListener.NONE);
-            host.deploy(student, student::health);
-            service.serve(host, id);
-            StudentReport r = ServiceHost.await(student.finished(), service.timeoutSeconds, id + " to finish");
-            if (json) {
-                var o = new JsonObject();
-                o.addProperty("id", id);
-                o.addProperty("steps", r.getSteps());
-                o.addProperty("test_accuracy", r.getTestAccuracy());
-                o.addProperty("param_sha256", r.getParamSha256());
-                System.out.println(o);
-            } else {
-                System.out.printf("%s: %d steps, test accuracy %.4f, parameter sha256 %s%n", id, r.getSteps(), r.getTestAccuracy(),
-                    r.getParamSha256());
+        String name = range.first() == range.last() ? Services.studentId(range.first())
+            : Services.studentId(range.first()) + ".." + range.last();
+        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(range.size() + 1)) {
+            List<StudentVerticle> students = new ArrayList<>();
+            for (int i = range.first(); i <= range.last(); i++) {
+                String id = Services.studentId(i);
+                var student = new StudentVerticle(service.wiring().config(id, "student-" + id),
+                    Services.student(c, data, i, run.prefetch), host.metrics("student"), manager, TrainingListener.NONE);
+                host.deploy(student, student::health);
+                students.add(student);
+            }
+            service.serve(host, name);
+            List<Future<StudentReport>> reports = students.stream().map(StudentVerticle::finished).toList();
+            ServiceHost.await(Future.all(reports), service.timeoutSeconds, name + " to finish");
+            for (int i = 0; i < reports.size(); i++) {
+                print(Services.studentId(range.first() + i), reports.get(i).result());
             }
         }
         return 0;
+    }
+
+    private void print(String id, StudentReport r) {
+        if (json) {
+            var o = new JsonObject();
+            o.addProperty("id", id);
+            o.addProperty("steps", r.getSteps());
+            o.addProperty("test_accuracy", r.getTestAccuracy());
+            o.addProperty("param_sha256", r.getParamSha256());
+            System.out.println(o);
+        } else {
+            System.out.printf("%s: %d steps, test accuracy %.4f, parameter sha256 %s%n", id, r.getSteps(), r.getTestAccuracy(),
+                r.getParamSha256());
+        }
+    }
+
+    /** Student indices {@code first..last}, inclusive. */
+    record Range(int first, int last) {
+
+        private static final Pattern FORM = Pattern.compile("(\\d{1,6})(?:-(\\d{1,6}))?");
+
+        static Range parse(String text) {
+            Matcher m = FORM.matcher(text.strip());
+            if (!m.matches()) {
+                throw new IllegalArgumentException("--index must be N or FIRST-LAST (0-based student indices), got '" + text + "'");
+            }
+            int first = Integer.parseInt(m.group(1));
+            int last = m.group(2) == null ? first : Integer.parseInt(m.group(2));
+            if (last < first) {
+                throw new IllegalArgumentException("--index " + text + ": the range ends before it starts");
+            }
+            return new Range(first, last);
+        }
+
+        int size() {
+            return last - first + 1;
+        }
     }
 }

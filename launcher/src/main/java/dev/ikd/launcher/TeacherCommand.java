@@ -55,7 +55,7 @@ final class TeacherCommand implements Callable<Integer> {
         Services.requireDistributable(c);
         var data = run.loadDataset();
         Services.ensureTopics(service.bootstrap, 4);
-        try (NDManager manager = run.newManager(); ServiceHost host = new ServiceHost(c.students() + 2)) {
+        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(c.students() + 2)) {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
             String id = replica == null ? "teacher" : "teacher-" + replica;
             var teacher = new TeacherVerticle(service.wiring().config(id, "teacher"),

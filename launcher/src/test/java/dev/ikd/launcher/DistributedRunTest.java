@@ -71,6 +71,28 @@ class DistributedRunTest {
         }
     }
 
+    /** Classic KD over the wire: the teacher streams soft targets ahead (--prefetch 4), one JVM hosts both students. */
+    @Test
+    void aRangeOfStudentsInOneJvmWithAFrozenPrefetchingTeacherEndsOnTheInProcessHashes() throws Exception {
+        String[] frozen = {"--dataset", "digits", "--students", "3", "--steps", "40", "--teacher-mode", "frozen",
+            "--pretrain-steps", "100"};
+        Path checkpoint = dir.resolve("teacher.ckpt");
+        List<String> expected = reference(checkpoint, frozen);
+        try (Jvms jvms = new Jvms(dir)) {
+            Jvms.Broker broker = jvms.broker(List.of());
+            List<String> common = with(frozen, "--bootstrap", broker.bootstrap(), "--run-id", "range", "--metrics-port", "-1",
+                "--prefetch", "4");
+            var coordinator = jvms.start("coordinator", args("coordinator", common));
+            var teacher = jvms.start("teacher", args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
+            var students = jvms.start("students-0-2", args("student", common, "--index", "0-2", "--json"));
+            for (var jvm : List.of(students, coordinator, teacher)) {
+                assertThat(jvm.await(240)).as(jvm.stderr()).isZero();
+            }
+            assertThat(students.stdout().strip().lines().map(DistributedRunTest::hashOf).toList()).isEqualTo(expected);
+            assertThat(coordinator.stdout()).contains("run range complete: 3 students reported");
+        }
+    }
+
     static String[] args(String command, List<String> common, String... more) {
         List<String> all = new ArrayList<>();
         all.add(command);

@@ -71,6 +71,8 @@ class IkdCommandLineTest {
             {"student", "--run-id", "r", "--index", "0"},
             {"student", "--bootstrap", "nohost", "--run-id", "r", "--index", "0"},
             {"student", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "-1"},
+            {"student", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "3-1"},
+            {"student", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "0-2", "--students", "2"},
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "a/b"},
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--replica", "a/b"},
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--feature-cache", "-1"},

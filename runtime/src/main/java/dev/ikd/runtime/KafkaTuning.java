@@ -17,6 +17,10 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  */
 public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs, int maxMessageBytes) {
 
+    public static final int DEFAULT_LINGER_MS = 0;
+    public static final String DEFAULT_ACKS = "all";
+    public static final int DEFAULT_FETCH_MAX_WAIT_MS = 500;
+
     public KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs) {
         this(lingerMs, acks, fetchMaxWaitMs, EnvelopeDeserializer.DEFAULT_MAX_MESSAGE_BYTES);
     }
@@ -39,7 +43,7 @@ public record KafkaTuning(int lingerMs, String acks, int fetchMaxWaitMs, int max
      * consumers then poll every few ms and take the CPU the learning needs (BENCHMARKS.md, overhead).
      */
     public static KafkaTuning defaults() {
-        return new KafkaTuning(0, "all", 500);
+        return new KafkaTuning(DEFAULT_LINGER_MS, DEFAULT_ACKS, DEFAULT_FETCH_MAX_WAIT_MS);
     }
 
     public KafkaTuning withMaxMessageBytes(int bytes) {

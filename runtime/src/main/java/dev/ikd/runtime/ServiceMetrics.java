@@ -22,12 +22,12 @@ public final class ServiceMetrics {
     /** Percentiles cover the last ten minutes (Micrometer's default is two). */
     private static final Duration WINDOW = Duration.ofMinutes(10);
 
-    /** Sees every record a service receives, with its hop time: for benchmarks that need raw samples. */
+    /** Sees every record a service handles, with the stages of its hop: for benchmarks and hop logs that need raw samples. */
     @FunctionalInterface
     public interface Observer {
-        Observer NONE = (topic, envelope, hopMicros) -> { };
+        Observer NONE = (service, topic, envelope, hop) -> { };
 
-        void received(String topic, Envelope envelope, long hopMicros);
+        void handled(String service, String topic, Envelope envelope, Hop hop);
     }
 
     private final MeterRegistry registry;
@@ -45,10 +45,27 @@ public final class ServiceMetrics {
         this.observer = observer;
     }
 
-    /** A valid envelope arrived: count it and tell the observer. */
-    public void received(String topic, int bytes, Envelope envelope, long hopMicros) {
-        received(topic, bytes, hopMicros);
-        observer.received(topic, envelope, hopMicros);
+    /**
+     * A record was handled: the time of each stage of its hop ({@code ikd.hop.stage}: produce, fetch,
+     * queue, handle, and handle's parts apply, persist, ack), and the observer told.
+     */
+    public void handled(String topic, Envelope envelope, Hop hop) {
+        stage(topic, "produce", hop.produceUs());
+        stage(topic, "fetch", hop.fetchUs());
+        stage(topic, "queue", hop.queueUs());
+        stage(topic, "handle", hop.handleUs());
+        stage(topic, "apply", hop.applyUs());
+        stage(topic, "persist", hop.persistUs());
+        stage(topic, "ack", hop.ackUs());
+        observer.handled(service, topic, envelope, hop);
+    }
+
+    private void stage(String topic, String stage, long micros) {
+        if (micros >= 0) {
+            Timer.builder("ikd.hop.stage").description("Time per stage of a hop: produce, fetch, queue, handle (apply, persist, ack)")
+                .tags("service", service, "topic", topic, "stage", stage).publishPercentiles(0.5, 0.99)
+                .distributionStatisticExpiry(WINDOW).register(registry).record(Duration.ofNanos(micros * 1_000));
+        }
     }
 
     public MeterRegistry registry() {

@@ -40,13 +40,14 @@ import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
 
 /**
- * One student as a state machine (docs/architecture.md §5): step k runs once both
- * CourseStart(k) and SoftTargets(k) are here, in whichever order they arrive, on the batches the
- * student's plan fixes for step k; it answers with Feedback(k) for the teacher and ExamResult(k) for
- * the coordinator. A repeated request for the last step gets those recorded answers again; nothing
- * is learned twice. Content is checked before the protocol, and a refused input changes nothing.
- * {@link #state} is everything there is (θ, velocity, step, recorded answers, held requests), and
- * {@link #restore} continues from it bit for bit.
+ * One student as a state machine (docs/architecture.md §5): step k runs as soon as SoftTargets(k)
+ * of the teacher version it expects is here (and the student is admitted), on the batches the
+ * student's plan fixes for step k; it answers with Feedback(k) for the teacher and ExamResult(k)
+ * for the coordinator. Soft targets that come early (before the admission, or from a frozen teacher
+ * sending ahead) are held, up to the prefetch window. A repeated request for the last step gets its
+ * recorded answers again; nothing is learned twice. Content is checked before the protocol, and a
+ * refused input changes nothing. {@link #state} is everything there is (θ, velocity, step, recorded
+ * answers, held soft targets), and {@link #restore} continues from it bit for bit.
  */
 public final class StudentMachine implements Machine {
 
@@ -56,14 +57,30 @@ public final class StudentMachine implements Machine {
      */
     public record Settings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                            int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
-                           TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec) {
+                           TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch) {
 
-        /** Without stage swapping. */
+        public Settings {
+            if (prefetch < 1) {
+                throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);
+            }
+        }
+
+        /** Without stage swapping, one step of soft targets at a time. */
         public Settings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                         int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
                         TeacherMode teacherMode, DataType type) {
             this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
-                teacherMode, type, SwapSchedule.OFF, null);
+                teacherMode, type, SwapSchedule.OFF, null, 1);
+        }
+
+        /** How many steps of soft targets may come ahead: a learning teacher's depend on the last feedback, so one. */
+        int window() {
+            return teacherMode == TeacherMode.FROZEN ? prefetch : 1;
+        }
+
+        /** The version of the teacher whose soft targets step k must learn from: one update per step, or none at all. */
+        long expectedVersion(long k) {
+            return teacherMode == TeacherMode.FROZEN ? 0 : k;
         }
     }
 
@@ -83,8 +100,7 @@ public final class StudentMachine implements Machine {
     private List<Envelope> lastAnswers = List.of();
     private Envelope learnedSoftTargets;
     private Envelope report;
-    private Envelope heldStart;
-    private Envelope heldTargets;
+    private final java.util.TreeMap<Long, Envelope> held = new java.util.TreeMap<>();
 
     private StudentMachine(Settings settings, String runId, Clock clock, TrainingListener listener, NDManager parent,
                            StudentState saved) {
@@ -119,8 +135,7 @@ public final class StudentMachine implements Machine {
         this.lastAnswers = List.copyOf(saved.getLastAnswersList());
         this.learnedSoftTargets = saved.hasLearnedSoftTargets() ? saved.getLearnedSoftTargets() : null;
         this.report = saved.hasReport() ? saved.getReport() : null;
-        this.heldStart = saved.hasHeldCourseStart() ? saved.getHeldCourseStart() : null;
-        this.heldTargets = saved.hasHeldSoftTargets() ? saved.getHeldSoftTargets() : null;
+        saved.getHeldSoftTargetsList().forEach(e -> held.put(e.getStep(), e));
     }
 
     /** A student that has learned nothing: parameters from its seed, zero velocity. */
@@ -166,7 +181,7 @@ public final class StudentMachine implements Machine {
                 .setTemperature(c.temperature()).setAlpha(c.alpha()).setBatchSize(settings.batchSize())
                 .setExamBatchSize(settings.examBatchSize()).setSteps(settings.steps()).setSeed(settings.seed())
                 .setSwap(settings.swap().enabled() ? settings.swap().toString() : "")
-                .setTeacherMode(settings.teacherMode().cliName())))
+                .setTeacherMode(settings.teacherMode().cliName()).setPrefetch(settings.window())))
             .build();
     }
 
@@ -181,23 +196,29 @@ public final class StudentMachine implements Machine {
         return List.of();
     }
 
-    /** CourseStart(k): step k may start. A repeat of the last step gets its answers again. */
+    /**
+     * CourseStart(k): the coordinator's nudge when step k is overdue. The last step done is answered
+     * again; the step the student waits for needs its soft targets, not this.
+     */
     private List<Envelope> courseStart(Envelope e) {
         long k = e.getStep();
+        if (!admitted) {
+            throw new RejectedMessageException("CourseStart for step " + k + " before " + settings.studentId() + " was admitted");
+        }
         if (k < student.stepsDone()) {
             return repeatOf(e);
         }
-        requireCurrent(e, "CourseStart");
-        if (heldStart != null) {
-            return List.of(); // the same request again, while its soft targets are awaited
+        if (k > student.stepsDone()) {
+            throw new RejectedMessageException("out of order: CourseStart for step " + k + " while " + settings.studentId()
+                + " is at step " + student.stepsDone());
         }
-        heldStart = e;
-        return tryStep();
+        return List.of();
     }
 
     /**
      * SoftTargets(k): the teacher's p. Its content (shape [batch, classes], finite values) is checked
-     * first, then the protocol: a repeat, a stale teacher version, the step.
+     * first, then the teacher version it must come from, then the protocol: a repeat, a step past the
+     * window or the plan, a second copy of what is held.
      */
     private List<Envelope> softTargets(Envelope e) {
         long k = e.getStep();
@@ -209,6 +230,12 @@ public final class StudentMachine implements Machine {
                 + settings.batchSize() + ", " + classes + "]");
         }
         TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        long expected = settings.expectedVersion(k);
+        if (st.getTeacherVersion() != expected) {
+            throw new RejectedMessageException((st.getTeacherVersion() < expected ? "stale" : "unexpected") + " teacher version: soft "
+                + "targets for step " + k + " are version " + st.getTeacherVersion() + ", " + settings.studentId()
+                + " learns step " + k + " from version " + expected);
+        }
         if (k < student.stepsDone()) {
             if (k == student.stepsDone() - 1 && !st.equals(learnedSoftTargets.getSoftTargets())) {
                 throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
@@ -216,19 +243,23 @@ public final class StudentMachine implements Machine {
             }
             return repeatOf(e);
         }
-        if (st.getTeacherVersion() < teacherVersion) {
-            throw new RejectedMessageException("stale teacher version: soft targets for step " + k + " are version "
-                + st.getTeacherVersion() + ", the student already learned from version " + teacherVersion);
+        if (k >= settings.steps()) {
+            throw new RejectedMessageException("soft targets for step " + k + ", but " + settings.studentId() + " takes "
+                + settings.steps() + " steps");
         }
-        requireCurrent(e, "SoftTargets");
-        if (heldTargets != null) {
-            if (!st.equals(heldTargets.getSoftTargets())) {
-                throw new RejectedMessageException("conflicting duplicate: SOFT_TARGETS for step " + k
-                    + " differs from the one already held for it");
+        if (k >= student.stepsDone() + settings.window()) {
+            throw new RejectedMessageException("out of order: soft targets for step " + k + " while " + settings.studentId()
+                + " is at step " + student.stepsDone() + " and holds at most " + settings.window() + " ahead");
+        }
+        Envelope already = held.get(k);
+        if (already != null) {
+            if (!st.equals(already.getSoftTargets())) {
+                throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
+                    + " differ from the ones already held for it");
             }
             return List.of();
         }
-        heldTargets = e;
+        held.put(k, e);
         return tryStep();
     }
 
@@ -247,25 +278,6 @@ public final class StudentMachine implements Machine {
         return List.of(report);
     }
 
-    /**
-     * Only the current step may be held, and only within the plan. Soft targets may arrive before the
-     * admission (they travel on their own topic and can overtake it); a CourseStart comes after it on
-     * the same partition.
-     */
-    private void requireCurrent(Envelope e, String what) {
-        if (!admitted && e.getKind() == Kind.COURSE_START) {
-            throw new RejectedMessageException(what + " for step " + e.getStep() + " before " + settings.studentId() + " was admitted");
-        }
-        if (e.getStep() != student.stepsDone()) {
-            throw new RejectedMessageException("out of order: " + what + " for step " + e.getStep() + " while "
-                + settings.studentId() + " is at step " + student.stepsDone());
-        }
-        if (e.getStep() >= settings.steps()) {
-            throw new RejectedMessageException(what + " for step " + e.getStep() + ", but " + settings.studentId() + " takes "
-                + settings.steps() + " steps");
-        }
-    }
-
     private List<Envelope> repeatOf(Envelope e) {
         if (e.getStep() != student.stepsDone() - 1) {
             throw new RejectedMessageException("stale " + e.getKind() + ": step " + e.getStep() + " of " + settings.studentId()
@@ -274,19 +286,24 @@ public final class StudentMachine implements Machine {
         return lastAnswers;
     }
 
-    /** Learns step k once its CourseStart and SoftTargets are both here. */
+    /** Learns every step whose soft targets are here, in order, once admitted; their answers, in order. */
     private List<Envelope> tryStep() {
-        if (!admitted || heldStart == null || heldTargets == null) {
-            return List.of();
+        List<Envelope> out = new java.util.ArrayList<>();
+        while (admitted && held.containsKey(student.stepsDone())) {
+            out.addAll(learn(held.remove(student.stepsDone())));
         }
+        return out;
+    }
+
+    private List<Envelope> learn(Envelope targets) {
         long k = student.stepsDone();
         int[] ids = plan.course().batch(k);
         int[] examIds = plan.exam().batch(k);
-        var st = heldTargets.getSoftTargets();
+        var st = targets.getSoftTargets();
         float[] p = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
         long t0 = System.nanoTime();
         Student.StepResult r = WireSteps.learn(student, settings.data(), ids, plan.labeledMask(ids), examIds, p, swap(k),
-            settings.type(), manager);
+            settings.teacherMode(), settings.type(), manager);
         listener.onStudentStep(new TrainingListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
             r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
         int classes = settings.data().classes();
@@ -297,12 +314,35 @@ public final class StudentMachine implements Machine {
         }
         lastAnswers = List.of(header(k, Kind.FEEDBACK).setFeedback(feedback).build(),
             header(k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setExamLoss(r.examLoss())
-                .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())).build());
-        learnedSoftTargets = heldTargets;
+                .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())
+                .setTeacherVersion(st.getTeacherVersion())).build());
+        learnedSoftTargets = targets;
         teacherVersion = st.getTeacherVersion();
-        heldStart = null;
-        heldTargets = null;
         return lastAnswers;
+    }
+
+    /**
+     * Replay: the next step's course step alone, on soft targets read back from the log; no exam, no
+     * answers. Returns the hash of θ' after it, which the logged exam result of that step must name.
+     */
+    public String relearnCourse(Envelope targets) {
+        long k = student.stepsDone();
+        var st = targets.getSoftTargets();
+        if (targets.getKind() != Kind.SOFT_TARGETS || targets.getStep() != k) {
+            throw new IllegalArgumentException(targets.getKind() + " of step " + targets.getStep() + " replayed while "
+                + settings.studentId() + " is at step " + k);
+        }
+        if (st.getTeacherVersion() != settings.expectedVersion(k)) {
+            throw new IllegalArgumentException("soft targets of step " + k + " are version " + st.getTeacherVersion() + ", "
+                + settings.studentId() + " learns step " + k + " from version " + settings.expectedVersion(k));
+        }
+        int[] ids = plan.course().batch(k);
+        float[] p = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        String hash = WireSteps.courseStep(student, settings.data(), ids, plan.labeledMask(ids), p, swap(k), settings.type(), manager);
+        learnedSoftTargets = targets;
+        teacherVersion = st.getTeacherVersion();
+        lastAnswers = List.of();
+        return hash;
     }
 
     /** IAKD: the teacher's frozen stages this student swaps in (from ikd.teacher-blocks); needed before the first step. */
@@ -333,12 +373,7 @@ public final class StudentMachine implements Machine {
         if (report != null) {
             s.setReport(report);
         }
-        if (heldStart != null) {
-            s.setHeldCourseStart(heldStart);
-        }
-        if (heldTargets != null) {
-            s.setHeldSoftTargets(heldTargets);
-        }
+        s.addAllHeldSoftTargets(held.values());
         return s.build();
     }
 

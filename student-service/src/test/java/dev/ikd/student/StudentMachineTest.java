@@ -94,27 +94,44 @@ class StudentMachineTest {
         return MachineScenario.given(StudentMachine.fresh(settings, RUN, CLOCK, TrainingListener.NONE, manager), past);
     }
 
+    /** The soft targets a learning teacher sends for step k: version k, after k updates. */
+    static Envelope targets(long step) {
+        return targets(step, step);
+    }
+
     @Nested
     class Order {
         @Test
-        void aStepRunsOnceItsCourseStartAndSoftTargetsAreBothHereInEitherOrder() {
-            given(admitted()).when(start(0)).thenKinds().when(targets(0, 0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
-            given(admitted()).when(targets(0, 0)).thenKinds().when(start(0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
-            MachineScenario<StudentMachine> s = given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1));
-            assertThat(s.machine().stepsDone()).isEqualTo(2);
+        void aStepRunsAsSoonAsItsSoftTargetsAreHere() {
+            given(admitted()).when(targets(0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT)
+                .when(targets(1)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
+            assertThat(given(admitted(), targets(0), targets(1)).machine().stepsDone()).isEqualTo(2);
         }
 
         @Test
-        void softTargetsThatOvertookTheAdmissionAreHeldButACourseStartBeforeItIsRefused() {
+        void softTargetsThatOvertookTheAdmissionAreHeldButANudgeBeforeItIsRefused() {
+            given(targets(0)).when(admitted()).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
             given().whenRefused(start(0), "CourseStart for step 0 before student-0 was admitted");
-            given(targets(0, 0)).when(admitted()).thenKinds().when(start(0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
         }
 
         @Test
-        void aRequestForALaterStepOrPastThePlanIsOutOfOrder() {
-            given(admitted()).whenRefused(start(2), "out of order: CourseStart for step 2 while student-0 is at step 0");
-            given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1), start(2), targets(2, 2))
-                .whenRefused(start(3), "CourseStart for step 3, but student-0 takes 3 steps");
+        void softTargetsForALaterStepThanTheWindowOrPastThePlanAreOutOfOrder() {
+            given(admitted()).whenRefused(targets(2),
+                "out of order: soft targets for step 2 while student-0 is at step 0 and holds at most 1 ahead");
+            given(admitted(), targets(0), targets(1), targets(2)).whenRefused(targets(3),
+                "soft targets for step 3, but student-0 takes 3 steps");
+        }
+
+        @Test
+        void aFrozenTeachersSoftTargetsAreHeldWithinTheWindowAndLearnedInOrder() {
+            var frozen = new StudentMachine.Settings(ME, digits, ModelSpec.parse("mlp:32:8"), settings.config(), 5, BATCH, BATCH,
+                STEPS, 1, 1.0, 0.1, TeacherMode.FROZEN, DataType.FLOAT32, dev.ikd.core.learn.SwapSchedule.OFF, null, 3);
+            var s = MachineScenario.given(StudentMachine.fresh(frozen, RUN, CLOCK, TrainingListener.NONE, manager), admitted(),
+                targets(2, 0), targets(1, 0));
+            assertThat(s.machine().stepsDone()).isZero();
+            s.when(targets(0, 0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.FEEDBACK,
+                Kind.EXAM_RESULT);
+            assertThat(s.last()).extracting(Envelope::getStep).containsExactly(0L, 0L, 1L, 1L, 2L, 2L);
         }
     }
 
@@ -122,27 +139,23 @@ class StudentMachineTest {
     class Repeats {
         @Test
         void aRepeatedRequestForTheLastStepGetsTheRecordedAnswersAndLearnsNothing() {
-            MachineScenario<StudentMachine> s = given(admitted(), start(0)).when(targets(0, 0));
+            MachineScenario<StudentMachine> s = given(admitted()).when(targets(0));
             List<Envelope> answers = s.last();
             String hash = s.machine().parameterHash();
+            s.when(targets(0));
+            assertThat(s.last()).isEqualTo(answers);
             s.when(start(0));
-            assertThat(s.last()).isEqualTo(answers);
-            s.when(targets(0, 0));
-            assertThat(s.last()).isEqualTo(answers);
+            assertThat(s.last()).as("the coordinator's nudge for the last step").isEqualTo(answers);
             assertThat(s.machine().parameterHash()).isEqualTo(hash);
             assertThat(s.machine().stepsDone()).isEqualTo(1);
+            s.when(start(1)).thenKinds();
         }
 
         @Test
         void aRequestForAStepDoneLongAgoIsStale() {
-            given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1))
+            given(admitted(), targets(0), targets(1))
+                .whenRefused(targets(0), "stale SOFT_TARGETS: step 0 of student-0 was done long ago (now at step 2)")
                 .whenRefused(start(0), "stale COURSE_START: step 0 of student-0 was done long ago (now at step 2)");
-        }
-
-        @Test
-        void aSecondCourseStartForTheHeldStepChangesNothing() {
-            given(admitted(), start(0)).when(start(0)).thenKinds().when(targets(0, 0))
-                .thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
         }
     }
 
@@ -150,26 +163,34 @@ class StudentMachineTest {
     class ConflictingDuplicates {
         @Test
         void otherSoftTargetsForALearnedStepAreRefused() {
-            given(admitted(), start(0), targets(0, 0))
-                .whenRefused(targets(0, 0).toBuilder().setSoftTargets(targets(0, 3).getSoftTargets().toBuilder()
-                    .setTeacherVersion(0)).build(), "conflicting duplicate: soft targets for step 0 differ from the ones already "
-                    + "learned from");
+            given(admitted(), targets(0)).whenRefused(targets(0, 3).toBuilder().setSoftTargets(targets(0, 3).getSoftTargets()
+                .toBuilder().setTeacherVersion(0)).build(), "conflicting duplicate: soft targets for step 0 differ from the ones "
+                + "already learned from");
         }
 
         @Test
-        void otherSoftTargetsForTheHeldStepAreRefused() {
-            given(admitted(), targets(0, 0)).whenRefused(targets(0, 0).toBuilder().setSoftTargets(targets(0, 4)
-                .getSoftTargets().toBuilder().setTeacherVersion(0)).build(), "conflicting duplicate: SOFT_TARGETS for step 0 "
-                + "differs from the one already held for it");
+        void otherSoftTargetsForAHeldStepAreRefused() {
+            given(targets(0)).whenRefused(targets(0, 4).toBuilder().setSoftTargets(targets(0, 4).getSoftTargets().toBuilder()
+                .setTeacherVersion(0)).build(), "conflicting duplicate: soft targets for step 0 differ from the ones already held "
+                + "for it");
         }
     }
 
     @Nested
-    class StaleVersions {
+    class Versions {
         @Test
-        void softTargetsOfAnOlderTeacherThanTheOneLearnedFromAreRefused() {
-            given(admitted(), start(0), targets(0, 4), start(1)).whenRefused(targets(1, 2),
-                "stale teacher version: soft targets for step 1 are version 2, the student already learned from version 4");
+        void softTargetsOfAnotherTeacherVersionThanTheStepExpectsAreRefused() {
+            given(admitted(), targets(0)).whenRefused(targets(1, 0),
+                "stale teacher version: soft targets for step 1 are version 0, student-0 learns step 1 from version 1");
+            given(admitted()).whenRefused(targets(0, 2),
+                "unexpected teacher version: soft targets for step 0 are version 2, student-0 learns step 0 from version 0");
+        }
+
+        @Test
+        void theExamResultSaysWhichVersionTheStepLearnedFrom() {
+            var s = given(admitted(), targets(0)).when(targets(1));
+            assertThat(s.last().get(1).getExamResult().getTeacherVersion()).isEqualTo(1);
+            assertThat(s.last().get(0).getFeedback().getTeacherVersion()).isEqualTo(1);
         }
     }
 
@@ -177,15 +198,15 @@ class StudentMachineTest {
     class Content {
         @Test
         void softTargetsOfTheWrongShapeOrNotFiniteAreRefusedBeforeTheProtocolIsConsulted() {
-            Envelope narrow = targets(5, 0).toBuilder().setSoftTargets(SoftTargets.newBuilder().setProbabilities(
+            Envelope narrow = targets(5).toBuilder().setSoftTargets(SoftTargets.newBuilder().setProbabilities(
                 TensorCodec.encode(new float[BATCH * 9], BATCH, 9))).build();
             given(admitted()).whenRefused(narrow, "soft targets have shape [8, 9], the course batch needs [8, 10]");
             float[] p = new float[BATCH * 10];
             Arrays.fill(p, 0.1f);
             p[13] = Float.NaN;
-            Envelope nan = targets(0, 0).toBuilder().setSoftTargets(SoftTargets.newBuilder().setProbabilities(
+            Envelope nan = targets(0).toBuilder().setSoftTargets(SoftTargets.newBuilder().setProbabilities(
                 TensorCodec.encode(p, BATCH, 10))).build();
-            given(admitted(), start(0)).whenRefused(nan, "tensor element [1, 3] is NaN; finite values required");
+            given(admitted()).whenRefused(nan, "tensor element [1, 3] is NaN; finite values required");
         }
     }
 
@@ -193,7 +214,7 @@ class StudentMachineTest {
     class Finishing {
         @Test
         void finishReportsTheTestAccuracyAndFinalHashOnceAndRepeatsTheSameReport() {
-            MachineScenario<StudentMachine> s = given(admitted(), start(0), targets(0, 0), start(1), targets(1, 1), start(2), targets(2, 2))
+            MachineScenario<StudentMachine> s = given(admitted(), targets(0), targets(1), targets(2))
                 .when(finish()).thenKinds(Kind.STUDENT_REPORT);
             Envelope report = s.last().get(0);
             assertThat(report.getStudentReport().getParamSha256()).isEqualTo(s.machine().parameterHash());
@@ -204,7 +225,7 @@ class StudentMachineTest {
 
         @Test
         void finishBeforeTheLastStepIsRefused() {
-            given(admitted(), start(0), targets(0, 0)).whenRefused(finish(), "Finish after 1 of 3 steps");
+            given(admitted(), targets(0)).whenRefused(finish(), "Finish after 1 of 3 steps");
         }
 
         @Test
@@ -212,7 +233,7 @@ class StudentMachineTest {
             MachineScenario<StudentMachine> s = given(admitted()).when(header(0, Kind.ABORT).setAbort(Abort.newBuilder().setReason("operator"))
                 .build());
             assertThat(s.machine().stopped()).isEqualTo("aborted: operator");
-            s.whenRefused(start(0), "student-0 was stopped (aborted: operator); it takes no more messages");
+            s.whenRefused(targets(0), "student-0 was stopped (aborted: operator); it takes no more messages");
         }
     }
 
@@ -221,14 +242,24 @@ class StudentMachineTest {
         /** A student restored from its state (a restart) answers exactly as the one that never stopped. */
         @Test
         void aStudentRestoredFromItsStateGoesOnBitForBit() throws Exception {
-            MachineScenario<StudentMachine> straight = given(admitted(), start(0), targets(0, 0), start(1));
+            MachineScenario<StudentMachine> straight = given(admitted(), targets(0));
             StudentState saved = (StudentState) straight.machine().state();
             try (StudentMachine restored = StudentMachine.restore(settings, RUN, CLOCK, TrainingListener.NONE, manager, saved)) {
                 assertThat(restored.state()).isEqualTo(saved);
-                List<Envelope> fromRestored = restored.apply(MachineScenario.input(targets(1, 1)));
-                straight.when(targets(1, 1));
+                List<Envelope> fromRestored = restored.apply(MachineScenario.input(targets(1)));
+                straight.when(targets(1));
                 assertThat(fromRestored).isEqualTo(straight.last());
                 assertThat(restored.parameterHash()).isEqualTo(straight.machine().parameterHash());
+            }
+        }
+
+        @Test
+        void heldSoftTargetsSurviveARestart() throws Exception {
+            MachineScenario<StudentMachine> straight = given(targets(0));
+            StudentState saved = (StudentState) straight.machine().state();
+            assertThat(saved.getHeldSoftTargetsList()).hasSize(1);
+            try (StudentMachine restored = StudentMachine.restore(settings, RUN, CLOCK, TrainingListener.NONE, manager, saved)) {
+                assertThat(restored.apply(MachineScenario.input(admitted()))).isEqualTo(straight.when(admitted()).last());
             }
         }
 

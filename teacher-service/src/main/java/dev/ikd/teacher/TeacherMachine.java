@@ -1,8 +1,10 @@
 package dev.ikd.teacher;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.TreeMap;
 
 import ai.djl.ndarray.NDManager;
 import com.google.protobuf.Message;
@@ -29,12 +31,14 @@ import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
 
 /**
- * The teacher as one student sees it, as a state machine (docs/architecture.md §5):
- * that student's φ copy or adapter, and where its protocol stands. CourseStart(k) is answered with
- * soft targets for the course batch the student's plan fixes for step k, from the teacher that
- * includes every update before k; Feedback(k) is the exam step, applied once. A repeated request gets
- * the recorded answer, never a second update; content is checked before the protocol; a refused
- * input changes nothing. Until its student is admitted the machine holds nothing worth saving.
+ * The teacher as one student sees it, as a state machine (docs/architecture.md §5): that student's φ
+ * copy or adapter, and where its protocol stands. Admitted, it sends SoftTargets(0) at once; each
+ * Feedback(k) is its exam step, applied once and answered with TeacherUpdated(k) for the coordinator
+ * and SoftTargets(k+1) — from the teacher that now includes it — for the student: two hops a step. A
+ * frozen teacher's soft targets do not depend on feedback, so it keeps a window of them in flight.
+ * A repeated request gets the recorded answer, never a second update; content is checked before the
+ * protocol; a refused input changes nothing. Until its student is admitted the machine holds nothing
+ * worth saving.
  */
 public final class TeacherMachine implements Machine {
 
@@ -51,9 +55,9 @@ public final class TeacherMachine implements Machine {
     private Plan plan;
     private long served = -1;
     private long applied = -1;
-    private long servedVersion;
     private long finalVersion;
-    private Envelope softTargets;
+    /** Soft targets sent and not yet answered by feedback, by step. */
+    private final TreeMap<Long, Envelope> pending = new TreeMap<>();
     private Envelope updated;
     private Feedback appliedFeedback;
 
@@ -74,9 +78,8 @@ public final class TeacherMachine implements Machine {
         m.finished = saved.getFinished();
         m.served = saved.getServed();
         m.applied = saved.getApplied();
-        m.servedVersion = saved.getServedVersion();
         m.finalVersion = saved.getVersion();
-        m.softTargets = saved.hasSoftTargets() ? saved.getSoftTargets() : null;
+        saved.getPendingList().forEach(e -> m.pending.put(e.getStep(), e));
         m.updated = saved.hasUpdated() ? saved.getUpdated() : null;
         m.appliedFeedback = saved.hasAppliedFeedback() ? saved.getAppliedFeedback() : null;
         if (!m.finished) {
@@ -104,12 +107,15 @@ public final class TeacherMachine implements Machine {
             case ADMITTED -> admitted(e);
             case COURSE_START -> courseStart(e);
             case FEEDBACK -> feedback(e);
-            case FINISH -> finish();
+            case FINISH, ABORT -> finish();
             default -> throw new RejectedMessageException("the teacher does not take " + e.getKind() + " messages");
         };
     }
 
-    /** Admitted: this student's teacher, set up from what it enrolled with (once; a repeat changes nothing). */
+    /**
+     * Admitted: this student's teacher, set up from what it enrolled with, and its first soft targets
+     * (a frozen teacher's whole window of them); once: a repeat changes nothing.
+     */
     private List<Envelope> admitted(Envelope e) {
         var a = e.getAdmitted();
         TeacherService.Settings s = shared.settings();
@@ -132,7 +138,11 @@ public final class TeacherMachine implements Machine {
         }
         admitted = e;
         enroll();
-        return List.of();
+        List<Envelope> out = new ArrayList<>();
+        for (long k = 0; k < window(); k++) {
+            out.addAll(serve(k));
+        }
+        return out;
     }
 
     private void enroll() {
@@ -146,24 +156,16 @@ public final class TeacherMachine implements Machine {
             shared.backbone(), shared.manager());
     }
 
-    /** CourseStart(k): soft targets for step k's course batch, from the teacher that includes every update before k. */
-    private List<Envelope> courseStart(Envelope e) {
-        requireAdmitted();
-        long k = e.getStep();
-        if (k == served) {
-            return applied == k ? List.of(softTargets, updated) : List.of(softTargets);
-        }
-        if (k < served) {
-            throw new RejectedMessageException("stale CourseStart: step " + k + " of " + studentId + " is past, the teacher served step "
-                + served);
-        }
-        if (k != served + 1 || applied != served) {
-            throw new RejectedMessageException("out of order: CourseStart for step " + k + " of " + studentId
-                + " while the feedback of step " + served + " is not applied");
-        }
-        long steps = admitted.getAdmitted().getSteps();
-        if (k >= steps) {
-            throw new RejectedMessageException("CourseStart for step " + k + ", but " + studentId + " takes " + steps + " steps");
+    /** How many steps of soft targets may be in flight: a learning teacher's depend on the last feedback, so one. */
+    private long window() {
+        var hp = admitted.getAdmitted().getEnrollment().getHyperParameters();
+        return shared.settings().mode() == TeacherMode.FROZEN ? Math.max(1, hp.getPrefetch()) : 1;
+    }
+
+    /** Soft targets for step k's course batch from the teacher as it is now; nothing past the plan. */
+    private List<Envelope> serve(long k) {
+        if (k >= admitted.getAdmitted().getSteps()) {
+            return List.of();
         }
         int[] ids = plan.course().batch(k);
         TeacherService.Settings s = shared.settings();
@@ -172,15 +174,40 @@ public final class TeacherMachine implements Machine {
         float[] probs = WireSteps.softTargets(teacher, s.data(), ids, s.type(), shared.manager());
         shared.listener().onSoftTargets(new TrainingListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0,
             TrainingListener.cpuNanos() - cpu0));
-        servedVersion = teacher.version();
-        softTargets = header(e, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTeacherVersion(servedVersion)
-            .setTemperature(teacher.temperature())
+        Envelope targets = header(k, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder()
+            .setTeacherVersion(teacher.version()).setTemperature(teacher.temperature())
             .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes()))).build();
+        pending.put(k, targets);
         served = k;
-        return List.of(softTargets);
+        return List.of(targets);
     }
 
-    /** Feedback(k): the exam step on d, applied once; a repeat gets the recorded TeacherUpdated. */
+    /**
+     * CourseStart(k): the coordinator's nudge when step k is overdue. What was recorded for it goes
+     * again: its soft targets if they wait for feedback; its update, and the soft targets that
+     * followed it, if it was applied.
+     */
+    private List<Envelope> courseStart(Envelope e) {
+        requireAdmitted();
+        long k = e.getStep();
+        if (pending.containsKey(k)) {
+            return List.of(pending.get(k));
+        }
+        if (k == applied) {
+            List<Envelope> out = new ArrayList<>(List.of(updated));
+            if (pending.containsKey(k + 1)) {
+                out.add(pending.get(k + 1));
+            }
+            return out;
+        }
+        throw new RejectedMessageException((k < applied ? "stale" : "out of order:") + " CourseStart for step " + k + " of "
+            + studentId + ": the teacher applied step " + applied + " and served step " + served);
+    }
+
+    /**
+     * Feedback(k): the exam step on d, applied once and answered with the update and the next soft
+     * targets; a repeat gets the recorded TeacherUpdated.
+     */
     private List<Envelope> feedback(Envelope e) {
         var f = e.getFeedback();
         TeacherService.Settings s = shared.settings();
@@ -201,10 +228,12 @@ public final class TeacherMachine implements Machine {
         if (k < applied) {
             throw new RejectedMessageException("stale feedback: step " + k + " of " + studentId + " was applied long ago");
         }
-        if (k != served) {
+        Envelope targets = pending.get(k);
+        if (k != applied + 1 || targets == null) {
             throw new RejectedMessageException("out of order: feedback for step " + k + " of " + studentId
                 + " before its soft targets (the teacher served step " + served + ")");
         }
+        long servedVersion = targets.getSoftTargets().getTeacherVersion();
         if (f.getTeacherVersion() != servedVersion) {
             throw new RejectedMessageException("stale teacher version: feedback for step " + k + " answers version "
                 + f.getTeacherVersion() + ", soft targets were version " + servedVersion);
@@ -220,18 +249,23 @@ public final class TeacherMachine implements Machine {
         Teacher.Update u = WireSteps.teach(teacher, s.data(), ids, d, logits, s.type(), shared.manager());
         shared.listener().onTeacherStep(new TrainingListener.TeacherStepped(studentId, k, u.loss(), u.version(),
             System.nanoTime() - t0, TrainingListener.cpuNanos() - cpu0));
-        updated = header(e, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
+        updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
             .setTeacherLoss(u.loss()).setTeacherVersion(u.version())).build();
         appliedFeedback = f;
         applied = k;
-        return List.of(updated);
+        pending.remove(k);
+        // The next soft targets come from the teacher that includes this update: two hops a step.
+        List<Envelope> out = new ArrayList<>(List.of(updated));
+        out.addAll(serve(k + window()));
+        return out;
     }
 
-    /** Finish for this student: its teacher is no longer needed (a repeat changes nothing). */
+    /** Finish (or an abort) for this student: its teacher is no longer needed (a repeat changes nothing). */
     private List<Envelope> finish() {
         requireAdmitted();
         finalVersion = teacher.version();
         finished = true;
+        pending.clear();
         teacher.close();
         teacher = null;
         return List.of();
@@ -258,10 +292,7 @@ public final class TeacherMachine implements Machine {
             return null;
         }
         var b = PupilState.newBuilder().setAdmitted(admitted).setFinished(finished).setServed(served).setApplied(applied)
-            .setServedVersion(servedVersion).setVersion(teacher == null ? finalVersion : teacher.version());
-        if (softTargets != null) {
-            b.setSoftTargets(softTargets);
-        }
+            .setVersion(teacher == null ? finalVersion : teacher.version()).addAllPending(pending.values());
         if (updated != null) {
             b.setUpdated(updated);
         }
@@ -291,7 +322,7 @@ public final class TeacherMachine implements Machine {
         }
     }
 
-    private Envelope.Builder header(Envelope request, Kind kind) {
-        return Envelopes.header(shared.runId(), studentId, request.getStep(), kind, shared.settings().teacherId(), shared.clock());
+    private Envelope.Builder header(long step, Kind kind) {
+        return Envelopes.header(shared.runId(), studentId, step, kind, shared.settings().teacherId(), shared.clock());
     }
 }

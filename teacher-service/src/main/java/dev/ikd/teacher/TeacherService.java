@@ -98,7 +98,7 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
     public String skip(Envelope e) {
         return switch (e.getKind()) {
             case ADMITTED, COURSE_START, FEEDBACK -> null;
-            case FINISH -> e.getStudentId().isEmpty() ? "run_end" : null;
+            case FINISH, ABORT -> e.getStudentId().isEmpty() ? "run_end" : null;
             default -> "not_for_teacher";
         };
     }

@@ -63,7 +63,7 @@ public final class TeacherVerticle extends AbstractVerticle {
                 new MetricsListener(metrics), manager), false)
             .compose(s -> {
                 service = s;
-                kafka = new KafkaProcessor<>(config.kafka(), config.settings(0), new Processor.Inputs.Group(Set.of(Topics.CONTROL,
+                kafka = new KafkaProcessor<>(config.kafka(), config.settings(0, ProcessorConfig.LEARNER_UNACKED), new Processor.Inputs.Group(Set.of(Topics.CONTROL,
                     Topics.FEEDBACK)), s, config.checkpoints("teacher"), metrics, ProcessorConfig.workers(pool),
                     new Processor.Listener<>() {
                         @Override

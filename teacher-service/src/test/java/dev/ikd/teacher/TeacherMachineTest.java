@@ -110,6 +110,11 @@ class TeacherMachineTest {
         return MachineScenario.given(service.fresh(ME), past);
     }
 
+    /** The feedback a student sends for step k of a learning teacher: it answers version k. */
+    static Envelope feedback(long step) {
+        return feedback(step, step, 1);
+    }
+
     @Nested
     class Admission {
         @Test
@@ -117,7 +122,14 @@ class TeacherMachineTest {
             MachineScenario<TeacherMachine> s = given();
             assertThat(s.machine().state()).isNull();
             s.whenRefused(start(0), "unknown student student-0 (not admitted, or finished)");
-            s.whenRefused(feedback(0, 0, 1), "unknown student student-0 (not admitted, or finished)");
+            s.whenRefused(feedback(0), "unknown student student-0 (not admitted, or finished)");
+        }
+
+        @Test
+        void anAdmissionIsAnsweredWithTheFirstSoftTargetsAtOnce() {
+            MachineScenario<TeacherMachine> s = given().when(admitted()).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last().get(0).getStep()).isZero();
+            assertThat(s.last().get(0).getSoftTargets().getTeacherVersion()).isZero();
         }
 
         @Test
@@ -126,7 +138,7 @@ class TeacherMachineTest {
                 + "but this teacher runs mode ikd");
             given().whenRefused(admitted("ikd", "ab".repeat(32)), "student student-0 was admitted with data set "
                 + "ab".repeat(32) + ", but this teacher holds digits " + digits.sha256());
-            MachineScenario<TeacherMachine> s = given(admitted(), start(0));
+            MachineScenario<TeacherMachine> s = given(admitted());
             Message before = s.machine().state();
             s.when(admitted()).thenKinds();
             assertThat(s.machine().state()).isEqualTo(before);
@@ -136,52 +148,67 @@ class TeacherMachineTest {
     @Nested
     class Order {
         @Test
-        void softTargetsThenTheExamStepThenTheNextSoftTargetsFromTheUpdatedTeacher() {
-            MachineScenario<TeacherMachine> s = given(admitted()).when(start(0)).thenKinds(Kind.SOFT_TARGETS);
-            assertThat(s.last().get(0).getSoftTargets().getTeacherVersion()).isZero();
-            s.when(feedback(0, 0, 1)).thenKinds(Kind.TEACHER_UPDATED);
+        void eachFeedbackIsAnsweredWithTheUpdateAndTheNextSoftTargetsFromTheUpdatedTeacher() {
+            MachineScenario<TeacherMachine> s = given(admitted()).when(feedback(0))
+                .thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS);
             assertThat(s.last().get(0).getTeacherUpdated().getTeacherVersion()).isEqualTo(1);
-            s.when(start(1)).thenKinds(Kind.SOFT_TARGETS);
-            assertThat(s.last().get(0).getSoftTargets().getTeacherVersion()).isEqualTo(1);
+            assertThat(s.last().get(1).getStep()).isEqualTo(1);
+            assertThat(s.last().get(1).getSoftTargets().getTeacherVersion()).isEqualTo(1);
         }
 
         @Test
-        void theNextStepBeforeTheFeedbackOrFeedbackBeforeItsSoftTargetsIsOutOfOrder() {
-            given(admitted(), start(0)).whenRefused(start(1),
-                "out of order: CourseStart for step 1 of student-0 while the feedback of step 0 is not applied");
-            given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(1, 1, 1),
+        void feedbackBeforeItsSoftTargetsIsOutOfOrder() {
+            given(admitted()).whenRefused(feedback(1),
                 "out of order: feedback for step 1 of student-0 before its soft targets (the teacher served step 0)");
         }
 
         @Test
-        void aStepPastThePlanIsRefused() {
-            given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1), start(2), feedback(2, 2, 1))
-                .whenRefused(start(3), "CourseStart for step 3, but student-0 takes 3 steps");
+        void afterTheLastStepsFeedbackNothingIsServedPastThePlan() {
+            given(admitted(), feedback(0), feedback(1)).when(feedback(2)).thenKinds(Kind.TEACHER_UPDATED);
+        }
+
+        @Test
+        void aFrozenTeacherKeepsAWindowOfSoftTargetsInFlight() {
+            Network net = Network.build(ModelSpec.parse("mlp:32:16"), digits);
+            var settings = new TeacherService.Settings("teacher", digits, net, net.init(3, DataType.FLOAT32, manager),
+                TeacherMode.FROZEN, new TeacherConfig(0.05, 0.9, 0.0, 8), DataType.FLOAT32, digits.trainSize());
+            try (var frozen = new TeacherService(settings, RUN, CLOCK, new ServiceMetrics(new SimpleMeterRegistry(), "teacher"),
+                TrainingListener.NONE, manager)) {
+                Envelope admitted = admitted("frozen", digits.sha256());
+                admitted = admitted.toBuilder().setAdmitted(admitted.getAdmitted().toBuilder().setEnrollment(admitted.getAdmitted()
+                    .getEnrollment().toBuilder().setHyperParameters(admitted.getAdmitted().getEnrollment().getHyperParameters()
+                        .toBuilder().setPrefetch(2)))).build();
+                var s = MachineScenario.given(frozen.fresh(ME)).when(admitted);
+                assertThat(s.last()).extracting(Envelope::getStep).containsExactly(0L, 1L);
+                assertThat(s.last()).allSatisfy(e -> assertThat(e.getSoftTargets().getTeacherVersion()).isZero());
+                s.when(feedback(0, 0, 1)).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS);
+                assertThat(s.last().get(1).getStep()).as("the window moves on by one").isEqualTo(2);
+                assertThat(s.last().get(0).getTeacherUpdated().getTeacherVersion()).as("a frozen teacher does not move").isZero();
+            }
         }
     }
 
     @Nested
     class Repeats {
         @Test
-        void aRepeatedRequestGetsTheRecordedAnswerAndNoSecondUpdate() {
-            MachineScenario<TeacherMachine> s = given(admitted()).when(start(0));
-            Envelope targets = s.last().get(0);
-            s.when(start(0));
-            assertThat(s.last()).containsExactly(targets);
-            s.when(feedback(0, 0, 1));
+        void aRepeatedFeedbackGetsTheRecordedUpdateAndNoSecondUpdate() {
+            MachineScenario<TeacherMachine> s = given(admitted()).when(feedback(0));
             Envelope updated = s.last().get(0);
-            s.when(feedback(0, 0, 1));
+            Envelope next = s.last().get(1);
+            s.when(feedback(0));
             assertThat(s.last()).containsExactly(updated);
             assertThat(s.machine().version()).isEqualTo(1);
             s.when(start(0));
-            assertThat(s.last()).as("both answers of a step that is done").containsExactly(targets, updated);
+            assertThat(s.last()).as("the nudge for an applied step: its update and what followed it").containsExactly(updated, next);
+            s.when(start(1));
+            assertThat(s.last()).as("the nudge for the step the student waits for: its soft targets").containsExactly(next);
         }
 
         @Test
-        void feedbackOrACourseStartOfAStepLongDoneIsStale() {
-            MachineScenario<TeacherMachine> s = given(admitted(), start(0), feedback(0, 0, 1), start(1), feedback(1, 1, 1));
-            s.whenRefused(feedback(0, 0, 1), "stale feedback: step 0 of student-0 was applied long ago");
-            s.whenRefused(start(0), "stale CourseStart: step 0 of student-0 is past, the teacher served step 1");
+        void feedbackOrANudgeForAStepLongDoneIsStale() {
+            MachineScenario<TeacherMachine> s = given(admitted(), feedback(0), feedback(1));
+            s.whenRefused(feedback(0), "stale feedback: step 0 of student-0 was applied long ago");
+            s.whenRefused(start(0), "stale CourseStart for step 0 of student-0: the teacher applied step 1 and served step 2");
         }
     }
 
@@ -189,7 +216,7 @@ class TeacherMachineTest {
     class ConflictingDuplicates {
         @Test
         void otherFeedbackForAnAppliedStepIsRefused() {
-            given(admitted(), start(0), feedback(0, 0, 1)).whenRefused(feedback(0, 0, 2),
+            given(admitted(), feedback(0)).whenRefused(feedback(0, 0, 2),
                 "conflicting duplicate: feedback for step 0 of student-0 was already applied with other values");
         }
     }
@@ -198,7 +225,7 @@ class TeacherMachineTest {
     class StaleVersions {
         @Test
         void feedbackAnsweringAnotherTeacherVersionIsRefused() {
-            given(admitted(), start(0)).whenRefused(feedback(0, 7, 1),
+            given(admitted()).whenRefused(feedback(0, 7, 1),
                 "stale teacher version: feedback for step 0 answers version 7, soft targets were version 0");
         }
     }
@@ -214,7 +241,7 @@ class TeacherMachineTest {
             given().whenRefused(inf, "tensor element [0, 5] is Infinity; finite values required");
             Envelope wide = feedback(0, 0, 1).toBuilder().setFeedback(Feedback.newBuilder()
                 .setD(TensorCodec.encode(new float[BATCH * 11], BATCH, 11))).build();
-            given(admitted(), start(0)).whenRefused(wide, "feedback d has shape [8, 11], the batch needs [8, 10]");
+            given(admitted()).whenRefused(wide, "feedback d has shape [8, 11], the batch needs [8, 10]");
         }
     }
 
@@ -222,11 +249,11 @@ class TeacherMachineTest {
     class Finishing {
         @Test
         void afterFinishTheStudentsTeacherIsGoneAndItsRecordsAreRefused() {
-            MachineScenario<TeacherMachine> s = given(admitted(), start(0), feedback(0, 0, 1)).when(finish()).thenKinds();
+            MachineScenario<TeacherMachine> s = given(admitted(), feedback(0)).when(finish()).thenKinds();
             PupilState state = (PupilState) s.machine().state();
             assertThat(state.getFinished()).isTrue();
             assertThat(state.hasTrainable()).as("a finished student's teacher keeps no parameters").isFalse();
-            s.whenRefused(start(1), "unknown student student-0 (not admitted, or finished)");
+            s.whenRefused(feedback(1), "unknown student student-0 (not admitted, or finished)");
         }
     }
 
@@ -235,20 +262,20 @@ class TeacherMachineTest {
         /** Another replica (or a restart) that restores this state answers exactly as the teacher that never stopped. */
         @Test
         void aTeacherRestoredFromItsStateGoesOnBitForBit() {
-            MachineScenario<TeacherMachine> straight = given(admitted(), start(0), feedback(0, 0, 1), start(1));
+            MachineScenario<TeacherMachine> straight = given(admitted(), feedback(0));
             Message saved = straight.machine().state();
             try (TeacherMachine restored = service.restore(ME, Any.pack(saved))) {
                 assertThat(restored.state()).isEqualTo(saved);
-                List<Envelope> fromRestored = restored.apply(MachineScenario.input(feedback(1, 1, 1)));
-                straight.when(feedback(1, 1, 1));
+                List<Envelope> fromRestored = restored.apply(MachineScenario.input(feedback(1)));
+                straight.when(feedback(1));
                 assertThat(fromRestored).isEqualTo(straight.last());
-                assertThat(restored.apply(MachineScenario.input(start(2)))).isEqualTo(straight.when(start(2)).last());
+                assertThat(restored.apply(MachineScenario.input(feedback(2)))).isEqualTo(straight.when(feedback(2)).last());
             }
         }
 
         @Test
         void aFinishedStudentComesBackFinished() {
-            Message saved = given(admitted(), start(0), finish()).machine().state();
+            Message saved = given(admitted(), finish()).machine().state();
             try (TeacherMachine restored = service.restore(ME, Any.pack(saved))) {
                 assertThat(restored.active()).isFalse();
                 assertThatThrownBy(() -> restored.apply(MachineScenario.input(start(1)))).hasMessageStartingWith("unknown student");

@@ -9,8 +9,12 @@ public sealed interface Command {
     record Refuse(String studentId, String reason) implements Command {
     }
 
-    /** Step {@code step} may start; re-issued after a timeout with the same idempotency key. */
+    /** Step {@code step} again: a nudge after a timeout, answered with what teacher and student recorded for it. */
     record CourseStart(String studentId, long step) implements Command {
+    }
+
+    /** The student broke the protocol (learned from the wrong teacher version): it stops, with the reason. */
+    record Abort(String studentId, String reason) implements Command {
     }
 
     record Finish(String studentId, long steps) implements Command {

@@ -6,6 +6,7 @@ import java.util.List;
 import com.google.protobuf.Message;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.v1.Abort;
 import dev.ikd.proto.v1.Admitted;
 import dev.ikd.proto.v1.CourseStart;
 import dev.ikd.proto.v1.DatasetSpec;
@@ -64,7 +65,8 @@ public final class CoordinatorMachine implements Machine {
                 yield new Event.Enrolled(run, student, new Event.Terms(d.getSha256(), Terms.splits(d), hp.getTeacherMode()),
                     hp.getSteps(), hp.getBatchSize(), hp.getExamBatchSize());
             }
-            case EXAM_RESULT -> new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256());
+            case EXAM_RESULT -> new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256(),
+                e.getExamResult().getTeacherVersion());
             case TEACHER_UPDATED -> new Event.TeacherUpdated(run, student, e.getStep(), e.getTeacherUpdated().getTeacherVersion());
             case STUDENT_REPORT -> new Event.Reported(run, student, e.getStudentReport().getSteps(),
                 e.getStudentReport().getParamSha256());
@@ -94,6 +96,9 @@ public final class CoordinatorMachine implements Machine {
         }
         if (c instanceof Command.CourseStart s) {
             return header(s.studentId(), s.step(), Kind.COURSE_START).setCourseStart(CourseStart.getDefaultInstance()).build();
+        }
+        if (c instanceof Command.Abort a) {
+            return header(a.studentId(), 0, Kind.ABORT).setAbort(Abort.newBuilder().setReason(a.reason())).build();
         }
         if (c instanceof Command.Finish f) {
             return header(f.studentId(), f.steps(), Kind.FINISH).setFinish(Finish.newBuilder()

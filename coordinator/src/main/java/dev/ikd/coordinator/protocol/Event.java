@@ -25,11 +25,11 @@ public sealed interface Event {
     record Terms(String datasetSha256, String splits, String teacherMode) {
     }
 
-    /** The student finished step {@code step}'s course step and exam. */
-    record ExamResult(String runId, String studentId, long step, String paramSha256) implements Event {
+    /** The student finished step {@code step}'s course step and exam, learning from soft targets of {@code teacherVersion}. */
+    record ExamResult(String runId, String studentId, long step, String paramSha256, long teacherVersion) implements Event {
     }
 
-    /** The teacher applied step {@code step}'s feedback for this student. */
+    /** The teacher applied step {@code step}'s feedback for this student; its version is now {@code teacherVersion}. */
     record TeacherUpdated(String runId, String studentId, long step, long teacherVersion) implements Event {
     }
 

@@ -6,11 +6,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The coordinator's rules for one run (docs/architecture.md §5), as a pure state machine: {@link #handle} takes an
- * event and returns the commands it causes; nothing here sends, reads or sleeps. Per student:
- * enroll → admitted → [CourseStart(k) → ExamResult(k) + TeacherUpdated(k)] for k = 0..N-1 → finished.
- * CourseStart(k+1) never goes out before both ExamResult(k) and TeacherUpdated(k); anything out of
- * order, duplicated or for an unknown run or student is rejected with its reason, never applied.
+ * The coordinator's rules for one run (docs/architecture.md §5), as a pure state machine:
+ * {@link #handle} takes an event and returns the commands it causes; nothing here sends, reads or
+ * sleeps. The coordinator admits students and then watches: the steps themselves go between teacher
+ * and student (SoftTargets(k) → Feedback(k) → SoftTargets(k+1) ...), two hops a step, without it.
+ * Per student it checks that the exam results and the teacher's updates each come once and in step
+ * order, and that step k learned from the teacher version that includes the update of step k−1;
+ * a violation aborts the student with the reason. A student with no news for the timeout is
+ * nudged: the step it is stuck at is re-issued, and the teacher and the student answer with what
+ * they recorded. When both streams have all N steps the student is finished.
  */
 public final class Protocol {
 
@@ -24,16 +28,24 @@ public final class Protocol {
     /** One student's place in the protocol. */
     private static final class Student {
         final long steps;
-        long step;
-        boolean examDone;
-        boolean teacherDone;
+        /** The next exam result and the next teacher update expected. */
+        long examNext;
+        long teacherNext;
+        /** Step k's exam learned from this teacher version; the teacher reported this version after step k. */
+        final Map<Long, Long> learnedFrom = new HashMap<>();
+        final Map<Long, Long> teacherAfter = new HashMap<>();
         boolean finished;
+        boolean aborted;
         boolean reported;
-        long issuedAtMs;
+        long lastNewsMs;
 
         Student(long steps, long nowMs) {
             this.steps = steps;
-            this.issuedAtMs = nowMs;
+            this.lastNewsMs = nowMs;
+        }
+
+        boolean active() {
+            return !finished && !aborted;
         }
     }
 
@@ -67,41 +79,69 @@ public final class Protocol {
         if (event instanceof Event.Reported r) {
             return report(r);
         }
-        String studentId = event instanceof Event.ExamResult r ? r.studentId() : ((Event.TeacherUpdated) event).studentId();
-        long step = event instanceof Event.ExamResult r ? r.step() : ((Event.TeacherUpdated) event).step();
+        boolean exam = event instanceof Event.ExamResult;
+        String studentId = exam ? ((Event.ExamResult) event).studentId() : ((Event.TeacherUpdated) event).studentId();
+        long step = exam ? ((Event.ExamResult) event).step() : ((Event.TeacherUpdated) event).step();
+        String what = exam ? "exam result" : "teacher update";
         Student s = students.get(studentId);
         if (s == null) {
             return List.of(new Command.Reject(event, "unknown student " + studentId));
         }
+        if (s.aborted) {
+            return List.of(new Command.Reject(event, "student " + studentId + " was aborted"));
+        }
         if (s.finished) {
             return List.of(new Command.Reject(event, "student " + studentId + " already finished its " + s.steps + " steps"));
         }
-        if (step != s.step) {
-            return List.of(new Command.Reject(event, (step < s.step ? "duplicate: step " + step + " is done" : "out of order: step " + step
-                + " has not started") + "; student " + studentId + " is at step " + s.step));
+        long next = exam ? s.examNext : s.teacherNext;
+        if (step < next) {
+            return List.of(new Command.Reject(event, "duplicate: the " + what + " of step " + step + " of student " + studentId
+                + " is in"));
         }
-        boolean exam = event instanceof Event.ExamResult;
-        if (exam ? s.examDone : s.teacherDone) {
-            return List.of(new Command.Reject(event, "duplicate " + (exam ? "exam result" : "teacher update") + " for step " + step
-                + " of student " + studentId));
+        if (step > next) {
+            return List.of(new Command.Reject(event, "out of order: " + what + " of step " + step + " of student " + studentId
+                + " before that of step " + next));
         }
+        if (step >= s.steps) {
+            return List.of(new Command.Reject(event, what + " of step " + step + ", but student " + studentId + " takes " + s.steps
+                + " steps"));
+        }
+        s.lastNewsMs = nowMs;
         if (exam) {
-            s.examDone = true;
+            s.examNext++;
+            s.learnedFrom.put(step, ((Event.ExamResult) event).teacherVersion());
         } else {
-            s.teacherDone = true;
+            s.teacherNext++;
+            s.teacherAfter.put(step, ((Event.TeacherUpdated) event).teacherVersion());
         }
-        if (!(s.examDone && s.teacherDone)) {
-            return List.of();
+        String violation = check(s, exam ? step : step + 1);
+        if (violation != null) {
+            s.aborted = true;
+            return List.of(new Command.Abort(studentId, violation));
         }
-        s.step++;
-        s.examDone = false;
-        s.teacherDone = false;
-        if (s.step == s.steps) {
+        if (s.examNext == s.steps && s.teacherNext == s.steps) {
             s.finished = true;
             return List.of(new Command.Finish(studentId, s.steps));
         }
-        s.issuedAtMs = nowMs;
-        return List.of(courseStart(studentId, s.step));
+        return List.of();
+    }
+
+    /**
+     * Step k must have learned from the teacher that includes the update of step k−1 (version 0 at
+     * step 0): checked once both are known, and then forgotten.
+     */
+    private static String check(Student s, long k) {
+        Long learned = s.learnedFrom.get(k);
+        Long expected = k == 0 ? Long.valueOf(0) : s.teacherAfter.get(k - 1);
+        if (learned == null || expected == null) {
+            return null;
+        }
+        s.learnedFrom.remove(k);
+        if (k > 0) {
+            s.teacherAfter.remove(k - 1);
+        }
+        return learned.equals(expected) ? null : "step " + k + " learned from teacher version " + learned
+            + ", but the teacher reported version " + expected + (k == 0 ? " to start from" : " after step " + (k - 1));
     }
 
     /** Whether this student was admitted to the run. */
@@ -115,8 +155,8 @@ public final class Protocol {
             return List.of(new Command.Reject(r, "unknown student " + r.studentId()));
         }
         if (!s.finished) {
-            return List.of(new Command.Reject(r, "student " + r.studentId() + " reports before finishing: it is at step " + s.step
-                + " of " + s.steps));
+            return List.of(new Command.Reject(r, "student " + r.studentId() + " reports before finishing: it is at step "
+                + Math.min(s.examNext, s.teacherNext) + " of " + s.steps));
         }
         if (s.reported) {
             return List.of(new Command.Reject(r, "duplicate report from student " + r.studentId()));
@@ -153,24 +193,20 @@ public final class Protocol {
                 + e.examBatchSize()));
         }
         students.put(e.studentId(), new Student(e.steps(), nowMs));
-        return List.of(new Command.Admit(e.studentId(), e.steps()), courseStart(e.studentId(), 0));
+        return List.of(new Command.Admit(e.studentId(), e.steps()));
     }
 
-    /** Re-issues, with the same key, every CourseStart whose answers are overdue. */
+    /** Re-issues, with the same key, the step of every student that has had no news for the timeout. */
     private List<Command> timeouts(long nowMs) {
         List<Command> out = new ArrayList<>();
         students.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
             Student s = e.getValue();
-            if (!s.finished && nowMs - s.issuedAtMs >= timeoutMs) {
-                s.issuedAtMs = nowMs;
-                out.add(courseStart(e.getKey(), s.step));
+            if (s.active() && nowMs - s.lastNewsMs >= timeoutMs) {
+                s.lastNewsMs = nowMs;
+                out.add(new Command.CourseStart(e.getKey(), Math.min(s.examNext, s.teacherNext)));
             }
         });
         return out;
-    }
-
-    private Command courseStart(String studentId, long step) {
-        return new Command.CourseStart(studentId, step);
     }
 
     /** How many students were admitted. */

@@ -54,26 +54,37 @@ class CoordinatorMachineTest {
     }
 
     @Test
-    void anAdmissionCarriesWhatWasAdmittedAndTheFirstStepCarriesOnlyItsNumber() {
+    void anAdmissionCarriesWhatWasAdmittedForTheTeacherToStartTheStudentFrom() {
         List<Envelope> out = apply(enrollment("student-0", 2), 0);
-        assertThat(out).extracting(Envelope::getKind).containsExactly(Kind.ADMITTED, Kind.COURSE_START);
+        assertThat(out).extracting(Envelope::getKind).containsExactly(Kind.ADMITTED);
         assertThat(out.get(0).getAdmitted().getEnrollment()).isEqualTo(enrollment("student-0", 2).getEnrollment());
         assertThat(out.get(0).getAdmitted().getSteps()).isEqualTo(2);
-        assertThat(out.get(1).getStep()).isZero();
-        assertThat(out.get(1).getIdempotencyKey()).isEqualTo("run-1/student-0/0/course_start");
         assertThat(machine.applied()).isEqualTo(1);
+    }
+
+    @Test
+    void aVersionMismatchAbortsTheStudentWithTheReason() {
+        apply(enrollment("student-0", 2), 0);
+        List<Envelope> out = apply(exam("student-0", 0).toBuilder().setExamResult(ExamResult.newBuilder().setTeacherVersion(4))
+            .build(), 0);
+        assertThat(out).singleElement().satisfies(e -> {
+            assertThat(e.getKind()).isEqualTo(Kind.ABORT);
+            assertThat(e.getStudentId()).isEqualTo("student-0");
+            assertThat(e.getAbort().getReason()).isEqualTo("step 0 learned from teacher version 4, but the teacher reported "
+                + "version 0 to start from");
+        });
     }
 
     @Test
     void aRejectedEventIsRefusedWithTheProtocolsReasonAndNotCounted() {
         apply(enrollment("student-0", 2), 0);
         assertThatThrownBy(() -> apply(exam("student-0", 1), 0)).isInstanceOf(RejectedMessageException.class)
-            .hasMessage("out of order: step 1 has not started; student student-0 is at step 0");
+            .hasMessage("out of order: exam result of step 1 of student student-0 before that of step 0");
         assertThat(machine.applied()).isEqualTo(1);
     }
 
     @Test
-    void timePassingReissuesTheSameCourseStartAndTheLastReportEndsTheRun() {
+    void timePassingNudgesTheStepAndTheLastReportEndsTheRun() {
         apply(enrollment("student-0", 1), 0);
         assertThat(machine.tick(999)).isEmpty();
         assertThat(machine.tick(1_000)).extracting(Envelope::getIdempotencyKey).containsExactly("run-1/student-0/0/course_start");

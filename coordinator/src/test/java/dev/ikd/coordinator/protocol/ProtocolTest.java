@@ -31,13 +31,15 @@ class ProtocolTest {
         return new Enrolled(RUN, student, TERMS, steps);
     }
 
+    /** Step k learned from teacher version k: the teacher's version after the update of step k−1. */
     static ExamResult exam(String student, long step) {
-        return new ExamResult(RUN, student, step, "hash-" + step);
+        return new ExamResult(RUN, student, step, "hash-" + step, step);
     }
 
     static TeacherUpdated teacher(String student, long step) {
         return new TeacherUpdated(RUN, student, step, step + 1);
     }
+
 
     static CourseStart start(String student, long step) {
         return new CourseStart(student, step);
@@ -80,8 +82,8 @@ class ProtocolTest {
     @Nested
     class Enrollment {
         @Test
-        void aStudentWithTheRunsDataIsAdmittedAndStartsStepZero() {
-            Scenario.given().when(enrolled("s1", 3)).then(new Admit("s1", 3), start("s1", 0));
+        void aStudentWithTheRunsDataIsAdmittedAndTheTeacherStartsItWithoutTheCoordinator() {
+            Scenario.given().when(enrolled("s1", 3)).then(new Admit("s1", 3));
         }
 
         @Test
@@ -121,17 +123,23 @@ class ProtocolTest {
     }
 
     @Nested
-    class Alternation {
+    class Pipelining {
         @Test
-        void theNextCourseStartWaitsForBothTheExamAndTheTeacherUpdate() {
-            Scenario.given(enrolled("s1", 3)).when(exam("s1", 0)).then();
-            Scenario.given(enrolled("s1", 3)).when(teacher("s1", 0)).then();
-            Scenario.given(enrolled("s1", 3), exam("s1", 0)).when(teacher("s1", 0)).then(start("s1", 1));
-            Scenario.given(enrolled("s1", 3), teacher("s1", 0)).when(exam("s1", 0)).then(start("s1", 1));
+        void theStepsGoOnWithoutTheCoordinatorWhichOnlyWatches() {
+            Scenario.given(enrolled("s1", 3)).when(exam("s1", 0)).then().when(teacher("s1", 0)).then()
+                .when(exam("s1", 1)).then().when(teacher("s1", 1)).then();
         }
 
         @Test
-        void afterTheLastStepTheStudentIsFinishedAndHearsNothingMore() {
+        void theTwoStreamsMayOvertakeEachOtherAcrossTopics() {
+            // The teacher's update of step 0 and the student's exam of step 1 travel on different topics.
+            Scenario.given(enrolled("s1", 3), exam("s1", 0), exam("s1", 1), exam("s1", 2)).when(teacher("s1", 0)).then()
+                .when(teacher("s1", 1)).then();
+            Scenario.given(enrolled("s1", 3), teacher("s1", 0), teacher("s1", 1)).when(exam("s1", 0)).then();
+        }
+
+        @Test
+        void afterTheLastStepOfBothStreamsTheStudentIsFinishedAndHearsNothingMore() {
             Scenario s = Scenario.given(enrolled("s1", 2), exam("s1", 0), teacher("s1", 0), exam("s1", 1))
                 .when(teacher("s1", 1)).then(new Finish("s1", 2));
             s.when(exam("s1", 2)).thenRejected("already finished its 2 steps");
@@ -139,44 +147,75 @@ class ProtocolTest {
 
         @Test
         void studentsProceedIndependently() {
-            Scenario.given(enrolled("s1", 3), enrolled("s2", 3), exam("s1", 0), teacher("s1", 0))
+            Scenario.given(enrolled("s1", 1), enrolled("s2", 3), exam("s1", 0))
                 .when(exam("s2", 0)).then()
-                .when(teacher("s2", 0)).then(start("s2", 1));
+                .when(teacher("s1", 0)).then(new Finish("s1", 1));
+        }
+    }
+
+    @Nested
+    class Versions {
+        @Test
+        void aStepThatLearnedFromAnotherTeacherVersionThanTheOneAfterThePreviousUpdateAbortsTheStudent() {
+            Scenario.given(enrolled("s1", 5), exam("s1", 0), teacher("s1", 0))
+                .when(new ExamResult(RUN, "s1", 1, "h", 0)).then(new Command.Abort("s1",
+                    "step 1 learned from teacher version 0, but the teacher reported version 1 after step 0"));
+            // The same when the update comes second.
+            Scenario.given(enrolled("s1", 5), exam("s1", 0), new ExamResult(RUN, "s1", 1, "h", 7))
+                .when(teacher("s1", 0)).then(new Command.Abort("s1",
+                    "step 1 learned from teacher version 7, but the teacher reported version 1 after step 0"));
+            Scenario.given(enrolled("s1", 5)).when(new ExamResult(RUN, "s1", 0, "h", 3)).then(new Command.Abort("s1",
+                "step 0 learned from teacher version 3, but the teacher reported version 0 to start from"));
+        }
+
+        @Test
+        void anAbortedStudentIsHeardNoMore() {
+            Scenario.given(enrolled("s1", 5), new ExamResult(RUN, "s1", 0, "h", 3)).when(teacher("s1", 0))
+                .thenRejected("student s1 was aborted");
+        }
+
+        @Test
+        void aFrozenTeacherStaysAtVersionZero() {
+            Scenario.given(enrolled("s1", 2), new ExamResult(RUN, "s1", 0, "h", 0), new TeacherUpdated(RUN, "s1", 0, 0),
+                new ExamResult(RUN, "s1", 1, "h", 0)).when(new TeacherUpdated(RUN, "s1", 1, 0)).then(new Finish("s1", 2));
         }
     }
 
     @Nested
     class Refusals {
         @Test
-        void aMessageForAStepThatHasNotStartedIsOutOfOrder() {
-            Scenario.given(enrolled("s1", 5)).when(exam("s1", 3)).thenRejected("out of order: step 3 has not started");
+        void aMessageForALaterStepIsOutOfOrder() {
+            Scenario.given(enrolled("s1", 5)).when(exam("s1", 3))
+                .thenRejected("out of order: exam result of step 3 of student s1 before that of step 0");
+            Scenario.given(enrolled("s1", 5)).when(exam("s1", 9)).thenRejected("out of order");
         }
 
         @Test
         void aRepeatedAnswerIsADuplicateAndIsNotAppliedTwice() {
-            Scenario.given(enrolled("s1", 5), exam("s1", 0)).when(exam("s1", 0)).thenRejected("duplicate exam result for step 0");
+            Scenario.given(enrolled("s1", 5), exam("s1", 0)).when(exam("s1", 0))
+                .thenRejected("duplicate: the exam result of step 0 of student s1 is in");
             Scenario.given(enrolled("s1", 5), exam("s1", 0), teacher("s1", 0)).when(teacher("s1", 0))
-                .thenRejected("duplicate: step 0 is done");
+                .thenRejected("duplicate: the teacher update of step 0 of student s1 is in");
         }
 
         @Test
         void unknownRunsAndStudentsAreRejected() {
-            Scenario.given(enrolled("s1", 5)).when(new ExamResult("run-2", "s1", 0, "h")).thenRejected("unknown run run-2");
+            Scenario.given(enrolled("s1", 5)).when(new ExamResult("run-2", "s1", 0, "h", 0)).thenRejected("unknown run run-2");
             Scenario.given(enrolled("s1", 5)).when(exam("s9", 0)).thenRejected("unknown student s9");
         }
 
         @Test
         void aRejectedMessageChangesNothing() {
-            Scenario.given(enrolled("s1", 5), exam("s1", 0), exam("s1", 3), exam("s9", 0), exam("s1", 0),
+            Scenario.given(enrolled("s1", 1), exam("s1", 0), exam("s1", 3), exam("s9", 0), exam("s1", 0),
                     new TeacherUpdated("run-2", "s1", 0, 1))
-                .when(teacher("s1", 0)).then(start("s1", 1));
+                .when(teacher("s1", 0)).then(new Finish("s1", 1));
         }
     }
 
     @Nested
     class Timeouts {
         @Test
-        void anOverdueCourseStartIsReissuedWithTheSameContentOncePerTimeout() {
+        void aStudentWithNoNewsIsNudgedAtTheStepItIsStuckAtOncePerTimeout() {
             Scenario s = Scenario.given(enrolled("s1", 5));
             s.when(new Tick(RUN, TIMEOUT - 1)).then();
             s.when(new Tick(RUN, TIMEOUT)).then(start("s1", 0));
@@ -185,7 +224,13 @@ class ProtocolTest {
         }
 
         @Test
-        void answeredAndFinishedStudentsAreNotReissued() {
+        void theNudgeNamesTheOldestStepMissingAnAnswer() {
+            Scenario s = Scenario.given(enrolled("s1", 5), exam("s1", 0), teacher("s1", 0), exam("s1", 1));
+            s.when(new Tick(RUN, TIMEOUT)).then(start("s1", 1));
+        }
+
+        @Test
+        void finishedStudentsAreNotNudged() {
             Scenario s = Scenario.given(enrolled("s1", 1), enrolled("s2", 5), exam("s1", 0), teacher("s1", 0));
             List<Command> reissued = new ArrayList<>(s.when(new Tick(RUN, TIMEOUT)).last);
             assertThat(reissued).containsExactly(start("s2", 0));

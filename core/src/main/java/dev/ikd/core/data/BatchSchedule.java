@@ -9,6 +9,11 @@ public final class BatchSchedule {
     private final int[] pool;
     private final int batchSize;
     private final long seed;
+    /** The shuffle of the epoch asked for last: steps come in order, so one epoch's shuffle serves many steps. */
+    private volatile Epoch last;
+
+    private record Epoch(long epoch, int[] order) {
+    }
 
     public BatchSchedule(int[] pool, int batchSize, long seed) {
         if (pool.length == 0) {
@@ -29,17 +34,20 @@ public final class BatchSchedule {
     public int[] batch(long step) {
         int[] out = new int[batchSize];
         long start = step * batchSize;
-        int[] order = null;
-        long orderEpoch = -1;
         for (int i = 0; i < batchSize; i++) {
             long position = start + i;
-            long epoch = position / pool.length;
-            if (epoch != orderEpoch) {
-                order = Splits.permutation(pool.length, seed * 1_000_003L + epoch);
-                orderEpoch = epoch;
-            }
-            out[i] = pool[order[(int) (position % pool.length)]];
+            out[i] = pool[order(position / pool.length)[(int) (position % pool.length)]];
         }
         return out;
+    }
+
+    /** Epoch e's shuffle of the pool, computed once while steps stay in that epoch. */
+    private int[] order(long epoch) {
+        Epoch e = last;
+        if (e == null || e.epoch() != epoch) {
+            e = new Epoch(epoch, Splits.permutation(pool.length, seed * 1_000_003L + epoch));
+            last = e;
+        }
+        return e.order();
     }
 }

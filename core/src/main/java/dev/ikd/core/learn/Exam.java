@@ -2,6 +2,7 @@ package dev.ikd.core.learn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
@@ -29,6 +30,19 @@ public final class Exam {
     }
 
     /**
+     * L_e(θ') and its accuracy without the gradient: the exam a student takes when no teacher learns
+     * from it (classic KD, a student alone). The same forward pass as {@link #take}, so the same values.
+     */
+    public static Outcome score(Network net, Params thetaAfter, NDArray x, int[] y, NDManager manager) {
+        NDArray oneHot = Losses.oneHot(manager, y, null, net.classes(), x.getDataType());
+        NDArray logits = net.logits(thetaAfter, x);
+        NDArray loss = Losses.crossEntropy(logits, oneHot);
+        try (NDArray f64 = loss.toType(DataType.FLOAT64, true)) {
+            return new Outcome(f64.toDoubleArray()[0], Losses.accuracy(logits, y), null);
+        }
+    }
+
+    /**
      * d_i = η α T / B · J_i(θ) g, the directional derivative of the course logits along g at the
      * pre-step parameters θ, by central difference with ε = 0.01 / ‖g‖. The forward passes use the
      * course step's swap, so J is the Jacobian of the very function the course step differentiated.
@@ -52,7 +66,7 @@ public final class Exam {
         }
     }
 
-    /** Exam loss, accuracy and the exam gradient g. */
+    /** Exam loss, accuracy and the exam gradient g (null from {@link #score}). */
     public record Outcome(double loss, double accuracy, Params gradient) {
     }
 }

@@ -40,25 +40,52 @@ public final class Student implements AutoCloseable {
     }
 
     /**
-     * Step k: course step on (x, y, p), exam on (examX, examY), feedback d for the teacher.
+     * Step k: course step on (x, y, p), exam on (examX, examY), and the feedback d for a teacher of
+     * {@code mode}. A teacher that does not learn from feedback (classic KD, or none) gets zeros for d
+     * and the exam is scored without its gradient; course logits are computed for PESF only (zeros
+     * otherwise). θ' is the same whatever the mode asks for.
      *
      * @param weightedOneHot course labels (zero rows where the student has no label)
      * @param p              soft targets as received (B x C)
      */
-    public StepResult learn(NDArray courseX, NDArray weightedOneHot, NDArray p, NDArray examX, int[] examY, Swap swap) {
+    public StepResult learn(NDArray courseX, NDArray weightedOneHot, NDArray p, NDArray examX, int[] examY, Swap swap,
+                            TeacherMode mode) {
         try (NDManager step = manager.newSubManager()) {
             CourseStep.Result course = CourseStep.apply(net, theta, velocity, courseX, weightedOneHot, p, swap, config, step);
-            Exam.Outcome exam = Exam.take(net, course.theta(), examX, examY, step);
-            NDArray d = Exam.feedback(net, theta, exam.gradient(), courseX, swap, config, step);
-            NDArray courseLogits = net.forward(theta, courseX, swap).logits();
-            var result = new StepResult(stepsDone, toFloats(d), toFloats(courseLogits), course.loss(), exam.loss(),
-                exam.accuracy(), null);
+            int size = Math.toIntExact(p.size());
+            float[] feedback;
+            Exam.Outcome exam;
+            if (mode.learnsFromFeedback()) {
+                exam = Exam.take(net, course.theta(), examX, examY, step);
+                feedback = toFloats(Exam.feedback(net, theta, exam.gradient(), courseX, swap, config, step));
+            } else {
+                exam = Exam.score(net, course.theta(), examX, examY, step);
+                feedback = new float[size];
+            }
+            float[] courseLogits = mode == TeacherMode.PESF ? toFloats(net.forward(theta, courseX, swap).logits()) : new float[size];
+            var result = new StepResult(stepsDone, feedback, courseLogits, course.loss(), exam.loss(), exam.accuracy(), null);
             theta.close();
             velocity.close();
             theta = course.theta().copy(manager);
             velocity = course.velocity().copy(manager);
             stepsDone++;
             return result.withHash(theta.sha256());
+        }
+    }
+
+    /**
+     * Step k's course step alone, as {@link #learn} takes it, without the exam and the feedback: all
+     * that θ' needs, for re-deriving a logged trajectory. Returns the SHA-256 of θ'.
+     */
+    public String courseStep(NDArray courseX, NDArray weightedOneHot, NDArray p, Swap swap) {
+        try (NDManager step = manager.newSubManager()) {
+            CourseStep.Result course = CourseStep.apply(net, theta, velocity, courseX, weightedOneHot, p, swap, config, step);
+            theta.close();
+            velocity.close();
+            theta = course.theta().copy(manager);
+            velocity = course.velocity().copy(manager);
+            stepsDone++;
+            return theta.sha256();
         }
     }
 

@@ -21,6 +21,11 @@ public enum TeacherMode {
         }
     }
 
+    /** Whether the teacher learns from the students' feedback d (every mode but classic KD). */
+    public boolean learnsFromFeedback() {
+        return this != FROZEN;
+    }
+
     public boolean usesAdapter() {
         return this == IKD_ADAPTER || this == PESF;
     }

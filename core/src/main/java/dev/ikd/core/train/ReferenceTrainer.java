@@ -85,7 +85,8 @@ public final class ReferenceTrainer {
             ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
             : Swap.NONE;
         long t0 = System.nanoTime();
-        Student.StepResult r = WireSteps.learn(student, data, ids, plan.labeledMask(ids), plan.exam().batch(k), p, swap, type, run);
+        Student.StepResult r = WireSteps.learn(student, data, ids, plan.labeledMask(ids), plan.exam().batch(k), p, swap,
+            teacher == null ? TeacherMode.FROZEN : c.mode(), type, run);
         listener.onStudentStep(new TrainingListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
             r.paramSha256(), System.nanoTime() - t0));
         if (teacher != null) {

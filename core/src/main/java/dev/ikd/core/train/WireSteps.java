@@ -8,6 +8,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.Losses;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.Teacher;
+import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Swap;
 import dev.ikd.core.model.Tensors;
 
@@ -29,15 +30,25 @@ public final class WireSteps {
         }
     }
 
-    /** The student's course step, exam and feedback on soft targets {@code p} (B x C, as received). */
+    /** The student's course step, exam and feedback for a teacher of {@code mode} on soft targets {@code p} (B x C, as received). */
     public static Student.StepResult learn(Student student, Dataset data, int[] courseIds, boolean[] labeled, int[] examIds,
-                                           float[] p, Swap swap, DataType type, NDManager parent) {
+                                           float[] p, Swap swap, TeacherMode mode, DataType type, NDManager parent) {
         try (NDManager s = parent.newSubManager()) {
             NDArray x = data.trainFeatures(s, courseIds, type);
             NDArray oneHot = Losses.oneHot(s, data.trainLabels(courseIds), labeled, data.classes(), type);
             NDArray examX = data.trainFeatures(s, examIds, type);
             return student.learn(x, oneHot, matrix(p, courseIds.length, data.classes(), type, s), examX,
-                data.trainLabels(examIds), swap);
+                data.trainLabels(examIds), swap, mode);
+        }
+    }
+
+    /** The student's course step alone on soft targets {@code p}, as {@link #learn} takes it; the SHA-256 of θ' after it. */
+    public static String courseStep(Student student, Dataset data, int[] courseIds, boolean[] labeled, float[] p, Swap swap,
+                                    DataType type, NDManager parent) {
+        try (NDManager s = parent.newSubManager()) {
+            NDArray x = data.trainFeatures(s, courseIds, type);
+            NDArray oneHot = Losses.oneHot(s, data.trainLabels(courseIds), labeled, data.classes(), type);
+            return student.courseStep(x, oneHot, matrix(p, courseIds.length, data.classes(), type, s), swap);
         }
     }
 

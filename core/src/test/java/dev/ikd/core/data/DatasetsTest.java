@@ -58,6 +58,13 @@ class DatasetsTest {
         int[] epoch = IntStream.range(0, 3).flatMap(k -> Arrays.stream(schedule.batch(k))).sorted().toArray();
         assertThat(epoch).containsExactly(pool);
         assertThat(new BatchSchedule(pool, 10, 5).batch(7)).containsExactly(schedule.batch(7));
+        // Batches that straddle epochs (7 does not divide 30), asked for out of order, are those asked for in order.
+        var inOrder = new BatchSchedule(pool, 7, 9);
+        int[][] expected = IntStream.range(0, 12).mapToObj(inOrder::batch).toArray(int[][]::new);
+        var jumping = new BatchSchedule(pool, 7, 9);
+        for (int k : new int[] {11, 4, 0, 8, 4, 12 - 1, 1, 9, 3, 10, 2, 5, 7, 6}) {
+            assertThat(jumping.batch(k)).as("step %d", k).containsExactly(expected[k]);
+        }
     }
 
     @Test

@@ -101,7 +101,7 @@ class MicroBatcherTest {
                             NDArray p = byIds ? teacher.softTargets(new Teacher.Batch(ids, null, step), step)
                                 : teacher.softTargets(x, step);
                             targets[s][k] = p.toFloatArray();
-                            student.learn(x, y, p, x, DIGITS.trainLabels(ids), Swap.NONE);
+                            student.learn(x, y, p, x, DIGITS.trainLabels(ids), Swap.NONE, TeacherMode.IKD);
                         }
                     }
                     float[] theta = student.parameters().asMap().values().stream().map(NDArray::toFloatArray)

@@ -35,7 +35,7 @@ class ScopedStepTest {
                         NDArray y = Losses.oneHot(step, digits.trainLabels(ids), null, 10, DataType.FLOAT32);
                         NDArray p = teacher.softTargets(x, step);
                         Student.StepResult r = student.learn(x, y, p, x, digits.trainLabels(ids),
-                            new Swap(teacherNet, phi, new boolean[] {k % 2 == 0, false}));
+                            new Swap(teacherNet, phi, new boolean[] {k % 2 == 0, false}), mode);
                         teacher.learn(x, digits.trainLabels(ids), step.create(r.feedback(), p.getShape()),
                             step.create(r.courseLogits(), p.getShape()));
                     }

@@ -67,7 +67,10 @@ public final class Topics {
         return envelope.getStudentId();
     }
 
-    /** The topic definitions for {@code settings}: compaction for teacher blocks, the run log kept for good. */
+    /**
+     * The topic definitions for {@code settings}: compaction for teacher blocks, the run log kept for
+     * good, records stamped with the broker's append time.
+     */
     public static List<NewTopic> definitions(TopicSettings settings) {
         List<NewTopic> topics = new ArrayList<>();
         for (String name : ALL) {
@@ -77,7 +80,10 @@ public final class Topics {
                     TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, "0.01",
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()))
                 : Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(settings.retentionMs()),
-                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()));
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()),
+                    // The broker stamps each record as it appends it: with the sender's and the
+                    // receiver's clocks, that splits a hop into its produce and fetch stages.
+                    TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime");
             topics.add(new NewTopic(name, settings.partitions(), settings.replicationFactor()).configs(config));
         }
         return topics;

@@ -45,7 +45,7 @@ public final class CheckpointFiles implements Durability {
 
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointFiles.class);
     /** Bumped when a checkpoint changes in a way older builds cannot read. */
-    public static final int FORMAT = 1;
+    public static final int FORMAT = 2;
     private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9._-]+");
     private static final String SUFFIX = ".ckpt";
     private static final String TEMPORARY = ".tmp";

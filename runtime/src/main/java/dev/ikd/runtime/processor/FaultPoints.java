@@ -7,9 +7,9 @@ import java.util.Locale;
 /**
  * Deterministic crashes, for tests: {@code IKD_FAULT=SERVICE:POINT:STEP[,...]} (or the system
  * property {@code ikd.fault}) makes the service {@code SERVICE} halt, as if killed with SIGKILL, when
- * the record of step {@code STEP} that made its machine answer reaches {@code POINT}:
+ * the first record of step {@code STEP} its machine applies (refused ones do not count) reaches {@code POINT}:
  * {@code after-apply} (state changed in memory only), {@code after-checkpoint} (state durable,
- * nothing sent), {@code after-send} (answers acknowledged, offset not committed) or
+ * nothing sent), {@code after-send} (answers, if any, acknowledged; offset not committed) or
  * {@code after-commit}. A restart with the same command (and no fault) must resume exactly.
  */
 public final class FaultPoints {

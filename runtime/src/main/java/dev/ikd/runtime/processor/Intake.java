@@ -39,6 +39,11 @@ final class Intake {
         next.put(tp, offset + 1);
     }
 
+    /** Whether some partition waits, paused, for its records to be done. */
+    boolean anyPaused() {
+        return !paused.isEmpty();
+    }
+
     /** Marks {@code tp} paused; false if it already was. */
     boolean pause(TopicPartition tp) {
         return paused.add(tp);

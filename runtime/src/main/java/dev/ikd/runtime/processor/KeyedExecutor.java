@@ -24,10 +24,4 @@ final class KeyedExecutor {
         return tails.compute(key, (k, tail) -> (tail == null ? CompletableFuture.<Void>completedFuture(null)
             : tail.exceptionally(e -> null)).thenRunAsync(task, executor));
     }
-
-    /** Completes when every task submitted for {@code key} so far has run. */
-    CompletableFuture<Void> drained(String key) {
-        CompletableFuture<Void> tail = tails.get(key);
-        return tail == null ? CompletableFuture.completedFuture(null) : tail.exceptionally(e -> null);
-    }
 }

@@ -2,6 +2,7 @@ package dev.ikd.runtime.processor;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -26,6 +28,7 @@ import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
+import dev.ikd.runtime.Hop;
 import dev.ikd.runtime.Position;
 import dev.ikd.runtime.ServiceMetrics;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -39,6 +42,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +71,11 @@ public final class Processor<M extends Machine> implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Processor.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    /**
+     * Offsets are hints (a checkpoint's positions win), so they are committed at most this often: a
+     * commit per record was a third of the broker's requests on the critical path of a step.
+     */
+    static final long COMMIT_INTERVAL_MS = 1_000;
     /** Longer than the producer's own delivery timeout (120 s): the client gives up first and says why. */
     private static final long SEND_WAIT_S = 180;
     private static final long DRAIN_WAIT_MS = 60_000;
@@ -75,8 +84,22 @@ public final class Processor<M extends Machine> implements AutoCloseable {
      * @param queueBound records per partition taken from Kafka and not yet done; at the bound the partition pauses
      * @param tickMs     how often every machine hears time pass (0: never)
      */
-    public record Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults) {
+    /**
+     * @param unacked records of one key whose answers may still await their acknowledgements while the
+     *                key's next record is applied (1: each record's answers are acknowledged before the
+     *                next is applied). Every answer not yet acknowledged is in the key's checkpoint, so a
+     *                crash sends it again; offsets are committed only past acknowledged answers.
+     */
+    public record Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults, int unacked) {
+
+        public Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults) {
+            this(runId, serviceId, queueBound, tickMs, faults, 1);
+        }
+
         public Settings {
+            if (unacked < 1) {
+                throw new IllegalArgumentException("unacknowledged records per key must be at least 1, got " + unacked);
+            }
             if (queueBound < 1) {
                 throw new IllegalArgumentException("the queue bound must be at least 1 record, got " + queueBound);
             }
@@ -138,11 +161,25 @@ public final class Processor<M extends Machine> implements AutoCloseable {
     private long nextTickMs;
 
     private volatile boolean running = true;
+    /** Whether a partition is paused (read by workers to decide whether to wake the input thread; stale true is harmless). */
+    private volatile boolean anyPaused;
+    private long nextCommitMs;
     private volatile Thread inputThread;
 
     /** A record that needs no more work: handled, skipped or dead-lettered. {@code faultStep} >= 0 halts once it is committed. */
     private record Done(TopicPartition tp, long offset, long faultStep) {
     }
+
+    /** A handled record whose answers are on their way: done once {@code acked} completes and the key's turn comes. */
+    private record InFlight(ConsumerRecord<String, Decoded> record, Envelope envelope, TopicPartition tp, Input input, String refusal,
+                            List<Envelope> out, CompletableFuture<Void> acked, Hop hop) {
+        boolean applied() {
+            return refusal == null;
+        }
+    }
+
+    /** Per key, its records in flight, oldest first; touched only on the key's turn. */
+    private final Map<String, ArrayDeque<InFlight>> inFlight = new ConcurrentHashMap<>();
 
     public Processor(Settings settings, Inputs inputs, Consumer<String, Decoded> consumer, Producer<String, Envelope> producer,
                      Service<M> service, Durability durability, ServiceMetrics metrics, Executor workers, Clock clock,
@@ -201,11 +238,17 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         });
     }
 
-    /** Sends envelopes no input caused (a teacher's blocks); completes when every one is acknowledged. */
+    /**
+     * Sends envelopes (as well those no input caused, a teacher's blocks); completes when every one is
+     * acknowledged. Each is stamped with the moment it is handed to the producer, where hop times
+     * start.
+     */
     public CompletableFuture<Void> send(List<Envelope> envelopes) {
         List<CompletableFuture<Void>> all = new ArrayList<>();
         for (Envelope e : envelopes) {
-            for (ProducerRecord<String, Envelope> r : records(e)) {
+            long now = Envelopes.micros(clock);
+            Envelope stamped = e.toBuilder().setEventTimeUs(now).setEventTimeMs(now / 1_000).build();
+            for (ProducerRecord<String, Envelope> r : records(stamped)) {
                 CompletableFuture<Void> acked = new CompletableFuture<>();
                 producer.send(r, (meta, error) -> {
                     if (error != null) {
@@ -290,6 +333,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
 
     private void pause(TopicPartition tp) {
         if (intake.pause(tp)) {
+            anyPaused = true;
             consumer.pause(List.of(tp));
             metrics.paused(tp.topic());
         }
@@ -312,8 +356,10 @@ public final class Processor<M extends Machine> implements AutoCloseable {
             done.add(new Done(tp, record.offset(), -1));
             return;
         }
-        long hop = e.getEventTimeUs() > 0 ? Envelopes.micros(clock) - e.getEventTimeUs() : -1;
-        metrics.received(record.topic(), size, e, hop);
+        long receivedUs = Envelopes.micros(clock);
+        long sentUs = e.getEventTimeUs() > 0 ? e.getEventTimeUs() : -1;
+        long appendedUs = record.timestampType() == TimestampType.LOG_APPEND_TIME ? record.timestamp() * 1_000 : -1;
+        metrics.received(record.topic(), size, sentUs < 0 ? -1 : Math.max(0, receivedUs - sentUs));
         listener.received(e);
         String skip = service.skip(e);
         if (skip != null) {
@@ -322,7 +368,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
             return;
         }
         String key = service.keyOf(e);
-        keyed.submit(key, () -> handle(key, record, e, tp));
+        keyed.submit(key, () -> handle(key, record, e, tp, Hop.arrived(sentUs, appendedUs, receivedUs)));
     }
 
     /** A record no machine can read: its dead letter goes out without holding up the partition. */
@@ -339,10 +385,11 @@ public final class Processor<M extends Machine> implements AutoCloseable {
     }
 
     /** Steps 2 to 4 for one record, on its key's turn: apply, make durable, send and wait for the acknowledgements. */
-    private void handle(String key, ConsumerRecord<String, Decoded> record, Envelope e, TopicPartition tp) {
+    private void handle(String key, ConsumerRecord<String, Decoded> record, Envelope e, TopicPartition tp, Hop arrived) {
         if (!running) {
             return; // stopping: the record stays in flight and is never committed
         }
+        long startedUs = Envelopes.micros(clock);
         M machine;
         try {
             machine = machines.computeIfAbsent(key, service::fresh);
@@ -372,33 +419,114 @@ public final class Processor<M extends Machine> implements AutoCloseable {
             stop("handling " + e.getIdempotencyKey() + " from " + at.partitionName() + "@" + at.offset() + " failed: " + bug, bug);
             return;
         }
-        boolean answered = refusal == null && !out.isEmpty();
+        boolean applied = refusal == null;
+        long appliedUs = Envelopes.micros(clock);
         long step = e.getStep();
-        if (answered) {
+        if (applied) {
             settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_APPLY, step);
         }
         positions.advance(at);
         try {
             long t0 = System.nanoTime();
-            durability.record(new Durability.Handled(key, machine, input, refusal, out, positions));
+            List<Envelope> outbox = unacknowledged(key);
+            if (!outbox.isEmpty()) {
+                outbox = new ArrayList<>(outbox);
+                outbox.addAll(out);
+            }
+            durability.record(new Durability.Handled(key, machine, input, refusal, outbox.isEmpty() ? out : outbox, positions));
             metrics.checkpointed(System.nanoTime() - t0);
         } catch (RuntimeException | Error broken) {
             stop("cannot make the state of " + key + " durable: " + broken.getMessage(), broken);
             return;
         }
-        if (answered) {
+        long persistedUs = Envelopes.micros(clock);
+        if (applied) {
             settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_CHECKPOINT, step);
         }
-        if (!sendAndWait(out, refusal == null ? "the answers to " + e.getIdempotencyKey() : "the dead letter of "
-            + e.getIdempotencyKey())) {
+        String what = what(e, refusal);
+        CompletableFuture<Void> acked;
+        try {
+            acked = send(out);
+        } catch (RuntimeException broken) {
+            stop("cannot send " + what + ": " + broken, broken);
             return;
         }
-        if (answered) {
+        ArrayDeque<InFlight> queue = inFlight.computeIfAbsent(key, k -> new ArrayDeque<>());
+        queue.addLast(new InFlight(record, e, tp, input, refusal, out, acked, arrived.handled(startedUs, appliedUs, persistedUs, -1)));
+        acked.whenComplete((ok, error) -> {
+            if (error != null) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                stop("cannot send " + what + ": " + cause, cause);
+            } else {
+                keyed.submit(key, () -> settle(key, false));
+            }
+        });
+        settle(key, false);
+    }
+
+    private static String what(Envelope e, String refusal) {
+        return refusal == null ? "the answers to " + e.getIdempotencyKey() : "the dead letter of " + e.getIdempotencyKey();
+    }
+
+    /** The answers of {@code key}'s records in flight, oldest first: what a checkpoint keeps to send again after a crash. */
+    private List<Envelope> unacknowledged(String key) {
+        ArrayDeque<InFlight> queue = inFlight.get(key);
+        if (queue == null || queue.isEmpty()) {
+            return List.of();
+        }
+        List<Envelope> all = new ArrayList<>();
+        queue.forEach(f -> all.addAll(f.out()));
+        return all;
+    }
+
+    /**
+     * On {@code key}'s turn: its records whose answers are acknowledged are done, oldest first. Waits
+     * for acknowledgements while more than {@code unacked - 1} records are in flight, or, with
+     * {@code all}, until none is.
+     */
+    private void settle(String key, boolean all) {
+        ArrayDeque<InFlight> queue = inFlight.get(key);
+        while (queue != null && !queue.isEmpty() && !failure.isDone()) {
+            InFlight f = queue.peekFirst();
+            if (!f.acked().isDone()) {
+                if (!all && queue.size() < settings.unacked()) {
+                    return;
+                }
+                try {
+                    f.acked().get(SEND_WAIT_S, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    return; // the processor stops: the callback says why
+                } catch (TimeoutException e) {
+                    stop("no acknowledgement for " + what(f.envelope(), f.refusal()) + " after " + SEND_WAIT_S + " s", e);
+                    return;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    stop("interrupted while sending " + what(f.envelope(), f.refusal()), e);
+                    return;
+                }
+            }
+            if (f.acked().isCompletedExceptionally()) {
+                return;
+            }
+            queue.pollFirst();
+            acknowledged(key, f, queue.isEmpty());
+        }
+    }
+
+    /** A record's answers are acknowledged: the record is done. The listener hears of the machine once all its answers are out. */
+    private void acknowledged(String key, InFlight f, boolean last) {
+        long step = f.envelope().getStep();
+        if (f.applied()) {
             settings.faults().reached(settings.serviceId(), FaultPoints.Point.AFTER_SEND, step);
         }
-        listener.handled(key, machine, input);
-        boolean haltOnCommit = answered && settings.faults().armed(settings.serviceId(), FaultPoints.Point.AFTER_COMMIT, step);
-        completed(new Done(tp, record.offset(), haltOnCommit ? step : -1));
+        M machine = machines.get(key);
+        if (last && machine != null) {
+            listener.handled(key, machine, f.input());
+        }
+        Hop h = f.hop();
+        metrics.handled(f.record().topic(), f.envelope(), h.handled(h.startedUs(), h.appliedUs(), h.persistedUs(), Envelopes.micros(clock)));
+        boolean haltOnCommit = f.applied() && settings.faults().armed(settings.serviceId(), FaultPoints.Point.AFTER_COMMIT, step);
+        completed(new Done(f.tp(), f.record().offset(), haltOnCommit ? step : -1));
     }
 
     /** Sends and waits for every acknowledgement; false (and the processor stopped) if one failed. */
@@ -436,9 +564,13 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         return List.of(new ProducerRecord<>(topic, Topics.keyOf(e), e));
     }
 
+    /**
+     * A record is done. The input thread hears of it at its next poll; it is woken at once only when
+     * that matters: a paused partition may resume, or a fault waits for the commit.
+     */
     private void completed(Done d) {
         done.add(d);
-        if (Thread.currentThread() != inputThread) {
+        if (Thread.currentThread() != inputThread && (anyPaused || d.faultStep() >= 0)) {
             consumer.wakeup();
         }
     }
@@ -455,12 +587,21 @@ public final class Processor<M extends Machine> implements AutoCloseable {
             }
             if (intake.done(d.tp(), d.offset())) {
                 consumer.resume(List.of(d.tp()));
+                anyPaused = intake.anyPaused();
             }
         }
     }
 
-    /** Step 5: per partition, the offset below which every record is done, committed once it moved. */
+    /**
+     * Step 5: per partition, the offset below which every record is done, committed once it moved,
+     * at most every {@link #COMMIT_INTERVAL_MS} unless a fault waits for it.
+     */
     private void commit() {
+        long now = clock.millis();
+        if (now < nextCommitMs && commitFaults.isEmpty()) {
+            return;
+        }
+        nextCommitMs = now + COMMIT_INTERVAL_MS;
         Map<TopicPartition, OffsetAndMetadata> offsets = intake.toCommit(intake.partitions());
         if (offsets.isEmpty()) {
             return;
@@ -552,7 +693,8 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         if (service.placement() == Service.Placement.BY_KEY_HASH) {
             for (String key : List.copyOf(machines.keySet())) {
                 if (partitions.stream().anyMatch(tp -> partitionOf(tp.topic(), key) == tp.partition())) {
-                    keyed.drained(key).join();
+                    keyed.submit(key, () -> settle(key, true)).join();
+                    inFlight.remove(key);
                     M m = machines.remove(key);
                     covered.remove(key);
                     if (m != null) {
@@ -572,7 +714,8 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         long deadline = System.currentTimeMillis() + DRAIN_WAIT_MS;
         for (String key : List.copyOf(machines.keySet())) {
             try {
-                keyed.drained(key).get(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+                keyed.submit(key, () -> settle(key, true)).get(Math.max(1, deadline - System.currentTimeMillis()),
+                    TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

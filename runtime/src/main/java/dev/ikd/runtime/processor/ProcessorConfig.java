@@ -27,8 +27,20 @@ public record ProcessorConfig(KafkaProcessor.Connection kafka, String runId, Str
         }
     }
 
+    /**
+     * Records per key a learner (student, teacher) may apply ahead of its answers' acknowledgements:
+     * a frozen teacher's student then steps while its feedback of the steps before is still on its
+     * way (BENCHMARKS.md, overhead).
+     */
+    public static final int LEARNER_UNACKED = 8;
+
     public Processor.Settings settings(long tickMs) {
-        return new Processor.Settings(runId, serviceId, queueBound, tickMs, faults);
+        return settings(tickMs, 1);
+    }
+
+    /** With {@code unacked} records per key whose answers may await acknowledgement while the next is applied. */
+    public Processor.Settings settings(long tickMs, int unacked) {
+        return new Processor.Settings(runId, serviceId, queueBound, tickMs, faults, unacked);
     }
 
     /** Checkpoint files under the state directory, or nothing durable without one. */

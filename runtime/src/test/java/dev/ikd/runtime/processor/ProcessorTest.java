@@ -264,7 +264,11 @@ class ProcessorTest {
     }
 
     Processor<Counter> start(int bound, FaultPoints faults) {
-        processor = new Processor<>(new Processor.Settings(RUN, ME, bound, 0, faults),
+        return start(bound, faults, 1);
+    }
+
+    Processor<Counter> start(int bound, FaultPoints faults, int unacked) {
+        processor = new Processor<>(new Processor.Settings(RUN, ME, bound, 0, faults, unacked),
             new Processor.Inputs.OwnPartition(Set.of(Topics.CONTROL), ME), consumer, producer, service, saved,
             new ServiceMetrics(new SimpleMeterRegistry(), "student"), workers, Clock.systemUTC(), new Processor.Listener<>() {
             });
@@ -298,6 +302,48 @@ class ProcessorTest {
 
     List<ProducerRecord<String, Envelope>> sentTo(String topic) {
         return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+    }
+
+    /** A learner applies its next records while the answers of the ones before are on their way, up to a bound. */
+    @Nested
+    class Unacknowledged {
+        @Test
+        void theNextRecordsAreAppliedBeforeTheFirstAnswersAreAcknowledgedAndTheCheckpointKeepsThemAll() throws Exception {
+            start(64, FaultPoints.NONE, 3);
+            for (int k = 0; k < 5; k++) {
+                give(k, courseStart(k));
+            }
+            await().atMost(5, TimeUnit.SECONDS).until(() -> producer.history().size() == 3);
+            Thread.sleep(200);
+            assertThat(made.get(ME).applied).as("three in flight at most: 3 waits for 0's acknowledgement").containsExactly(0L, 1L, 2L);
+            assertThat(saved.recorded.get(2).outbox()).as("record 2's checkpoint sends every unacknowledged answer again")
+                .extracting(Envelope::getStep).containsExactly(0L, 1L, 2L);
+            assertThat(committed()).as("nothing is committed past an unacknowledged answer").isLessThan(1);
+
+            assertThat(producer.completeNext()).isTrue();
+            await().atMost(5, TimeUnit.SECONDS).until(() -> producer.history().size() == 4);
+            assertThat(saved.recorded.get(3).outbox()).extracting(Envelope::getStep).containsExactly(1L, 2L, 3L);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> committed() == 1);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> {
+                acknowledgeAll();
+                return committed() == 5;
+            });
+            assertThat(sentTo(Topics.EXAM_RESULTS)).extracting(r -> r.value().getStep()).containsExactly(0L, 1L, 2L, 3L, 4L);
+        }
+
+        @Test
+        void anEarlierRecordsFailedSendStopsTheServiceAndNothingPastItIsCommitted() {
+            start(64, FaultPoints.NONE, 3);
+            give(0, courseStart(0));
+            give(1, courseStart(1));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> producer.history().size() == 2);
+            producer.errorNext(new TimeoutException("Expiring 1 record(s) after 120000 ms"));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> processor.failure().isCompletedExceptionally());
+            assertThatThrownBy(() -> processor.failure().join()).hasMessageContaining(
+                "cannot send the answers to run-1/student-0/0/course_start: org.apache.kafka.common.errors.TimeoutException");
+            acknowledgeAll();
+            assertThat(committed()).isLessThan(1);
+        }
     }
 
     @Nested
