@@ -1,6 +1,7 @@
 package dev.ikd.broker;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -13,8 +14,15 @@ import java.util.Objects;
  * @param advertisedHost host name clients are told to use; null means {@code host}
  *                       (or 127.0.0.1 when binding to every interface)
  * @param overrides      extra broker properties, applied last
+ * @param secureUsers    null: a plain-text listener open to anyone; otherwise TLS, SCRAM logins for
+ *                       these principals (and {@code admin}) and ACLs ({@link BrokerSecurity})
  */
-public record BrokerSettings(Path dataDir, String host, int port, String advertisedHost, Map<String, String> overrides) {
+public record BrokerSettings(Path dataDir, String host, int port, String advertisedHost, Map<String, String> overrides,
+                             List<String> secureUsers) {
+
+    public BrokerSettings(Path dataDir, String host, int port, String advertisedHost, Map<String, String> overrides) {
+        this(dataDir, host, port, advertisedHost, overrides, null);
+    }
 
     public BrokerSettings {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -23,6 +31,16 @@ public record BrokerSettings(Path dataDir, String host, int port, String adverti
             throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
         }
         overrides = Map.copyOf(overrides == null ? Map.of() : overrides);
+        secureUsers = secureUsers == null ? null : List.copyOf(secureUsers);
+    }
+
+    /** These settings with TLS, SCRAM logins for {@code users} and an authorizer. */
+    public BrokerSettings secure(List<String> users) {
+        return new BrokerSettings(dataDir, host, port, advertisedHost, overrides, users);
+    }
+
+    public boolean isSecure() {
+        return secureUsers != null;
     }
 
     /** A loopback broker on a free port: what {@code ikd local} and the tests use. */

@@ -40,9 +40,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final KafkaRaftServer server;
     private final String bootstrapServers;
     private final Duration startTime;
+    private final BrokerSecurity security;
 
-    private EmbeddedKafka(BrokerSettings settings, KafkaRaftServer server, String bootstrapServers, Duration startTime) {
+    private EmbeddedKafka(BrokerSettings settings, KafkaRaftServer server, String bootstrapServers, Duration startTime,
+                          BrokerSecurity security) {
         this.settings = settings;
+        this.security = security;
         this.server = server;
         this.bootstrapServers = bootstrapServers;
         this.startTime = startTime;
@@ -59,12 +62,14 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw new BrokerException("cannot create broker data directory " + dataDir + ": " + e.getMessage(), e);
         }
         Ports ports = Ports.choose(dataDir.resolve(PORTS_FILE), settings);
-        Map<String, String> props = brokerProperties(settings, logDir, ports);
+        BrokerSecurity security = settings.isSecure() ? BrokerSecurity.prepare(dataDir, settings.secureUsers(),
+            new java.util.LinkedHashSet<>(java.util.List.of(settings.host(), settings.effectiveAdvertisedHost()))) : null;
+        Map<String, String> props = brokerProperties(settings, logDir, ports, security);
         Path serverProperties = dataDir.resolve("server.properties");
         writeProperties(serverProperties, props, "written by ikd; the broker reads its settings from here");
 
         if (!Files.exists(logDir.resolve("meta.properties"))) {
-            format(serverProperties);
+            format(serverProperties, security == null ? java.util.List.of() : security.formatArguments());
         }
         KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
         try {
@@ -75,9 +80,18 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         ports.save(dataDir.resolve(PORTS_FILE));
         String bootstrap = settings.effectiveAdvertisedHost() + ":" + ports.client;
+        if (security != null) {
+            try {
+                security.registerUsers(bootstrap);
+            } catch (RuntimeException e) {
+                server.shutdown();
+                throw e;
+            }
+        }
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
-        LOG.info("Kafka broker up at {} (data {}) in {} ms", bootstrap, dataDir, took.toMillis());
-        return new EmbeddedKafka(settings, server, bootstrap, took);
+        LOG.info("Kafka broker up at {}{} (data {}) in {} ms", bootstrap, security == null ? "" : " (TLS, SCRAM, ACLs)", dataDir,
+            took.toMillis());
+        return new EmbeddedKafka(settings, server, bootstrap, took, security);
     }
 
     public String bootstrapServers() {
@@ -86,6 +100,11 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     public Path dataDir() {
         return settings.dataDir();
+    }
+
+    /** The logins, certificates and client files of a secure broker; null for a plain-text one. */
+    public BrokerSecurity security() {
+        return security;
     }
 
     /** Wall time from {@link #start} to a broker that accepts clients, formatting included. */
@@ -104,17 +123,21 @@ public final class EmbeddedKafka implements AutoCloseable {
         server.awaitShutdown();
     }
 
-    static Map<String, String> brokerProperties(BrokerSettings settings, Path logDir, Ports ports) {
+    static Map<String, String> brokerProperties(BrokerSettings settings, Path logDir, Ports ports, BrokerSecurity security) {
         String advertised = settings.effectiveAdvertisedHost();
+        String client = security == null ? "PLAINTEXT" : "SASL_SSL";
         Map<String, String> p = new TreeMap<>();
         p.put("process.roles", "broker,controller");
         p.put("node.id", Integer.toString(NODE_ID));
         p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + ports.controller);
-        p.put("listeners", "PLAINTEXT://" + settings.host() + ":" + ports.client + ",CONTROLLER://127.0.0.1:" + ports.controller);
-        p.put("advertised.listeners", "PLAINTEXT://" + advertised + ":" + ports.client);
+        p.put("listeners", client + "://" + settings.host() + ":" + ports.client + ",CONTROLLER://127.0.0.1:" + ports.controller);
+        p.put("advertised.listeners", client + "://" + advertised + ":" + ports.client);
         p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
+        p.put("inter.broker.listener.name", client);
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        if (security != null) {
+            p.putAll(security.brokerProperties(client, "CONTROLLER"));
+        }
         p.put("log.dirs", logDir.toString());
         // One node: every internal topic has one replica.
         p.put("offsets.topic.replication.factor", "1");
@@ -138,13 +161,14 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    private static void format(Path serverProperties) {
+    private static void format(Path serverProperties, java.util.List<String> extra) {
         var out = new ByteArrayOutputStream();
         int rc;
+        var args = new java.util.ArrayList<>(java.util.List.of(
+            "format", "-t", Uuid.randomUuid().toString(), "-c", serverProperties.toString(), "--ignore-formatted"));
+        args.addAll(extra);
         try (var print = new PrintStream(out, true, StandardCharsets.UTF_8)) {
-            rc = StorageTool.execute(new String[] {
-                "format", "-t", Uuid.randomUuid().toString(), "-c", serverProperties.toString(), "--ignore-formatted"
-            }, print);
+            rc = StorageTool.execute(args.toArray(String[]::new), print);
         } catch (RuntimeException e) {
             throw new BrokerException("cannot format broker storage: " + e.getMessage(), e);
         }
@@ -153,20 +177,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
+    /** Writes a properties file readable by its owner only: a secure broker's settings hold passwords. */
     static void writeProperties(Path file, Map<String, String> values, String comment) {
         var props = new Properties();
         props.putAll(values);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-            props.store(w, comment);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        var text = new java.io.StringWriter();
         try {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            props.store(text, comment);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        BrokerSecurity.writeOwnerOnly(file, text.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The client and controller ports; a restart reuses the last ones so clients find it again. */

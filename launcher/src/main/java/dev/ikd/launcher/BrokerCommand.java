@@ -5,8 +5,11 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import dev.ikd.broker.BrokerSecurity;
 import dev.ikd.broker.BrokerSettings;
 import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.topics.Topics;
 import org.apache.kafka.clients.admin.Admin;
@@ -35,19 +38,40 @@ final class BrokerCommand implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "4", description = "Partitions per ikd topic. Default: ${DEFAULT-VALUE}")
     int partitions;
 
+    @Option(names = "--secure", description = "TLS and SCRAM-SHA-512 logins only, and an authorizer that gives each role "
+        + "(coordinator, teacher, student-0 ... student-N-1) exactly its rights. Each principal's client properties and the "
+        + "CA (ca.pem) are written to DATA-DIR/credentials, readable by the owner only; a restart reuses them.")
+    boolean secure;
+
+    @Option(names = "--students", defaultValue = "2", description = "With --secure: how many student principals to create. "
+        + "Default: ${DEFAULT-VALUE}")
+    int students;
+
     @Override
     public Integer call() {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
         }
-        TopicSettings topics = TopicSettings.defaults().withPartitions(partitions);
-        EmbeddedKafka broker = EmbeddedKafka.start(new BrokerSettings(dataDir, host, port, advertisedHost, Map.of()));
-        Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "ikd-broker-shutdown"));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-            Topics.ensure(admin, topics, Duration.ofSeconds(30));
+        if (students < 1) {
+            throw new IllegalArgumentException("--students must be at least 1, got " + students);
         }
-        System.out.printf("ikd broker listening on %s (data %s), started in %d ms; Ctrl-C stops it%n",
-            broker.bootstrapServers(), dataDir.toAbsolutePath(), broker.startTime().toMillis());
+        BrokerSettings settings = new BrokerSettings(dataDir, host, port, advertisedHost, Map.of());
+        EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(RunKeys.identities(students)) : settings);
+        Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "ikd-broker-shutdown"));
+        if (secure) {
+            Services.secureTopics(KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN)),
+                partitions, RunKeys.identities(students).subList(2, students + 2));
+        } else {
+            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+                Topics.ensure(admin, TopicSettings.defaults().withPartitions(partitions), Duration.ofSeconds(30));
+            }
+        }
+        System.out.printf("ikd broker listening on %s%s (data %s), started in %d ms; Ctrl-C stops it%n",
+            broker.bootstrapServers(), secure ? " (SASL_SSL)" : "", dataDir.toAbsolutePath(), broker.startTime().toMillis());
+        if (secure) {
+            System.out.printf("credentials: %s (one <principal>.properties per principal for --kafka-config, and ca.pem)%n",
+                broker.security().credentialsDir().toAbsolutePath());
+        }
         broker.awaitShutdown();
         return 0;
     }

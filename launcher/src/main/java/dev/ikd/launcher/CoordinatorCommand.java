@@ -32,7 +32,7 @@ final class CoordinatorCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--step-timeout-ms must be at least 1, got " + stepTimeoutMs);
         }
         var data = run.loadDataset();
-        Services.ensureTopics(service.bootstrap, 4);
+        Services.ensureTopics(service.kafka(), 4);
         try (ServiceHost host = service.newHost(2)) {
             var coordinator = new CoordinatorVerticle(service.wiring().config("coordinator", "coordinator"),
                 Services.coordinator(c, data, stepTimeoutMs, c.students()), host.metrics("coordinator"));

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
     description = "Interactive knowledge distillation over Kafka.",
-    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
+    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
         BenchCommand.class})
 public final class Ikd implements Runnable {
 

@@ -9,7 +9,11 @@ import java.util.stream.IntStream;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.util.Map;
+
 import dev.ikd.broker.BrokerSettings;
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.broker.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.TeacherMode;
@@ -54,6 +58,11 @@ final class LocalCommand implements Callable<Integer> {
 
     @Option(names = "--compare", description = "Also run this baseline in-process: kd (a frozen teacher).")
     String compare;
+
+    @Option(names = "--secure", description = "Run as on a shared cluster: the broker takes TLS and SCRAM logins only and its "
+        + "authorizer gives each role (coordinator, teacher, each student) exactly its rights; every service logs in as its own "
+        + "principal and signs every message, and checks every signature it reads.")
+    boolean secure;
 
     @Option(names = "--verify-inprocess", description = "Also run the in-process reference trainer and check every final hash.")
     boolean verify;
@@ -115,8 +124,10 @@ final class LocalCommand implements Callable<Integer> {
         if (!id.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("--run-id must be letters, digits, '.', '_' or '-', got '" + id + "'");
         }
+        List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
+        BrokerSettings brokerSettings = BrokerSettings.loopback(dir.resolve("kafka"));
         try (NDManager manager = run.newManager();
-             EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
+             EmbeddedKafka broker = EmbeddedKafka.start(secure ? brokerSettings.secure(RunKeys.identities(c.students())) : brokerSettings);
              ServiceHost host = new ServiceHost(c.students() + 2)) {
             Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
             if (!resuming) {
@@ -133,12 +144,16 @@ final class LocalCommand implements Callable<Integer> {
             System.err.printf("ikd local: %srun %s, broker %s, log in %s%s%n", resuming ? "resuming " : "", id,
                 broker.bootstrapServers(), dir, port < 0 ? "" : ", metrics http://127.0.0.1:" + port + "/metrics");
             System.err.printf("ikd local: if this process dies, continue with: ikd local --data-dir %s --resume %s%n", dir, id);
-            Services.ensureTopics(broker.bootstrapServers(), 4);
+            Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state")).withPrefetch(run.prefetch);
+            if (secure) {
+                wiring = secured(wiring, broker, dir.resolve("keys").resolve(id), c.students());
+                Services.secureTopics(wiring.admin(), 4, ids);
+            } else {
+                Services.ensureTopics(broker.bootstrapServers(), 4);
+            }
             LocalRun.Outcome outcome;
-            List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
-                outcome = LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state"))
-                    .withPrefetch(run.prefetch), host, manager, timeoutSeconds, -1, progress);
+                outcome = LocalRun.run(c, data, teacher, wiring, host, manager, timeoutSeconds, -1, progress);
             }
             TrainResult baseline = compare == null ? null
                 : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, TrainingListener.NONE);
@@ -150,6 +165,16 @@ final class LocalCommand implements Callable<Integer> {
             print(outcome, dir, baseline, verified);
             return Boolean.FALSE.equals(verified) ? 1 : 0;
         }
+    }
+
+    /** Each service logs in to the secure broker as its own principal and signs with its own key from {@code keys}. */
+    static Services.Wiring secured(Services.Wiring wiring, EmbeddedKafka broker, Path keys, int students) {
+        RunKeys.create(keys, wiring.runId(), students);
+        var security = broker.security();
+        Map<String, KafkaAccess> logins = new java.util.concurrent.ConcurrentHashMap<>();
+        System.err.printf("ikd local: secure broker; client logins in %s, run keys in %s%n", security.credentialsDir(), keys);
+        return wiring.secured(principal -> logins.computeIfAbsent(principal,
+            p -> KafkaAccess.withConfig(broker.bootstrapServers(), security.clientConfig(p))), keys);
     }
 
     static boolean sameHashes(List<TrainResult.StudentResult> a, List<TrainResult.StudentResult> b) {

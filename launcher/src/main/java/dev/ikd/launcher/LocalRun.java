@@ -45,7 +45,7 @@ final class LocalRun {
     static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
                        long timeoutSeconds, long microBatchMs, TrainingListener progress) {
         Services.requireDistributable(c);
-        Services.ensureTopics(wiring.bootstrap(), 4);
+        Services.ensureTopics(wiring.admin(), 4);
         String runId = wiring.runId();
         var coordinator = new CoordinatorVerticle(wiring.config("coordinator", "coordinator"),
             Services.coordinator(c, data, TIMEOUT_MS, c.students()), host.metrics("coordinator"));

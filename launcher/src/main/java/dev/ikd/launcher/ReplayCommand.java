@@ -37,6 +37,9 @@ import dev.ikd.proto.v1.Finish;
 import dev.ikd.runtime.Position;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.student.StudentMachine;
+import dev.ikd.broker.BrokerSecurity;
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunKeys;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,6 +65,14 @@ final class ReplayCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
+
+    @Option(names = "--kafka-config", paramLabel = "FILE", description = "With --bootstrap: Kafka client properties to log in "
+        + "with (a principal that may read every ikd topic, e.g. admin).")
+    Path kafkaConfig;
+
+    @Option(names = "--keys", paramLabel = "DIR", description = "Check every record's signature against the run's manifest in DIR "
+        + "(default with --data-dir: DIR/keys/RUN when the run was signed).")
+    Path keys;
 
     @Option(names = "--run", required = true, description = "The run id.")
     String runId;
@@ -99,11 +110,22 @@ final class ReplayCommand implements Callable<Integer> {
             if (!Files.isDirectory(kafka)) {
                 throw new IllegalArgumentException("--data-dir " + source.dataDir + " holds no broker log (no " + kafka + ")");
             }
-            try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(kafka))) {
-                return replay(RunLog.read(broker.bootstrapServers(), runId), newSpec);
+            // A secure run's broker starts secure again, and the log is read as its admin.
+            boolean secure = Files.isDirectory(kafka.resolve("credentials"));
+            BrokerSettings settings = BrokerSettings.loopback(kafka);
+            Path signedBy = keys != null ? keys : source.dataDir.resolve("keys").resolve(runId);
+            try (EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(List.of()) : settings)) {
+                KafkaAccess access = secure ? KafkaAccess.withConfig(broker.bootstrapServers(),
+                    broker.security().clientConfig(BrokerSecurity.ADMIN)) : KafkaAccess.plain(broker.bootstrapServers());
+                return replay(RunLog.read(access, runId, Files.exists(signedBy.resolve(RunKeys.MANIFEST))
+                    ? RunKeys.manifest(signedBy) : null), newSpec);
             }
         }
-        return replay(RunLog.read(source.bootstrap, runId), newSpec);
+        if (kafkaConfig != null && source.bootstrap == null) {
+            throw new IllegalArgumentException("--kafka-config goes with --bootstrap");
+        }
+        return replay(RunLog.read(KafkaAccess.withConfig(source.bootstrap, kafkaConfig), runId,
+            keys == null ? null : RunKeys.manifest(keys)), newSpec);
     }
 
     private int replay(RunLog log, ModelSpec newSpec) throws Exception {
@@ -112,6 +134,11 @@ final class ReplayCommand implements Callable<Integer> {
             throw new IllegalArgumentException("the log holds no run '" + runId + "' (no enrollment with that run id)");
         }
         int status = 0;
+        if (log.checked() > 0) {
+            System.out.printf("signatures: %d records checked, %d failed (left out of the run)%n", log.checked(), log.forged().size());
+            log.forged().stream().limit(10).forEach(f -> System.out.printf("  %s/%d@%d: %s%n", f.topic(), f.partition(), f.offset(),
+                f.reason()));
+        }
         if (export != null) {
             long n = export(log);
             System.out.printf("exported %d events of run %s to %s%n", n, runId, export);

@@ -1,5 +1,6 @@
 package dev.ikd.launcher;
 
+import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -13,7 +14,10 @@ import java.util.function.Predicate;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.ikd.proto.envelope.Decoded;
+import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
+import dev.ikd.proto.sign.RunManifest;
+import dev.ikd.proto.sign.Signatures;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
@@ -31,25 +35,78 @@ final class RunLog {
     record Entry(String topic, int partition, long offset, long timestampMs, Envelope envelope) {
     }
 
-    private final String runId;
-    private final List<Entry> entries;
-
-    private RunLog(String runId, List<Entry> entries) {
-        this.runId = runId;
-        this.entries = entries;
+    /** A record of the run that is not signed by the sender its kind requires: left out of the run, with the reason. */
+    record Forged(String topic, int partition, long offset, String reason) {
     }
 
-    /** Reads every ikd topic from its beginning to its current end and keeps the records of {@code runId}. */
+    private final String runId;
+    private final List<Entry> entries;
+    private final List<Forged> forged;
+    private final long checked;
+
+    private RunLog(String runId, List<Entry> entries, List<Forged> forged, long checked) {
+        this.runId = runId;
+        this.entries = entries;
+        this.forged = forged;
+        this.checked = checked;
+    }
+
     static RunLog read(String bootstrap, String runId) {
+        return read(KafkaAccess.plain(bootstrap), runId, null);
+    }
+
+    /**
+     * Reads every ikd topic from its beginning to its current end and keeps the records of {@code runId}.
+     * With the run's {@code manifest}, every record's signature is checked as the services check it
+     * (students' keys from the coordinator's admissions); one that fails is left out and listed in
+     * {@link #forged}, so a log changed after the fact cannot pass for the run.
+     */
+    static RunLog read(KafkaAccess kafka, String runId, RunManifest manifest) {
         List<Entry> entries = new ArrayList<>();
-        KafkaClients.readFromStart(bootstrap, Topics.ALL, "ikd-replay", Duration.ofSeconds(60), r -> {
+        Map<Entry, Signatures.Signed> signed = new java.util.IdentityHashMap<>();
+        KafkaClients.readFromStart(kafka, Topics.ALL, "ikd-replay", Duration.ofSeconds(60), r -> {
             if (r.value() instanceof Decoded.Valid v && belongs(v.envelope(), runId)) {
-                entries.add(new Entry(r.topic(), r.partition(), r.offset(), r.timestamp(), v.envelope()));
+                Entry entry = new Entry(r.topic(), r.partition(), r.offset(), r.timestamp(), v.envelope());
+                entries.add(entry);
+                signed.put(entry, v.signed());
             }
         }, null);
         // Log order: one student's records share a partition, so "first" means first in that partition.
         entries.sort(Comparator.comparing(Entry::topic).thenComparingInt(Entry::partition).thenComparingLong(Entry::offset));
-        return new RunLog(runId, entries);
+        List<Forged> forged = new ArrayList<>();
+        if (manifest != null) {
+            // The coordinator's admissions first: they carry the keys the students enrolled with.
+            Map<String, PublicKey> students = new HashMap<>();
+            for (Entry entry : entries) {
+                Envelope e = entry.envelope();
+                if (e.getKind() == Kind.ADMITTED && Signatures.problem(manifest, e, signed.get(entry), null) == null) {
+                    PublicKey key = Signatures.enrolledKey(e.getAdmitted().getEnrollment());
+                    if (key != null) {
+                        students.putIfAbsent(e.getStudentId(), key);
+                    }
+                }
+            }
+            entries.removeIf(entry -> {
+                Signatures.Signed sig = signed.get(entry);
+                String problem = Signatures.problem(manifest, entry.envelope(), sig,
+                    sig == null || sig.signer() == null ? null : students.get(sig.signer()));
+                if (problem != null) {
+                    forged.add(new Forged(entry.topic(), entry.partition(), entry.offset(), problem));
+                }
+                return problem != null;
+            });
+        }
+        return new RunLog(runId, entries, forged, manifest == null ? 0 : signed.size());
+    }
+
+    /** The records whose signature failed (empty when the signatures were not checked). */
+    List<Forged> forged() {
+        return forged;
+    }
+
+    /** How many records' signatures were checked (0: the log was read without the run's manifest). */
+    long checked() {
+        return checked;
     }
 
     private static boolean belongs(Envelope e, String runId) {

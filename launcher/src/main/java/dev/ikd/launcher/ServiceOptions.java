@@ -2,6 +2,7 @@ package dev.ikd.launcher;
 
 import java.nio.file.Path;
 
+import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.runtime.KafkaTuning;
 import dev.ikd.runtime.processor.FaultPoints;
 import dev.ikd.runtime.processor.ProcessorConfig;
@@ -20,8 +21,19 @@ final class ServiceOptions {
         description = "Port of /metrics and /health (0: a free port, -1: none). Default: ${DEFAULT-VALUE}")
     int metricsPort;
 
-    @Option(names = "--metrics-host", defaultValue = "0.0.0.0", description = "Address /metrics listens on. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+        description = "Address /metrics and /health listen on (0.0.0.0: every interface, for a scraper on another machine). "
+            + "Default: ${DEFAULT-VALUE}")
     String metricsHost;
+
+    @Option(names = "--kafka-config", paramLabel = "FILE", description = "Kafka client properties to connect with "
+        + "(security.protocol, sasl.*, ssl.*), e.g. a file from the credentials directory of 'ikd broker --secure'.")
+    Path kafkaConfig;
+
+    @Option(names = "--keys", paramLabel = "DIR", description = "Sign every message and check every signature: DIR holds the run's "
+        + "manifest.properties (the coordinator's and the teacher's public keys) and this service's private key, <id>.key "
+        + "('ikd keys' makes them).")
+    Path keys;
 
     @Option(names = "--state-dir", description = "Checkpoint the service's state here (fsync'd) after every record it applies, and "
         + "resume from it when started again after a crash (default: state in memory only).")
@@ -70,12 +82,27 @@ final class ServiceOptions {
         if (queueBound < 1) {
             throw new IllegalArgumentException("--queue-bound must be at least 1 record, got " + queueBound);
         }
+        kafka();
+        if (keys != null) {
+            dev.ikd.proto.sign.RunKeys.manifest(keys);
+        }
     }
+
+    /** The cluster and this process's login, read from --kafka-config once. */
+    KafkaAccess kafka() {
+        if (access == null) {
+            access = KafkaAccess.withConfig(bootstrap, kafkaConfig);
+        }
+        return access;
+    }
+
+    private KafkaAccess access;
 
     /** How this process's services reach the run: the cluster, the state directory, and any fault points armed for tests. */
     Services.Wiring wiring() {
-        return new Services.Wiring(bootstrap, runId, new KafkaTuning(lingerMs, acks, fetchMaxWaitMs), queueBound, FaultPoints.fromEnvironment(), stateDir,
-            Services.Wiring.DEFAULT_PREFETCH);
+        KafkaAccess login = kafka();
+        return new Services.Wiring(principal -> login, runId, new KafkaTuning(lingerMs, acks, fetchMaxWaitMs), queueBound,
+            FaultPoints.fromEnvironment(), stateDir, Services.Wiring.DEFAULT_PREFETCH, keys);
     }
 
     /** The host this process's services run in, writing the hop log if one was asked for. */
@@ -91,7 +118,7 @@ final class ServiceOptions {
     void serve(ServiceHost host, String service) {
         int port = host.serve(metricsHost, metricsPort);
         if (port >= 0) {
-            System.err.printf("ikd %s: run %s on %s, metrics on port %d (/metrics, /health)%n", service, runId, bootstrap, port);
+            System.err.printf("ikd %s: run %s on %s, metrics on %s:%d (/metrics, /health)%n", service, runId, kafka(), metricsHost, port);
         }
     }
 }

@@ -2,13 +2,21 @@ package dev.ikd.launcher;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
+import java.util.List;
+import java.util.function.Function;
 
 import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.broker.BrokerSecurity;
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.kafka.KafkaClients;
+import dev.ikd.proto.sign.RunKeys;
+import dev.ikd.proto.sign.RunManifest;
+import dev.ikd.proto.sign.SigningKey;
+import dev.ikd.proto.topics.Acls;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.DatasetSpec;
@@ -19,7 +27,6 @@ import dev.ikd.runtime.processor.ProcessorConfig;
 import dev.ikd.student.StudentMachine;
 import dev.ikd.teacher.TeacherService;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 
 /**
  * One run configuration turned into each service's settings: the same {@link TrainConfig} that
@@ -33,31 +40,52 @@ final class Services {
     /**
      * Where a run's services meet and keep their state, shared by every service of one process.
      *
+     * @param kafka     how the service of each principal (coordinator, teacher, a student id, admin)
+     *                  reaches the cluster: one --kafka-config for a whole process, or one login per
+     *                  principal ({@code ikd local --secure})
      * @param stateBase where checkpoints go; null keeps state in memory only
+     * @param keys      the run's signing keys ({@link RunKeys}); null when the run does not sign
      */
-    record Wiring(String bootstrap, String runId, KafkaTuning tuning, int queueBound, FaultPoints faults, Path stateBase,
-                  int prefetch) {
+    record Wiring(Function<String, KafkaAccess> kafka, String runId, KafkaTuning tuning, int queueBound, FaultPoints faults,
+                  Path stateBase, int prefetch, Path keys) {
 
         /** The prefetch window when none is asked for (`--prefetch`). */
         static final int DEFAULT_PREFETCH = 8;
 
         static Wiring of(String bootstrap, String runId, Path stateBase) {
-            return new Wiring(bootstrap, runId, KafkaTuning.defaults(), ProcessorConfig.DEFAULT_QUEUE_BOUND,
-                FaultPoints.fromEnvironment(), stateBase, DEFAULT_PREFETCH);
+            KafkaAccess plain = KafkaAccess.plain(bootstrap);
+            return new Wiring(p -> plain, runId, KafkaTuning.defaults(), ProcessorConfig.DEFAULT_QUEUE_BOUND,
+                FaultPoints.fromEnvironment(), stateBase, DEFAULT_PREFETCH, null);
         }
 
         Wiring withTuning(KafkaTuning t) {
-            return new Wiring(bootstrap, runId, t, queueBound, faults, stateBase, prefetch);
+            return new Wiring(kafka, runId, t, queueBound, faults, stateBase, prefetch, keys);
         }
 
         Wiring withPrefetch(int steps) {
-            return new Wiring(bootstrap, runId, tuning, queueBound, faults, stateBase, steps);
+            return new Wiring(kafka, runId, tuning, queueBound, faults, stateBase, steps, keys);
         }
 
-        /** The processor of {@code serviceId}, in consumer group {@code group} (replicas of one service share it). */
+        /** Every service logs in as its own principal and signs with its own key ({@code ikd local --secure}). */
+        Wiring secured(Function<String, KafkaAccess> logins, Path runKeys) {
+            return new Wiring(logins, runId, tuning, queueBound, faults, stateBase, prefetch, runKeys);
+        }
+
+        /** How the principal with every right reaches the cluster (topics, replay). */
+        KafkaAccess admin() {
+            return kafka.apply(BrokerSecurity.ADMIN);
+        }
+
+        /**
+         * The processor of {@code serviceId}, in consumer group {@code group} (replicas of one service
+         * share it), logging in and signing as its role: {@code coordinator}, {@code teacher} or the student.
+         */
         ProcessorConfig config(String serviceId, String group) {
-            return new ProcessorConfig(new KafkaProcessor.Connection(bootstrap, "ikd-" + group + "-" + runId, tuning), runId,
-                serviceId, queueBound, faults, stateBase);
+            String principal = group.startsWith("student-") ? serviceId : group;
+            SigningKey signer = keys == null ? null : RunKeys.signingKey(keys, principal);
+            RunManifest manifest = keys == null ? null : RunKeys.manifest(keys);
+            return new ProcessorConfig(new KafkaProcessor.Connection(kafka.apply(principal), "ikd-" + group + "-" + runId, tuning,
+                signer), runId, serviceId, queueBound, faults, stateBase, manifest);
         }
     }
 
@@ -111,11 +139,33 @@ final class Services {
         }
     }
 
-    /** Creates ikd's topics on the cluster if they are missing. */
     static void ensureTopics(String bootstrap, int partitions) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
+        ensureTopics(KafkaAccess.plain(bootstrap), partitions);
+    }
+
+    /**
+     * Creates ikd's topics on the cluster if they are missing. A service that logs in (a secured
+     * cluster) leaves that to the cluster's admin: least privilege gives it no right to create topics.
+     */
+    static void ensureTopics(KafkaAccess kafka, int partitions) {
+        if (!kafka.clientProperties().isEmpty() && !"PLAINTEXT".equals(kafka.securityProtocol())) {
+            return;
+        }
+        try (Admin admin = Admin.create(KafkaClients.adminConfig(kafka))) {
             Topics.ensure(admin, TopicSettings.defaults().withPartitions(partitions), Duration.ofSeconds(30));
+        }
+    }
+
+    /** As the admin of a secure broker: ikd's topics, and the ACLs that give each role exactly its rights. */
+    static void secureTopics(KafkaAccess admin, int partitions, List<String> students) {
+        try (Admin client = Admin.create(KafkaClients.adminConfig(admin))) {
+            Topics.ensure(client, TopicSettings.defaults().withPartitions(partitions), Duration.ofSeconds(30));
+            client.createAcls(Acls.bindings(Acls.roles(students))).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating ACLs", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot create the ACLs of ikd's roles: " + e.getMessage(), e);
         }
     }
 }

@@ -47,7 +47,7 @@ final class StudentCommand implements Callable<Integer> {
                 + c.students() + " (0 to " + (c.students() - 1) + ")");
         }
         var data = run.loadDataset();
-        Services.ensureTopics(service.bootstrap, 4);
+        Services.ensureTopics(service.kafka(), 4);
         String name = range.first() == range.last() ? Services.studentId(range.first())
             : Services.studentId(range.first()) + ".." + range.last();
         try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(range.size() + 1)) {

@@ -54,7 +54,7 @@ final class TeacherCommand implements Callable<Integer> {
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
         var data = run.loadDataset();
-        Services.ensureTopics(service.bootstrap, 4);
+        Services.ensureTopics(service.kafka(), 4);
         try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(c.students() + 2)) {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
             String id = replica == null ? "teacher" : "teacher-" + replica;

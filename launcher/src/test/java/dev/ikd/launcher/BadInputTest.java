@@ -255,7 +255,7 @@ class BadInputTest {
     /** Reads the run's dead letters until {@code atLeast} arrived (or 60 s passed) and returns their reasons. */
     static List<String> deadLetterReasons(String bootstrap, int atLeast) {
         List<String> reasons = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(bootstrap, "test-" + UUID.randomUUID(), "test"),
+        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), "test-" + UUID.randomUUID(), "test"),
             new StringDeserializer(), new EnvelopeDeserializer())) {
             consumer.subscribe(List.of(Topics.DEAD_LETTER));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -276,7 +276,7 @@ class BadInputTest {
 
     /** The reason of the refusal sent to {@code student} on ikd.control. */
     static String refusalOf(String bootstrap, String student) {
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(bootstrap, "test-" + UUID.randomUUID(), "test"),
+        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), "test-" + UUID.randomUUID(), "test"),
             new StringDeserializer(), new EnvelopeDeserializer())) {
             consumer.subscribe(List.of(Topics.CONTROL));
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -339,8 +339,8 @@ class BadInputTest {
         }
 
         private void watch(String bootstrap) throws Exception {
-            Map<String, Object> pc = new java.util.HashMap<>(KafkaClients.producerConfig(bootstrap, "intruder"));
-            Map<String, Object> cc = new java.util.HashMap<>(KafkaClients.consumerConfig(bootstrap, "intruder-" + UUID.randomUUID(), "intruder"));
+            Map<String, Object> pc = new java.util.HashMap<>(KafkaClients.producerConfig(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), "intruder"));
+            Map<String, Object> cc = new java.util.HashMap<>(KafkaClients.consumerConfig(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), "intruder-" + UUID.randomUUID(), "intruder"));
             cc.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
             try (var producer = new KafkaProducer<>(pc, new StringSerializer(), new ByteArraySerializer());
                  var consumer = new KafkaConsumer<>(cc, new StringDeserializer(), new ByteArrayDeserializer())) {

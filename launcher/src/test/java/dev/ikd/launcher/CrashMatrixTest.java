@@ -167,7 +167,7 @@ class CrashMatrixTest {
         throws Exception {
         assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
         assertThat(DistributedRunTest.hashOf(running.get("student-1").stdout())).isEqualTo(expected.get(1));
-        assertAppliedOnce(Journal.applied(bootstrap, runId, "crash-test"), 2, STEPS);
+        assertAppliedOnce(Journal.applied(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), runId, "crash-test"), 2, STEPS);
     }
 
     /** Every student's exam result and teacher update of every step appear exactly once in the journal, in step order. */
@@ -212,7 +212,7 @@ class CrashMatrixTest {
         Progress(String bootstrap, String runId, int students) {
             this.runId = runId;
             this.students = students;
-            this.consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(bootstrap, "crash-" + UUID.randomUUID(), "crash-test"),
+            this.consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), "crash-" + UUID.randomUUID(), "crash-test"),
                 new StringDeserializer(), new EnvelopeDeserializer());
             List<TopicPartition> partitions = consumer.partitionsFor(Topics.EXAM_RESULTS, Duration.ofSeconds(60)).stream()
                 .map(p -> new TopicPartition(p.topic(), p.partition())).toList();

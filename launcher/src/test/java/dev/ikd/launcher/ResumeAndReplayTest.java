@@ -149,7 +149,7 @@ class ResumeAndReplayTest {
         // A copy of the run whose logged hash of student-1's step 7 is wrong: replay names that step and fails.
         try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(data.resolve("kafka")))) {
             RunLog log = RunLog.read(broker.bootstrapServers(), "rp");
-            try (var producer = new KafkaProducer<>(KafkaClients.producerConfig(broker.bootstrapServers(), "tamper"),
+            try (var producer = new KafkaProducer<>(KafkaClients.producerConfig(dev.ikd.proto.kafka.KafkaAccess.plain(broker.bootstrapServers()), "tamper"),
                 new StringSerializer(), new EnvelopeSerializer())) {
                 for (RunLog.Entry e : log.byTime()) {
                     if (e.envelope().getKind() != Kind.DEAD_LETTER) {

@@ -62,7 +62,7 @@ class TeacherReplicasTest {
             for (String name : List.of("coordinator", "teacher-a")) {
                 assertThat(jvms.get(name).await(120)).as(name + ": " + jvms.get(name).stderr()).isZero();
             }
-            CrashMatrixTest.assertAppliedOnce(Journal.applied(broker.bootstrap(), "replicas", "replicas-test"), STUDENTS, STEPS);
+            CrashMatrixTest.assertAppliedOnce(Journal.applied(dev.ikd.proto.kafka.KafkaAccess.plain(broker.bootstrap()), "replicas", "replicas-test"), STUDENTS, STEPS);
             // The survivor says which students it took over from the killed replica's checkpoints.
             Matcher tookOver = Pattern.compile("teacher-a: resumed (student-\\d) from its saved state").matcher(
                 jvms.get("teacher-a").stderr().substring(logBeforeKill));

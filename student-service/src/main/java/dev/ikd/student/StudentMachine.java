@@ -166,6 +166,13 @@ public final class StudentMachine implements Machine {
         };
     }
 
+    /** The enrollment request, registering {@code key} as the one this student signs with (null: the run does not sign). */
+    public Envelope enrollment(java.security.PublicKey key) {
+        Envelope e = enrollment();
+        return key == null ? e : e.toBuilder().setEnrollment(e.getEnrollment().toBuilder()
+            .setPublicKey(com.google.protobuf.ByteString.copyFrom(key.getEncoded()))).build();
+    }
+
     /** The enrollment request: model, data terms and hyper-parameters. */
     public Envelope enrollment() {
         Dataset d = settings.data();

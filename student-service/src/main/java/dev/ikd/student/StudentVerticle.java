@@ -89,7 +89,7 @@ public final class StudentVerticle extends AbstractVerticle {
             return List.of();
         }
         state = "ENROLLING";
-        return List.of(m.enrollment());
+        return List.of(m.enrollment(config.kafka().signer() == null ? null : config.kafka().signer().publicKey()));
     }
 
     private void observe(StudentMachine m) {
@@ -107,7 +107,7 @@ public final class StudentVerticle extends AbstractVerticle {
 
     /** IAKD: the teacher's frozen stages, from the compacted topic (there even if the teacher published long ago). */
     private Params teacherBlocks() {
-        return TeacherBlocks.fetch(config.kafka().bootstrapServers(), config.runId(), TEACHER_ID,
+        return TeacherBlocks.fetch(config.kafka().access(), config.manifest(), config.runId(), TEACHER_ID,
             Network.build(settings.teacherSpec(), settings.data()), settings.type(), Duration.ofSeconds(120), manager);
     }
 

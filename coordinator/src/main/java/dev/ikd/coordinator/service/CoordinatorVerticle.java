@@ -51,9 +51,8 @@ public final class CoordinatorVerticle extends AbstractVerticle {
     public void start(Promise<Void> started) {
         Clock clock = Clock.systemUTC();
         pool = ProcessorConfig.pool(vertx, config.serviceId(), 1);
-        journal = new KafkaProducer<>(config.kafka().tuning().producer(KafkaClients.producerConfig(config.kafka().bootstrapServers(),
-            config.serviceId() + "-journal")), new StringSerializer(), new EnvelopeSerializer());
-        var durability = new JournalDurability(journal, config.kafka().bootstrapServers(), config.runId(), config.serviceId(), clock);
+        journal = config.kafka().producer(config.serviceId() + "-journal");
+        var durability = new JournalDurability(journal, config.kafka().access(), config.manifest(), config.runId(), config.serviceId(), clock);
         kafka = new KafkaProcessor<>(config.kafka(), config.settings(Math.max(10, settings.timeoutMs() / 4)),
             new Processor.Inputs.Group(Set.of(Topics.ENROLLMENT, Topics.EXAM_RESULTS, Topics.TEACHER_UPDATES)),
             new CoordinatorService(settings, config.runId(), config.serviceId(), clock), durability, metrics,

@@ -1,5 +1,8 @@
 package dev.ikd.coordinator.service;
 
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunManifest;
+import dev.ikd.proto.sign.Signatures;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,12 +28,18 @@ public final class Journal {
     }
 
     /** Every entry of {@code runId}'s journal, applied and refused, in order. */
-    public static List<JournalEntry> read(String bootstrap, String runId, String clientId) {
+    public static List<JournalEntry> read(KafkaAccess kafka, String runId, String clientId) {
+        return read(kafka, null, runId, clientId);
+    }
+
+    /** The same, in a run that signs: an entry the coordinator did not sign is not the journal's, and is passed over. */
+    public static List<JournalEntry> read(KafkaAccess kafka, RunManifest manifest, String runId, String clientId) {
         List<JournalEntry> entries = new ArrayList<>();
-        KafkaClients.readFromStart(bootstrap, List.of(Topics.COORDINATOR_JOURNAL), clientId + "-journal", DEADLINE,
+        KafkaClients.readFromStart(kafka, List.of(Topics.COORDINATOR_JOURNAL), clientId + "-journal", DEADLINE,
             r -> {
                 if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.JOURNAL_ENTRY
-                    && runId.equals(v.envelope().getRunId())) {
+                    && runId.equals(v.envelope().getRunId())
+                    && (manifest == null || Signatures.problem(manifest, v.envelope(), v.signed(), null) == null)) {
                     entries.add(v.envelope().getJournalEntry());
                 }
             }, null);
@@ -38,7 +47,7 @@ public final class Journal {
     }
 
     /** The run's applied sequence: the entries of events the coordinator applied, in order. */
-    public static List<JournalEntry> applied(String bootstrap, String runId, String clientId) {
-        return read(bootstrap, runId, clientId).stream().filter(j -> j.getRejected().isEmpty()).toList();
+    public static List<JournalEntry> applied(KafkaAccess kafka, String runId, String clientId) {
+        return read(kafka, runId, clientId).stream().filter(j -> j.getRejected().isEmpty()).toList();
     }
 }

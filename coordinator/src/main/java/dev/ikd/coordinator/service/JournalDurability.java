@@ -1,5 +1,7 @@
 package dev.ikd.coordinator.service;
 
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunManifest;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -37,14 +39,16 @@ final class JournalDurability implements Durability {
     private static final long APPEND_WAIT_S = 180;
 
     private final Producer<String, Envelope> producer;
-    private final String bootstrap;
+    private final KafkaAccess kafka;
+    private final RunManifest manifest;
     private final String runId;
     private final String serviceId;
     private final Clock clock;
 
-    JournalDurability(Producer<String, Envelope> producer, String bootstrap, String runId, String serviceId, Clock clock) {
+    JournalDurability(Producer<String, Envelope> producer, KafkaAccess kafka, RunManifest manifest, String runId, String serviceId, Clock clock) {
         this.producer = producer;
-        this.bootstrap = bootstrap;
+        this.kafka = kafka;
+        this.manifest = manifest;
         this.runId = runId;
         this.serviceId = serviceId;
         this.clock = clock;
@@ -55,7 +59,7 @@ final class JournalDurability implements Durability {
         if (!belongs.test(runId)) {
             return Map.of();
         }
-        List<JournalEntry> entries = Journal.read(bootstrap, runId, serviceId);
+        List<JournalEntry> entries = Journal.read(kafka, manifest, runId, serviceId);
         if (entries.isEmpty()) {
             return Map.of(); // a new run: its machine is made when its first input arrives
         }

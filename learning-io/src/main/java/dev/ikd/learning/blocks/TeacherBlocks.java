@@ -1,5 +1,8 @@
 package dev.ikd.learning.blocks;
 
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunManifest;
+import dev.ikd.proto.sign.Signatures;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,18 +60,25 @@ public final class TeacherBlocks {
     /**
      * Reads the run's teacher blocks from the beginning of the topic until every stage of
      * {@code teacherNet} is there (the newest version of each), and assembles them as parameters of
-     * that network; gives up after {@code timeout} naming the stages still missing.
+     * that network; gives up after {@code timeout} naming the stages still missing. In a run that
+     * signs ({@code manifest} not null) a block not signed by the teacher is passed over.
      */
-    public static Params fetch(String bootstrap, String runId, String teacherId, Network teacherNet, DataType type,
+    public static Params fetch(KafkaAccess kafka, String runId, String teacherId, Network teacherNet, DataType type,
                                Duration timeout, NDManager manager) {
+        return fetch(kafka, null, runId, teacherId, teacherNet, type, timeout, manager);
+    }
+
+    public static Params fetch(KafkaAccess kafka, RunManifest manifest, String runId, String teacherId, Network teacherNet,
+                               DataType type, Duration timeout, NDManager manager) {
         Params layout = teacherNet.init(0, type, manager);
         TreeSet<String> expected = new TreeSet<>();
         layout.names().forEach(n -> expected.add(stageOf(n)));
         Map<String, TeacherBlock> latest = new TreeMap<>();
         try {
-            KafkaClients.readFromStart(bootstrap, List.of(Topics.TEACHER_BLOCKS), "ikd-blocks", timeout, r -> {
+            KafkaClients.readFromStart(kafka, List.of(Topics.TEACHER_BLOCKS), "ikd-blocks", timeout, r -> {
                 if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.TEACHER_BLOCK
-                    && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())) {
+                    && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())
+                    && (manifest == null || Signatures.problem(manifest, v.envelope(), v.signed(), null) == null)) {
                     TeacherBlock b = v.envelope().getTeacherBlock();
                     TeacherBlock held = latest.get(b.getStage());
                     if (held == null || b.getVersion() >= held.getVersion()) {

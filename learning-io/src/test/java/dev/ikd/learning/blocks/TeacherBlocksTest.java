@@ -1,5 +1,6 @@
 package dev.ikd.learning.blocks;
 
+import dev.ikd.proto.kafka.KafkaAccess;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -52,7 +53,7 @@ class TeacherBlocksTest {
 
             Params first = teacher.init(1, DataType.FLOAT32, m);
             Params second = teacher.init(2, DataType.FLOAT32, m);
-            try (var producer = new KafkaProducer<>(KafkaClients.producerConfig(broker.bootstrapServers(), "t"),
+            try (var producer = new KafkaProducer<>(KafkaClients.producerConfig(KafkaAccess.plain(broker.bootstrapServers()), "t"),
                 new StringSerializer(), new EnvelopeSerializer())) {
                 for (Envelope e : TeacherBlocks.encode("r1", "teacher", first, 0, Clock.systemUTC())) {
                     producer.send(new ProducerRecord<>(Topics.TEACHER_BLOCKS, Topics.keyOf(e), e)).get();
@@ -67,7 +68,7 @@ class TeacherBlocksTest {
                     producer.send(new ProducerRecord<>(Topics.TEACHER_BLOCKS, Topics.keyOf(e), e)).get();
                 }
             }
-            Params fetched = TeacherBlocks.fetch(broker.bootstrapServers(), "r1", "teacher", teacher, DataType.FLOAT32,
+            Params fetched = TeacherBlocks.fetch(KafkaAccess.plain(broker.bootstrapServers()), "r1", "teacher", teacher, DataType.FLOAT32,
                 Duration.ofSeconds(30), m);
             assertThat(fetched.names()).isEqualTo(first.names());
             for (String name : first.names()) {
@@ -76,9 +77,9 @@ class TeacherBlocksTest {
             }
 
             Network other = Network.build(ModelSpec.parse("mlp:16:8,8"), digits);
-            assertThatThrownBy(() -> TeacherBlocks.fetch(broker.bootstrapServers(), "r1", "teacher", other, DataType.FLOAT32,
+            assertThatThrownBy(() -> TeacherBlocks.fetch(KafkaAccess.plain(broker.bootstrapServers()), "r1", "teacher", other, DataType.FLOAT32,
                 Duration.ofSeconds(30), m)).isInstanceOf(RunFailedException.class).hasMessageContaining("but the teacher model");
-            assertThatThrownBy(() -> TeacherBlocks.fetch(broker.bootstrapServers(), "r3", "teacher", teacher, DataType.FLOAT32,
+            assertThatThrownBy(() -> TeacherBlocks.fetch(KafkaAccess.plain(broker.bootstrapServers()), "r3", "teacher", teacher, DataType.FLOAT32,
                 Duration.ofSeconds(2), m)).isInstanceOf(RunFailedException.class)
                 .hasMessageContaining("no teacher blocks [head, stage1, stage2] of teacher in run r3");
         }

@@ -1,5 +1,6 @@
 package dev.ikd.proto.envelope;
 
+import dev.ikd.proto.sign.Signatures;
 import dev.ikd.proto.v1.Envelope;
 
 /**
@@ -8,7 +9,12 @@ import dev.ikd.proto.v1.Envelope;
  */
 public sealed interface Decoded {
 
-    record Valid(Envelope envelope) implements Decoded {
+    /** @param signed the record's value and signature headers, for a run that signs its messages (null when not read from Kafka) */
+    record Valid(Envelope envelope, Signatures.Signed signed) implements Decoded {
+
+        public Valid(Envelope envelope) {
+            this(envelope, null);
+        }
     }
 
     record Malformed(byte[] raw, String reason) implements Decoded {

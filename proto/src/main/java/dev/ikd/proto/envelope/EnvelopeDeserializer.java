@@ -3,6 +3,8 @@ package dev.ikd.proto.envelope;
 import java.util.Map;
 
 import dev.ikd.proto.codec.MalformedMessageException;
+import dev.ikd.proto.sign.Signatures;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
@@ -30,6 +32,12 @@ public final class EnvelopeDeserializer implements Deserializer<Decoded> {
         if (limit != null) {
             maxMessageBytes = Integer.parseInt(limit.toString());
         }
+    }
+
+    @Override
+    public Decoded deserialize(String topic, Headers headers, byte[] data) {
+        Decoded d = deserialize(topic, data);
+        return d instanceof Decoded.Valid v ? new Decoded.Valid(v.envelope(), Signatures.Signed.of(data, headers)) : d;
     }
 
     @Override

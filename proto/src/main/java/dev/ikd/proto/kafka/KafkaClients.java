@@ -31,9 +31,8 @@ public final class KafkaClients {
      * Idempotent, fully acknowledged producer of envelopes keyed by student id: a retried send is
      * written once, and one student's records stay in order in one partition.
      */
-    public static Map<String, Object> producerConfig(String bootstrapServers, String clientId) {
+    public static Map<String, Object> producerConfig(KafkaAccess access, String clientId) {
         Map<String, Object> c = new HashMap<>();
-        c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         c.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         c.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -42,16 +41,20 @@ public final class KafkaClients {
         c.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, EnvelopeDeserializer.DEFAULT_MAX_MESSAGE_BYTES);
         c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
         c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, EnvelopeSerializer.class);
-        return c;
+        return access.apply(c);
+    }
+
+    /** An admin client's settings: the cluster, the principal's credentials, a 30 s deadline per call. */
+    public static Map<String, Object> adminConfig(KafkaAccess access) {
+        return access.apply(Map.of(org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
     }
 
     /**
      * Consumer of envelopes that sees only committed records and commits offsets itself, after a
      * record is handled.
      */
-    public static Map<String, Object> consumerConfig(String bootstrapServers, String groupId, String clientId) {
+    public static Map<String, Object> consumerConfig(KafkaAccess access, String groupId, String clientId) {
         Map<String, Object> c = new HashMap<>();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -62,7 +65,7 @@ public final class KafkaClients {
         c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, EnvelopeDeserializer.DEFAULT_MAX_MESSAGE_BYTES);
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, EnvelopeDeserializer.class);
-        return c;
+        return access.apply(c);
     }
 
     /**
@@ -72,9 +75,9 @@ public final class KafkaClients {
      * {@link LogReadException} that names the topics and how far it got, never returning as if
      * it had read everything.
      */
-    public static void readFromStart(String bootstrapServers, List<String> topics, String clientId, Duration timeout,
+    public static void readFromStart(KafkaAccess access, List<String> topics, String clientId, Duration timeout,
                                      Consumer<ConsumerRecord<String, Decoded>> each, BooleanSupplier done) {
-        Map<String, Object> config = consumerConfig(bootstrapServers, "unused", clientId);
+        Map<String, Object> config = consumerConfig(access, "unused", clientId);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
         long deadline = System.nanoTime() + timeout.toNanos();
         try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
@@ -88,13 +91,13 @@ public final class KafkaClients {
             Predicate<TopicPartition> behind = p -> consumer.position(p, timeout) < end.get(p);
             while (done != null ? !done.getAsBoolean() : partitions.stream().anyMatch(behind)) {
                 if (System.nanoTime() > deadline) {
-                    throw new LogReadException("could not read " + String.join(", ", topics) + " from " + bootstrapServers
+                    throw new LogReadException("could not read " + String.join(", ", topics) + " from " + access
                         + " within " + timeout.toSeconds() + " s" + (done != null ? "" : ": at " + progress(consumer, end, timeout)));
                 }
                 consumer.poll(Duration.ofMillis(200)).forEach(each);
             }
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
-            throw new LogReadException("could not read " + String.join(", ", topics) + " from " + bootstrapServers + " within "
+            throw new LogReadException("could not read " + String.join(", ", topics) + " from " + access + " within "
                 + timeout.toSeconds() + " s: " + e.getMessage(), e);
         }
     }

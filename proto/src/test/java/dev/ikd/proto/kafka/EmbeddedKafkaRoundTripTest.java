@@ -49,7 +49,7 @@ class EmbeddedKafkaRoundTripTest extends KafkaRoundTripContract {
         createTopics();
         String runId = "restart-" + UUID.randomUUID();
         Envelope e = SampleEnvelopes.oneOfEachKind(runId).get(6); // soft targets
-        try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(bootstrapServers(), "restart"))) {
+        try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(KafkaAccess.plain(bootstrapServers()), "restart"))) {
             for (int i = 0; i < 100; i++) {
                 producer.send(new ProducerRecord<>(Topics.SOFT_TARGETS, e.getStudentId(), e));
             }
@@ -70,15 +70,15 @@ class EmbeddedKafkaRoundTripTest extends KafkaRoundTripContract {
     void aReadFromTheStartThatCannotFinishFailsAtItsDeadlineNamingTheTopic() throws Exception {
         createTopics();
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> KafkaClients.readFromStart(bootstrapServers(), java.util.List.of(Topics.TEACHER_BLOCKS), "deadline",
+        assertThatThrownBy(() -> KafkaClients.readFromStart(KafkaAccess.plain(bootstrapServers()), java.util.List.of(Topics.TEACHER_BLOCKS), "deadline",
             java.time.Duration.ofSeconds(2), r -> { }, () -> false)).isInstanceOf(LogReadException.class)
-            .hasMessage("could not read ikd.teacher-blocks from " + bootstrapServers() + " within 2 s");
+            .hasMessage("could not read ikd.teacher-blocks from " + bootstrapServers() + " (PLAINTEXT) within 2 s");
         assertThat((System.nanoTime() - t0) / 1e9).isLessThan(30);
 
         try (var closed = new java.net.ServerSocket(0)) {
             String nobody = "127.0.0.1:" + closed.getLocalPort();
             closed.close();
-            assertThatThrownBy(() -> KafkaClients.readFromStart(nobody, java.util.List.of(Topics.CONTROL), "deadline",
+            assertThatThrownBy(() -> KafkaClients.readFromStart(KafkaAccess.plain(nobody), java.util.List.of(Topics.CONTROL), "deadline",
                 java.time.Duration.ofSeconds(2), r -> { }, null)).isInstanceOf(LogReadException.class)
                 .hasMessageStartingWith("could not read ikd.control from " + nobody + " within 2 s");
         }

@@ -53,7 +53,7 @@ abstract class KafkaRoundTripContract {
         List<Envelope> sent = SampleEnvelopes.oneOfEachKind(runId).stream()
             .filter(e -> e.getKind() != Kind.DEAD_LETTER) // a dead letter has no run id; covered below
             .toList();
-        try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(bootstrapServers(), "rt"))) {
+        try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(KafkaAccess.plain(bootstrapServers()), "rt"))) {
             for (Envelope e : sent) {
                 producer.send(new ProducerRecord<>(Topics.topicOf(e.getKind()), Topics.keyOf(e), e)).get();
             }
@@ -78,7 +78,7 @@ abstract class KafkaRoundTripContract {
         }
         var bad = consume(List.of(Topics.FEEDBACK), 1, r -> r.offset() == where.offset() && r.partition() == where.partition());
         List<Envelope> applied = new ArrayList<>();
-        try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(bootstrapServers(), "dlq"))) {
+        try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(KafkaAccess.plain(bootstrapServers()), "dlq"))) {
             var deadLetters = new DeadLetters(producer, "test-consumer", SampleEnvelopes.CLOCK);
             assertThat(deadLetters.dispatch(bad.get(0), applied::add)).isFalse();
             producer.flush();
@@ -104,7 +104,7 @@ abstract class KafkaRoundTripContract {
         Envelope aborted = SampleEnvelopes.oneOfEachKind(runId).get(8); // an exam result
         Envelope committed = aborted.toBuilder().setStudentId("student-2")
             .setIdempotencyKey(runId + "/student-2/3/exam_result").build();
-        Map<String, Object> config = new HashMap<>(KafkaClients.producerConfig(bootstrapServers(), "tx"));
+        Map<String, Object> config = new HashMap<>(KafkaClients.producerConfig(KafkaAccess.plain(bootstrapServers()), "tx"));
         config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tx-" + runId);
         try (var producer = new KafkaProducer<String, Envelope>(config)) {
             producer.initTransactions();
@@ -160,7 +160,7 @@ abstract class KafkaRoundTripContract {
     }
 
     private KafkaConsumer<String, Decoded> newConsumer(List<String> topics) {
-        Map<String, Object> config = KafkaClients.consumerConfig(bootstrapServers(), "test-" + UUID.randomUUID(), "test");
+        Map<String, Object> config = KafkaClients.consumerConfig(KafkaAccess.plain(bootstrapServers()), "test-" + UUID.randomUUID(), "test");
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         var consumer = new KafkaConsumer<String, Decoded>(config);
         consumer.subscribe(topics);

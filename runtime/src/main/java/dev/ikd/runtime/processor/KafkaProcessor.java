@@ -1,5 +1,6 @@
 package dev.ikd.runtime.processor;
 
+import dev.ikd.proto.kafka.KafkaAccess;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +10,7 @@ import dev.ikd.proto.envelope.Decoded;
 import dev.ikd.proto.envelope.EnvelopeDeserializer;
 import dev.ikd.proto.envelope.EnvelopeSerializer;
 import dev.ikd.proto.kafka.KafkaClients;
+import dev.ikd.proto.sign.SigningKey;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.KafkaTuning;
 import dev.ikd.runtime.ServiceMetrics;
@@ -29,8 +31,19 @@ public final class KafkaProcessor<M extends Machine> implements AutoCloseable {
      * How a service reaches Kafka.
      *
      * @param groupId the consumer group: replicas of one service share it; it keeps the committed offsets
+     * @param signer  signs every record this service writes; null in a run that does not sign
      */
-    public record Connection(String bootstrapServers, String groupId, KafkaTuning tuning) {
+    public record Connection(KafkaAccess access, String groupId, KafkaTuning tuning, SigningKey signer) {
+
+        public Connection(KafkaAccess access, String groupId, KafkaTuning tuning) {
+            this(access, groupId, tuning, null);
+        }
+
+        /** A producer of this service's envelopes, signed when the run signs. */
+        public KafkaProducer<String, Envelope> producer(String clientId) {
+            return new KafkaProducer<>(tuning.producer(KafkaClients.producerConfig(access, clientId)), new StringSerializer(),
+                new EnvelopeSerializer(signer));
+        }
     }
 
     private final Processor<M> processor;
@@ -40,7 +53,7 @@ public final class KafkaProcessor<M extends Machine> implements AutoCloseable {
     public KafkaProcessor(Connection c, Processor.Settings settings, Processor.Inputs inputs, Service<M> service,
                           Durability durability, ServiceMetrics metrics, Executor workers, Processor.Listener<M> listener) {
         Map<String, Object> config = c.tuning().consumer(
-            KafkaClients.consumerConfig(c.bootstrapServers(), c.groupId(), settings.serviceId()));
+            KafkaClients.consumerConfig(c.access(), c.groupId(), settings.serviceId()));
         if (inputs instanceof Processor.Inputs.Group) {
             // Static membership: a service started again after a crash takes its old place in the group
             // at once, instead of waiting out the dead member's session before partitions are assigned.
@@ -53,8 +66,7 @@ public final class KafkaProcessor<M extends Machine> implements AutoCloseable {
         config.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
         var consumer = new KafkaConsumer<String, Decoded>(config, new StringDeserializer(),
             new EnvelopeDeserializer(c.tuning().maxMessageBytes()));
-        this.producer = new KafkaProducer<>(c.tuning().producer(KafkaClients.producerConfig(c.bootstrapServers(),
-            settings.serviceId())), new StringSerializer(), new EnvelopeSerializer());
+        this.producer = c.producer(settings.serviceId());
         // Consumer lag and fetch latency, read from the client's own metrics.
         this.consumerMetrics = new KafkaClientMetrics(consumer, List.of(Tag.of("service", metrics.service())));
         consumerMetrics.bindTo(metrics.registry());

@@ -23,6 +23,8 @@ import java.util.function.Predicate;
 import dev.ikd.proto.codec.MalformedMessageException;
 import dev.ikd.proto.envelope.DeadLetters;
 import dev.ikd.proto.envelope.Decoded;
+import dev.ikd.proto.sign.RunManifest;
+import dev.ikd.proto.sign.Signatures;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.topics.Topics;
@@ -90,10 +92,20 @@ public final class Processor<M extends Machine> implements AutoCloseable {
      *                next is applied). Every answer not yet acknowledged is in the key's checkpoint, so a
      *                crash sends it again; offsets are committed only past acknowledged answers.
      */
-    public record Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults, int unacked) {
+    /**
+     * @param manifest the keys of a run that signs its messages: a record that is not signed by the
+     *                 sender its kind requires is dead-lettered with the reason and changes nothing
+     *                 ({@link Signatures}); null when the run does not sign
+     */
+    public record Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults, int unacked,
+                           RunManifest manifest) {
 
         public Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults) {
-            this(runId, serviceId, queueBound, tickMs, faults, 1);
+            this(runId, serviceId, queueBound, tickMs, faults, 1, null);
+        }
+
+        public Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults, int unacked) {
+            this(runId, serviceId, queueBound, tickMs, faults, unacked, null);
         }
 
         public Settings {
@@ -360,6 +372,14 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         long sentUs = e.getEventTimeUs() > 0 ? e.getEventTimeUs() : -1;
         long appendedUs = record.timestampType() == TimestampType.LOG_APPEND_TIME ? record.timestamp() * 1_000 : -1;
         metrics.received(record.topic(), size, sentUs < 0 ? -1 : Math.max(0, receivedUs - sentUs));
+        if (settings.manifest() != null && settings.manifest().keyOf(String.valueOf(Signatures.senderOf(e))) != null) {
+            // Sent by the coordinator or the teacher, whose keys the manifest fixes: checked before anyone hears of it.
+            String forged = Signatures.problem(settings.manifest(), e, ((Decoded.Valid) decoded).signed(), null);
+            if (forged != null) {
+                deadLetterNow(record, Envelopes.encode(e), forged, tp);
+                return;
+            }
+        }
         listener.received(e);
         String skip = service.skip(e);
         if (skip != null) {
@@ -408,6 +428,10 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         List<Envelope> out;
         String refusal = null;
         try {
+            String forged = forged(record, e, machine);
+            if (forged != null) {
+                throw new RejectedMessageException(forged);
+            }
             out = machine.apply(input);
         } catch (RejectedMessageException | MalformedMessageException refused) {
             refusal = refused.getMessage();
@@ -462,6 +486,15 @@ public final class Processor<M extends Machine> implements AutoCloseable {
             }
         });
         settle(key, false);
+    }
+
+    /** Why a student's record is not signed by the student it names (its key is the one its machine registered), or null. */
+    private String forged(ConsumerRecord<String, Decoded> record, Envelope e, M machine) {
+        if (settings.manifest() == null || settings.manifest().keyOf(String.valueOf(Signatures.senderOf(e))) != null) {
+            return null;
+        }
+        Decoded.Valid valid = (Decoded.Valid) record.value();
+        return Signatures.problem(settings.manifest(), e, valid.signed(), machine.enrolledKey(e.getStudentId()));
     }
 
     private static String what(Envelope e, String refusal) {

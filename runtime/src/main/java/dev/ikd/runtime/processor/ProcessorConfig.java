@@ -3,6 +3,7 @@ package dev.ikd.runtime.processor;
 import java.nio.file.Path;
 import java.util.concurrent.Executor;
 
+import dev.ikd.proto.sign.RunManifest;
 import dev.ikd.runtime.checkpoint.CheckpointFiles;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -14,9 +15,15 @@ import io.vertx.core.WorkerExecutor;
  *
  * @param stateBase  where checkpoints go ({@code base/run/service/KEY/}); null keeps state in memory only
  * @param queueBound records per partition taken from Kafka and not yet done
+ * @param manifest   the keys a signing run checks every record with; null when the run does not sign
  */
 public record ProcessorConfig(KafkaProcessor.Connection kafka, String runId, String serviceId, int queueBound,
-                              FaultPoints faults, Path stateBase) {
+                              FaultPoints faults, Path stateBase, RunManifest manifest) {
+
+    public ProcessorConfig(KafkaProcessor.Connection kafka, String runId, String serviceId, int queueBound, FaultPoints faults,
+                           Path stateBase) {
+        this(kafka, runId, serviceId, queueBound, faults, stateBase, null);
+    }
 
     /** The default queue bound: enough for a step's few records per student, small enough to bound memory. */
     public static final int DEFAULT_QUEUE_BOUND = 64;
@@ -40,7 +47,7 @@ public record ProcessorConfig(KafkaProcessor.Connection kafka, String runId, Str
 
     /** With {@code unacked} records per key whose answers may await acknowledgement while the next is applied. */
     public Processor.Settings settings(long tickMs, int unacked) {
-        return new Processor.Settings(runId, serviceId, queueBound, tickMs, faults, unacked);
+        return new Processor.Settings(runId, serviceId, queueBound, tickMs, faults, unacked, manifest);
     }
 
     /** Checkpoint files under the state directory, or nothing durable without one. */
