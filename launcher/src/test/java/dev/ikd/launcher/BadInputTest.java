@@ -254,8 +254,12 @@ class BadInputTest {
 
     /** Reads the run's dead letters until {@code atLeast} arrived (or 60 s passed) and returns their reasons. */
     static List<String> deadLetterReasons(String bootstrap, int atLeast) {
+        return deadLetterReasons(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), atLeast);
+    }
+
+    static List<String> deadLetterReasons(dev.ikd.proto.kafka.KafkaAccess kafka, int atLeast) {
         List<String> reasons = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), "test-" + UUID.randomUUID(), "test"),
+        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerConfig(kafka, "test-" + UUID.randomUUID(), "test"),
             new StringDeserializer(), new EnvelopeDeserializer())) {
             consumer.subscribe(List.of(Topics.DEAD_LETTER));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

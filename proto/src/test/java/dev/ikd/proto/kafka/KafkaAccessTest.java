@@ -1,0 +1,34 @@
+package dev.ikd.proto.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KafkaAccessTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aConfigFilesSettingsReachTheClientsAndItsSecretsStayOutOfToString() throws Exception {
+        Path f = Files.writeString(dir.resolve("c.properties"), "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+            + "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"s3cret\";\n");
+        KafkaAccess a = KafkaAccess.withConfig("h:1", f);
+        var producer = KafkaClients.producerConfig(a, "p");
+        assertThat(producer).containsEntry("security.protocol", "SASL_SSL").containsEntry("bootstrap.servers", "h:1")
+            .containsEntry("enable.idempotence", true);
+        assertThat(a.toString()).isEqualTo("h:1 (SASL_SSL)").doesNotContain("s3cret");
+    }
+
+    @Test
+    void settingsIkdDecidesCannotBeOverriddenAndAMissingFileIsNamed() throws Exception {
+        Path f = Files.writeString(dir.resolve("c.properties"), "enable.auto.commit=true\n");
+        assertThatThrownBy(() -> KafkaAccess.withConfig("h:1", f)).hasMessageContaining("enable.auto.commit is set by ikd");
+        assertThatThrownBy(() -> KafkaAccess.withConfig("h:1", dir.resolve("none"))).hasMessageContaining("cannot read it");
+    }
+}
