@@ -61,6 +61,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         } catch (IOException e) {
             throw new BrokerException("cannot create broker data directory " + dataDir + ": " + e.getMessage(), e);
         }
+        if (!settings.isSecure() && Files.isDirectory(dataDir.resolve("credentials"))) {
+            // Started in plain text, a secure broker's log would be open to anyone who reaches the port.
+            throw new BrokerException(dataDir + " holds a secure broker's log: start it secure again (--secure)");
+        }
         Ports ports = Ports.choose(dataDir.resolve(PORTS_FILE), settings);
         BrokerSecurity security = settings.isSecure() ? BrokerSecurity.prepare(dataDir, settings.secureUsers(),
             new java.util.LinkedHashSet<>(java.util.List.of(settings.host(), settings.effectiveAdvertisedHost()))) : null;

@@ -17,7 +17,10 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.ikd.broker.BrokerSecurity;
 import dev.ikd.broker.BrokerSettings;
+import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.broker.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.SwapSchedule;
@@ -72,7 +75,8 @@ final class OverheadBench implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", defaultValue = "default,durable",
         description = "default (Kafka settings as shipped, no state directory), durable (default with a state directory: every "
-            + "record's state checkpointed and fsync'd before its answers leave), fetch-wait-5, fetch-wait-100, linger-5, acks-1. "
+            + "record's state checkpointed and fsync'd before its answers leave), secure (default on a broker with TLS, SCRAM "
+            + "logins and ACLs, every message signed and checked), fetch-wait-5, fetch-wait-100, linger-5, acks-1. "
             + "Default: ${DEFAULT-VALUE}")
     List<String> variants;
 
@@ -100,18 +104,23 @@ final class OverheadBench implements Callable<Integer> {
     BenchOutput output;
 
     /** A Kafka setting under test: how the services in this process are tuned, and the same as command-line options. */
-    record Variant(String name, KafkaTuning tuning, boolean stateDir) {
+    record Variant(String name, KafkaTuning tuning, boolean stateDir, boolean secure) {
+
+        Variant(String name, KafkaTuning tuning, boolean stateDir) {
+            this(name, tuning, stateDir, false);
+        }
 
         static Variant parse(String name) {
             return switch (name) {
                 case "default" -> new Variant(name, KafkaTuning.defaults(), false);
                 case "durable" -> new Variant(name, KafkaTuning.defaults(), true);
+                case "secure" -> new Variant(name, KafkaTuning.defaults(), false, true);
                 case "fetch-wait-5" -> new Variant(name, new KafkaTuning(0, "all", 5), false);
                 case "fetch-wait-100" -> new Variant(name, new KafkaTuning(0, "all", 100), false);
                 case "linger-5" -> new Variant(name, new KafkaTuning(5, "all", KafkaTuning.DEFAULT_FETCH_MAX_WAIT_MS), false);
                 case "acks-1" -> new Variant(name, new KafkaTuning(0, "1", KafkaTuning.DEFAULT_FETCH_MAX_WAIT_MS), false);
                 default -> throw new IllegalArgumentException("unknown variant '" + name
-                    + "'; known: default, durable, fetch-wait-5, fetch-wait-100, linger-5, acks-1");
+                    + "'; known: default, durable, secure, fetch-wait-5, fetch-wait-100, linger-5, acks-1");
             };
         }
 
@@ -119,6 +128,10 @@ final class OverheadBench implements Callable<Integer> {
             return List.of("--kafka-linger-ms", Integer.toString(tuning.lingerMs()), "--kafka-acks", tuning.acks(),
                 "--kafka-fetch-max-wait-ms", Integer.toString(tuning.fetchMaxWaitMs()));
         }
+    }
+
+    /** The plain broker every variant uses, and the secure one the variant {@code secure} uses (null when not asked for). */
+    private record Clusters(String plain, EmbeddedKafka secure) {
     }
 
     /** One data set and teacher mode: the run's configuration, its data and its pretrained teacher. */
@@ -155,9 +168,18 @@ final class OverheadBench implements Callable<Integer> {
         Path dir = Files.createTempDirectory("ikd-bench-overhead-");
         List<JsonObject> runs = new ArrayList<>();
         List<JsonObject> studentSteps = new ArrayList<>();
-        try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")))) {
-            String bootstrap = broker.bootstrapServers();
-            Services.ensureTopics(bootstrap, 4);
+        int principals = RunOptions.studentCount(run.students);
+        boolean secure = vs.stream().anyMatch(Variant::secure);
+        try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
+             EmbeddedKafka secureBroker = secure ? EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka-secure"))
+                 .secure(RunKeys.identities(principals))) : null) {
+            Services.ensureTopics(broker.bootstrapServers(), 4);
+            if (secure) {
+                Services.secureTopics(KafkaAccess.withConfig(secureBroker.bootstrapServers(),
+                    secureBroker.security().clientConfig(BrokerSecurity.ADMIN)), 4,
+                    RunKeys.identities(principals).subList(2, principals + 2));
+            }
+            Clusters bootstrap = new Clusters(broker.bootstrapServers(), secureBroker);
             for (String dataset : datasets) {
                 run.dataset = dataset;
                 long[] defaults = DEFAULT_STEPS.getOrDefault(dataset, new long[] {given, 20});
@@ -204,7 +226,7 @@ final class OverheadBench implements Callable<Integer> {
     }
 
     /** Every mode, isolation and variant of one data set, {@code repeats} times, each repeat in a rotated order. */
-    private void bench(String dataset, List<Variant> vs, String bootstrap, Path dir, NDManager manager, List<JsonObject> runs,
+    private void bench(String dataset, List<Variant> vs, Clusters bootstrap, Path dir, NDManager manager, List<JsonObject> runs,
                        List<JsonObject> studentSteps) throws Exception {
         Dataset data = run.loadDataset();
         run.teacherMode = "ikd";
@@ -302,18 +324,26 @@ final class OverheadBench implements Callable<Integer> {
         return o;
     }
 
+    /** The --kafka-config of {@code principal} on the secure broker, for a secure variant; nothing otherwise. */
+    private static List<String> login(Variant v, Clusters clusters, String principal) {
+        return v.secure() ? List.of("--kafka-config", clusters.secure().security().clientConfig(principal).toString()) : List.of();
+    }
+
     /** A distributed run: what its hops show, and its final hashes. */
     private record Distributed(HopAnalysis.Result hops, List<String> hashes) {
     }
 
-    private Distributed distributedInThreads(Setting s, Variant v, String bootstrap, Path dir, String runId, NDManager manager) {
+    private Distributed distributedInThreads(Setting s, Variant v, Clusters clusters, Path dir, String runId, NDManager manager) {
         List<HopLog.Sample> samples = Collections.synchronizedList(new ArrayList<>());
         try (ServiceHost host = new ServiceHost(s.config().students() + 2)) {
             host.observe((service, topic, e, hop) -> samples.add(new HopLog.Sample(service, topic, e.getKind(), e.getStudentId(),
                 e.getStep(), hop)));
-            LocalRun.Outcome o = LocalRun.run(s.config(), s.data(), s.teacher(), Services.Wiring.of(bootstrap, runId,
-                    v.stateDir() ? dir.resolve("state") : null).withTuning(v.tuning()).withPrefetch(run.prefetch), host, manager,
-                3600);
+            Services.Wiring wiring = Services.Wiring.of(v.secure() ? clusters.secure().bootstrapServers() : clusters.plain(), runId,
+                v.stateDir() ? dir.resolve("state") : null).withTuning(v.tuning()).withPrefetch(run.prefetch);
+            if (v.secure()) {
+                wiring = LocalCommand.secured(wiring, clusters.secure(), dir.resolve("keys").resolve(runId), s.config().students());
+            }
+            LocalRun.Outcome o = LocalRun.run(s.config(), s.data(), s.teacher(), wiring, host, manager, 3600);
             // A copy (toArray holds the list's lock): services may still be handling the run's last records.
             List<HopLog.Sample> taken = new ArrayList<>(samples);
             return new Distributed(HopAnalysis.of(taken, s.config().students(), s.config().steps(), warmupSteps),
@@ -321,24 +351,33 @@ final class OverheadBench implements Callable<Integer> {
         }
     }
 
-    private Distributed distributedInProcesses(Setting s, Variant v, String bootstrap, Path dir, String runId) throws Exception {
+    private Distributed distributedInProcesses(Setting s, Variant v, Clusters clusters, Path dir, String runId) throws Exception {
         Path runDir = Files.createDirectories(dir.resolve(runId));
         List<String> common = new ArrayList<>(s.args());
-        common.addAll(List.of("--bootstrap", bootstrap, "--run-id", runId, "--metrics-port", "-1"));
+        common.addAll(List.of("--bootstrap", v.secure() ? clusters.secure().bootstrapServers() : clusters.plain(), "--run-id", runId,
+            "--metrics-port", "-1"));
         common.addAll(v.args());
+        if (v.secure()) {
+            Path keys = dir.resolve("keys").resolve(runId);
+            RunKeys.create(keys, runId, s.config().students());
+            common.addAll(List.of("--keys", keys.toString()));
+        }
         if (v.stateDir()) {
             common.addAll(List.of("--state-dir", dir.resolve("state").toString()));
         }
         List<ServiceProcess> fleet = new ArrayList<>();
         try {
-            fleet.add(ServiceProcess.start(runDir, "coordinator", with(List.of("coordinator"), common, "--hop-log",
+            fleet.add(ServiceProcess.start(runDir, "coordinator", with(concat(List.of("coordinator"), login(v, clusters, "coordinator")),
+                common, "--hop-log",
                 runDir.resolve("coordinator.hops").toString())));
-            fleet.add(ServiceProcess.start(runDir, "teacher", with(List.of("teacher"), common, "--teacher-checkpoint",
+            fleet.add(ServiceProcess.start(runDir, "teacher", with(concat(List.of("teacher"), login(v, clusters, "teacher")), common,
+                "--teacher-checkpoint",
                 s.teacherFile().toString(), "--hop-log", runDir.resolve("teacher.hops").toString())));
             List<ServiceProcess> students = new ArrayList<>();
             for (int i = 0; i < s.config().students(); i++) {
                 String id = Services.studentId(i);
-                ServiceProcess p = ServiceProcess.start(runDir, id, with(List.of("student"), common, "--index", Integer.toString(i),
+                ServiceProcess p = ServiceProcess.start(runDir, id, with(concat(List.of("student"), login(v, clusters, id)), common,
+                    "--index", Integer.toString(i),
                     "--json", "--hop-log", runDir.resolve(id + ".hops").toString()));
                 students.add(p);
                 fleet.add(p);

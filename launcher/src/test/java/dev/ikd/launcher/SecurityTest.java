@@ -242,6 +242,37 @@ class SecurityTest {
             assertThat(describeCluster(c)).isInstanceOf(SslAuthenticationException.class);
         }
 
+        @Test
+        void aSecureBrokersLogIsNeverServedInPlainText() {
+            assertThatThrownBy(() -> EmbeddedKafka.start(BrokerSettings.loopback(shared.resolve("kafka"))))
+                .isInstanceOf(dev.ikd.broker.BrokerException.class).hasMessageContaining("holds a secure broker's log");
+        }
+
+        /** A client that is not Java (kcat, librdkafka) logs in with the CA file and a principal's SCRAM password. */
+        @Test
+        void kcatLogsInWithCaPemAndIsRefusedAWrongPassword() throws Exception {
+            boolean present = Files.isExecutable(Path.of("/usr/bin/kcat"));
+            org.junit.jupiter.api.Assumptions.assumeTrue(present || "true".equals(System.getenv("CI")),
+                "kcat is not installed (.ci/run installs it)");
+            Matcher m = Pattern.compile("password\\\\?=\\\\?\"([A-Za-z0-9_-]+)\"").matcher(
+                Files.readString(broker.security().clientConfig("student-0")));
+            assertThat(m.find()).isTrue();
+            assertThat(kcat("student-0", m.group(1)).exitValue()).isZero();
+            Process ok = kcat("student-0", m.group(1));
+            assertThat(new String(ok.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).contains(Topics.CONTROL);
+            Process refused = kcat("student-0", "not-the-password");
+            assertThat(refused.exitValue()).isNotZero();
+        }
+
+        private Process kcat(String user, String password) throws Exception {
+            Process p = new ProcessBuilder("kcat", "-b", broker.bootstrapServers(), "-L", "-m", "10",
+                "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=" + user,
+                "-X", "sasl.password=" + password,
+                "-X", "ssl.ca.location=" + broker.security().credentialsDir().resolve("ca.pem")).redirectErrorStream(true).start();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            return p;
+        }
+
         private Throwable describeCluster(Map<String, Object> config) {
             try (Admin admin = Admin.create(withTimeouts(config))) {
                 return failureOf(() -> admin.describeCluster().clusterId().get(20, TimeUnit.SECONDS));

@@ -53,7 +53,7 @@ public final class KafkaAccess {
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             props.load(r);
         } catch (IOException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("--kafka-config " + file + ": cannot read it (" + e.getClass().getSimpleName() + ")");
+            throw new IllegalArgumentException("--kafka-config " + file + ": cannot read it (" + why(e) + ")");
         }
         Map<String, String> client = new TreeMap<>();
         for (String name : props.stringPropertyNames()) {
@@ -63,6 +63,13 @@ public final class KafkaAccess {
             client.put(name, props.getProperty(name).strip());
         }
         return new KafkaAccess(bootstrapServers, client);
+    }
+
+    /** What went wrong reading a file, in words for a one-line error. */
+    public static String why(Exception e) {
+        return e instanceof java.nio.file.NoSuchFileException ? "no such file"
+            : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+            : e instanceof IllegalArgumentException ? "not a properties file" : "unreadable";
     }
 
     public String bootstrapServers() {

@@ -86,7 +86,8 @@ public final class RunKeys {
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
         } catch (IOException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("--keys " + dir + ": cannot read " + MANIFEST + " (" + e.getClass().getSimpleName() + ")");
+            throw new IllegalArgumentException("--keys " + dir + ": cannot read " + MANIFEST + " ("
+                + dev.ikd.proto.kafka.KafkaAccess.why(e) + ")");
         }
         try {
             return new RunManifest(p.getProperty("run.id", ""), publicKey(p.getProperty("key.coordinator")),

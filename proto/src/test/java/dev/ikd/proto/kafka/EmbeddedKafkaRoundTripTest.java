@@ -80,7 +80,7 @@ class EmbeddedKafkaRoundTripTest extends KafkaRoundTripContract {
             closed.close();
             assertThatThrownBy(() -> KafkaClients.readFromStart(KafkaAccess.plain(nobody), java.util.List.of(Topics.CONTROL), "deadline",
                 java.time.Duration.ofSeconds(2), r -> { }, null)).isInstanceOf(LogReadException.class)
-                .hasMessageStartingWith("could not read ikd.control from " + nobody + " within 2 s");
+                .hasMessageStartingWith("could not read ikd.control from " + nobody + " (PLAINTEXT) within 2 s");
         }
     }
 }
