@@ -365,7 +365,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         if (!settings.runId().equals(e.getRunId())) {
             metrics.received(record.topic(), size, -1);
             metrics.skipped(record.topic(), "other_run");
-            done.add(new Done(tp, record.offset(), -1));
+            passedOver(tp, record.offset());
             return;
         }
         long receivedUs = Envelopes.micros(clock);
@@ -384,11 +384,22 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         String skip = service.skip(e);
         if (skip != null) {
             metrics.skipped(record.topic(), skip);
-            done.add(new Done(tp, record.offset(), -1));
+            passedOver(tp, record.offset());
             return;
         }
         String key = service.keyOf(e);
         keyed.submit(key, () -> handle(key, record, e, tp, Hop.arrived(sentUs, appendedUs, receivedUs)));
+    }
+
+    /**
+     * A record of another run, or one this service does not read, is done as soon as it is seen: it
+     * never counts against the partition's queue bound. Counted, a new run's services reading a
+     * shared log from its start paused every few dozen old records, and each resumption waited out
+     * another partition's empty fetch (fetch.max.wait.ms): a minute's delay at a run's first step
+     * after a few runs on one broker (BENCHMARKS.md, overhead).
+     */
+    private void passedOver(TopicPartition tp, long offset) {
+        intake.done(tp, offset);
     }
 
     /** A record no machine can read: its dead letter goes out without holding up the partition. */

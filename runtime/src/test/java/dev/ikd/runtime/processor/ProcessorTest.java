@@ -174,6 +174,7 @@ class ProcessorTest {
         final Map<TopicPartition, Long> commits = new java.util.concurrent.ConcurrentHashMap<>();
         final Map<TopicPartition, OffsetAndMetadata> groupOffsets = new java.util.concurrent.ConcurrentHashMap<>();
         final List<ConsumerRecord<String, Decoded>> log = new ArrayList<>();
+        final java.util.concurrent.atomic.AtomicInteger pauses = new java.util.concurrent.atomic.AtomicInteger();
 
         Consumer() {
             super(OffsetResetStrategy.EARLIEST);
@@ -183,6 +184,12 @@ class ProcessorTest {
         public synchronized void addRecord(ConsumerRecord<String, Decoded> record) {
             log.add(record);
             super.addRecord(record);
+        }
+
+        @Override
+        public synchronized void pause(java.util.Collection<TopicPartition> partitions) {
+            pauses.incrementAndGet();
+            super.pause(partitions);
         }
 
         @Override
@@ -493,6 +500,27 @@ class ProcessorTest {
             });
             assertThat(c.applied).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
             assertThat(consumer.paused()).isEmpty();
+        }
+
+        /** A new run on a shared log reads every older run's records first: they must not pause it again and again. */
+        @Test
+        void recordsOfOtherRunsArePassedOverWithoutEverFillingThePartition() {
+            start(2, FaultPoints.NONE);
+            consumer.schedulePollTask(() -> {
+                for (int i = 0; i < 500; i++) {
+                    Envelope old = courseStart(i).toBuilder().setRunId("older-run")
+                        .setIdempotencyKey(Envelopes.idempotencyKey("older-run", ME, i, Kind.COURSE_START)).build();
+                    consumer.addRecord(new ConsumerRecord<>(Topics.CONTROL, 0, i, ME, new Decoded.Valid(old)));
+                }
+                consumer.addRecord(new ConsumerRecord<>(Topics.CONTROL, 0, 500, ME, new Decoded.Valid(courseStart(0))));
+            });
+            Counter c = (Counter) processor.machine(ME);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> {
+                acknowledgeAll();
+                return committed() == 501;
+            });
+            assertThat(c.applied).containsExactly(0L);
+            assertThat(consumer.pauses.get()).as("pauses").isZero();
         }
     }
 
