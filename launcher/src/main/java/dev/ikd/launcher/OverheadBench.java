@@ -197,7 +197,7 @@ final class OverheadBench implements Callable<Integer> {
             }
         }
         JsonObject result = new JsonObject();
-        result.addProperty("command", "ikd bench overhead " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        result.addProperty("command", commandLine());
         result.addProperty("students", RunOptions.studentCount(run.students));
         result.addProperty("cores", Runtime.getRuntime().availableProcessors());
         result.addProperty("repeats", repeats);
@@ -493,6 +493,11 @@ final class OverheadBench implements Callable<Integer> {
         return median(rows.stream().map(r -> r.get(field).getAsDouble()).toList());
     }
 
+    /** The command as given: picocli's original arguments start at the top command ({@code bench overhead ...}). */
+    private String commandLine() {
+        return "ikd " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+    }
+
     static double median(List<Double> values) {
         if (values.isEmpty()) {
             return Double.NaN;
@@ -506,8 +511,7 @@ final class OverheadBench implements Callable<Integer> {
     private String markdown(JsonArray summary, JsonArray stepSummary, int students, Path png) {
         StringBuilder md = new StringBuilder();
         md.append("### Distributed overhead").append(students == 1 ? "" : " (" + students + " students)").append("\n\n`")
-            .append(spec.commandLine().getParseResult().originalArgs().stream()
-                .reduce("ikd bench overhead", (a, b) -> a + " " + b)).append(String.format(Locale.ROOT, "` on %d cores: each "
+            .append(commandLine()).append(String.format(Locale.ROOT, "` on %d cores: each "
                 + "setting %d times in a rotating order, after a warm-up run (%s). "
                 + "Per step: one student's course/exam step (a round of every student, divided by the students). Ratio: "
                 + "distributed / in-process ms per step, in-process measured in the same repeat. Hops per step: hops a "

@@ -1,6 +1,5 @@
 package dev.ikd.runtime.processor;
 
-import dev.ikd.proto.kafka.KafkaAccess;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +8,7 @@ import java.util.concurrent.Executor;
 import dev.ikd.proto.envelope.Decoded;
 import dev.ikd.proto.envelope.EnvelopeDeserializer;
 import dev.ikd.proto.envelope.EnvelopeSerializer;
+import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.sign.SigningKey;
 import dev.ikd.proto.v1.Envelope;
