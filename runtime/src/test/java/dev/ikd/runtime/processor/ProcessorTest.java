@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -476,6 +477,25 @@ class ProcessorTest {
             assertThatThrownBy(() -> processor.failure().get(10, TimeUnit.SECONDS))
                 .hasCauseInstanceOf(ServiceStoppedException.class)
                 .cause().hasMessageStartingWith("student-0 stopped: " + reason);
+        }
+    }
+
+    @Nested
+    class Sending {
+        /** KAFKA-14359: a second record to a new partition must not overtake a first that is being retried. */
+        @Test
+        void inTurnSendsEachRecordOnlyOnceTheOneBeforeIsAcknowledged() {
+            start();
+            CompletableFuture<Void> sent = processor.sendInTurn(List.of(answer(0), answer(1), answer(2)));
+            assertThat(sentTo(Topics.EXAM_RESULTS)).hasSize(1);
+            producer.completeNext();
+            await().atMost(5, TimeUnit.SECONDS).until(() -> sentTo(Topics.EXAM_RESULTS).size() == 2);
+            producer.completeNext();
+            await().atMost(5, TimeUnit.SECONDS).until(() -> sentTo(Topics.EXAM_RESULTS).size() == 3);
+            assertThat(sent).isNotDone();
+            producer.completeNext();
+            await().atMost(5, TimeUnit.SECONDS).until(sent::isDone);
+            assertThat(sentTo(Topics.EXAM_RESULTS)).extracting(r -> r.value().getStep()).containsExactly(0L, 1L, 2L);
         }
     }
 
