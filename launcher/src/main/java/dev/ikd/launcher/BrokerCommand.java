@@ -60,7 +60,7 @@ final class BrokerCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "ikd-broker-shutdown"));
         if (secure) {
             Services.secureTopics(KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN)),
-                partitions, RunKeys.identities(students).subList(2, students + 2));
+                partitions, Services.studentIds(students));
         } else {
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
                 Topics.ensure(admin, TopicSettings.defaults().withPartitions(partitions), Duration.ofSeconds(30));

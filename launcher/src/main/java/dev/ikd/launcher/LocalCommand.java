@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -124,7 +123,7 @@ final class LocalCommand implements Callable<Integer> {
         if (!id.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("--run-id must be letters, digits, '.', '_' or '-', got '" + id + "'");
         }
-        List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
+        List<String> ids = Services.studentIds(c.students());
         BrokerSettings brokerSettings = BrokerSettings.loopback(dir.resolve("kafka"));
         try (NDManager manager = run.newManager();
              EmbeddedKafka broker = EmbeddedKafka.start(secure ? brokerSettings.secure(RunKeys.identities(c.students())) : brokerSettings);

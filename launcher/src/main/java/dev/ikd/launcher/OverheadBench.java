@@ -177,7 +177,7 @@ final class OverheadBench implements Callable<Integer> {
             if (secure) {
                 Services.secureTopics(KafkaAccess.withConfig(secureBroker.bootstrapServers(),
                     secureBroker.security().clientConfig(BrokerSecurity.ADMIN)), 4,
-                    RunKeys.identities(principals).subList(2, principals + 2));
+                    Services.studentIds(principals));
             }
             Clusters bootstrap = new Clusters(broker.bootstrapServers(), secureBroker);
             for (String dataset : datasets) {

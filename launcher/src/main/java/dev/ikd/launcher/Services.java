@@ -93,6 +93,11 @@ final class Services {
         return "student-" + index;
     }
 
+    /** The ids of a run's {@code students} students: student-0 ... */
+    static List<String> studentIds(int students) {
+        return java.util.stream.IntStream.range(0, students).mapToObj(Services::studentId).toList();
+    }
+
     static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {
         return teacher(c, data, pretrained, 0);
     }
@@ -148,7 +153,7 @@ final class Services {
      * cluster) leaves that to the cluster's admin: least privilege gives it no right to create topics.
      */
     static void ensureTopics(KafkaAccess kafka, int partitions) {
-        if (!kafka.clientProperties().isEmpty() && !"PLAINTEXT".equals(kafka.securityProtocol())) {
+        if (!"PLAINTEXT".equals(kafka.securityProtocol())) {
             return;
         }
         try (Admin admin = Admin.create(KafkaClients.adminConfig(kafka))) {

@@ -3,7 +3,6 @@ package dev.ikd.launcher;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -42,7 +41,7 @@ final class TrainCommand implements Callable<Integer> {
         try (NDManager manager = run.newManager()) {
             Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
             teacherAccuracy = Evaluation.testAccuracy(Network.build(c.teacher(), data), teacher, data, manager);
-            List<String> ids = IntStream.range(0, c.students()).mapToObj(Services::studentId).toList();
+            List<String> ids = Services.studentIds(c.students());
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
                 result = ReferenceTrainer.run(c, data, teacher, manager, progress);
             }

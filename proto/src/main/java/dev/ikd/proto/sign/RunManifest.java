@@ -11,12 +11,20 @@ public record RunManifest(String runId, PublicKey coordinator, PublicKey teacher
     public static final String COORDINATOR = "coordinator";
     public static final String TEACHER = "teacher";
 
-    /** The fixed key of {@code identity}, or null for a student (or anyone else). */
+    /** The fixed key of {@code identity}, or null for a student (or anyone else, or null). */
     public PublicKey keyOf(String identity) {
+        if (identity == null) {
+            return null;
+        }
         return switch (identity) {
             case COORDINATOR -> coordinator;
             case TEACHER -> teacher;
             default -> null;
         };
+    }
+
+    /** Whether {@code e} must come from a sender whose key this manifest fixes (the coordinator or the teacher). */
+    public boolean fixesSenderOf(dev.ikd.proto.v1.Envelope e) {
+        return keyOf(Signatures.senderOf(e)) != null;
     }
 }

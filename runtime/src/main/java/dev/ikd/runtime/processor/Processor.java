@@ -387,7 +387,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         long sentUs = e.getEventTimeUs() > 0 ? e.getEventTimeUs() : -1;
         long appendedUs = record.timestampType() == TimestampType.LOG_APPEND_TIME ? record.timestamp() * 1_000 : -1;
         metrics.received(record.topic(), size, sentUs < 0 ? -1 : Math.max(0, receivedUs - sentUs));
-        if (settings.manifest() != null && settings.manifest().keyOf(String.valueOf(Signatures.senderOf(e))) != null) {
+        if (settings.manifest() != null && settings.manifest().fixesSenderOf(e)) {
             // Sent by the coordinator or the teacher, whose keys the manifest fixes: checked before anyone hears of it.
             String forged = Signatures.problem(settings.manifest(), e, ((Decoded.Valid) decoded).signed(), null);
             if (forged != null) {
@@ -516,7 +516,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
 
     /** Why a student's record is not signed by the student it names (its key is the one its machine registered), or null. */
     private String forged(ConsumerRecord<String, Decoded> record, Envelope e, M machine) {
-        if (settings.manifest() == null || settings.manifest().keyOf(String.valueOf(Signatures.senderOf(e))) != null) {
+        if (settings.manifest() == null || settings.manifest().fixesSenderOf(e)) {
             return null;
         }
         Decoded.Valid valid = (Decoded.Valid) record.value();
