@@ -16,12 +16,14 @@ import java.util.Objects;
  * @param overrides      extra broker properties, applied last
  * @param secureUsers    null: a plain-text listener open to anyone; otherwise TLS, SCRAM logins for
  *                       these principals (and {@code admin}) and ACLs ({@link BrokerSecurity})
+ * @param quorum         null: a single node, its own quorum; otherwise this node's place in a
+ *                       cluster of several
  */
 public record BrokerSettings(Path dataDir, String host, int port, String advertisedHost, Map<String, String> overrides,
-                             List<String> secureUsers) {
+                             List<String> secureUsers, Quorum quorum) {
 
     public BrokerSettings(Path dataDir, String host, int port, String advertisedHost, Map<String, String> overrides) {
-        this(dataDir, host, port, advertisedHost, overrides, null);
+        this(dataDir, host, port, advertisedHost, overrides, null, null);
     }
 
     public BrokerSettings {
@@ -32,11 +34,20 @@ public record BrokerSettings(Path dataDir, String host, int port, String adverti
         }
         overrides = Map.copyOf(overrides == null ? Map.of() : overrides);
         secureUsers = secureUsers == null ? null : List.copyOf(secureUsers);
+        if (secureUsers != null && quorum != null && quorum.voters().size() > 1) {
+            throw new IllegalArgumentException("a secure broker is a single node: a cluster of several needs one CA for all "
+                + "of them (use the cluster's own TLS setup and pass its client properties with --kafka-config)");
+        }
     }
 
     /** These settings with TLS, SCRAM logins for {@code users} and an authorizer. */
     public BrokerSettings secure(List<String> users) {
-        return new BrokerSettings(dataDir, host, port, advertisedHost, overrides, users);
+        return new BrokerSettings(dataDir, host, port, advertisedHost, overrides, users, quorum);
+    }
+
+    /** These settings as one node of the cluster {@code q}. */
+    public BrokerSettings inCluster(Quorum q) {
+        return new BrokerSettings(dataDir, host, port, advertisedHost, overrides, secureUsers, q);
     }
 
     public boolean isSecure() {

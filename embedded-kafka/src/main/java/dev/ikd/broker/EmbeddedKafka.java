@@ -71,10 +71,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         writeProperties(serverProperties, props, "written by ikd; the broker reads its settings from here");
 
         if (!Files.exists(logDir.resolve("meta.properties"))) {
-            format(serverProperties, security == null ? java.util.List.of() : security.formatArguments());
+            format(serverProperties, settings.quorum() == null ? Uuid.randomUuid().toString() : settings.quorum().clusterId(),
+                security == null ? java.util.List.of() : security.formatArguments());
         }
         KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
         try {
+            // In a cluster this waits for a quorum of controllers: start the other nodes too.
             server.startup();
         } catch (RuntimeException e) {
             server.shutdown();
@@ -129,10 +131,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         String advertised = settings.effectiveAdvertisedHost();
         String client = security == null ? "PLAINTEXT" : "SASL_SSL";
         Map<String, String> p = new TreeMap<>();
+        Quorum quorum = settings.quorum();
+        String controllerHost = quorum == null ? "127.0.0.1" : settings.host();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", Integer.toString(NODE_ID));
-        p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + ports.controller);
-        p.put("listeners", client + "://" + settings.host() + ":" + ports.client + ",CONTROLLER://127.0.0.1:" + ports.controller);
+        p.put("node.id", Integer.toString(quorum == null ? NODE_ID : quorum.nodeId()));
+        p.put("controller.quorum.voters", quorum == null ? NODE_ID + "@127.0.0.1:" + ports.controller : quorum.votersText());
+        p.put("listeners", client + "://" + settings.host() + ":" + ports.client + ",CONTROLLER://" + controllerHost + ":"
+            + ports.controller);
         p.put("advertised.listeners", client + "://" + advertised + ":" + ports.client);
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", client);
@@ -141,13 +146,15 @@ public final class EmbeddedKafka implements AutoCloseable {
             p.putAll(security.brokerProperties(client, "CONTROLLER"));
         }
         p.put("log.dirs", logDir.toString());
-        // One node: every internal topic has one replica.
-        p.put("offsets.topic.replication.factor", "1");
+        // One node: every internal topic has one replica; in a cluster, three where there are three
+        // nodes, so that the consumer groups' offsets outlive a broker.
+        String replicas = Integer.toString(quorum == null ? 1 : quorum.internalReplicas());
+        p.put("offsets.topic.replication.factor", replicas);
         p.put("offsets.topic.num.partitions", "8");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.replication.factor", replicas);
+        p.put("transaction.state.log.min.isr", quorum == null ? "1" : Integer.toString(Math.max(1, quorum.internalReplicas() - 1)));
         p.put("transaction.state.log.num.partitions", "8");
-        p.put("default.replication.factor", "1");
+        p.put("default.replication.factor", replicas);
         p.put("min.insync.replicas", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
         // One node is broker and controller: after a crash its old registration is fenced once this
@@ -163,11 +170,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    private static void format(Path serverProperties, java.util.List<String> extra) {
+    private static void format(Path serverProperties, String clusterId, java.util.List<String> extra) {
         var out = new ByteArrayOutputStream();
         int rc;
         var args = new java.util.ArrayList<>(java.util.List.of(
-            "format", "-t", Uuid.randomUuid().toString(), "-c", serverProperties.toString(), "--ignore-formatted"));
+            "format", "-t", clusterId, "-c", serverProperties.toString(), "--ignore-formatted"));
         args.addAll(extra);
         try (var print = new PrintStream(out, true, StandardCharsets.UTF_8)) {
             rc = StorageTool.execute(args.toArray(String[]::new), print);
@@ -200,6 +207,10 @@ public final class EmbeddedKafka implements AutoCloseable {
             int client = settings.port() != 0 ? settings.port()
                 : last != null && isFree(settings.host(), last.client) ? last.client
                 : freePort(settings.host());
+            if (settings.quorum() != null) {
+                // A cluster's controllers find each other at the ports the quorum names.
+                return new Ports(client, settings.quorum().self().port());
+            }
             int controller = last != null && last.controller != client && isFree("127.0.0.1", last.controller)
                 ? last.controller : freePort("127.0.0.1");
             return new Ports(client, controller);

@@ -14,10 +14,16 @@ import picocli.CommandLine.Option;
 final class CoordinatorCommand implements Callable<Integer> {
 
     @Mixin
+    ConfigFile.Flag config;
+
+    @Mixin
     ServiceOptions service;
 
     @Mixin
     RunOptions run;
+
+    @Mixin
+    TopicOptions topics;
 
     @Option(names = "--step-timeout-ms", defaultValue = "30000",
         description = "Re-issue a CourseStart whose answers are this late. Default: ${DEFAULT-VALUE}")
@@ -32,8 +38,8 @@ final class CoordinatorCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--step-timeout-ms must be at least 1, got " + stepTimeoutMs);
         }
         var data = run.loadDataset();
-        Services.ensureTopics(service.kafka(), 4);
-        try (ServiceHost host = service.newHost(2)) {
+        Services.ensureTopics(service.kafka(), topics.settings());
+        try (ServiceHost host = service.newHost(2, dev.ikd.proto.v1.Kind.EXAM_RESULT, c.steps())) {
             var coordinator = new CoordinatorVerticle(service.wiring().config("coordinator", "coordinator"),
                 Services.coordinator(c, data, stepTimeoutMs, c.students()), host.metrics("coordinator"));
             host.deploy(coordinator, coordinator::health);

@@ -1,6 +1,7 @@
 package dev.ikd.launcher;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 
 import dev.ikd.broker.BrokerException;
 import dev.ikd.core.checkpoint.CheckpointException;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Command;
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
     description = "Interactive knowledge distillation over Kafka.",
-    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
+    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, TopicsCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
         BenchCommand.class})
 public final class Ikd implements Runnable {
 
@@ -29,7 +30,7 @@ public final class Ikd implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, replay, coordinator, teacher, student, broker, gradcheck, pretrain, train, bench)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, replay, coordinator, teacher, student, broker, topics, keys, gradcheck, pretrain, train, bench)");
     }
 
     public static void main(String[] args) {
@@ -82,6 +83,15 @@ public final class Ikd implements Runnable {
             }
             return 1;
         });
+        try {
+            Path config = ConfigFile.named(args, System.getenv(ConfigFile.ENV));
+            if (config != null) {
+                cli.setDefaultValueProvider(ConfigFile.load(config, cli.getCommandSpec()));
+            }
+        } catch (IllegalArgumentException e) {
+            cli.getErr().println("ikd: " + e.getMessage());
+            return USAGE;
+        }
         return cli.execute(args);
     }
 }

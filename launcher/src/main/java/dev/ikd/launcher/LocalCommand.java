@@ -10,6 +10,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.util.Map;
 
+import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.broker.BrokerSettings;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
@@ -37,6 +38,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "local", mixinStandardHelpOptions = true,
     description = "Run broker, coordinator, teacher and students in one process, talking only through Kafka.")
 final class LocalCommand implements Callable<Integer> {
+
+    @Mixin
+    ConfigFile.Flag config;
 
     @Mixin
     RunOptions run;
@@ -146,9 +150,9 @@ final class LocalCommand implements Callable<Integer> {
             Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state")).withPrefetch(run.prefetch);
             if (secure) {
                 wiring = secured(wiring, broker, dir.resolve("keys").resolve(id), c.students());
-                Services.secureTopics(wiring.admin(), 4, ids);
+                Services.secureTopics(wiring.admin(), TopicSettings.defaults(), ids);
             } else {
-                Services.ensureTopics(broker.bootstrapServers(), 4);
+                Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
             }
             LocalRun.Outcome outcome;
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {

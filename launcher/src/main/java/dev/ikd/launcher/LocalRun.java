@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import ai.djl.ndarray.NDManager;
+import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
@@ -45,7 +46,7 @@ final class LocalRun {
     static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
                        long timeoutSeconds, long microBatchMs, TrainingListener progress) {
         Services.requireDistributable(c);
-        Services.ensureTopics(wiring.admin(), 4);
+        Services.ensureTopics(wiring.admin(), TopicSettings.defaults());
         String runId = wiring.runId();
         var coordinator = new CoordinatorVerticle(wiring.config("coordinator", "coordinator"),
             Services.coordinator(c, data, TIMEOUT_MS, c.students()), host.metrics("coordinator"));

@@ -17,6 +17,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.broker.BrokerSecurity;
 import dev.ikd.broker.BrokerSettings;
 import dev.ikd.proto.kafka.KafkaAccess;
@@ -176,7 +177,7 @@ final class OverheadBench implements Callable<Integer> {
             Services.ensureTopics(broker.bootstrapServers(), 4);
             if (secure) {
                 Services.secureTopics(KafkaAccess.withConfig(secureBroker.bootstrapServers(),
-                    secureBroker.security().clientConfig(BrokerSecurity.ADMIN)), 4,
+                    secureBroker.security().clientConfig(BrokerSecurity.ADMIN)), TopicSettings.defaults(),
                     Services.studentIds(principals));
             }
             Clusters bootstrap = new Clusters(broker.bootstrapServers(), secureBroker);

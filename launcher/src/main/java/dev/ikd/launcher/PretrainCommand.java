@@ -18,6 +18,9 @@ import picocli.CommandLine.Option;
 final class PretrainCommand implements Callable<Integer> {
 
     @Mixin
+    ConfigFile.Flag config;
+
+    @Mixin
     RunOptions run;
 
     @Option(names = "--out", required = true, description = "Checkpoint file to write (atomically).")

@@ -42,6 +42,7 @@ import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -54,6 +55,9 @@ import picocli.CommandLine.Option;
 @Command(name = "replay", mixinStandardHelpOptions = true,
     description = "Verify, re-train from or export a run's event log, with no teacher running.")
 final class ReplayCommand implements Callable<Integer> {
+
+    @Mixin
+    ConfigFile.Flag config;
 
     static final class Source {
         @Option(names = "--bootstrap", description = "Kafka cluster that holds the run's log.")

@@ -5,6 +5,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -29,21 +37,34 @@ final class ServiceHost implements AutoCloseable {
     private final List<Supplier<JsonObject>> health = new ArrayList<>();
     private HttpServer http;
 
+    private final JvmGcMetrics gc = new JvmGcMetrics();
+
     ServiceHost(int workers) {
         // Learning steps are long blocking calls by design: warn only when one passes a minute.
         this.vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(Math.max(4, workers))
             .setMaxWorkerExecuteTime(60).setMaxWorkerExecuteTimeUnit(TimeUnit.SECONDS));
+        // The JVM's and the process's own meters (jvm_memory_*, jvm_gc_*, process_cpu_usage, ...): the
+        // dashboard's memory and GC panels and the alerts read them.
+        for (MeterBinder binder : List.of(new JvmMemoryMetrics(), gc, new JvmThreadMetrics(), new ClassLoaderMetrics(),
+            new ProcessorMetrics(), new UptimeMetrics(), new FileDescriptorMetrics())) {
+            binder.bindTo(registry);
+        }
     }
 
-    private ServiceMetrics.Observer observer = ServiceMetrics.Observer.NONE;
+    private final List<ServiceMetrics.Observer> observers = new ArrayList<>();
 
-    /** Every service deployed after this call reports the records it receives to {@code o}. */
+    /** Every service deployed after this call also reports the records it receives to {@code o}. */
     void observe(ServiceMetrics.Observer o) {
-        observer = o;
+        observers.add(o);
     }
 
     ServiceMetrics metrics(String service) {
-        return new ServiceMetrics(registry, service, observer);
+        List<ServiceMetrics.Observer> each = List.copyOf(observers);
+        return new ServiceMetrics(registry, service, (name, topic, envelope, hop) -> {
+            for (ServiceMetrics.Observer o : each) {
+                o.handled(name, topic, envelope, hop);
+            }
+        });
     }
 
     PrometheusMeterRegistry registry() {
@@ -104,12 +125,15 @@ final class ServiceHost implements AutoCloseable {
         } catch (Exception e) {
             // Closing is best effort: the process is ending.
         }
+        gc.close();
         registry.close();
-        if (observer instanceof AutoCloseable closeable) {
-            try {
-                closeable.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e.getMessage(), e);
+        for (ServiceMetrics.Observer o : observers) {
+            if (o instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                }
             }
         }
     }

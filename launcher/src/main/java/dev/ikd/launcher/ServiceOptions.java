@@ -61,6 +61,11 @@ final class ServiceOptions {
         + "the moments of its hop: sent, appended by the broker, polled, handler start and end (microseconds since the epoch).")
     Path hopLog;
 
+    @Option(names = "--progress-every", defaultValue = "0", paramLabel = "STEPS",
+        description = "Print a progress line on stderr every STEPS steps of each student (step, losses, accuracy); 0: every tenth "
+            + "of the run. Default: ${DEFAULT-VALUE}")
+    long progressEvery;
+
     @Option(names = "--timeout", defaultValue = "86400", description = "Give up after this many seconds. Default: ${DEFAULT-VALUE}")
     long timeoutSeconds;
 
@@ -78,6 +83,9 @@ final class ServiceOptions {
             new KafkaTuning(lingerMs, acks, fetchMaxWaitMs);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("Kafka settings: " + e.getMessage());
+        }
+        if (progressEvery < 0) {
+            throw new IllegalArgumentException("--progress-every must be 0 (every tenth of the run) or more steps, got " + progressEvery);
         }
         if (queueBound < 1) {
             throw new IllegalArgumentException("--queue-bound must be at least 1 record, got " + queueBound);
@@ -105,9 +113,15 @@ final class ServiceOptions {
             FaultPoints.fromEnvironment(), stateDir, Services.Wiring.DEFAULT_PREFETCH, keys);
     }
 
-    /** The host this process's services run in, writing the hop log if one was asked for. */
-    ServiceHost newHost(int workers) {
+    /**
+     * The host this process's services run in, writing the hop log if one was asked for, and a
+     * progress line for each {@code --progress-every} steps of the records of {@code progressOn}.
+     */
+    ServiceHost newHost(int workers, dev.ikd.proto.v1.Kind progressOn, long steps) {
         ServiceHost host = new ServiceHost(workers);
+        if (progressOn != null) {
+            host.observe(new ProgressLines(progressOn, runId, steps, progressEvery, System.err));
+        }
         if (hopLog != null) {
             host.observe(new HopLog(hopLog));
         }

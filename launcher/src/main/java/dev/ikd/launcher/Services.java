@@ -145,26 +145,26 @@ final class Services {
     }
 
     static void ensureTopics(String bootstrap, int partitions) {
-        ensureTopics(KafkaAccess.plain(bootstrap), partitions);
+        ensureTopics(KafkaAccess.plain(bootstrap), TopicSettings.defaults().withPartitions(partitions));
     }
 
     /**
      * Creates ikd's topics on the cluster if they are missing. A service that logs in (a secured
      * cluster) leaves that to the cluster's admin: least privilege gives it no right to create topics.
      */
-    static void ensureTopics(KafkaAccess kafka, int partitions) {
+    static void ensureTopics(KafkaAccess kafka, TopicSettings settings) {
         if (!"PLAINTEXT".equals(kafka.securityProtocol())) {
             return;
         }
         try (Admin admin = Admin.create(KafkaClients.adminConfig(kafka))) {
-            Topics.ensure(admin, TopicSettings.defaults().withPartitions(partitions), Duration.ofSeconds(30));
+            Topics.ensure(admin, settings, Duration.ofSeconds(30));
         }
     }
 
     /** As the admin of a secure broker: ikd's topics, and the ACLs that give each role exactly its rights. */
-    static void secureTopics(KafkaAccess admin, int partitions, List<String> students) {
+    static void secureTopics(KafkaAccess admin, TopicSettings settings, List<String> students) {
         try (Admin client = Admin.create(KafkaClients.adminConfig(admin))) {
-            Topics.ensure(client, TopicSettings.defaults().withPartitions(partitions), Duration.ofSeconds(30));
+            Topics.ensure(client, settings, Duration.ofSeconds(30));
             client.createAcls(Acls.bindings(Acls.roles(students))).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -9,7 +9,6 @@ import java.util.regex.Pattern;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainingListener;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
 import io.vertx.core.Future;
@@ -23,10 +22,16 @@ import picocli.CommandLine.Option;
 final class StudentCommand implements Callable<Integer> {
 
     @Mixin
+    ConfigFile.Flag config;
+
+    @Mixin
     ServiceOptions service;
 
     @Mixin
     RunOptions run;
+
+    @Mixin
+    TopicOptions topics;
 
     @Option(names = "--index", required = true, paramLabel = "N|FIRST-LAST",
         description = "Which students of the run (0-based): N, or FIRST-LAST (inclusive) to host that range in this process "
@@ -47,15 +52,17 @@ final class StudentCommand implements Callable<Integer> {
                 + c.students() + " (0 to " + (c.students() - 1) + ")");
         }
         var data = run.loadDataset();
-        Services.ensureTopics(service.kafka(), 4);
+        Services.ensureTopics(service.kafka(), topics.settings());
         String name = range.first() == range.last() ? Services.studentId(range.first())
             : Services.studentId(range.first()) + ".." + range.last();
-        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(range.size() + 1)) {
+        List<String> ids = java.util.stream.IntStream.rangeClosed(range.first(), range.last()).mapToObj(Services::studentId).toList();
+        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(range.size() + 1, null, c.steps());
+             StudentProgress progress = new StudentProgress(ids, c.steps(), service.progressEvery)) {
             List<StudentVerticle> students = new ArrayList<>();
             for (int i = range.first(); i <= range.last(); i++) {
                 String id = Services.studentId(i);
                 var student = new StudentVerticle(service.wiring().config(id, "student-" + id),
-                    Services.student(c, data, i, run.prefetch), host.metrics("student"), manager, TrainingListener.NONE);
+                    Services.student(c, data, i, run.prefetch), host.metrics("student"), manager, progress);
                 host.deploy(student, student::health);
                 students.add(student);
             }

@@ -14,18 +14,25 @@ import me.tongfei.progressbar.ProgressBarStyle;
 /**
  * One progress line per student on stderr (step, course loss, exam accuracy): a listener of the
  * students' steps, in-process or distributed alike. On a terminal each student gets a live bar on
- * its own line; when stderr is a file or a pipe, a plain line every tenth of the run instead of a
- * stream of carriage returns.
+ * its own line; when stderr is a file or a pipe, a plain line every tenth of the run (or every
+ * {@code --progress-every} steps) instead of a stream of carriage returns.
  */
 final class StudentProgress implements TrainingListener, AutoCloseable {
 
     private final long steps;
+    private final long every;
     private final boolean interactive = System.console() != null;
     private final Map<String, ProgressBar> bars = new LinkedHashMap<>();
     private final Map<String, Long> printed = new LinkedHashMap<>();
 
     StudentProgress(List<String> students, long steps) {
+        this(students, steps, 0);
+    }
+
+    /** @param every steps between plain lines; 0: a tenth of the run */
+    StudentProgress(List<String> students, long steps, long every) {
         this.steps = steps;
+        this.every = every == 0 ? Math.max(1, steps / 10) : every;
         for (String s : students) {
             if (interactive) {
                 bars.put(s, new ProgressBarBuilder().setTaskName(s).setInitialMax(steps).setStyle(ProgressBarStyle.ASCII)
@@ -49,9 +56,9 @@ final class StudentProgress implements TrainingListener, AutoCloseable {
             bar.setExtraMessage(detail);
             return;
         }
-        long tenth = (step + 1) * 10 / Math.max(1, steps);
-        if (tenth > printed.get(student) || step + 1 == steps) {
-            printed.put(student, tenth);
+        long mark = (step + 1) / every;
+        if (mark > printed.get(student) || step + 1 == steps) {
+            printed.put(student, mark);
             System.err.printf("%s step %d/%d%s%n", student, step + 1, steps, detail);
         }
     }

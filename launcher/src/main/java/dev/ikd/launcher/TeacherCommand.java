@@ -16,10 +16,16 @@ import picocli.CommandLine.Option;
 final class TeacherCommand implements Callable<Integer> {
 
     @Mixin
+    ConfigFile.Flag config;
+
+    @Mixin
     ServiceOptions service;
 
     @Mixin
     RunOptions run;
+
+    @Mixin
+    TopicOptions topics;
 
     @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")
     Path teacherCheckpoint;
@@ -54,8 +60,8 @@ final class TeacherCommand implements Callable<Integer> {
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
         var data = run.loadDataset();
-        Services.ensureTopics(service.kafka(), 4);
-        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(c.students() + 2)) {
+        Services.ensureTopics(service.kafka(), topics.settings());
+        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(c.students() + 2, dev.ikd.proto.v1.Kind.FEEDBACK, c.steps())) {
             var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
             String id = replica == null ? "teacher" : "teacher-" + replica;
             var teacher = new TeacherVerticle(service.wiring().config(id, "teacher"),

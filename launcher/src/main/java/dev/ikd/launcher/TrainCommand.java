@@ -24,6 +24,9 @@ import picocli.CommandLine.Option;
 final class TrainCommand implements Callable<Integer> {
 
     @Mixin
+    ConfigFile.Flag config;
+
+    @Mixin
     RunOptions run;
 
     @Option(names = "--teacher-checkpoint", description = "A checkpoint from 'ikd pretrain' instead of pretraining now.")

@@ -92,6 +92,22 @@ class IkdCommandLineTest {
             {"local", "--resume", "r", "--data-dir", "/nonexistent-ikd"},
             {"frobnicate"},
             {},
+            {"broker", "--data-dir", "x", "--node-id", "1"},
+            {"broker", "--data-dir", "x", "--node-id", "4", "--controller-quorum", "1@a:9093,2@b:9093,3@c:9093"},
+            {"broker", "--data-dir", "x", "--node-id", "1", "--controller-quorum", "1@a:9093,2@b"},
+            {"broker", "--data-dir", "x", "--node-id", "1", "--controller-quorum", "1@a:9093,1@b:9093"},
+            {"broker", "--data-dir", "x", "--node-id", "1", "--controller-quorum", "1@a:9093", "--cluster-id", "nope"},
+            {"broker", "--data-dir", "x", "--cluster-id", "MkU3OEVBNTcwNTJENDM2Qg"},
+            {"broker", "--data-dir", "x", "--secure", "--node-id", "1", "--controller-quorum", "1@a:9093,2@b:9093"},
+            {"broker", "--data-dir", "x", "--replication-factor", "0"},
+            {"broker", "--data-dir", "x", "--replication-factor", "3", "--min-insync-replicas", "4"},
+            {"broker", "--data-dir", "x", "--retention-ms", "0"},
+            {"topics"},
+            {"topics", "create"},
+            {"topics", "create", "--bootstrap", "127.0.0.1:9", "--partitions", "0"},
+            {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--progress-every", "-1"},
+            {"train", "--config", "/nonexistent-ikd/run.properties"},
+            {"train", "--config"},
         };
         for (String[] args : cases) {
             Run r = ikd(args);
@@ -102,6 +118,35 @@ class IkdCommandLineTest {
         }
         assertThat(ikd("train", "--dataset", "mnist", "--datasets-dir", "/nonexistent-ikd").err())
             .contains("run scripts/fetch-data.sh mnist");
+    }
+
+    @Test
+    void aConfigFileGivesEveryCommandItsOptionsTheCommandLineWinsAndATypoStops() throws Exception {
+        Path config = Files.writeString(dir.resolve("run.properties"), String.join("\n", "# one file for every service of a run",
+            "dataset=digits", "students=2", "steps=30", "pretrain-steps=100", "seed=3", "teacher.feature-cache=64",
+            "bootstrap=kafka-1:9092", "run-id=run-7", ""));
+        Run fromFile = ikd("train", "--config", config.toString(), "--json");
+        Run spelledOut = ikd("train", "--dataset", "digits", "--students", "2", "--steps", "30", "--pretrain-steps", "100", "--seed",
+            "3", "--json");
+        assertThat(fromFile.code()).as(fromFile.err()).isZero();
+        assertThat(JsonParser.parseString(fromFile.out().strip()).getAsJsonObject().get("students"))
+            .isEqualTo(JsonParser.parseString(spelledOut.out().strip()).getAsJsonObject().get("students"));
+        Run overridden = ikd("train", "--config=" + config, "--seed", "1", "--json");
+        assertThat(JsonParser.parseString(overridden.out().strip()).getAsJsonObject().get("students"))
+            .isNotEqualTo(JsonParser.parseString(fromFile.out().strip()).getAsJsonObject().get("students"));
+
+        // --help shows the values the file gives, and a COMMAND.key reaches only that command.
+        Run teacherHelp = ikd("teacher", "--config", config.toString(), "--help");
+        assertThat(teacherHelp.out()).contains("Default: 30").contains("Default: 64");
+        assertThat(ikd("coordinator", "--config", config.toString(), "--help").out()).doesNotContain("feature-cache");
+
+        Files.writeString(config, "steps=30\nrun_id=run-7\n");
+        Run typo = ikd("train", "--config", config.toString());
+        assertThat(typo.code()).isEqualTo(Ikd.USAGE);
+        assertThat(typo.err().strip()).isEqualTo("ikd: config file " + config + ": no ikd command has the option run_id "
+            + "(keys are long option names without dashes, e.g. run-id)");
+        assertThat(ConfigFile.named(new String[] {"student"}, "/etc/ikd/run.properties")).isEqualTo(Path.of("/etc/ikd/run.properties"));
+        assertThat(ConfigFile.named(new String[] {"student"}, null)).isNull();
     }
 
     @Test

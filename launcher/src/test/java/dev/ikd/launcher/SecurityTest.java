@@ -94,7 +94,7 @@ class SecurityTest {
     @BeforeAll
     static void secureBroker() {
         broker = EmbeddedKafka.start(BrokerSettings.loopback(shared.resolve("kafka")).secure(RunKeys.identities(2)));
-        Services.secureTopics(login(BrokerSecurity.ADMIN), 4, STUDENTS);
+        Services.secureTopics(login(BrokerSecurity.ADMIN), dev.ikd.proto.topics.TopicSettings.defaults(), STUDENTS);
     }
 
     @AfterAll

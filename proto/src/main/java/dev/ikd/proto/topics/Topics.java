@@ -69,7 +69,8 @@ public final class Topics {
 
     /**
      * The topic definitions for {@code settings}: compaction for teacher blocks, the run log kept for
-     * good, records stamped with the broker's append time.
+     * good (or {@code retentionMs}), records stamped with the broker's append time, and
+     * {@code min.insync.replicas} on every topic.
      */
     public static List<NewTopic> definitions(TopicSettings settings) {
         List<NewTopic> topics = new ArrayList<>();
@@ -78,12 +79,14 @@ public final class Topics {
                 ? Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
                     TopicConfig.SEGMENT_MS_CONFIG, Long.toString(settings.compactionSegmentMs()),
                     TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, "0.01",
-                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()))
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()),
+                    TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(settings.minInsyncReplicas()))
                 : Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(settings.retentionMs()),
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(settings.maxMessageBytes()),
                     // The broker stamps each record as it appends it: with the sender's and the
                     // receiver's clocks, that splits a hop into its produce and fetch stages.
-                    TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime");
+                    TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime",
+                    TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(settings.minInsyncReplicas()));
             topics.add(new NewTopic(name, settings.partitions(), settings.replicationFactor()).configs(config));
         }
         return topics;
