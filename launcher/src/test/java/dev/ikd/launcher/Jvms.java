@@ -83,7 +83,11 @@ final class Jvms implements AutoCloseable {
     Broker broker(List<String> prefix, String... extra) throws Exception {
         List<String> args = new ArrayList<>(List.of("broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()));
         args.addAll(List.of(extra));
-        Jvm jvm = start("broker-" + System.nanoTime(), prefix, args.toArray(String[]::new));
+        return awaitListening(start("broker-" + System.nanoTime(), prefix, args.toArray(String[]::new)));
+    }
+
+    /** The broker {@code jvm} once it prints where it listens (a node of a cluster: once the cluster has formed). */
+    static Broker awaitListening(Jvm jvm) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         Pattern listening = Pattern.compile("listening on (\\S+) ");
         while (System.nanoTime() < deadline) {
