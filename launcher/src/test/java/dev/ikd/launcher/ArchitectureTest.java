@@ -89,7 +89,7 @@ class ArchitectureTest {
             "teacher-service", Set.of("core", "proto", "runtime", "learning-io"),
             "student-service", Set.of("core", "proto", "runtime", "learning-io"),
             "coordinator", Set.of("proto", "runtime"));
-        Path root = projectRoot();
+        Path root = Tools.projectRoot();
         Map<String, Set<String>> found = new TreeMap<>();
         Pattern ikd = Pattern.compile("<dependency><groupId>dev\\.ikd</groupId><artifactId>ikd-([a-z-]+)</artifactId>(?!.*<scope>test)");
         for (String module : allowed.keySet()) {
@@ -106,14 +106,5 @@ class ArchitectureTest {
         found.forEach((module, deps) -> deps.stream().filter(d -> !allowed.get(module).contains(d))
             .forEach(d -> wrong.add(module + " -> " + d)));
         assertThat(wrong).as("module dependencies against the layering").isEmpty();
-    }
-
-    private static Path projectRoot() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.exists(p.resolve("launcher").resolve("pom.xml"))) {
-            p = p.getParent();
-        }
-        assertThat(p).as("the project root above " + Path.of("").toAbsolutePath()).isNotNull();
-        return p;
     }
 }

@@ -1,0 +1,62 @@
+package dev.ikd.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+
+/** The repository, and the real tools (Debian's packages) that tests check its files with. */
+final class Tools {
+
+    private Tools() {
+    }
+
+    /** The folder that holds launcher/pom.xml. */
+    static Path projectRoot() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.exists(p.resolve("launcher").resolve("pom.xml"))) {
+            p = p.getParent();
+        }
+        assertThat(p).as("the project root above " + Path.of("").toAbsolutePath()).isNotNull();
+        return p;
+    }
+
+    /**
+     * The path of {@code tool} from Debian's {@code debianPackage}. A developer without it sees the
+     * test skipped and why; on CI ({@code CI=true}, where .ci/run installs it) its absence fails.
+     */
+    static Path require(String tool, String debianPackage) {
+        Path path = Path.of("/usr/bin", tool);
+        boolean present = Files.isExecutable(path);
+        Assumptions.assumeTrue(present || "true".equals(System.getenv("CI")),
+            tool + " is not installed (apt-get install " + debianPackage + "; .ci/run does)");
+        assertThat(present).as(tool + " must be installed on CI (.ci/run installs " + debianPackage + ")").isTrue();
+        return path;
+    }
+
+    /** A finished command: its exit code and its stdout and stderr together. */
+    record Result(int code, String output) {
+    }
+
+    /** Runs {@code command} in {@code dir} and waits up to {@code seconds} for it. */
+    static Result run(Path dir, long seconds, List<String> command) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("ikd-tool", ".out");
+        try {
+            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile()).start();
+            if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError(String.join(" ", command) + " still running after " + seconds + " s");
+            }
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(out);
+        }
+    }
+}
