@@ -116,8 +116,17 @@ public final class ServiceMetrics {
     }
 
     public void deadLettered(String topic) {
-        Counter.builder("ikd.dead.letters").description("Records sent to ikd.dead-letter, by the topic they came from")
-            .tags("service", service, "topic", topic).register(registry).increment();
+        deadLetters(topic).increment();
+    }
+
+    /** Shows the dead letters from {@code topic} as 0 until there is one. */
+    public void watchDeadLetters(String topic) {
+        deadLetters(topic);
+    }
+
+    private Counter deadLetters(String topic) {
+        return Counter.builder("ikd.dead.letters").description("Records sent to ikd.dead-letter, by the topic they came from")
+            .tags("service", service, "topic", topic).register(registry);
     }
 
     /** A partition's queue reached its bound: the consumer paused it until it drains. */

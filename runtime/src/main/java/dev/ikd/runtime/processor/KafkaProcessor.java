@@ -52,6 +52,8 @@ public final class KafkaProcessor<M extends Machine> implements AutoCloseable {
 
     public KafkaProcessor(Connection c, Processor.Settings settings, Processor.Inputs inputs, Service<M> service,
                           Durability durability, ServiceMetrics metrics, Executor workers, Processor.Listener<M> listener) {
+        // A dead-letter count of 0 from the start: the first dead letter is then an increase Prometheus sees.
+        inputs.topics().forEach(metrics::watchDeadLetters);
         Map<String, Object> config = c.tuning().consumer(
             KafkaClients.consumerConfig(c.access(), c.groupId(), settings.serviceId()));
         if (inputs instanceof Processor.Inputs.Group) {

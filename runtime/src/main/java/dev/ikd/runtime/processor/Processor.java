@@ -123,6 +123,9 @@ public final class Processor<M extends Machine> implements AutoCloseable {
 
     /** Which partitions to read. */
     public sealed interface Inputs {
+        /** The topics read. */
+        Set<String> topics();
+
         /** A consumer group over whole topics: the group spreads their partitions over its members. */
         record Group(Set<String> topics) implements Inputs {
         }
