@@ -51,7 +51,7 @@ class DeployFilesTest {
     void dockerComposeValidatesComposeYamlAndItRunsAWholeDistillation() throws Exception {
         Path compose = Tools.require("docker-compose", "docker-compose");
         Tools.Result check = Tools.run(DEPLOY, 60, List.of(compose.toString(), "-f", "compose.yaml", "config", "-q"));
-        assertThat(check.code()).as(check.output()).isZero();
+        assertThat(check.code()).as(check.toString()).isZero();
         Tools.Result rendered = Tools.run(DEPLOY, 60, List.of(compose.toString(), "-f", "compose.yaml", "config"));
         JsonNode services = YAML.readTree(rendered.output()).get("services");
         assertThat(iterable(services.fieldNames())).containsExactlyInAnyOrder("kafka", "topics", "coordinator", "teacher",
@@ -158,7 +158,7 @@ class DeployFilesTest {
     /** The objects {@code kubectl kustomize deploy/k8s/OVERLAY} makes, by kind/name, each read strictly. */
     private static Map<String, HasMetadata> render(Path kubectl, String overlay) throws Exception {
         Tools.Result r = Tools.run(DEPLOY.resolve("k8s"), 60, List.of(kubectl.toString(), "kustomize", overlay));
-        assertThat(r.code()).as(r.output()).isZero();
+        assertThat(r.code()).as(r.toString()).isZero();
         Map<String, HasMetadata> objects = new TreeMap<>();
         try (YAMLParser parser = new YAMLFactory().createParser(r.output())) {
             for (JsonNode doc : YAML.readValues(parser, JsonNode.class).readAll()) {

@@ -40,23 +40,29 @@ final class Tools {
         return path;
     }
 
-    /** A finished command: its exit code and its stdout and stderr together. */
-    record Result(int code, String output) {
+    /** A finished command: its exit code, its stdout and its stderr. */
+    record Result(int code, String output, String errors) {
+        @Override
+        public String toString() {
+            return "exit " + code + "\n" + output + "\n" + errors;
+        }
     }
 
     /** Runs {@code command} in {@code dir} and waits up to {@code seconds} for it. */
     static Result run(Path dir, long seconds, List<String> command) throws IOException, InterruptedException {
         Path out = Files.createTempFile("ikd-tool", ".out");
+        Path err = Files.createTempFile("ikd-tool", ".err");
         try {
-            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(out.toFile()).start();
+            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectOutput(out.toFile())
+                .redirectError(err.toFile()).start();
             if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 throw new AssertionError(String.join(" ", command) + " still running after " + seconds + " s");
             }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
         } finally {
             Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
         }
     }
 }
