@@ -31,6 +31,13 @@ public final class KafkaAccess {
         ConsumerConfig.GROUP_ID_CONFIG, ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, ConsumerConfig.ISOLATION_LEVEL_CONFIG,
         ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 
+    /**
+     * Settings the services take as options of their own, applied after this file: set here they
+     * would be silently overridden, so the file may not name them.
+     */
+    private static final Map<String, String> AS_OPTIONS = Map.of(ProducerConfig.LINGER_MS_CONFIG, "--kafka-linger-ms",
+        ProducerConfig.ACKS_CONFIG, "--kafka-acks", ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "--kafka-fetch-max-wait-ms");
+
     private final String bootstrapServers;
     private final Map<String, String> client;
 
@@ -59,6 +66,10 @@ public final class KafkaAccess {
         for (String name : props.stringPropertyNames()) {
             if (RESERVED.contains(name)) {
                 throw new IllegalArgumentException("--kafka-config " + file + ": " + name + " is set by ikd and cannot be overridden");
+            }
+            if (AS_OPTIONS.containsKey(name)) {
+                throw new IllegalArgumentException("--kafka-config " + file + ": set " + name + " with " + AS_OPTIONS.get(name)
+                    + " (or its key in --config) instead");
             }
             client.put(name, props.getProperty(name).strip());
         }
