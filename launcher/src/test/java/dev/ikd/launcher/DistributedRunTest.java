@@ -57,7 +57,8 @@ class DistributedRunTest {
         List<String> expected = reference(checkpoint, RUN);
         try (Jvms jvms = new Jvms(dir)) {
             Jvms.Broker broker = jvms.broker(List.of());
-            List<String> common = with(RUN, "--bootstrap", broker.bootstrap(), "--run-id", "e2e", "--metrics-port", "-1");
+            List<String> common = with(RUN, "--bootstrap", broker.bootstrap(), "--run-id", "e2e", "--metrics-port", "-1",
+                "--progress-every", "25");
             var coordinator = jvms.start("coordinator", args("coordinator", common));
             var teacher = jvms.start("teacher", args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
             var s0 = jvms.start("student-0", args("student", common, "--index", "0", "--json"));
@@ -68,6 +69,11 @@ class DistributedRunTest {
             assertThat(hashOf(s0.stdout())).isEqualTo(expected.get(0));
             assertThat(hashOf(s1.stdout())).isEqualTo(expected.get(1));
             assertThat(coordinator.stdout()).contains("run e2e complete: 2 students reported");
+            // Every service's progress lines, every 25 steps of each student.
+            assertThat(coordinator.stderr()).containsPattern("ikd coordinator: run e2e student-1 step 25/50 course loss \\S+ exam loss "
+                + "\\S+ exam acc \\S+").contains("ikd coordinator: run e2e student-0 step 50/50");
+            assertThat(teacher.stderr()).contains("ikd teacher: run e2e student-0 step 25/50 course loss");
+            assertThat(s1.stderr()).contains("student-1 step 25/50 course").contains("student-1 step 50/50 course");
         }
     }
 
