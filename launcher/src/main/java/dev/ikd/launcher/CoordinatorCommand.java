@@ -25,7 +25,10 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     TopicOptions topics;
 
-    @Option(names = "--step-timeout-ms", defaultValue = "30000",
+    @Option(names = "--no-dashboard", description = "Do not serve the run's dashboard at / on the metrics port.")
+    boolean noDashboard;
+
+    @Option(names = "--step-timeout-ms", defaultValue = "" + RunProjection.DEFAULT_STEP_TIMEOUT_MS,
         description = "Re-issue a CourseStart whose answers are this late. Default: ${DEFAULT-VALUE}")
     long stepTimeoutMs;
 
@@ -43,6 +46,9 @@ final class CoordinatorCommand implements Callable<Integer> {
             var coordinator = new CoordinatorVerticle(service.wiring().config("coordinator", "coordinator"),
                 Services.coordinator(c, data, stepTimeoutMs, c.students()), host.metrics("coordinator"));
             host.deploy(coordinator, coordinator::health);
+            if (!noDashboard && service.metricsPort >= 0) {
+                host.withDashboard(service.kafka(), service.runId, stepTimeoutMs);
+            }
             service.serve(host, "coordinator");
             ServiceHost.await(coordinator.ended(), service.timeoutSeconds, "all " + c.students() + " students to report");
             System.out.printf("run %s complete: %d students reported%n", service.runId, c.students());

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
     description = "Interactive knowledge distillation over Kafka.",
-    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, TopicsCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
+    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, TopicsCommand.class, DashboardCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
         BenchCommand.class})
 public final class Ikd implements Runnable {
 
@@ -30,7 +30,7 @@ public final class Ikd implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, replay, coordinator, teacher, student, broker, topics, keys, gradcheck, pretrain, train, bench)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, replay, dashboard, coordinator, teacher, student, broker, topics, keys, gradcheck, pretrain, train, bench)");
     }
 
     public static void main(String[] args) {

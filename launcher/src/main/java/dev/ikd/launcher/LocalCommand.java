@@ -12,6 +12,7 @@ import java.util.Map;
 
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.broker.BrokerSettings;
+import dev.ikd.broker.BrokerSecurity;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.broker.EmbeddedKafka;
@@ -143,9 +144,17 @@ final class LocalCommand implements Callable<Integer> {
                 Files.createDirectories(argsFile(dir, id).getParent());
                 Files.write(argsFile(dir, id), args);
             }
+            if (metricsPort >= 0) {
+                host.withDashboard(secure ? KafkaAccess.withConfig(broker.bootstrapServers(),
+                    broker.security().clientConfig(BrokerSecurity.ADMIN)) : KafkaAccess.plain(broker.bootstrapServers()), id,
+                    RunProjection.DEFAULT_STEP_TIMEOUT_MS);
+            }
             int port = host.serve("127.0.0.1", metricsPort);
             System.err.printf("ikd local: %srun %s, broker %s, log in %s%s%n", resuming ? "resuming " : "", id,
                 broker.bootstrapServers(), dir, port < 0 ? "" : ", metrics http://127.0.0.1:" + port + "/metrics");
+            if (port >= 0) {
+                System.err.printf("ikd local: dashboard http://127.0.0.1:%d/%n", port);
+            }
             System.err.printf("ikd local: if this process dies, continue with: ikd local --data-dir %s --resume %s%n", dir, id);
             Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state")).withPrefetch(run.prefetch);
             if (secure) {

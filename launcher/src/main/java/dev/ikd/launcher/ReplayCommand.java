@@ -59,16 +59,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     ConfigFile.Flag config;
 
-    static final class Source {
-        @Option(names = "--bootstrap", description = "Kafka cluster that holds the run's log.")
-        String bootstrap;
-
-        @Option(names = "--data-dir", description = "Directory an 'ikd local --data-dir' run left: its broker is started here.")
-        Path dataDir;
-    }
-
     @ArgGroup(exclusive = true, multiplicity = "1")
-    Source source;
+    LogAccess.Source source;
 
     @Option(names = "--kafka-config", paramLabel = "FILE", description = "With --bootstrap: Kafka client properties to log in "
         + "with (a principal that may read every ikd topic, e.g. admin).")
@@ -109,27 +101,11 @@ final class ReplayCommand implements Callable<Integer> {
             throw new IllegalArgumentException("say what to do: --verify, --train-student SPEC and/or --export FILE");
         }
         ModelSpec newSpec = trainStudent == null ? null : ModelSpec.parse(trainStudent);
-        if (source.dataDir != null) {
-            Path kafka = source.dataDir.resolve("kafka");
-            if (!Files.isDirectory(kafka)) {
-                throw new IllegalArgumentException("--data-dir " + source.dataDir + " holds no broker log (no " + kafka + ")");
-            }
-            // A secure run's broker starts secure again, and the log is read as its admin.
-            boolean secure = Files.isDirectory(kafka.resolve("credentials"));
-            BrokerSettings settings = BrokerSettings.loopback(kafka);
-            Path signedBy = keys != null ? keys : source.dataDir.resolve("keys").resolve(runId);
-            try (EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(List.of()) : settings)) {
-                KafkaAccess access = secure ? KafkaAccess.withConfig(broker.bootstrapServers(),
-                    broker.security().clientConfig(BrokerSecurity.ADMIN)) : KafkaAccess.plain(broker.bootstrapServers());
-                return replay(RunLog.read(access, runId, Files.exists(signedBy.resolve(RunKeys.MANIFEST))
-                    ? RunKeys.manifest(signedBy) : null), newSpec);
-            }
-        }
-        if (kafkaConfig != null && source.bootstrap == null) {
-            throw new IllegalArgumentException("--kafka-config goes with --bootstrap");
-        }
-        return replay(RunLog.read(KafkaAccess.withConfig(source.bootstrap, kafkaConfig), runId,
-            keys == null ? null : RunKeys.manifest(keys)), newSpec);
+        // In a data directory the run's keys are found by themselves when the run was signed.
+        Path signedBy = keys != null ? keys : source.dataDir == null ? null : source.dataDir.resolve("keys").resolve(runId);
+        var manifest = signedBy != null && (keys != null || Files.exists(signedBy.resolve(RunKeys.MANIFEST)))
+            ? RunKeys.manifest(signedBy) : null;
+        return LogAccess.open(source, kafkaConfig, access -> replay(RunLog.read(access, runId, manifest), newSpec));
     }
 
     private int replay(RunLog log, ModelSpec newSpec) throws Exception {

@@ -71,13 +71,36 @@ final class ServiceHost implements AutoCloseable {
         return registry;
     }
 
-    /** Serves /metrics and /health on {@code port} (0: a free one; negative: not at all); returns the port. */
+    private DashboardLog dashboard;
+    private String dashboardRun;
+    private long stepTimeoutMs;
+
+    /**
+     * Also serves the dashboard of run {@code runId} at {@code /} on the metrics port, read from the
+     * log through {@code kafka}; call before {@link #serve}.
+     */
+    DashboardLog withDashboard(dev.ikd.proto.kafka.KafkaAccess kafka, String runId, long stepTimeoutMs) {
+        this.dashboard = new DashboardLog(kafka).start();
+        this.dashboardRun = runId;
+        this.stepTimeoutMs = stepTimeoutMs;
+        return dashboard;
+    }
+
+    /** Serves /metrics and /health (and the dashboard, if asked for) on {@code port} (0: a free one; negative: not at all); returns the port. */
     int serve(String host, int port) {
         if (port < 0) {
             return -1;
         }
-        http = await(HttpEndpoints.start(vertx, host, port, registry, this::health));
+        http = await(HttpEndpoints.start(vertx, host, port, registry, this::health, router -> {
+            if (dashboard != null) {
+                Dashboard.mount(vertx, router, dashboard, dashboardRun, stepTimeoutMs);
+            }
+        }));
         return http.actualPort();
+    }
+
+    boolean servesDashboard() {
+        return dashboard != null;
     }
 
     JsonObject health() {
@@ -120,6 +143,9 @@ final class ServiceHost implements AutoCloseable {
 
     @Override
     public void close() {
+        if (dashboard != null) {
+            dashboard.close();
+        }
         try {
             vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {

@@ -133,6 +133,9 @@ final class ServiceOptions {
         int port = host.serve(metricsHost, metricsPort);
         if (port >= 0) {
             System.err.printf("ikd %s: run %s on %s, metrics on %s:%d (/metrics, /health)%n", service, runId, kafka(), metricsHost, port);
+            if (host.servesDashboard()) {
+                System.err.printf("ikd %s: dashboard http://%s:%d/%n", service, metricsHost, port);
+            }
         }
     }
 }

@@ -15,13 +15,24 @@ public final class HttpEndpoints {
     private HttpEndpoints() {
     }
 
+    private static String why(Throwable e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
     /**
      * Serves both endpoints on {@code port} (0: a free port). {@code health} is asked on every
      * request; its {@code "status"} of {@code "UP"} answers 200, anything else 503.
      */
     public static Future<HttpServer> start(Vertx vertx, String host, int port, PrometheusMeterRegistry registry,
                                            Supplier<JsonObject> health) {
+        return start(vertx, host, port, registry, health, router -> { });
+    }
+
+    /** The same, with {@code more} routes (a dashboard) on the same port. */
+    public static Future<HttpServer> start(Vertx vertx, String host, int port, PrometheusMeterRegistry registry,
+                                           Supplier<JsonObject> health, java.util.function.Consumer<Router> more) {
         Router router = Router.router(vertx);
+        more.accept(router);
         router.get("/metrics").handler(ctx -> ctx.response()
             .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
             .end(registry.scrape()));
@@ -32,6 +43,6 @@ public final class HttpEndpoints {
         });
         return vertx.createHttpServer().requestHandler(router).listen(port, host)
             .recover(e -> Future.failedFuture(new IllegalArgumentException(
-                "cannot serve /metrics and /health on " + host + ":" + port + ": " + e.getMessage(), e)));
+                "cannot serve /metrics and /health on " + host + ":" + port + ": " + why(e), e)));
     }
 }

@@ -35,6 +35,7 @@ import dev.ikd.proto.v1.ExamResult;
 import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.HyperParameters;
 import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
@@ -244,7 +245,7 @@ public final class StudentMachine implements Machine {
                 + " learns step " + k + " from version " + expected);
         }
         if (k < student.stepsDone()) {
-            if (k == student.stepsDone() - 1 && !st.equals(learnedSoftTargets.getSoftTargets())) {
+            if (k == student.stepsDone() - 1 && !sameTargets(st, learnedSoftTargets.getSoftTargets())) {
                 throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
                     + " differ from the ones already learned from");
             }
@@ -260,7 +261,7 @@ public final class StudentMachine implements Machine {
         }
         Envelope already = held.get(k);
         if (already != null) {
-            if (!st.equals(already.getSoftTargets())) {
+            if (!sameTargets(st, already.getSoftTargets())) {
                 throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
                     + " differ from the ones already held for it");
             }
@@ -268,6 +269,16 @@ public final class StudentMachine implements Machine {
         }
         held.put(k, e);
         return tryStep();
+    }
+
+    /**
+     * Whether two copies of a step's soft targets say the same: the teacher's version, temperature
+     * and probabilities. What the teacher reports beside them (its busy time, its cache's hit rate)
+     * may differ between a copy and one recomputed after a crash.
+     */
+    static boolean sameTargets(SoftTargets a, SoftTargets b) {
+        return a.toBuilder().clearTeacherBusyUs().clearCacheHitRatio().build()
+            .equals(b.toBuilder().clearTeacherBusyUs().clearCacheHitRatio().build());
     }
 
     /** Finish: the test accuracy and final hash, as this student's report (the same report if asked again). */
@@ -315,7 +326,7 @@ public final class StudentMachine implements Machine {
             r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
         int classes = settings.data().classes();
         var feedback = Feedback.newBuilder().setTeacherVersion(st.getTeacherVersion())
-            .setD(TensorCodec.encode(r.feedback(), ids.length, classes)).setCourseLoss(r.courseLoss());
+            .setD(TensorCodec.encode(r.feedback(), ids.length, classes)).setCourseLoss(r.courseLoss()).setDistillKl(r.distillKl());
         if (settings.teacherMode() == TeacherMode.PESF) {
             feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), ids.length, classes));
         }

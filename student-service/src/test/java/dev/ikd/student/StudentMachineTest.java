@@ -174,6 +174,17 @@ class StudentMachineTest {
                 .setTeacherVersion(0)).build(), "conflicting duplicate: soft targets for step 0 differ from the ones already held "
                 + "for it");
         }
+
+        @Test
+        void aCopyRecomputedAfterATeacherCrashDiffersOnlyInWhatTheTeacherReportsAndIsARepeat() {
+            MachineScenario<StudentMachine> s = given(admitted()).when(targets(0));
+            List<Envelope> answers = s.last();
+            Envelope recomputed = targets(0).toBuilder().setSoftTargets(targets(0).getSoftTargets().toBuilder()
+                .setTeacherBusyUs(1234).setCacheHitRatio(0.5)).build();
+            s.when(recomputed);
+            assertThat(s.last()).isEqualTo(answers);
+            assertThat(s.machine().stepsDone()).isEqualTo(1);
+        }
     }
 
     @Nested

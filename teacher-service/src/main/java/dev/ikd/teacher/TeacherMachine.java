@@ -11,6 +11,7 @@ import com.google.protobuf.Message;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Plan;
 import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.SharedBackbone;
 import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.learn.TeacherMode;
@@ -172,11 +173,14 @@ public final class TeacherMachine implements Machine {
         long t0 = System.nanoTime();
         long cpu0 = TrainingListener.cpuNanos();
         float[] probs = WireSteps.softTargets(teacher, s.data(), ids, s.type(), shared.manager());
-        shared.listener().onSoftTargets(new TrainingListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0,
-            TrainingListener.cpuNanos() - cpu0));
-        Envelope targets = header(k, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder()
-            .setTeacherVersion(teacher.version()).setTemperature(teacher.temperature())
-            .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes()))).build();
+        long cpu = TrainingListener.cpuNanos() - cpu0;
+        shared.listener().onSoftTargets(new TrainingListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0, cpu));
+        SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teacher.version()).setTemperature(teacher.temperature())
+            .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes())).setTeacherBusyUs(cpu / 1000);
+        if (shared.backbone() instanceof FeatureCache cache) {
+            body.setCacheHitRatio(cache.hitRate());
+        }
+        Envelope targets = header(k, Kind.SOFT_TARGETS).setSoftTargets(body).build();
         pending.put(k, targets);
         served = k;
         return List.of(targets);
@@ -247,10 +251,11 @@ public final class TeacherMachine implements Machine {
         long t0 = System.nanoTime();
         long cpu0 = TrainingListener.cpuNanos();
         Teacher.Update u = WireSteps.teach(teacher, s.data(), ids, d, logits, s.type(), shared.manager());
+        long cpu = TrainingListener.cpuNanos() - cpu0;
         shared.listener().onTeacherStep(new TrainingListener.TeacherStepped(studentId, k, u.loss(), u.version(),
-            System.nanoTime() - t0, TrainingListener.cpuNanos() - cpu0));
+            System.nanoTime() - t0, cpu));
         updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
-            .setTeacherLoss(u.loss()).setTeacherVersion(u.version())).build();
+            .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setTeacherBusyUs(cpu / 1000)).build();
         appliedFeedback = f;
         applied = k;
         pending.remove(k);

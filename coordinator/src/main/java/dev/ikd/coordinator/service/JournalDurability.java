@@ -69,7 +69,7 @@ final class JournalDurability implements Durability {
         for (JournalEntry j : entries) {
             Position at = new Position(j.getTopic(), j.getPartition(), j.getOffset());
             if (!j.getRejected().isEmpty()) {
-                last = List.of(new DeadLetters(producer, serviceId, clock).letter(j.getTopic(), j.getPartition(), j.getOffset(),
+                last = List.of(new DeadLetters(producer, serviceId, runId, clock).letter(j.getTopic(), j.getPartition(), j.getOffset(),
                     j.getEvent().getEventTimeMs(), j.getEvent().getStudentId(), Envelopes.encode(j.getEvent()), j.getRejected()).value());
             } else {
                 try {

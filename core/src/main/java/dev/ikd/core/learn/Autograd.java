@@ -23,11 +23,20 @@ public final class Autograd {
 
     /** The objective's value at {@code at} and its gradient, as new arrays in {@code manager}. */
     public static Gradient of(Params at, NDManager manager, Function<Params, NDArray> objective) {
+        return withTerms(at, manager, th -> new NDArray[] {objective.apply(th)});
+    }
+
+    /**
+     * The gradient of {@code objective}'s first array, the objective; the values of the others,
+     * scalar terms computed on the way (null where absent: NaN), come back in {@link Gradient#terms}.
+     */
+    public static Gradient withTerms(Params at, NDManager manager, Function<Params, NDArray[]> objective) {
         boolean wasOn = JniUtils.isGradMode();
         JniUtils.setGradMode(true);
         try (NDManager scope = manager.newSubManager()) {
             Params leaves = at.requiringGradient(scope);
-            NDArray loss = objective.apply(leaves);
+            NDArray[] all = objective.apply(leaves);
+            NDArray loss = all[0];
             try (NDArray seed = scope.ones(loss.getShape(), loss.getDataType())) {
                 JniUtils.backward((PtNDArray) loss, (PtNDArray) seed, false, false);
             } catch (EngineException e) {
@@ -35,10 +44,10 @@ public final class Autograd {
                     throw e;
                 }
                 // The objective does not depend on these parameters (IAKD swapped every stage): zero gradient.
-                return new Gradient(scalar(loss), at.map((k, v) -> manager.zeros(v.getShape(), v.getDataType())));
+                return new Gradient(scalar(loss), at.map((k, v) -> manager.zeros(v.getShape(), v.getDataType())), terms(all));
             }
             // Values are read once the graph is done with, from a detached copy.
-            return new Gradient(scalar(loss), leaves.gradients(manager));
+            return new Gradient(scalar(loss), leaves.gradients(manager), terms(all));
         } finally {
             JniUtils.setGradMode(wasOn);
         }
@@ -50,7 +59,15 @@ public final class Autograd {
         }
     }
 
-    /** An objective's value and its gradient with respect to each parameter. */
-    public record Gradient(double value, Params gradient) {
+    private static double[] terms(NDArray[] all) {
+        double[] terms = new double[all.length - 1];
+        for (int i = 1; i < all.length; i++) {
+            terms[i - 1] = all[i] == null ? Double.NaN : scalar(all[i]);
+        }
+        return terms;
+    }
+
+    /** An objective's value, its gradient with respect to each parameter, and the terms reported beside it. */
+    public record Gradient(double value, Params gradient, double[] terms) {
     }
 }

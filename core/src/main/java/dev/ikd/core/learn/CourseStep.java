@@ -23,8 +23,8 @@ public final class CourseStep {
      */
     public static Result apply(Network net, Params theta, Params velocity, NDArray x, NDArray weightedOneHot, NDArray p,
                                Swap swap, StudentConfig c, NDManager manager) {
-        Autograd.Gradient grad = Autograd.of(theta, manager,
-            th -> Losses.course(net.forward(th, x, swap).logits(), p, weightedOneHot, c.temperature(), c.alpha()));
+        Autograd.Gradient grad = Autograd.withTerms(theta, manager,
+            th -> Losses.courseTerms(net.forward(th, x, swap).logits(), p, weightedOneHot, c.temperature(), c.alpha()));
         try (Params g = grad.gradient()) {
             // v' = g + μ v (the same bits as μ v + g): every intermediate stays in the step's manager.
             Params v = g.map((name, gi) -> gi.add(Tensors.scaled(velocity.get(name), c.momentum(), manager)));
@@ -33,11 +33,14 @@ public final class CourseStep {
                 n.attach(manager);
                 return n;
             });
-            return new Result(next, v, grad.value());
+            return new Result(next, v, grad.value(), grad.terms()[0]);
         }
     }
 
-    /** θ', v' and the course loss L_c(θ, p) before the step. */
-    public record Result(Params theta, Params velocity, double loss) {
+    /**
+     * θ', v', the course loss L_c(θ, p) before the step, and its distillation term KD before the
+     * weight α T² (NaN when α is 0).
+     */
+    public record Result(Params theta, Params velocity, double loss, double distillKl) {
     }
 }

@@ -36,12 +36,21 @@ public final class Losses {
 
     /** L_c = α T² KD + (1 − α) CE (docs/architecture.md §2). */
     public static NDArray course(NDArray z, NDArray p, NDArray weightedOneHot, double temperature, double alpha) {
+        return courseTerms(z, p, weightedOneHot, temperature, alpha)[0];
+    }
+
+    /**
+     * {L_c, KD}: the course loss and its distillation term KD before the weight α T² (null when α is
+     * 0 and the loss has no such term), by the same operations as {@link #course}.
+     */
+    public static NDArray[] courseTerms(NDArray z, NDArray p, NDArray weightedOneHot, double temperature, double alpha) {
         NDArray ce = crossEntropy(z, weightedOneHot);
         if (alpha == 0) {
-            return ce;
+            return new NDArray[] {ce, null};
         }
-        return distillation(z, p, temperature).mul(Tensors.scalar(z, alpha * temperature * temperature))
-            .add(ce.mul(Tensors.scalar(z, 1 - alpha)));
+        NDArray kd = distillation(z, p, temperature);
+        return new NDArray[] {kd.mul(Tensors.scalar(z, alpha * temperature * temperature)).add(ce.mul(Tensors.scalar(z, 1 - alpha))),
+            kd};
     }
 
     /** One-hot rows for {@code labels}; rows whose {@code labeled} flag is false are all zeros. */

@@ -63,7 +63,8 @@ public final class Student implements AutoCloseable {
                 feedback = new float[size];
             }
             float[] courseLogits = mode == TeacherMode.PESF ? toFloats(net.forward(theta, courseX, swap).logits()) : new float[size];
-            var result = new StepResult(stepsDone, feedback, courseLogits, course.loss(), exam.loss(), exam.accuracy(), null);
+            var result = new StepResult(stepsDone, feedback, courseLogits, course.loss(), course.distillKl(), exam.loss(),
+                exam.accuracy(), null);
             theta.close();
             velocity.close();
             theta = course.theta().copy(manager);
@@ -120,12 +121,13 @@ public final class Student implements AutoCloseable {
      *
      * @param feedback     d, B x C, float32 as it travels
      * @param courseLogits the student's course logits at θ (B x C), for modes that need them
+     * @param distillKl    the course loss's distillation term before its weight α T² (NaN when α is 0)
      * @param paramSha256  SHA-256 of θ' after the step
      */
-    public record StepResult(long step, float[] feedback, float[] courseLogits, double courseLoss, double examLoss,
-                             double examAccuracy, String paramSha256) {
+    public record StepResult(long step, float[] feedback, float[] courseLogits, double courseLoss, double distillKl,
+                             double examLoss, double examAccuracy, String paramSha256) {
         StepResult withHash(String sha) {
-            return new StepResult(step, feedback, courseLogits, courseLoss, examLoss, examAccuracy, sha);
+            return new StepResult(step, feedback, courseLogits, courseLoss, distillKl, examLoss, examAccuracy, sha);
         }
     }
 }

@@ -25,11 +25,18 @@ public final class DeadLetters {
 
     private final Producer<String, Envelope> producer;
     private final String producerId;
+    private final String runId;
     private final Clock clock;
 
     public DeadLetters(Producer<String, Envelope> producer, String producerId, Clock clock) {
+        this(producer, producerId, "", clock);
+    }
+
+    /** Dead letters stamped with {@code runId}, the run of the service that refused the records. */
+    public DeadLetters(Producer<String, Envelope> producer, String producerId, String runId, Clock clock) {
         this.producer = producer;
         this.producerId = producerId;
+        this.runId = runId;
         this.clock = clock;
     }
 
@@ -87,6 +94,7 @@ public final class DeadLetters {
         String k = key == null ? "" : key;
         Envelope envelope = Envelope.newBuilder()
             .setSchemaVersion(Envelopes.SCHEMA_VERSION)
+            .setRunId(runId)
             .setStudentId(k)
             .setKind(Kind.DEAD_LETTER)
             .setProducerId(producerId)

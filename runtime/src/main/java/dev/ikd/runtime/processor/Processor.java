@@ -209,7 +209,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         this.clock = clock;
         this.listener = listener;
         this.keyed = new KeyedExecutor(workers);
-        this.deadLetters = new DeadLetters(producer, settings.serviceId(), clock);
+        this.deadLetters = new DeadLetters(producer, settings.serviceId(), settings.runId(), clock);
         this.intake = new Intake(settings.queueBound());
     }
 

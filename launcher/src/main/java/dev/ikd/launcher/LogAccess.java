@@ -1,0 +1,56 @@
+package dev.ikd.launcher;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import dev.ikd.broker.BrokerSecurity;
+import dev.ikd.broker.BrokerSettings;
+import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.proto.kafka.KafkaAccess;
+import picocli.CommandLine.Option;
+
+/**
+ * Where a command reads a run's log: a Kafka cluster ({@code --bootstrap}, {@code --kafka-config}),
+ * or the data directory an {@code ikd local --data-dir} run left, whose broker is started for the
+ * command (secure again, read as its admin, when the run was secure).
+ */
+final class LogAccess {
+
+    /** The two places a log can be: exactly one of them. */
+    static final class Source {
+        @Option(names = "--bootstrap", description = "Kafka cluster that holds the run's log.")
+        String bootstrap;
+
+        @Option(names = "--data-dir", description = "Directory an 'ikd local --data-dir' run left: its broker is started here.")
+        Path dataDir;
+    }
+
+    /** What a command does with the log. */
+    @FunctionalInterface
+    interface Use<T> {
+        T with(KafkaAccess access) throws Exception;
+    }
+
+    private LogAccess() {
+    }
+
+    static <T> T open(Source source, Path kafkaConfig, Use<T> use) throws Exception {
+        if (source.dataDir != null) {
+            Path kafka = source.dataDir.resolve("kafka");
+            if (!Files.isDirectory(kafka)) {
+                throw new IllegalArgumentException("--data-dir " + source.dataDir + " holds no broker log (no " + kafka + ")");
+            }
+            boolean secure = Files.isDirectory(kafka.resolve("credentials"));
+            BrokerSettings settings = BrokerSettings.loopback(kafka);
+            try (EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(List.of()) : settings)) {
+                return use.with(secure ? KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN))
+                    : KafkaAccess.plain(broker.bootstrapServers()));
+            }
+        }
+        if (kafkaConfig != null && source.bootstrap == null) {
+            throw new IllegalArgumentException("--kafka-config goes with --bootstrap");
+        }
+        return use.with(KafkaAccess.withConfig(source.bootstrap, kafkaConfig));
+    }
+}

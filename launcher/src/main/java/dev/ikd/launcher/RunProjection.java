@@ -1,0 +1,414 @@
+package dev.ikd.launcher;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Tensor;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * One run as the dashboard shows it: a read-only projection of the run's records, in the order
+ * the log gives them, that a live run and a finished one build alike. Pure: no Kafka, no clock of
+ * its own (the caller says what time it is), so it is tested with envelopes alone.
+ *
+ * <p>Per student and step it keeps one row (course loss, exam loss and accuracy from the exam
+ * result, the teacher's loss from its update, the soft targets' entropy, the distillation term
+ * from the feedback); a row changed by a later record is sent again. Every change bumps a version,
+ * so a page that has seen version v asks for {@link #since(long, long)} and gets only what changed.
+ */
+final class RunProjection {
+
+    /** Rows and latency points kept per run for operations charts: buckets of this many ms. */
+    static final long BUCKET_MS = 2_000;
+    /** A course loss above twice its lowest of the last this many steps (and above 0.5) is divergent. */
+    static final int DIVERGENCE_WINDOW = 50;
+    static final int DEAD_LETTERS_SHOWN = 50;
+    /** The coordinator's default step timeout: a student silent for longer is an alert. */
+    static final long DEFAULT_STEP_TIMEOUT_MS = 30_000;
+
+    /** One step of one student; null where the record that carries a value has not come yet. */
+    static final class Row {
+        final long step;
+        Double course;
+        Double exam;
+        Double accuracy;
+        Double teacher;
+        Double entropy;
+        Double distill;
+        long examVersion = -1;
+        long changed;
+
+        Row(long step) {
+            this.step = step;
+        }
+
+        JsonArray json() {
+            return new JsonArray().add(step).add(num(course)).add(num(exam)).add(num(accuracy)).add(num(teacher)).add(num(entropy))
+                .add(num(distill));
+        }
+    }
+
+    /** What the dashboard knows of one student. */
+    static final class StudentState {
+        final TreeMap<Long, Row> rows = new TreeMap<>();
+        final Map<Long, Long> teacherVersions = new TreeMap<>();
+        boolean enrolled;
+        boolean admitted;
+        String refused;
+        String aborted;
+        Double testAccuracy;
+        long lastSoftTargets = -1;
+        long lastFeedback = -1;
+        long lastExam = -1;
+        long lastMs;
+
+        Row row(long step) {
+            return rows.computeIfAbsent(step, Row::new);
+        }
+    }
+
+    /** Latency and teacher work per time bucket. */
+    static final class Bucket {
+        final Map<String, List<Double>> hopsMs = new TreeMap<>();
+        long teacherBusyUs;
+        double cacheHitRatio = Double.NaN;
+        long changed;
+    }
+
+    /** A refused record, newest last. */
+    record DeadLetterLine(long timeMs, String service, String topic, int partition, long offset, String student, String reason) {
+    }
+
+    private final String runId;
+    private final Map<String, StudentState> students = new TreeMap<>();
+    private final TreeMap<Long, Bucket> buckets = new TreeMap<>();
+    private final Deque<DeadLetterLine> deadLetters = new ArrayDeque<>();
+    private final JsonObject options = new JsonObject();
+    private final List<String> staleVersions = new ArrayList<>();
+    private String dataset = "";
+    private String teacherMode = "";
+    private long steps;
+    private long firstMs = -1;
+    private long lastMs = -1;
+    private boolean complete;
+    private String endReason = "";
+    private long version;
+    private long examResults;
+
+    RunProjection(String runId) {
+        this.runId = runId;
+    }
+
+    String runId() {
+        return runId;
+    }
+
+    long version() {
+        return version;
+    }
+
+    long firstMs() {
+        return firstMs;
+    }
+
+    long lastMs() {
+        return lastMs;
+    }
+
+    /** Takes one record of this run ({@code timestampMs}: when the broker appended it). */
+    void apply(String topic, long timestampMs, Envelope e) {
+        version++;
+        firstMs = firstMs < 0 ? timestampMs : Math.min(firstMs, timestampMs);
+        lastMs = Math.max(lastMs, timestampMs);
+        hop(topic, timestampMs, e);
+        StudentState s = e.getStudentId().isEmpty() ? null : students.computeIfAbsent(e.getStudentId(), k -> new StudentState());
+        if (s != null && e.getKind() != dev.ikd.proto.v1.Kind.DEAD_LETTER) {
+            s.lastMs = Math.max(s.lastMs, timestampMs);
+        }
+        switch (e.getKind()) {
+            case ENROLLMENT -> {
+                s.enrolled = true;
+                describe(e.getEnrollment());
+            }
+            case ADMITTED -> {
+                s.admitted = true;
+                teacherMode = e.getAdmitted().getTeacherMode();
+                steps = e.getAdmitted().getSteps();
+                options.put("teacher_mode", teacherMode).put("steps", steps);
+                describe(e.getAdmitted().getEnrollment());
+            }
+            case REFUSED -> s.refused = e.getRefused().getReason();
+            case ABORT -> s.aborted = e.getAbort().getReason();
+            case FINISH -> {
+                if (s == null) {
+                    complete = true;
+                    endReason = e.getFinish().getReason();
+                }
+            }
+            case SOFT_TARGETS -> {
+                s.lastSoftTargets = Math.max(s.lastSoftTargets, e.getStep());
+                Row r = s.row(e.getStep());
+                r.entropy = entropy(e.getSoftTargets().getProbabilities());
+                r.changed = version;
+                Bucket b = bucket(timestampMs);
+                b.teacherBusyUs += e.getSoftTargets().getTeacherBusyUs();
+                if (e.getSoftTargets().hasCacheHitRatio()) {
+                    b.cacheHitRatio = e.getSoftTargets().getCacheHitRatio();
+                }
+            }
+            case FEEDBACK -> {
+                s.lastFeedback = Math.max(s.lastFeedback, e.getStep());
+                Row r = s.row(e.getStep());
+                r.distill = e.getFeedback().getDistillKl();
+                r.changed = version;
+            }
+            case EXAM_RESULT -> {
+                if (s.lastExam < e.getStep()) {
+                    examResults++;
+                }
+                s.lastExam = Math.max(s.lastExam, e.getStep());
+                Row r = s.row(e.getStep());
+                r.course = e.getExamResult().getCourseLoss();
+                r.exam = e.getExamResult().getExamLoss();
+                r.accuracy = e.getExamResult().getExamAccuracy();
+                r.examVersion = e.getExamResult().getTeacherVersion();
+                r.changed = version;
+                checkVersion(e.getStudentId(), s, e.getStep());
+            }
+            case STUDENT_REPORT -> s.testAccuracy = e.getStudentReport().getTestAccuracy();
+            case TEACHER_UPDATED -> {
+                Row r = s.row(e.getStep());
+                r.teacher = e.getTeacherUpdated().getTeacherLoss();
+                r.changed = version;
+                s.teacherVersions.put(e.getStep(), e.getTeacherUpdated().getTeacherVersion());
+                bucket(timestampMs).teacherBusyUs += e.getTeacherUpdated().getTeacherBusyUs();
+                checkVersion(e.getStudentId(), s, e.getStep() + 1);
+            }
+            case DEAD_LETTER -> deadLetter(timestampMs, e);
+            default -> {
+                // Course starts, teacher blocks and journal entries change nothing the page shows.
+            }
+        }
+    }
+
+    /** A dead letter of this run (or one no run can be told from), kept with its reason. */
+    void deadLetter(long timestampMs, Envelope e) {
+        var d = e.getDeadLetter();
+        deadLetters.addLast(new DeadLetterLine(timestampMs, e.getProducerId(), d.getTopic(), d.getPartition(), d.getOffset(),
+            e.getStudentId(), d.getReason()));
+        while (deadLetters.size() > DEAD_LETTERS_SHOWN) {
+            deadLetters.removeFirst();
+        }
+        if (d.getReason().contains("stale teacher version")) {
+            staleVersions.add((e.getStudentId().isEmpty() ? "" : e.getStudentId() + ": ") + d.getReason());
+        }
+        version++;
+    }
+
+    /**
+     * In modes where the teacher learns, step k must learn from the version the teacher reported
+     * after step k-1; the coordinator aborts a student that did not, and the page says so at once.
+     */
+    private void checkVersion(String student, StudentState s, long k) {
+        Row r = s.rows.get(k);
+        Long after = s.teacherVersions.get(k - 1);
+        if (r == null || after == null || r.examVersion < 0 || "frozen".equals(teacherMode) || r.examVersion == after) {
+            return;
+        }
+        staleVersions.add(student + ": step " + k + " learned from teacher version " + r.examVersion + ", the teacher was at "
+            + after + " after step " + (k - 1));
+    }
+
+    private void describe(dev.ikd.proto.v1.Enrollment en) {
+        dataset = en.getDataset().getName();
+        var hp = en.getHyperParameters();
+        options.put("dataset", dataset).put("student_model", en.getStudentModel().getFamily() + ":" + en.getStudentModel().getWidthsList())
+            .put("train_size", en.getDataset().getTrainSize()).put("label_fraction", en.getDataset().getLabelFraction())
+            .put("lr", hp.getLearningRate()).put("momentum", hp.getMomentum()).put("temperature", hp.getTemperature())
+            .put("alpha", hp.getAlpha()).put("beta", hp.getBeta()).put("teacher_lr", hp.getTeacherLearningRate())
+            .put("batch", hp.getBatchSize()).put("exam_batch", hp.getExamBatchSize()).put("seed", hp.getSeed());
+        if (!hp.getSwap().isEmpty()) {
+            options.put("swap", hp.getSwap());
+        }
+        if (!hp.getTeacherMode().isEmpty()) {
+            teacherMode = teacherMode.isEmpty() ? hp.getTeacherMode() : teacherMode;
+            options.put("teacher_mode", teacherMode);
+        }
+        if (steps == 0) {
+            steps = hp.getSteps();
+            options.put("steps", steps);
+        }
+    }
+
+    /** Send to broker append, per topic, from the sender's clock and the broker's stamp. */
+    private void hop(String topic, long timestampMs, Envelope e) {
+        long sentUs = e.getEventTimeUs() > 0 ? e.getEventTimeUs() : e.getEventTimeMs() * 1000;
+        if (sentUs <= 0) {
+            return;
+        }
+        double ms = Math.max(0, timestampMs - sentUs / 1000.0);
+        bucket(timestampMs).hopsMs.computeIfAbsent(topic, t -> new ArrayList<>()).add(ms);
+    }
+
+    private Bucket bucket(long timestampMs) {
+        Bucket b = buckets.computeIfAbsent(timestampMs / BUCKET_MS * BUCKET_MS, t -> new Bucket());
+        b.changed = version;
+        return b;
+    }
+
+    /** The mean entropy (nats) of the rows of a B x C probability matrix. */
+    static double entropy(Tensor probabilities) {
+        float[] p = TensorCodec.toFloats(probabilities, TensorCodec.Finite.ALLOWED);
+        long[] shape = TensorCodec.shape(probabilities);
+        if (shape.length != 2 || shape[0] == 0) {
+            return Double.NaN;
+        }
+        double h = 0;
+        for (float v : p) {
+            if (v > 0) {
+                h -= v * Math.log(v);
+            }
+        }
+        return h / shape[0];
+    }
+
+    /** Running, complete, or aborted when every student that started was aborted. */
+    String status() {
+        if (complete) {
+            return "complete";
+        }
+        boolean any = students.values().stream().anyMatch(s -> s.admitted);
+        boolean allAborted = any && students.values().stream().filter(s -> s.admitted).allMatch(s -> s.aborted != null);
+        return allAborted ? "aborted" : "running";
+    }
+
+    /**
+     * What changed after {@code seen} (0: everything), as the page takes it: the header, each
+     * student's changed rows and state, the operations buckets that changed, the latest dead
+     * letters and the alerts, with the version to ask from next time. {@code nowMs} ages the
+     * students' last messages; {@code stepTimeoutMs} is when silence becomes an alert.
+     */
+    JsonObject since(long seen, long nowMs) {
+        return since(seen, nowMs, DEFAULT_STEP_TIMEOUT_MS);
+    }
+
+    JsonObject since(long seen, long nowMs, long stepTimeoutMs) {
+        String status = status();
+        long end = "running".equals(status) ? Math.max(lastMs, nowMs) : lastMs;
+        double elapsedS = firstMs < 0 ? 0 : Math.max(0, end - firstMs) / 1000.0;
+        JsonObject run = new JsonObject().put("id", runId).put("dataset", dataset).put("teacher_mode", teacherMode)
+            .put("steps", steps).put("students", students.size()).put("status", status)
+            .put("reason", complete ? endReason : abortReasons()).put("elapsed_s", elapsedS)
+            .put("steps_per_s", elapsedS == 0 ? null : examResults / elapsedS).put("options", options.copy())
+            .put("first_ms", firstMs < 0 ? null : firstMs).put("last_ms", lastMs < 0 ? null : lastMs);
+        JsonObject studentsJson = new JsonObject();
+        JsonArray alerts = new JsonArray();
+        students.forEach((id, s) -> {
+            JsonArray rows = new JsonArray();
+            for (Row r : s.rows.values()) {
+                if (r.changed > seen) {
+                    rows.add(r.json());
+                }
+            }
+            studentsJson.put(id, new JsonObject().put("rows", rows).put("step", s.lastExam + 1)
+                .put("waiting", waiting(s)).put("age_s", s.lastMs == 0 ? null : Math.max(0, nowMs - s.lastMs) / 1000.0)
+                .put("test_accuracy", s.testAccuracy).put("aborted", s.aborted).put("refused", s.refused));
+            alerts(id, s, "running".equals(status), nowMs, stepTimeoutMs, alerts);
+        });
+        staleVersions.forEach(text -> alerts.add(alert("stale-teacher-version", text)));
+        JsonObject ops = new JsonObject();
+        JsonArray bucketRows = new JsonArray();
+        buckets.forEach((t, b) -> {
+            if (b.changed > seen || seen == 0) {
+                JsonObject hops = new JsonObject();
+                b.hopsMs.forEach((topic, ms) -> hops.put(topic, new JsonArray().add(quantile(ms, 0.5)).add(quantile(ms, 0.99))));
+                bucketRows.add(new JsonObject().put("t", t).put("busy", b.teacherBusyUs / 1000.0 / BUCKET_MS)
+                    .put("cache", num(b.cacheHitRatio)).put("hops", hops));
+            }
+        });
+        ops.put("buckets", bucketRows).put("bucket_ms", BUCKET_MS);
+        JsonArray dls = new JsonArray();
+        deadLetters.forEach(d -> dls.add(new JsonObject().put("time_ms", d.timeMs()).put("service", d.service())
+            .put("topic", d.topic()).put("partition", d.partition()).put("offset", d.offset()).put("student", d.student())
+            .put("reason", d.reason())));
+        return new JsonObject().put("version", version).put("full", seen == 0).put("now_ms", nowMs).put("run", run)
+            .put("students", studentsJson).put("ops", ops).put("dead_letters", dls).put("alerts", alerts);
+    }
+
+    private String abortReasons() {
+        List<String> reasons = new ArrayList<>();
+        students.forEach((id, s) -> {
+            if (s.aborted != null) {
+                reasons.add(id + ": " + s.aborted);
+            }
+        });
+        return String.join("; ", reasons);
+    }
+
+    /** What a student waits for, from the last records of each kind it sent and got. */
+    static String waiting(StudentState s) {
+        if (s.aborted != null) {
+            return "nothing: aborted (" + s.aborted + ")";
+        }
+        if (s.refused != null) {
+            return "nothing: refused (" + s.refused + ")";
+        }
+        if (s.testAccuracy != null) {
+            return "nothing: done";
+        }
+        if (!s.admitted) {
+            return s.enrolled ? "admission by the coordinator" : "its enrollment";
+        }
+        if (s.lastSoftTargets > s.lastExam) {
+            return "its own step " + (s.lastExam + 1) + " (course and exam)";
+        }
+        return "the teacher's soft targets for step " + (s.lastExam + 1);
+    }
+
+    private void alerts(String id, StudentState s, boolean running, long nowMs, long stepTimeoutMs, JsonArray alerts) {
+        s.rows.values().stream().filter(r -> !finite(r.course) || !finite(r.exam) || !finite(r.teacher)).findFirst()
+            .ifPresent(r -> alerts.add(alert("loss-not-finite", id + ": a loss of step " + r.step + " is NaN or infinite")));
+        Row last = s.rows.isEmpty() ? null : s.rows.values().stream().filter(r -> r.course != null).reduce((a, b) -> b).orElse(null);
+        if (last != null && Double.isFinite(last.course)) {
+            double lowest = s.rows.subMap(Math.max(0, last.step - DIVERGENCE_WINDOW), true, last.step, true).values().stream()
+                .filter(r -> r.course != null).mapToDouble(r -> r.course).filter(Double::isFinite).min().orElse(Double.NaN);
+            if (last.course > 2 * lowest && last.course > 0.5) {
+                alerts.add(alert("loss-divergent", String.format(java.util.Locale.ROOT,
+                    "%s: course loss %.3f at step %d, more than twice its lowest (%.3f) of the last %d steps", id, last.course,
+                    last.step, lowest, DIVERGENCE_WINDOW)));
+            }
+        }
+        boolean active = running && s.admitted && s.aborted == null && s.testAccuracy == null;
+        if (active && s.lastMs > 0 && nowMs - s.lastMs > stepTimeoutMs) {
+            alerts.add(alert("student-silent", String.format(java.util.Locale.ROOT, "%s: no message for %.0f s (step timeout %d s)",
+                id, (nowMs - s.lastMs) / 1000.0, stepTimeoutMs / 1000)));
+        }
+    }
+
+    /** A value not yet known is not an alert; one that came as NaN or infinite is. */
+    private static boolean finite(Double v) {
+        return v == null || Double.isFinite(v);
+    }
+
+    private static JsonObject alert(String kind, String text) {
+        return new JsonObject().put("kind", kind).put("text", text);
+    }
+
+    private static double quantile(List<Double> values, double q) {
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(null);
+        return sorted.get((int) Math.min(sorted.size() - 1, Math.floor(q * sorted.size())));
+    }
+
+    /** JSON has no NaN or infinity: null stands for a value not known (or not finite; the alerts say which). */
+    static Double num(Double v) {
+        return v != null && Double.isFinite(v) ? v : null;
+    }
+}
