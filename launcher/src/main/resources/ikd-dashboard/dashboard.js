@@ -45,6 +45,14 @@
     state.alerts = view.alerts;
     state.updates++;
     render();
+    if (view.full && state.report && view.run.students > 0) {
+      // Asked to (?report): how long from navigation to a whole run on screen.
+      state.report = false;
+      let points = 0;
+      Object.keys(state.rows).forEach((id) => { points += window.ikd.points(id); });
+      fetch('/api/page-timing', { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ run: view.run.id, rendered_ms: performance.now(), points }) });
+    }
   }
 
   function render() {
@@ -283,6 +291,7 @@
   };
 
   const params = new URLSearchParams(location.search);
+  state.report = params.has('report');
   if (params.get('run')) {
     follow(params.get('run'));
   } else {

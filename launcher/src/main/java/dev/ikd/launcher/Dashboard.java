@@ -5,6 +5,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 
 /**
@@ -48,6 +49,15 @@ final class Dashboard {
             json(ctx, view);
         });
         router.get("/api/runs/:run/events").handler(ctx -> follow(vertx, ctx, log, ctx.pathParam("run"), stepTimeoutMs));
+        // A page opened with ?report says how long it took to show a whole run ('ikd bench dashboard' reads it).
+        router.post("/api/page-timing").handler(BodyHandler.create().setBodyLimit(4096));
+        router.post("/api/page-timing").handler(ctx -> {
+            JsonObject timing = ctx.body().asJsonObject();
+            if (timing != null) {
+                log.pageTiming(timing);
+            }
+            ctx.response().setStatusCode(204).end();
+        });
     }
 
     /** Server-sent events: the whole run first (the history), then every change. */

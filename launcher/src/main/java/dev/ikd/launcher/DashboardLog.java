@@ -138,6 +138,18 @@ final class DashboardLog implements AutoCloseable {
         }
     }
 
+    private final java.util.concurrent.BlockingQueue<JsonObject> pageTimings = new java.util.concurrent.LinkedBlockingQueue<>();
+
+    /** A page's report of how long it took to show its run. */
+    void pageTiming(JsonObject timing) {
+        pageTimings.offer(timing);
+    }
+
+    /** The next page timing reported, or null after {@code timeout}. */
+    JsonObject nextPageTiming(Duration timeout) throws InterruptedException {
+        return pageTimings.poll(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     /** Waits until the log as it was when reading began has been read; false if that took longer than {@code timeout}. */
     boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
         boolean done = caughtUp.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
