@@ -31,11 +31,13 @@
     state.version = view.version;
     state.run = view.run;
     state.serverOffsetMs = view.now_ms - Date.now();
+    let changed = view.full || view.ops.buckets.length > 0;
     for (const [id, s] of Object.entries(view.students)) {
       const rows = state.rows[id] || (state.rows[id] = new Map());
       for (const r of s.rows) {
         rows.set(r[0], r);
       }
+      changed = changed || s.rows.length > 0;
       state.students[id] = s;
     }
     for (const b of view.ops.buckets) {
@@ -44,7 +46,7 @@
     state.deadLetters = view.dead_letters;
     state.alerts = view.alerts;
     state.updates++;
-    render();
+    render(changed);
     if (view.full && state.report && view.run.students > 0) {
       // Asked to (?report): how long from navigation to a whole run on screen.
       state.report = false;
@@ -55,7 +57,8 @@
     }
   }
 
-  function render() {
+  /** The header, tables and alerts every time (ages move on); the charts only when a point changed. */
+  function render(changed) {
     const run = state.run;
     text($('run-id'), run.id);
     const status = $('run-status');
@@ -75,7 +78,9 @@
     renderStudents();
     renderAlerts();
     renderDeadLetters();
-    renderCharts();
+    if (changed) {
+      renderCharts();
+    }
   }
 
   function row(cells, cls) {

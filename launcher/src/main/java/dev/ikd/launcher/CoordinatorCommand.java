@@ -47,7 +47,13 @@ final class CoordinatorCommand implements Callable<Integer> {
                 Services.coordinator(c, data, stepTimeoutMs, c.students()), host.metrics("coordinator"));
             host.deploy(coordinator, coordinator::health);
             if (!noDashboard && service.metricsPort >= 0) {
-                host.withDashboard(service.kafka(), service.runId, stepTimeoutMs);
+                if ("PLAINTEXT".equals(service.kafka().securityProtocol())) {
+                    host.withDashboard(service.kafka(), service.runId, stepTimeoutMs);
+                } else {
+                    // Least privilege: the coordinator's login reads only the topics it consumes, the page needs them all.
+                    System.err.println("ikd coordinator: no dashboard on a secured cluster (this login may not read every topic); "
+                        + "run 'ikd dashboard --bootstrap ... --kafka-config admin.properties --run " + service.runId + "'");
+                }
             }
             service.serve(host, "coordinator");
             ServiceHost.await(coordinator.ended(), service.timeoutSeconds, "all " + c.students() + " students to report");

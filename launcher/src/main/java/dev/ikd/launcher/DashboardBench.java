@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
  * by the page itself from navigation to the whole run on screen.
  */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,
-    description = "Run time with and without a dashboard page following the run, and the time a finished run's page takes to open.")
+    description = "Run time without a dashboard, with its event stream read, and with a page following the run; and the time a "
+        + "finished run's page takes to open.")
 final class DashboardBench implements Callable<Integer> {
 
     @Mixin
@@ -38,6 +39,10 @@ final class DashboardBench implements Callable<Integer> {
 
     @Option(names = "--repeats", defaultValue = "2", description = "Runs per variant, in rotating order. Default: ${DEFAULT-VALUE}")
     int repeats;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "Runs first, not counted (JIT, the broker's first segments). "
+        + "Default: ${DEFAULT-VALUE}")
+    int warmup;
 
     @Option(names = "--opens", defaultValue = "5", description = "Times the finished run's page is opened. Default: ${DEFAULT-VALUE}")
     int opens;
@@ -53,8 +58,8 @@ final class DashboardBench implements Callable<Integer> {
         if (!Files.isExecutable(chromium)) {
             throw new IllegalArgumentException("--chromium " + chromium + " is not there (Debian: apt-get install chromium)");
         }
-        if (repeats < 1 || opens < 1) {
-            throw new IllegalArgumentException("--repeats and --opens must be at least 1");
+        if (repeats < 1 || opens < 1 || warmup < 0) {
+            throw new IllegalArgumentException("--repeats and --opens must be at least 1, --warmup at least 0");
         }
         if ("1".equals(run.students)) {
             run.students = "16";
@@ -65,22 +70,29 @@ final class DashboardBench implements Callable<Integer> {
         TrainConfig c = run.toConfig();
         Dataset data = run.loadDataset();
         Path dir = Files.createTempDirectory("ikd-bench-dashboard");
-        List<Double> plain = new ArrayList<>();
-        List<Double> watched = new ArrayList<>();
+        java.util.Map<Watch, List<Double>> walls = new java.util.EnumMap<>(Watch.class);
+        for (Watch w : Watch.values()) {
+            walls.put(w, new ArrayList<>());
+        }
         List<Double> pageMs = new ArrayList<>();
         long points = 0;
         try (NDManager manager = run.newManager(); EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")))) {
             Params teacher = Teachers.obtain(c, data, null, manager, false);
             Services.ensureTopics(broker.bootstrapServers(), 4);
+            for (int i = 0; i < warmup; i++) {
+                double wall = once(c, data, teacher, manager, broker, dir, "bench-dashboard-warmup-" + i, Watch.NONE);
+                System.err.printf(Locale.ROOT, "warm-up: %d students x %d steps in %.1f s (not counted)%n", c.students(), c.steps(), wall);
+            }
             String lastWatched = null;
-            for (int i = 0; i < 2 * repeats; i++) {
-                boolean watch = i % 4 == 1 || i % 4 == 2; // plain, watched, watched, plain, ...
+            int variants = Watch.values().length;
+            for (int i = 0; i < variants * repeats; i++) {
+                // Each repeat starts one variant later: every variant runs first, middle and last once in three repeats.
+                Watch watch = Watch.values()[(i + i / variants) % variants];
                 String runId = "bench-dashboard-" + i;
                 double wall = once(c, data, teacher, manager, broker, dir, runId, watch);
-                (watch ? watched : plain).add(wall);
-                lastWatched = watch ? runId : lastWatched;
-                System.err.printf(Locale.ROOT, "%s: %d students x %d steps in %.1f s%n", watch ? "with a page following" : "no dashboard",
-                    c.students(), c.steps(), wall);
+                walls.get(watch).add(wall);
+                lastWatched = watch == Watch.PAGE ? runId : lastWatched;
+                System.err.printf(Locale.ROOT, "%s: %d students x %d steps in %.1f s%n", watch.label, c.students(), c.steps(), wall);
             }
             try (ServiceHost host = new ServiceHost(1)) {
                 DashboardLog log = host.withDashboard(KafkaAccess.plain(broker.bootstrapServers()), null,
@@ -102,18 +114,33 @@ final class DashboardBench implements Callable<Integer> {
                 }
             }
         }
-        write(c, plain, watched, pageMs, points);
+        write(c, walls, pageMs, points);
         return 0;
     }
 
+    /** How a run is watched: not at all, by a client reading the event stream (the server's share), or by a browser page. */
+    enum Watch {
+        NONE("no dashboard"), STREAM("dashboard, event stream read by a client"), PAGE("dashboard, Chromium page following");
+
+        final String label;
+
+        Watch(String label) {
+            this.label = label;
+        }
+    }
+
     private double once(TrainConfig c, Dataset data, Params teacher, NDManager manager, EmbeddedKafka broker, Path dir, String runId,
-                        boolean watch) throws Exception {
+                        Watch watch) throws Exception {
         try (ServiceHost host = new ServiceHost(c.students() + 2)) {
             Process page = null;
-            if (watch) {
+            if (watch != Watch.NONE) {
                 host.withDashboard(KafkaAccess.plain(broker.bootstrapServers()), runId, RunProjection.DEFAULT_STEP_TIMEOUT_MS);
                 int port = host.serve("127.0.0.1", 0);
-                page = browse("http://127.0.0.1:" + port + "/?run=" + runId, dir.resolve("profile-" + runId));
+                if (watch == Watch.PAGE) {
+                    page = browse("http://127.0.0.1:" + port + "/?run=" + runId, dir.resolve("profile-" + runId));
+                } else {
+                    stream("http://127.0.0.1:" + port + "/api/runs/" + runId + "/events");
+                }
             }
             try {
                 Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), runId, null).withPrefetch(run.prefetch);
@@ -126,6 +153,22 @@ final class DashboardBench implements Callable<Integer> {
         }
     }
 
+    /** Reads the event stream at {@code url} on a thread of its own until the server closes it. */
+    private static void stream(String url) {
+        Thread reader = new Thread(() -> {
+            try (var in = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream()).body()) {
+                in.transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (java.io.IOException e) {
+                // The server closed the stream with the run's host.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "ikd-bench-event-stream");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
     /** Headless Chromium on {@code url}, as the tests start it: no sandbox, nothing fetched in the background. */
     private Process browse(String url, Path profile) throws Exception {
         return new ProcessBuilder(chromium.toString(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -134,8 +177,12 @@ final class DashboardBench implements Callable<Integer> {
             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
-    private void write(TrainConfig c, List<Double> plain, List<Double> watched, List<Double> pageMs, long points) {
+    private void write(TrainConfig c, java.util.Map<Watch, List<Double>> walls, List<Double> pageMs, long points) {
+        List<Double> plain = walls.get(Watch.NONE);
+        List<Double> streamed = walls.get(Watch.STREAM);
+        List<Double> watched = walls.get(Watch.PAGE);
         double p = median(plain);
+        double st = median(streamed);
         double w = median(watched);
         double open = median(pageMs);
         var o = new JsonObject();
@@ -144,22 +191,28 @@ final class DashboardBench implements Callable<Integer> {
         o.addProperty("students", c.students());
         o.addProperty("steps", c.steps());
         o.add("run_s_no_dashboard", array(plain));
+        o.add("run_s_stream_read", array(streamed));
         o.add("run_s_page_following", array(watched));
+        o.addProperty("stream_over_plain", st / p);
         o.addProperty("watched_over_plain", w / p);
         o.add("page_open_ms", array(pageMs));
         o.addProperty("page_open_ms_median", open);
         o.addProperty("page_points", points);
         String md = "### Dashboard\n\n`ikd bench dashboard --dataset " + run.dataset + " --students " + c.students() + " --steps "
-            + c.steps() + " --repeats " + repeats + "`: the distributed run in one process (threads), with no dashboard and with the "
-            + "dashboard served and a headless Chromium page following the run from before its start to its end (rotating order); "
+            + c.steps() + " --repeats " + repeats + " --warmup " + warmup + "`: the distributed run in one process (threads), with no "
+            + "dashboard; with the dashboard served and its event stream read by a client (the server's share); and with a headless "
+            + "Chromium page following the run from before its start to its end, on the same 2 cores (rotating order, after " + warmup
+            + " uncounted run(s)); "
             + "then the finished run's page opened " + pageMs.size() + " times, timed by the page from navigation to the whole run on "
             + "screen (" + points + " points).\n\n"
-            + String.format(Locale.ROOT, "| run, no dashboard | run, page following | ratio | page opens (median, min-max) |%n"
-                + "| --- | --- | --- | --- |%n| %.1f s (%s) | %.1f s (%s) | %.3f | %.0f ms (%.0f-%.0f) |%n", p, list(plain), w, list(watched),
-                w / p, open, pageMs.stream().mapToDouble(x -> x).min().orElse(0), pageMs.stream().mapToDouble(x -> x).max().orElse(0));
+            + String.format(Locale.ROOT, "| run, no dashboard | run, event stream read | ratio | run, page following | ratio | "
+                + "page opens (median, min-max) |%n| --- | --- | --- | --- | --- | --- |%n"
+                + "| %.1f s (%s) | %.1f s (%s) | %.3f | %.1f s (%s) | %.3f | %.0f ms (%.0f-%.0f) |%n", p, list(plain), st, list(streamed),
+                st / p, w, list(watched), w / p, open, pageMs.stream().mapToDouble(x -> x).min().orElse(0),
+                pageMs.stream().mapToDouble(x -> x).max().orElse(0));
         output.record("dashboard", o, md);
-        System.out.printf(Locale.ROOT, "run %.1f s without, %.1f s with a page following (%.3fx); page opens in %.0f ms%n", p, w, w / p,
-            open);
+        System.out.printf(Locale.ROOT, "run %.1f s without a dashboard, %.1f s with its event stream read (%.3fx), %.1f s with a page "
+            + "following (%.3fx); page opens in %.0f ms%n", p, st, st / p, w, w / p, open);
     }
 
     private static double median(List<Double> xs) {

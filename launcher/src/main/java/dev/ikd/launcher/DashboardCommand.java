@@ -1,13 +1,11 @@
 package dev.ikd.launcher;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -20,12 +18,8 @@ final class DashboardCommand implements Callable<Integer> {
     @Mixin
     ConfigFile.Flag config;
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    LogAccess.Source source;
-
-    @Option(names = "--kafka-config", paramLabel = "FILE", description = "With --bootstrap: Kafka client properties to log in "
-        + "with (a principal that may read every ikd topic).")
-    Path kafkaConfig;
+    @Mixin
+    LogAccess.Options log;
 
     @Option(names = "--run", description = "The run to show at / (default: / lists the runs in the log).")
     String run;
@@ -50,13 +44,13 @@ final class DashboardCommand implements Callable<Integer> {
         if (stepTimeoutMs < 1) {
             throw new IllegalArgumentException("--step-timeout-ms must be at least 1, got " + stepTimeoutMs);
         }
-        return LogAccess.open(source, kafkaConfig, access -> {
+        return log.open(access -> {
             try (ServiceHost server = new ServiceHost(1)) {
-                DashboardLog log = server.withDashboard(access, run, stepTimeoutMs);
-                if (!log.awaitCaughtUp(Duration.ofMinutes(5))) {
+                DashboardLog records = server.withDashboard(access, run, stepTimeoutMs);
+                if (!records.awaitCaughtUp(Duration.ofMinutes(5))) {
                     System.err.println("ikd dashboard: the log is still being read; the page fills as it is");
                 }
-                JsonArray runs = log.runs();
+                JsonArray runs = records.runs();
                 if (run == null) {
                     System.out.println(runs.isEmpty() ? "no runs in the log" : "runs in the log, newest first:");
                     for (Object o : runs) {
@@ -64,7 +58,7 @@ final class DashboardCommand implements Callable<Integer> {
                         System.out.printf("  %s: %s, %s, %d students, %d steps, %s%n", r.getString("id"), r.getString("status"),
                             r.getString("dataset"), r.getInteger("students"), r.getLong("steps"), r.getString("teacher_mode"));
                     }
-                } else if (log.read(run, p -> p) == null) {
+                } else if (records.read(run, p -> p) == null) {
                     throw new IllegalArgumentException("no run " + run + " in the log; 'ikd dashboard' without --run lists them");
                 }
                 int actual = server.serve(host, port);

@@ -26,6 +26,25 @@ final class LogAccess {
         Path dataDir;
     }
 
+    /** A command's options for where the log is: the source, and a login with --bootstrap. */
+    static final class Options {
+        @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+        Source source;
+
+        @Option(names = "--kafka-config", paramLabel = "FILE", description = "With --bootstrap: Kafka client properties to log in "
+            + "with (a principal that may read every ikd topic, e.g. admin).")
+        Path kafkaConfig;
+
+        /** The data directory, if the log is an 'ikd local' run's; else null. */
+        Path dataDir() {
+            return source.dataDir;
+        }
+
+        <T> T open(Use<T> use) throws Exception {
+            return LogAccess.open(source, kafkaConfig, use);
+        }
+    }
+
     /** What a command does with the log. */
     @FunctionalInterface
     interface Use<T> {

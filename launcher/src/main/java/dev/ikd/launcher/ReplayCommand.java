@@ -19,8 +19,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.learn.StudentConfig;
@@ -37,10 +35,7 @@ import dev.ikd.proto.v1.Finish;
 import dev.ikd.runtime.Position;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.student.StudentMachine;
-import dev.ikd.broker.BrokerSecurity;
-import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -59,12 +54,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     ConfigFile.Flag config;
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    LogAccess.Source source;
-
-    @Option(names = "--kafka-config", paramLabel = "FILE", description = "With --bootstrap: Kafka client properties to log in "
-        + "with (a principal that may read every ikd topic, e.g. admin).")
-    Path kafkaConfig;
+    @Mixin
+    LogAccess.Options source;
 
     @Option(names = "--keys", paramLabel = "DIR", description = "Check every record's signature against the run's manifest in DIR "
         + "(default with --data-dir: DIR/keys/RUN when the run was signed).")
@@ -102,10 +93,10 @@ final class ReplayCommand implements Callable<Integer> {
         }
         ModelSpec newSpec = trainStudent == null ? null : ModelSpec.parse(trainStudent);
         // In a data directory the run's keys are found by themselves when the run was signed.
-        Path signedBy = keys != null ? keys : source.dataDir == null ? null : source.dataDir.resolve("keys").resolve(runId);
+        Path signedBy = keys != null ? keys : source.dataDir() == null ? null : source.dataDir().resolve("keys").resolve(runId);
         var manifest = signedBy != null && (keys != null || Files.exists(signedBy.resolve(RunKeys.MANIFEST)))
             ? RunKeys.manifest(signedBy) : null;
-        return LogAccess.open(source, kafkaConfig, access -> replay(RunLog.read(access, runId, manifest), newSpec));
+        return source.open(access -> replay(RunLog.read(access, runId, manifest), newSpec));
     }
 
     private int replay(RunLog log, ModelSpec newSpec) throws Exception {

@@ -74,9 +74,13 @@ final class RunProjection {
         }
     }
 
+    /** Hop samples kept per topic and bucket: beyond this, a uniform sample of them (reservoir). */
+    static final int HOP_SAMPLES = 2048;
+
     /** Latency and teacher work per time bucket. */
     static final class Bucket {
         final Map<String, List<Double>> hopsMs = new TreeMap<>();
+        final Map<String, long[]> hopsSeen = new TreeMap<>();
         long teacherBusyUs;
         double cacheHitRatio = Double.NaN;
         long changed;
@@ -254,7 +258,18 @@ final class RunProjection {
             return;
         }
         double ms = Math.max(0, timestampMs - sentUs / 1000.0);
-        bucket(timestampMs).hopsMs.computeIfAbsent(topic, t -> new ArrayList<>()).add(ms);
+        Bucket b = bucket(timestampMs);
+        List<Double> samples = b.hopsMs.computeIfAbsent(topic, t -> new ArrayList<>());
+        long seen = ++b.hopsSeen.computeIfAbsent(topic, t -> new long[1])[0];
+        if (samples.size() < HOP_SAMPLES) {
+            samples.add(ms);
+        } else {
+            // Reservoir sampling, seeded by the count so that the same log gives the same quantiles.
+            long slot = Math.floorMod(new java.util.SplittableRandom(seen).nextLong(), seen);
+            if (slot < HOP_SAMPLES) {
+                samples.set((int) slot, ms);
+            }
+        }
     }
 
     private Bucket bucket(long timestampMs) {

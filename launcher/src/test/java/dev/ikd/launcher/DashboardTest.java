@@ -117,6 +117,23 @@ class DashboardTest {
         }
     }
 
+    /** The benchmark's machinery on a small run: both variants, the page's own timing, and its record. */
+    @Test
+    void theDashboardBenchmarkTimesBothVariantsAndThePage() throws Exception {
+        Tools.require("chromium", "chromium");
+        IkdCommandLineTest.Run r = IkdCommandLineTest.ikd("bench", "dashboard", "--students", "2", "--steps", "20", "--repeats", "1",
+            "--opens", "1", "--pretrain-steps", "50", "--results", dir.resolve("results").toString(), "--benchmarks-md",
+            dir.resolve("BENCHMARKS.md").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonObject json = JsonParser.parseString(java.nio.file.Files.readString(dir.resolve("results/dashboard.json"))).getAsJsonObject();
+        assertThat(json.getAsJsonArray("run_s_no_dashboard")).hasSize(1);
+        assertThat(json.getAsJsonArray("run_s_page_following")).hasSize(1);
+        assertThat(json.getAsJsonArray("run_s_stream_read")).hasSize(1);
+        assertThat(json.get("page_open_ms_median").getAsDouble()).isPositive();
+        assertThat(json.get("page_points").getAsLong()).as("every step of both students on the page").isEqualTo(40);
+        assertThat(java.nio.file.Files.readString(dir.resolve("BENCHMARKS.md"))).contains("### Dashboard").contains("| ratio |");
+    }
+
     private static long stepOf(Browser browser, String student) {
         var rows = browser.findAll("#students tr[data-student='" + student + "']");
         return rows.isEmpty() ? -1 : Long.parseLong(rows.get(0).getDomAttribute("data-step"));

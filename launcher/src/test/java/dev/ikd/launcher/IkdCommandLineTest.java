@@ -107,6 +107,11 @@ class IkdCommandLineTest {
             {"topics", "create", "--bootstrap", "127.0.0.1:9", "--partitions", "0"},
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--progress-every", "-1"},
             {"train", "--config", "/nonexistent-ikd/run.properties"},
+            {"dashboard"},
+            {"dashboard", "--data-dir", "/nonexistent-ikd"},
+            {"dashboard", "--bootstrap", "127.0.0.1:9", "--port", "70000"},
+            {"dashboard", "--bootstrap", "127.0.0.1:9", "--step-timeout-ms", "0"},
+            {"dashboard", "--data-dir", "x", "--kafka-config", "y"},
             {"train", "--config"},
         };
         for (String[] args : cases) {

@@ -139,6 +139,14 @@ class PrometheusTest {
                     assertThat(v).isBetween(0.0, 1.0);
                 }
                 assertThat(query(api, "ALERTS{alertname=~\"IkdServiceDown|IkdLossNotFinite\"}")).isEmpty();
+
+                // The coordinator serves the run's dashboard on the same port, and says where.
+                assertThat(Files.readString(dir.resolve("coordinator.err"))).contains("ikd coordinator: dashboard http://"
+                    + targets.get(0) + "/");
+                JsonObject run = JsonParser.parseString(http.send(HttpRequest.newBuilder(URI.create("http://" + targets.get(0)
+                    + "/api/runs/watched")).build(), HttpResponse.BodyHandlers.ofString()).body()).getAsJsonObject();
+                assertThat(run.getAsJsonObject("run").get("status").getAsString()).isEqualTo("running");
+                assertThat(run.getAsJsonObject("students").keySet()).containsExactlyInAnyOrder("student-0", "student-1");
             } finally {
                 server.destroy();
                 server.waitFor(30, TimeUnit.SECONDS);

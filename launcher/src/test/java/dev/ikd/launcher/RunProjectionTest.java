@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Abort;
 import dev.ikd.proto.v1.Admitted;
 import dev.ikd.proto.v1.DatasetSpec;
@@ -219,6 +220,21 @@ class RunProjectionTest {
             assertThat(b.getDouble("busy")).isEqualTo(0.5);
             // Sent at 999 000 ms, appended 1 000 200 and 1 000 300 ms: 1200 and 1300 ms.
             assertThat(b.getJsonObject("hops").getJsonArray("ikd.soft-targets").getDouble(0)).isEqualTo(1300.0);
+        }
+
+        @Test
+        void aBusyBucketKeepsABoundedUniformSampleOfItsHops() {
+            given(admitted("s0"));
+            long appended = 2_000_000;
+            for (int i = 0; i < 20_000; i++) {
+                // Hops of 0 to 99 ms, all appended in one bucket.
+                run.apply(Topics.FEEDBACK, appended, header("s0", i, Kind.FEEDBACK).setEventTimeMs(appended - i % 100)
+                    .setFeedback(Feedback.newBuilder().setCourseLoss(1)).build());
+            }
+            JsonArray buckets = run.since(0, appended).getJsonObject("ops").getJsonArray("buckets");
+            JsonArray hops = buckets.getJsonObject(buckets.size() - 1).getJsonObject("hops").getJsonArray(Topics.FEEDBACK);
+            assertThat(hops.getDouble(0)).isBetween(45.0, 55.0);
+            assertThat(hops.getDouble(1)).isBetween(97.0, 99.0);
         }
 
         @Test
