@@ -7,6 +7,7 @@ import java.util.List;
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
+import dev.ikd.core.data.Tables;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherConfig;
@@ -22,6 +23,15 @@ final class RunOptions {
     @Option(names = "--dataset", defaultValue = "digits",
         description = "digits, sentences (bundled), mnist, fashion-mnist, imdb (scripts/fetch-data.sh) or csv:PATH. Default: ${DEFAULT-VALUE}")
     String dataset;
+
+    @Option(names = "--csv-header", defaultValue = "auto", paramLabel = "auto|yes|no",
+        description = "With csv:PATH: whether the first row names the columns (auto: it does when a column of numbers has text "
+            + "there). Default: ${DEFAULT-VALUE}")
+    String csvHeader;
+
+    @Option(names = "--label-column", paramLabel = "NAME|INDEX",
+        description = "With csv:PATH: the label column, by header name or 0-based index. Default: the last column.")
+    String labelColumn;
 
     @Option(names = "--datasets-dir", defaultValue = "data",
         description = "Where fetched data sets live (scripts/fetch-data.sh). Default: ${DEFAULT-VALUE}")
@@ -76,8 +86,26 @@ final class RunOptions {
         return NDManager.newBaseManager(Devices.select(device));
     }
 
+    /** The data set; a table's summary (rows, features, classes and their balance, splits) goes to stderr. */
     Dataset loadDataset() {
-        return Datasets.load(dataset, dataDir);
+        Dataset data = Datasets.load(dataset, dataDir, tableOptions());
+        if (data.table() != null) {
+            System.err.println("ikd: " + data.summary() + "; features standardised with the training split's mean and deviation");
+        }
+        return data;
+    }
+
+    Tables.Options tableOptions() {
+        Tables.Header header = switch (csvHeader.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> Tables.Header.AUTO;
+            case "yes", "true" -> Tables.Header.YES;
+            case "no", "false" -> Tables.Header.NO;
+            default -> throw new IllegalArgumentException("--csv-header must be auto, yes or no, got '" + csvHeader + "'");
+        };
+        if (!dataset.startsWith("csv:") && (header != Tables.Header.AUTO || labelColumn != null)) {
+            throw new IllegalArgumentException("--csv-header and --label-column go with --dataset csv:PATH, not " + dataset);
+        }
+        return new Tables.Options(header, labelColumn);
     }
 
     TrainConfig toConfig() {
@@ -126,6 +154,8 @@ final class RunOptions {
         add(a, "--batch", batch);
         add(a, "--exam-batch", examBatch);
         add(a, "--pretrain-steps", pretrainSteps);
+        add(a, "--label-column", labelColumn);
+        a.addAll(List.of("--csv-header", csvHeader));
         return a;
     }
 

@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -28,7 +29,21 @@ public final class Dataset {
     private final float[] test;
     private final int[] testLabels;
     private final int vocabularySize;
+    private final Table table;
     private final String sha256;
+
+    /**
+     * What a table's data set keeps of its file: the feature columns' names, the class names, and
+     * the training split's mean and standard deviation of each feature, which standardised it.
+     */
+    public record Table(List<String> featureNames, List<String> classNames, double[] mean, double[] std) {
+        public Table {
+            featureNames = List.copyOf(featureNames);
+            classNames = List.copyOf(classNames);
+            mean = mean.clone();
+            std = std.clone();
+        }
+    }
 
     public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
                    int[] testLabels) {
@@ -38,6 +53,12 @@ public final class Dataset {
     /** @param vocabularySize for text data, the number of word ids (features are ids); 0 otherwise */
     public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
                    int[] testLabels, int vocabularySize) {
+        this(name, sampleShape, classes, train, trainLabels, test, testLabels, vocabularySize, null);
+    }
+
+    /** @param table what a table's file gave beside the numbers (null for other data sets) */
+    public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
+                   int[] testLabels, int vocabularySize, Table table) {
         this.name = name;
         this.sampleShape = sampleShape.clone();
         this.sampleSize = Math.toIntExact(new Shape(sampleShape).size());
@@ -58,6 +79,7 @@ public final class Dataset {
         this.test = test;
         this.testLabels = testLabels;
         this.vocabularySize = vocabularySize;
+        this.table = table;
         this.sha256 = digest();
     }
 
@@ -90,6 +112,26 @@ public final class Dataset {
     }
 
     /** SHA-256 over the canonical bytes (shape, classes, features, labels): both sides of a run must agree on it. */
+    /** The class names and standardisation of a table's data set; null for other data sets. */
+    public Table table() {
+        return table;
+    }
+
+    /** Rows, features, classes with each one's share of the training split, and the split sizes, on one line. */
+    public String summary() {
+        int[] counts = new int[classes];
+        for (int y : trainLabels) {
+            counts[y]++;
+        }
+        StringBuilder balance = new StringBuilder();
+        for (int c = 0; c < classes; c++) {
+            balance.append(c == 0 ? "" : ", ").append(table == null ? Integer.toString(c) : table.classNames().get(c))
+                .append(String.format(java.util.Locale.ROOT, " %.1f%%", 100.0 * counts[c] / Math.max(1, trainLabels.length)));
+        }
+        return String.format(java.util.Locale.ROOT, "%s: %d rows, %d features, %d classes (%s), %d train / %d test", name,
+            trainLabels.length + testLabels.length, sampleSize, classes, balance, trainLabels.length, testLabels.length);
+    }
+
     public String sha256() {
         return sha256;
     }

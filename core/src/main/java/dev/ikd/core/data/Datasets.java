@@ -35,12 +35,17 @@ public final class Datasets {
     }
 
     /**
-     * @param name    one of {@link #NAMES}, or {@code csv:PATH} (numeric columns, the last one the label)
+     * @param name    one of {@link #NAMES}, or {@code csv:PATH} (a table, read with the default options)
      * @param dataDir where fetched data sets live (git-ignored {@code data/} by default)
      */
     public static Dataset load(String name, Path dataDir) {
+        return load(name, dataDir, Tables.Options.DEFAULT);
+    }
+
+    /** The same, a table read with {@code table}. */
+    public static Dataset load(String name, Path dataDir, Tables.Options table) {
         if (name.startsWith("csv:")) {
-            return csv(Path.of(name.substring(4)));
+            return csv(Path.of(name.substring(4)), table);
         }
         return switch (name) {
             case "digits" -> digits();
@@ -134,45 +139,15 @@ public final class Datasets {
             test.pixels, test.labels);
     }
 
-    /** A CSV of numbers, one sample a row, the label in the last column; 20% held out as the test set. */
+    /** A table (CSV or TSV) with the default options: header detected, the label in the last column; 20% held out. */
     public static Dataset csv(Path file) {
+        return csv(file, Tables.Options.DEFAULT);
+    }
+
+    /** A table read with {@code options} (Tables), standardised by its training split; 20% held out as the test set. */
+    public static Dataset csv(Path file, Tables.Options options) {
         requireFetched("csv:" + file, file);
-        List<float[]> rows = new ArrayList<>();
-        List<Integer> labels = new ArrayList<>();
-        int width = -1;
-        try (var reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            while ((line = reader.readLine()) != null) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] cells = line.split(",");
-                if (width < 0) {
-                    width = cells.length;
-                } else if (cells.length != width) {
-                    throw new MissingDataException(file + " line " + lineNo + ": " + cells.length + " columns, expected " + width);
-                }
-                float[] x = new float[width - 1];
-                try {
-                    for (int i = 0; i < width - 1; i++) {
-                        x[i] = Float.parseFloat(cells[i].trim());
-                    }
-                    labels.add(Integer.parseInt(cells[width - 1].trim()));
-                } catch (NumberFormatException e) {
-                    throw new MissingDataException(file + " line " + lineNo + ": not a number (" + e.getMessage() + ")");
-                }
-                rows.add(x);
-            }
-        } catch (IOException e) {
-            throw new MissingDataException("cannot read " + file + ": " + e.getMessage(), e);
-        }
-        if (rows.isEmpty()) {
-            throw new MissingDataException(file + " has no rows");
-        }
-        int classes = labels.stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
-        return cut(file.getFileName().toString(), new long[] {width - 1}, classes, rows, labels, 0.2);
+        return Tables.read(file, options, n -> testCut(n, 0.2));
     }
 
     private static Dataset text(String name, List<String> texts, List<Integer> labels, double testFraction,
