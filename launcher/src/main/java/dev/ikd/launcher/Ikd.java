@@ -92,6 +92,23 @@ public final class Ikd implements Runnable {
             cli.getErr().println("ikd: " + e.getMessage());
             return USAGE;
         }
+        // --print-config: the run's resolved options instead of the run, on every command that takes them.
+        cli.setExecutionStrategy(parsed -> {
+            CommandLine last = parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
+            for (var mixin : last.getCommandSpec().mixins().values()) {
+                if (mixin.userObject() instanceof RunOptions run && run.printConfig && !last.isUsageHelpRequested()) {
+                    try {
+                        last.getOut().print(run.resolved());
+                        last.getOut().flush();
+                        return 0;
+                    } catch (IllegalArgumentException e) {
+                        last.getErr().println("ikd: " + e.getMessage());
+                        return USAGE;
+                    }
+                }
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         return cli.execute(args);
     }
 }

@@ -77,6 +77,10 @@ final class RunOptions {
             + "feedback, so the student does not wait on the network. Default: ${DEFAULT-VALUE}")
     int prefetch;
 
+    @Option(names = "--print-config", description = "Print the run's options as resolved (the data set's preset filled in), "
+        + "in the form --config reads, and exit.")
+    boolean printConfig;
+
     @Option(names = "--device", defaultValue = "cpu",
         description = "cpu, or gpu (needs the CUDA natives: build with -Pcuda). Default: ${DEFAULT-VALUE}")
     String device;
@@ -131,6 +135,45 @@ final class RunOptions {
             sc, tc, batch == null ? p.batchSize() : batch, examBatch == null ? p.examBatchSize() : examBatch,
             swap == null ? SwapSchedule.OFF : SwapSchedule.parse(swap), labelFraction == null ? p.labelFraction() : labelFraction,
             p.quizFraction(), pc, p.type(), false);
+    }
+
+    /**
+     * The run's options as this command would use them, every preset value filled in, one
+     * {@code key=value} a line in the form {@code --config} reads.
+     */
+    String resolved() {
+        TrainConfig c = toConfig();
+        java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();
+        o.put("dataset", dataset);
+        if (dataset.startsWith("csv:")) {
+            o.put("csv-header", csvHeader);
+            o.put("label-column", labelColumn == null ? "" : labelColumn);
+        }
+        o.put("teacher-mode", c.mode().cliName());
+        o.put("teacher", c.teacher());
+        o.put("student", c.student());
+        o.put("students", c.students());
+        o.put("steps", c.steps());
+        o.put("seed", c.seed());
+        o.put("lr", c.studentConfig().learningRate());
+        o.put("momentum", c.studentConfig().momentum());
+        o.put("temperature", c.studentConfig().temperature());
+        o.put("alpha", c.studentConfig().alpha());
+        o.put("beta", c.teacherConfig().beta());
+        o.put("teacher-lr", c.teacherConfig().learningRate());
+        o.put("batch", c.batchSize());
+        o.put("exam-batch", c.examBatchSize());
+        o.put("label-fraction", c.labelFraction());
+        if (c.swap() != SwapSchedule.OFF) {
+            o.put("swap", c.swap());
+        }
+        o.put("pretrain-steps", c.pretrain().steps());
+        o.put("prefetch", prefetch);
+        o.put("device", device);
+        o.put("datasets-dir", dataDir);
+        StringBuilder out = new StringBuilder("# resolved run options (ikd --print-config); usable as --config FILE\n");
+        o.forEach((k, v) -> out.append(k).append('=').append(v).append('\n'));
+        return out.toString();
     }
 
     /**

@@ -186,6 +186,24 @@ class IkdCommandLineTest {
             "(its columns: noise, size, species)");
     }
 
+    /** --print-config shows the preset's values, and what it prints, given back as --config, is the same run. */
+    @Test
+    void printConfigShowsThePresetFilledInAndIsAConfigFileForTheSameRun() throws Exception {
+        Run printed = ikd("train", "--dataset", "digits", "--students", "2", "--steps", "20", "--pretrain-steps", "100", "--print-config");
+        assertThat(printed.code()).as(printed.err()).isZero();
+        var preset = dev.ikd.core.train.Presets.forDataset("digits");
+        assertThat(printed.out()).contains("lr=" + preset.studentConfig().learningRate() + "\n")
+            .contains("temperature=" + preset.studentConfig().temperature() + "\n").contains("teacher=" + preset.teacher() + "\n")
+            .contains("students=2\n").contains("steps=20\n").contains("teacher-mode=ikd\n");
+        Path config = Files.writeString(dir.resolve("resolved.properties"), printed.out());
+        Run fromConfig = ikd("train", "--config", config.toString(), "--json");
+        Run direct = ikd("train", "--dataset", "digits", "--students", "2", "--steps", "20", "--pretrain-steps", "100", "--json");
+        assertThat(fromConfig.code()).as(fromConfig.err()).isZero();
+        assertThat(JsonParser.parseString(fromConfig.out().strip()).getAsJsonObject().get("students"))
+            .isEqualTo(JsonParser.parseString(direct.out().strip()).getAsJsonObject().get("students"));
+        assertThat(ikd("coordinator", "--bootstrap", "k:9092", "--run-id", "r", "--print-config").out()).contains("dataset=digits\n");
+    }
+
     @Test
     void trainPrintsTheSameHashForTheSameSeedAndJsonOnStdout() {
         String[] args = {"train", "--dataset", "digits", "--students", "2", "--steps", "30", "--pretrain-steps", "100", "--json"};
