@@ -4,13 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 import ai.djl.ndarray.NDManager;
-import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.core.train.TrainingListener;
+import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
 import dev.ikd.teacher.TeacherVerticle;
