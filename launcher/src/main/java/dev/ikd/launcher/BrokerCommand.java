@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-import dev.ikd.broker.BrokerSecurity;
 import dev.ikd.broker.BrokerSettings;
 import dev.ikd.broker.EmbeddedKafka;
 import dev.ikd.broker.Quorum;
@@ -90,8 +89,7 @@ final class BrokerCommand implements Callable<Integer> {
         EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(RunKeys.identities(students)) : settings);
         Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "ikd-broker-shutdown"));
         if (secure) {
-            Services.secureTopics(KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN)),
-                topicSettings, Services.studentIds(students));
+            Services.secureTopics(LogAccess.reader(broker), topicSettings, Services.studentIds(students));
         } else {
             try (Admin admin = Admin.create(KafkaClients.adminConfig(KafkaAccess.plain(broker.bootstrapServers())))) {
                 if (quorum != null) {

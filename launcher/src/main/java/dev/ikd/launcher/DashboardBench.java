@@ -169,12 +169,22 @@ final class DashboardBench implements Callable<Integer> {
         reader.start();
     }
 
-    /** Headless Chromium on {@code url}, as the tests start it: no sandbox, nothing fetched in the background. */
+    /**
+     * How Chromium runs here, for this benchmark and the browser tests: headless, as root without a
+     * sandbox of its own, on a machine with no network (nothing fetched in the background).
+     */
+    static List<String> chromiumFlags(Path profile) {
+        return List.of("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
+            "--window-size=1400,2600");
+    }
+
+    /** Headless Chromium on {@code url}. */
     private Process browse(String url, Path profile) throws Exception {
-        return new ProcessBuilder(chromium.toString(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--user-data-dir=" + profile, "--window-size=1400,2600", url).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        List<String> command = new ArrayList<>(List.of(chromium.toString()));
+        command.addAll(chromiumFlags(profile));
+        command.add(url);
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
     private void write(TrainConfig c, java.util.Map<Watch, List<Double>> walls, List<Double> pageMs, long points) {

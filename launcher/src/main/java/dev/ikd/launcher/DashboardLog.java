@@ -41,13 +41,8 @@ final class DashboardLog implements AutoCloseable {
     private final java.util.concurrent.CountDownLatch caughtUp = new java.util.concurrent.CountDownLatch(1);
 
     DashboardLog(KafkaAccess kafka) {
-        this(new KafkaConsumer<>(withoutGroup(KafkaClients.consumerConfig(kafka, "unused", "ikd-dashboard")), new StringDeserializer(),
+        this(new KafkaConsumer<>(KafkaClients.readerConfig(kafka, "ikd-dashboard"), new StringDeserializer(),
             new EnvelopeDeserializer()));
-    }
-
-    private static Map<String, Object> withoutGroup(Map<String, Object> config) {
-        config.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
-        return config;
     }
 
     DashboardLog(Consumer<String, Decoded> consumer) {
@@ -165,7 +160,7 @@ final class DashboardLog implements AutoCloseable {
             all.sort((a, b) -> Long.compare(b.firstMs(), a.firstMs()));
             JsonArray list = new JsonArray();
             for (RunProjection p : all) {
-                JsonObject run = p.since(Long.MAX_VALUE, System.currentTimeMillis()).getJsonObject("run");
+                JsonObject run = p.header(System.currentTimeMillis());
                 run.remove("options");
                 list.add(run);
             }

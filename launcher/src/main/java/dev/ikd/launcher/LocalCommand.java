@@ -10,7 +10,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.util.Map;
 
-import dev.ikd.broker.BrokerSecurity;
 import dev.ikd.broker.BrokerSettings;
 import dev.ikd.broker.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
@@ -145,9 +144,7 @@ final class LocalCommand implements Callable<Integer> {
                 Files.write(argsFile(dir, id), args);
             }
             if (metricsPort >= 0) {
-                host.withDashboard(secure ? KafkaAccess.withConfig(broker.bootstrapServers(),
-                    broker.security().clientConfig(BrokerSecurity.ADMIN)) : KafkaAccess.plain(broker.bootstrapServers()), id,
-                    RunProjection.DEFAULT_STEP_TIMEOUT_MS);
+                host.withDashboard(LogAccess.reader(broker), id, RunProjection.DEFAULT_STEP_TIMEOUT_MS);
             }
             int port = host.serve("127.0.0.1", metricsPort);
             System.err.printf("ikd local: %srun %s, broker %s, log in %s%s%n", resuming ? "resuming " : "", id,

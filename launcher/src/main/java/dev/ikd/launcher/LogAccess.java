@@ -54,6 +54,12 @@ final class LogAccess {
     private LogAccess() {
     }
 
+    /** Who reads an embedded broker's whole log: its admin when the broker is secure, anyone when it is not. */
+    static KafkaAccess reader(EmbeddedKafka broker) {
+        return broker.security() == null ? KafkaAccess.plain(broker.bootstrapServers())
+            : KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN));
+    }
+
     static <T> T open(Source source, Path kafkaConfig, Use<T> use) throws Exception {
         if (source.dataDir != null) {
             Path kafka = source.dataDir.resolve("kafka");
@@ -63,8 +69,7 @@ final class LogAccess {
             boolean secure = Files.isDirectory(kafka.resolve("credentials"));
             BrokerSettings settings = BrokerSettings.loopback(kafka);
             try (EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(List.of()) : settings)) {
-                return use.with(secure ? KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN))
-                    : KafkaAccess.plain(broker.bootstrapServers()));
+                return use.with(reader(broker));
             }
         }
         if (kafkaConfig != null && source.bootstrap == null) {

@@ -314,15 +314,21 @@ final class RunProjection {
         return since(seen, nowMs, DEFAULT_STEP_TIMEOUT_MS);
     }
 
-    JsonObject since(long seen, long nowMs, long stepTimeoutMs) {
+    /** The run's header at {@code nowMs}: id, data set, teacher mode, status with its reason, elapsed time, rate, options. */
+    JsonObject header(long nowMs) {
         String status = status();
         long end = "running".equals(status) ? Math.max(lastMs, nowMs) : lastMs;
         double elapsedS = firstMs < 0 ? 0 : Math.max(0, end - firstMs) / 1000.0;
-        JsonObject run = new JsonObject().put("id", runId).put("dataset", dataset).put("teacher_mode", teacherMode)
+        return new JsonObject().put("id", runId).put("dataset", dataset).put("teacher_mode", teacherMode)
             .put("steps", steps).put("students", students.size()).put("status", status)
             .put("reason", complete ? endReason : abortReasons()).put("elapsed_s", elapsedS)
             .put("steps_per_s", elapsedS == 0 ? null : examResults / elapsedS).put("options", options.copy())
             .put("first_ms", firstMs < 0 ? null : firstMs).put("last_ms", lastMs < 0 ? null : lastMs);
+    }
+
+    JsonObject since(long seen, long nowMs, long stepTimeoutMs) {
+        JsonObject run = header(nowMs);
+        String status = run.getString("status");
         JsonObject studentsJson = new JsonObject();
         JsonArray alerts = new JsonArray();
         students.forEach((id, s) -> {

@@ -34,10 +34,7 @@ final class Browser implements AutoCloseable {
         Path chromedriver = Tools.require("chromedriver", "chromium-driver");
         ChromeOptions options = new ChromeOptions();
         options.setBinary(chromium.toFile());
-        // As root, in a sandbox with no network: no sandbox of its own, nothing fetched in the background.
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--user-data-dir=" + profile, "--window-size=1400,2600");
+        options.addArguments(DashboardBench.chromiumFlags(profile));
         LoggingPreferences logs = new LoggingPreferences();
         logs.enable(LogType.BROWSER, Level.ALL);
         options.setCapability("goog:loggingPrefs", logs);

@@ -68,6 +68,13 @@ public final class KafkaClients {
         return access.apply(c);
     }
 
+    /** A consumer that joins no group and commits nothing: it reads partitions it assigns itself (replay, the dashboard). */
+    public static Map<String, Object> readerConfig(KafkaAccess access, String clientId) {
+        Map<String, Object> config = consumerConfig(access, "unused", clientId);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return config;
+    }
+
     /**
      * Reads {@code topics} from their beginning, with no consumer group, handing every record to
      * {@code each}, until {@code done} says so or, when it is null, until the end each partition
@@ -77,8 +84,7 @@ public final class KafkaClients {
      */
     public static void readFromStart(KafkaAccess access, List<String> topics, String clientId, Duration timeout,
                                      Consumer<ConsumerRecord<String, Decoded>> each, BooleanSupplier done) {
-        Map<String, Object> config = consumerConfig(access, "unused", clientId);
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        Map<String, Object> config = readerConfig(access, clientId);
         long deadline = System.nanoTime() + timeout.toNanos();
         try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new EnvelopeDeserializer())) {
             List<TopicPartition> partitions = new ArrayList<>();
