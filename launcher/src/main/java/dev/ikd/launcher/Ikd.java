@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
     description = "Interactive knowledge distillation over Kafka.",
-    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, TopicsCommand.class, DashboardCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class,
+    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, TopicsCommand.class, DashboardCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class, ExportCommand.class, PredictCommand.class,
         BenchCommand.class})
 public final class Ikd implements Runnable {
 

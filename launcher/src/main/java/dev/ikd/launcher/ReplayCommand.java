@@ -20,12 +20,15 @@ import com.google.gson.JsonObject;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import dev.ikd.core.data.Dataset;
-import dev.ikd.core.data.Datasets;
 import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
+import dev.ikd.core.model.Network;
 import dev.ikd.core.train.Presets;
 import dev.ikd.core.train.TrainingListener;
+import dev.ikd.learning.blocks.TeacherBlocks;
+import dev.ikd.learning.data.RunData;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
@@ -86,6 +89,10 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--datasets-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
     Path datasetsDir;
 
+    @Option(names = "--data", paramLabel = "PATH", description = "The run's table or image folder, when it is no longer where "
+        + "the run read it (its checksum must match the run's).")
+    Path dataPath;
+
     @Override
     public Integer call() throws Exception {
         if (!verify && trainStudent == null && export == null) {
@@ -116,7 +123,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         if (verify || newSpec != null) {
             try (NDManager manager = NDManager.newBaseManager()) {
-                Dataset data = dataOf(log.enrollment(students.get(0)));
+                Dataset data = RunData.load(log.enrollment(students.get(0)).getEnrollment().getDataset(), dataPath, datasetsDir);
                 if (verify) {
                     status = verify(log, students, data);
                 }
@@ -168,8 +175,7 @@ final class ReplayCommand implements Callable<Integer> {
         List<RunLog.Step> steps = log.steps(id);
         long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
         try (NDManager manager = NDManager.newBaseManager();
-             StudentMachine student = StudentMachine.fresh(settingsOf(id, enrollment, data, null, null, planned), runId,
-                 Clock.systemUTC(), TrainingListener.NONE, manager)) {
+             StudentMachine student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager)) {
             student.apply(input(log.admitted(id).orElseThrow()));
             long replayed = 0;
             for (RunLog.Step s : steps) {
@@ -206,8 +212,8 @@ final class ReplayCommand implements Callable<Integer> {
         }
         String id = "offline-" + spec.toString().replace(':', '-');
         Envelope report;
-        try (StudentMachine student = StudentMachine.fresh(settingsOf(id, log.enrollment(source), data, spec, studentSeed,
-            steps.size()), runId, Clock.systemUTC(), TrainingListener.NONE, manager)) {
+        try (StudentMachine student = replayed(log, settingsOf(id, log.enrollment(source), data, spec, studentSeed,
+            steps.size()), manager)) {
             student.apply(input(log.admitted(source).orElseThrow()));
             for (RunLog.Step s : steps) {
                 student.relearnCourse(s.softTargets());
@@ -225,36 +231,44 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     /** A logged envelope as the machine's input (where it was read does not matter to a student). */
-    private static Input input(Envelope e) {
+    static Input input(Envelope e) {
         return new Input(e, new Position("replay", 0, e.getStep()), e.getEventTimeMs());
     }
 
+    /** A fresh student of {@code settings}; with IAKD, holding the teacher's blocks as the log recorded them. */
+    static StudentMachine replayed(RunLog log, StudentMachine.Settings settings, NDManager manager) {
+        StudentMachine student = StudentMachine.fresh(settings, log.runId(), Clock.systemUTC(), TrainingListener.NONE, manager);
+        if (settings.swap().enabled()) {
+            try (NDManager scope = manager.newSubManager()) {
+                student.useTeacherBlocks(TeacherBlocks.assemble(log.runId(), log.teacherBlocks(),
+                    Network.build(settings.teacherSpec(), settings.data()), settings.type(), scope));
+            } catch (RuntimeException e) {
+                student.close();
+                throw e;
+            }
+        }
+        return student;
+    }
+
     /** The student as it enrolled; with {@code spec} and {@code seed} a new one on the same data terms. */
-    private static StudentMachine.Settings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed,
-                                                     long steps) {
+    static StudentMachine.Settings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed, long steps) {
         var en = enrollment.getEnrollment();
         var hp = en.getHyperParameters();
-        if (!hp.getSwap().isEmpty()) {
-            throw new IllegalArgumentException(id + " swapped teacher stages (IAKD, --swap " + hp.getSwap() + "): replaying such "
-                + "runs is not supported yet");
+        SwapSchedule swap = hp.getSwap().isEmpty() ? SwapSchedule.OFF : SwapSchedule.parse(hp.getSwap());
+        ModelSpec teacher = null;
+        if (swap.enabled()) {
+            if (!en.hasTeacherModel()) {
+                throw new IllegalArgumentException(id + " swapped teacher stages (IAKD, --swap " + hp.getSwap() + "), but its "
+                    + "enrollment does not name the teacher's model (a log written before ikd carried it)");
+            }
+            teacher = RunData.model(en.getTeacherModel());
         }
         var d = en.getDataset();
-        return new StudentMachine.Settings(id, data,
-            spec != null ? spec : ModelSpec.parse(en.getStudentModel().getOptionsOrThrow("spec")),
+        return new StudentMachine.Settings(id, data, spec != null ? spec : RunData.model(en.getStudentModel()),
             new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
             seed != null ? seed : hp.getSeed(), hp.getBatchSize(), hp.getExamBatchSize(), steps, d.getSplitSeed(),
             d.getLabelFraction(), d.getQuizFraction(), TeacherMode.parse(hp.getTeacherMode()),
-            Presets.forDataset(d.getName()).type());
-    }
-
-    private Dataset dataOf(Envelope enrollment) {
-        var spec = enrollment.getEnrollment().getDataset();
-        Dataset data = Datasets.load(spec.getName(), datasetsDir);
-        if (!data.sha256().equals(spec.getSha256())) {
-            throw new IllegalArgumentException("data set " + spec.getName() + " in " + datasetsDir + " has checksum " + data.sha256()
-                + ", run " + runId + " used " + spec.getSha256());
-        }
-        return data;
+            Presets.forDataset(RunData.presetName(d)).type(), swap, teacher, Math.max(1, hp.getPrefetch()));
     }
 
     private long export(RunLog log) throws java.io.IOException {

@@ -205,6 +205,16 @@ final class RunLog {
         return steps;
     }
 
+    /** The teacher's blocks of the run (IAKD): the newest version of each stage the log holds. */
+    List<dev.ikd.proto.v1.TeacherBlock> teacherBlocks() {
+        Map<String, dev.ikd.proto.v1.TeacherBlock> latest = new java.util.TreeMap<>();
+        for (Envelope e : select(Kind.TEACHER_BLOCK, x -> true)) {
+            var b = e.getTeacherBlock();
+            latest.merge(b.getStage(), b, (held, next) -> next.getVersion() >= held.getVersion() ? next : held);
+        }
+        return List.copyOf(latest.values());
+    }
+
     /** The live students' reports (test accuracy, final hash), by student. */
     Map<String, Envelope> reports() {
         Map<String, Envelope> out = new LinkedHashMap<>();

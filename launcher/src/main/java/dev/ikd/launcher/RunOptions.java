@@ -7,6 +7,7 @@ import java.util.List;
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
+import dev.ikd.core.data.ImageFolders;
 import dev.ikd.core.data.Tables;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
@@ -21,8 +22,17 @@ import picocli.CommandLine.Option;
 final class RunOptions {
 
     @Option(names = "--dataset", defaultValue = "digits",
-        description = "digits, sentences (bundled), mnist, fashion-mnist, imdb (scripts/fetch-data.sh) or csv:PATH. Default: ${DEFAULT-VALUE}")
+        description = "digits, sentences (bundled), mnist, fashion-mnist, imdb (scripts/fetch-data.sh), csv:PATH (a table) or "
+            + "images:DIR (one folder of PNG/JPEG files per class). Default: ${DEFAULT-VALUE}")
     String dataset;
+
+    @Option(names = "--image-size", paramLabel = "N|WxH",
+        description = "With images:DIR: the size every image is resampled to. Default: 28")
+    String imageSize;
+
+    @Option(names = "--image-channels", paramLabel = "1|3|auto",
+        description = "With images:DIR: grey (1) or colour (3); auto: grey when every image is. Default: auto")
+    String imageChannels;
 
     @Option(names = "--csv-header", defaultValue = "auto", paramLabel = "auto|yes|no",
         description = "With csv:PATH: whether the first row names the columns (auto: it does when a column of numbers has text "
@@ -92,24 +102,32 @@ final class RunOptions {
 
     /** The data set; a table's summary (rows, features, classes and their balance, splits) goes to stderr. */
     Dataset loadDataset() {
-        Dataset data = Datasets.load(dataset, dataDir, tableOptions());
+        Dataset data = Datasets.load(dataset, dataDir, loadOptions());
         if (data.table() != null) {
             System.err.println("ikd: " + data.summary() + "; features standardised with the training split's mean and deviation");
+        } else if (dataset.startsWith("images:")) {
+            System.err.println("ikd: " + data.summary() + " (" + String.join("x", java.util.Arrays.stream(data.sampleShape())
+                .mapToObj(Long::toString).toList()) + ", channels first, 0..1)");
         }
         return data;
     }
 
-    Tables.Options tableOptions() {
-        Tables.Header header = switch (csvHeader.strip().toLowerCase(java.util.Locale.ROOT)) {
-            case "auto" -> Tables.Header.AUTO;
-            case "yes", "true" -> Tables.Header.YES;
-            case "no", "false" -> Tables.Header.NO;
-            default -> throw new IllegalArgumentException("--csv-header must be auto, yes or no, got '" + csvHeader + "'");
-        };
-        if (!dataset.startsWith("csv:") && (header != Tables.Header.AUTO || labelColumn != null)) {
-            throw new IllegalArgumentException("--csv-header and --label-column go with --dataset csv:PATH, not " + dataset);
+    /** The options that say how to read the data set (only those given: a data set refuses one it does not take). */
+    java.util.Map<String, String> loadOptions() {
+        java.util.Map<String, String> o = new java.util.TreeMap<>();
+        if (!"auto".equalsIgnoreCase(csvHeader.strip())) {
+            o.put(Tables.Options.HEADER, csvHeader);
         }
-        return new Tables.Options(header, labelColumn);
+        if (labelColumn != null) {
+            o.put(Tables.Options.LABEL_COLUMN, labelColumn);
+        }
+        if (imageSize != null) {
+            o.put(ImageFolders.SIZE, imageSize);
+        }
+        if (imageChannels != null) {
+            o.put(ImageFolders.CHANNELS, imageChannels);
+        }
+        return o;
     }
 
     TrainConfig toConfig() {
@@ -120,7 +138,7 @@ final class RunOptions {
         if (steps < 0) {
             throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
         }
-        TrainConfig p = Presets.forDataset(dataset.startsWith("csv:") ? "csv" : dataset);
+        TrainConfig p = Presets.forSource(dataset);
         StudentConfig sc = p.studentConfig();
         sc = new StudentConfig(or(lr, sc.learningRate()), or(momentum, sc.momentum()), or(temperature, sc.temperature()),
             or(alpha, sc.alpha()));
@@ -148,6 +166,10 @@ final class RunOptions {
         if (dataset.startsWith("csv:")) {
             o.put("csv-header", csvHeader);
             o.put("label-column", labelColumn == null ? "" : labelColumn);
+        }
+        if (dataset.startsWith("images:")) {
+            o.put("image-size", imageSize == null ? "28" : imageSize);
+            o.put("image-channels", imageChannels == null ? "auto" : imageChannels);
         }
         o.put("teacher-mode", c.mode().cliName());
         o.put("teacher", c.teacher());
@@ -198,6 +220,8 @@ final class RunOptions {
         add(a, "--exam-batch", examBatch);
         add(a, "--pretrain-steps", pretrainSteps);
         add(a, "--label-column", labelColumn);
+        add(a, "--image-size", imageSize);
+        add(a, "--image-channels", imageChannels);
         a.addAll(List.of("--csv-header", csvHeader));
         return a;
     }

@@ -132,9 +132,7 @@ final class Services {
     }
 
     static DatasetSpec datasetSpec(TrainConfig c, Dataset data) {
-        return DatasetSpec.newBuilder().setName(data.name()).setSha256(data.sha256()).setTrainSize(data.trainSize())
-            .setTestSize(data.testSize()).setSplitSeed(c.seed()).setLabelFraction(c.labelFraction())
-            .setQuizFraction(c.quizFraction()).build();
+        return dev.ikd.learning.data.RunData.spec(data, c.seed(), c.labelFraction(), c.quizFraction());
     }
 
     /** Refuses what the services cannot do yet, before anything starts. */

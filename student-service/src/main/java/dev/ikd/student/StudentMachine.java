@@ -3,7 +3,6 @@ package dev.ikd.student;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -23,12 +22,12 @@ import dev.ikd.core.model.Swap;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.TrainingListener;
 import dev.ikd.core.train.WireSteps;
+import dev.ikd.learning.data.RunData;
 import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.state.StudentState;
-import dev.ikd.proto.v1.DatasetSpec;
 import dev.ikd.proto.v1.Enrollment;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.ExamResult;
@@ -178,19 +177,17 @@ public final class StudentMachine implements Machine {
     public Envelope enrollment() {
         Dataset d = settings.data();
         StudentConfig c = settings.config();
-        return header(0, Kind.ENROLLMENT).setEnrollment(Enrollment.newBuilder()
-            .setStudentModel(dev.ikd.proto.v1.ModelSpec.newBuilder().setFamily(settings.spec().family().name().toLowerCase(Locale.ROOT))
-                .addWidths(settings.spec().boundary()).addAllWidths(settings.spec().widths())
-                .putOptions("spec", settings.spec().toString()))
-            .setDataset(DatasetSpec.newBuilder().setName(d.name()).setSha256(d.sha256()).setTrainSize(d.trainSize())
-                .setTestSize(d.testSize()).setSplitSeed(settings.splitSeed()).setLabelFraction(settings.labelFraction())
-                .setQuizFraction(settings.quizFraction()))
+        Enrollment.Builder enrollment = Enrollment.newBuilder().setStudentModel(RunData.model(settings.spec()))
+            .setDataset(RunData.spec(d, settings.splitSeed(), settings.labelFraction(), settings.quizFraction()))
             .setHyperParameters(HyperParameters.newBuilder().setLearningRate(c.learningRate()).setMomentum(c.momentum())
                 .setTemperature(c.temperature()).setAlpha(c.alpha()).setBatchSize(settings.batchSize())
                 .setExamBatchSize(settings.examBatchSize()).setSteps(settings.steps()).setSeed(settings.seed())
                 .setSwap(settings.swap().enabled() ? settings.swap().toString() : "")
-                .setTeacherMode(settings.teacherMode().cliName()).setPrefetch(settings.window())))
-            .build();
+                .setTeacherMode(settings.teacherMode().cliName()).setPrefetch(settings.window()));
+        if (settings.swap().enabled()) {
+            enrollment.setTeacherModel(RunData.model(settings.teacherSpec()));
+        }
+        return header(0, Kind.ENROLLMENT).setEnrollment(enrollment).build();
     }
 
     /** Admitted: the student may learn; soft targets that overtook the admission on their own topic are used now. */
@@ -415,6 +412,16 @@ public final class StudentMachine implements Machine {
 
     public String parameterHash() {
         return student.parameterHash();
+    }
+
+    /** θ as it stands (owned by this machine: copy it to keep it past {@link #close}). */
+    public Params parameters() {
+        return student.parameters();
+    }
+
+    /** The network this student's parameters belong to. */
+    public Network network() {
+        return net;
     }
 
     @Override

@@ -76,7 +76,7 @@ public final class TeacherVerticle extends AbstractVerticle {
                 kafka.processor().failure().whenComplete((ok, stop) -> ended.tryFail(stop));
                 // The frozen stages IAKD students swap in, on the compacted topic (the same from every replica).
                 return Future.fromCompletionStage(kafka.processor().sendInTurn(TeacherBlocks.encode(config.runId(), settings.teacherId(),
-                    settings.pretrained(), 0, Clock.systemUTC())));
+                    settings.net().spec(), settings.pretrained(), 0, Clock.systemUTC())));
             })
             .compose(v -> Future.fromCompletionStage(kafka.processor().start()))
             .onSuccess(v -> up = true).onComplete(started);

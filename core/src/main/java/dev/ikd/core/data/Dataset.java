@@ -30,6 +30,7 @@ public final class Dataset {
     private final int[] testLabels;
     private final int vocabularySize;
     private final Table table;
+    private final Origin origin;
     private final String sha256;
 
     /**
@@ -56,9 +57,35 @@ public final class Dataset {
         this(name, sampleShape, classes, train, trainLabels, test, testLabels, vocabularySize, null);
     }
 
+    /**
+     * Where a data set came from and what rebuilds it: the {@code --dataset} value that named it
+     * ({@code digits}, {@code csv:PATH}, {@code images:DIR}), the load options as resolved (the
+     * header and label column a table was read with, an image size), and the class names (empty:
+     * the classes are the numbers 0..k-1). A run carries it, so that replay, export and predict read
+     * the data as the run did.
+     */
+    public record Origin(String source, java.util.Map<String, String> options, List<String> classNames) {
+        public Origin {
+            options = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(options));
+            classNames = List.copyOf(classNames);
+        }
+
+        /** A data set known by its name alone. */
+        public static Origin named(String name) {
+            return new Origin(name, java.util.Map.of(), List.of());
+        }
+    }
+
     /** @param table what a table's file gave beside the numbers (null for other data sets) */
     public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
                    int[] testLabels, int vocabularySize, Table table) {
+        this(name, sampleShape, classes, train, trainLabels, test, testLabels, vocabularySize, table,
+            table == null ? Origin.named(name) : new Origin(name, java.util.Map.of(), table.classNames()));
+    }
+
+    /** @param origin where it came from and what rebuilds it */
+    public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
+                   int[] testLabels, int vocabularySize, Table table, Origin origin) {
         this.name = name;
         this.sampleShape = sampleShape.clone();
         this.sampleSize = Math.toIntExact(new Shape(sampleShape).size());
@@ -80,6 +107,11 @@ public final class Dataset {
         this.testLabels = testLabels;
         this.vocabularySize = vocabularySize;
         this.table = table;
+        if (!origin.classNames().isEmpty() && origin.classNames().size() != classes) {
+            throw new IllegalArgumentException("data set " + name + ": " + origin.classNames().size() + " class names for " + classes
+                + " classes");
+        }
+        this.origin = origin;
         this.sha256 = digest();
     }
 
@@ -111,10 +143,21 @@ public final class Dataset {
         return testLabels.length;
     }
 
-    /** SHA-256 over the canonical bytes (shape, classes, features, labels): both sides of a run must agree on it. */
     /** The class names and standardisation of a table's data set; null for other data sets. */
     public Table table() {
         return table;
+    }
+
+    public Origin origin() {
+        return origin;
+    }
+
+    /** The name of each class: the data set's own, or the class numbers. */
+    public List<String> classNames() {
+        if (!origin.classNames().isEmpty()) {
+            return origin.classNames();
+        }
+        return java.util.stream.IntStream.range(0, classes).mapToObj(Integer::toString).toList();
     }
 
     /** Rows, features, classes with each one's share of the training split, and the split sizes, on one line. */
@@ -125,13 +168,14 @@ public final class Dataset {
         }
         StringBuilder balance = new StringBuilder();
         for (int c = 0; c < classes; c++) {
-            balance.append(c == 0 ? "" : ", ").append(table == null ? Integer.toString(c) : table.classNames().get(c))
+            balance.append(c == 0 ? "" : ", ").append(classNames().get(c))
                 .append(String.format(java.util.Locale.ROOT, " %.1f%%", 100.0 * counts[c] / Math.max(1, trainLabels.length)));
         }
         return String.format(java.util.Locale.ROOT, "%s: %d rows, %d features, %d classes (%s), %d train / %d test", name,
             trainLabels.length + testLabels.length, sampleSize, classes, balance, trainLabels.length, testLabels.length);
     }
 
+    /** SHA-256 over the canonical bytes (shape, classes, features, labels): both sides of a run must agree on it. */
     public String sha256() {
         return sha256;
     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
 
@@ -39,13 +40,27 @@ public final class Datasets {
      * @param dataDir where fetched data sets live (git-ignored {@code data/} by default)
      */
     public static Dataset load(String name, Path dataDir) {
-        return load(name, dataDir, Tables.Options.DEFAULT);
+        return load(name, dataDir, Map.of());
     }
 
-    /** The same, a table read with {@code table}. */
-    public static Dataset load(String name, Path dataDir, Tables.Options table) {
+    /**
+     * The same, read with load {@code options}: a table's {@code csv-header} and {@code label-column}
+     * (Tables.Options), an image folder's {@code image-size} and {@code channels} (ImageFolders); an
+     * option the data set does not take is refused.
+     */
+    public static Dataset load(String name, Path dataDir, Map<String, String> options) {
+        Set<String> takes = name.startsWith("csv:") ? Set.of(Tables.Options.HEADER, Tables.Options.LABEL_COLUMN)
+            : name.startsWith("images:") ? ImageFolders.OPTIONS : Set.of();
+        for (String key : options.keySet()) {
+            if (!takes.contains(key)) {
+                throw new IllegalArgumentException("--" + key + " does not go with --dataset " + name);
+            }
+        }
         if (name.startsWith("csv:")) {
-            return csv(Path.of(name.substring(4)), table);
+            return csv(Path.of(name.substring(4)), Tables.Options.of(options));
+        }
+        if (name.startsWith("images:")) {
+            return ImageFolders.read(Path.of(name.substring(7)), ImageFolders.Options.of(options), n -> testCut(n, 0.2));
         }
         return switch (name) {
             case "digits" -> digits();
@@ -54,7 +69,7 @@ public final class Datasets {
             case "fashion-mnist" -> idx("fashion-mnist", dataDir.resolve("fashion-mnist"), ".gz", 10);
             case "imdb" -> imdb(dataDir.resolve("imdb").resolve("reviews.json"));
             default -> throw new IllegalArgumentException("unknown data set '" + name + "'; known: "
-                + String.join(", ", NAMES) + ", csv:PATH");
+                + String.join(", ", NAMES) + ", csv:PATH, images:DIR");
         };
     }
 
@@ -190,7 +205,7 @@ public final class Datasets {
     }
 
     /** {train ids, test ids} of a data set that ships as one file: a fixed seeded cut, sorted. */
-    private static int[][] testCut(int n, double testFraction) {
+    static int[][] testCut(int n, double testFraction) {
         int[] order = Splits.permutation(n, TEST_SPLIT_SEED);
         int testCount = (int) Math.round(testFraction * n);
         int[] testIds = Arrays.copyOfRange(order, 0, testCount);
@@ -209,6 +224,9 @@ public final class Datasets {
     }
 
     private static void requireFetched(String name, Path file) {
+        if (name.startsWith("csv:") && !Files.isReadable(file)) {
+            throw new MissingDataException("table " + file + " does not exist or cannot be read");
+        }
         if (!Files.isReadable(file)) {
             throw new MissingDataException("data set '" + name + "' is not on this machine (" + file
                 + " missing): run scripts/fetch-data.sh " + name.replace("csv:", ""));

@@ -38,6 +38,23 @@ public final class Tables {
      */
     public record Options(Header header, String labelColumn) {
         public static final Options DEFAULT = new Options(Header.AUTO, null);
+        /** The load option that says whether the first row is a header (auto, yes, no). */
+        public static final String HEADER = "csv-header";
+        /** The load option that names the label column. */
+        public static final String LABEL_COLUMN = "label-column";
+
+        /** From load options ({@link #HEADER}, {@link #LABEL_COLUMN}; others are not a table's). */
+        public static Options of(Map<String, String> options) {
+            String h = options.getOrDefault(HEADER, "auto");
+            Header header = switch (h.strip().toLowerCase(Locale.ROOT)) {
+                case "auto" -> Header.AUTO;
+                case "yes", "true" -> Header.YES;
+                case "no", "false" -> Header.NO;
+                default -> throw new IllegalArgumentException("--" + HEADER + " must be auto, yes or no, got '" + h + "'");
+            };
+            String label = options.get(LABEL_COLUMN);
+            return new Options(header, label == null || label.isBlank() ? null : label);
+        }
     }
 
     private Tables() {
@@ -120,8 +137,59 @@ public final class Tables {
         List<String> featureNames = new ArrayList<>(names);
         featureNames.remove(label);
         Dataset.Table table = new Dataset.Table(featureNames, classNames, mean, std);
+        // As read: a replay of the run reads the file the same way whatever detection would say.
+        Dataset.Origin origin = new Dataset.Origin("csv:" + file, Map.of(Options.HEADER, header ? "yes" : "no",
+            Options.LABEL_COLUMN, Integer.toString(label)), classNames);
         return new Dataset(file.getFileName().toString(), new long[] {features}, classNames.size(), train,
-            Arrays.stream(cut[0]).map(i -> y[i]).toArray(), test, Arrays.stream(cut[1]).map(i -> y[i]).toArray(), 0, table);
+            Arrays.stream(cut[0]).map(i -> y[i]).toArray(), test, Arrays.stream(cut[1]).map(i -> y[i]).toArray(), 0, table, origin);
+    }
+
+    /**
+     * The rows of {@code file} as a model trained on a table with {@code featureNames} takes them,
+     * raw (not yet standardised): with a header, the columns are found by name (other columns, such
+     * as the label, are left out); without one, the row must hold exactly the features, in order.
+     */
+    public static List<float[]> rows(Path file, List<String> featureNames) {
+        List<CSVRecord> records = parse(file);
+        if (records.isEmpty()) {
+            throw new MissingDataException(file + " has no rows");
+        }
+        List<String> first = records.get(0).stream().map(String::strip).toList();
+        boolean header = first.containsAll(featureNames) || looksLikeHeader(records) || records.size() == 1
+            && first.stream().anyMatch(c -> !isNumber(c));
+        int[] columns = new int[featureNames.size()];
+        List<String> names = new ArrayList<>();
+        if (header) {
+            for (int f = 0; f < columns.length; f++) {
+                columns[f] = first.indexOf(featureNames.get(f));
+                if (columns[f] < 0) {
+                    throw new IllegalArgumentException(file + " has no column '" + featureNames.get(f) + "'; the model takes "
+                        + String.join(", ", featureNames));
+                }
+            }
+            names.addAll(first);
+        } else {
+            if (first.size() != columns.length) {
+                throw new IllegalArgumentException(file + " has " + first.size() + " columns and no header; the model takes "
+                    + columns.length + " features (" + String.join(", ", featureNames) + "): give them in that order, or a "
+                    + "header row naming them");
+            }
+            Arrays.setAll(columns, f -> f);
+            names.addAll(featureNames);
+        }
+        List<float[]> rows = new ArrayList<>();
+        for (CSVRecord rec : header ? records.subList(1, records.size()) : records) {
+            float[] x = new float[columns.length];
+            for (int f = 0; f < columns.length; f++) {
+                if (columns[f] >= rec.size()) {
+                    throw new MissingDataException(file + " line " + rec.getRecordNumber() + ": " + rec.size() + " columns, expected "
+                        + names.size());
+                }
+                x[f] = number(file, rec.getRecordNumber(), names.get(columns[f]), rec.get(columns[f]).strip());
+            }
+            rows.add(x);
+        }
+        return rows;
     }
 
     private static List<CSVRecord> parse(Path file) {

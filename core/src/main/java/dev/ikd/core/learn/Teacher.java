@@ -106,7 +106,8 @@ public final class Teacher implements AutoCloseable {
         return f.logits().sub(adapt(adapterParams, f.features()));
     }
 
-    private static NDArray adapt(Params a, NDArray features) {
+    /** A_s(h): what an adapter takes off the teacher's logits, given the penultimate features h. */
+    public static NDArray adapt(Params a, NDArray features) {
         NDArray h = features.matMul(a.get("adapter.w1")).add(a.get("adapter.b1")).tanh();
         return h.matMul(a.get("adapter.w2")).add(a.get("adapter.b2"));
     }

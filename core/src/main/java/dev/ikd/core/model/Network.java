@@ -33,7 +33,14 @@ public final class Network {
 
     /** The network {@code spec} describes for samples of {@code data}. */
     public static Network build(ModelSpec spec, Dataset data) {
-        long[] sample = data.sampleShape();
+        return build(spec, data.name(), data.sampleShape(), data.classes(), data.vocabularySize());
+    }
+
+    /**
+     * The network {@code spec} describes for samples of shape {@code sample} in {@code classes}
+     * classes ({@code vocabularySize} word ids for text, 0 otherwise); {@code what} names the data in errors.
+     */
+    public static Network build(ModelSpec spec, String what, long[] sample, int classes, int vocabularySize) {
         int b = spec.boundary();
         List<Stage> stages = new ArrayList<>();
         switch (spec.family()) {
@@ -42,10 +49,10 @@ public final class Network {
                 for (int i = 0; i < spec.widths().size(); i++) {
                     stages.add(new Stages.Dense("stage" + (i + 1), i == 0 ? in : b, spec.widths().get(i), b));
                 }
-                return new Network(spec, new long[] {in}, stages, new Stages.Head("head", b, data.classes(), Stages.Pooling.FLATTEN));
+                return new Network(spec, new long[] {in}, stages, new Stages.Head("head", b, classes, Stages.Pooling.FLATTEN));
             }
             case CNN -> {
-                long[] image = imageShape(sample, data.name());
+                long[] image = imageShape(sample, what);
                 int channels = (int) image[0];
                 long h = image[1];
                 long w = image[2];
@@ -56,20 +63,20 @@ public final class Network {
                 }
                 if (h < 1 || w < 1) {
                     throw new IllegalArgumentException("cnn with " + spec.widths().size() + " stages pools "
-                        + data.name() + " images below 1x1; use fewer stages");
+                        + what + " images below 1x1; use fewer stages");
                 }
                 return new Network(spec, image, stages,
-                    new Stages.Head("head", Math.toIntExact(b * h * w), data.classes(), Stages.Pooling.FLATTEN));
+                    new Stages.Head("head", Math.toIntExact(b * h * w), classes, Stages.Pooling.FLATTEN));
             }
             case TEXT -> {
-                if (!data.isText()) {
-                    throw new IllegalArgumentException("text models need a text data set; " + data.name() + " is not one");
+                if (vocabularySize <= 0) {
+                    throw new IllegalArgumentException("text models need a text data set; " + what + " is not one");
                 }
-                stages.add(new Stages.Embed("embed", data.vocabularySize(), b));
+                stages.add(new Stages.Embed("embed", vocabularySize, b));
                 for (int i = 0; i < spec.widths().size(); i++) {
                     stages.add(new Stages.Conv1("stage" + (i + 1), b, spec.widths().get(i)));
                 }
-                return new Network(spec, sample, stages, new Stages.Head("head", b, data.classes(), Stages.Pooling.SMOOTH_MAX));
+                return new Network(spec, sample, stages, new Stages.Head("head", b, classes, Stages.Pooling.SMOOTH_MAX));
             }
             default -> throw new IllegalStateException();
         }

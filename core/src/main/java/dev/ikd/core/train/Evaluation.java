@@ -15,6 +15,21 @@ public final class Evaluation {
     private Evaluation() {
     }
 
+    /** The name of an adapter's first parameter: parameters holding it are a teacher with its adapter. */
+    public static final String ADAPTER = "adapter.w1";
+
+    /**
+     * A model's logits for samples {@code x}: the network's, less the adapter's A_s(h) when
+     * {@code params} carry one (a teacher exported with the adapter it learned for a student).
+     */
+    public static NDArray logits(Network net, Params params, NDArray x) {
+        if (!params.names().contains(ADAPTER)) {
+            return net.logits(params, x);
+        }
+        Network.Forward f = net.forward(params, x, dev.ikd.core.model.Swap.NONE);
+        return f.logits().sub(dev.ikd.core.learn.Teacher.adapt(params, f.features()));
+    }
+
     public static double testAccuracy(Network net, Params params, Dataset data, NDManager manager) {
         int right = 0;
         for (int from = 0; from < data.testSize(); from += CHUNK) {
@@ -22,7 +37,7 @@ public final class Evaluation {
             try (NDManager chunk = manager.newSubManager()) {
                 NDArray x = data.testFeatures(chunk, from, to, params.asMap().values().iterator().next().getDataType());
                 int[] y = data.testLabels(from, to);
-                right += (int) Math.round(Losses.accuracy(net.logits(params, x), y) * y.length);
+                right += (int) Math.round(Losses.accuracy(logits(net, params, x), y) * y.length);
             }
         }
         return (double) right / data.testSize();

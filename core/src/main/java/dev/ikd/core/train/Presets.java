@@ -13,9 +13,16 @@ public final class Presets {
     private Presets() {
     }
 
+    /** The preset a {@code --dataset} value takes: its own name, or the kind before the colon (csv:PATH, images:DIR). */
+    public static TrainConfig forSource(String source) {
+        int colon = source.indexOf(':');
+        return forDataset(colon < 0 ? source : source.substring(0, colon));
+    }
+
+    /** @param dataset a data set's name, or the kind of the user's own data: {@code csv}, {@code images} */
     public static TrainConfig forDataset(String dataset) {
         String family = switch (dataset) {
-            case "mnist", "fashion-mnist" -> "cnn";
+            case "mnist", "fashion-mnist", "images" -> "cnn";
             case "sentences", "imdb" -> "text";
             default -> "mlp";
         };

@@ -16,7 +16,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
+import dev.ikd.learning.data.RunData;
 import dev.ikd.core.model.Params;
 import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.proto.codec.TensorCodec;
@@ -43,12 +45,16 @@ public final class TeacherBlocks {
     private TeacherBlocks() {
     }
 
-    /** One envelope per stage of {@code phi} (parameters named {@code stage.param}), at {@code version}. */
-    public static List<Envelope> encode(String runId, String teacherId, Params phi, long version, Clock clock) {
+    /**
+     * One envelope per stage of {@code phi} (parameters named {@code stage.param}), at {@code version};
+     * each names the teacher's model {@code spec}, so the teacher can be rebuilt from the log alone.
+     */
+    public static List<Envelope> encode(String runId, String teacherId, ModelSpec spec, Params phi, long version, Clock clock) {
         Map<String, TeacherBlock.Builder> blocks = new TreeMap<>();
         for (var p : phi.asMap().entrySet()) {
             String stage = stageOf(p.getKey());
-            blocks.computeIfAbsent(stage, s -> TeacherBlock.newBuilder().setTeacherId(teacherId).setStage(s).setVersion(version))
+            blocks.computeIfAbsent(stage, s -> TeacherBlock.newBuilder().setTeacherId(teacherId).setStage(s).setVersion(version)
+                    .setModel(RunData.model(spec)))
                 .addParameters(NamedTensor.newBuilder().setName(p.getKey()).setTensor(ParamsCodec.float32(p.getValue())));
         }
         List<Envelope> out = new ArrayList<>();
@@ -95,12 +101,25 @@ public final class TeacherBlocks {
             throw new RunFailedException("no teacher blocks " + missing + " of " + teacherId + " in run " + runId + " on "
                 + Topics.TEACHER_BLOCKS + " after " + timeout.toSeconds() + " s: is the teacher running?");
         }
+        layout.close();
+        return assemble(runId, latest.values(), teacherNet, type, manager);
+    }
+
+    /**
+     * The teacher's parameters from its blocks (one per stage, as {@link #encode} wrote them), in the
+     * layout of {@code teacherNet}; a block that does not fit that network, or a stage missing, is
+     * refused with what is wrong.
+     */
+    public static Params assemble(String runId, java.util.Collection<TeacherBlock> blocks, Network teacherNet, DataType type,
+                                  NDManager manager) {
+        Params layout = teacherNet.init(0, type, manager);
         Map<String, NDArray> arrays = new LinkedHashMap<>();
-        for (TeacherBlock b : latest.values()) {
+        for (TeacherBlock b : blocks) {
             for (NamedTensor t : b.getParametersList()) {
                 NDArray expectedArray = layout.asMap().get(t.getName());
                 long[] shape = TensorCodec.shape(t.getTensor());
                 if (expectedArray == null || !expectedArray.getShape().equals(new Shape(shape))) {
+                    layout.close();
                     throw new RunFailedException("teacher block " + b.getStage() + " of run " + runId + " has parameter "
                         + t.getName() + " " + new Shape(shape) + ", but the teacher model " + teacherNet.spec() + " has "
                         + (expectedArray == null ? "no such parameter" : expectedArray.getShape()));

@@ -55,16 +55,16 @@ class TeacherBlocksTest {
             Params second = teacher.init(2, DataType.FLOAT32, m);
             try (var producer = new KafkaProducer<>(KafkaClients.producerConfig(KafkaAccess.plain(broker.bootstrapServers()), "t"),
                 new StringSerializer(), new EnvelopeSerializer())) {
-                for (Envelope e : TeacherBlocks.encode("r1", "teacher", first, 0, Clock.systemUTC())) {
+                for (Envelope e : TeacherBlocks.encode("r1", "teacher", teacher.spec(), first, 0, Clock.systemUTC())) {
                     producer.send(new ProducerRecord<>(Topics.TEACHER_BLOCKS, Topics.keyOf(e), e)).get();
                 }
                 // A newer version of stage2 only, and another run's blocks under the same teacher id.
-                for (Envelope e : TeacherBlocks.encode("r1", "teacher", second, 1, Clock.systemUTC())) {
+                for (Envelope e : TeacherBlocks.encode("r1", "teacher", teacher.spec(), second, 1, Clock.systemUTC())) {
                     if (e.getTeacherBlock().getStage().equals("stage2")) {
                         producer.send(new ProducerRecord<>(Topics.TEACHER_BLOCKS, Topics.keyOf(e), e)).get();
                     }
                 }
-                for (Envelope e : TeacherBlocks.encode("r2", "teacher", second, 0, Clock.systemUTC())) {
+                for (Envelope e : TeacherBlocks.encode("r2", "teacher", teacher.spec(), second, 0, Clock.systemUTC())) {
                     producer.send(new ProducerRecord<>(Topics.TEACHER_BLOCKS, Topics.keyOf(e), e)).get();
                 }
             }
