@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import dev.ikd.core.checkpoint.Checkpoint;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.Pretrain;
@@ -24,6 +25,9 @@ final class Teachers {
 
     static Params obtain(TrainConfig c, Dataset data, Path checkpoint, NDManager manager, boolean progress) {
         Network net = Network.build(c.teacher(), data);
+        if (net.isScript()) {
+            return scripted(c, net);
+        }
         if (checkpoint != null) {
             Checkpoint ckpt = Checkpoint.read(checkpoint, manager);
             String sha = ckpt.metadata().get("dataset_sha256");
@@ -38,6 +42,25 @@ final class Teachers {
             return theta;
         }
         return pretrain(c, data, net, manager, progress);
+    }
+
+    /**
+     * A user's TorchScript teacher: frozen, so it is not pretrained and ikd holds none of its
+     * parameters; refused in the modes it cannot serve.
+     */
+    private static Params scripted(TrainConfig c, Network net) {
+        if (c.mode() == TeacherMode.IKD) {
+            throw new IllegalArgumentException("--teacher " + c.teacher() + " is frozen: use --teacher-mode frozen, pesf or "
+                + "ikd-adapter (ikd learns the teacher's own parameters)");
+        }
+        if (c.swap().enabled()) {
+            throw new IllegalArgumentException("--swap needs a teacher with stages ikd knows; " + c.teacher() + " has none");
+        }
+        if (c.mode().usesAdapter() && net.featureSize() == 0) {
+            throw new IllegalArgumentException("--teacher-mode " + c.mode().cliName() + " needs the teacher's penultimate features: "
+                + "return (logits, features) from forward, or name a method that gives them (" + c.teacher() + "#METHOD)");
+        }
+        return new Params(new java.util.LinkedHashMap<>());
     }
 
     static Params pretrain(TrainConfig c, Dataset data, Network net, NDManager manager, boolean progress) {
@@ -56,6 +79,9 @@ final class Teachers {
     }
 
     static void save(Path file, TrainConfig c, Dataset data, Params theta) {
+        if (c.teacher().isScript()) {
+            return; // the user's file is the teacher
+        }
         new Checkpoint(c.pretrain().steps(), c.seed(), Map.of("role", "teacher", "spec", c.teacher().toString(),
             "dataset", data.name(), "dataset_sha256", data.sha256()), Map.of("theta", theta)).write(file);
     }

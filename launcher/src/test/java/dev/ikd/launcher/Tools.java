@@ -40,6 +40,19 @@ final class Tools {
         return path;
     }
 
+    /**
+     * Debian's python3 when it can import {@code module} (from {@code debianPackage}): skipped
+     * without it on a developer's machine, a failure on CI, where .ci/run installs it.
+     */
+    static Path requirePython(String module, String debianPackage) throws IOException, InterruptedException {
+        Path python = require("python3", "python3");
+        boolean present = run(Path.of("."), 120, List.of(python.toString(), "-c", "import " + module)).code() == 0;
+        Assumptions.assumeTrue(present || "true".equals(System.getenv("CI")),
+            "python3 cannot import " + module + " (apt-get install " + debianPackage + "; .ci/run does)");
+        assertThat(present).as("python3 must import " + module + " on CI (.ci/run installs " + debianPackage + ")").isTrue();
+        return python;
+    }
+
     /** A finished command: its exit code, its stdout and its stderr. */
     record Result(int code, String output, String errors) {
         @Override

@@ -57,6 +57,8 @@ public final class TeacherMachine implements Machine {
     private long served = -1;
     private long applied = -1;
     private long finalVersion;
+    /** Once finished: what this student's teacher had learned (its φ copy or adapter), kept for export; null if nothing. */
+    private dev.ikd.proto.state.ParamGroup learned;
     /** Soft targets sent and not yet answered by feedback, by step. */
     private final TreeMap<Long, Envelope> pending = new TreeMap<>();
     private Envelope updated;
@@ -80,6 +82,7 @@ public final class TeacherMachine implements Machine {
         m.served = saved.getServed();
         m.applied = saved.getApplied();
         m.finalVersion = saved.getVersion();
+        m.learned = m.finished && saved.hasTrainable() ? saved.getTrainable() : null;
         saved.getPendingList().forEach(e -> m.pending.put(e.getStep(), e));
         m.updated = saved.hasUpdated() ? saved.getUpdated() : null;
         m.appliedFeedback = saved.hasAppliedFeedback() ? saved.getAppliedFeedback() : null;
@@ -269,6 +272,7 @@ public final class TeacherMachine implements Machine {
     private List<Envelope> finish() {
         requireAdmitted();
         finalVersion = teacher.version();
+        learned = teacher.trainable() == null ? null : ParamsCodec.group(teacher.trainable());
         finished = true;
         pending.clear();
         teacher.close();
@@ -306,6 +310,8 @@ public final class TeacherMachine implements Machine {
         }
         if (teacher != null && teacher.trainable() != null) {
             b.setTrainable(ParamsCodec.group(teacher.trainable())).setVelocity(ParamsCodec.group(teacher.velocity()));
+        } else if (learned != null) {
+            b.setTrainable(learned); // 'ikd export --teacher-of' reads it
         }
         return b.build();
     }

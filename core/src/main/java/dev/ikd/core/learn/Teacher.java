@@ -59,6 +59,10 @@ public final class Teacher implements AutoCloseable {
      */
     public static Teacher enroll(Network net, Params pretrained, TeacherMode mode, TeacherConfig config, double temperature,
                                  long adapterSeed, SharedBackbone cache, NDManager parent) {
+        if (net.isScript() && mode == TeacherMode.IKD) {
+            throw new IllegalArgumentException("a TorchScript teacher is frozen: it serves in modes frozen, pesf and ikd-adapter, "
+                + "not ikd");
+        }
         NDManager manager = parent.newSubManager();
         return switch (mode) {
             case FROZEN -> new Teacher(net, mode, config, temperature, manager, pretrained, null, 0, cache);
@@ -68,7 +72,8 @@ public final class Teacher implements AutoCloseable {
             }
             case IKD_ADAPTER, PESF -> new Teacher(net, mode, config, temperature, manager, pretrained,
                 adapter(net.featureSize(), config.adapterHidden(), net.classes(), adapterSeed,
-                    pretrained.asMap().values().iterator().next().getDataType(), manager), 0, cache);
+                    pretrained.names().isEmpty() ? DataType.FLOAT32 : pretrained.asMap().values().iterator().next().getDataType(),
+                    manager), 0, cache);
         };
     }
 

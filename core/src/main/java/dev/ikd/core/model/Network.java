@@ -23,12 +23,22 @@ public final class Network {
     private final long[] inputShape;
     private final List<Stage> stages;
     private final Stages.Head head;
+    /** A user's TorchScript teacher (with its feature width and classes, probed at build), or null. */
+    private final Script script;
+
+    private record Script(String location, int featureSize, int classes) {
+    }
 
     private Network(ModelSpec spec, long[] inputShape, List<Stage> stages, Stages.Head head) {
+        this(spec, inputShape, stages, head, null);
+    }
+
+    private Network(ModelSpec spec, long[] inputShape, List<Stage> stages, Stages.Head head, Script script) {
         this.spec = spec;
         this.inputShape = inputShape;
         this.stages = List.copyOf(stages);
         this.head = head;
+        this.script = script;
     }
 
     /** The network {@code spec} describes for samples of {@code data}. */
@@ -44,6 +54,9 @@ public final class Network {
         int b = spec.boundary();
         List<Stage> stages = new ArrayList<>();
         switch (spec.family()) {
+            case TORCHSCRIPT -> {
+                return script(spec, what, sample, classes);
+            }
             case MLP -> {
                 int in = Math.toIntExact(new Shape(sample).size());
                 for (int i = 0; i < spec.widths().size(); i++) {
@@ -82,6 +95,27 @@ public final class Network {
         }
     }
 
+    /**
+     * A TorchScript teacher, probed once with a batch of two zero samples: it must give one logit
+     * per class; its feature width is what its features output holds (0: it gives none).
+     */
+    private static Network script(ModelSpec spec, String what, long[] sample, int classes) {
+        long[] shape = new long[sample.length + 1];
+        shape[0] = 2;
+        System.arraycopy(sample, 0, shape, 1, sample.length);
+        try (NDManager probe = ScriptModule.probeManager(ai.djl.Device.cpu())) {
+            Forward f = ScriptModule.of(spec.script(), ai.djl.Device.cpu()).forward(probe.zeros(new Shape(shape), DataType.FLOAT32));
+            Shape logits = f.logits().getShape();
+            if (logits.dimension() != 2 || logits.get(0) != 2 || logits.get(1) != classes) {
+                throw new IllegalArgumentException("TorchScript teacher " + spec.script() + " gives logits of shape " + logits
+                    + " for 2 samples of " + what + " (" + new Shape(sample) + "); the data set has " + classes + " classes, so "
+                    + "it should give (2, " + classes + ")");
+            }
+            int features = f.features() == null ? 0 : Math.toIntExact(f.features().getShape().get(1));
+            return new Network(spec, sample, List.of(), null, new Script(spec.script(), features, classes));
+        }
+    }
+
     private static long[] imageShape(long[] sample, String name) {
         if (sample.length == 3) {
             return sample;
@@ -99,23 +133,32 @@ public final class Network {
         return spec;
     }
 
-    /** The swappable stages followed by the head, in order. */
+    /** The swappable stages followed by the head, in order (none for a TorchScript teacher: ikd sees none of its insides). */
     public List<Stage> stages() {
+        if (script != null) {
+            return List.of();
+        }
         List<Stage> all = new ArrayList<>(stages);
         all.add(head);
         return all;
     }
 
     public int stageCount() {
-        return stages.size() + 1;
+        return script != null ? 0 : stages.size() + 1;
     }
 
+    /** The width of the penultimate features (0: a TorchScript teacher that gives none). */
     public int featureSize() {
-        return head.in();
+        return script != null ? script.featureSize() : head.in();
     }
 
     public int classes() {
-        return head.classes();
+        return script != null ? script.classes() : head.classes();
+    }
+
+    /** Whether this is a user's TorchScript module: frozen, with no parameters ikd holds. */
+    public boolean isScript() {
+        return script != null;
     }
 
     /** Fresh parameters: seeded uniform initialisation, the same on every machine for the same seed. */
@@ -152,6 +195,9 @@ public final class Network {
     }
 
     public Forward forward(Params params, NDArray batch, Swap swap) {
+        if (script != null) {
+            return ScriptModule.of(script.location(), batch.getDevice()).forward(batch);
+        }
         NDArray x = input(batch);
         for (int i = 0; i < stages.size(); i++) {
             x = swap.uses(i) ? swap.teacher().stages.get(i).apply(swap.teacherParams(), x) : stages.get(i).apply(params, x);
