@@ -142,6 +142,45 @@ class YourDataTest {
         assertPredictMatchesNumpy(python, out, table);
     }
 
+    /**
+     * An image folder (grey PNGs and colour PNG/JPEG mixed, two sizes), resampled to 8x8: a cnn run
+     * learns it; replay verifies it from the log; the exported student predicts a folder of images.
+     */
+    @Test
+    void anImageFolderRunIsLearnedReplayedExportedAndPredicted() throws Exception {
+        Path images = dev.ikd.core.data.TestImages.patterns(dir.resolve("patterns"), 40, 11, true);
+        Path data = dir.resolve("run");
+        var local = IkdCommandLineTest.ikd("local", "--dataset", "images:" + images, "--image-size", "8", "--students", "2",
+            "--steps", "60", "--pretrain-steps", "150", "--data-dir", data.toString(), "--run-id", "img", "--metrics-port", "-1");
+        assertThat(local.code()).as(local.err()).isZero();
+        assertThat(local.err()).contains("ikd: patterns: 120 rows, 192 features, 3 classes (checker ").contains("(3x8x8, channels "
+            + "first, 0..1)");
+        Map<String, String[]> live = reports(local.out());
+        assertThat(Double.parseDouble(live.get("student-0")[0])).as("three classes: chance is 1/3").isGreaterThan(0.6);
+        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "img", "--verify");
+        assertThat(replay.code()).as(replay.err()).isZero();
+        assertThat(replay.out()).contains("student-1: 60 of 60 steps verified, every hash matches the log");
+
+        Path student = dir.resolve("img.safetensors");
+        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "img", "--student", "student-0",
+            "--out", student.toString());
+        assertThat(export.code()).as(export.err()).isZero();
+        ModelCard card = ModelCard.read(ModelCard.beside(student));
+        assertThat(card.inputShape()).containsExactly(3, 8, 8);
+        assertThat(card.loadOptions()).containsEntry("image-size", "8x8").containsEntry("image-channels", "3");
+        assertThat(card.spec()).startsWith("cnn:");
+        var predicted = IkdCommandLineTest.ikd("predict", "--model", student.toString(), "--input", images.toString());
+        assertThat(predicted.code()).as(predicted.err()).isZero();
+        List<String> lines = predicted.out().lines().toList();
+        assertThat(lines).hasSize(120);
+        long right = lines.stream().filter(l -> l.substring(0, l.indexOf('/')).equals(l.split(": ")[1].split(" ")[0])).count();
+        assertThat(right).as("images whose predicted class is their folder").isGreaterThan(72);
+        var one = IkdCommandLineTest.ikd("predict", "--model", student.toString(), "--input",
+            images.resolve("vertical").resolve("001.png").toString(), "--json");
+        assertThat(one.code()).as(one.err()).isZero();
+        assertThat(JsonParser.parseString(one.out()).getAsJsonObject().getAsJsonArray("predictions")).hasSize(1);
+    }
+
     /** The final accuracy and hash of each student in an 'ikd local' table. */
     static Map<String, String[]> reports(String out) {
         Map<String, String[]> reports = new java.util.TreeMap<>();

@@ -163,19 +163,22 @@ public final class ImageFolders {
     static float[] pixels(BufferedImage image, int w, int h, int channels) {
         int sw = image.getWidth();
         int sh = image.getHeight();
-        int[] argb = image.getRGB(0, 0, sw, sh, null, 0, sw);
         double[][] source = new double[channels][sw * sh];
-        for (int i = 0; i < argb.length; i++) {
-            int r = (argb[i] >> 16) & 0xff;
-            int g = (argb[i] >> 8) & 0xff;
-            int b = argb[i] & 0xff;
-            if (channels == 1) {
-                source[0][i] = (r + g + b) / 3.0 / 255.0;
-            } else {
-                source[0][i] = r / 255.0;
-                source[1][i] = g / 255.0;
-                source[2][i] = b / 255.0;
+        var model = image.getColorModel();
+        if (model.getNumColorComponents() == 1 && !(model instanceof java.awt.image.IndexColorModel)) {
+            // Grey samples as stored: getRGB would pass them through a gamma curve to sRGB.
+            double max = (1 << model.getComponentSize(0)) - 1;
+            var raster = image.getRaster();
+            for (int y = 0; y < sh; y++) {
+                for (int x = 0; x < sw; x++) {
+                    double v = raster.getSample(x, y, 0) / max;
+                    for (int c = 0; c < channels; c++) {
+                        source[c][y * sw + x] = v;
+                    }
+                }
             }
+        } else {
+            rgb(image, source, channels);
         }
         Resample wx = Resample.of(sw, w);
         Resample wy = Resample.of(sh, h);
@@ -203,6 +206,24 @@ public final class ImageFolders {
             }
         }
         return out;
+    }
+
+    /** Red, green and blue of a colour (or palette) image, 0..1; their mean when one channel is asked. */
+    private static void rgb(BufferedImage image, double[][] source, int channels) {
+        int sw = image.getWidth();
+        int[] argb = image.getRGB(0, 0, sw, image.getHeight(), null, 0, sw);
+        for (int i = 0; i < argb.length; i++) {
+            int r = (argb[i] >> 16) & 0xff;
+            int g = (argb[i] >> 8) & 0xff;
+            int b = argb[i] & 0xff;
+            if (channels == 1) {
+                source[0][i] = (r + g + b) / 3.0 / 255.0;
+            } else {
+                source[0][i] = r / 255.0;
+                source[1][i] = g / 255.0;
+                source[2][i] = b / 255.0;
+            }
+        }
     }
 
     /** For each new pixel o: the first old pixel it covers, and the share of it each covered old pixel has (summing to 1). */
