@@ -96,6 +96,9 @@ public final class Ikd implements Runnable {
         cli.setExecutionStrategy(parsed -> {
             CommandLine last = parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
             for (var mixin : last.getCommandSpec().mixins().values()) {
+                if (mixin.userObject() instanceof RunOptions run && last.isUsageHelpRequested()) {
+                    run.showPresetInHelp();
+                }
                 if (mixin.userObject() instanceof RunOptions run && run.printConfig && !last.isUsageHelpRequested()) {
                     try {
                         last.getOut().print(run.resolved());

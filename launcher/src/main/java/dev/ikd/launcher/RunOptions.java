@@ -47,10 +47,11 @@ final class RunOptions {
         description = "Where fetched data sets live (scripts/fetch-data.sh). Default: ${DEFAULT-VALUE}")
     Path dataDir;
 
-    @Option(names = "--teacher", description = "Teacher model spec, family:boundary:widths (default: the data set's preset).")
+    @Option(names = "--teacher", description = "Teacher model spec, family:boundary:widths, or torchscript:FILE.pt[#METHOD] (a "
+        + "frozen TorchScript module; #METHOD gives its penultimate features). Default: ${ikd.preset.teacher}")
     String teacher;
 
-    @Option(names = "--student", description = "Student model spec (default: the data set's preset).")
+    @Option(names = "--student", description = "Student model spec. Default: ${ikd.preset.student}")
     String student;
 
     @Option(names = "--teacher-mode", defaultValue = "ikd", description = "frozen, ikd, ikd-adapter or pesf. Default: ${DEFAULT-VALUE}")
@@ -69,18 +70,19 @@ final class RunOptions {
     @Option(names = "--swap", description = "IAKD stage swapping, p0[:constant|linear], e.g. 0.5:linear.")
     String swap;
 
-    @Option(names = "--label-fraction", description = "Share of training labels the students may use (default 1).")
+    @Option(names = "--label-fraction", description = "Share of training labels the students may use. Default: ${ikd.preset.label-fraction}")
     Double labelFraction;
 
-    @Option(names = "--lr", description = "Student learning rate η.") Double lr;
-    @Option(names = "--momentum", description = "Student momentum.") Double momentum;
-    @Option(names = "--temperature", description = "Distillation temperature T.") Double temperature;
-    @Option(names = "--alpha", description = "Weight α of the distillation term.") Double alpha;
-    @Option(names = "--beta", description = "Weight β of the teacher's CE anchor (0 = pure IKD).") Double beta;
-    @Option(names = "--teacher-lr", description = "Teacher learning rate in the exam step.") Double teacherLr;
-    @Option(names = "--batch", description = "Course batch size.") Integer batch;
-    @Option(names = "--exam-batch", description = "Exam batch size.") Integer examBatch;
-    @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given.") Long pretrainSteps;
+    @Option(names = "--lr", description = "Student learning rate η. Default: ${ikd.preset.lr}") Double lr;
+    @Option(names = "--momentum", description = "Student momentum. Default: ${ikd.preset.momentum}") Double momentum;
+    @Option(names = "--temperature", description = "Distillation temperature T. Default: ${ikd.preset.temperature}") Double temperature;
+    @Option(names = "--alpha", description = "Weight α of the distillation term. Default: ${ikd.preset.alpha}") Double alpha;
+    @Option(names = "--beta", description = "Weight β of the teacher's CE anchor (0 = pure IKD). Default: ${ikd.preset.beta}") Double beta;
+    @Option(names = "--teacher-lr", description = "Teacher learning rate in the exam step. Default: ${ikd.preset.teacher-lr}") Double teacherLr;
+    @Option(names = "--batch", description = "Course batch size. Default: ${ikd.preset.batch}") Integer batch;
+    @Option(names = "--exam-batch", description = "Exam batch size. Default: ${ikd.preset.exam-batch}") Integer examBatch;
+    @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given. Default: "
+        + "${ikd.preset.pretrain-steps}") Long pretrainSteps;
 
     @Option(names = "--prefetch", defaultValue = "8", paramLabel = "STEPS",
         description = "With --teacher-mode frozen: how many steps of soft targets the teacher sends ahead of each student's "
@@ -153,6 +155,35 @@ final class RunOptions {
             sc, tc, batch == null ? p.batchSize() : batch, examBatch == null ? p.examBatchSize() : examBatch,
             swap == null ? SwapSchedule.OFF : SwapSchedule.parse(swap), labelFraction == null ? p.labelFraction() : labelFraction,
             p.quizFraction(), pc, p.type(), false);
+    }
+
+    /** The options whose defaults come from the data set's preset, as {@code --help} names them. */
+    private static final List<String> PRESET = List.of("teacher", "student", "label-fraction", "lr", "momentum", "temperature",
+        "alpha", "beta", "teacher-lr", "batch", "exam-batch", "pretrain-steps");
+
+    static {
+        // What --help says before it knows the data set (a command's help sets the values of its own).
+        for (String key : PRESET) {
+            System.setProperty("ikd.preset." + key, "the data set's preset");
+        }
+    }
+
+    /**
+     * Makes {@code --help} show the values this run would take from its data set's preset (the
+     * {@code --dataset} given, or the default), e.g. "Default: 0.02 (the digits preset)".
+     */
+    void showPresetInHelp() {
+        java.util.Map<String, String> values = new java.util.HashMap<>();
+        try {
+            resolved().lines().filter(l -> !l.startsWith("#")).forEach(l -> values.put(l.substring(0, l.indexOf('=')),
+                l.substring(l.indexOf('=') + 1)));
+        } catch (IllegalArgumentException e) {
+            return; // options that do not make a run: the help says "the data set's preset"
+        }
+        String preset = dataset.contains(":") ? dataset.substring(0, dataset.indexOf(':')) : dataset;
+        for (String key : PRESET) {
+            System.setProperty("ikd.preset." + key, values.get(key) + " (the " + preset + " preset; --dataset picks another)");
+        }
     }
 
     /**

@@ -41,7 +41,7 @@ class IkdCommandLineTest {
     @Test
     void everyCommandHasHelp() {
         for (String command : new String[] {"broker", "gradcheck", "pretrain", "train", "bench", "bench accuracy", "bench memory",
-            "replay"}) {
+            "replay", "export", "predict"}) {
             Run r = ikd((command + " --help").split(" "));
             assertThat(r.code()).as(command).isZero();
             assertThat(r.out()).as(command).startsWith("Usage: ikd " + command);
@@ -115,6 +115,16 @@ class IkdCommandLineTest {
             {"train", "--config"},
             {"train", "--label-column", "species"},
             {"train", "--csv-header", "maybe"},
+            {"train", "--image-size", "8"},
+            {"train", "--dataset", "images:/nonexistent-ikd"},
+            {"train", "--dataset", "csv:/nonexistent-ikd/t.csv"},
+            {"train", "--teacher", "torchscript:/nonexistent-ikd/t.pt", "--teacher-mode", "frozen"},
+            {"export", "--data-dir", "x", "--run", "r", "--student", "student-0", "--out", "student.bin"},
+            {"export", "--data-dir", "x", "--run", "r", "--out", "s.safetensors"},
+            {"export", "--data-dir", "x", "--run", "r", "--student", "s", "--teacher", "--out", "s.safetensors"},
+            {"export", "--data-dir", "/nonexistent-ikd", "--run", "r", "--student", "student-0", "--out", "s.safetensors"},
+            {"predict", "--model", "/nonexistent-ikd/s.safetensors", "--input", "rows.csv"},
+            {"predict", "--input", "rows.csv"},
         };
         for (String[] args : cases) {
             Run r = ikd(args);
@@ -184,6 +194,21 @@ class IkdCommandLineTest {
         assertThat(unknown.code()).isEqualTo(Ikd.USAGE);
         assertThat(unknown.err().strip()).startsWith("ikd: --label-column 'kind': no such column in ").endsWith(
             "(its columns: noise, size, species)");
+    }
+
+    /** --help names the values a run takes from its data set's preset: the --dataset given, or the default. */
+    @Test
+    void helpShowsThePresetDefaultsOfTheDataSet() {
+        var digits = dev.ikd.core.train.Presets.forDataset("digits");
+        var imdb = dev.ikd.core.train.Presets.forDataset("imdb");
+        String plain = ikd("train", "--help").out().replaceAll("\\s+", " ");
+        assertThat(plain).contains("--lr=<lr> Student learning rate η. Default: " + digits.studentConfig().learningRate()
+            + " (the digits preset; --dataset picks another)").contains("Default: " + digits.teacher() + " (the digits preset");
+        String text = ikd("local", "--dataset", "imdb", "--help").out().replaceAll("\\s+", " ");
+        assertThat(text).contains("Default: " + imdb.studentConfig().learningRate() + " (the imdb preset")
+            .contains("Default: " + imdb.student() + " (the imdb preset").contains("Default: " + imdb.pretrain().steps() + " (the imdb");
+        assertThat(ikd("train", "--dataset", "images:x", "--help").out().replaceAll("\\s+", " "))
+            .contains("Default: " + dev.ikd.core.train.Presets.forDataset("images").teacher() + " (the images preset");
     }
 
     /** --print-config shows the preset's values, and what it prints, given back as --config, is the same run. */
