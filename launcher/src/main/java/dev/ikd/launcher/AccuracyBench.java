@@ -171,7 +171,9 @@ final class AccuracyBench implements Callable<Integer> {
 
     private void write(TrainConfig base, Dataset data, List<ModelSpec> sizes, Map<String, Row> rows,
                        List<Double> teacherAccuracies, double wall) {
-        String command = "ikd bench accuracy --dataset " + data.name() + " --seeds " + seeds + " --steps " + base.steps()
+        StringBuilder reading = new StringBuilder();
+        run.loadOptions().forEach((k, v) -> reading.append(" --").append(k).append(' ').append(v));
+        String command = "ikd bench accuracy --dataset " + run.dataset + reading + " --seeds " + seeds + " --steps " + base.steps()
             + (tag == null ? "" : " --tag " + tag) + (teacherCheckpoint == null ? "" : " --teacher-checkpoint TEACHER") + (run.teacherLr == null ? "" : " --teacher-lr " + run.teacherLr)
             + (run.beta == null ? "" : " --beta " + run.beta) + (run.temperature == null ? "" : " --temperature " + run.temperature)
             + (run.examBatch == null ? "" : " --exam-batch " + run.examBatch) + (run.pretrainSteps == null ? "" : " --pretrain-steps " + run.pretrainSteps)
@@ -181,7 +183,8 @@ final class AccuracyBench implements Callable<Integer> {
         String machine = Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
             + System.getProperty("os.arch") + ", Java " + System.getProperty("java.version") + ", DJL PyTorch CPU, 1 intra-op thread";
         var o = new JsonObject();
-        o.addProperty("dataset", data.name());
+        o.addProperty("dataset", run.dataset);
+        o.addProperty("dataset_sha256", data.sha256());
         o.addProperty("command", command);
         o.addProperty("machine", machine);
         o.addProperty("wall_s", wall);
@@ -216,7 +219,8 @@ final class AccuracyBench implements Callable<Integer> {
             jsonRows.add(jr);
         }
         o.add("rows", jsonRows);
-        output.record("accuracy-" + data.name() + (tag == null ? "" : "-" + tag), o,
+        // A table's file name without its extension (breast-cancer.csv: breast-cancer) names its results.
+        output.record("accuracy-" + data.name().replaceFirst("\\.(csv|tsv|CSV|TSV)$", "") + (tag == null ? "" : "-" + tag), o,
             table(data, command, machine, base, rows, teacherAccuracies, wall));
     }
 
