@@ -264,7 +264,11 @@ class TeacherMachineTest {
             MachineScenario<TeacherMachine> s = given(admitted(), feedback(0)).when(finish()).thenKinds();
             PupilState state = (PupilState) s.machine().state();
             assertThat(state.getFinished()).isTrue();
-            assertThat(state.hasTrainable()).as("a finished student's teacher keeps no parameters").isFalse();
+            assertThat(state.hasVelocity()).as("a finished student's teacher learns no more").isFalse();
+            assertThat(state.hasTrainable()).as("what it learned stays in the state, for 'ikd export --teacher-of'").isTrue();
+            try (TeacherMachine restored = service.restore(ME, Any.pack(state))) {
+                assertThat(restored.state()).as("kept across a restart").isEqualTo(state);
+            }
             s.whenRefused(feedback(1), "unknown student student-0 (not admitted, or finished)");
         }
     }
