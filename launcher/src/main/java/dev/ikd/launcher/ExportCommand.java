@@ -1,9 +1,6 @@
 package dev.ikd.launcher;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,12 +74,8 @@ final class ExportCommand implements Callable<Integer> {
         + "--data-dir: DIR/state).")
     Path state;
 
-    @Option(names = "--datasets-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
-    Path datasetsDir;
-
-    @Option(names = "--data", paramLabel = "PATH", description = "The run's table or image folder, when it is no longer where "
-        + "the run read it (its checksum must match the run's).")
-    Path dataPath;
+    @Mixin
+    RunDataOptions runData;
 
     @Override
     public Integer call() throws Exception {
@@ -103,7 +96,7 @@ final class ExportCommand implements Callable<Integer> {
         }
         Envelope enrollment = log.enrollment(id != null ? id : students.get(0));
         DatasetSpec d = enrollment.getEnrollment().getDataset();
-        Dataset data = RunData.load(d, dataPath, datasetsDir);
+        Dataset data = runData.load(d);
         DataType type = Presets.forDataset(RunData.presetName(d)).type();
         try (NDManager manager = NDManager.newBaseManager()) {
             Exported model = which.student != null ? student(log, id, enrollment, data, manager)
@@ -116,7 +109,7 @@ final class ExportCommand implements Callable<Integer> {
             String name = which.student != null ? id : which.teacher ? "teacher" : "teacher/" + id;
             ModelSpec spec = model.net().spec();
             Safetensors.write(out, tensors, Map.of("ikd.run_id", runId, "ikd.model", name, "ikd.spec", spec.toString()));
-            String fileSha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(out)));
+            String fileSha = ModelCard.sha256Of(out);
             Dataset.Table t = data.table();
             String forward = ModelCard.forward(spec.family().name().toLowerCase(java.util.Locale.ROOT));
             if (model.params().names().contains(Evaluation.ADAPTER)) {

@@ -2,9 +2,7 @@ package dev.ikd.launcher;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -68,8 +66,7 @@ final class PredictCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no model card " + cardFile + " beside " + model + " (give it with --card)");
         }
         ModelCard c = ModelCard.read(cardFile);
-        byte[] bytes = Files.readAllBytes(model);
-        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        String sha = ModelCard.sha256Of(model);
         if (!sha.equals(c.fileSha256())) {
             throw new IllegalArgumentException("model card " + cardFile + " is for a file with SHA-256 " + c.fileSha256() + ", but "
                 + model + " has " + sha);

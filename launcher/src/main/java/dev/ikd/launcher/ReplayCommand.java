@@ -86,12 +86,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--full", description = "With --export: write tensors in full instead of summaries.")
     boolean full;
 
-    @Option(names = "--datasets-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
-    Path datasetsDir;
-
-    @Option(names = "--data", paramLabel = "PATH", description = "The run's table or image folder, when it is no longer where "
-        + "the run read it (its checksum must match the run's).")
-    Path dataPath;
+    @Mixin
+    RunDataOptions runData;
 
     @Override
     public Integer call() throws Exception {
@@ -123,7 +119,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         if (verify || newSpec != null) {
             try (NDManager manager = NDManager.newBaseManager()) {
-                Dataset data = RunData.load(log.enrollment(students.get(0)).getEnrollment().getDataset(), dataPath, datasetsDir);
+                Dataset data = runData.load(log.enrollment(students.get(0)).getEnrollment().getDataset());
                 if (verify) {
                     status = verify(log, students, data);
                 }

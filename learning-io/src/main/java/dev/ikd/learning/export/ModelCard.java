@@ -53,6 +53,15 @@ public record ModelCard(String format, String runId, String model, String spec, 
         return safetensors.resolveSibling(base + ".json");
     }
 
+    /** The SHA-256 of a file's bytes, in hex: what {@link #fileSha256} holds of the safetensors file. */
+    public static String sha256Of(Path file) throws IOException {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public void write(Path file) throws IOException {
         Files.writeString(file, GSON.toJson(this) + "\n", StandardCharsets.UTF_8);
     }
