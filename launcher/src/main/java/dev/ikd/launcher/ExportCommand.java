@@ -51,6 +51,10 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--run", required = true, description = "The run id.")
     String runId;
 
+    @Option(names = "--keys", paramLabel = "DIR", description = "Check every record's signature against the run's manifest in DIR "
+        + "(default with --data-dir: DIR/keys/RUN when the run was signed); a record that fails is left out.")
+    Path keys;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Which which;
 
@@ -82,7 +86,8 @@ final class ExportCommand implements Callable<Integer> {
         if (!out.getFileName().toString().endsWith(".safetensors")) {
             throw new IllegalArgumentException("--out must end in .safetensors, got " + out);
         }
-        return source.open(access -> export(RunLog.read(access, runId, null)));
+        var manifest = ReplayCommand.manifest(keys, source, runId);
+        return source.open(access -> export(RunLog.read(access, runId, manifest)));
     }
 
     private int export(RunLog log) throws Exception {

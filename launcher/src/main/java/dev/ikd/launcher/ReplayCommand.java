@@ -95,10 +95,7 @@ final class ReplayCommand implements Callable<Integer> {
             throw new IllegalArgumentException("say what to do: --verify, --train-student SPEC and/or --export FILE");
         }
         ModelSpec newSpec = trainStudent == null ? null : ModelSpec.parse(trainStudent);
-        // In a data directory the run's keys are found by themselves when the run was signed.
-        Path signedBy = keys != null ? keys : source.dataDir() == null ? null : source.dataDir().resolve("keys").resolve(runId);
-        var manifest = signedBy != null && (keys != null || Files.exists(signedBy.resolve(RunKeys.MANIFEST)))
-            ? RunKeys.manifest(signedBy) : null;
+        var manifest = manifest(keys, source, runId);
         return source.open(access -> replay(RunLog.read(access, runId, manifest), newSpec));
     }
 
@@ -229,6 +226,16 @@ final class ReplayCommand implements Callable<Integer> {
     /** A logged envelope as the machine's input (where it was read does not matter to a student). */
     static Input input(Envelope e) {
         return new Input(e, new Position("replay", 0, e.getStep()), e.getEventTimeMs());
+    }
+
+    /**
+     * The run's manifest to check every record's signature against: from {@code keys}, or found by
+     * itself in a data directory when the run was signed; null when the run's records are not checked.
+     */
+    static dev.ikd.proto.sign.RunManifest manifest(Path keys, LogAccess.Options source, String runId) {
+        Path signedBy = keys != null ? keys : source.dataDir() == null ? null : source.dataDir().resolve("keys").resolve(runId);
+        return signedBy != null && (keys != null || Files.exists(signedBy.resolve(RunKeys.MANIFEST))) ? RunKeys.manifest(signedBy)
+            : null;
     }
 
     /** A fresh student of {@code settings}; with IAKD, holding the teacher's blocks as the log recorded them. */

@@ -360,6 +360,21 @@ class SecurityTest {
             }
             assertThat(rc).as(out.toString(StandardCharsets.UTF_8)).isZero();
             assertThat(out.toString(StandardCharsets.UTF_8)).contains("student-0: 30 of 30 steps verified");
+
+            // Export checks the signatures the same way: the student rebuilt from the genuine records ends on its report.
+            Path model = dir.resolve("secure-student.safetensors");
+            out.reset();
+            try {
+                System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+                rc = new CommandLine(new Ikd()).execute("export", "--bootstrap", broker.bootstrapServers(), "--kafka-config",
+                    broker.security().clientConfig(BrokerSecurity.ADMIN).toString(), "--keys", keys.toString(), "--run", runId,
+                    "--student", "student-0", "--out", model.toString());
+            } finally {
+                System.setOut(stdout);
+            }
+            assertThat(rc).as(out.toString(StandardCharsets.UTF_8)).isZero();
+            assertThat(dev.ikd.learning.export.ModelCard.read(dev.ikd.learning.export.ModelCard.beside(model)).paramSha256())
+                .isEqualTo(log.reports().get("student-0").getStudentReport().getParamSha256());
         }
     }
 
