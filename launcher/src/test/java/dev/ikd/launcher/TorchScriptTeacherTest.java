@@ -88,11 +88,16 @@ class TorchScriptTeacherTest {
     }
 
     @Test
-    void whatAFrozenForeignTeacherCannotDoIsRefused() {
+    void aLogitsOnlyModuleServesFrozenAndWhatItCannotDoIsRefused() {
         var local = IkdCommandLineTest.ikd("local", "--teacher", "torchscript:" + teacher, "--teacher-mode", "frozen", "--steps",
             "20", "--metrics-port", "-1");
         assertThat(local.code()).as(local.err()).isZero();
-        assertThat(YourDataTest.reports(local.out())).containsKey("student-0");
+        // Frozen, a module that gives the logits alone serves as well: the same soft targets, the same student.
+        var logitsOnly = IkdCommandLineTest.ikd("local", "--teacher", "torchscript:" + byMethod, "--teacher-mode", "frozen",
+            "--steps", "20", "--metrics-port", "-1");
+        assertThat(logitsOnly.code()).as(logitsOnly.err()).isZero();
+        assertThat(YourDataTest.reports(logitsOnly.out()).get("student-0")).isEqualTo(YourDataTest.reports(local.out())
+            .get("student-0"));
         String[][] refused = {
             {"--teacher", "torchscript:" + teacher, "--teacher-mode", "ikd"},
             {"--teacher", "torchscript:" + teacher, "--teacher-mode", "frozen", "--swap", "0.5"},

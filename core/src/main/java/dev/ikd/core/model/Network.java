@@ -111,7 +111,7 @@ public final class Network {
                     + " for 2 samples of " + what + " (" + new Shape(sample) + "); the data set has " + classes + " classes, so "
                     + "it should give (2, " + classes + ")");
             }
-            int features = f.features() == null ? 0 : Math.toIntExact(f.features().getShape().get(1));
+            int features = Math.toIntExact(f.features().getShape().get(1));
             return new Network(spec, sample, List.of(), null, new Script(spec.script(), features, classes));
         }
     }

@@ -68,7 +68,7 @@ final class ScriptModule {
         return new ScriptModule(file, method, model, block);
     }
 
-    /** Logits and penultimate features (null when the module gives none) for a batch of samples. */
+    /** Logits and penultimate features ([N, 0] when the module gives none) for a batch of samples. */
     Network.Forward forward(NDArray x) {
         NDList out;
         try {
@@ -89,9 +89,10 @@ final class ScriptModule {
         } else if (out.size() > 1) {
             features = out.get(1);
         }
-        if (features != null) {
-            features = features.reshape(features.getShape().get(0), -1);
-        }
+        long n = logits.getShape().get(0);
+        // No features: an empty [N, 0] array (a feature cache keeps zero bytes of them; the adapter modes are refused).
+        features = features == null ? logits.getManager().zeros(new ai.djl.ndarray.types.Shape(n, 0), logits.getDataType())
+            : features.reshape(n, -1);
         return new Network.Forward(logits, features);
     }
 
