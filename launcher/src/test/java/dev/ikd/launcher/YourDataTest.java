@@ -179,6 +179,22 @@ class YourDataTest {
             images.resolve("vertical").resolve("001.png").toString(), "--json");
         assertThat(one.code()).as(one.err()).isZero();
         assertThat(JsonParser.parseString(one.out()).getAsJsonObject().getAsJsonArray("predictions")).hasSize(1);
+
+        // numpy's convolutions on the card's input (the folder's images resampled as the card says) give the same probabilities.
+        Path python = Tools.requirePython("numpy", "python3-numpy");
+        StringBuilder samples = new StringBuilder();
+        List<Path> files;
+        try (var walk = Files.walk(images)) {
+            files = walk.filter(dev.ikd.core.data.ImageFolders::isImage).sorted().toList();
+        }
+        for (Path f : files) {
+            float[] x = dev.ikd.core.data.ImageFolders.pixels(f, dev.ikd.core.data.ImageFolders.Options.of(card.loadOptions()));
+            for (int i = 0; i < x.length; i++) {
+                samples.append(i == 0 ? "" : ",").append(x[i]);
+            }
+            samples.append('\n');
+        }
+        assertPredictMatchesNumpy(python, student, images, Files.writeString(dir.resolve("pixels.csv"), samples), 3);
     }
 
     /** The final accuracy and hash of each student in an 'ikd local' table. */
@@ -193,7 +209,12 @@ class YourDataTest {
     }
 
     private void assertPredictMatchesNumpy(Path python, Path model, Path rows) throws Exception {
-        var predicted = IkdCommandLineTest.ikd("predict", "--model", model.toString(), "--input", rows.toString(), "--json");
+        assertPredictMatchesNumpy(python, model, rows, rows, 3);
+    }
+
+    /** ikd predict on {@code input} and numpy on {@code rows} (the same samples as numpy reads them) agree within 1e-5. */
+    private void assertPredictMatchesNumpy(Path python, Path model, Path input, Path rows, int classes) throws Exception {
+        var predicted = IkdCommandLineTest.ikd("predict", "--model", model.toString(), "--input", input.toString(), "--json");
         assertThat(predicted.code()).as(predicted.err()).isZero();
         JsonArray ours = JsonParser.parseString(predicted.out()).getAsJsonObject().getAsJsonArray("predictions");
         Path script = Tools.projectRoot().resolve("launcher/src/test/python/numpy_predict.py");
@@ -206,7 +227,7 @@ class YourDataTest {
             JsonObject row = ours.get(i).getAsJsonObject();
             JsonArray p = row.getAsJsonArray("probabilities");
             JsonArray q = theirs.get(i).getAsJsonArray();
-            assertThat(p.size()).isEqualTo(3);
+            assertThat(p.size()).isEqualTo(classes);
             for (int j = 0; j < p.size(); j++) {
                 assertThat(p.get(j).getAsDouble()).as("row %d class %d of %s", i + 1, j, model.getFileName())
                     .isCloseTo(q.get(j).getAsDouble(), within(1e-5));
