@@ -168,7 +168,18 @@ final class ExportCommand implements Callable<Integer> {
         if (blocks.isEmpty() || !blocks.get(0).hasModel()) {
             throw new IllegalArgumentException("run " + runId + " has no teacher blocks naming the teacher's model in the log");
         }
-        Network net = Network.build(RunData.model(blocks.get(0).getModel()), data);
+        ModelSpec spec = RunData.model(blocks.get(0).getModel());
+        if (spec.isScript() && id == null) {
+            throw new IllegalArgumentException("run " + runId + "'s teacher is the TorchScript module " + spec.script() + ": ikd "
+                + "holds none of its parameters (export the adapter it learned for a student with --teacher-of ID)");
+        }
+        Network net;
+        try {
+            net = Network.build(spec, data);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (the teacher's file as the run named it: export where that "
+                + "path holds it)", e);
+        }
         Params teacher = TeacherBlocks.assemble(runId, blocks, net, type, manager);
         if (id == null) {
             return new Exported(net, teacher, 0);

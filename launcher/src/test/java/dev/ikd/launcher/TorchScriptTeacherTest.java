@@ -87,6 +87,33 @@ class TorchScriptTeacherTest {
             "ikd-adapter", "--students", "2", "--steps", "30")).isEqualTo(expected);
     }
 
+    /** The adapter IKD learned beside a TorchScript teacher is exported, and predicts with the module it names. */
+    @Test
+    void theAdapterLearnedBesideItIsExportedAndPredicts() throws Exception {
+        Path data = dir.resolve("run");
+        var local = IkdCommandLineTest.ikd("local", "--teacher", "torchscript:" + teacher, "--teacher-mode", "ikd-adapter",
+            "--steps", "30", "--data-dir", data.toString(), "--run-id", "tsa", "--metrics-port", "-1");
+        assertThat(local.code()).as(local.err()).isZero();
+        Path out = dir.resolve("adapter.safetensors");
+        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "tsa", "--teacher-of", "student-0",
+            "--out", out.toString());
+        assertThat(export.code()).as(export.err()).isZero();
+        assertThat(dev.ikd.learning.export.Safetensors.read(out).tensors().keySet())
+            .containsExactly("adapter.w1", "adapter.b1", "adapter.w2", "adapter.b2");
+        var card = dev.ikd.learning.export.ModelCard.read(dev.ikd.learning.export.ModelCard.beside(out));
+        assertThat(card.spec()).isEqualTo("torchscript:" + teacher);
+        assertThat(card.testAccuracy()).as("the digits teacher with its adapter").isGreaterThan(0.8);
+        Path rows = java.nio.file.Files.writeString(dir.resolve("rows.csv"), String.join(",", java.util.Collections.nCopies(64, "0"))
+            + "\n" + String.join(",", java.util.Collections.nCopies(64, "0.5")) + "\n");
+        var predicted = IkdCommandLineTest.ikd("predict", "--model", out.toString(), "--input", rows.toString());
+        assertThat(predicted.code()).as(predicted.err()).isZero();
+        assertThat(predicted.out()).containsPattern("row 1: \\d \\(0\\.\\d{4}\\)").containsPattern("row 2: \\d");
+        var whole = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "tsa", "--teacher", "--out",
+            dir.resolve("t.safetensors").toString());
+        assertThat(whole.code()).isEqualTo(Ikd.USAGE);
+        assertThat(whole.err()).contains("teacher is the TorchScript module").contains("export the adapter it learned");
+    }
+
     @Test
     void aLogitsOnlyModuleServesFrozenAndWhatItCannotDoIsRefused() {
         var local = IkdCommandLineTest.ikd("local", "--teacher", "torchscript:" + teacher, "--teacher-mode", "frozen", "--steps",

@@ -42,6 +42,9 @@ import dev.ikd.runtime.RunFailedException;
  */
 public final class TeacherBlocks {
 
+    /** The stage name of the one block a teacher without parameters sends: it only names the model. */
+    public static final String MODEL_ONLY = "model";
+
     private TeacherBlocks() {
     }
 
@@ -56,6 +59,11 @@ public final class TeacherBlocks {
             blocks.computeIfAbsent(stage, s -> TeacherBlock.newBuilder().setTeacherId(teacherId).setStage(s).setVersion(version)
                     .setModel(RunData.model(spec)))
                 .addParameters(NamedTensor.newBuilder().setName(p.getKey()).setTensor(ParamsCodec.float32(p.getValue())));
+        }
+        if (blocks.isEmpty()) {
+            // A teacher ikd holds no parameters of (a TorchScript module): one block that names its model.
+            blocks.put(MODEL_ONLY, TeacherBlock.newBuilder().setTeacherId(teacherId).setStage(MODEL_ONLY).setVersion(version)
+                .setModel(RunData.model(spec)));
         }
         List<Envelope> out = new ArrayList<>();
         blocks.values().forEach(b -> out.add(Envelopes.header(runId, "", 0, Kind.TEACHER_BLOCK, teacherId, clock)

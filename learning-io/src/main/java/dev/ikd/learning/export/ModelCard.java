@@ -92,6 +92,9 @@ public record ModelCard(String format, String runId, String model, String spec, 
             case "text" -> "x: [N, length] word ids (0 = padding). embed.* maps ids to vectors (padding to zero); each stage is "
                 + "a 1-D convolution with tanh; the head pools with a smooth maximum (log mean exp(5 x) / 5) and applies "
                 + "head.w, head.b; softmax.";
+            case "torchscript" -> "The TorchScript module the spec names (torchscript:FILE[#METHOD]): logits = its forward(x) (the "
+                + "first output if it gives two); h, its penultimate features, is the second output or METHOD(x). This file "
+                + "holds only what ikd learned beside it.";
             default -> throw new IllegalArgumentException("unknown model family " + family);
         };
     }
