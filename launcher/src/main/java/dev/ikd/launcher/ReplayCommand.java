@@ -94,7 +94,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (!verify && trainStudent == null && export == null) {
             throw new IllegalArgumentException("say what to do: --verify, --train-student SPEC and/or --export FILE");
         }
-        ModelSpec newSpec = trainStudent == null ? null : ModelSpec.parse(trainStudent);
+        ModelSpec newSpec = trainStudent == null ? null : RunOptions.studentSpec("--train-student", trainStudent);
         var manifest = manifest(keys, source, runId);
         return source.open(access -> replay(RunLog.read(access, runId, manifest), newSpec));
     }

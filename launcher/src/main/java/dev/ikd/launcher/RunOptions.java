@@ -151,7 +151,7 @@ final class RunOptions {
             pc = new TrainConfig.PretrainConfig(pretrainSteps, pc.batchSize(), pc.learningRate(), pc.momentum());
         }
         return new TrainConfig(teacher == null ? p.teacher() : ModelSpec.parse(teacher),
-            student == null ? p.student() : ModelSpec.parse(student), TeacherMode.parse(teacherMode), count, steps, seed,
+            student == null ? p.student() : studentSpec("--student", student), TeacherMode.parse(teacherMode), count, steps, seed,
             sc, tc, batch == null ? p.batchSize() : batch, examBatch == null ? p.examBatchSize() : examBatch,
             swap == null ? SwapSchedule.OFF : SwapSchedule.parse(swap), labelFraction == null ? p.labelFraction() : labelFraction,
             p.quizFraction(), pc, p.type(), false);
@@ -262,6 +262,16 @@ final class RunOptions {
             args.add(name);
             args.add(value.toString());
         }
+    }
+
+    /** A student's model spec: one ikd builds and trains (a TorchScript module can only teach). */
+    static ModelSpec studentSpec(String option, String text) {
+        ModelSpec spec = ModelSpec.parse(text);
+        if (spec.isScript()) {
+            throw new IllegalArgumentException(option + " " + text + ": a TorchScript module can be a teacher (--teacher), not a "
+                + "student; students are mlp, cnn or text models ikd trains");
+        }
+        return spec;
     }
 
     /** A number of students: a whole number of at least 1, or a one-line refusal. */

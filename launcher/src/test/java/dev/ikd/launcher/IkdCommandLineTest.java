@@ -125,6 +125,8 @@ class IkdCommandLineTest {
             {"export", "--data-dir", "/nonexistent-ikd", "--run", "r", "--student", "student-0", "--out", "s.safetensors"},
             {"predict", "--model", "/nonexistent-ikd/s.safetensors", "--input", "rows.csv"},
             {"predict", "--input", "rows.csv"},
+            {"train", "--student", "torchscript:t.pt"},
+            {"replay", "--bootstrap", "127.0.0.1:9", "--run", "r", "--train-student", "torchscript:t.pt"},
         };
         for (String[] args : cases) {
             Run r = ikd(args);

@@ -155,8 +155,8 @@ public final class Tables {
             throw new MissingDataException(file + " has no rows");
         }
         List<String> first = records.get(0).stream().map(String::strip).toList();
-        boolean header = first.containsAll(featureNames) || looksLikeHeader(records) || records.size() == 1
-            && first.stream().anyMatch(c -> !isNumber(c));
+        // A header names a feature, or is text above numbers (then a feature it lacks is named in the refusal).
+        boolean header = first.stream().anyMatch(featureNames::contains) || looksLikeHeader(records);
         int[] columns = new int[featureNames.size()];
         List<String> names = new ArrayList<>();
         if (header) {

@@ -95,4 +95,23 @@ class TablesTest {
         assertThat(Tables.classNames(new String[] {"5", "10", "7"})).containsExactly("5", "7", "10");
         assertThat(Tables.classNames(new String[] {"b", "a", "c"})).containsExactly("a", "b", "c");
     }
+
+    @Test
+    void rowsToPredictAreFoundByNameOrPosition() throws Exception {
+        List<String> features = List.of("area", "width");
+        Path named = table("named.csv", "species,width,area\nx,1.5,10\ny,2,20\n");
+        assertThat(Tables.rows(named, features)).containsExactly(new float[] {10, 1.5f}, new float[] {20, 2});
+        Path plain = table("plain.csv", "10,1.5\n20,2\n");
+        assertThat(Tables.rows(plain, features)).containsExactly(new float[] {10, 1.5f}, new float[] {20, 2});
+        Path wide = table("wide.csv", "10,1.5,x\n");
+        assertThatThrownBy(() -> Tables.rows(wide, features)).hasMessage(wide + " has 3 columns and no header; the model takes 2 "
+            + "features (area, width): give them in that order, or a header row naming them");
+        Path other = table("other.csv", "area,height\n1,2\n");
+        assertThatThrownBy(() -> Tables.rows(other, features)).hasMessage(other + " has no column 'width'; the model takes area, width");
+        Path bad = table("bad.csv", "area,width\n1,two\n");
+        assertThatThrownBy(() -> Tables.rows(bad, features)).hasMessage(bad + " line 2, column 'width': 'two' is not a number");
+        Dataset read = Datasets.csv(table("t.csv", "a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,9,x\n"));
+        assertThat(read.origin().options()).isEqualTo(java.util.Map.of(Tables.Options.HEADER, "yes", Tables.Options.LABEL_COLUMN, "2"));
+        assertThat(read.origin().source()).startsWith("csv:").endsWith("t.csv");
+    }
 }
