@@ -102,15 +102,18 @@ public final class ImageFolders {
             }
             classNames.add(c.getFileName().toString());
         }
-        List<BufferedImage> decoded = new ArrayList<>(files.size());
+        // One image at a time, resampled as soon as it is decoded: a folder of large photos never sits in memory whole.
+        int area = options.height() * options.width();
+        List<float[]> resampled = new ArrayList<>(files.size());
         boolean allGrey = true;
         for (Path f : files) {
             BufferedImage image = decode(f);
-            allGrey &= image.getColorModel().getNumColorComponents() == 1;
-            decoded.add(image);
+            boolean grey = image.getColorModel().getNumColorComponents() == 1;
+            allGrey &= grey;
+            resampled.add(pixels(image, options.width(), options.height(), options.channels() != 0 ? options.channels() : grey ? 1 : 3));
         }
         int channels = options.channels() != 0 ? options.channels() : allGrey ? 1 : 3;
-        int sample = channels * options.height() * options.width();
+        int sample = channels * area;
         int[][] cut = testCut.apply(files.size());
         float[][] parts = new float[2][];
         int[][] partLabels = new int[2][];
@@ -119,8 +122,11 @@ public final class ImageFolders {
             parts[part] = new float[ids.length * sample];
             partLabels[part] = new int[ids.length];
             for (int i = 0; i < ids.length; i++) {
-                float[] pixels = pixels(decoded.get(ids[i]), options.width(), options.height(), channels);
-                System.arraycopy(pixels, 0, parts[part], i * sample, sample);
+                float[] pixels = resampled.get(ids[i]);
+                // A grey image among colour ones: its one channel is each of red, green and blue (as reading it in RGB gives).
+                for (int c = 0; c < channels; c++) {
+                    System.arraycopy(pixels, pixels.length == sample ? c * area : 0, parts[part], i * sample + c * area, area);
+                }
                 partLabels[part][i] = labels.get(ids[i]);
             }
         }

@@ -83,4 +83,30 @@ class ImageFoldersTest {
         assertThatThrownBy(() -> Datasets.load("digits", dir, Map.of(ImageFolders.SIZE, "8")))
             .hasMessageContaining("--image-size does not go with --dataset digits");
     }
+
+    /** Grey and colour files in one folder: every sample is what predict computes from its file with the run's options. */
+    @Test
+    void aMixedFolderGivesEachFileWhatReadingItAloneGives() throws Exception {
+        Path root = TestImages.patterns(dir.resolve("mixed"), 3, 4, false);
+        Path colour = TestImages.patterns(dir.resolve("colour"), 3, 5, true);
+        for (String c : new String[] {"checker", "horizontal", "vertical"}) {
+            try (var files = Files.list(colour.resolve(c))) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, root.resolve(c).resolve("c" + f.getFileName()));
+                }
+            }
+        }
+        Dataset d = Datasets.load("images:" + root, dir, Map.of(ImageFolders.SIZE, "5"));
+        assertThat(d.sampleShape()).containsExactly(3, 5, 5);
+        ImageFolders.Options options = ImageFolders.Options.of(d.origin().options());
+        java.util.List<Path> files;
+        try (var walk = Files.walk(root)) {
+            files = walk.filter(ImageFolders::isImage).sorted().toList();
+        }
+        int[] train = Datasets.testCut(files.size(), 0.2)[0];
+        for (int i = 0; i < train.length; i++) {
+            assertThat(d.trainSample(i)).as(files.get(train[i]).toString()).containsExactly(ImageFolders.pixels(files.get(train[i]),
+                options));
+        }
+    }
 }
