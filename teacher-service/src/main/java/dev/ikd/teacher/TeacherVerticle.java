@@ -6,7 +6,6 @@ import java.time.Clock;
 import java.util.Set;
 
 import ai.djl.ndarray.NDManager;
-import dev.ikd.core.train.TrainingListener;
 import dev.ikd.learning.blocks.TeacherBlocks;
 import dev.ikd.learning.metrics.MetricsListener;
 import dev.ikd.proto.topics.Topics;
