@@ -162,7 +162,11 @@ final class RunOptions {
         "alpha", "beta", "teacher-lr", "batch", "exam-batch", "pretrain-steps");
 
     static {
-        // What --help says before it knows the data set (a command's help sets the values of its own).
+        presetUnknown();
+    }
+
+    /** What --help says before it knows the data set (a command's help sets the values of its own). */
+    private static void presetUnknown() {
         for (String key : PRESET) {
             System.setProperty("ikd.preset." + key, "the data set's preset");
         }
@@ -178,7 +182,8 @@ final class RunOptions {
             resolved().lines().filter(l -> !l.startsWith("#")).forEach(l -> values.put(l.substring(0, l.indexOf('=')),
                 l.substring(l.indexOf('=') + 1)));
         } catch (IllegalArgumentException e) {
-            return; // options that do not make a run: the help says "the data set's preset"
+            presetUnknown(); // options that do not make a run
+            return;
         }
         String preset = dataset.contains(":") ? dataset.substring(0, dataset.indexOf(':')) : dataset;
         for (String key : PRESET) {
