@@ -51,9 +51,8 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--run", required = true, description = "The run id.")
     String runId;
 
-    @Option(names = "--keys", paramLabel = "DIR", description = "Check every record's signature against the run's manifest in DIR "
-        + "(default with --data-dir: DIR/keys/RUN when the run was signed); a record that fails is left out.")
-    Path keys;
+    @Mixin
+    RunSignatures signatures;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Which which;
@@ -86,7 +85,7 @@ final class ExportCommand implements Callable<Integer> {
         if (!out.getFileName().toString().endsWith(".safetensors")) {
             throw new IllegalArgumentException("--out must end in .safetensors, got " + out);
         }
-        var manifest = ReplayCommand.manifest(keys, source, runId);
+        var manifest = signatures.manifest(source, runId);
         return source.open(access -> export(RunLog.read(access, runId, manifest)));
     }
 
@@ -102,7 +101,7 @@ final class ExportCommand implements Callable<Integer> {
         Envelope enrollment = log.enrollment(id != null ? id : students.get(0));
         DatasetSpec d = enrollment.getEnrollment().getDataset();
         Dataset data = runData.load(d);
-        DataType type = Presets.forDataset(RunData.presetName(d)).type();
+        DataType type = Presets.forSource(RunData.source(d)).type();
         try (NDManager manager = NDManager.newBaseManager()) {
             Exported model = which.student != null ? student(log, id, enrollment, data, manager)
                 : teacher(log, id, data, type, manager);

@@ -38,7 +38,6 @@ import dev.ikd.proto.v1.Finish;
 import dev.ikd.runtime.Position;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.student.StudentMachine;
-import dev.ikd.proto.sign.RunKeys;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -60,9 +59,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     LogAccess.Options source;
 
-    @Option(names = "--keys", paramLabel = "DIR", description = "Check every record's signature against the run's manifest in DIR "
-        + "(default with --data-dir: DIR/keys/RUN when the run was signed).")
-    Path keys;
+    @Mixin
+    RunSignatures signatures;
 
     @Option(names = "--run", required = true, description = "The run id.")
     String runId;
@@ -95,7 +93,7 @@ final class ReplayCommand implements Callable<Integer> {
             throw new IllegalArgumentException("say what to do: --verify, --train-student SPEC and/or --export FILE");
         }
         ModelSpec newSpec = trainStudent == null ? null : RunOptions.studentSpec("--train-student", trainStudent);
-        var manifest = manifest(keys, source, runId);
+        var manifest = signatures.manifest(source, runId);
         return source.open(access -> replay(RunLog.read(access, runId, manifest), newSpec));
     }
 
@@ -228,16 +226,6 @@ final class ReplayCommand implements Callable<Integer> {
         return new Input(e, new Position("replay", 0, e.getStep()), e.getEventTimeMs());
     }
 
-    /**
-     * The run's manifest to check every record's signature against: from {@code keys}, or found by
-     * itself in a data directory when the run was signed; null when the run's records are not checked.
-     */
-    static dev.ikd.proto.sign.RunManifest manifest(Path keys, LogAccess.Options source, String runId) {
-        Path signedBy = keys != null ? keys : source.dataDir() == null ? null : source.dataDir().resolve("keys").resolve(runId);
-        return signedBy != null && (keys != null || Files.exists(signedBy.resolve(RunKeys.MANIFEST))) ? RunKeys.manifest(signedBy)
-            : null;
-    }
-
     /** A fresh student of {@code settings}; with IAKD, holding the teacher's blocks as the log recorded them. */
     static StudentMachine replayed(RunLog log, StudentMachine.Settings settings, NDManager manager) {
         StudentMachine student = StudentMachine.fresh(settings, log.runId(), Clock.systemUTC(), TrainingListener.NONE, manager);
@@ -271,7 +259,7 @@ final class ReplayCommand implements Callable<Integer> {
             new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
             seed != null ? seed : hp.getSeed(), hp.getBatchSize(), hp.getExamBatchSize(), steps, d.getSplitSeed(),
             d.getLabelFraction(), d.getQuizFraction(), TeacherMode.parse(hp.getTeacherMode()),
-            Presets.forDataset(RunData.presetName(d)).type(), swap, teacher, Math.max(1, hp.getPrefetch()));
+            Presets.forSource(RunData.source(d)).type(), swap, teacher, Math.max(1, hp.getPrefetch()));
     }
 
     private long export(RunLog log) throws java.io.IOException {

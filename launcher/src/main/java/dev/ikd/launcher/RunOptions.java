@@ -27,7 +27,7 @@ final class RunOptions {
     String dataset;
 
     @Option(names = "--image-size", paramLabel = "N|WxH",
-        description = "With images:DIR: the size every image is resampled to. Default: 28")
+        description = "With images:DIR: the size every image is resampled to. Default: " + ImageFolders.DEFAULT_SIZE)
     String imageSize;
 
     @Option(names = "--image-channels", paramLabel = "1|3|auto",
@@ -177,10 +177,9 @@ final class RunOptions {
      * {@code --dataset} given, or the default), e.g. "Default: 0.02 (the digits preset)".
      */
     void showPresetInHelp() {
-        java.util.Map<String, String> values = new java.util.HashMap<>();
+        java.util.Map<String, Object> values;
         try {
-            resolved().lines().filter(l -> !l.startsWith("#")).forEach(l -> values.put(l.substring(0, l.indexOf('=')),
-                l.substring(l.indexOf('=') + 1)));
+            values = resolvedOptions();
         } catch (IllegalArgumentException e) {
             presetUnknown(); // options that do not make a run
             return;
@@ -196,6 +195,13 @@ final class RunOptions {
      * {@code key=value} a line in the form {@code --config} reads.
      */
     String resolved() {
+        StringBuilder out = new StringBuilder("# resolved run options (ikd --print-config); usable as --config FILE\n");
+        resolvedOptions().forEach((k, v) -> out.append(k).append('=').append(v).append('\n'));
+        return out.toString();
+    }
+
+    /** The same options, by name, in the order {@link #resolved} prints them. */
+    java.util.Map<String, Object> resolvedOptions() {
         TrainConfig c = toConfig();
         java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();
         o.put("dataset", dataset);
@@ -204,7 +210,7 @@ final class RunOptions {
             o.put("label-column", labelColumn == null ? "" : labelColumn);
         }
         if (dataset.startsWith("images:")) {
-            o.put("image-size", imageSize == null ? "28" : imageSize);
+            o.put("image-size", imageSize == null ? ImageFolders.DEFAULT_SIZE : imageSize);
             o.put("image-channels", imageChannels == null ? "auto" : imageChannels);
         }
         o.put("teacher-mode", c.mode().cliName());
@@ -229,9 +235,7 @@ final class RunOptions {
         o.put("prefetch", prefetch);
         o.put("device", device);
         o.put("datasets-dir", dataDir);
-        StringBuilder out = new StringBuilder("# resolved run options (ikd --print-config); usable as --config FILE\n");
-        o.forEach((k, v) -> out.append(k).append('=').append(v).append('\n'));
-        return out.toString();
+        return o;
     }
 
     /**

@@ -54,7 +54,7 @@ public final class Dataset {
     /** @param vocabularySize for text data, the number of word ids (features are ids); 0 otherwise */
     public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
                    int[] testLabels, int vocabularySize) {
-        this(name, sampleShape, classes, train, trainLabels, test, testLabels, vocabularySize, null);
+        this(name, sampleShape, classes, train, trainLabels, test, testLabels, vocabularySize, null, Origin.named(name));
     }
 
     /**
@@ -76,14 +76,10 @@ public final class Dataset {
         }
     }
 
-    /** @param table what a table's file gave beside the numbers (null for other data sets) */
-    public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
-                   int[] testLabels, int vocabularySize, Table table) {
-        this(name, sampleShape, classes, train, trainLabels, test, testLabels, vocabularySize, table,
-            table == null ? Origin.named(name) : new Origin(name, java.util.Map.of(), table.classNames()));
-    }
-
-    /** @param origin where it came from and what rebuilds it */
+    /**
+     * @param table  what a table's file gave beside the numbers (null for other data sets)
+     * @param origin where it came from and what rebuilds it
+     */
     public Dataset(String name, long[] sampleShape, int classes, float[] train, int[] trainLabels, float[] test,
                    int[] testLabels, int vocabularySize, Table table, Origin origin) {
         this.name = name;

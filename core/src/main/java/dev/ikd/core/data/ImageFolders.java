@@ -27,6 +27,8 @@ public final class ImageFolders {
     public static final String SIZE = "image-size";
     /** The load option for the channels: 1 (grey), 3 (RGB) or auto. */
     public static final String CHANNELS = "image-channels";
+    /** The side images are resampled to unless {@link #SIZE} says otherwise. */
+    public static final String DEFAULT_SIZE = "28";
     static final Set<String> OPTIONS = Set.of(SIZE, CHANNELS);
     private static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg");
 
@@ -49,7 +51,7 @@ public final class ImageFolders {
 
         /** From load options: {@code image-size} N or WxH (default 28), {@code image-channels} 1, 3 or auto. */
         public static Options of(Map<String, String> options) {
-            String size = options.getOrDefault(SIZE, "28").strip().toLowerCase(Locale.ROOT);
+            String size = options.getOrDefault(SIZE, DEFAULT_SIZE).strip().toLowerCase(Locale.ROOT);
             String channels = options.getOrDefault(CHANNELS, "auto").strip().toLowerCase(Locale.ROOT);
             try {
                 String[] wh = size.split("x", -1);

@@ -84,9 +84,8 @@ public final class TeacherBlocks {
 
     public static Params fetch(KafkaAccess kafka, RunManifest manifest, String runId, String teacherId, Network teacherNet,
                                DataType type, Duration timeout, NDManager manager) {
-        Params layout = teacherNet.init(0, type, manager);
         TreeSet<String> expected = new TreeSet<>();
-        layout.names().forEach(n -> expected.add(stageOf(n)));
+        teacherNet.stages().forEach(stage -> stage.parameters().keySet().forEach(n -> expected.add(stageOf(n))));
         Map<String, TeacherBlock> latest = new TreeMap<>();
         try {
             KafkaClients.readFromStart(kafka, List.of(Topics.TEACHER_BLOCKS), "ikd-blocks", timeout, r -> {
@@ -109,7 +108,6 @@ public final class TeacherBlocks {
             throw new RunFailedException("no teacher blocks " + missing + " of " + teacherId + " in run " + runId + " on "
                 + Topics.TEACHER_BLOCKS + " after " + timeout.toSeconds() + " s: is the teacher running?");
         }
-        layout.close();
         return assemble(runId, latest.values(), teacherNet, type, manager);
     }
 

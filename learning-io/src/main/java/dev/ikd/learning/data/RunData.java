@@ -43,7 +43,7 @@ public final class RunData {
      * @param dataDir where fetched data sets live
      */
     public static Dataset load(DatasetSpec spec, Path location, Path dataDir) {
-        String source = spec.getSource().isEmpty() ? spec.getName() : spec.getSource();
+        String source = source(spec);
         int colon = source.indexOf(':');
         if (location != null) {
             if (colon < 0) {
@@ -67,11 +67,9 @@ public final class RunData {
         return data;
     }
 
-    /** The preset name of the run's data (csv and images for a user's own data), for its number type and defaults. */
-    public static String presetName(DatasetSpec spec) {
-        String source = spec.getSource().isEmpty() ? spec.getName() : spec.getSource();
-        int colon = source.indexOf(':');
-        return colon < 0 ? source : source.substring(0, colon);
+    /** The run's data as {@code --dataset} named it (a log written before runs kept it: the data set's name). */
+    public static String source(DatasetSpec spec) {
+        return spec.getSource().isEmpty() ? spec.getName() : spec.getSource();
     }
 
     /** A model spec as the wire carries it: family, widths, and its text form, which {@link #model} reads back. */
