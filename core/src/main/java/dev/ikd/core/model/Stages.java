@@ -7,8 +7,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.convolutional.Conv1d;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.pooling.Pool;
 
@@ -55,11 +53,59 @@ final class Stages {
 
         @Override
         public NDArray apply(Params p, NDArray x) {
-            Shape one = new Shape(1, 1);
-            NDArray h = Conv2d.conv2d(x, p.get(name + ".w1"), p.get(name + ".b1"), one, one).head().tanh();
-            h = Conv2d.conv2d(h, p.get(name + ".w2"), p.get(name + ".b2"), one, one).head().tanh();
+            NDArray h = convolve(x, p.get(name + ".w1"), p.get(name + ".b1"), 1).tanh();
+            h = convolve(h, p.get(name + ".w2"), p.get(name + ".b2"), 1).tanh();
             return Pool.avgPool2d(h, new Shape(2, 2), new Shape(2, 2), new Shape(0, 0), false, true);
         }
+    }
+
+    /** Channel counts are rounded up to this before a convolution: the widest channel block oneDNN's CPU kernels use. */
+    static final int CHANNEL_BLOCK = 16;
+
+    /**
+     * A stride-1 convolution of x [N, C, ...] with w [O, C, k...] and b [O], {@code padding} zeros on
+     * every side of each spatial axis, with input and output channels zero-padded to a multiple of
+     * {@link #CHANNEL_BLOCK} and the output sliced back to O channels. PyTorch's CPU convolution
+     * (oneDNN) lays channels out in blocks of 8 or 16 and, where a count is not a multiple of the
+     * block, reads the block's padding without initialising it: one gradient in a hundred came out
+     * different or NaN on a 4-channel network, one in three with oneDNN's primitive cache off
+     * (docs/architecture.md §10). Zero channels are real zeros to every kernel, so the result is
+     * the same convolution, now a function of its inputs alone.
+     */
+    static NDArray convolve(NDArray x, NDArray w, NDArray b, int padding) {
+        long out = w.getShape().get(0);
+        long in = w.getShape().get(1);
+        int spatial = w.getShape().dimension() - 2;
+        long extraIn = roundUp(in) - in;
+        long extraOut = roundUp(out) - out;
+        NDArray input = extraIn == 0 ? x : x.pad(channelPadding(spatial, extraIn), 0);
+        NDArray weight = extraIn == 0 && extraOut == 0 ? w : w.pad(weightPadding(spatial, extraIn, extraOut), 0);
+        NDArray bias = extraOut == 0 ? b : b.pad(new Shape(0, extraOut), 0);
+        long[] pad = new long[spatial];
+        long[] one = new long[spatial];
+        java.util.Arrays.fill(pad, padding);
+        java.util.Arrays.fill(one, 1);
+        NDArray y = input.getNDArrayInternal().convolution(input, weight, bias, new Shape(one), new Shape(pad), new Shape(one), 1)
+            .head();
+        return extraOut == 0 ? y : y.get(new ai.djl.ndarray.index.NDIndex(":, 0:{}", out));
+    }
+
+    private static long roundUp(long channels) {
+        return (channels + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK * CHANNEL_BLOCK;
+    }
+
+    /** torch's pad order, last axis first: nothing on the spatial axes, {@code extra} after the channels. */
+    private static Shape channelPadding(int spatial, long extra) {
+        long[] p = new long[2 * spatial + 2];
+        p[2 * spatial + 1] = extra;
+        return new Shape(p);
+    }
+
+    private static Shape weightPadding(int spatial, long extraIn, long extraOut) {
+        long[] p = new long[2 * spatial + 4];
+        p[2 * spatial + 1] = extraIn;
+        p[2 * spatial + 3] = extraOut;
+        return new Shape(p);
     }
 
     /**
@@ -96,8 +142,8 @@ final class Stages {
 
         @Override
         public NDArray apply(Params p, NDArray x) {
-            NDArray h = Conv1d.conv1d(x, p.get(name + ".w1"), p.get(name + ".b1"), new Shape(1), new Shape(1)).head().tanh();
-            return Conv1d.conv1d(h, p.get(name + ".w2"), p.get(name + ".b2"), new Shape(1), new Shape(0)).head().tanh();
+            NDArray h = convolve(x, p.get(name + ".w1"), p.get(name + ".b1"), 1).tanh();
+            return convolve(h, p.get(name + ".w2"), p.get(name + ".b2"), 0).tanh();
         }
     }
 
