@@ -2,6 +2,7 @@ package dev.ikd.launcher;
 
 import java.util.concurrent.Callable;
 
+import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.core.train.TrainConfig;
 import picocli.CommandLine.Command;
@@ -32,6 +33,11 @@ final class CoordinatorCommand implements Callable<Integer> {
         description = "Re-issue a CourseStart whose answers are this late. Default: ${DEFAULT-VALUE}")
     long stepTimeoutMs;
 
+    @Option(names = "--max-nudges", defaultValue = "" + CoordinatorMachine.Settings.MAX_NUDGES,
+        description = "Nudges at one step, with no news from the student or its teacher, before the run is aborted. "
+            + "Default: ${DEFAULT-VALUE}")
+    int maxNudges;
+
     @Override
     public Integer call() {
         service.validate();
@@ -40,11 +46,14 @@ final class CoordinatorCommand implements Callable<Integer> {
         if (stepTimeoutMs < 1) {
             throw new IllegalArgumentException("--step-timeout-ms must be at least 1, got " + stepTimeoutMs);
         }
+        if (maxNudges < 1) {
+            throw new IllegalArgumentException("--max-nudges must be at least 1, got " + maxNudges);
+        }
         var data = run.loadDataset();
         Services.ensureTopics(service.kafka(), topics.settings());
         try (ServiceHost host = service.newHost(2, dev.ikd.proto.v1.Kind.EXAM_RESULT, c.steps())) {
             var coordinator = new CoordinatorVerticle(service.wiring().config("coordinator", "coordinator"),
-                Services.coordinator(c, data, stepTimeoutMs, c.students()), host.metrics("coordinator"));
+                Services.coordinator(c, data, stepTimeoutMs, maxNudges, c.students()), host.metrics("coordinator"));
             host.deploy(coordinator, coordinator::health);
             if (!noDashboard && service.metricsPort >= 0) {
                 if ("PLAINTEXT".equals(service.kafka().securityProtocol())) {

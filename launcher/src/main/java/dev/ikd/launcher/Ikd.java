@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import dev.ikd.broker.BrokerException;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.MissingDataException;
+import dev.ikd.core.train.DivergedException;
 import dev.ikd.proto.kafka.LogReadException;
 import dev.ikd.runtime.RunFailedException;
 import dev.ikd.runtime.checkpoint.UnusableCheckpointException;
@@ -70,6 +71,10 @@ public final class Ikd implements Runnable {
                 // A checkpoint it cannot resume from is the operator's to fix (like a bad option), not a crash to retry.
                 return causedBy(stopped, UnusableCheckpointException.class) || causedBy(stopped, CheckpointException.class)
                     ? USAGE : STOPPED;
+            }
+            if (e instanceof DivergedException) {
+                err.println("ikd: run aborted: " + e.getMessage());
+                return 1;
             }
             if (e instanceof RunFailedException || e instanceof LogReadException) {
                 err.println("ikd: " + e.getMessage());

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import ai.djl.ndarray.NDManager;
+import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
@@ -49,7 +50,7 @@ final class LocalRun {
         Services.ensureTopics(wiring.admin(), TopicSettings.defaults());
         String runId = wiring.runId();
         var coordinator = new CoordinatorVerticle(wiring.config("coordinator", "coordinator"),
-            Services.coordinator(c, data, TIMEOUT_MS, c.students()), host.metrics("coordinator"));
+            Services.coordinator(c, data, TIMEOUT_MS, CoordinatorMachine.Settings.MAX_NUDGES, c.students()), host.metrics("coordinator"));
         host.deploy(coordinator, coordinator::health);
         var teacherVerticle = new TeacherVerticle(wiring.config("teacher", "teacher"),
             Services.teacher(c, data, teacher, 0, microBatchMs), host.metrics("teacher"), manager);

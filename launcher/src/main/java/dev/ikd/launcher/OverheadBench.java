@@ -223,7 +223,24 @@ final class OverheadBench implements Callable<Integer> {
             brief.add("student_step_summary", stepSummary);
             System.out.println(new GsonBuilder().create().toJson(brief));
         }
+        requireSameHashes(summary);
         return 0;
+    }
+
+    /** The results are recorded either way, but a distributed run that does not end on the in-process hashes fails the bench. */
+    static void requireSameHashes(JsonArray summary) {
+        List<String> differ = new ArrayList<>();
+        for (var e : summary) {
+            JsonObject o = e.getAsJsonObject();
+            if (!o.get("same_hashes").getAsBoolean()) {
+                differ.add(o.get("dataset").getAsString() + " " + o.get("teacher_mode").getAsString() + " "
+                    + o.get("isolation").getAsString() + " " + o.get("variant").getAsString());
+            }
+        }
+        if (!differ.isEmpty()) {
+            throw new dev.ikd.runtime.RunFailedException("distributed runs ended on other hashes than the in-process run: "
+                + String.join("; ", differ));
+        }
     }
 
     /** Every mode, isolation and variant of one data set, {@code repeats} times, each repeat in a rotated order. */

@@ -127,8 +127,8 @@ final class Services {
             c.swap(), c.teacher(), prefetch);
     }
 
-    static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int expectedStudents) {
-        return new CoordinatorMachine.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, expectedStudents);
+    static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int maxNudges, int expectedStudents) {
+        return new CoordinatorMachine.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, maxNudges, expectedStudents);
     }
 
     static DatasetSpec datasetSpec(TrainConfig c, Dataset data) {

@@ -60,4 +60,24 @@ class OverheadBenchTest {
         assertThat(Files.readString(dir.resolve("BENCHMARKS.md"))).contains("### Distributed overhead", "| digits | ikd | process |", "| secure |");
         assertThat(dir.resolve("results/overhead.png")).exists();
     }
+
+    @Test
+    void aSettingWhoseDistributedHashesDifferFailsTheBenchNamingIt() {
+        var same = new com.google.gson.JsonObject();
+        same.addProperty("dataset", "digits");
+        same.addProperty("teacher_mode", "ikd");
+        same.addProperty("isolation", "thread");
+        same.addProperty("variant", "default");
+        same.addProperty("same_hashes", true);
+        var differs = same.deepCopy();
+        differs.addProperty("isolation", "process");
+        differs.addProperty("same_hashes", false);
+        var summary = new com.google.gson.JsonArray();
+        summary.add(same);
+        OverheadBench.requireSameHashes(summary);
+        summary.add(differs);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> OverheadBench.requireSameHashes(summary))
+            .isInstanceOf(dev.ikd.runtime.RunFailedException.class)
+            .hasMessage("distributed runs ended on other hashes than the in-process run: digits ikd process default");
+    }
 }

@@ -11,6 +11,7 @@ import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Plan;
 import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.Divergence;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
@@ -19,6 +20,7 @@ import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
+import dev.ikd.core.train.DivergedException;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.TrainingListener;
 import dev.ikd.core.train.WireSteps;
@@ -83,6 +85,8 @@ public final class StudentMachine implements Machine {
             return teacherMode == TeacherMode.FROZEN ? 0 : k;
         }
     }
+
+    private static final String DIVERGED = "diverged at step ";
 
     private final Settings settings;
     private final String runId;
@@ -152,13 +156,19 @@ public final class StudentMachine implements Machine {
     @Override
     public List<Envelope> apply(Input input) {
         Envelope e = input.envelope();
+        if (!stopped.isEmpty() && (e.getKind() == Kind.ABORT || e.getKind() == Kind.FINISH)) {
+            return List.of(); // the run's end, or the abort that follows this student's own stop: nothing left to do
+        }
+        if (stopped.startsWith(DIVERGED) && e.getKind() == Kind.COURSE_START && e.getStep() == student.stepsDone() - 1) {
+            return lastAnswers; // a nudge before the coordinator heard why: the same answer again
+        }
         if (!stopped.isEmpty()) {
-            throw new RejectedMessageException(settings.studentId() + " was stopped (" + stopped + "); it takes no more messages");
+            throw new RejectedMessageException(settings.studentId() + " " + stopped + "; it takes no more messages");
         }
         return switch (e.getKind()) {
             case ADMITTED -> admitted();
-            case REFUSED -> stop("refused: " + e.getRefused().getReason());
-            case ABORT -> stop("aborted: " + e.getAbort().getReason());
+            case REFUSED -> stop("was refused: " + e.getRefused().getReason());
+            case ABORT -> stop("was aborted: " + e.getAbort().getReason());
             case COURSE_START -> courseStart(e);
             case SOFT_TARGETS -> softTargets(e);
             case FINISH -> finish();
@@ -322,6 +332,16 @@ public final class StudentMachine implements Machine {
         listener.onStudentStep(new TrainingListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
             r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
         int classes = settings.data().classes();
+        String diverged = Divergence.ofStudentStep(r, classes);
+        if (diverged != null) {
+            // Nothing that is not finite leaves the student: the coordinator hears why and aborts the run.
+            String line = DivergedException.line(settings.studentId(), k, diverged);
+            stopped = DIVERGED + k + ": " + diverged;
+            lastAnswers = List.of(header(k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setDiverged(line)
+                .setTeacherVersion(st.getTeacherVersion())).build());
+            learnedSoftTargets = targets;
+            return lastAnswers;
+        }
         var feedback = Feedback.newBuilder().setTeacherVersion(st.getTeacherVersion())
             .setD(TensorCodec.encode(r.feedback(), ids.length, classes)).setCourseLoss(r.courseLoss()).setDistillKl(r.distillKl());
         if (settings.teacherMode() == TeacherMode.PESF) {
@@ -396,9 +416,17 @@ public final class StudentMachine implements Machine {
         return admitted;
     }
 
-    /** Why the coordinator stopped this student (refused or aborted), or "" while it may learn. */
+    /**
+     * Why this student stopped, as a phrase after its id ("was refused: ...", "was aborted: ...",
+     * "diverged at step k: ..."), or "" while it may learn.
+     */
     public String stopped() {
         return stopped;
+    }
+
+    /** Whether this student stopped because a step of its own was not finite. */
+    public boolean diverged() {
+        return stopped.startsWith(DIVERGED);
     }
 
     /** The report, once Finish came; null before. */

@@ -101,7 +101,9 @@ public final class StudentVerticle extends AbstractVerticle {
             finished.tryComplete(m.report().getStudentReport());
         } else if (!m.stopped().isEmpty()) {
             state = "REFUSED";
-            finished.tryFail(new RunFailedException(settings.studentId() + " was " + m.stopped()));
+            // Its own divergence aborts the run: said as the coordinator will say it to everyone.
+            String why = settings.studentId() + " " + m.stopped();
+            finished.tryFail(new RunFailedException(m.diverged() ? "run " + config.runId() + " aborted: " + why : why));
         }
     }
 

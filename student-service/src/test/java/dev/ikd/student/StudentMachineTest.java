@@ -100,6 +100,37 @@ class StudentMachineTest {
     }
 
     @Nested
+    class Divergence {
+        /** A learning rate no step survives: θ' and everything computed from it overflow. */
+        static StudentMachine.Settings exploding() {
+            return new StudentMachine.Settings(ME, digits, ModelSpec.parse("mlp:32:8"), new StudentConfig(Double.MAX_VALUE, 0.9, 2.0, 0.7), 5,
+                BATCH, BATCH, STEPS, 1, 1.0, 0.1, TeacherMode.IKD, DataType.FLOAT32);
+        }
+
+        @Test
+        void aStepWhoseNumbersAreNotFiniteSendsOnlyAnExamResultNamingThemAndTheStudentStops() {
+            var s = MachineScenario.given(StudentMachine.fresh(exploding(), RUN, CLOCK, TrainingListener.NONE, manager), admitted());
+            List<Envelope> out = s.when(targets(0)).last();
+            assertThat(out).singleElement().satisfies(e -> {
+                assertThat(e.getKind()).isEqualTo(Kind.EXAM_RESULT);
+                assertThat(e.getExamResult().getDiverged()).startsWith("student-0 diverged at step 0: ")
+                    .containsPattern("is (NaN|-?Infinity)");
+                assertThat(e.getExamResult().getParamSha256()).isEmpty();
+            });
+            assertThat(s.machine().stopped()).startsWith("diverged at step 0: ");
+            s.whenRefused(targets(1), "student-0 " + s.machine().stopped() + "; it takes no more messages");
+            assertThat(s.when(start(0)).last()).as("a nudge before the coordinator heard it").isEqualTo(out);
+        }
+
+        @Test
+        void theAbortThatFollowsIsTakenQuietly() {
+            var s = MachineScenario.given(StudentMachine.fresh(exploding(), RUN, CLOCK, TrainingListener.NONE, manager), admitted(),
+                targets(0));
+            s.when(header(0, Kind.ABORT).setAbort(Abort.newBuilder().setReason("run aborted")).build()).thenKinds();
+        }
+    }
+
+    @Nested
     class Order {
         @Test
         void aStepRunsAsSoonAsItsSoftTargetsAreHere() {
@@ -243,8 +274,8 @@ class StudentMachineTest {
         void aRefusalOrAbortStopsTheStudentForGood() {
             MachineScenario<StudentMachine> s = given(admitted()).when(header(0, Kind.ABORT).setAbort(Abort.newBuilder().setReason("operator"))
                 .build());
-            assertThat(s.machine().stopped()).isEqualTo("aborted: operator");
-            s.whenRefused(targets(0), "student-0 was stopped (aborted: operator); it takes no more messages");
+            assertThat(s.machine().stopped()).isEqualTo("was aborted: operator");
+            s.whenRefused(targets(0), "student-0 was aborted: operator; it takes no more messages");
         }
     }
 

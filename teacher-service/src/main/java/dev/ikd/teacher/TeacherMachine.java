@@ -11,11 +11,13 @@ import com.google.protobuf.Message;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Plan;
 import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.Divergence;
 import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.SharedBackbone;
 import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
+import dev.ikd.core.train.DivergedException;
 import dev.ikd.core.train.TrainingListener;
 import dev.ikd.core.train.WireSteps;
 import dev.ikd.learning.params.ParamsCodec;
@@ -143,7 +145,7 @@ public final class TeacherMachine implements Machine {
         admitted = e;
         enroll();
         List<Envelope> out = new ArrayList<>();
-        for (long k = 0; k < window(); k++) {
+        for (long k = 0; k < window() && !finished; k++) {
             out.addAll(serve(k));
         }
         return out;
@@ -176,6 +178,10 @@ public final class TeacherMachine implements Machine {
         long t0 = System.nanoTime();
         long cpu0 = TrainingListener.cpuNanos();
         float[] probs = WireSteps.softTargets(teacher, s.data(), ids, s.type(), shared.manager());
+        String diverged = Divergence.ofMatrix("a soft target", probs, s.data().classes());
+        if (diverged != null) {
+            return diverged(k, diverged);
+        }
         long cpu = TrainingListener.cpuNanos() - cpu0;
         shared.listener().onSoftTargets(new TrainingListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0, cpu));
         SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teacher.version()).setTemperature(teacher.temperature())
@@ -257,19 +263,42 @@ public final class TeacherMachine implements Machine {
         long cpu = TrainingListener.cpuNanos() - cpu0;
         shared.listener().onTeacherStep(new TrainingListener.TeacherStepped(studentId, k, u.loss(), u.version(),
             System.nanoTime() - t0, cpu));
-        updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
-            .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setTeacherBusyUs(cpu / 1000)).build();
         appliedFeedback = f;
         applied = k;
         pending.remove(k);
+        String diverged = Divergence.ofLoss("the teacher's loss", u.loss());
+        if (diverged != null) {
+            return diverged(k, diverged);
+        }
+        updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
+            .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setTeacherBusyUs(cpu / 1000)).build();
         // The next soft targets come from the teacher that includes this update: two hops a step.
+        List<Envelope> next = serve(k + window());
+        if (!next.isEmpty() && next.get(0).getKind() == Kind.TEACHER_UPDATED) {
+            return next; // they were not finite: the coordinator hears why instead
+        }
         List<Envelope> out = new ArrayList<>(List.of(updated));
-        out.addAll(serve(k + window()));
+        out.addAll(next);
         return out;
+    }
+
+    /**
+     * This student's teacher stops: {@code what} (at step k) is not finite. The coordinator hears it
+     * in a TeacherUpdated that carries only the reason, and aborts the run; nothing else is sent, and
+     * a nudge gets the same answer.
+     */
+    private List<Envelope> diverged(long k, String what) {
+        updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
+            .setDiverged("the teacher of " + DivergedException.line(studentId, k, what)).setTeacherVersion(teacher.version())).build();
+        finish();
+        return List.of(updated);
     }
 
     /** Finish (or an abort) for this student: its teacher is no longer needed (a repeat changes nothing). */
     private List<Envelope> finish() {
+        if (admitted != null && finished) {
+            return List.of(); // already stopped (its own divergence, then the run's abort): nothing left to do
+        }
         requireAdmitted();
         finalVersion = teacher.version();
         learned = teacher.trainable() == null ? null : ParamsCodec.group(teacher.trainable());

@@ -54,7 +54,12 @@ public final class TeacherVerticle extends AbstractVerticle {
     @Override
     public void start(Promise<Void> started) {
         if (endMarker() != null && Files.exists(endMarker())) {
-            ended.tryComplete();
+            String reason = readMarker();
+            if (reason.startsWith("aborted: ")) {
+                ended.tryFail(new dev.ikd.runtime.RunFailedException("run " + config.runId() + " " + reason));
+            } else {
+                ended.tryComplete();
+            }
         }
         pool = ProcessorConfig.pool(vertx, config.serviceId(), WORKERS);
         // Setting up may fill the feature cache (a forward over the training set): on a worker, not the event loop.
@@ -69,6 +74,10 @@ public final class TeacherVerticle extends AbstractVerticle {
                         public void received(Envelope e) {
                             if (e.getKind() == Kind.FINISH && e.getStudentId().isEmpty()) {
                                 runEnded(e.getFinish().getReason());
+                            } else if (e.getKind() == Kind.ABORT && e.getStudentId().isEmpty()) {
+                                runEnded("aborted: " + e.getAbort().getReason());
+                                ended.tryFail(new dev.ikd.runtime.RunFailedException("run " + config.runId() + " aborted: "
+                                    + e.getAbort().getReason()));
                             }
                         }
                     });
@@ -93,14 +102,24 @@ public final class TeacherVerticle extends AbstractVerticle {
                     e.toString());
             }
         }
-        ended.tryComplete();
+        if (!reason.startsWith("aborted: ")) {
+            ended.tryComplete();
+        }
+    }
+
+    private String readMarker() {
+        try {
+            return Files.readString(endMarker());
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     private Path endMarker() {
         return config.stateBase() == null ? null : config.stateBase().resolve(config.runId()).resolve("teacher").resolve(RUN_ENDED);
     }
 
-    /** Completes when the coordinator declares the run finished; fails if the service had to stop. */
+    /** Completes when the coordinator declares the run finished; fails if it aborted the run, or if the service had to stop. */
     public Future<Void> ended() {
         return ended.future();
     }

@@ -116,6 +116,28 @@ class TeacherMachineTest {
     }
 
     @Nested
+    class Divergence {
+        @Test
+        void anUpdateThatLeavesTheSoftTargetsNotFiniteIsReportedInsteadOfSentAndTheTeacherStops() {
+            // A teacher learning rate no update survives: φ' overflows, and so do its next soft targets.
+            Network net = Network.build(ModelSpec.parse("mlp:32:16"), digits);
+            var exploding = new TeacherService(new TeacherService.Settings("teacher", digits, net, net.init(3, DataType.FLOAT32, manager),
+                TeacherMode.IKD, new TeacherConfig(Double.MAX_VALUE, 0.9, 0.0, 8), DataType.FLOAT32, digits.trainSize()), RUN, CLOCK,
+                new ServiceMetrics(new SimpleMeterRegistry(), "teacher"), TrainingListener.NONE, manager);
+            MachineScenario<TeacherMachine> s = MachineScenario.given(exploding.fresh(ME), admitted());
+            List<Envelope> out = s.when(feedback(0)).last();
+            assertThat(out).singleElement().satisfies(e -> {
+                assertThat(e.getKind()).isEqualTo(Kind.TEACHER_UPDATED);
+                assertThat(e.getTeacherUpdated().getDiverged()).startsWith("the teacher of student-0 diverged at step ")
+                    .containsPattern("(the teacher's loss|a soft target) is (NaN|-?Infinity)");
+            });
+            assertThat(s.machine().active()).isFalse();
+            s.whenRefused(feedback(1), "unknown student student-0 (not admitted, or finished)");
+            s.when(finish()).thenKinds(); // the run's abort that follows changes nothing
+        }
+    }
+
+    @Nested
     class Admission {
         @Test
         void untilItsStudentIsAdmittedTheMachineHoldsNothingAndRefusesEverything() {

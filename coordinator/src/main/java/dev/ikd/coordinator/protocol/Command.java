@@ -13,11 +13,18 @@ public sealed interface Command {
     record CourseStart(String studentId, long step) implements Command {
     }
 
-    /** The student broke the protocol (learned from the wrong teacher version): it stops, with the reason. */
+    /** The student broke the protocol (learned from the wrong teacher version), or the run was aborted: it stops, with the reason. */
     record Abort(String studentId, String reason) implements Command {
     }
 
     record Finish(String studentId, long steps) implements Command {
+    }
+
+    /**
+     * The run cannot go on (a student or its teacher diverged, a student made no progress after
+     * every nudge): every service stops with the reason.
+     */
+    record AbortRun(String reason) implements Command {
     }
 
     /** Every expected student has finished and reported: the run is over. */

@@ -31,9 +31,13 @@ public final class CoordinatorMachine implements Machine {
      * @param dataset          the run's data terms (checksum, sizes, split seed and fractions)
      * @param teacherMode      the mode the run's teacher serves
      * @param timeoutMs        re-issue a CourseStart whose answers are this late
+     * @param maxNudges        how many times, with no news, before the run is aborted
      * @param expectedStudents the run ends once this many students have reported (0: never by itself)
      */
-    public record Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int expectedStudents) {
+    public record Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int maxNudges, int expectedStudents) {
+
+        /** Nudges at one step before a run gives up on a student, unless --max-nudges says otherwise. */
+        public static final int MAX_NUDGES = 5;
     }
 
     private final Settings settings;
@@ -52,7 +56,7 @@ public final class CoordinatorMachine implements Machine {
         this.clock = clock;
         DatasetSpec d = settings.dataset();
         this.protocol = new Protocol(runId, new Event.Terms(d.getSha256(), Terms.splits(d), settings.teacherMode()),
-            settings.timeoutMs(), settings.expectedStudents());
+            settings.timeoutMs(), settings.maxNudges(), settings.expectedStudents());
     }
 
     @Override
@@ -67,9 +71,12 @@ public final class CoordinatorMachine implements Machine {
                 yield new Event.Enrolled(run, student, new Event.Terms(d.getSha256(), Terms.splits(d), hp.getTeacherMode()),
                     hp.getSteps(), hp.getBatchSize(), hp.getExamBatchSize());
             }
-            case EXAM_RESULT -> new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256(),
-                e.getExamResult().getTeacherVersion());
-            case TEACHER_UPDATED -> new Event.TeacherUpdated(run, student, e.getStep(), e.getTeacherUpdated().getTeacherVersion());
+            case EXAM_RESULT -> e.getExamResult().getDiverged().isEmpty()
+                ? new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256(), e.getExamResult().getTeacherVersion())
+                : new Event.Diverged(run, student, e.getStep(), e.getExamResult().getDiverged());
+            case TEACHER_UPDATED -> e.getTeacherUpdated().getDiverged().isEmpty()
+                ? new Event.TeacherUpdated(run, student, e.getStep(), e.getTeacherUpdated().getTeacherVersion())
+                : new Event.Diverged(run, student, e.getStep(), e.getTeacherUpdated().getDiverged());
             case STUDENT_REPORT -> new Event.Reported(run, student, e.getStudentReport().getSteps(),
                 e.getStudentReport().getParamSha256());
             default -> throw new RejectedMessageException("the coordinator does not take " + e.getKind() + " messages");
@@ -112,6 +119,9 @@ public final class CoordinatorMachine implements Machine {
             return header(f.studentId(), f.steps(), Kind.FINISH).setFinish(Finish.newBuilder()
                 .setReason("all " + f.steps() + " steps done")).build();
         }
+        if (c instanceof Command.AbortRun abort) {
+            return header("", 0, Kind.ABORT).setAbort(Abort.newBuilder().setReason(abort.reason())).build();
+        }
         if (c instanceof Command.EndRun end) {
             return header("", 0, Kind.FINISH).setFinish(Finish.newBuilder()
                 .setReason("run complete: " + end.students() + " students reported")).build();
@@ -132,6 +142,11 @@ public final class CoordinatorMachine implements Machine {
     @Override
     public Message state() {
         return null;
+    }
+
+    /** Why the run was aborted (its abort has been sent), or null. */
+    public String abortedBecause() {
+        return protocol.abortedBecause();
     }
 
     /** Whether every expected student has finished and reported (the run's end has been sent). */

@@ -33,6 +33,13 @@ public sealed interface Event {
     record TeacherUpdated(String runId, String studentId, long step, long teacherVersion) implements Event {
     }
 
+    /**
+     * A student's step, or its teacher's, was not finite: {@code reason} names the student, the step
+     * and the quantity. The run cannot go on: it is aborted with that line.
+     */
+    record Diverged(String runId, String studentId, long step, String reason) implements Event {
+    }
+
     /** A finished student's last word: test accuracy and final parameter hash. */
     record Reported(String runId, String studentId, long steps, String paramSha256) implements Event {
     }

@@ -14,15 +14,20 @@ import java.util.Map;
  * order, and that step k learned from the teacher version that includes the update of step k−1;
  * a violation aborts the student with the reason. A student with no news for the timeout is
  * nudged: the step it is stuck at is re-issued, and the teacher and the student answer with what
- * they recorded. When both streams have all N steps the student is finished.
+ * they recorded; after {@code maxNudges} nudges at one step with no news the run is aborted, so
+ * nothing is sent again for ever. A step whose numbers were not finite aborts the run too. When both
+ * streams have all N steps the student is finished.
  */
 public final class Protocol {
 
     private final String runId;
     private final Event.Terms terms;
     private final long timeoutMs;
+    private final int maxNudges;
     private final int expectedStudents;
     private int reported;
+    /** Why the run was aborted, or null while it goes on. */
+    private String abortedBecause;
     private final Map<String, Student> students = new HashMap<>();
 
     /** One student's place in the protocol. */
@@ -38,6 +43,8 @@ public final class Protocol {
         boolean aborted;
         boolean reported;
         long lastNewsMs;
+        /** Nudges sent since the last news. */
+        int nudges;
 
         Student(long steps, long nowMs) {
             this.steps = steps;
@@ -50,12 +57,17 @@ public final class Protocol {
     }
 
     /**
+     * @param maxNudges        nudges at one step, with no news, before the run is aborted
      * @param expectedStudents the run ends when this many students have finished and reported (0: it never ends by itself)
      */
-    public Protocol(String runId, Event.Terms terms, long timeoutMs, int expectedStudents) {
+    public Protocol(String runId, Event.Terms terms, long timeoutMs, int maxNudges, int expectedStudents) {
         if (timeoutMs < 1) {
             throw new IllegalArgumentException("timeout must be at least 1 ms, got " + timeoutMs);
         }
+        if (maxNudges < 1) {
+            throw new IllegalArgumentException("--max-nudges must be at least 1, got " + maxNudges);
+        }
+        this.maxNudges = maxNudges;
         if (expectedStudents < 0) {
             throw new IllegalArgumentException("expected students must be >= 0, got " + expectedStudents);
         }
@@ -70,8 +82,15 @@ public final class Protocol {
         if (!runId.equals(event.runId())) {
             return List.of(new Command.Reject(event, "unknown run " + event.runId() + " (this coordinator runs " + runId + ")"));
         }
+        if (abortedBecause != null && !(event instanceof Event.Tick)) {
+            return List.of(new Command.Reject(event, "run " + runId + " was aborted: " + abortedBecause));
+        }
         if (event instanceof Event.Enrolled e) {
             return enroll(e, nowMs);
+        }
+        if (event instanceof Event.Diverged d) {
+            return students.containsKey(d.studentId()) ? abortRun(d.reason())
+                : List.of(new Command.Reject(event, "unknown student " + d.studentId()));
         }
         if (event instanceof Event.Tick t) {
             return timeouts(t.nowMs());
@@ -107,6 +126,7 @@ public final class Protocol {
                 + " steps"));
         }
         s.lastNewsMs = nowMs;
+        s.nudges = 0;
         if (exam) {
             s.examNext++;
             s.learnedFrom.put(step, ((Event.ExamResult) event).teacherVersion());
@@ -196,17 +216,46 @@ public final class Protocol {
         return List.of(new Command.Admit(e.studentId(), e.steps()));
     }
 
-    /** Re-issues, with the same key, the step of every student that has had no news for the timeout. */
+    /**
+     * Re-issues, with the same key, the step of every student that has had no news for the timeout;
+     * a student still stuck after {@code maxNudges} of them aborts the run.
+     */
     private List<Command> timeouts(long nowMs) {
+        if (abortedBecause != null) {
+            return List.of();
+        }
         List<Command> out = new ArrayList<>();
-        students.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+        for (Map.Entry<String, Student> e : students.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
             Student s = e.getValue();
             if (s.active() && nowMs - s.lastNewsMs >= timeoutMs) {
+                long step = Math.min(s.examNext, s.teacherNext);
+                if (s.nudges >= maxNudges) {
+                    return abortRun(e.getKey() + " made no progress at step " + step + ": nudged " + s.nudges + " times, "
+                        + timeoutMs + " ms apart, with no new exam result or teacher update (the dead letters say what was refused)");
+                }
                 s.lastNewsMs = nowMs;
-                out.add(new Command.CourseStart(e.getKey(), Math.min(s.examNext, s.teacherNext)));
+                s.nudges++;
+                out.add(new Command.CourseStart(e.getKey(), step));
             }
-        });
+        }
         return out;
+    }
+
+    /** Stops every student still learning, then the whole run, with {@code reason}. */
+    private List<Command> abortRun(String reason) {
+        abortedBecause = reason;
+        List<Command> out = new ArrayList<>();
+        students.entrySet().stream().sorted(Map.Entry.comparingByKey()).filter(e -> e.getValue().active()).forEach(e -> {
+            e.getValue().aborted = true;
+            out.add(new Command.Abort(e.getKey(), reason));
+        });
+        out.add(new Command.AbortRun(reason));
+        return out;
+    }
+
+    /** Why the run was aborted, or null while it goes on (or ended well). */
+    public String abortedBecause() {
+        return abortedBecause;
     }
 
     /** How many students were admitted. */

@@ -9,6 +9,7 @@ import dev.ikd.proto.envelope.EnvelopeSerializer;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
+import dev.ikd.runtime.RunFailedException;
 import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.KafkaProcessor;
@@ -59,23 +60,30 @@ public final class CoordinatorVerticle extends AbstractVerticle {
             ProcessorConfig.workers(pool), new Processor.Listener<>() {
                 @Override
                 public void handled(String key, CoordinatorMachine machine, Input input) {
-                    if (machine.ended()) {
-                        ended.tryComplete();
-                    }
+                    observe(machine);
                 }
 
                 @Override
                 public void recovered(String key, CoordinatorMachine machine) {
-                    if (machine.ended()) {
-                        ended.tryComplete();
-                    }
+                    observe(machine);
                 }
             });
         kafka.processor().failure().whenComplete((ok, stop) -> ended.tryFail(stop));
         Future.fromCompletionStage(kafka.processor().start()).onSuccess(v -> up = true).onComplete(started);
     }
 
-    /** Completes once every expected student has reported and the run's end is sent; fails if the service had to stop. */
+    private void observe(CoordinatorMachine machine) {
+        if (machine.abortedBecause() != null) {
+            ended.tryFail(new RunFailedException("run " + config.runId() + " aborted: " + machine.abortedBecause()));
+        } else if (machine.ended()) {
+            ended.tryComplete();
+        }
+    }
+
+    /**
+     * Completes once every expected student has reported and the run's end is sent; fails if the run
+     * was aborted (with its reason), or if the service had to stop.
+     */
     public Future<Void> ended() {
         return ended.future();
     }

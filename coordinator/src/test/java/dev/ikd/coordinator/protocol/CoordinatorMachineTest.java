@@ -2,6 +2,7 @@ package dev.ikd.coordinator.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -30,7 +31,7 @@ class CoordinatorMachineTest {
     static final DatasetSpec DATA = DatasetSpec.newBuilder().setName("digits").setSha256("ab".repeat(32)).setTrainSize(1438)
         .setSplitSeed(1).setLabelFraction(1).setQuizFraction(0.1).build();
 
-    final CoordinatorMachine machine = new CoordinatorMachine(new CoordinatorMachine.Settings(DATA, "ikd", 1_000, 1), RUN,
+    final CoordinatorMachine machine = new CoordinatorMachine(new CoordinatorMachine.Settings(DATA, "ikd", 1_000, 5, 1), RUN,
         "coordinator", CLOCK);
 
     static Envelope enrollment(String student, long steps) {
@@ -92,6 +93,27 @@ class CoordinatorMachineTest {
             assertThat(e.getAbort().getReason()).isEqualTo("step 0 learned from teacher version 4, but the teacher reported "
                 + "version 0 to start from");
         });
+    }
+
+    @Test
+    void anExamResultOrATeacherUpdateThatSaysItDivergedAbortsTheStudentsAndTheWholeRun() {
+        String line = "student-0 diverged at step 0: the exam loss is NaN";
+        apply(enrollment("student-0", 2), 0);
+        apply(enrollment("student-1", 2), 0);
+        List<Envelope> out = apply(Envelopes.header(RUN, "student-0", 0, Kind.EXAM_RESULT, "student-0", CLOCK)
+            .setExamResult(ExamResult.newBuilder().setDiverged(line)).build(), 5);
+        assertThat(out).extracting(Envelope::getKind, Envelope::getStudentId)
+            .containsExactly(tuple(Kind.ABORT, "student-0"), tuple(Kind.ABORT, "student-1"), tuple(Kind.ABORT, ""));
+        assertThat(out).allSatisfy(e -> assertThat(e.getAbort().getReason()).isEqualTo(line));
+        assertThat(machine.abortedBecause()).isEqualTo(line);
+
+        var teacherSide = new CoordinatorMachine(new CoordinatorMachine.Settings(DATA, "ikd", 1_000, 5, 1), RUN, "coordinator",
+            CLOCK);
+        teacherSide.apply(new Input(enrollment("student-0", 2), new Position("ikd.enrollment", 0, 0), 0));
+        String teacherLine = "the teacher of student-0 diverged at step 1: a soft target is NaN at [3, 0]";
+        assertThat(teacherSide.apply(new Input(Envelopes.header(RUN, "student-0", 0, Kind.TEACHER_UPDATED, "teacher", CLOCK)
+            .setTeacherUpdated(TeacherUpdated.newBuilder().setDiverged(teacherLine)).build(), new Position("ikd.teacher-updates", 0, 0),
+            0))).last().satisfies(e -> assertThat(e.getAbort().getReason()).isEqualTo(teacherLine));
     }
 
     @Test

@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.ikd.coordinator.protocol.Command.Abort;
+import dev.ikd.coordinator.protocol.Command.AbortRun;
 import dev.ikd.coordinator.protocol.Command.Admit;
 import dev.ikd.coordinator.protocol.Command.CourseStart;
 import dev.ikd.coordinator.protocol.Command.EndRun;
 import dev.ikd.coordinator.protocol.Command.Finish;
 import dev.ikd.coordinator.protocol.Command.Refuse;
 import dev.ikd.coordinator.protocol.Command.Reject;
+import dev.ikd.coordinator.protocol.Event.Diverged;
 import dev.ikd.coordinator.protocol.Event.Enrolled;
 import dev.ikd.coordinator.protocol.Event.ExamResult;
 import dev.ikd.coordinator.protocol.Event.Reported;
@@ -26,6 +29,7 @@ class ProtocolTest {
     static final String DATA = "ab".repeat(32);
     static final Event.Terms TERMS = new Event.Terms(DATA, "seed 1, labels 1.0, quiz 0.1", "ikd");
     static final long TIMEOUT = 1_000;
+    static final int MAX_NUDGES = 3;
 
     static Enrolled enrolled(String student, long steps) {
         return new Enrolled(RUN, student, TERMS, steps);
@@ -47,7 +51,7 @@ class ProtocolTest {
 
     /** given(...).when(...).then(...), with the clock at 0 unless a Tick says otherwise. */
     static final class Scenario {
-        final Protocol protocol = new Protocol(RUN, TERMS, TIMEOUT, 2);
+        final Protocol protocol = new Protocol(RUN, TERMS, TIMEOUT, MAX_NUDGES, 2);
         List<Command> last = List.of();
 
         static Scenario given(Event... past) {
@@ -230,10 +234,66 @@ class ProtocolTest {
         }
 
         @Test
+        void aStudentStillStuckAfterTheLastNudgeAbortsTheRunInsteadOfBeingNudgedForEver() {
+            Scenario s = Scenario.given(enrolled("s1", 5), enrolled("s2", 5), exam("s1", 0), teacher("s1", 0));
+            for (int n = 1; n <= MAX_NUDGES; n++) {
+                s.when(new Tick(RUN, n * TIMEOUT)).then(start("s1", 1), start("s2", 0));
+            }
+            String reason = "s1 made no progress at step 1: nudged 3 times, 1000 ms apart, with no new exam result or teacher "
+                + "update (the dead letters say what was refused)";
+            s.when(new Tick(RUN, (MAX_NUDGES + 1) * TIMEOUT)).then(new Abort("s1", reason), new Abort("s2", reason),
+                new AbortRun(reason));
+            s.when(new Tick(RUN, (MAX_NUDGES + 5) * TIMEOUT)).then();
+            s.when(exam("s2", 0)).thenRejected("run run-1 was aborted: " + reason);
+        }
+
+        @Test
+        void newsResetsTheNudgeCount() {
+            Scenario s = Scenario.given(enrolled("s1", 5));
+            for (int n = 1; n <= MAX_NUDGES; n++) {
+                s.when(new Tick(RUN, n * TIMEOUT)).then(start("s1", 0));
+            }
+            s.protocol.handle(exam("s1", 0), (MAX_NUDGES + 1) * TIMEOUT - 1);
+            s.when(new Tick(RUN, (MAX_NUDGES + 2) * TIMEOUT)).then(start("s1", 0));
+        }
+
+        @Test
         void finishedStudentsAreNotNudged() {
             Scenario s = Scenario.given(enrolled("s1", 1), enrolled("s2", 5), exam("s1", 0), teacher("s1", 0));
             List<Command> reissued = new ArrayList<>(s.when(new Tick(RUN, TIMEOUT)).last);
             assertThat(reissued).containsExactly(start("s2", 0));
+        }
+    }
+
+    @Nested
+    class Divergence {
+        static final String LINE = "s1 diverged at step 3: the feedback d is NaN at [0, 2]";
+
+        @Test
+        void aStepThatWasNotFiniteAbortsEveryStudentAndTheRunWithItsLine() {
+            Scenario.given(enrolled("s1", 5), enrolled("s2", 5), enrolled("s3", 1), exam("s3", 0), teacher("s3", 0))
+                .when(new Diverged(RUN, "s1", 3, LINE))
+                .then(new Abort("s1", LINE), new Abort("s2", LINE), new AbortRun(LINE));
+        }
+
+        @Test
+        void itOvertakesWhateverTheStreamsHadOutstanding() {
+            Scenario.given(enrolled("s1", 5)).when(new Diverged(RUN, "s1", 3, LINE)).then(new Abort("s1", LINE), new AbortRun(LINE));
+        }
+
+        @Test
+        void afterTheAbortEveryMessageIsRejectedWithItsReason() {
+            Scenario s = Scenario.given(enrolled("s1", 5), new Diverged(RUN, "s1", 3, LINE));
+            s.when(teacher("s1", 0)).thenRejected("run run-1 was aborted: " + LINE);
+            s.when(new Diverged(RUN, "s1", 3, LINE)).thenRejected("run run-1 was aborted: " + LINE);
+            s.when(enrolled("s9", 5)).thenRejected("was aborted");
+            assertThat(s.protocol.abortedBecause()).isEqualTo(LINE);
+            assertThat(s.protocol.ended()).isFalse();
+        }
+
+        @Test
+        void aDivergenceOfAStudentThatWasNeverAdmittedIsRejected() {
+            Scenario.given().when(new Diverged(RUN, "s7", 0, LINE)).thenRejected("unknown student s7");
         }
     }
 

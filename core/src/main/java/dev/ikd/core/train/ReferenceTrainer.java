@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Plan;
 import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.Divergence;
 import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.Teacher;
@@ -78,6 +79,10 @@ public final class ReferenceTrainer {
             long t0 = System.nanoTime();
             long cpu0 = TrainingListener.cpuNanos();
             p = WireSteps.softTargets(teacher, data, ids, type, run);
+            String soft = Divergence.ofMatrix("a soft target", p, data.classes());
+            if (soft != null) {
+                throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
+            }
             listener.onSoftTargets(new TrainingListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
                 TrainingListener.cpuNanos() - cpu0));
         }
@@ -89,10 +94,18 @@ public final class ReferenceTrainer {
             teacher == null ? TeacherMode.FROZEN : c.mode(), type, run);
         listener.onStudentStep(new TrainingListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
             r.paramSha256(), System.nanoTime() - t0));
+        String diverged = Divergence.ofStudentStep(r, data.classes());
+        if (diverged != null) {
+            throw new DivergedException(DivergedException.line(id, k, diverged));
+        }
         if (teacher != null) {
             long t1 = System.nanoTime();
             long cpu1 = TrainingListener.cpuNanos();
             Teacher.Update u = WireSteps.teach(teacher, data, ids, r.feedback(), r.courseLogits(), type, run);
+            String teacherDiverged = Divergence.ofLoss("the teacher's loss", u.loss());
+            if (teacherDiverged != null) {
+                throw new DivergedException("the teacher of " + DivergedException.line(id, k, teacherDiverged));
+            }
             listener.onTeacherStep(new TrainingListener.TeacherStepped(id, k, u.loss(), u.version(), System.nanoTime() - t1,
                 TrainingListener.cpuNanos() - cpu1));
         }

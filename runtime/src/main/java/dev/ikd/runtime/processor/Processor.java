@@ -612,11 +612,11 @@ public final class Processor<M extends Machine> implements AutoCloseable {
 
     /**
      * The records one envelope becomes: one to the topic of its kind, keyed by student; the end of a
-     * run (Finish with no student) goes to every partition, so every replica of a service hears it.
+     * run (a Finish or an Abort with no student) goes to every partition, so every replica of a service hears it.
      */
     private List<ProducerRecord<String, Envelope>> records(Envelope e) {
         String topic = Topics.topicOf(e.getKind());
-        if (e.getKind() == Kind.FINISH && e.getStudentId().isEmpty()) {
+        if ((e.getKind() == Kind.FINISH || e.getKind() == Kind.ABORT) && e.getStudentId().isEmpty()) {
             List<ProducerRecord<String, Envelope>> all = new ArrayList<>();
             for (PartitionInfo p : producer.partitionsFor(topic)) {
                 all.add(new ProducerRecord<>(topic, p.partition(), "", e));
