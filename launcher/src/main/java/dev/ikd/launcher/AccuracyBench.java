@@ -13,7 +13,9 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.Leash;
 import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
@@ -51,7 +53,8 @@ final class AccuracyBench implements Callable<Integer> {
     List<Double> labelFractions;
 
     @Option(names = "--methods", split = ",", defaultValue = "alone,kd,ikd,ikd-adapter,pesf,iakd,iakd+ikd",
-        description = "Methods to run. Default: ${DEFAULT-VALUE}")
+        description = "Methods to run; a learning teacher's on a leash as METHOD@BRAKE=V+BRAKE=V (the brakes of "
+            + "--teacher-leash, and beta=β), e.g. ikd@kl=1+clip=0.05. Default: ${DEFAULT-VALUE}")
     List<String> methods;
 
     @Option(names = "--iakd-swap", defaultValue = "0.5:linear", description = "Swap schedule of the IAKD methods. Default: ${DEFAULT-VALUE}")
@@ -96,14 +99,28 @@ final class AccuracyBench implements Callable<Integer> {
                     for (double fraction : labelFractions) {
                         for (String m : methods) {
                             Method how = method(m);
-                            TrainConfig c = seeded.withStudent(size).withLabelFraction(fraction)
-                                .with(how.mode(), how.swap() ? swap : SwapSchedule.OFF, how.alone());
-                            TrainResult r = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
-                            Row row = rows.computeIfAbsent(size + "|" + fraction + "|" + m, k -> new Row(size.toString(), fraction, m));
-                            row.accuracies.add(r.meanStudentAccuracy());
+                            TrainConfig c = how.teacherConfig(seeded.withStudent(size).withLabelFraction(fraction)
+                                .with(how.mode(), how.swap() ? swap : SwapSchedule.OFF, how.alone()));
+                            Row row = rows.computeIfAbsent(size + "|" + fraction + "|" + m, k -> new Row(size.toString(), fraction, m,
+                                c.steps()));
+                            TrainResult r;
+                            try {
+                                r = ReferenceTrainer.run(c, data, teacher, manager, row.drift);
+                            } catch (dev.ikd.core.train.DivergedException e) {
+                                // A method that diverges scores chance: its students end with nothing worth having.
+                                row.diverged.add(e.getMessage());
+                                row.accuracies.add(Double.NaN);
+                                row.validation.add(Double.NaN);
+                                System.err.printf("  %-14s labels %-5s %-28s diverged: %s%n", size, fraction, m, e.getMessage());
+                                continue;
+                            }
+                            Evaluation.Halves halves = r.meanHalves();
+                            row.accuracies.add(halves.test());
+                            row.validation.add(halves.validation());
                             row.wallSeconds.add(r.wallSeconds());
-                            System.err.printf("  %-14s labels %-5s %-12s %.4f  (%.1f s)%n", size, fraction, m,
-                                r.meanStudentAccuracy(), r.wallSeconds());
+                            row.drift.seedDone();
+                            System.err.printf("  %-14s labels %-5s %-28s val %.4f test %.4f  (%.1f s)%n", size, fraction, m,
+                                halves.validation(), halves.test(), r.wallSeconds());
                         }
                     }
                 }
@@ -123,43 +140,147 @@ final class AccuracyBench implements Callable<Integer> {
             new ModelSpec(preset.family(), preset.boundary(), java.util.Collections.nCopies(stages, Math.max(4, preset.widths().get(0) * 2))));
     }
 
-    /** What a method name means: the teacher's mode, whether IAKD swaps stages, and whether there is no teacher at all. */
-    private record Method(TeacherMode mode, boolean swap, boolean alone) {
+    /**
+     * What a method name means: the teacher's mode, whether IAKD swaps stages, whether there is no
+     * teacher at all, and the brakes on a learning teacher (null: the run's own) with its β (null: the run's).
+     */
+    record Method(TeacherMode mode, boolean swap, boolean alone, Leash leash, Double beta) {
+
+        /** The run's teacher settings with this method's brakes and β, where it names them. */
+        TrainConfig teacherConfig(TrainConfig c) {
+            if (leash == null && beta == null) {
+                return c;
+            }
+            TeacherConfig t = c.teacherConfig();
+            return c.withTeacherConfig(new TeacherConfig(t.learningRate(), t.momentum(), beta == null ? t.beta() : beta,
+                t.adapterHidden(), leash == null ? t.leash() : leash));
+        }
     }
 
-    private static Method method(String name) {
-        return switch (name) {
-            case "alone" -> new Method(TeacherMode.FROZEN, false, true);
-            case "kd" -> new Method(TeacherMode.FROZEN, false, false);
-            case "ikd" -> new Method(TeacherMode.IKD, false, false);
-            case "ikd-adapter" -> new Method(TeacherMode.IKD_ADAPTER, false, false);
-            case "pesf" -> new Method(TeacherMode.PESF, false, false);
-            case "iakd" -> new Method(TeacherMode.FROZEN, true, false);
-            case "iakd+ikd" -> new Method(TeacherMode.IKD, true, false);
+    static Method method(String name) {
+        int at = name.indexOf('@');
+        String base = at < 0 ? name : name.substring(0, at);
+        Method m = switch (base) {
+            case "alone" -> new Method(TeacherMode.FROZEN, false, true, null, null);
+            case "kd" -> new Method(TeacherMode.FROZEN, false, false, null, null);
+            case "ikd" -> new Method(TeacherMode.IKD, false, false, null, null);
+            case "ikd-adapter" -> new Method(TeacherMode.IKD_ADAPTER, false, false, null, null);
+            case "pesf" -> new Method(TeacherMode.PESF, false, false, null, null);
+            case "iakd" -> new Method(TeacherMode.FROZEN, true, false, null, null);
+            case "iakd+ikd" -> new Method(TeacherMode.IKD, true, false, null, null);
             default -> throw new IllegalArgumentException("unknown method '" + name
-                + "'; known: alone, kd, ikd, ikd-adapter, pesf, iakd, iakd+ikd");
+                + "'; known: alone, kd, ikd, ikd-adapter, pesf, iakd, iakd+ikd, each learning one with @BRAKE=V+...");
         };
+        if (at < 0) {
+            return m;
+        }
+        if (!m.mode().learnsFromFeedback()) {
+            throw new IllegalArgumentException("method '" + name + "': only a learning teacher (ikd, ikd-adapter, iakd+ikd) takes "
+                + "brakes");
+        }
+        Double beta = null;
+        List<String> brakes = new ArrayList<>();
+        for (String b : name.substring(at + 1).split("\\+")) {
+            if (b.startsWith("beta=")) {
+                try {
+                    beta = Double.parseDouble(b.substring(5));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("method '" + name + "': beta needs a number, got '" + b.substring(5) + "'");
+                }
+            } else {
+                brakes.add(b);
+            }
+        }
+        return new Method(m.mode(), m.swap(), false, brakes.isEmpty() ? null : Leash.parse(String.join(",", brakes)), beta);
+    }
+
+    /** The mean KL drift of a method's teachers per step, over students and seeds. */
+    static final class Drift implements TrainingListener {
+        private final double[] sum;
+        private final int[] count;
+        private int seeds;
+
+        Drift(long steps) {
+            sum = new double[(int) steps];
+            count = new int[(int) steps];
+        }
+
+        @Override
+        public void onTeacherStep(TeacherStepped e) {
+            sum[(int) e.step()] += e.driftKl();
+            count[(int) e.step()]++;
+        }
+
+        void seedDone() {
+            seeds++;
+        }
+
+        boolean measured() {
+            return count.length > 0 && count[0] > 0;
+        }
+
+        double[] mean() {
+            double[] m = new double[sum.length];
+            for (int i = 0; i < m.length; i++) {
+                m[i] = count[i] == 0 ? Double.NaN : sum[i] / count[i];
+            }
+            return m;
+        }
+    }
+
+    /** Student's t quantile t(0.975, df) for df = 1..30, and 1.96 beyond: a 95% interval half-width is t · s / √n. */
+    private static final double[] T975 = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045,
+        2.042};
+
+    /** The half-width of the 95% confidence interval of the mean of {@code values} (0 for one value). */
+    static double ci95(List<Double> values) {
+        int n = values.size();
+        if (n < 2) {
+            return 0;
+        }
+        double m = values.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double s = Math.sqrt(values.stream().mapToDouble(v -> (v - m) * (v - m)).sum() / (n - 1));
+        return (n - 1 <= T975.length ? T975[n - 2] : 1.96) * s / Math.sqrt(n);
     }
 
     private static final class Row {
         final String student;
         final double labelFraction;
         final String method;
+        /** Accuracy on the test split's second half (reported) and its first half (to choose by), per seed. */
         final List<Double> accuracies = new ArrayList<>();
+        final List<Double> validation = new ArrayList<>();
         final List<Double> wallSeconds = new ArrayList<>();
+        final List<String> diverged = new ArrayList<>();
+        final Drift drift;
 
-        Row(String student, double labelFraction, String method) {
+        Row(String student, double labelFraction, String method, long steps) {
             this.student = student;
             this.labelFraction = labelFraction;
             this.method = method;
+            this.drift = new Drift(steps);
         }
 
-        double mean() {
-            return accuracies.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+        /** A diverged seed counts as chance would: it is not left out of the mean. */
+        private static List<Double> scored(List<Double> values, double chance) {
+            return values.stream().map(v -> v.isNaN() ? chance : v).toList();
+        }
+
+        double mean(double chance) {
+            return scored(accuracies, chance).stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+        }
+
+        double ci(double chance) {
+            return ci95(scored(accuracies, chance));
+        }
+
+        double validationMean(double chance) {
+            return scored(validation, chance).stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
         }
 
         double std() {
-            double m = mean();
+            double m = mean(0);
             return accuracies.size() < 2 ? 0 : Math.sqrt(accuracies.stream().mapToDouble(a -> (a - m) * (a - m)).sum()
                 / (accuracies.size() - 1));
         }
@@ -210,18 +331,63 @@ final class AccuracyBench implements Callable<Integer> {
             jr.addProperty("student", r.student);
             jr.addProperty("label_fraction", r.labelFraction);
             jr.addProperty("method", r.method);
+            double chance = 1.0 / data.classes();
             var acc = new JsonArray();
-            r.accuracies.forEach(acc::add);
+            r.accuracies.forEach(a -> acc.add(a.isNaN() ? chance : a));
             jr.add("test_accuracy", acc);
-            jr.addProperty("mean", r.mean());
+            var val = new JsonArray();
+            r.validation.forEach(a -> val.add(a.isNaN() ? chance : a));
+            jr.add("validation_accuracy", val);
+            jr.addProperty("mean", r.mean(chance));
+            jr.addProperty("ci95", r.ci(chance));
+            jr.addProperty("validation_mean", r.validationMean(chance));
             jr.addProperty("std", r.std());
+            jr.addProperty("diverged_seeds", r.diverged.size());
             jr.addProperty("wall_s_per_run", r.wall());
+            if (r.drift.measured()) {
+                var drift = new JsonArray();
+                for (double d : r.drift.mean()) {
+                    drift.add(d);
+                }
+                jr.add("teacher_drift_kl", drift);
+            }
             jsonRows.add(jr);
         }
         o.add("rows", jsonRows);
         // A table's file name without its extension (breast-cancer.csv: breast-cancer) names its results.
-        output.record("accuracy-" + data.name().replaceFirst("\\.(csv|tsv|CSV|TSV)$", "") + (tag == null ? "" : "-" + tag), o,
-            table(data, command, machine, base, rows, teacherAccuracies, wall));
+        String name = "accuracy-" + data.name().replaceFirst("\\.(csv|tsv|CSV|TSV)$", "") + (tag == null ? "" : "-" + tag);
+        List<String> plots = driftPlots(name, rows);
+        output.record(name, o, table(data, command, machine, base, rows, teacherAccuracies, wall)
+            + plots.stream().map(f -> "\n![teacher drift](bench/results/" + f + ")\n").reduce("", String::concat));
+    }
+
+    /** Per student size and label setting, the teachers' mean KL drift over the steps of every learning method. */
+    private List<String> driftPlots(String name, Map<String, Row> rows) {
+        Map<String, List<LinePlot.Series>> plots = new LinkedHashMap<>();
+        java.awt.Color[] colors = {java.awt.Color.BLACK, new java.awt.Color(0xd62728), new java.awt.Color(0x1f77b4),
+            new java.awt.Color(0x2ca02c), new java.awt.Color(0x9467bd), new java.awt.Color(0xff7f0e), new java.awt.Color(0x8c564b),
+            new java.awt.Color(0xe377c2), new java.awt.Color(0x17becf)};
+        for (Row r : rows.values()) {
+            if (!r.drift.measured()) {
+                continue;
+            }
+            String key = r.student + "|" + r.labelFraction;
+            List<LinePlot.Series> lines = plots.computeIfAbsent(key, k -> new ArrayList<>());
+            double[] y = r.drift.mean();
+            double[] x = new double[y.length];
+            java.util.Arrays.setAll(x, i -> i);
+            lines.add(new LinePlot.Series(r.method, x, y, colors[lines.size() % colors.length], lines.size() >= colors.length));
+        }
+        List<String> files = new ArrayList<>();
+        int i = 0;
+        for (var e : plots.entrySet()) {
+            String[] key = e.getKey().split("\\|");
+            String file = name + "-drift" + (plots.size() == 1 ? "" : "-" + i++) + ".png";
+            LinePlot.writeLinear(output.results.resolve(file), "teacher drift, " + key[0] + ", labels " + key[1],
+                "step", "KL(initial teacher || teacher) on the exam batch", e.getValue());
+            files.add(file);
+        }
+        return files;
     }
 
     private String table(Dataset data, String command, String machine, TrainConfig base, Map<String, Row> rows,
@@ -250,11 +416,15 @@ final class AccuracyBench implements Callable<Integer> {
                 .append(first.labelFraction == 1.0 ? "all" : String.format(Locale.ROOT, "%.0f%%", first.labelFraction * 100));
             for (String m : methods) {
                 Row r = g.get(m);
-                md.append(" | ").append(r == null ? "" : String.format(Locale.ROOT, "%.4f ± %.4f (%.0f s)", r.mean(), r.std(), r.wall()));
+                double chance = 1.0 / data.classes();
+                md.append(" | ").append(r == null ? "" : String.format(Locale.ROOT, "%.4f ± %.4f%s", r.mean(chance), r.ci(chance),
+                    r.diverged.isEmpty() ? "" : " (" + r.diverged.size() + " diverged)"));
             }
             md.append(" |\n");
         }
-        md.append("\nCells: test accuracy, mean ± std over seeds (wall time of one run).\n");
+        md.append("\nCells: accuracy on the second half of the test split, mean ± 95% confidence interval over seeds (Student's "
+            + "t); a seed whose run diverged counts as chance. The first half of the test split is the validation set that "
+            + "settings are chosen on (in the JSON, with each run's wall time and its teachers' drift per step).\n");
         return md.toString();
     }
 

@@ -9,6 +9,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.data.ImageFolders;
 import dev.ikd.core.data.Tables;
+import dev.ikd.core.learn.Leash;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherConfig;
@@ -79,6 +80,10 @@ final class RunOptions {
     @Option(names = "--alpha", description = "Weight α of the distillation term. Default: ${ikd.preset.alpha}") Double alpha;
     @Option(names = "--beta", description = "Weight β of the teacher's CE anchor (0 = pure IKD). Default: ${ikd.preset.beta}") Double beta;
     @Option(names = "--teacher-lr", description = "Teacher learning rate in the exam step. Default: ${ikd.preset.teacher-lr}") Double teacherLr;
+    @Option(names = "--teacher-leash", paramLabel = "none|BRAKE=V,...", description = "How far a learning teacher may move: "
+        + "none, or brakes kl=λ (trust region to the teacher it started from), warmup=STEPS and decay=none|linear|cosine (its "
+        + "learning rate), clip=NORM (the feedback's norm), every=K (apply gradients every K steps), e.g. kl=0.5,clip=0.05. "
+        + "Default: ${ikd.preset.teacher-leash}") String teacherLeash;
     @Option(names = "--batch", description = "Course batch size. Default: ${ikd.preset.batch}") Integer batch;
     @Option(names = "--exam-batch", description = "Exam batch size. Default: ${ikd.preset.exam-batch}") Integer examBatch;
     @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given. Default: "
@@ -145,7 +150,8 @@ final class RunOptions {
         sc = new StudentConfig(or(lr, sc.learningRate()), or(momentum, sc.momentum()), or(temperature, sc.temperature()),
             or(alpha, sc.alpha()));
         TeacherConfig tc = p.teacherConfig();
-        tc = new TeacherConfig(or(teacherLr, tc.learningRate()), tc.momentum(), or(beta, tc.beta()), tc.adapterHidden());
+        tc = new TeacherConfig(or(teacherLr, tc.learningRate()), tc.momentum(), or(beta, tc.beta()), tc.adapterHidden(),
+            teacherLeash == null ? tc.leash() : Leash.parse(teacherLeash));
         TrainConfig.PretrainConfig pc = p.pretrain();
         if (pretrainSteps != null) {
             pc = new TrainConfig.PretrainConfig(pretrainSteps, pc.batchSize(), pc.learningRate(), pc.momentum());
@@ -159,7 +165,7 @@ final class RunOptions {
 
     /** The options whose defaults come from the data set's preset, as {@code --help} names them. */
     private static final List<String> PRESET = List.of("teacher", "student", "label-fraction", "lr", "momentum", "temperature",
-        "alpha", "beta", "teacher-lr", "batch", "exam-batch", "pretrain-steps");
+        "alpha", "beta", "teacher-lr", "teacher-leash", "batch", "exam-batch", "pretrain-steps");
 
     static {
         presetUnknown();
@@ -225,6 +231,7 @@ final class RunOptions {
         o.put("alpha", c.studentConfig().alpha());
         o.put("beta", c.teacherConfig().beta());
         o.put("teacher-lr", c.teacherConfig().learningRate());
+        o.put("teacher-leash", c.teacherConfig().leash());
         o.put("batch", c.batchSize());
         o.put("exam-batch", c.examBatchSize());
         o.put("label-fraction", c.labelFraction());
@@ -256,6 +263,7 @@ final class RunOptions {
         add(a, "--alpha", alpha);
         add(a, "--beta", beta);
         add(a, "--teacher-lr", teacherLr);
+        add(a, "--teacher-leash", teacherLeash);
         add(a, "--batch", batch);
         add(a, "--exam-batch", examBatch);
         add(a, "--pretrain-steps", pretrainSteps);

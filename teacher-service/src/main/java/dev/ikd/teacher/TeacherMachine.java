@@ -97,10 +97,11 @@ public final class TeacherMachine implements Machine {
                     if (difference != null) {
                         throw new CheckpointException("the saved teacher of " + studentId + " is another model: " + difference);
                     }
-                    m.teacher.restore(trainable, ParamsCodec.params(saved.getVelocity(), scope), saved.getVersion());
+                    m.teacher.restore(trainable, ParamsCodec.params(saved.getVelocity(), scope), saved.getVersion(),
+                        saved.hasGathered() ? ParamsCodec.params(saved.getGathered(), scope) : null, saved.getGatheredSteps());
                 }
             } else {
-                m.teacher.restore(null, null, saved.getVersion());
+                m.teacher.restore(null, null, saved.getVersion(), null, 0);
             }
         }
         return m;
@@ -259,10 +260,11 @@ public final class TeacherMachine implements Machine {
             : new float[ids.length * classes];
         long t0 = System.nanoTime();
         long cpu0 = TrainingListener.cpuNanos();
-        Teacher.Update u = WireSteps.teach(teacher, s.data(), ids, d, logits, s.type(), shared.manager());
+        Teacher.Update u = WireSteps.teach(teacher, s.data(), ids, plan.exam().batch(k), k, admitted.getAdmitted().getSteps(), d,
+            logits, s.type(), shared.manager());
         long cpu = TrainingListener.cpuNanos() - cpu0;
-        shared.listener().onTeacherStep(new TrainingListener.TeacherStepped(studentId, k, u.loss(), u.version(),
-            System.nanoTime() - t0, cpu));
+        shared.listener().onTeacherStep(new TrainingListener.TeacherStepped(studentId, k, u.loss(), u.version(), u.driftKl(),
+            u.examAccuracy(), System.nanoTime() - t0, cpu));
         appliedFeedback = f;
         applied = k;
         pending.remove(k);
@@ -271,7 +273,8 @@ public final class TeacherMachine implements Machine {
             return diverged(k, diverged);
         }
         updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
-            .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setTeacherBusyUs(cpu / 1000)).build();
+            .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setTeacherBusyUs(cpu / 1000).setDriftKl(u.driftKl())
+            .setTeacherExamAccuracy(u.examAccuracy())).build();
         // The next soft targets come from the teacher that includes this update: two hops a step.
         List<Envelope> next = serve(k + window());
         if (!next.isEmpty() && next.get(0).getKind() == Kind.TEACHER_UPDATED) {
@@ -339,6 +342,9 @@ public final class TeacherMachine implements Machine {
         }
         if (teacher != null && teacher.trainable() != null) {
             b.setTrainable(ParamsCodec.group(teacher.trainable())).setVelocity(ParamsCodec.group(teacher.velocity()));
+            if (teacher.gathered() != null) {
+                b.setGathered(ParamsCodec.group(teacher.gathered())).setGatheredSteps(teacher.gatheredSteps());
+            }
         } else if (learned != null) {
             b.setTrainable(learned); // 'ikd export --teacher-of' reads it
         }

@@ -31,15 +31,32 @@ public final class Evaluation {
     }
 
     public static double testAccuracy(Network net, Params params, Dataset data, NDManager manager) {
+        return (double) right(net, params, data, 0, data.testSize(), manager) / data.testSize();
+    }
+
+    /**
+     * Accuracy on each half of the test split: the first half to choose settings by (a benchmark's
+     * validation set), the second to report, so that nothing reported was tuned on.
+     */
+    public record Halves(double validation, double test) {
+    }
+
+    public static Halves testHalves(Network net, Params params, Dataset data, NDManager manager) {
+        int half = data.testSize() / 2;
+        return new Halves((double) right(net, params, data, 0, half, manager) / half,
+            (double) right(net, params, data, half, data.testSize(), manager) / (data.testSize() - half));
+    }
+
+    private static int right(Network net, Params params, Dataset data, int start, int end, NDManager manager) {
         int right = 0;
-        for (int from = 0; from < data.testSize(); from += CHUNK) {
-            int to = Math.min(data.testSize(), from + CHUNK);
+        for (int from = start; from < end; from += CHUNK) {
+            int to = Math.min(end, from + CHUNK);
             try (NDManager chunk = manager.newSubManager()) {
                 NDArray x = data.testFeatures(chunk, from, to, params.asMap().values().iterator().next().getDataType());
                 int[] y = data.testLabels(from, to);
                 right += (int) Math.round(Losses.accuracy(logits(net, params, x), y) * y.length);
             }
         }
-        return (double) right / data.testSize();
+        return right;
     }
 }

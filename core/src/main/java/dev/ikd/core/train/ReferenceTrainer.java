@@ -58,7 +58,8 @@ public final class ReferenceTrainer {
             for (int i = 0; i < c.students(); i++) {
                 Student s = students.get(i);
                 var result = new TrainResult.StudentResult("student-" + i, s.stepsDone(),
-                    Evaluation.testAccuracy(studentNet, s.parameters(), data, run), s.parameterHash());
+                    Evaluation.testAccuracy(studentNet, s.parameters(), data, run), s.parameterHash(),
+                    Evaluation.testHalves(studentNet, s.parameters(), data, run));
                 listener.onFinished(new TrainingListener.StudentFinished(result.id(), result.steps(), result.testAccuracy(),
                     result.paramSha256()));
                 results.add(result);
@@ -101,13 +102,14 @@ public final class ReferenceTrainer {
         if (teacher != null) {
             long t1 = System.nanoTime();
             long cpu1 = TrainingListener.cpuNanos();
-            Teacher.Update u = WireSteps.teach(teacher, data, ids, r.feedback(), r.courseLogits(), type, run);
+            Teacher.Update u = WireSteps.teach(teacher, data, ids, plan.exam().batch(k), k, c.steps(), r.feedback(), r.courseLogits(),
+                type, run);
             String teacherDiverged = Divergence.ofLoss("the teacher's loss", u.loss());
             if (teacherDiverged != null) {
                 throw new DivergedException("the teacher of " + DivergedException.line(id, k, teacherDiverged));
             }
-            listener.onTeacherStep(new TrainingListener.TeacherStepped(id, k, u.loss(), u.version(), System.nanoTime() - t1,
-                TrainingListener.cpuNanos() - cpu1));
+            listener.onTeacherStep(new TrainingListener.TeacherStepped(id, k, u.loss(), u.version(), u.driftKl(), u.examAccuracy(),
+                System.nanoTime() - t1, TrainingListener.cpuNanos() - cpu1));
         }
     }
 }

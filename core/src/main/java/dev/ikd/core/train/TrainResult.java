@@ -5,7 +5,17 @@ import java.util.List;
 /** What a run ends with: per student its test accuracy and final parameter hash. */
 public record TrainResult(String datasetSha256, List<StudentResult> students, double wallSeconds) {
 
-    public record StudentResult(String id, long steps, double testAccuracy, String paramSha256) {
+    /** @param halves accuracy on each half of the test split (benchmarks choose on the first, report the second); null if not measured */
+    public record StudentResult(String id, long steps, double testAccuracy, String paramSha256, Evaluation.Halves halves) {
+        public StudentResult(String id, long steps, double testAccuracy, String paramSha256) {
+            this(id, steps, testAccuracy, paramSha256, null);
+        }
+    }
+
+    /** The students' mean accuracy on each half of the test split. */
+    public Evaluation.Halves meanHalves() {
+        return new Evaluation.Halves(students.stream().mapToDouble(s -> s.halves().validation()).average().orElse(Double.NaN),
+            students.stream().mapToDouble(s -> s.halves().test()).average().orElse(Double.NaN));
     }
 
     public double meanStudentAccuracy() {

@@ -44,8 +44,13 @@ public interface TrainingListener {
                           String paramSha256, long wallNanos) {
     }
 
-    /** @param teacherVersion the version of this student's teacher after the step */
-    record TeacherStepped(String student, long step, double teacherLoss, long teacherVersion, long wallNanos, long cpuNanos) {
+    /**
+     * @param teacherVersion the version of this student's teacher after the step
+     * @param driftKl        KL(p0 ‖ p) of this student's teacher from the one it started from, on the step's exam batch
+     * @param examAccuracy   the teacher's accuracy on the step's exam batch (NaN: not measured)
+     */
+    record TeacherStepped(String student, long step, double teacherLoss, long teacherVersion, double driftKl, double examAccuracy,
+                          long wallNanos, long cpuNanos) {
     }
 
     record StudentFinished(String student, long steps, double testAccuracy, String paramSha256) {

@@ -52,13 +52,17 @@ public final class WireSteps {
         }
     }
 
-    /** The teacher's exam step on one student's feedback {@code d} and course logits (B x C each). */
-    public static Teacher.Update teach(Teacher teacher, Dataset data, int[] courseIds, float[] d, float[] courseLogits,
-                                       DataType type, NDManager parent) {
+    /**
+     * The teacher's exam step k of {@code steps} on one student's feedback {@code d} and course
+     * logits (B x C each); what it did to the teacher is measured on step k's exam batch.
+     */
+    public static Teacher.Update teach(Teacher teacher, Dataset data, int[] courseIds, int[] examIds, long k, long steps, float[] d,
+                                       float[] courseLogits, DataType type, NDManager parent) {
         try (NDManager s = parent.newSubManager()) {
             int rows = courseIds.length;
+            Teacher.At at = new Teacher.At(k, steps, batch(teacher, data, examIds, type, s), data.trainLabels(examIds));
             return teacher.learn(batch(teacher, data, courseIds, type, s), data.trainLabels(courseIds),
-                matrix(d, rows, data.classes(), type, s), matrix(courseLogits, rows, data.classes(), type, s));
+                matrix(d, rows, data.classes(), type, s), matrix(courseLogits, rows, data.classes(), type, s), at);
         }
     }
 

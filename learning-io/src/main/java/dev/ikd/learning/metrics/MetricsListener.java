@@ -5,7 +5,8 @@ import dev.ikd.runtime.ServiceMetrics;
 
 /**
  * Step events as a service's meters: time per learning phase (wall and CPU), and the latest losses,
- * exam accuracy, step and test accuracy per student (README, "Metrics").
+ * exam accuracy, step and test accuracy per student, and how far each student's teacher has moved from where
+ * it started (KL on the step's exam batch) with its accuracy there (README, "Metrics").
  */
 public final class MetricsListener implements TrainingListener {
 
@@ -35,6 +36,8 @@ public final class MetricsListener implements TrainingListener {
         metrics.phase("teacher_update", e.wallNanos());
         metrics.phaseCpu("teacher_update", e.cpuNanos());
         metrics.latest("teacher_loss", e.student(), e.teacherLoss());
+        metrics.latest("teacher_drift_kl", e.student(), e.driftKl());
+        metrics.latest("teacher_exam_accuracy", e.student(), e.examAccuracy());
     }
 
     @Override

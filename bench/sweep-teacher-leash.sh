@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The sweep behind BENCHMARKS.md "IKD on a leash": every data set, every label and 5% of them, 5 seeds,
+# the student alone, KD, today's IKD, IKD with each brake of --teacher-leash (and the CE anchor β), and
+# one combination of them, under one student budget. Each data set's table goes to
+# bench/results/accuracy-DATASET-leash.json (with the command that made it) and a section of
+# BENCHMARKS.md. Settings are chosen on the validation half of the test split, reported on the other.
+#   bench/sweep-teacher-leash.sh [ikd command] [results dir] [benchmarks file]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ikd=${1:-./ikd}
+results=${2:-bench/results}
+md=${3:-BENCHMARKS.md}
+methods='alone,kd,ikd,ikd@kl=1,ikd@warmup=50+decay=cosine,ikd@clip=0.05,ikd@every=4,ikd@beta=0.5,ikd@kl=1+clip=0.05+warmup=50+decay=cosine+beta=0.5'
+common=(--seeds 5 --methods "$methods" --label-fractions 1.0,0.05 --tag leash --results "$results" --benchmarks-md "$md")
+$ikd bench accuracy --dataset digits --steps 200 --student-sizes 'mlp:32:16,16' "${common[@]}"
+$ikd bench accuracy --dataset csv:data/breast-cancer/breast-cancer.csv --label-column diagnosis --steps 200 \
+  --student-sizes 'mlp:32:16,16' "${common[@]}"
+$ikd bench accuracy --dataset images:data/fashion-png --steps 200 --student-sizes 'cnn:16:4,4' "${common[@]}"
+$ikd bench accuracy --dataset fashion-mnist --steps 200 --student-sizes 'cnn:16:4,4' "${common[@]}"
+$ikd bench accuracy --dataset imdb --steps 400 --student-sizes 'text:32:8' "${common[@]}"
