@@ -1,9 +1,10 @@
 // The ikd dashboard: the run's history from the first server-sent event, then every change.
-// Rows are [step, course loss, exam loss, exam accuracy, teacher loss, soft-target entropy, distillation KL].
+// Rows are [step, course loss, exam loss, exam accuracy, teacher loss, soft-target entropy, distillation KL, teacher drift KL,
+// teacher accuracy on the exam batch].
 (function () {
   'use strict';
 
-  const METRICS = { course: 1, exam: 2, accuracy: 3, teacher: 4, entropy: 5, distill: 6 };
+  const METRICS = { course: 1, exam: 2, accuracy: 3, teacher: 4, entropy: 5, distill: 6, drift: 7, teacherAccuracy: 8 };
   const COLORS = ['#3658c8', '#d9480f', '#2b8a3e', '#ae3ec9', '#f08c00', '#0c8599', '#c2255c', '#5c940d',
     '#1864ab', '#e8590c', '#087f5b', '#862e9c', '#e67700', '#0b7285', '#a61e4d', '#495057'];
 
@@ -253,6 +254,8 @@
     chart('chart-teacher', perStudent(METRICS.teacher));
     chart('chart-entropy', perStudent(METRICS.entropy));
     chart('chart-distill', perStudent(METRICS.distill));
+    chart('chart-drift', perStudent(METRICS.drift));
+    chart('chart-teacher-accuracy', perStudent(METRICS.teacherAccuracy));
     const ops = opsSeries();
     chart('chart-teacher-ops', ops.teacher, true);
     chart('chart-hop-p50', ops.p50, true);

@@ -85,6 +85,12 @@ final class ExportCommand implements Callable<Integer> {
         if (!out.getFileName().toString().endsWith(".safetensors")) {
             throw new IllegalArgumentException("--out must end in .safetensors, got " + out);
         }
+        // An id names a folder of the teacher's state: refused before any file is touched.
+        for (String id : new String[] {which.student, which.teacherOf}) {
+            if (id != null) {
+                dev.ikd.proto.envelope.Envelopes.requireStudentId(id);
+            }
+        }
         var manifest = signatures.manifest(source, runId);
         return source.open(access -> export(RunLog.read(access, runId, manifest)));
     }

@@ -10,9 +10,10 @@ import picocli.CommandLine.Option;
 
 /** {@code ikd keys}: the signing keys and the manifest of a run whose services sign every message. */
 @Command(name = "keys", mixinStandardHelpOptions = true,
-    description = "Make a run's Ed25519 signing keys: manifest.properties (the coordinator's and the teacher's public keys) "
-        + "and one private <id>.key per sender. Give each machine the manifest and only its own keys, then start its "
-        + "services with --keys DIR.")
+    description = "Make a run's Ed25519 signing keys, one folder per role: DIR/<id>/ holds the run's manifest.properties (the "
+        + "public keys of the coordinator, the teacher and every student, pinned) and that role's private <id>.key. Give each "
+        + "machine its role's folder only (--keys DIR/student-0); DIR/manifest.properties, public keys only, is for replay "
+        + "and export. Run again with more --students to add students; the keys made before are kept.")
 final class KeysCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the keys go (kept if already there).")
@@ -33,8 +34,9 @@ final class KeysCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--run-id must be letters, digits, '.', '_' or '-', got '" + runId + "'");
         }
         RunManifest manifest = RunKeys.create(out, runId, students);
-        System.out.printf("run %s: manifest and private keys of %s in %s%n", manifest.runId(),
-            String.join(", ", RunKeys.identities(students)), out.toAbsolutePath());
+        System.out.printf("run %s: keys of %s, one folder each under %s (give each machine only its own: --keys %s); "
+            + "%s there pins %d students%n", manifest.runId(), String.join(", ", RunKeys.identities(students)), out,
+            out.resolve("<id>"), RunKeys.MANIFEST, manifest.students().size());
         return 0;
     }
 }

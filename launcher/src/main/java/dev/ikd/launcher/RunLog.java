@@ -57,46 +57,33 @@ final class RunLog {
 
     /**
      * Reads every ikd topic from its beginning to its current end and keeps the records of {@code runId}.
-     * With the run's {@code manifest}, every record's signature is checked as the services check it
-     * (students' keys from the coordinator's admissions); one that fails is left out and listed in
-     * {@link #forged}, so a log changed after the fact cannot pass for the run.
+     * A record that is not where its kind and student put it (copied to another topic or key) is
+     * left out and listed in {@link #forged}, as the services refuse it; with the run's
+     * {@code manifest}, so is every record whose signature is not its pinned sender's, so a log
+     * changed after the fact cannot pass for the run.
      */
     static RunLog read(KafkaAccess kafka, String runId, RunManifest manifest) {
         List<Entry> entries = new ArrayList<>();
-        Map<Entry, Signatures.Signed> signed = new java.util.IdentityHashMap<>();
+        List<Forged> forged = new ArrayList<>();
+        long[] checked = {0};
         KafkaClients.readFromStart(kafka, Topics.ALL, "ikd-replay", Duration.ofSeconds(60), r -> {
             if (r.value() instanceof Decoded.Valid v && belongs(v.envelope(), runId)) {
-                Entry entry = new Entry(r.topic(), r.partition(), r.offset(), r.timestamp(), v.envelope());
-                entries.add(entry);
-                signed.put(entry, v.signed());
+                Envelope e = v.envelope();
+                String problem = e.getKind() == Kind.DEAD_LETTER ? null : Topics.misplaced(r.topic(), r.key(), e);
+                if (problem == null && manifest != null) {
+                    checked[0]++;
+                    problem = Signatures.problem(manifest, e, v.signed());
+                }
+                if (problem != null) {
+                    forged.add(new Forged(r.topic(), r.partition(), r.offset(), problem));
+                } else {
+                    entries.add(new Entry(r.topic(), r.partition(), r.offset(), r.timestamp(), e));
+                }
             }
         }, null);
         // Log order: one student's records share a partition, so "first" means first in that partition.
         entries.sort(Comparator.comparing(Entry::topic).thenComparingInt(Entry::partition).thenComparingLong(Entry::offset));
-        List<Forged> forged = new ArrayList<>();
-        if (manifest != null) {
-            // The coordinator's admissions first: they carry the keys the students enrolled with.
-            Map<String, PublicKey> students = new HashMap<>();
-            for (Entry entry : entries) {
-                Envelope e = entry.envelope();
-                if (e.getKind() == Kind.ADMITTED && Signatures.problem(manifest, e, signed.get(entry), null) == null) {
-                    PublicKey key = Signatures.enrolledKey(e.getAdmitted().getEnrollment());
-                    if (key != null) {
-                        students.putIfAbsent(e.getStudentId(), key);
-                    }
-                }
-            }
-            entries.removeIf(entry -> {
-                Signatures.Signed sig = signed.get(entry);
-                String problem = Signatures.problem(manifest, entry.envelope(), sig,
-                    sig == null || sig.signer() == null ? null : students.get(sig.signer()));
-                if (problem != null) {
-                    forged.add(new Forged(entry.topic(), entry.partition(), entry.offset(), problem));
-                }
-                return problem != null;
-            });
-        }
-        return new RunLog(runId, entries, forged, manifest == null ? 0 : signed.size());
+        return new RunLog(runId, entries, forged, checked[0]);
     }
 
     /** The records whose signature failed (empty when the signatures were not checked). */

@@ -19,7 +19,8 @@ import io.vertx.core.json.JsonObject;
  * its own (the caller says what time it is), so it is tested with envelopes alone.
  *
  * <p>Per student and step it keeps one row (course loss, exam loss and accuracy from the exam
- * result, the teacher's loss from its update, the soft targets' entropy, the distillation term
+ * result, the teacher's loss from its update with how far it has drifted from where it started (KL on the
+ * exam batch) and its accuracy there, the soft targets' entropy, the distillation term
  * from the feedback); a row changed by a later record is sent again. Every change bumps a version,
  * so a page that has seen version v asks for {@link #since(long, long)} and gets only what changed.
  */
@@ -42,6 +43,8 @@ final class RunProjection {
         Double teacher;
         Double entropy;
         Double distill;
+        Double drift;
+        Double teacherAccuracy;
         long examVersion = -1;
         long changed;
 
@@ -51,7 +54,7 @@ final class RunProjection {
 
         JsonArray json() {
             return new JsonArray().add(step).add(num(course)).add(num(exam)).add(num(accuracy)).add(num(teacher)).add(num(entropy))
-                .add(num(distill));
+                .add(num(distill)).add(num(drift)).add(num(teacherAccuracy));
         }
     }
 
@@ -190,6 +193,8 @@ final class RunProjection {
             case TEACHER_UPDATED -> {
                 Row r = s.row(e.getStep());
                 r.teacher = e.getTeacherUpdated().getTeacherLoss();
+                r.drift = e.getTeacherUpdated().getDriftKl();
+                r.teacherAccuracy = e.getTeacherUpdated().getTeacherExamAccuracy();
                 r.changed = version;
                 s.teacherVersions.put(e.getStep(), e.getTeacherUpdated().getTeacherVersion());
                 bucket(timestampMs).teacherBusyUs += e.getTeacherUpdated().getTeacherBusyUs();

@@ -82,7 +82,7 @@ final class Services {
          */
         ProcessorConfig config(String serviceId, String group) {
             String principal = group.startsWith("student-") ? serviceId : group;
-            SigningKey signer = keys == null ? null : RunKeys.signingKey(keys, principal);
+            SigningKey signer = keys == null ? null : RunKeys.signingKey(RunKeys.roleDirectory(keys, principal), principal);
             RunManifest manifest = keys == null ? null : RunKeys.manifest(keys);
             return new ProcessorConfig(new KafkaProcessor.Connection(kafka.apply(principal), "ikd-" + group + "-" + runId, tuning,
                 signer), runId, serviceId, queueBound, faults, stateBase, manifest);
@@ -90,7 +90,7 @@ final class Services {
     }
 
     static String studentId(int index) {
-        return "student-" + index;
+        return dev.ikd.proto.envelope.Envelopes.studentId(index);
     }
 
     /** The ids of a run's {@code students} students: student-0 ... */

@@ -223,7 +223,7 @@ class BadInputTest {
         CheckpointFiles files = CheckpointFiles.of(dir.resolve("state"), RUN_ID, "student-0");
         try (NDManager manager = NDManager.newBaseManager()) {
             var service = new StudentService(Services.student(c, data, 0, 1), RUN_ID, Clock.systemUTC(), TrainingListener.NONE, manager,
-                null);
+                null, null);
             try (StudentMachine student = service.fresh("student-0")) {
                 for (long n = 1; n <= 2; n++) {
                     files.write("student-0", dev.ikd.proto.state.Checkpoint.newBuilder().setFormat(CheckpointFiles.FORMAT)

@@ -36,10 +36,12 @@ class ComposeRunTest {
         String defaults = Files.readString(DeployFilesTest.DEPLOY.resolve("run.properties"));
         Path run = Files.writeString(dir.resolve("run.properties"), defaults.replaceAll("(?m)^steps=\\d+$", "steps=200")
             .replaceAll("(?m)^run-id=.*$", "run-id=compose-test").replaceAll("(?m)^pretrain-steps=\\d+$", "pretrain-steps=100"));
+        Path secrets = Files.createDirectories(dir.resolve("secrets"));
+        Files.writeString(secrets.resolve("grafana-admin-password"), java.util.UUID.randomUUID().toString());
         try (ComposeContainer compose = new ComposeContainer(DeployFilesTest.DEPLOY.resolve("compose.yaml").toFile())
             .withLocalCompose(true)
             .withBuild(true)
-            .withEnv(Map.of("IKD_RUN_PROPERTIES", run.toString()))
+            .withEnv(Map.of("IKD_RUN_PROPERTIES", run.toString(), "IKD_SECRETS", secrets.toString()))
             .withExposedService("prometheus", 9090)
             .waitingFor("coordinator", Wait.forLogMessage(".*run compose-test complete: 2 students reported.*\\n", 1)
                 .withStartupTimeout(Duration.ofMinutes(20)))) {

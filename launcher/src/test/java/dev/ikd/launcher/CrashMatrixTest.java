@@ -45,7 +45,7 @@ class CrashMatrixTest {
 
     static final int STEPS = 90;
     static final String[] RUN = {"--dataset", "digits", "--students", "2", "--steps", Integer.toString(STEPS),
-        "--teacher-mode", "ikd", "--pretrain-steps", "100"};
+        "--teacher-mode", "ikd", "--pretrain-steps", "100", "--teacher-leash", "every=3,kl=0.5"};
     /** Where each service halts: staggered, so every crash happens with the others running. */
     static final Map<String, Integer> HALT_AT = Map.of("student-1", 15, "teacher", 40, "coordinator", 65);
     /** Where the broker is killed, and how far the students must get before the run is checked again. */

@@ -58,7 +58,7 @@ class DashboardTest {
                 && Long.parseLong(browser.find("#chart-course").getDomAttribute("data-points")) > points);
             assertThat(browser.script("return window.notReloaded === true;")).as("the page was not reloaded").isEqualTo(true);
             assertThat(((Number) browser.script("return window.ikd.updates();")).longValue()).isGreaterThan(updates);
-            for (String chart : List.of("course", "exam", "accuracy", "teacher", "entropy", "distill")) {
+            for (String chart : List.of("course", "exam", "accuracy", "teacher", "entropy", "distill", "drift", "teacher-accuracy")) {
                 assertThat(Long.parseLong(browser.find("#chart-" + chart).getDomAttribute("data-points"))).as(chart).isPositive();
             }
 
@@ -101,7 +101,7 @@ class DashboardTest {
                         .isEqualTo(String.format(Locale.ROOT, "%.4f", s.getAsJsonObject().get("test_accuracy").getAsDouble()));
                     assertThat(row.findElement(org.openqa.selenium.By.cssSelector("td.waiting")).getText()).isEqualTo("nothing: done");
                 }
-                for (String chart : List.of("course", "exam", "accuracy", "teacher", "entropy", "distill")) {
+                for (String chart : List.of("course", "exam", "accuracy", "teacher", "entropy", "distill", "drift", "teacher-accuracy")) {
                     assertThat(browser.find("#chart-" + chart).getDomAttribute("data-points")).as(chart).isEqualTo(Integer.toString(steps));
                 }
                 assertThat(browser.find("#alerts").getText()).isEqualTo("none");

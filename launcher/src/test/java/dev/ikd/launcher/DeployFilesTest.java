@@ -48,7 +48,7 @@ class DeployFilesTest {
         .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
 
     @Test
-    void dockerComposeValidatesComposeYamlAndItRunsAWholeDistillation() throws Exception {
+    void dockerComposeConfigAcceptsComposeYamlWithEveryPortOnLoopbackAndGrafanasPasswordFromASecret() throws Exception {
         Path compose = Tools.require("docker-compose", "docker-compose");
         Tools.Result check = Tools.run(DEPLOY, 60, List.of(compose.toString(), "-f", "compose.yaml", "config", "-q"));
         assertThat(check.code()).as(check.toString()).isZero();
@@ -66,19 +66,64 @@ class DeployFilesTest {
         assertThat(services.get("topics").get("build").get("dockerfile").asText()).isEqualTo("deploy/Dockerfile");
         assertThat(services.get("student-1").get("command").toString()).isEqualTo("[\"student\",\"--index\",\"1\"]");
         assertThat(services.get("grafana").get("volumes").toString()).contains("ikd.json");
+        // Nothing is published beyond the host unless asked for: 127.0.0.1 by default, every interface with public.env.
+        List<String> published = new ArrayList<>();
+        services.forEach(service -> {
+            if (service.has("ports")) {
+                service.get("ports").forEach(port -> published.add(port.asText()));
+            }
+        });
+        assertThat(published).hasSize(3).allSatisfy(port -> assertThat(port).startsWith("127.0.0.1:"));
+        Tools.Result open = Tools.run(DEPLOY, 60, List.of(compose.toString(), "--env-file", "public.env", "-f", "compose.yaml", "config"));
+        assertThat(open.code()).as(open.toString()).isZero();
+        assertThat(open.output()).contains("0.0.0.0:9400:9400").doesNotContain("127.0.0.1:");
+        JsonNode grafana = services.get("grafana");
+        assertThat(grafana.get("environment").get("GF_AUTH_ANONYMOUS_ENABLED").asText()).isEqualTo("false");
+        assertThat(grafana.get("environment").get("GF_SECURITY_ADMIN_PASSWORD__FILE").asText())
+            .isEqualTo("/run/secrets/grafana-admin-password");
+        assertThat(grafana.get("environment").has("GF_SECURITY_ADMIN_PASSWORD")).as("no password in the file itself").isFalse();
         // The run's options name only options that ikd has.
         ConfigFile.load(DEPLOY.resolve("run.properties"), new CommandLine(new Ikd()).getCommandSpec());
     }
 
+    /** Each ikd service of the secure file mounts its role's own secret folder, and no folder is mounted by two. */
     @Test
-    void theKubernetesManifestsMatchTheApiSchemasAndTheGpuOverlayOnlyTouchesTheTeacher() throws Exception {
+    void dockerComposeConfigAcceptsComposeSecureYamlWithOneSecretFolderPerRole() throws Exception {
+        Path compose = Tools.require("docker-compose", "docker-compose");
+        Tools.Result rendered = Tools.run(DEPLOY, 60, List.of(compose.toString(), "-f", "compose.secure.yaml", "config"));
+        assertThat(rendered.code()).as(rendered.toString()).isZero();
+        JsonNode services = YAML.readTree(rendered.output()).get("services");
+        Map<String, String> secretOf = new java.util.TreeMap<>();
+        for (String role : List.of("topics", "coordinator", "teacher", "student-0", "student-1")) {
+            JsonNode service = services.get(role);
+            List<String> mounts = new ArrayList<>();
+            service.get("volumes").forEach(v -> mounts.add(v.asText()));
+            List<String> secrets = mounts.stream().filter(m -> m.contains(":/etc/ikd/secret")).toList();
+            assertThat(secrets).as(role).hasSize(1);
+            String folder = secrets.get(0).substring(0, secrets.get(0).indexOf(":/etc/ikd/secret"));
+            assertThat(folder).as(role).endsWith("/secrets/" + (role.equals("topics") ? "admin" : role));
+            assertThat(secretOf.values()).as("the folder of " + role + " is nobody else's").doesNotContain(folder);
+            secretOf.put(role, folder);
+            String command = service.get("command").toString();
+            assertThat(command).as(role).contains("\"--kafka-config\",\"/etc/ikd/secret/client.properties\"");
+            if (!role.equals("topics")) {
+                assertThat(command).as(role).contains("\"--keys\",\"/etc/ikd/secret\"");
+            }
+        }
+        assertThat(services.get("coordinator").get("ports").get(0).asText()).startsWith("127.0.0.1:9400:");
+        ConfigFile.load(DEPLOY.resolve("run-secure.properties"), new CommandLine(new Ikd()).getCommandSpec());
+    }
+
+    @Test
+    void kubectlKustomizeRendersManifestsThatMatchTheApiSchemasWithOneSecretPerRoleAndAGpuOverlayThatOnlyTouchesTheTeacher()
+        throws Exception {
         Path kubectl = Tools.require("kubectl", "kubernetes-client");
         Map<String, HasMetadata> base = render(kubectl, "base");
         Map<String, HasMetadata> gpu = render(kubectl, "gpu");
-        assertThat(base.keySet()).containsExactlyInAnyOrder("Namespace/ikd", "ConfigMap/ikd-run", "Secret/ikd-kafka",
+        assertThat(base.keySet()).containsExactlyInAnyOrder("Namespace/ikd", "ConfigMap/ikd-run",
             "Job/ikd-topics", "PersistentVolumeClaim/ikd-coordinator-state", "Deployment/ikd-coordinator",
             "Service/ikd-coordinator-metrics", "PersistentVolumeClaim/ikd-teacher-state", "Deployment/ikd-teacher",
-            "Service/ikd-teacher-metrics", "Service/ikd-students", "StatefulSet/ikd-student");
+            "Service/ikd-teacher-metrics", "Service/ikd-students", "StatefulSet/ikd-student-0", "StatefulSet/ikd-student-1");
         assertThat(gpu.keySet()).isEqualTo(base.keySet());
 
         ConfigMap run = (ConfigMap) base.get("ConfigMap/ikd-run");
@@ -86,27 +131,41 @@ class DeployFilesTest {
         ConfigFile.load(properties, new CommandLine(new Ikd()).getCommandSpec());
         Files.delete(properties);
 
-        StatefulSet students = (StatefulSet) base.get("StatefulSet/ikd-student");
-        Container student = students.getSpec().getTemplate().getSpec().getContainers().get(0);
-        assertThat(student.getArgs()).containsSequence("student", "--index", "$(STUDENT_INDEX)");
-        assertThat(student.getEnv()).anySatisfy(e -> assertThat(e.getValueFrom().getFieldRef().getFieldPath())
-            .isEqualTo("metadata.labels['apps.kubernetes.io/pod-index']"));
-        assertThat(students.getSpec().getVolumeClaimTemplates()).hasSize(1);
+        for (int i = 0; i < 2; i++) {
+            StatefulSet students = (StatefulSet) base.get("StatefulSet/ikd-student-" + i);
+            Container student = students.getSpec().getTemplate().getSpec().getContainers().get(0);
+            assertThat(student.getArgs()).containsSequence("student", "--index", Integer.toString(i));
+            assertThat(students.getSpec().getReplicas()).isEqualTo(1);
+            assertThat(students.getSpec().getVolumeClaimTemplates()).hasSize(1);
+        }
         assertThat(((PersistentVolumeClaim) base.get("PersistentVolumeClaim/ikd-teacher-state")).getSpec().getAccessModes())
             .containsExactly("ReadWriteMany");
 
-        for (String workload : List.of("Deployment/ikd-coordinator", "Deployment/ikd-teacher", "StatefulSet/ikd-student",
-            "Job/ikd-topics")) {
+        // Every role mounts one Secret, its own: no Secret is mounted by two roles, so no pod holds another's login or key.
+        Map<String, String> secretOf = new java.util.TreeMap<>(Map.of("Deployment/ikd-coordinator", "ikd-coordinator",
+            "Deployment/ikd-teacher", "ikd-teacher", "StatefulSet/ikd-student-0", "ikd-student-0", "StatefulSet/ikd-student-1",
+            "ikd-student-1", "Job/ikd-topics", "ikd-admin"));
+        Map<String, List<String>> mountedBy = new java.util.TreeMap<>();
+        for (String workload : secretOf.keySet()) {
             PodSpec pod = podSpec(base.get(workload));
             assertThat(pod.getSecurityContext().getRunAsNonRoot()).as(workload).isTrue();
+            List<String> secrets = pod.getVolumes().stream().filter(v -> v.getSecret() != null).map(v -> v.getSecret().getSecretName())
+                .toList();
+            assertThat(secrets).as(workload).containsExactly(secretOf.get(workload));
+            secrets.forEach(name -> mountedBy.computeIfAbsent(name, k -> new ArrayList<>()).add(workload));
             Container c = pod.getContainers().get(0);
             assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).as(workload).isTrue();
             assertThat(c.getResources().getLimits()).as(workload).containsKey("memory");
-            assertThat(c.getArgs()).as(workload).containsSequence("--kafka-config", "/etc/ikd/kafka/client.properties");
+            assertThat(c.getArgs()).as(workload).containsSequence("--kafka-config", "/etc/ikd/secret/client.properties");
+            if (!workload.startsWith("Job")) {
+                assertThat(c.getArgs()).as(workload).containsSequence("--keys", "/etc/ikd/secret");
+            }
             if (!workload.startsWith("Job")) {
                 assertThat(c.getLivenessProbe().getHttpGet().getPath()).as(workload).isEqualTo("/health");
             }
         }
+
+        assertThat(mountedBy).allSatisfy((secret, by) -> assertThat(by).as(secret + " is mounted by one role").hasSize(1));
 
         Container cpuTeacher = podSpec(base.get("Deployment/ikd-teacher")).getContainers().get(0);
         Container gpuTeacher = podSpec(gpu.get("Deployment/ikd-teacher")).getContainers().get(0);

@@ -26,8 +26,9 @@ import picocli.CommandLine;
  */
 class DistributedRunTest {
 
+    /** IKD with every brake of the teacher's leash on: the braked teacher steps are as pure as the plain ones. */
     static final String[] RUN = {"--dataset", "digits", "--students", "2", "--steps", "50", "--teacher-mode", "ikd",
-        "--pretrain-steps", "100"};
+        "--pretrain-steps", "100", "--teacher-leash", "kl=0.5,warmup=10,decay=cosine,clip=0.05,every=3"};
 
     @TempDir
     Path dir;

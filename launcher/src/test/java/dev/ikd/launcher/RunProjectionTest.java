@@ -69,7 +69,7 @@ class RunProjectionTest {
 
     static Envelope updated(String student, long step, long version) {
         return header(student, step, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder().setTeacherLoss(0.25)
-            .setTeacherVersion(version)).build();
+            .setTeacherVersion(version).setDriftKl(0.125).setTeacherExamAccuracy(0.5)).build();
     }
 
     static JsonArray rows(JsonObject view, String student) {
@@ -83,7 +83,7 @@ class RunProjectionTest {
             JsonObject view = given(admitted("s0"), targets("s0", 0, 0.5f, 0.5f, 1f, 0f), feedback("s0", 0, 0.3), exam("s0", 0, 0.9, 0),
                 updated("s0", 0, 1)).since(0, clock);
             JsonArray row = rows(view, "s0").getJsonArray(0);
-            // [step, course, exam, accuracy, teacher, entropy, distill]; entropy: (ln 2 + 0) / 2 samples.
+            // [step, course, exam, accuracy, teacher, entropy, distill, drift, teacher accuracy]; entropy: (ln 2 + 0) / 2 samples.
             assertThat(row.getLong(0)).isZero();
             assertThat(row.getDouble(1)).isEqualTo(0.9);
             assertThat(row.getDouble(2)).isEqualTo(0.5);
@@ -91,6 +91,8 @@ class RunProjectionTest {
             assertThat(row.getDouble(4)).isEqualTo(0.25);
             assertThat(row.getDouble(5)).isCloseTo(Math.log(2) / 2, within(1e-6));
             assertThat(row.getDouble(6)).isEqualTo(0.3);
+            assertThat(row.getDouble(7)).isEqualTo(0.125);
+            assertThat(row.getDouble(8)).isEqualTo(0.5);
             assertThat(view.getJsonObject("run").getString("dataset")).isEqualTo("digits");
             assertThat(view.getJsonObject("run").getString("teacher_mode")).isEqualTo("ikd");
             assertThat(view.getJsonObject("run").getJsonObject("options").getDouble("lr")).isEqualTo(0.1);

@@ -46,6 +46,7 @@ import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.sign.RunKeys;
+import dev.ikd.proto.sign.RunManifest;
 import dev.ikd.proto.sign.Signatures;
 import dev.ikd.proto.sign.SigningKey;
 import dev.ikd.proto.topics.Topics;
@@ -65,6 +66,7 @@ import org.apache.kafka.common.errors.GroupAuthorizationException;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.SslAuthenticationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -287,7 +289,7 @@ class SecurityTest {
     @Test
     void forgedMessagesAreDeadLetteredWithTheirReasonAndTheRunEndsOnTheUndisturbedHashes(@TempDir Path dir) throws Exception {
         String runId = "forged";
-        RunOptions options = CommandLine.populateCommand(new RunOptions(), "--dataset", "digits", "--students", "2", "--steps", "30",
+        RunOptions options = CommandLine.populateCommand(new RunOptions(), "--dataset", "digits", "--students", "2", "--steps", "150",
             "--pretrain-steps", "100");
         TrainConfig c = options.toConfig();
         Dataset data = options.loadDataset();
@@ -297,9 +299,15 @@ class SecurityTest {
             TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
             Services.Wiring wiring = LocalCommand.secured(Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")),
                 broker, keys, 2);
-            SigningKey student0 = RunKeys.signingKey(keys, "student-0");
-            SigningKey student1 = RunKeys.signingKey(keys, "student-1");
-            SigningKey student1AsStudent0 = new SigningKey("student-0", privateKeyOf(keys, "student-1"), student1.publicKey());
+            SigningKey student0 = RunKeys.signingKey(keys.resolve("student-0"), "student-0");
+            SigningKey student1 = RunKeys.signingKey(keys.resolve("student-1"), "student-1");
+            SigningKey student1AsStudent0 = new SigningKey("student-0", privateKeyOf(keys.resolve("student-1"), "student-1"),
+                student1.publicKey());
+            // Student-1's login enrolling as student-0, with a fresh key of its own.
+            SigningKey fresh = SigningKey.generate("student-0");
+            Envelope impostorEnrollment = Envelopes.header(runId, "student-0", 0, Kind.ENROLLMENT, "student-0", Clock.systemUTC())
+                .setEnrollment(dev.ikd.proto.v1.Enrollment.newBuilder()
+                    .setPublicKey(com.google.protobuf.ByteString.copyFrom(fresh.publicKey().getEncoded()))).build();
             Envelope feedback = Envelopes.header(runId, "student-0", 5, Kind.FEEDBACK, "student-0", Clock.systemUTC())
                 .setFeedback(dev.ikd.proto.v1.Feedback.getDefaultInstance()).build();
             Envelope otherRun = feedback.toBuilder().setRunId("another-run")
@@ -323,12 +331,23 @@ class SecurityTest {
                         .setFinish(Finish.newBuilder().setReason("forged")).build(), student1, null,
                     "^wrong sender: a FINISH must be signed by coordinator"),
                 new Forgery("student-0's valid feedback of another run, its run id changed", Topics.FEEDBACK, "student-1", feedback,
-                    student0, "another-run", "^bad signature: the FEEDBACK record was not signed with the key of 'student-0'"));
+                    student0, "another-run", "^bad signature: the FEEDBACK record was not signed with the key of 'student-0'"),
+                new Forgery("student-1's login enrolls as student-0 with a fresh key", Topics.ENROLLMENT, "student-1",
+                    impostorEnrollment, fresh, null, "^bad signature: the ENROLLMENT record was not signed with the key of 'student-0' "
+                        + "that the run pins"),
+                new Forgery("a genuine admission of student-0 copied onto the feedback topic", Topics.FEEDBACK, "student-1", null, null,
+                    Topics.CONTROL, "^misplaced: a ADMITTED record belongs on ikd.control, not ikd.feedback$"),
+                new Forgery("student-0's genuine soft targets copied under student-1's key", Topics.SOFT_TARGETS, "student-1", null, null,
+                    Topics.SOFT_TARGETS, "^misplaced: a SOFT_TARGETS record of 'student-0' is keyed 'student-1'$"));
             LocalRun.Outcome outcome;
             try (Intruder intruder = new Intruder(runId, forgeries, otherRun, student0)) {
                 outcome = LocalRun.run(c, data, teacher, wiring, host, manager, 300);
                 assertThat(intruder.sent.size()).as("forgeries sent, failures " + intruder.failures).isEqualTo(forgeries.size() + 1);
             }
+            // The forged enrollment was refused on the control topic, signed by the coordinator, naming the key it came with:
+            // the forger hears why; student-0, whose key it is not, passed it over and learned on.
+            Envelope refusal = refusalOf(runId, Signatures.fingerprint(fresh.publicKey().getEncoded()), RunKeys.manifest(keys));
+            assertThat(refusal.getRefused().getReason()).startsWith("enrollment refused: bad signature: the ENROLLMENT record");
             assertThat(outcome.students()).extracting(TrainResult.StudentResult::paramSha256)
                 .containsExactlyElementsOf(reference.students().stream().map(TrainResult.StudentResult::paramSha256).toList());
 
@@ -359,7 +378,7 @@ class SecurityTest {
                 System.setOut(stdout);
             }
             assertThat(rc).as(out.toString(StandardCharsets.UTF_8)).isZero();
-            assertThat(out.toString(StandardCharsets.UTF_8)).contains("student-0: 30 of 30 steps verified");
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("student-0: 150 of 150 steps verified");
 
             // Export checks the signatures the same way: the student rebuilt from the genuine records ends on its report.
             Path model = dir.resolve("secure-student.safetensors");
@@ -390,6 +409,11 @@ class SecurityTest {
                 try {
                     awaitStep(runId, 5);
                     for (Forgery f : forgeries) {
+                        if (f.envelope() == null) {
+                            copyMisplaced(runId, f);
+                            sent.add(f.what());
+                            continue;
+                        }
                         Envelope e = f.envelope();
                         byte[] value = e.toByteArray();
                         byte[] signedValue = value;
@@ -426,6 +450,39 @@ class SecurityTest {
             }
         }
 
+        /**
+         * A genuine record of student-0, read with the stolen login from {@code f.asWho()} (its topic),
+         * sent again verbatim, headers and all, to {@code f.topic()} (under student-1's key on its own topic).
+         */
+        private void copyMisplaced(String runId, Forgery f) throws Exception {
+            Map<String, Object> c = KafkaClients.consumerConfig(login(f.login()), "x", "intruder-copy");
+            c.remove(ConsumerConfig.GROUP_ID_CONFIG);
+            try (var consumer = new KafkaConsumer<String, byte[]>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
+                List<TopicPartition> all = consumer.partitionsFor(f.asWho()).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+                consumer.assign(all);
+                consumer.seekToBeginning(all);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (System.nanoTime() < deadline) {
+                    for (var r : consumer.poll(Duration.ofMillis(200))) {
+                        Envelope e = Envelope.parseFrom(r.value());
+                        if (runId.equals(e.getRunId()) && "student-0".equals(e.getStudentId())
+                            && (e.getKind() == Kind.ADMITTED || e.getKind() == Kind.SOFT_TARGETS)) {
+                            Map<String, Object> pc = login(f.login()).apply(Map.of(ProducerConfig.ACKS_CONFIG, "all"));
+                            try (var producer = new KafkaProducer<>(pc, new StringSerializer(), new ByteArraySerializer())) {
+                                var copy = new ProducerRecord<>(f.topic(), f.topic().equals(f.asWho()) ? "student-1" : "student-0",
+                                    r.value());
+                                r.headers().forEach(h -> copy.headers().add(h));
+                                producer.send(copy).get(30, TimeUnit.SECONDS);
+                            }
+                            return;
+                        }
+                    }
+                }
+                throw new AssertionError("no genuine record of student-0 on " + f.asWho());
+            }
+        }
+
         private static void send(String login, String topic, String key, byte[] value, SigningKey signer, byte[] signedValue)
             throws Exception {
             Map<String, Object> c = login(login).apply(Map.of(ProducerConfig.ACKS_CONFIG, "all"));
@@ -456,16 +513,29 @@ class SecurityTest {
             Jvms.Broker secure = jvms.broker(List.of(), "--secure", "--students", "2");
             Path credentials = dir.resolve("kafka").resolve("credentials");
             assertThat(secure.jvm().stdout()).contains("credentials: " + credentials.toAbsolutePath());
-            List<String> common = DistributedRunTest.with(DistributedRunTest.RUN, "--bootstrap", secure.bootstrap(), "--run-id", "sec",
-                "--keys", keys.toString());
+            // Each service gets its role's folder of keys and nothing else.
+            List<String> common = DistributedRunTest.with(DistributedRunTest.RUN, "--bootstrap", secure.bootstrap(), "--run-id", "sec");
             var coordinator = jvms.start("coordinator", DistributedRunTest.args("coordinator", common, "--metrics-port", "0",
-                "--kafka-config", credentials.resolve("coordinator.properties").toString()));
+                "--keys", keys.resolve("coordinator").toString(), "--kafka-config", credentials.resolve("coordinator.properties").toString()));
             var teacher = jvms.start("teacher", DistributedRunTest.args("teacher", common, "--metrics-port", "-1",
-                "--teacher-checkpoint", checkpoint.toString(), "--kafka-config", credentials.resolve("teacher.properties").toString()));
+                "--keys", keys.resolve("teacher").toString(), "--teacher-checkpoint", checkpoint.toString(), "--kafka-config",
+                credentials.resolve("teacher.properties").toString()));
+            // A student-0 with a key the run does not pin (its own login, another run's keys) enrolls first: it is refused with
+            // the reason and exits 1, and the rightful student-0, enrolling next, passes that refusal over and is admitted.
+            assertThat(new CommandLine(new Ikd()).execute("keys", "--out", dir.resolve("other").toString(), "--run-id", "sec",
+                "--students", "1")).isZero();
+            Path wrongKeys = Files.createDirectories(dir.resolve("wrong-keys"));
+            Files.copy(keys.resolve("student-0").resolve("manifest.properties"), wrongKeys.resolve("manifest.properties"));
+            Files.copy(dir.resolve("other").resolve("student-0").resolve("student-0.key"), wrongKeys.resolve("student-0.key"));
+            var impostor = jvms.start("impostor", DistributedRunTest.args("student", common, "--metrics-port", "-1", "--index", "0",
+                "--keys", wrongKeys.toString(), "--kafka-config", credentials.resolve("student-0.properties").toString()));
+            assertThat(impostor.await(120)).as(impostor.stderr()).isEqualTo(1);
+            assertThat(impostor.stderr()).contains("ikd: student-0 was refused: enrollment refused: bad signature: the ENROLLMENT "
+                + "record was not signed with the key of 'student-0' that the run pins");
             var s0 = jvms.start("student-0", DistributedRunTest.args("student", common, "--metrics-port", "-1", "--index", "0", "--json",
-                "--kafka-config", credentials.resolve("student-0.properties").toString()));
+                "--keys", keys.resolve("student-0").toString(), "--kafka-config", credentials.resolve("student-0.properties").toString()));
             var s1 = jvms.start("student-1", DistributedRunTest.args("student", common, "--metrics-port", "-1", "--index", "1", "--json",
-                "--kafka-config", credentials.resolve("student-1.properties").toString()));
+                "--keys", keys.resolve("student-1").toString(), "--kafka-config", credentials.resolve("student-1.properties").toString()));
             String metrics = scrape(coordinator);
             for (var jvm : List.of(s0, s1, coordinator, teacher)) {
                 assertThat(jvm.await(240)).as(jvm.stderr()).isZero();
@@ -490,6 +560,20 @@ class SecurityTest {
                 assertThat(metrics).as("/metrics holds a secret").doesNotContain(secret);
             }
         }
+    }
+
+    /** The refusal on the control topic that names the key {@code keySha256} came with; its signature is the coordinator's. */
+    private static Envelope refusalOf(String runId, String keySha256, RunManifest manifest) {
+        List<Envelope> found = new ArrayList<>();
+        KafkaClients.readFromStart(login(BrokerSecurity.ADMIN), List.of(Topics.CONTROL), "refusals", Duration.ofSeconds(30), r -> {
+            if (r.value() instanceof Decoded.Valid v && runId.equals(v.envelope().getRunId()) && v.envelope().getKind() == Kind.REFUSED
+                && keySha256.equals(v.envelope().getRefused().getEnrolledKeySha256())) {
+                assertThat(Signatures.problem(manifest, v.envelope(), v.signed())).as("the refusal's signature").isNull();
+                found.add(v.envelope());
+            }
+        }, null);
+        assertThat(found).as("refusals naming the forged key").hasSize(1);
+        return found.get(0);
     }
 
     /** The coordinator's /metrics, once: it listens on 127.0.0.1 unless told otherwise. */
@@ -518,7 +602,7 @@ class SecurityTest {
         }
         p.stringPropertyNames().forEach(name -> secrets.add(p.getProperty(name)));
         List<Path> pems = new ArrayList<>(List.of(kafka.resolve("tls").resolve("ca-key.pem")));
-        try (Stream<Path> files = Files.list(keys)) {
+        try (Stream<Path> files = Files.walk(keys)) {
             files.filter(f -> f.toString().endsWith(".key")).forEach(pems::add);
         }
         Pattern privateKey = Pattern.compile("-----BEGIN PRIVATE KEY-----\\s+([A-Za-z0-9+/=]{16})");

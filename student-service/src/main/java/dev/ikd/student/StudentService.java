@@ -26,10 +26,16 @@ public final class StudentService implements Service<StudentMachine> {
     private final TrainingListener listener;
     private final NDManager manager;
     private final Supplier<Params> teacherBlocks;
+    /** The SHA-256 of the key this student signs with, or null when the run does not sign. */
+    private final String keySha256;
 
-    /** @param teacherBlocks the teacher's stages an IAKD student swaps in (asked once, when the machine is made); null without swapping */
+    /**
+     * @param teacherBlocks the teacher's stages an IAKD student swaps in (asked once, when the machine is made); null without swapping
+     * @param key           the public key this student signs with (null: the run does not sign)
+     */
     public StudentService(StudentMachine.Settings settings, String runId, Clock clock, TrainingListener listener, NDManager manager,
-                          Supplier<Params> teacherBlocks) {
+                          Supplier<Params> teacherBlocks, java.security.PublicKey key) {
+        this.keySha256 = key == null ? null : dev.ikd.proto.sign.Signatures.fingerprint(key.getEncoded());
         this.settings = settings;
         this.runId = runId;
         this.clock = clock;
@@ -42,6 +48,10 @@ public final class StudentService implements Service<StudentMachine> {
     public String skip(Envelope e) {
         if (!settings.studentId().equals(e.getStudentId())) {
             return "other_student";
+        }
+        if (e.getKind() == dev.ikd.proto.v1.Kind.REFUSED && !e.getRefused().getEnrolledKeySha256().isEmpty()
+            && !e.getRefused().getEnrolledKeySha256().equals(keySha256)) {
+            return "refusal_of_another_key"; // someone else enrolled under this id and was refused: not this student's business
         }
         return switch (e.getKind()) {
             case ADMITTED, REFUSED, COURSE_START, FINISH, ABORT, SOFT_TARGETS -> null;

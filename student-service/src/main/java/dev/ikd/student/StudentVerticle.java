@@ -62,7 +62,8 @@ public final class StudentVerticle extends AbstractVerticle {
         String me = settings.studentId();
         pool = ProcessorConfig.pool(vertx, config.serviceId(), 1);
         var service = new StudentService(settings, config.runId(), Clock.systemUTC(),
-            TrainingListener.all(new MetricsListener(metrics), progress), manager, settings.swap().enabled() ? this::teacherBlocks : null);
+            TrainingListener.all(new MetricsListener(metrics), progress), manager, settings.swap().enabled() ? this::teacherBlocks : null,
+            config.kafka().signer() == null ? null : config.kafka().signer().publicKey());
         kafka = new KafkaProcessor<>(config.kafka(), config.settings(0, ProcessorConfig.LEARNER_UNACKED),
             new Processor.Inputs.OwnPartition(Set.of(Topics.CONTROL, Topics.SOFT_TARGETS), me), service,
             config.checkpoints(me), metrics, ProcessorConfig.workers(pool), new Processor.Listener<>() {

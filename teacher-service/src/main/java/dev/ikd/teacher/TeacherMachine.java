@@ -351,13 +351,6 @@ public final class TeacherMachine implements Machine {
         return b.build();
     }
 
-    /** The key the admitted student enrolled with (from the coordinator's signed admission). */
-    @Override
-    public java.security.PublicKey enrolledKey(String student) {
-        return admitted == null || !studentId.equals(student) ? null
-            : dev.ikd.proto.sign.Signatures.enrolledKey(admitted.getAdmitted().getEnrollment());
-    }
-
     /** Whether this student's teacher is set up (admitted and not finished). */
     public boolean active() {
         return admitted != null && !finished;

@@ -155,18 +155,6 @@ class TeacherMachineTest {
         }
 
         @Test
-        void theKeyTheStudentEnrolledWithComesWithItsAdmission() {
-            var key = dev.ikd.proto.sign.SigningKey.generate("student-0").publicKey();
-            Envelope a = admitted();
-            a = a.toBuilder().setAdmitted(a.getAdmitted().toBuilder().setEnrollment(a.getAdmitted().getEnrollment().toBuilder()
-                .setPublicKey(com.google.protobuf.ByteString.copyFrom(key.getEncoded())))).build();
-            assertThat(given().machine().enrolledKey("student-0")).isNull();
-            MachineScenario<TeacherMachine> s = given(a);
-            assertThat(s.machine().enrolledKey("student-0")).isEqualTo(key);
-            assertThat(s.machine().enrolledKey("student-1")).isNull();
-        }
-
-        @Test
         void anAdmissionForAnotherModeOrDataSetIsRefusedAndARepeatChangesNothing() {
             given().whenRefused(admitted("pesf", digits.sha256()), "student student-0 was admitted for teacher mode pesf, "
                 + "but this teacher runs mode ikd");

@@ -46,8 +46,6 @@ public final class CoordinatorMachine implements Machine {
     private final Clock clock;
     private final Protocol protocol;
     private long applied;
-    /** The key each admitted student enrolled with (refolding the journal fills it again). */
-    private final java.util.Map<String, java.security.PublicKey> keys = new java.util.HashMap<>();
 
     public CoordinatorMachine(Settings settings, String runId, String producerId, Clock clock) {
         this.settings = settings;
@@ -86,12 +84,6 @@ public final class CoordinatorMachine implements Machine {
             throw new RejectedMessageException(r.reason());
         }
         applied++;
-        if (e.getKind() == Kind.ENROLLMENT && commands.stream().anyMatch(c -> c instanceof Command.Admit)) {
-            java.security.PublicKey key = dev.ikd.proto.sign.Signatures.enrolledKey(e);
-            if (key != null) {
-                keys.put(student, key);
-            }
-        }
         return commands.stream().map(c -> toEnvelope(c, e)).toList();
     }
 
@@ -131,11 +123,6 @@ public final class CoordinatorMachine implements Machine {
 
     private Envelope.Builder header(String student, long step, Kind kind) {
         return Envelopes.header(runId, student, step, kind, producerId, clock);
-    }
-
-    @Override
-    public java.security.PublicKey enrolledKey(String studentId) {
-        return keys.get(studentId);
     }
 
     /** Nothing beyond the journal: the coordinator's state is the fold of the events it applied. */

@@ -40,6 +40,24 @@ final class CoordinatorService implements Service<CoordinatorMachine> {
         return new CoordinatorMachine(settings, runId, serviceId, clock);
     }
 
+    /**
+     * A forged enrollment is refused on the control topic, signed, naming the key it enrolled with:
+     * the forger hears why and stops; the student whose id it took passes the refusal over.
+     */
+    @Override
+    public java.util.List<Envelope> answerToForgery(Envelope e, String reason) {
+        if (e.getKind() != dev.ikd.proto.v1.Kind.ENROLLMENT) {
+            return java.util.List.of();
+        }
+        var refused = dev.ikd.proto.v1.Refused.newBuilder().setReason("enrollment refused: " + reason)
+            .setRefusedKey(e.getIdempotencyKey());
+        if (!e.getEnrollment().getPublicKey().isEmpty()) {
+            refused.setEnrolledKeySha256(dev.ikd.proto.sign.Signatures.fingerprint(e.getEnrollment().getPublicKey().toByteArray()));
+        }
+        return java.util.List.of(dev.ikd.proto.envelope.Envelopes.header(runId, e.getStudentId(), 0, dev.ikd.proto.v1.Kind.REFUSED,
+            serviceId, clock).setRefused(refused).build());
+    }
+
     /** The coordinator is rebuilt by folding its journal, never from a snapshot. */
     @Override
     public CoordinatorMachine restore(String key, Any state) {

@@ -39,7 +39,8 @@ public final class Journal {
             r -> {
                 if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.JOURNAL_ENTRY
                     && runId.equals(v.envelope().getRunId())
-                    && (manifest == null || Signatures.problem(manifest, v.envelope(), v.signed(), null) == null)) {
+                    && Topics.misplaced(r.topic(), r.key(), v.envelope()) == null
+                    && (manifest == null || Signatures.problem(manifest, v.envelope(), v.signed()) == null)) {
                     entries.add(v.envelope().getJournalEntry());
                 }
             }, null);

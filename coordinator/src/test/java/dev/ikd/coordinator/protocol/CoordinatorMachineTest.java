@@ -64,25 +64,6 @@ class CoordinatorMachineTest {
     }
 
     @Test
-    void theKeyAStudentEnrolledWithIsKeptAndPassedOnAndASecondEnrollmentWithAnotherKeyIsRejected() {
-        var key = dev.ikd.proto.sign.SigningKey.generate("student-0").publicKey();
-        var other = dev.ikd.proto.sign.SigningKey.generate("student-0").publicKey();
-        Envelope first = withKey(enrollment("student-0", 2), key);
-        List<Envelope> out = apply(first, 0);
-        assertThat(machine.enrolledKey("student-0")).isEqualTo(key);
-        assertThat(dev.ikd.proto.sign.Signatures.enrolledKey(out.get(0).getAdmitted().getEnrollment())).isEqualTo(key);
-        assertThatThrownBy(() -> apply(withKey(enrollment("student-0", 2), other), 1)).isInstanceOf(RejectedMessageException.class)
-            .hasMessageContaining("duplicate enrollment");
-        assertThat(machine.enrolledKey("student-0")).isEqualTo(key);
-        assertThat(machine.enrolledKey("student-1")).isNull();
-    }
-
-    private static Envelope withKey(Envelope e, java.security.PublicKey key) {
-        return e.toBuilder().setEnrollment(e.getEnrollment().toBuilder()
-            .setPublicKey(com.google.protobuf.ByteString.copyFrom(key.getEncoded()))).build();
-    }
-
-    @Test
     void aVersionMismatchAbortsTheStudentWithTheReason() {
         apply(enrollment("student-0", 2), 0);
         List<Envelope> out = apply(exam("student-0", 0).toBuilder().setExamResult(ExamResult.newBuilder().setTeacherVersion(4))

@@ -91,7 +91,8 @@ public final class TeacherBlocks {
             KafkaClients.readFromStart(kafka, List.of(Topics.TEACHER_BLOCKS), "ikd-blocks", timeout, r -> {
                 if (r.value() instanceof Decoded.Valid v && v.envelope().getKind() == Kind.TEACHER_BLOCK
                     && runId.equals(v.envelope().getRunId()) && teacherId.equals(v.envelope().getTeacherBlock().getTeacherId())
-                    && (manifest == null || Signatures.problem(manifest, v.envelope(), v.signed(), null) == null)) {
+                    && Topics.misplaced(r.topic(), r.key(), v.envelope()) == null
+                    && (manifest == null || Signatures.problem(manifest, v.envelope(), v.signed()) == null)) {
                     TeacherBlock b = v.envelope().getTeacherBlock();
                     TeacherBlock held = latest.get(b.getStage());
                     if (held == null || b.getVersion() >= held.getVersion()) {

@@ -17,13 +17,42 @@ public final class Envelopes {
     /** The schema version this build writes and reads. */
     public static final int SCHEMA_VERSION = 1;
 
-    /** Student ids name keys, checkpoint directories and metrics: plain names only. */
-    private static final java.util.regex.Pattern STUDENT_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    /**
+     * Student ids name record keys, checkpoint directories, principals and metrics: {@code student-N}
+     * and nothing else, so no id can reach outside the folder or the name it is put in.
+     */
+    private static final java.util.regex.Pattern STUDENT_ID = java.util.regex.Pattern.compile("student-(0|[1-9][0-9]{0,8})");
     /** Kinds that are always about one student (a Finish or an Abort without one is about the whole run). */
     private static final java.util.Set<Kind> PER_STUDENT = java.util.EnumSet.of(Kind.ENROLLMENT, Kind.ADMITTED, Kind.REFUSED,
         Kind.COURSE_START, Kind.SOFT_TARGETS, Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.TEACHER_UPDATED, Kind.STUDENT_REPORT);
 
     private Envelopes() {
+    }
+
+    /** The id of the run's student number {@code index}: the one place ids are made. */
+    public static String studentId(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("a student index is >= 0, got " + index);
+        }
+        return "student-" + index;
+    }
+
+    /** Whether {@code id} is a student id ({@code student-N}). */
+    public static boolean isStudentId(String id) {
+        return id != null && STUDENT_ID.matcher(id).matches();
+    }
+
+    /** {@code id} if it is a student id; otherwise a one-line refusal naming it. */
+    public static String requireStudentId(String id) {
+        if (!isStudentId(id)) {
+            throw new IllegalArgumentException("'" + printable(id) + "' is not a student id: student ids are student-N (N = 0, 1, ...)");
+        }
+        return id;
+    }
+
+    private static String printable(String s) {
+        String clean = String.valueOf(s).replaceAll("[^\\x20-\\x7e]", "?");
+        return clean.length() > 64 ? clean.substring(0, 64) + "..." : clean;
     }
 
     /** {@code run/student/step/kind}: a command re-sent after a timeout keeps it, so it is answered once. */
@@ -96,7 +125,7 @@ public final class Envelopes {
         }
         if (e.getStudentId().isEmpty() ? PER_STUDENT.contains(e.getKind()) : !STUDENT_ID.matcher(e.getStudentId()).matches()) {
             throw new MalformedMessageException(e.getStudentId().isEmpty() ? "envelope of kind " + e.getKind() + " has no student id"
-                : "student id '" + e.getStudentId() + "' must be 1 to 128 letters, digits, '.', '_' or '-'");
+                : "student id '" + printable(e.getStudentId()) + "' is not student-N");
         }
         String expected = idempotencyKey(e.getRunId(), e.getStudentId(), e.getStep(), e.getKind());
         if (!expected.equals(e.getIdempotencyKey())) {

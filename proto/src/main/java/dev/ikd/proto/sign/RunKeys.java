@@ -17,64 +17,90 @@ import java.security.PublicKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A run's signing keys on disk ({@code --keys DIR}): {@code manifest.properties} holds the run's
- * manifest (the coordinator's and the teacher's public keys), and {@code <identity>.key} each
- * sender's private key, readable by its owner only. A machine needs the manifest and its own key;
- * {@code ikd keys} and {@code ikd local --secure} make them all.
+ * A run's signing keys on disk. {@code ikd keys --out DIR} makes one folder per role,
+ * {@code DIR/<identity>/}, holding the run's manifest ({@code manifest.properties}: the public keys of
+ * the coordinator, the teacher and every student, pinned) and that role's private key
+ * ({@code <identity>.key}, readable by its owner only); {@code DIR/manifest.properties} alone, with
+ * no private key, is for replay, export and the dashboard. Each machine gets its role's folder and
+ * nothing else: a service started with {@code --keys DIR/student-0} can sign as student-0 only.
  */
 public final class RunKeys {
 
     public static final String MANIFEST = "manifest.properties";
     private static final Pattern PEM = Pattern.compile("-----BEGIN ([A-Z ]+)-----([A-Za-z0-9+/=\\s]+)-----END \\1-----");
+    private static final String STUDENT_KEY = "key.";
 
     private RunKeys() {
     }
 
     /**
-     * Makes the keys of a run with {@code students} students in {@code dir}, or keeps those already
-     * there (a restarted run signs with the keys it started with).
+     * Makes the keys of a run with {@code students} students under {@code dir}, one folder per role,
+     * or keeps those already there (a restarted run signs with the keys it started with); a larger
+     * {@code students} adds the new students' keys, and every manifest then pins them too.
      */
     public static RunManifest create(Path dir, String runId, int students) {
-        try {
-            Files.createDirectories(dir);
-            ownerOnly(dir, "rwx------");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the key directory " + dir + ": " + e.getMessage(), e);
+        if (Files.exists(dir.resolve(MANIFEST))) {
+            String existing = manifest(dir).runId();
+            if (!existing.equals(runId)) {
+                throw new IllegalArgumentException("--keys " + dir + " holds the keys of run " + existing + ", not " + runId);
+            }
         }
+        Map<String, PublicKey> keys = new LinkedHashMap<>();
         for (String identity : identities(students)) {
-            Path file = dir.resolve(identity + ".key");
+            Path role = dir.resolve(identity);
+            Path file = role.resolve(identity + ".key");
+            makeDirectory(role);
             if (!Files.exists(file)) {
                 write(file, pem(SigningKey.generate(identity)));
             }
+            keys.put(identity, signingKey(role, identity).publicKey());
         }
-        Path manifest = dir.resolve(MANIFEST);
-        if (!Files.exists(manifest)) {
-            var p = new Properties();
-            p.setProperty("run.id", runId);
-            p.setProperty("key.coordinator", encode(signingKey(dir, RunManifest.COORDINATOR).publicKey()));
-            p.setProperty("key.teacher", encode(signingKey(dir, RunManifest.TEACHER).publicKey()));
-            var text = new java.io.StringWriter();
-            try {
-                p.store(text, "ikd run manifest: the public keys every service checks signatures with");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        // Students made before (a larger run's) stay pinned.
+        if (Files.exists(dir.resolve(MANIFEST))) {
+            manifest(dir).students().forEach(keys::putIfAbsent);
+        }
+        var p = new Properties();
+        p.setProperty("run.id", runId);
+        keys.forEach((identity, key) -> p.setProperty(STUDENT_KEY + identity, encode(key)));
+        var text = new java.io.StringWriter();
+        try {
+            p.store(text, "ikd run manifest: the public keys every service checks signatures with, pinned per sender");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        replace(dir.resolve(MANIFEST), text.toString());
+        for (String identity : keys.keySet()) {
+            if (Files.isDirectory(dir.resolve(identity))) {
+                replace(dir.resolve(identity).resolve(MANIFEST), text.toString());
             }
-            write(manifest, text.toString());
         }
         return manifest(dir);
+    }
+
+    /**
+     * Where {@code identity}'s key is under {@code dir}: its own folder when {@code dir} is a run's
+     * keys as {@link #create} made them ({@code ikd local --secure}), or {@code dir} itself when it is
+     * that folder, handed to one machine ({@code --keys DIR/student-0}).
+     */
+    public static Path roleDirectory(Path dir, String identity) {
+        Path own = dir.resolve(identity);
+        return Files.isRegularFile(own.resolve(identity + ".key")) ? own : dir;
     }
 
     /** The coordinator, the teacher and {@code student-0} ... {@code student-(n-1)}. */
     public static List<String> identities(int students) {
         var all = new java.util.ArrayList<>(List.of(RunManifest.COORDINATOR, RunManifest.TEACHER));
         for (int i = 0; i < students; i++) {
-            all.add("student-" + i);
+            all.add(dev.ikd.proto.envelope.Envelopes.studentId(i));
         }
         return all;
     }
@@ -90,8 +116,18 @@ public final class RunKeys {
                 + dev.ikd.proto.kafka.KafkaAccess.why(e) + ")");
         }
         try {
-            return new RunManifest(p.getProperty("run.id", ""), publicKey(p.getProperty("key.coordinator")),
-                publicKey(p.getProperty("key.teacher")));
+            Map<String, PublicKey> students = new TreeMap<>();
+            for (String name : p.stringPropertyNames()) {
+                String identity = name.startsWith(STUDENT_KEY) ? name.substring(STUDENT_KEY.length()) : null;
+                if (identity != null && !identity.equals(RunManifest.COORDINATOR) && !identity.equals(RunManifest.TEACHER)) {
+                    if (!dev.ikd.proto.envelope.Envelopes.isStudentId(identity)) {
+                        throw new IllegalArgumentException("pins a key for '" + identity + "', which is not a student id (student-N)");
+                    }
+                    students.put(identity, publicKey(p.getProperty(name), name));
+                }
+            }
+            return new RunManifest(p.getProperty("run.id", ""), publicKey(p.getProperty("key.coordinator"), "key.coordinator"),
+                publicKey(p.getProperty("key.teacher"), "key.teacher"), students);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--keys " + dir + ": " + MANIFEST + " " + e.getMessage());
         }
@@ -136,14 +172,14 @@ public final class RunKeys {
         }
     }
 
-    private static PublicKey publicKey(String base64) {
+    private static PublicKey publicKey(String base64, String name) {
         if (base64 == null || base64.isBlank()) {
-            throw new IllegalArgumentException("lacks a public key");
+            throw new IllegalArgumentException("lacks " + name);
         }
         try {
             return publicKey(Base64.getDecoder().decode(base64.strip()));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("holds a key that " + e.getMessage());
+            throw new IllegalArgumentException("holds a " + name + " that " + e.getMessage());
         }
     }
 
@@ -158,6 +194,26 @@ public final class RunKeys {
     private static String block(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
             + "\n-----END " + type + "-----\n";
+    }
+
+    private static void makeDirectory(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            ownerOnly(dir, "rwx------");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the key directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes {@code text} over {@code file} (owner-only), atomically. */
+    private static void replace(Path file, String text) {
+        makeDirectory(file.getParent());
+        try {
+            Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".tmp"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+        write(file, text);
     }
 
     /** Writes {@code text} to a new owner-only file, atomically. */

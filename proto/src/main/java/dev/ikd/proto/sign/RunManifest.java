@@ -1,17 +1,25 @@
 package dev.ikd.proto.sign;
 
 import java.security.PublicKey;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * What every service of a signed run trusts: the public keys of the coordinator and of the teacher
- * (teacher replicas share one). A student's key is not here: it comes with its enrollment.
+ * What every service of a signed run trusts: the public keys of the coordinator, of the teacher
+ * (teacher replicas share one), and of every student the run admits, pinned when the keys were
+ * made ({@code ikd keys --students N}). A student the manifest does not name cannot enroll, and a
+ * student can only be the one whose key signs its records: no record certifies its own sender.
  */
-public record RunManifest(String runId, PublicKey coordinator, PublicKey teacher) {
+public record RunManifest(String runId, PublicKey coordinator, PublicKey teacher, Map<String, PublicKey> students) {
 
     public static final String COORDINATOR = "coordinator";
     public static final String TEACHER = "teacher";
 
-    /** The fixed key of {@code identity}, or null for a student (or anyone else, or null). */
+    public RunManifest {
+        students = java.util.Collections.unmodifiableMap(new TreeMap<>(students));
+    }
+
+    /** The pinned key of {@code identity} (the coordinator, the teacher or a student), or null if the run has none. */
     public PublicKey keyOf(String identity) {
         if (identity == null) {
             return null;
@@ -19,12 +27,13 @@ public record RunManifest(String runId, PublicKey coordinator, PublicKey teacher
         return switch (identity) {
             case COORDINATOR -> coordinator;
             case TEACHER -> teacher;
-            default -> null;
+            default -> students.get(identity);
         };
     }
 
-    /** Whether {@code e} must come from a sender whose key this manifest fixes (the coordinator or the teacher). */
+    /** Whether {@code e} must come from the coordinator or the teacher, which a service can check before any machine hears of it. */
     public boolean fixesSenderOf(dev.ikd.proto.v1.Envelope e) {
-        return keyOf(Signatures.senderOf(e)) != null;
+        String sender = Signatures.senderOf(e);
+        return COORDINATOR.equals(sender) || TEACHER.equals(sender);
     }
 }

@@ -54,11 +54,11 @@ public final class Signatures {
     }
 
     /**
-     * Why {@code e}, as read, is not from the sender its kind requires, or null when it is.
-     *
-     * @param studentKey the public key the student {@code signed.signer()} enrolled with; null if none is known
+     * Why {@code e}, as read, is not from the sender its kind requires, or null when it is. Every
+     * sender's key is the one the run's manifest pins: a student the manifest does not name is
+     * unknown, whatever key it signs with.
      */
-    public static String problem(RunManifest manifest, Envelope e, Signed signed, PublicKey studentKey) {
+    public static String problem(RunManifest manifest, Envelope e, Signed signed) {
         if (signed == null || signed.signer() == null || signed.signature() == null) {
             return "unsigned: this run signs every message, and a " + e.getKind() + " record has no " + SIGNER_HEADER + "/"
                 + SIGNATURE_HEADER + " headers";
@@ -71,30 +71,20 @@ public final class Signatures {
         }
         PublicKey key = manifest.keyOf(signer);
         if (key == null) {
-            key = e.getKind() == dev.ikd.proto.v1.Kind.ENROLLMENT ? enrolledKey(e) : studentKey;
-        }
-        if (key == null) {
-            return "unknown signer: " + printable(signer) + " has no key in the run manifest and has not enrolled";
+            return "unknown signer: " + printable(signer) + " is not one of run " + manifest.runId() + "'s senders (its "
+                + RunKeys.MANIFEST + " pins the coordinator, the teacher and " + manifest.students().size() + " students)";
         }
         return verifies(key, signed.value(), signed.signature()) ? null
             : "bad signature: the " + e.getKind() + " record was not signed with the key of " + printable(signer)
-                + ", or was changed after signing";
+                + " that the run pins, or was changed after signing";
     }
 
-    /** The key an enrollment registers, or null if it carries none that parses. */
-    public static PublicKey enrolledKey(Envelope enrollment) {
-        return enrollment.hasEnrollment() ? enrolledKey(enrollment.getEnrollment()) : null;
-    }
-
-    /** The key {@code enrollment} registers, or null if it carries none that parses. */
-    public static PublicKey enrolledKey(dev.ikd.proto.v1.Enrollment enrollment) {
-        if (enrollment.getPublicKey().isEmpty()) {
-            return null;
-        }
+    /** The SHA-256 of an encoded public key, in hex: how a refusal names the key it refuses. */
+    public static String fingerprint(byte[] encodedKey) {
         try {
-            return RunKeys.publicKey(enrollment.getPublicKey().toByteArray());
-        } catch (IllegalArgumentException e) {
-            return null;
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(encodedKey));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
         }
     }
 

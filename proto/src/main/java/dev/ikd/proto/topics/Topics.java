@@ -53,6 +53,32 @@ public final class Topics {
     }
 
     /**
+     * Why a record read from {@code topic} under {@code key} is not where its envelope belongs, or
+     * null: every kind has one topic, and its key names its student (or run, or block). A signature
+     * covers the value only, so a genuine record copied to another topic or under another key is
+     * caught here, before anyone hears of it.
+     */
+    public static String misplaced(String topic, String key, Envelope e) {
+        String home;
+        try {
+            home = topicOf(e.getKind());
+        } catch (IllegalArgumentException unknown) {
+            return "misplaced: a " + e.getKind() + " record belongs on no topic";
+        }
+        if (!home.equals(topic)) {
+            return "misplaced: a " + e.getKind() + " record belongs on " + home + ", not " + topic;
+        }
+        String expected = keyOf(e);
+        String actual = key == null ? "" : key;
+        if (!expected.equals(actual)) {
+            return "misplaced: a " + e.getKind() + " record of " + (expected.isEmpty() ? "the whole run" : "'" + expected + "'")
+                + " is keyed '" + (actual.length() > 64 ? actual.substring(0, 64) + "..." : actual).replaceAll("[^\\x20-\\x7e]", "?")
+                + "'";
+        }
+        return null;
+    }
+
+    /**
      * The record key: the student id, so one student's messages stay ordered in one partition; for
      * teacher blocks run, teacher id and stage, so compaction keeps the latest version of each stage; for
      * the coordinator's journal the run id, so one run's journal is one ordered partition.

@@ -50,7 +50,7 @@ class EnvelopesTest {
     @Test
     void kindMustMatchPayload() {
         Envelope e = feedback().setKind(Kind.SOFT_TARGETS)
-            .setIdempotencyKey(Envelopes.idempotencyKey("run", "s", 1, Kind.SOFT_TARGETS)).build();
+            .setIdempotencyKey(Envelopes.idempotencyKey("run", "student-3", 1, Kind.SOFT_TARGETS)).build();
         assertThat(reason(e.toByteArray())).isEqualTo("envelope kind SOFT_TARGETS carries a FEEDBACK payload");
         assertThat(reason(feedback().clearFeedback().build().toByteArray()))
             .isEqualTo("envelope of kind FEEDBACK has no payload");
@@ -60,16 +60,24 @@ class EnvelopesTest {
     void headersAreChecked() {
         assertThat(reason(feedback().setRunId("").build().toByteArray())).isEqualTo("envelope has no run id");
         assertThat(reason(feedback().setStep(-1).build().toByteArray())).isEqualTo("envelope step is negative (-1)");
-        assertThat(reason(feedback().setIdempotencyKey("run/s/2/feedback").build().toByteArray()))
-            .isEqualTo("idempotency key 'run/s/2/feedback' does not match 'run/s/1/feedback' (run/student/step/kind)");
+        assertThat(reason(feedback().setIdempotencyKey("run/student-3/2/feedback").build().toByteArray()))
+            .isEqualTo("idempotency key 'run/student-3/2/feedback' does not match 'run/student-3/1/feedback' (run/student/step/kind)");
     }
 
     @Test
-    void aPerStudentMessageNamesAStudentWithAPlainName() {
+    void aPerStudentMessageNamesAStudentByItsIdAndNothingElse() {
         assertThat(reason(feedback().setStudentId("").setIdempotencyKey("run//1/feedback").build().toByteArray()))
             .isEqualTo("envelope of kind FEEDBACK has no student id");
-        assertThat(reason(feedback().setStudentId("../s").setIdempotencyKey("run/../s/1/feedback").build().toByteArray()))
-            .isEqualTo("student id '../s' must be 1 to 128 letters, digits, '.', '_' or '-'");
+        for (String bad : new String[] {"../s", "student-..", "student-01", "Student-1", "student-1/../x", "student-1\n", "s1",
+            "student-1234567890"}) {
+            assertThat(reason(feedback().setStudentId(bad).setIdempotencyKey("run/" + bad + "/1/feedback").build().toByteArray()))
+                .as(bad).endsWith("' is not student-N");
+        }
+        assertThat(Envelopes.isStudentId("student-0")).isTrue();
+        assertThat(Envelopes.isStudentId("student-123456789")).isTrue();
+        assertThat(Envelopes.studentId(7)).isEqualTo("student-7");
+        assertThatThrownBy(() -> Envelopes.requireStudentId("student-../x"))
+            .hasMessage("'student-../x' is not a student id: student ids are student-N (N = 0, 1, ...)");
         // The run's end names no student.
         Envelope runEnd = Envelopes.header("run", "", 0, Kind.FINISH, "p", SampleEnvelopes.CLOCK)
             .setFinish(dev.ikd.proto.v1.Finish.newBuilder().setReason("done")).build();
@@ -95,7 +103,7 @@ class EnvelopesTest {
     }
 
     private static Envelope.Builder feedback() {
-        return Envelopes.header("run", "s", 1, Kind.FEEDBACK, "p", SampleEnvelopes.CLOCK)
+        return Envelopes.header("run", "student-3", 1, Kind.FEEDBACK, "p", SampleEnvelopes.CLOCK)
             .setFeedback(Feedback.newBuilder().setCourseLoss(1.0));
     }
 }

@@ -35,8 +35,8 @@ class SignaturesTest {
 
     private void keys() {
         manifest = RunKeys.create(dir, "r", 2);
-        student0 = RunKeys.signingKey(dir, "student-0");
-        student1 = RunKeys.signingKey(dir, "student-1");
+        student0 = RunKeys.signingKey(dir.resolve("student-0"), "student-0");
+        student1 = RunKeys.signingKey(dir.resolve("student-1"), "student-1");
     }
 
     private static Envelope feedback(String run, String student) {
@@ -59,27 +59,26 @@ class SignaturesTest {
     @Nested
     class Accepted {
         @Test
-        void aStudentsOwnMessageSignedWithTheKeyItEnrolledWith() {
+        void aStudentsOwnMessageSignedWithTheKeyTheRunPins() {
             keys();
             Decoded.Valid d = written(feedback("r", "student-0"), student0);
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), student0.publicKey())).isNull();
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).isNull();
         }
 
         @Test
         void controlSignedByTheCoordinatorOfTheManifest() {
             keys();
-            Decoded.Valid d = written(abort("student-0"), RunKeys.signingKey(dir, "coordinator"));
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), null)).isNull();
+            Decoded.Valid d = written(abort("student-0"), RunKeys.signingKey(dir.resolve("coordinator"), "coordinator"));
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).isNull();
         }
 
         @Test
-        void anEnrollmentSignedWithTheKeyItRegisters() {
+        void anEnrollmentSignedWithThePinnedKey() {
             keys();
             Envelope e = Envelopes.header("r", "student-0", 0, Kind.ENROLLMENT, "student-0", Clock.systemUTC())
                 .setEnrollment(Enrollment.newBuilder().setPublicKey(ByteString.copyFrom(student0.publicKey().getEncoded()))).build();
             Decoded.Valid d = written(e, student0);
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), null)).isNull();
-            assertThat(Signatures.enrolledKey(e)).isEqualTo(student0.publicKey());
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).isNull();
         }
     }
 
@@ -89,30 +88,30 @@ class SignaturesTest {
         void anUnsignedRecord() {
             keys();
             Decoded.Valid d = written(feedback("r", "student-0"), null);
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), student0.publicKey())).startsWith("unsigned:");
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).startsWith("unsigned:");
         }
 
         @Test
         void aStudentSigningAsAnother() {
             keys();
             Decoded.Valid d = written(feedback("r", "student-0"), student1);
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), student0.publicKey()))
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed()))
                 .isEqualTo("wrong sender: a FEEDBACK of student-0 must be signed by student-0, this one says 'student-1'");
         }
 
         @Test
         void aStudentNamingItselfAnotherButSigningWithItsOwnKey() {
             keys();
-            SigningKey impostor = new SigningKey("student-0", RunKeys.signingKey(dir, "student-1").privateKey(), student1.publicKey());
+            SigningKey impostor = new SigningKey("student-0", student1.privateKey(), student1.publicKey());
             Decoded.Valid d = written(feedback("r", "student-0"), impostor);
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), student0.publicKey())).startsWith("bad signature:");
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).startsWith("bad signature:");
         }
 
         @Test
         void aStudentSendingControl() {
             keys();
             Decoded.Valid d = written(abort("student-0"), student1);
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), null)).contains("must be signed by coordinator");
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).contains("must be signed by coordinator");
         }
 
         @Test
@@ -122,14 +121,28 @@ class SignaturesTest {
             byte[] changed = other.envelope().toBuilder().setRunId("r").setIdempotencyKey(
                 Envelopes.idempotencyKey("r", "student-0", 3, Kind.FEEDBACK)).build().toByteArray();
             var copied = new Signatures.Signed(changed, other.signed().signer(), other.signed().signature());
-            assertThat(Signatures.problem(manifest, Envelopes.decode(changed), copied, student0.publicKey())).startsWith("bad signature:");
+            assertThat(Signatures.problem(manifest, Envelopes.decode(changed), copied)).startsWith("bad signature:");
         }
 
+        /** A key of its own does not make a student: the run names its students when its keys are made. */
         @Test
-        void aStudentThatHasNotEnrolled() {
+        void aStudentTheManifestDoesNotNameWhateverItsKey() {
             keys();
-            Decoded.Valid d = written(feedback("r", "student-0"), student0);
-            assertThat(Signatures.problem(manifest, d.envelope(), d.signed(), null)).startsWith("unknown signer:");
+            Decoded.Valid d = written(feedback("r", "student-7"), SigningKey.generate("student-7"));
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).isEqualTo("unknown signer: 'student-7' is not one of "
+                + "run r's senders (its manifest.properties pins the coordinator, the teacher and 2 students)");
+        }
+
+        /** Its enrollment carries a fresh key and is signed with it: the pinned key is the only one that counts. */
+        @Test
+        void anEnrollmentUnderAnotherStudentsIdWithAFreshKey() {
+            keys();
+            SigningKey fresh = SigningKey.generate("student-0");
+            Envelope e = Envelopes.header("r", "student-0", 0, Kind.ENROLLMENT, "student-0", Clock.systemUTC())
+                .setEnrollment(Enrollment.newBuilder().setPublicKey(ByteString.copyFrom(fresh.publicKey().getEncoded()))).build();
+            Decoded.Valid d = written(e, fresh);
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).startsWith("bad signature: the ENROLLMENT record was not "
+                + "signed with the key of 'student-0' that the run pins");
         }
     }
 
@@ -138,16 +151,46 @@ class SignaturesTest {
         @Test
         void areOwnerOnlyAndKeptWhenMadeAgain() throws Exception {
             keys();
-            assertThat(Files.getPosixFilePermissions(dir.resolve("student-0.key"))).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+            assertThat(Files.getPosixFilePermissions(dir.resolve("student-0").resolve("student-0.key")))
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
             assertThat(RunKeys.create(dir, "r", 2)).isEqualTo(manifest);
-            assertThat(RunKeys.signingKey(dir, "student-0").publicKey()).isEqualTo(student0.publicKey());
+            assertThat(RunKeys.signingKey(dir.resolve("student-0"), "student-0").publicKey()).isEqualTo(student0.publicKey());
             assertThat(student0.toString()).doesNotContain(java.util.Base64.getEncoder().encodeToString(student0.privateKey().getEncoded()));
         }
 
         @Test
         void aMissingKeyIsNamed() {
             keys();
-            assertThatThrownBy(() -> RunKeys.signingKey(dir, "student-7")).hasMessageContaining("no private key for student-7");
+            assertThatThrownBy(() -> RunKeys.signingKey(dir.resolve("student-0"), "student-1"))
+                .hasMessageContaining("no private key for student-1");
+        }
+
+        /** Each role's folder holds the manifest and that role's private key, and nothing else. */
+        @Test
+        void eachRolesFolderHoldsOnlyItsOwnKey() throws Exception {
+            keys();
+            for (String role : RunKeys.identities(2)) {
+                try (var files = Files.list(dir.resolve(role))) {
+                    assertThat(files.map(f -> f.getFileName().toString()).sorted().toList())
+                        .containsExactlyInAnyOrder(RunKeys.MANIFEST, role + ".key");
+                }
+                assertThat(RunKeys.manifest(dir.resolve(role))).isEqualTo(manifest);
+            }
+            try (var files = Files.list(dir)) {
+                assertThat(files.filter(Files::isRegularFile).map(f -> f.getFileName().toString()).toList())
+                    .as("the top folder holds public keys only").containsExactly(RunKeys.MANIFEST);
+            }
+            assertThat(manifest.students()).containsOnlyKeys("student-0", "student-1");
+        }
+
+        @Test
+        void moreStudentsAreAddedAndTheFirstOnesKeepTheirKeys() {
+            keys();
+            RunManifest three = RunKeys.create(dir, "r", 3);
+            assertThat(three.students()).containsOnlyKeys("student-0", "student-1", "student-2");
+            assertThat(three.keyOf("student-0")).isEqualTo(student0.publicKey());
+            assertThat(RunKeys.manifest(dir.resolve("student-0")).students()).containsOnlyKeys("student-0", "student-1", "student-2");
+            assertThatThrownBy(() -> RunKeys.create(dir, "another", 2)).hasMessageContaining("holds the keys of run r, not another");
         }
     }
 }

@@ -46,7 +46,8 @@ public final class CheckpointFiles implements Durability {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointFiles.class);
     /** Bumped when a checkpoint changes in a way older builds cannot read. */
     public static final int FORMAT = 2;
-    private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9._-]+");
+    /** A name that stays one folder deep: no separators, and no "." or ".." anywhere that could lead out. */
+    private static final Pattern SAFE = Pattern.compile("(?!.*\\.\\.)[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
     private static final String SUFFIX = ".ckpt";
     private static final String TEMPORARY = ".tmp";
 
@@ -259,7 +260,8 @@ public final class CheckpointFiles implements Durability {
 
     private static String safe(String name, String what) {
         if (!SAFE.matcher(name).matches()) {
-            throw new IllegalArgumentException(what + " '" + name + "' cannot name a checkpoint: use letters, digits, '.', '_' or '-'");
+            throw new IllegalArgumentException(what + " '" + name.replaceAll("[^\\x20-\\x7e]", "?") + "' cannot name a checkpoint: "
+                + "use letters, digits, '_', '-' and single dots, not first");
         }
         return name;
     }

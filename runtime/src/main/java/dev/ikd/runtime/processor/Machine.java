@@ -24,15 +24,6 @@ public interface Machine extends AutoCloseable {
         return List.of();
     }
 
-    /**
-     * The public key {@code studentId} enrolled with, as this machine knows it (the coordinator from the
-     * enrollment, the teacher from the admission); null if it knows none. A run that signs its
-     * messages checks the student's records against it.
-     */
-    default java.security.PublicKey enrolledKey(String studentId) {
-        return null;
-    }
-
     /** The whole state as a typed message, for the checkpoint; null while there is nothing worth keeping. */
     Message state();
 

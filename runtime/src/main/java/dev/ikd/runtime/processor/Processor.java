@@ -390,11 +390,17 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         long sentUs = e.getEventTimeUs() > 0 ? e.getEventTimeUs() : -1;
         long appendedUs = record.timestampType() == TimestampType.LOG_APPEND_TIME ? record.timestamp() * 1_000 : -1;
         metrics.received(record.topic(), size, sentUs < 0 ? -1 : Math.max(0, receivedUs - sentUs));
-        if (settings.manifest() != null && settings.manifest().fixesSenderOf(e)) {
-            // Sent by the coordinator or the teacher, whose keys the manifest fixes: checked before anyone hears of it.
-            String forged = Signatures.problem(settings.manifest(), e, ((Decoded.Valid) decoded).signed(), null);
+        // A genuine record copied to another topic or key is refused before anyone hears of it; so is a forged one.
+        String misplaced = Topics.misplaced(record.topic(), record.key(), e);
+        if (misplaced != null) {
+            deadLetterNow(record, Envelopes.encode(e), misplaced, tp);
+            return;
+        }
+        if (settings.manifest() != null) {
+            String forged = Signatures.problem(settings.manifest(), e, ((Decoded.Valid) decoded).signed());
             if (forged != null) {
                 deadLetterNow(record, Envelopes.encode(e), forged, tp);
+                answer(service.answerToForgery(e, forged), "the answer to a forged " + e.getKind());
                 return;
             }
         }
@@ -457,10 +463,6 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         List<Envelope> out;
         String refusal = null;
         try {
-            String forged = forged(record, e, machine);
-            if (forged != null) {
-                throw new RejectedMessageException(forged);
-            }
             out = machine.apply(input);
         } catch (RejectedMessageException | MalformedMessageException refused) {
             refusal = refused.getMessage();
@@ -517,13 +519,17 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         settle(key, false);
     }
 
-    /** Why a student's record is not signed by the student it names (its key is the one its machine registered), or null. */
-    private String forged(ConsumerRecord<String, Decoded> record, Envelope e, M machine) {
-        if (settings.manifest() == null || settings.manifest().fixesSenderOf(e)) {
-            return null;
+    /** Sends what answers a refused record (no machine's state behind it); a failure stops the service like any other send. */
+    private void answer(List<Envelope> envelopes, String what) {
+        if (envelopes.isEmpty()) {
+            return;
         }
-        Decoded.Valid valid = (Decoded.Valid) record.value();
-        return Signatures.problem(settings.manifest(), e, valid.signed(), machine.enrolledKey(e.getStudentId()));
+        send(envelopes).whenComplete((ok, error) -> {
+            if (error != null) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                stop("cannot send " + what + ": " + cause, cause);
+            }
+        });
     }
 
     private static String what(Envelope e, String refusal) {

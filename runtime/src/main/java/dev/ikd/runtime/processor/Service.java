@@ -22,6 +22,15 @@ public interface Service<M extends Machine> {
     M restore(String key, Any state);
 
     /**
+     * What this service answers to a record whose signature failed, besides its dead letter (the
+     * coordinator refuses a forged enrollment on the control topic, so the enroller hears why); it
+     * changes no machine's state.
+     */
+    default java.util.List<Envelope> answerToForgery(Envelope e, String reason) {
+        return java.util.List.of();
+    }
+
+    /**
      * How keys sit on partitions: {@link Placement#BY_KEY_HASH} when records are keyed by the
      * machine's key, so a key belongs to the consumer that holds its partition (teacher replicas);
      * {@link Placement#ALL} when one consumer holds every key it has, whatever partitions it reads.

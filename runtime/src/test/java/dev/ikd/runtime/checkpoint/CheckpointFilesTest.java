@@ -95,8 +95,12 @@ class CheckpointFilesTest {
 
     @Test
     void keysAndServicesMustBeSafeFileNames() {
-        assertThatThrownBy(() -> CheckpointFiles.of(dir, "r", "../x")).isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("service id '../x' cannot name a checkpoint: use letters, digits, '.', '_' or '-'");
+        for (String bad : new String[] {"../x", "..", ".", ".hidden", "a..b", "a/b", ""}) {
+            assertThatThrownBy(() -> CheckpointFiles.of(dir, "r", bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("service id '" + bad + "' cannot name a checkpoint: use letters, digits, '_', '-' and single dots, not first");
+            assertThatThrownBy(() -> CheckpointFiles.of(dir, bad, "s")).as(bad).isInstanceOf(IllegalArgumentException.class);
+        }
+        assertThat(CheckpointFiles.of(dir, "run-1.b", "student-0")).isNotNull();
     }
 
     /**
