@@ -1,6 +1,6 @@
 // The ikd dashboard: the run's history from the first server-sent event, then every change.
 // Rows are [step, course loss, exam loss, exam accuracy, teacher loss, soft-target entropy, distillation KL, teacher drift KL,
-// teacher accuracy on the exam batch].
+// teacher accuracy on the exam batch, 1 if a record of that step failed the check against the run's keys].
 (function () {
   'use strict';
 

@@ -18,6 +18,8 @@ final class Dashboard {
 
     /** How often a page following a run is sent what changed. */
     static final long PUSH_MS = 500;
+    /** Event streams served at once; one more is answered 503, with the reason. */
+    static final int MAX_STREAMS = 64;
 
     private Dashboard() {
     }
@@ -48,20 +50,32 @@ final class Dashboard {
             }
             json(ctx, view);
         });
-        router.get("/api/runs/:run/events").handler(ctx -> follow(vertx, ctx, log, ctx.pathParam("run"), stepTimeoutMs));
-        // A page opened with ?report says how long it took to show a whole run ('ikd bench dashboard' reads it).
-        router.post("/api/page-timing").handler(BodyHandler.create().setBodyLimit(4096));
-        router.post("/api/page-timing").handler(ctx -> {
-            JsonObject timing = ctx.body().asJsonObject();
-            if (timing != null) {
-                log.pageTiming(timing);
+        java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
+        router.get("/api/runs/:run/events").handler(ctx -> {
+            if (streams.incrementAndGet() > MAX_STREAMS) {
+                streams.decrementAndGet();
+                ctx.response().setStatusCode(503).putHeader("content-type", "application/json").putHeader("retry-after", "10")
+                    .end(new JsonObject().put("error", "this dashboard serves at most " + MAX_STREAMS + " event streams at once")
+                        .encode());
+                return;
             }
-            ctx.response().setStatusCode(204).end();
+            follow(vertx, ctx, log, ctx.pathParam("run"), stepTimeoutMs, streams::decrementAndGet);
         });
+        if (log.acceptsPageTimings()) {
+            // A page opened with ?report says how long it took to show a whole run: only 'ikd bench dashboard' asks for it.
+            router.post("/api/page-timing").handler(BodyHandler.create().setBodyLimit(4096));
+            router.post("/api/page-timing").handler(ctx -> {
+                JsonObject timing = ctx.body().asJsonObject();
+                if (timing != null) {
+                    log.pageTiming(timing);
+                }
+                ctx.response().setStatusCode(204).end();
+            });
+        }
     }
 
     /** Server-sent events: the whole run first (the history), then every change. */
-    private static void follow(Vertx vertx, RoutingContext ctx, DashboardLog log, String run, long stepTimeoutMs) {
+    private static void follow(Vertx vertx, RoutingContext ctx, DashboardLog log, String run, long stepTimeoutMs, Runnable closed) {
         HttpServerResponse response = ctx.response().setChunked(true).putHeader("content-type", "text/event-stream")
             .putHeader("cache-control", "no-cache").putHeader("connection", "keep-alive");
         long[] seen = {0};
@@ -79,8 +93,16 @@ final class Dashboard {
         };
         push.run();
         timer[0] = vertx.setPeriodic(PUSH_MS, id -> push.run());
-        response.closeHandler(v -> vertx.cancelTimer(timer[0]));
-        response.exceptionHandler(e -> vertx.cancelTimer(timer[0]));
+        boolean[] done = {false};
+        Runnable end = () -> {
+            vertx.cancelTimer(timer[0]);
+            if (!done[0]) {
+                done[0] = true;
+                closed.run();
+            }
+        };
+        response.closeHandler(v -> end.run());
+        response.exceptionHandler(e -> end.run());
     }
 
     private static long parseSince(RoutingContext ctx) {

@@ -95,8 +95,8 @@ final class DashboardBench implements Callable<Integer> {
                 System.err.printf(Locale.ROOT, "%s: %d students x %d steps in %.1f s%n", watch.label, c.students(), c.steps(), wall);
             }
             try (ServiceHost host = new ServiceHost(1)) {
-                DashboardLog log = host.withDashboard(KafkaAccess.plain(broker.bootstrapServers()), null,
-                    RunProjection.DEFAULT_STEP_TIMEOUT_MS);
+                DashboardLog log = host.withDashboard(KafkaAccess.plain(broker.bootstrapServers()), null, null,
+                    RunProjection.DEFAULT_STEP_TIMEOUT_MS, true);
                 log.awaitCaughtUp(Duration.ofMinutes(5));
                 int port = host.serve("127.0.0.1", 0);
                 for (int i = 0; i < opens; i++) {

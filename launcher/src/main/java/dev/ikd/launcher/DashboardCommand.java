@@ -21,6 +21,9 @@ final class DashboardCommand implements Callable<Integer> {
     @Mixin
     LogAccess.Options log;
 
+    @Mixin
+    RunSignatures signatures;
+
     @Option(names = "--run", description = "The run to show at / (default: / lists the runs in the log).")
     String run;
 
@@ -46,7 +49,9 @@ final class DashboardCommand implements Callable<Integer> {
         }
         return log.open(access -> {
             try (ServiceHost server = new ServiceHost(1)) {
-                DashboardLog records = server.withDashboard(access, run, stepTimeoutMs);
+                // With the run's keys (--keys, or found in a secure data directory), every record is checked.
+                DashboardLog records = server.withDashboard(access, run == null ? null : signatures.manifest(log, run), run,
+                    stepTimeoutMs, false);
                 if (!records.awaitCaughtUp(Duration.ofMinutes(5))) {
                     System.err.println("ikd dashboard: the log is still being read; the page fills as it is");
                 }

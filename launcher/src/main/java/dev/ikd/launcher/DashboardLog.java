@@ -33,22 +33,52 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 final class DashboardLog implements AutoCloseable {
 
+    /** A finished run's projection nobody has read for this long is let go; it is read from the log again when asked for. */
+    static final long EVICT_AFTER_MS = 10 * 60_000;
+
     private final Consumer<String, Decoded> consumer;
     private final Map<String, RunProjection> runs = new TreeMap<>();
+    /** The headers of runs whose projections were let go, for the list of runs. */
+    private final Map<String, JsonObject> evicted = new TreeMap<>();
+    private final Map<String, Long> lastReadMs = new java.util.HashMap<>();
+    /** Builds one run's projection again from the log; null: never let one go. */
+    private final Function<String, RunProjection> rebuild;
+    private final java.util.function.LongSupplier clock;
+    /** The run's keys, when known: every record is checked, and one that fails is marked on the page. */
+    private final dev.ikd.proto.sign.RunManifest manifest;
     private final Thread thread;
     private volatile boolean closed;
     private volatile RuntimeException failure;
     private final java.util.concurrent.CountDownLatch caughtUp = new java.util.concurrent.CountDownLatch(1);
 
-    DashboardLog(KafkaAccess kafka) {
+    DashboardLog(KafkaAccess kafka, dev.ikd.proto.sign.RunManifest manifest) {
         this(new KafkaConsumer<>(KafkaClients.readerConfig(kafka, "ikd-dashboard"), new StringDeserializer(),
-            new EnvelopeDeserializer()));
+            new EnvelopeDeserializer()), manifest, run -> reread(kafka, manifest, run), System::currentTimeMillis);
     }
 
     DashboardLog(Consumer<String, Decoded> consumer) {
+        this(consumer, null, null, System::currentTimeMillis);
+    }
+
+    DashboardLog(Consumer<String, Decoded> consumer, dev.ikd.proto.sign.RunManifest manifest, Function<String, RunProjection> rebuild,
+                 java.util.function.LongSupplier clock) {
         this.consumer = consumer;
+        this.manifest = manifest;
+        this.rebuild = rebuild;
+        this.clock = clock;
         this.thread = new Thread(this::follow, "ikd-dashboard-log");
         thread.setDaemon(true);
+    }
+
+    /** Run {@code runId}'s projection folded again from the whole log, as the live one was. */
+    private static RunProjection reread(KafkaAccess kafka, dev.ikd.proto.sign.RunManifest manifest, String runId) {
+        RunProjection p = new RunProjection(runId);
+        KafkaClients.readFromStart(kafka, Topics.ALL, "ikd-dashboard-reread", Duration.ofSeconds(120), r -> {
+            if (r.value() instanceof Decoded.Valid v && runId.equals(runOf(v.envelope()))) {
+                feed(p, manifest, r, v);
+            }
+        }, null);
+        return p;
     }
 
     DashboardLog start() {
@@ -91,9 +121,10 @@ final class DashboardLog implements AutoCloseable {
                 }
                 for (ConsumerRecord<String, Decoded> r : consumer.poll(Duration.ofMillis(200))) {
                     if (r.value() instanceof Decoded.Valid v) {
-                        take(r.topic(), r.timestamp(), v.envelope());
+                        take(r, v);
                     }
                 }
+                evictIdle();
             }
         } catch (WakeupException e) {
             // closed
@@ -103,6 +134,36 @@ final class DashboardLog implements AutoCloseable {
             failure = e;
         } finally {
             consumer.close();
+        }
+    }
+
+    /** One record as read: checked where the run's keys are known, then taken. */
+    private void take(ConsumerRecord<String, Decoded> r, Decoded.Valid v) {
+        String runId = runOf(v.envelope());
+        synchronized (runs) {
+            if (!runId.isEmpty() && evicted.containsKey(runId)) {
+                return; // folded again from the log when someone asks for it
+            }
+            if (!runId.isEmpty()) {
+                feed(runs.computeIfAbsent(runId, RunProjection::new), manifest, r, v);
+                return;
+            }
+        }
+        take(r.topic(), r.timestamp(), v.envelope());
+    }
+
+    /** A record to its run's projection, marked as unverified when it is misplaced or, with the run's keys, not its sender's. */
+    private static void feed(RunProjection p, dev.ikd.proto.sign.RunManifest manifest, ConsumerRecord<String, Decoded> r,
+                             Decoded.Valid v) {
+        Envelope e = v.envelope();
+        String problem = e.getKind() == Kind.DEAD_LETTER ? null : Topics.misplaced(r.topic(), r.key(), e);
+        if (problem == null && manifest != null && e.getKind() != Kind.DEAD_LETTER) {
+            problem = dev.ikd.proto.sign.Signatures.problem(manifest, e, v.signed());
+        }
+        if (problem != null) {
+            p.unverified(r.topic(), r.timestamp(), e, problem);
+        } else {
+            p.apply(r.topic(), r.timestamp(), e);
         }
     }
 
@@ -133,11 +194,47 @@ final class DashboardLog implements AutoCloseable {
         }
     }
 
-    private final java.util.concurrent.BlockingQueue<JsonObject> pageTimings = new java.util.concurrent.LinkedBlockingQueue<>();
+    /**
+     * Lets go of the projections of finished runs nobody has read for {@link #EVICT_AFTER_MS}: a
+     * dashboard that follows a log of many runs keeps only those it is asked for.
+     */
+    void evictIdle() {
+        if (rebuild == null) {
+            return;
+        }
+        long now = clock.getAsLong();
+        synchronized (runs) {
+            for (String id : List.copyOf(runs.keySet())) {
+                RunProjection p = runs.get(id);
+                long seen = Math.max(lastReadMs.getOrDefault(id, 0L), p.lastMs());
+                if (!"running".equals(p.status()) && now - seen >= EVICT_AFTER_MS) {
+                    JsonObject header = p.header(now);
+                    header.remove("options");
+                    evicted.put(id, header);
+                    runs.remove(id);
+                }
+            }
+        }
+    }
+
+    /** Page timings kept for 'ikd bench dashboard'; null: the endpoint is not served (the default). */
+    private volatile java.util.concurrent.BlockingQueue<JsonObject> pageTimings;
+
+    /** Serve POST /api/page-timing, for the benchmark; at most 64 reports wait to be read, more are dropped. */
+    DashboardLog acceptPageTimings() {
+        pageTimings = new java.util.concurrent.ArrayBlockingQueue<>(64);
+        return this;
+    }
+
+    boolean acceptsPageTimings() {
+        return pageTimings != null;
+    }
 
     /** A page's report of how long it took to show its run. */
     void pageTiming(JsonObject timing) {
-        pageTimings.offer(timing);
+        if (pageTimings != null) {
+            pageTimings.offer(timing);
+        }
     }
 
     /** The next page timing reported, or null after {@code timeout}. */
@@ -156,14 +253,15 @@ final class DashboardLog implements AutoCloseable {
     JsonArray runs() {
         failIfBroken();
         synchronized (runs) {
-            List<RunProjection> all = new ArrayList<>(runs.values());
-            all.sort((a, b) -> Long.compare(b.firstMs(), a.firstMs()));
-            JsonArray list = new JsonArray();
-            for (RunProjection p : all) {
-                JsonObject run = p.header(System.currentTimeMillis());
+            List<JsonObject> all = new ArrayList<>(evicted.values());
+            for (RunProjection p : runs.values()) {
+                JsonObject run = p.header(clock.getAsLong());
                 run.remove("options");
-                list.add(run);
+                all.add(run);
             }
+            all.sort((a, b) -> Long.compare(b.getLong("first_ms", 0L), a.getLong("first_ms", 0L)));
+            JsonArray list = new JsonArray();
+            all.forEach(list::add);
             return list;
         }
     }
@@ -171,7 +269,16 @@ final class DashboardLog implements AutoCloseable {
     /** {@code f} of run {@code runId}'s projection under the lock, or null if the log has no such run (yet). */
     <T> T read(String runId, Function<RunProjection, T> f) {
         failIfBroken();
+        boolean gone;
         synchronized (runs) {
+            gone = evicted.containsKey(runId);
+        }
+        RunProjection again = gone ? rebuild.apply(runId) : null;
+        synchronized (runs) {
+            if (again != null && evicted.remove(runId) != null) {
+                runs.put(runId, again);
+            }
+            lastReadMs.put(runId, clock.getAsLong());
             RunProjection p = runs.get(runId);
             return p == null ? null : f.apply(p);
         }

@@ -129,7 +129,8 @@ final class ExportCommand implements Callable<Integer> {
             ModelCard card = new ModelCard(ModelCard.FORMAT, runId, name, spec.toString(), forward, data.sampleShape(),
                 t == null ? List.of() : t.featureNames(), t == null ? new double[0] : t.mean(), t == null ? new double[0] : t.std(),
                 data.origin().source(), data.origin().options(), data.sha256(), data.classNames(), model.steps(),
-                enrollment.getEnrollment().getHyperParameters().getTeacherMode(), accuracy, model.params().sha256(), fileSha);
+                enrollment.getEnrollment().getHyperParameters().getTeacherMode(), accuracy, model.params().sha256(), fileSha,
+                spec.isScript() ? ModelCard.sha256Of(spec.scriptFile()) : null);
             Path cardFile = ModelCard.beside(out);
             card.write(cardFile);
             System.out.printf("exported %s of run %s: %s (%d tensors, %s), test accuracy %.4f, parameter sha256 %s%n", name, runId,

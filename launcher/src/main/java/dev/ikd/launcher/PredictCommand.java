@@ -72,6 +72,19 @@ final class PredictCommand implements Callable<Integer> {
                 + model + " has " + sha);
         }
         ModelSpec spec = ModelSpec.parse(c.spec());
+        if (spec.isScript()) {
+            // The module predict runs must be the one the adapter was learned for.
+            java.nio.file.Path script = spec.scriptFile();
+            if (!Files.isReadable(script)) {
+                throw new IllegalArgumentException("model card " + cardFile + " names the TorchScript module " + script
+                    + ", which is not there");
+            }
+            String scriptSha = ModelCard.sha256Of(script);
+            if (!scriptSha.equals(c.scriptSha256())) {
+                throw new IllegalArgumentException("model card " + cardFile + " is for the TorchScript module " + script
+                    + " with SHA-256 " + c.scriptSha256() + ", but that file has " + scriptSha);
+            }
+        }
         if (spec.family() == ModelSpec.Family.TEXT) {
             throw new IllegalArgumentException("ikd predict reads tables and images; " + model + " is a text model");
         }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.data.ImageFolders;
+import dev.ikd.core.data.Limits;
 import dev.ikd.core.data.Tables;
 import dev.ikd.core.learn.Leash;
 import dev.ikd.core.learn.StudentConfig;
@@ -43,6 +44,15 @@ final class RunOptions {
     @Option(names = "--label-column", paramLabel = "NAME|INDEX",
         description = "With csv:PATH: the label column, by header name or 0-based index. Default: the last column.")
     String labelColumn;
+
+    @Option(names = "--csv-max-rows", paramLabel = "N", description = "With csv:PATH: read at most this many rows. Default: "
+        + "1000000") Long csvMaxRows;
+    @Option(names = "--csv-max-columns", paramLabel = "N", description = "With csv:PATH: at most this many columns. Default: 10000")
+    Integer csvMaxColumns;
+    @Option(names = "--csv-max-cell", paramLabel = "CHARS", description = "With csv:PATH: at most this many characters a cell. "
+        + "Default: 1000") Integer csvMaxCell;
+    @Option(names = "--image-max-pixels", paramLabel = "N", description = "With images:DIR: no image of more pixels is decoded. "
+        + "Default: 50000000") Long imageMaxPixels;
 
     @Option(names = "--datasets-dir", defaultValue = "data",
         description = "Where fetched data sets live (scripts/fetch-data.sh). Default: ${DEFAULT-VALUE}")
@@ -134,6 +144,12 @@ final class RunOptions {
         if (imageChannels != null) {
             o.put(ImageFolders.CHANNELS, imageChannels);
         }
+        for (var limit : java.util.Map.of(Limits.CSV_ROWS, String.valueOf(csvMaxRows), Limits.CSV_COLUMNS, String.valueOf(csvMaxColumns),
+            Limits.CSV_CELL, String.valueOf(csvMaxCell), Limits.IMAGE_PIXELS, String.valueOf(imageMaxPixels)).entrySet()) {
+            if (!"null".equals(limit.getValue())) {
+                o.put(limit.getKey(), limit.getValue());
+            }
+        }
         return o;
     }
 
@@ -219,6 +235,11 @@ final class RunOptions {
             o.put("image-size", imageSize == null ? ImageFolders.DEFAULT_SIZE : imageSize);
             o.put("image-channels", imageChannels == null ? "auto" : imageChannels);
         }
+        loadOptions().forEach((k, v) -> {
+            if (k.startsWith("csv-max-") || k.equals(Limits.IMAGE_PIXELS)) {
+                o.put(k, v);
+            }
+        });
         o.put("teacher-mode", c.mode().cliName());
         o.put("teacher", c.teacher());
         o.put("student", c.student());
@@ -270,6 +291,10 @@ final class RunOptions {
         add(a, "--label-column", labelColumn);
         add(a, "--image-size", imageSize);
         add(a, "--image-channels", imageChannels);
+        add(a, "--csv-max-rows", csvMaxRows);
+        add(a, "--csv-max-columns", csvMaxColumns);
+        add(a, "--csv-max-cell", csvMaxCell);
+        add(a, "--image-max-pixels", imageMaxPixels);
         a.addAll(List.of("--csv-header", csvHeader));
         return a;
     }

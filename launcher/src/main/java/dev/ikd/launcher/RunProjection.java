@@ -45,6 +45,7 @@ final class RunProjection {
         Double distill;
         Double drift;
         Double teacherAccuracy;
+        boolean unverified;
         long examVersion = -1;
         long changed;
 
@@ -54,7 +55,7 @@ final class RunProjection {
 
         JsonArray json() {
             return new JsonArray().add(step).add(num(course)).add(num(exam)).add(num(accuracy)).add(num(teacher)).add(num(entropy))
-                .add(num(distill)).add(num(drift)).add(num(teacherAccuracy));
+                .add(num(distill)).add(num(drift)).add(num(teacherAccuracy)).add(unverified ? 1 : 0);
         }
     }
 
@@ -99,6 +100,9 @@ final class RunProjection {
     private final Deque<DeadLetterLine> deadLetters = new ArrayDeque<>();
     private final JsonObject options = new JsonObject();
     private final List<String> staleVersions = new ArrayList<>();
+    /** Records that failed the check against the run's keys (or were misplaced): the newest few, and how many. */
+    private final java.util.ArrayDeque<String> unverified = new java.util.ArrayDeque<>();
+    private long unverifiedCount;
     private String dataset = "";
     private String teacherMode = "";
     private long steps;
@@ -127,6 +131,26 @@ final class RunProjection {
 
     long lastMs() {
         return lastMs;
+    }
+
+    /**
+     * A record of this run that failed its check (not signed by the sender its kind needs, or
+     * copied to another topic or key): not taken into the rows, but shown, with its step's row
+     * marked, so the page never passes a forged value for the run's.
+     */
+    void unverified(String topic, long timestampMs, Envelope e, String reason) {
+        version++;
+        unverifiedCount++;
+        unverified.addLast(topic + " " + (e.getStudentId().isEmpty() ? "" : e.getStudentId() + " ") + "step " + e.getStep() + " "
+            + e.getKind() + ": " + reason);
+        while (unverified.size() > 10) {
+            unverified.removeFirst();
+        }
+        if (!e.getStudentId().isEmpty() && e.getKind() != dev.ikd.proto.v1.Kind.DEAD_LETTER) {
+            Row r = students.computeIfAbsent(e.getStudentId(), k -> new StudentState()).row(e.getStep());
+            r.unverified = true;
+            r.changed = version;
+        }
     }
 
     /** Takes one record of this run ({@code timestampMs}: when the broker appended it). */
@@ -349,6 +373,10 @@ final class RunProjection {
             alerts(id, s, "running".equals(status), nowMs, stepTimeoutMs, alerts);
         });
         staleVersions.forEach(text -> alerts.add(alert("stale-teacher-version", text)));
+        if (unverifiedCount > 0) {
+            alerts.add(alert("unverified-records", unverifiedCount + " records failed the check against the run's keys and are "
+                + "not shown; the newest: " + String.join("; ", unverified)));
+        }
         JsonObject ops = new JsonObject();
         JsonArray bucketRows = new JsonArray();
         buckets.forEach((t, b) -> {

@@ -80,7 +80,17 @@ final class ServiceHost implements AutoCloseable {
      * log through {@code kafka}; call before {@link #serve}.
      */
     DashboardLog withDashboard(dev.ikd.proto.kafka.KafkaAccess kafka, String runId, long stepTimeoutMs) {
-        this.dashboard = new DashboardLog(kafka).start();
+        return withDashboard(kafka, null, runId, stepTimeoutMs, false);
+    }
+
+    /**
+     * @param manifest         the run's keys, when known: every record is checked and one that fails is marked
+     * @param pageTimings      serve POST /api/page-timing ('ikd bench dashboard' only)
+     */
+    DashboardLog withDashboard(dev.ikd.proto.kafka.KafkaAccess kafka, dev.ikd.proto.sign.RunManifest manifest, String runId,
+                               long stepTimeoutMs, boolean pageTimings) {
+        DashboardLog log = new DashboardLog(kafka, manifest);
+        this.dashboard = (pageTimings ? log.acceptPageTimings() : log).start();
         this.dashboardRun = runId;
         this.stepTimeoutMs = stepTimeoutMs;
         return dashboard;

@@ -155,6 +155,18 @@ class RunProjectionTest {
 
     @Nested
     class Alerts {
+        /** A record that failed its check is not shown as the run's: its step's row is marked, and an alert says why. */
+        @Test
+        void aRecordThatFailedTheCheckAgainstTheRunsKeysIsNotTakenAndIsMarked() {
+            given(admitted("s0"), targets("s0", 0, 0.5f, 0.5f));
+            run.unverified(Topics.EXAM_RESULTS, clock + 1, exam("s0", 0, 99.0, 0), "bad signature: ...");
+            JsonArray row = rows(run.since(0, clock, 60_000), "s0").getJsonArray(0);
+            assertThat(row.getValue(1)).as("the forged course loss is not shown").isNull();
+            assertThat(row.getInteger(9)).as("the step is marked").isEqualTo(1);
+            assertThat(alerts()).containsExactly("unverified-records: 1 records failed the check against the run's keys and are not "
+                + "shown; the newest: ikd.exam-results s0 step 0 EXAM_RESULT: bad signature: ...");
+        }
+
         @Test
         void aNanLossIsAnAlertAndALossNotYetKnownIsNot() {
             given(admitted("s0"), targets("s0", 0, 0.5f, 0.5f), exam("s0", 0, 1.0, 0));

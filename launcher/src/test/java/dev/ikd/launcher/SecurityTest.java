@@ -337,8 +337,9 @@ class SecurityTest {
                         + "that the run pins"),
                 new Forgery("a genuine admission of student-0 copied onto the feedback topic", Topics.FEEDBACK, "student-1", null, null,
                     Topics.CONTROL, "^misplaced: a ADMITTED record belongs on ikd.control, not ikd.feedback$"),
-                new Forgery("student-0's genuine soft targets copied under student-1's key", Topics.SOFT_TARGETS, "student-1", null, null,
-                    Topics.SOFT_TARGETS, "^misplaced: a SOFT_TARGETS record of 'student-0' is keyed 'student-1'$"));
+                new Forgery("student-0's genuine soft targets sent again under student-1's key (with the teacher's login)",
+                    Topics.SOFT_TARGETS, "teacher", null, null, Topics.SOFT_TARGETS,
+                    "^misplaced: a SOFT_TARGETS record of 'student-0' is keyed 'student-1'$"));
             LocalRun.Outcome outcome;
             try (Intruder intruder = new Intruder(runId, forgeries, otherRun, student0)) {
                 outcome = LocalRun.run(c, data, teacher, wiring, host, manager, 300);
@@ -451,11 +452,11 @@ class SecurityTest {
         }
 
         /**
-         * A genuine record of student-0, read with the stolen login from {@code f.asWho()} (its topic),
-         * sent again verbatim, headers and all, to {@code f.topic()} (under student-1's key on its own topic).
+         * A genuine record of student-0 as it went by on {@code f.asWho()} (its topic), sent again verbatim,
+         * headers and all, with the stolen login to {@code f.topic()} (under student-1's key on its own topic).
          */
         private void copyMisplaced(String runId, Forgery f) throws Exception {
-            Map<String, Object> c = KafkaClients.consumerConfig(login(f.login()), "x", "intruder-copy");
+            Map<String, Object> c = KafkaClients.consumerConfig(login(BrokerSecurity.ADMIN), "x", "intruder-copy");
             c.remove(ConsumerConfig.GROUP_ID_CONFIG);
             try (var consumer = new KafkaConsumer<String, byte[]>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
                 List<TopicPartition> all = consumer.partitionsFor(f.asWho()).stream()

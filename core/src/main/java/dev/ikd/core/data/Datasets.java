@@ -49,7 +49,8 @@ public final class Datasets {
      * option the data set does not take is refused.
      */
     public static Dataset load(String name, Path dataDir, Map<String, String> options) {
-        Set<String> takes = name.startsWith("csv:") ? Set.of(Tables.Options.HEADER, Tables.Options.LABEL_COLUMN)
+        Set<String> takes = name.startsWith("csv:") ? Set.of(Tables.Options.HEADER, Tables.Options.LABEL_COLUMN, Limits.CSV_ROWS,
+            Limits.CSV_COLUMNS, Limits.CSV_CELL)
             : name.startsWith("images:") ? ImageFolders.OPTIONS : Set.of();
         for (String key : options.keySet()) {
             if (!takes.contains(key)) {

@@ -29,7 +29,7 @@ public final class ImageFolders {
     public static final String CHANNELS = "image-channels";
     /** The side images are resampled to unless {@link #SIZE} says otherwise. */
     public static final String DEFAULT_SIZE = "28";
-    static final Set<String> OPTIONS = Set.of(SIZE, CHANNELS);
+    static final Set<String> OPTIONS = Set.of(SIZE, CHANNELS, Limits.IMAGE_PIXELS);
     private static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg");
 
     /**
@@ -39,7 +39,11 @@ public final class ImageFolders {
      * @param height   pixels down
      * @param channels 1, 3, or 0: 1 when every image is grey, 3 otherwise
      */
-    public record Options(int width, int height, int channels) {
+    public record Options(int width, int height, int channels, long maxPixels) {
+        public Options(int width, int height, int channels) {
+            this(width, height, channels, Limits.DEFAULT.imagePixels());
+        }
+
         public Options {
             if (width < 1 || height < 1 || width > 4096 || height > 4096) {
                 throw new IllegalArgumentException("--" + SIZE + " must be 1 to 4096 pixels a side, got " + width + "x" + height);
@@ -60,7 +64,7 @@ public final class ImageFolders {
                 if (wh.length > 2) {
                     throw new NumberFormatException();
                 }
-                return new Options(w, h, channels.equals("auto") ? 0 : Integer.parseInt(channels));
+                return new Options(w, h, channels.equals("auto") ? 0 : Integer.parseInt(channels), Limits.of(options).imagePixels());
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("--" + SIZE + " must be N or WIDTHxHEIGHT and --" + CHANNELS
                     + " 1, 3 or auto; got '" + size + "' and '" + channels + "'");
@@ -109,7 +113,7 @@ public final class ImageFolders {
         List<float[]> resampled = new ArrayList<>(files.size());
         boolean allGrey = true;
         for (Path f : files) {
-            BufferedImage image = decode(f);
+            BufferedImage image = decode(f, options.maxPixels());
             boolean grey = image.getColorModel().getNumColorComponents() == 1;
             allGrey &= grey;
             resampled.add(pixels(image, options.width(), options.height(), options.channels() != 0 ? options.channels() : grey ? 1 : 3));
@@ -132,15 +136,18 @@ public final class ImageFolders {
                 partLabels[part][i] = labels.get(ids[i]);
             }
         }
-        Dataset.Origin origin = new Dataset.Origin("images:" + dir, Map.of(SIZE, options.width() + "x" + options.height(),
-            CHANNELS, Integer.toString(channels)), classNames);
+        Map<String, String> resolved = new java.util.TreeMap<>(Map.of(SIZE, options.width() + "x" + options.height(),
+            CHANNELS, Integer.toString(channels)));
+        new Limits(Limits.DEFAULT.csvRows(), Limits.DEFAULT.csvColumns(), Limits.DEFAULT.csvCell(), options.maxPixels())
+            .given(resolved, true);
+        Dataset.Origin origin = new Dataset.Origin("images:" + dir, resolved, classNames);
         return new Dataset(dir.getFileName().toString(), new long[] {channels, options.height(), options.width()},
             classNames.size(), parts[0], partLabels[0], parts[1], partLabels[1], 0, null, origin);
     }
 
     /** One image file as the network sees it: resampled, 0..1, channels first. */
     public static float[] pixels(Path file, Options options) {
-        BufferedImage image = decode(file);
+        BufferedImage image = decode(file, options.maxPixels());
         int channels = options.channels() != 0 ? options.channels() : image.getColorModel().getNumColorComponents() == 1 ? 1 : 3;
         return pixels(image, options.width(), options.height(), channels);
     }
@@ -152,7 +159,27 @@ public final class ImageFolders {
         return Files.isRegularFile(p) && !name.startsWith(".") && dot > 0 && EXTENSIONS.contains(name.substring(dot + 1));
     }
 
-    private static BufferedImage decode(Path f) {
+    /** The image in {@code f}, refused before it is decoded when it has more than {@code maxPixels} pixels. */
+    private static BufferedImage decode(Path f, long maxPixels) {
+        try (var in = ImageIO.createImageInputStream(f.toFile())) {
+            var readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new MissingDataException(f + " is not a PNG or JPEG image this JVM can decode");
+            }
+            var reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > maxPixels) {
+                    throw Limits.past(f.toString(), reader.getWidth(0) + "x" + reader.getHeight(0) + " = " + pixels + " pixels",
+                        Limits.IMAGE_PIXELS, maxPixels);
+                }
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            throw new MissingDataException("cannot read image " + f + ": " + e.getMessage(), e);
+        }
         try {
             BufferedImage image = ImageIO.read(f.toFile());
             if (image == null) {

@@ -36,8 +36,12 @@ public final class Tables {
      *                    numbers below it does not hold one in it)
      * @param labelColumn the label column's name or 0-based index; null: the last column
      */
-    public record Options(Header header, String labelColumn) {
-        public static final Options DEFAULT = new Options(Header.AUTO, null);
+    public record Options(Header header, String labelColumn, Limits limits) {
+        public static final Options DEFAULT = new Options(Header.AUTO, null, Limits.DEFAULT);
+
+        public Options(Header header, String labelColumn) {
+            this(header, labelColumn, Limits.DEFAULT);
+        }
         /** The load option that says whether the first row is a header (auto, yes, no). */
         public static final String HEADER = "csv-header";
         /** The load option that names the label column. */
@@ -53,7 +57,7 @@ public final class Tables {
                 default -> throw new IllegalArgumentException("--" + HEADER + " must be auto, yes or no, got '" + h + "'");
             };
             String label = options.get(LABEL_COLUMN);
-            return new Options(header, label == null || label.isBlank() ? null : label);
+            return new Options(header, label == null || label.isBlank() ? null : label, Limits.of(options));
         }
     }
 
@@ -62,7 +66,7 @@ public final class Tables {
 
     /** Reads {@code file}; {@code testCut} splits n rows into {train ids, test ids}. */
     static Dataset read(Path file, Options options, java.util.function.IntFunction<int[][]> testCut) {
-        List<CSVRecord> records = parse(file);
+        List<CSVRecord> records = parse(file, options.limits());
         if (records.isEmpty()) {
             throw new MissingDataException(file + " has no rows");
         }
@@ -138,8 +142,10 @@ public final class Tables {
         featureNames.remove(label);
         Dataset.Table table = new Dataset.Table(featureNames, classNames, mean, std);
         // As read: a replay of the run reads the file the same way whatever detection would say.
-        Dataset.Origin origin = new Dataset.Origin("csv:" + file, Map.of(Options.HEADER, header ? "yes" : "no",
-            Options.LABEL_COLUMN, Integer.toString(label)), classNames);
+        Map<String, String> resolved = new java.util.TreeMap<>(Map.of(Options.HEADER, header ? "yes" : "no",
+            Options.LABEL_COLUMN, Integer.toString(label)));
+        options.limits().given(resolved, false);
+        Dataset.Origin origin = new Dataset.Origin("csv:" + file, resolved, classNames);
         return new Dataset(file.getFileName().toString(), new long[] {features}, classNames.size(), train,
             Arrays.stream(cut[0]).map(i -> y[i]).toArray(), test, Arrays.stream(cut[1]).map(i -> y[i]).toArray(), 0, table, origin);
     }
@@ -150,7 +156,7 @@ public final class Tables {
      * as the label, are left out); without one, the row must hold exactly the features, in order.
      */
     public static List<float[]> rows(Path file, List<String> featureNames) {
-        List<CSVRecord> records = parse(file);
+        List<CSVRecord> records = parse(file, Limits.DEFAULT);
         if (records.isEmpty()) {
             throw new MissingDataException(file + " has no rows");
         }
@@ -192,7 +198,8 @@ public final class Tables {
         return rows;
     }
 
-    private static List<CSVRecord> parse(Path file) {
+    /** Every record of {@code file}, refused with one line as soon as it passes one of {@code limits}. */
+    private static List<CSVRecord> parse(Path file, Limits limits) {
         try {
             String first;
             try (var lines = Files.lines(file, StandardCharsets.UTF_8)) {
@@ -202,7 +209,24 @@ public final class Tables {
                 || (first.contains("\t") && !first.contains(","));
             CSVFormat format = (tabs ? CSVFormat.TDF : CSVFormat.RFC4180).builder().setIgnoreEmptyLines(true).setTrim(true).get();
             try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8); CSVParser parser = CSVParser.parse(reader, format)) {
-                return parser.getRecords();
+                List<CSVRecord> records = new java.util.ArrayList<>();
+                for (CSVRecord r : parser) {
+                    if (records.size() >= limits.csvRows()) {
+                        throw Limits.past(file + ":" + r.getRecordNumber(), "more than " + limits.csvRows() + " rows", Limits.CSV_ROWS,
+                            limits.csvRows());
+                    }
+                    if (r.size() > limits.csvColumns()) {
+                        throw Limits.past(file + ":" + r.getRecordNumber(), r.size() + " columns", Limits.CSV_COLUMNS, limits.csvColumns());
+                    }
+                    for (int c = 0; c < r.size(); c++) {
+                        if (r.get(c).length() > limits.csvCell()) {
+                            throw Limits.past(file + ":" + r.getRecordNumber() + ", column " + (c + 1), "a cell of " + r.get(c).length()
+                                + " characters", Limits.CSV_CELL, limits.csvCell());
+                        }
+                    }
+                    records.add(r);
+                }
+                return records;
             }
         } catch (IOException | java.io.UncheckedIOException | IllegalStateException e) {
             throw new MissingDataException("cannot read " + file + ": " + e.getMessage(), e);

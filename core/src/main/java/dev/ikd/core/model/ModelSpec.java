@@ -91,4 +91,13 @@ public record ModelSpec(Family family, int boundary, List<Integer> widths, Strin
         return family.name().toLowerCase(Locale.ROOT) + ":" + boundary + ":"
             + widths.stream().map(String::valueOf).collect(Collectors.joining(","));
     }
+
+    /** A TorchScript spec's file, without the #METHOD that may follow it. */
+    public java.nio.file.Path scriptFile() {
+        if (!isScript()) {
+            throw new IllegalStateException(this + " is not a TorchScript module");
+        }
+        int hash = script.lastIndexOf('#');
+        return java.nio.file.Path.of(hash < 0 ? script : script.substring(0, hash));
+    }
 }

@@ -109,4 +109,14 @@ class ImageFoldersTest {
                 options));
         }
     }
+
+    @Test
+    void anImagePastThePixelLimitIsRefusedBeforeItIsDecoded() throws Exception {
+        Path root = TestImages.patterns(dir.resolve("limit"), 3, 1, false);
+        assertThatThrownBy(() -> Datasets.load("images:" + root, dir, java.util.Map.of(Limits.IMAGE_PIXELS, "100")))
+            .isInstanceOf(MissingDataException.class)
+            .hasMessageMatching(".*\\.png: \\d+x\\d+ = \\d+ pixels \\(the limit is 100; --image-max-pixels raises it\\)");
+        assertThat(Datasets.load("images:" + root, dir, java.util.Map.of(Limits.IMAGE_PIXELS, "1000000")).origin().options())
+            .containsEntry(Limits.IMAGE_PIXELS, "1000000");
+    }
 }

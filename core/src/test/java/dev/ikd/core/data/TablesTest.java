@@ -41,6 +41,26 @@ class TablesTest {
         assertThat(Datasets.csv(flowers(), new Tables.Options(Tables.Header.AUTO, "1")).sha256()).isEqualTo(d.sha256());
     }
 
+    /** Past a limit, one line names the file, where, the limit and the option that raises it; given, the limit is kept with the run. */
+    @Test
+    void aTablePastALimitIsRefusedNamingTheOptionThatRaisesIt() throws Exception {
+        Path f = flowers();
+        assertThatThrownBy(() -> Datasets.load("csv:" + f, dir, java.util.Map.of(Limits.CSV_ROWS, "20")))
+            .isInstanceOf(MissingDataException.class)
+            .hasMessage(f + ":21: more than 20 rows (the limit is 20; --csv-max-rows raises it)");
+        assertThatThrownBy(() -> Datasets.load("csv:" + f, dir, java.util.Map.of(Limits.CSV_COLUMNS, "3")))
+            .hasMessage(f + ":1: 4 columns (the limit is 3; --csv-max-columns raises it)");
+        Path wide = table("wide.csv", "a,b\n" + "x".repeat(2000) + ",1\n2,1\n");
+        assertThatThrownBy(() -> Datasets.load("csv:" + wide, dir, java.util.Map.of()))
+            .hasMessage(wide + ":2, column 1: a cell of 2000 characters (the limit is 1000; --csv-max-cell raises it)");
+        assertThatThrownBy(() -> Datasets.load("csv:" + f, dir, java.util.Map.of(Limits.CSV_ROWS, "0")))
+            .hasMessage("--csv-max-rows must be a whole number of at least 1, got '0'");
+        Dataset raised = Datasets.load("csv:" + f, dir, java.util.Map.of(Limits.CSV_ROWS, "60", Tables.Options.LABEL_COLUMN, "species"));
+        assertThat(raised.origin().options()).containsEntry(Limits.CSV_ROWS, "60");
+        assertThat(Datasets.load("csv:" + f, dir, java.util.Map.of(Tables.Options.LABEL_COLUMN, "species")).origin().options())
+            .doesNotContainKey(Limits.CSV_ROWS);
+    }
+
     @Test
     void everyFeatureIsStandardisedWithTheTrainingSplitsMeanAndDeviation() throws Exception {
         Dataset d = Datasets.csv(flowers(), new Tables.Options(Tables.Header.YES, "species"));

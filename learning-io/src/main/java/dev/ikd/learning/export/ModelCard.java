@@ -40,7 +40,7 @@ import com.google.gson.JsonParseException;
 public record ModelCard(String format, String runId, String model, String spec, String forward, long[] inputShape,
                         List<String> featureNames, double[] featureMean, double[] featureStd, String dataSource,
                         Map<String, String> loadOptions, String dataSha256, List<String> classNames, long steps,
-                        String teacherMode, double testAccuracy, String paramSha256, String fileSha256) {
+                        String teacherMode, double testAccuracy, String paramSha256, String fileSha256, String scriptSha256) {
 
     public static final String FORMAT = "ikd-model-card/1";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping()
@@ -77,7 +77,47 @@ public record ModelCard(String format, String runId, String model, String spec, 
             throw new IllegalArgumentException(file + " is not an ikd model card (format " + (card == null ? null : card.format())
                 + ", expected " + FORMAT + ")");
         }
+        String problem = card.problem();
+        if (problem != null) {
+            throw new IllegalArgumentException("model card " + file + " " + problem);
+        }
         return card;
+    }
+
+    /** What makes this card unusable (a field missing, statistics that do not fit its features), or null. */
+    String problem() {
+        for (var f : java.util.Map.of("spec", String.valueOf(spec), "forward", String.valueOf(forward), "data_source",
+            String.valueOf(dataSource), "param_sha256", String.valueOf(paramSha256), "file_sha256", String.valueOf(fileSha256)).entrySet()) {
+            if (f.getValue().equals("null") || f.getValue().isBlank()) {
+                return "has no " + f.getKey();
+            }
+        }
+        if (inputShape == null || inputShape.length == 0 || java.util.Arrays.stream(inputShape).anyMatch(d -> d < 1)) {
+            return "has no input_shape of positive sizes";
+        }
+        if (classNames == null || classNames.size() < 2) {
+            return "names " + (classNames == null ? 0 : classNames.size()) + " classes; a model tells apart at least 2";
+        }
+        int names = featureNames == null ? 0 : featureNames.size();
+        int means = featureMean == null ? 0 : featureMean.length;
+        int stds = featureStd == null ? 0 : featureStd.length;
+        if (means != stds || names > 0 && means != names) {
+            return "has " + names + " feature names, " + means + " means and " + stds + " standard deviations; they must match";
+        }
+        long features = java.util.Arrays.stream(inputShape).reduce(1, Math::multiplyExact);
+        if (means > 0 && means != features) {
+            return "standardises " + means + " features, but its input has " + features;
+        }
+        for (int i = 0; i < stds; i++) {
+            if (!Double.isFinite(featureMean[i]) || !(featureStd[i] > 0) || !Double.isFinite(featureStd[i])) {
+                return "has feature " + i + " with mean " + featureMean[i] + " and standard deviation " + featureStd[i]
+                    + "; a deviation must be finite and above 0";
+            }
+        }
+        if (spec.startsWith("torchscript:") && (scriptSha256 == null || scriptSha256.isBlank())) {
+            return "names the TorchScript module " + spec + " without its script_sha256";
+        }
+        return null;
     }
 
     /** The forward pass of a spec's family, in words a reader can write in numpy. */

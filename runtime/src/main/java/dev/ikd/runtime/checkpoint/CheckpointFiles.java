@@ -81,18 +81,46 @@ public final class CheckpointFiles implements Durability {
             if (!belongs.test(key)) {
                 continue;
             }
-            load(key).ifPresent(l -> {
-                M m;
-                try {
-                    m = machines.restore(key, l.checkpoint().getState());
-                } catch (RuntimeException e) {
-                    throw new UnusableCheckpointException("checkpoint " + l.file() + " cannot be resumed from: " + e.getMessage(), e);
-                }
-                Checkpoint c = l.checkpoint();
-                out.put(key, new Recovered<>(m, new Positions(c.getPositionsMap(), c.getRecords()), c.getOutboxList()));
-            });
+            Recovered<M> r = resume(key, machines);
+            if (r != null) {
+                out.put(key, r);
+            }
         }
         return out;
+    }
+
+    /**
+     * {@code key}'s machine from its newest checkpoint, or from the one before when the newest is
+     * damaged or intact but cannot be resumed from (another model, a state its machine refuses),
+     * with one line naming the file passed over; when neither serves, the service stops naming both.
+     */
+    private <M extends Machine> Recovered<M> resume(String key, Service<M> machines) {
+        List<Path> files = files(key);
+        if (files.isEmpty()) {
+            return null;
+        }
+        List<String> problems = new ArrayList<>();
+        for (int i = files.size() - 1; i >= Math.max(0, files.size() - 2); i--) {
+            Path file = files.get(i);
+            Checkpoint c;
+            M m;
+            try {
+                c = read(file, key);
+                m = machines.restore(key, c.getState());
+            } catch (DamagedException e) {
+                problems.add("checkpoint " + file + " is damaged (" + e.getMessage() + ")");
+                continue;
+            } catch (RuntimeException e) {
+                problems.add("checkpoint " + file + " cannot be resumed from (" + e.getMessage() + ")");
+                continue;
+            }
+            if (!problems.isEmpty()) {
+                LOG.warn("{}: {}; falling back to {}", service, problems.get(0), file.getFileName());
+            }
+            return new Recovered<>(m, new Positions(c.getPositionsMap(), c.getRecords()), c.getOutboxList());
+        }
+        throw new UnusableCheckpointException(String.join(", and ", problems)
+            + (files.size() < 2 ? ", and there is no earlier one to fall back to" : ""));
     }
 
     @Override

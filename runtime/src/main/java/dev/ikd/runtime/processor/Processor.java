@@ -208,7 +208,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         this.metrics = metrics;
         this.clock = clock;
         this.listener = listener;
-        this.keyed = new KeyedExecutor(workers);
+        this.keyed = new KeyedExecutor(workers, (key, e) -> stop("a task of " + key + " failed: " + e, e));
         this.deadLetters = new DeadLetters(producer, settings.serviceId(), settings.runId(), clock);
         this.intake = new Intake(settings.queueBound());
     }
@@ -677,7 +677,7 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         consumer.commitAsync(offsets, (o, error) -> {
             if (error != null) {
                 // Offsets are only where to start when no checkpoint says more; the next commit carries them.
-                LOG.debug("{}: cannot commit {}: {}", settings.serviceId(), o, error.toString());
+                LOG.warn("{}: cannot commit {}: {}", settings.serviceId(), o, error.toString());
                 return;
             }
             o.forEach((tp, m) -> intake.committed(tp, m.offset()));
@@ -761,7 +761,20 @@ public final class Processor<M extends Machine> implements AutoCloseable {
         if (service.placement() == Service.Placement.BY_KEY_HASH) {
             for (String key : List.copyOf(machines.keySet())) {
                 if (partitions.stream().anyMatch(tp -> partitionOf(tp.topic(), key) == tp.partition())) {
-                    keyed.submit(key, () -> settle(key, true)).join();
+                    try {
+                        keyed.submit(key, () -> settle(key, true)).get(Math.max(1, deadline - System.currentTimeMillis()),
+                            TimeUnit.MILLISECONDS);
+                    } catch (TimeoutException e) {
+                        // Its answers are in its checkpoint: a stop now loses nothing, and the new owner sends them again.
+                        stop("giving up " + key + " on a rebalance: its records were not done within " + DRAIN_WAIT_MS + " ms", e);
+                        return;
+                    } catch (ExecutionException e) {
+                        return; // the task's failure stopped the processor
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        stop("interrupted while giving up " + key + " on a rebalance", e);
+                        return;
+                    }
                     inFlight.remove(key);
                     M m = machines.remove(key);
                     covered.remove(key);

@@ -66,6 +66,66 @@ class CheckpointFilesTest {
         assertThat(files.load("student-0").orElseThrow().checkpoint()).isEqualTo(checkpoint(2));
     }
 
+    /** A service whose machines refuse to resume from a state of value {@code refused} (say, a checkpoint of another model). */
+    record Refusing(long refused) implements dev.ikd.runtime.processor.Service<dev.ikd.runtime.processor.Machine> {
+        @Override
+        public String skip(dev.ikd.proto.v1.Envelope e) {
+            return null;
+        }
+
+        @Override
+        public String keyOf(dev.ikd.proto.v1.Envelope e) {
+            return e.getStudentId();
+        }
+
+        @Override
+        public dev.ikd.runtime.processor.Machine fresh(String key) {
+            throw new UnsupportedOperationException("only restored here");
+        }
+
+        @Override
+        public dev.ikd.runtime.processor.Machine restore(String key, Any state) {
+            long value;
+            try {
+                value = state.unpack(Int64Value.class).getValue();
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new IllegalStateException(e);
+            }
+            if (value == refused) {
+                throw new IllegalArgumentException("the saved student is another model");
+            }
+            return new dev.ikd.runtime.processor.Machine() {
+                @Override
+                public List<dev.ikd.proto.v1.Envelope> apply(dev.ikd.runtime.processor.Input input) {
+                    return List.of();
+                }
+
+                @Override
+                public com.google.protobuf.Message state() {
+                    return Int64Value.of(value);
+                }
+            };
+        }
+    }
+
+    @Test
+    void anIntactNewestCheckpointThatCannotBeResumedFromFallsBackToTheOneBeforeIt() throws IOException {
+        CheckpointFiles files = CheckpointFiles.of(dir, "r", "student-0");
+        files.write("student-0", checkpoint(1));
+        files.write("student-0", checkpoint(2));
+        var recovered = files.recover(new Refusing(2), k -> true).get("student-0");
+        assertThat(recovered.machine().state()).isEqualTo(Int64Value.of(1));
+        assertThat(recovered.covered().records()).isEqualTo(1);
+
+        // Neither serves: the service is told which files, and why.
+        files.write("student-0", checkpoint(2));
+        Path older = files.path().resolve("student-0/0000000000000000001.ckpt");
+        flipAByte(older);
+        assertThatThrownBy(() -> files.recover(new Refusing(2), k -> true)).isInstanceOf(UnusableCheckpointException.class)
+            .hasMessageContaining("0000000000000000002.ckpt cannot be resumed from (the saved student is another model)")
+            .hasMessageContaining(", and checkpoint " + older + " is damaged");
+    }
+
     @Test
     void whenNothingUsableIsLeftTheServiceIsToldWhichFilesAndWhy() throws IOException {
         CheckpointFiles files = CheckpointFiles.of(dir, "r", "student-0");

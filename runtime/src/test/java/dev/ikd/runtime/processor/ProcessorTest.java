@@ -69,6 +69,7 @@ class ProcessorTest {
         final List<Long> applied = Collections.synchronizedList(new ArrayList<>());
         final List<String> events;
         volatile CountDownLatch gate;
+        volatile boolean tickFails;
         long count;
 
         Counter(long count, List<String> events) {
@@ -90,6 +91,9 @@ class ProcessorTest {
             if (e.getStep() == 666) {
                 throw new IllegalStateException("a bug");
             }
+            if (e.getStep() == 777) {
+                throw new RejectedMessageException(null); // a refusal with no reason: its dead letter cannot be built
+            }
             if (e.getStep() >= 100) {
                 throw new RejectedMessageException("out of order: step " + e.getStep());
             }
@@ -97,6 +101,14 @@ class ProcessorTest {
             applied.add(e.getStep());
             events.add("apply " + e.getStep());
             return List.of(answer(e.getStep()));
+        }
+
+        @Override
+        public List<Envelope> tick(long nowMs) {
+            if (tickFails) {
+                throw new IllegalStateException("a tick's bug");
+            }
+            return List.of();
         }
 
         @Override
@@ -471,6 +483,50 @@ class ProcessorTest {
             producer.errorNext(new TimeoutException("broker gone"));
             assertStopped("cannot dead-letter ikd.control/0@0: org.apache.kafka.common.errors.TimeoutException: broker gone");
             assertThat(committed()).isNotEqualTo(1);
+        }
+
+        /** What a listener throws after the acknowledgements is a bug like any other: the service stops, it does not hang. */
+        @Test
+        void anExceptionInAListenerAfterTheAcknowledgementStopsTheService() {
+            startWith(0, new Processor.Listener<>() {
+                @Override
+                public void handled(String key, Counter machine, Input input) {
+                    throw new IllegalStateException("a listener's bug");
+                }
+            });
+            give(0, courseStart(0));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> producer.history().size() == 1);
+            acknowledgeAll();
+            assertStopped("a task of student-0 failed: java.lang.IllegalStateException: a listener's bug");
+        }
+
+        /** A refusal whose dead letter cannot even be built (a machine refusing with no reason) stops the service. */
+        @Test
+        void anExceptionWhileBuildingADeadLetterStopsTheService() {
+            start();
+            give(0, courseStart(777));
+            assertStopped("a task of student-0 failed: java.lang.NullPointerException");
+            assertThat(committed()).isNotEqualTo(1);
+        }
+
+        @Test
+        void anExceptionInAMachinesTickStopsTheService() {
+            startWith(20, new Processor.Listener<>() {
+            });
+            give(0, courseStart(0));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> producer.history().size() == 1);
+            acknowledgeAll();
+            made.get(ME).tickFails = true;
+            assertStopped("a task of student-0 failed: java.lang.IllegalStateException: a tick's bug");
+        }
+
+        Processor<Counter> startWith(long tickMs, Processor.Listener<Counter> listener) {
+            processor = new Processor<>(new Processor.Settings(RUN, ME, 64, tickMs, FaultPoints.NONE, 1),
+                new Processor.Inputs.OwnPartition(Set.of(Topics.CONTROL), ME), consumer, producer, service, saved,
+                new ServiceMetrics(new SimpleMeterRegistry(), "student"), workers, Clock.systemUTC(), listener);
+            consumer.updateBeginningOffsets(Map.of(CONTROL, 0L));
+            processor.start().join();
+            return processor;
         }
 
         void assertStopped(String reason) {
