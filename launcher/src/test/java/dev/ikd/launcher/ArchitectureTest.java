@@ -77,34 +77,61 @@ class ArchitectureTest {
             .resideInAnyPackage("org.apache.kafka..", "io.vertx..").check(classes);
     }
 
-    /** The same rules on the modules: each pom.xml names only the ikd modules its layer may use. */
+    /**
+     * The same rules on the modules, read from each pom.xml as XML: the ikd modules every module
+     * uses outside its tests, exactly. A module that gains or loses one, or a pom this cannot read
+     * (no dependencies found where some are expected), fails here.
+     */
     @Test
-    void everyModuleDependsOnlyOnTheModulesBelowIt() throws Exception {
-        Map<String, Set<String>> allowed = Map.of(
+    void everyModuleDependsExactlyOnTheModulesBelowItThatItNeeds() throws Exception {
+        Map<String, Set<String>> expected = new TreeMap<>(Map.of(
             "proto", Set.of(),
             "core", Set.of(),
             "embedded-kafka", Set.of(),
             "runtime", Set.of("proto"),
             "learning-io", Set.of("core", "proto", "runtime"),
-            "teacher-service", Set.of("core", "proto", "runtime", "learning-io"),
-            "student-service", Set.of("core", "proto", "runtime", "learning-io"),
-            "coordinator", Set.of("proto", "runtime"));
+            "teacher-service", Set.of("core", "runtime", "learning-io"),
+            "student-service", Set.of("core", "runtime", "learning-io"),
+            "coordinator", Set.of("runtime"),
+            "launcher", Set.of("embedded-kafka", "proto", "core", "runtime", "learning-io", "coordinator", "teacher-service",
+                "student-service")));
         Path root = Tools.projectRoot();
         Map<String, Set<String>> found = new TreeMap<>();
-        Pattern ikd = Pattern.compile("<dependency><groupId>dev\\.ikd</groupId><artifactId>ikd-([a-z-]+)</artifactId>(?!.*<scope>test)");
-        for (String module : allowed.keySet()) {
+        var factory = javax.xml.parsers.DocumentBuilderFactory.newInstance();
+        factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+        for (String module : expected.keySet()) {
+            var pom = factory.newDocumentBuilder().parse(root.resolve(module).resolve("pom.xml").toFile());
+            var project = pom.getDocumentElement();
             Set<String> deps = new TreeSet<>();
-            for (String line : Files.readAllLines(root.resolve(module).resolve("pom.xml"))) {
-                Matcher m = ikd.matcher(line.strip());
-                if (m.find()) {
-                    deps.add(m.group(1));
+            for (var section : children(project, "dependencies")) {
+                for (var dep : children(section, "dependency")) {
+                    String group = text(dep, "groupId");
+                    String artifact = text(dep, "artifactId");
+                    String scope = text(dep, "scope");
+                    if ("dev.ikd".equals(group) && !"test".equals(scope)) {
+                        assertThat(artifact).as(module + " depends on " + artifact).startsWith("ikd-");
+                        deps.add(artifact.substring("ikd-".length()));
+                    }
                 }
             }
             found.put(module, deps);
         }
-        List<String> wrong = new ArrayList<>();
-        found.forEach((module, deps) -> deps.stream().filter(d -> !allowed.get(module).contains(d))
-            .forEach(d -> wrong.add(module + " -> " + d)));
-        assertThat(wrong).as("module dependencies against the layering").isEmpty();
+        assertThat(found).isEqualTo(expected);
+        assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(19);
+    }
+
+    private static List<org.w3c.dom.Element> children(org.w3c.dom.Element parent, String name) {
+        List<org.w3c.dom.Element> out = new ArrayList<>();
+        for (var n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof org.w3c.dom.Element e && e.getTagName().equals(name)) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    private static String text(org.w3c.dom.Element parent, String name) {
+        List<org.w3c.dom.Element> e = children(parent, name);
+        return e.isEmpty() ? null : e.get(0).getTextContent().strip();
     }
 }

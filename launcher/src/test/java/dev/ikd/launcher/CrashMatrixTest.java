@@ -46,8 +46,8 @@ class CrashMatrixTest {
     static final int STEPS = 90;
     static final String[] RUN = {"--dataset", "digits", "--students", "2", "--steps", Integer.toString(STEPS),
         "--teacher-mode", "ikd", "--pretrain-steps", "100", "--teacher-leash", "every=3,kl=0.5"};
-    /** Where each service halts: staggered, so every crash happens with the others running. */
-    static final Map<String, Integer> HALT_AT = Map.of("student-1", 15, "teacher", 40, "coordinator", 65);
+    /** Where each service halts, every role and each student: staggered, so every crash happens with the others running. */
+    static final Map<String, Integer> HALT_AT = Map.of("student-1", 15, "student-0", 28, "teacher", 40, "coordinator", 65);
     /** Where the broker is killed, and how far the students must get before the run is checked again. */
     static final int KILL_BROKER_AT = 30;
     static final int RECOVERED_AFTER = 5;
@@ -168,6 +168,30 @@ class CrashMatrixTest {
         assertThat(DistributedRunTest.hashOf(running.get("student-0").stdout())).isEqualTo(expected.get(0));
         assertThat(DistributedRunTest.hashOf(running.get("student-1").stdout())).isEqualTo(expected.get(1));
         assertAppliedOnce(Journal.applied(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), runId, "crash-test"), 2, STEPS);
+        assertEachStudentAppliedEachStepOnce(dev.ikd.proto.kafka.KafkaAccess.plain(bootstrap), runId, 2, STEPS);
+    }
+
+    /**
+     * What each student applied, counted from its own records: every step's exam results (a record
+     * sent again after a crash among them) name one parameter hash, so no step was learned twice on
+     * two states, and every step is there.
+     */
+    static void assertEachStudentAppliedEachStepOnce(dev.ikd.proto.kafka.KafkaAccess kafka, String runId, int students, long steps) {
+        Map<String, Map<Long, java.util.Set<String>>> hashes = new TreeMap<>();
+        KafkaClients.readFromStart(kafka, List.of(Topics.EXAM_RESULTS), "crash-test-applied", Duration.ofSeconds(60), r -> {
+            if (r.value() instanceof Decoded.Valid v && runId.equals(v.envelope().getRunId())
+                && v.envelope().getKind() == Kind.EXAM_RESULT) {
+                hashes.computeIfAbsent(v.envelope().getStudentId(), k -> new TreeMap<>())
+                    .computeIfAbsent(v.envelope().getStep(), k -> new java.util.TreeSet<>())
+                    .add(v.envelope().getExamResult().getParamSha256());
+            }
+        }, null);
+        assertThat(hashes).hasSize(students);
+        hashes.forEach((student, bySteps) -> {
+            assertThat(bySteps.keySet()).as(student + "'s steps").containsExactlyElementsOf(
+                java.util.stream.LongStream.range(0, steps).boxed().toList());
+            bySteps.forEach((step, distinct) -> assertThat(distinct).as(student + " step " + step + " applied once").hasSize(1));
+        });
     }
 
     /** Every student's exam result and teacher update of every step appear exactly once in the journal, in step order. */

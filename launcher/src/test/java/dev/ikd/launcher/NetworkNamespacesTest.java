@@ -44,6 +44,7 @@ class NetworkNamespacesTest {
 
     @BeforeEach
     void network() throws Exception {
+        Tools.require("ip", "iproute2");
         String probe = run("ip", "netns", "add", ns("probe"));
         Assumptions.assumeTrue(probe == null, "cannot create network namespaces here: " + probe);
         run("ip", "netns", "del", ns("probe"));

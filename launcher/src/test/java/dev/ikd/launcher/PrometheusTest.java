@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -74,21 +75,21 @@ class PrometheusTest {
             hosts.put("coordinator", "127.0.0.2");
             hosts.put("teacher", "127.0.0.3");
             hosts.put("students", "127.0.0.4");
-            Map<String, Integer> ports = new LinkedHashMap<>();
             List<String> common = List.of("--bootstrap", broker.bootstrap(), "--run-id", "watched", "--dataset", "digits",
                 "--students", "2", "--steps", "1000000", "--teacher-mode", "ikd-adapter", "--pretrain-steps", "100");
+            // Each service binds a port of its own choosing (0) and says which; the scrape targets are read from what they say.
+            Map<String, Jvms.Jvm> services = new LinkedHashMap<>();
+            services.put("coordinator", jvms.start("coordinator", DistributedRunTest.args("coordinator", common, "--metrics-host",
+                hosts.get("coordinator"), "--metrics-port", "0")));
+            services.put("teacher", jvms.start("teacher", DistributedRunTest.args("teacher", common, "--metrics-host",
+                hosts.get("teacher"), "--metrics-port", "0")));
+            services.put("students", jvms.start("students", DistributedRunTest.args("student", common, "--index", "0-1",
+                "--metrics-host", hosts.get("students"), "--metrics-port", "0")));
             List<String> targets = new ArrayList<>();
-            for (var e : hosts.entrySet()) {
-                int port = freePort(e.getValue());
-                ports.put(e.getKey(), port);
-                targets.add(e.getValue() + ":" + port);
+            for (var e : services.entrySet()) {
+                targets.add(hosts.get(e.getKey()) + ":" + said(e.getValue()::stderr,
+                    "metrics on " + Pattern.quote(hosts.get(e.getKey())) + ":(\\d+)", e.getKey()));
             }
-            jvms.start("coordinator", DistributedRunTest.args("coordinator", common, "--metrics-host", hosts.get("coordinator"),
-                "--metrics-port", ports.get("coordinator").toString()));
-            jvms.start("teacher", DistributedRunTest.args("teacher", common, "--metrics-host", hosts.get("teacher"),
-                "--metrics-port", ports.get("teacher").toString()));
-            jvms.start("students", DistributedRunTest.args("student", common, "--index", "0-1", "--metrics-host",
-                hosts.get("students"), "--metrics-port", ports.get("students").toString()));
 
             // The committed config with this run's targets, scraped and evaluated every second.
             String committed = Files.readString(PROMETHEUS_DIR.resolve("prometheus.yml"));
@@ -101,11 +102,18 @@ class PrometheusTest {
             Tools.Result check = Tools.run(dir, 60, List.of(promtool.toString(), "check", "config", "prometheus.yml"));
             assertThat(check.code()).as(check.toString()).isZero();
 
-            int webPort = freePort("127.0.0.1");
             Process server = new ProcessBuilder(prometheus.toString(), "--config.file=" + dir.resolve("prometheus.yml"),
-                "--storage.tsdb.path=" + dir.resolve("tsdb"), "--web.listen-address=127.0.0.1:" + webPort)
+                "--storage.tsdb.path=" + dir.resolve("tsdb"), "--web.listen-address=127.0.0.1:0")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
             try {
+                // Prometheus binds port 0 and logs the port it got.
+                String webPort = said(() -> {
+                    try {
+                        return Files.readString(dir.resolve("prometheus.log"));
+                    } catch (java.io.IOException e) {
+                        return "";
+                    }
+                }, "msg=\"Listening on\" address=127\\.0\\.0\\.1:(\\d+)", "prometheus");
                 String api = "http://127.0.0.1:" + webPort + "/api/v1/";
                 awaitData(api, "ikd_step{service=\"student\"} > 20", 2, Duration.ofSeconds(150), dir.resolve("prometheus.log"));
                 assertThat(query(api, "up{job=\"ikd\"} == 1")).hasSize(3);
@@ -209,9 +217,17 @@ class PrometheusTest {
         }
     }
 
-    private static int freePort(String host) throws Exception {
-        try (var socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName(host))) {
-            return socket.getLocalPort();
+    /** The first group of {@code pattern} in what {@code output} says, once it says it (within a minute). */
+    private static String said(java.util.function.Supplier<String> output, String pattern, String who) throws InterruptedException {
+        Pattern p = Pattern.compile(pattern);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            java.util.regex.Matcher m = p.matcher(output.get());
+            if (m.find()) {
+                return m.group(1);
+            }
+            Thread.sleep(100);
         }
+        throw new AssertionError(who + " did not say where it listens (" + pattern + "): " + output.get());
     }
 }

@@ -32,12 +32,27 @@ final class Tools {
      * test skipped and why; on CI ({@code CI=true}, where .ci/run installs it) its absence fails.
      */
     static Path require(String tool, String debianPackage) {
-        Path path = Path.of("/usr/bin", tool);
-        boolean present = Files.isExecutable(path);
+        Path path = onPath(tool);
+        boolean present = path != null;
         Assumptions.assumeTrue(present || "true".equals(System.getenv("CI")),
             tool + " is not installed (apt-get install " + debianPackage + "; .ci/run does)");
         assertThat(present).as(tool + " must be installed on CI (.ci/run installs " + debianPackage + ")").isTrue();
         return path;
+    }
+
+    /** Where {@code tool} is on the PATH, as the shell's {@code command -v} finds it (.ci/run checks the same way); null if nowhere. */
+    static Path onPath(String tool) {
+        String path = System.getenv("PATH");
+        for (String dir : (path == null ? "" : path).split(java.io.File.pathSeparator)) {
+            if (dir.isEmpty()) {
+                continue;
+            }
+            Path candidate = Path.of(dir, tool);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
     }
 
     /**
