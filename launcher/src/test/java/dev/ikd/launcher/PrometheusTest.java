@@ -87,7 +87,14 @@ class PrometheusTest {
                 "--metrics-host", hosts.get("students"), "--metrics-port", "0")));
             List<String> targets = new ArrayList<>();
             for (var e : services.entrySet()) {
-                targets.add(hosts.get(e.getKey()) + ":" + said(e.getValue()::stderr,
+                Jvms.Jvm jvm = e.getValue();
+                targets.add(hosts.get(e.getKey()) + ":" + said(() -> {
+                    try {
+                        return jvm.stderr();
+                    } catch (java.io.IOException ex) {
+                        return "";
+                    }
+                },
                     "metrics on " + Pattern.quote(hosts.get(e.getKey())) + ":(\\d+)", e.getKey()));
             }
 
