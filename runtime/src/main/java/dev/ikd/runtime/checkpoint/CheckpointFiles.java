@@ -99,28 +99,41 @@ public final class CheckpointFiles implements Durability {
         if (files.isEmpty()) {
             return null;
         }
-        List<String> problems = new ArrayList<>();
+        String first = null;
+        String second = null;
+        boolean firstDamaged = false;
         for (int i = files.size() - 1; i >= Math.max(0, files.size() - 2); i--) {
             Path file = files.get(i);
+            boolean newest = i == files.size() - 1;
             Checkpoint c;
             M m;
             try {
                 c = read(file, key);
                 m = machines.restore(key, c.getState());
             } catch (DamagedException e) {
-                problems.add("checkpoint " + file + " is damaged (" + e.getMessage() + ")");
+                if (newest) {
+                    first = "checkpoint " + file + " is damaged (" + e.getMessage() + ")";
+                    firstDamaged = true;
+                } else {
+                    second = (firstDamaged ? "so is the one before it, " : "the one before it is damaged, ") + file.getFileName()
+                        + " (" + e.getMessage() + ")";
+                }
                 continue;
             } catch (RuntimeException e) {
-                problems.add("checkpoint " + file + " cannot be resumed from (" + e.getMessage() + ")");
+                if (newest) {
+                    first = "checkpoint " + file + " cannot be resumed from (" + e.getMessage() + ")";
+                } else {
+                    second = "the one before it, " + file.getFileName() + ", cannot be resumed from (" + e.getMessage() + ")";
+                }
                 continue;
             }
-            if (!problems.isEmpty()) {
-                LOG.warn("{}: {}; falling back to {}", service, problems.get(0), file.getFileName());
+            if (first != null) {
+                LOG.warn("{}: {}; falling back to {}", service, first, file.getFileName());
             }
             return new Recovered<>(m, new Positions(c.getPositionsMap(), c.getRecords()), c.getOutboxList());
         }
-        throw new UnusableCheckpointException(String.join(", and ", problems)
-            + (files.size() < 2 ? ", and there is no earlier one to fall back to" : ""));
+        throw new UnusableCheckpointException(first + (second != null ? ", and " + second
+            : " and there is no earlier one to fall back to"));
     }
 
     @Override
