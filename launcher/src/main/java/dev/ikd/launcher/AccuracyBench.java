@@ -24,7 +24,7 @@ import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -195,7 +195,7 @@ final class AccuracyBench implements Callable<Integer> {
     }
 
     /** The mean KL drift of a method's teachers per step, over students and seeds. */
-    static final class Drift implements TrainingListener {
+    static final class Drift implements StepListener {
         private final double[] sum;
         private final int[] count;
         private int seeds;

@@ -20,15 +20,64 @@ final class BenchOutput {
         description = "Markdown file the summary goes into. Default: ${DEFAULT-VALUE}")
     Path benchmarksMd;
 
+    /**
+     * Writes the results and their section of BENCHMARKS.md, both stamped with the commit and the
+     * CPU that made them (a section under its heading names them in its second line).
+     */
     void record(String name, JsonObject json, String markdown) {
+        String commit = commit();
+        String cpu = cpu();
+        json.addProperty("commit", commit);
+        json.addProperty("cpu", cpu);
+        int heading = markdown.indexOf('\n');
+        String stamped = heading < 0 ? markdown : markdown.substring(0, heading + 1) + "\n_Made by the benchmark at commit " + commit
+            + " on " + cpu + "._\n" + markdown.substring(heading + 1);
         try {
             Files.createDirectories(results);
             Path file = results.resolve(name + ".json");
             Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n", StandardCharsets.UTF_8);
-            Markdown.replaceSection(benchmarksMd, name, markdown);
+            Markdown.replaceSection(benchmarksMd, name, stamped);
             System.out.println("wrote " + file + " and the '" + name + "' section of " + benchmarksMd);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The commit the working tree is at (with "+changes" when it has uncommitted ones), or "unknown" outside git. */
+    static String commit() {
+        try {
+            String head = run("git", "rev-parse", "--short=10", "HEAD");
+            return head.isEmpty() ? "unknown" : head + (run("git", "status", "--porcelain", "--untracked-files=no").isEmpty() ? ""
+                : "+changes");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** The CPU's model name and how many cores this JVM sees. */
+    static String cpu() {
+        String model = System.getProperty("os.arch");
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    model = line.substring(line.indexOf(':') + 1).strip();
+                    break;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: the architecture says what there is to say
+        }
+        return model + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
+    private static String run(String... command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            return p.waitFor() == 0 ? out : "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
         }
     }
 }

@@ -6,9 +6,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
-import dev.ikd.broker.Quorum;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
+import dev.ikd.embeddedkafka.Quorum;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.sign.RunKeys;

@@ -12,12 +12,12 @@ import java.util.concurrent.TimeUnit;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.kafka.KafkaAccess;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -144,7 +144,7 @@ final class DashboardBench implements Callable<Integer> {
             }
             try {
                 Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), runId, null).withPrefetch(run.prefetch);
-                return LocalRun.run(c, data, teacher, wiring, host, manager, 3600, -1, TrainingListener.NONE).wallSeconds();
+                return LocalRun.run(c, data, teacher, wiring, host, manager, 3600, -1, StepListener.NONE).wallSeconds();
             } finally {
                 if (page != null) {
                     page.destroyForcibly().waitFor(30, TimeUnit.SECONDS);

@@ -3,7 +3,7 @@ package dev.ikd.launcher;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 
-import dev.ikd.broker.BrokerException;
+import dev.ikd.embeddedkafka.BrokerException;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.MissingDataException;
 import dev.ikd.core.train.DivergedException;

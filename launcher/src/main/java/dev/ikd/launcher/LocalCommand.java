@@ -10,15 +10,15 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.util.Map;
 
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
@@ -45,8 +45,8 @@ final class LocalCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
-    @Option(names = "--data-dir", description = "Keeps the broker's log (the run's record) and the teacher checkpoint here "
-        + "(default: a new directory under the system temp dir).")
+    @Option(names = "--data-dir", description = "Keeps the broker's log (the run's record), every service's checkpoints and "
+        + "the teacher checkpoint here (default: runs/RUN in the working directory).")
     Path dataDir;
 
     @Option(names = "--run-id", description = "Run id (default: run-<seed>-<time>).")
@@ -94,7 +94,7 @@ final class LocalCommand implements Callable<Integer> {
     /** The command the run {@code --resume} names was started with, with this call's output options. */
     private LocalCommand resumed() throws java.io.IOException {
         if (dataDir == null) {
-            throw new IllegalArgumentException("--resume needs --data-dir: the directory the run keeps its log and checkpoints in");
+            dataDir = defaultDir(resume);
         }
         Path saved = argsFile(dataDir, resume);
         if (!Files.exists(saved)) {
@@ -111,6 +111,11 @@ final class LocalCommand implements Callable<Integer> {
         return original;
     }
 
+    /** Where a run keeps its log and checkpoints unless --data-dir says otherwise: runs/RUN, beside the user. */
+    static Path defaultDir(String runId) {
+        return Path.of("runs", runId);
+    }
+
     private static Path argsFile(Path dir, String id) {
         return dir.resolve("runs").resolve(id + ".args");
     }
@@ -122,11 +127,11 @@ final class LocalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--compare takes kd, got '" + compare + "'");
         }
         Dataset data = run.loadDataset();
-        Path dir = dataDir != null ? dataDir : Files.createTempDirectory("ikd-local-");
         String id = runId != null ? runId : "run-" + c.seed() + "-" + System.currentTimeMillis();
-        if (!id.matches("[A-Za-z0-9._-]+")) {
-            throw new IllegalArgumentException("--run-id must be letters, digits, '.', '_' or '-', got '" + id + "'");
+        if (!id.matches("[A-Za-z0-9_-][A-Za-z0-9._-]*") || id.contains("..")) {
+            throw new IllegalArgumentException("--run-id must be letters, digits, '_', '-' and single dots, not first, got '" + id + "'");
         }
+        Path dir = dataDir != null ? dataDir : defaultDir(id);
         List<String> ids = Services.studentIds(c.students());
         BrokerSettings brokerSettings = BrokerSettings.loopback(dir.resolve("kafka"));
         try (NDManager manager = run.newManager();
@@ -165,10 +170,10 @@ final class LocalCommand implements Callable<Integer> {
                 outcome = LocalRun.run(c, data, teacher, wiring, host, manager, timeoutSeconds, -1, progress);
             }
             TrainResult baseline = compare == null ? null
-                : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, TrainingListener.NONE);
+                : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, StepListener.NONE);
             Boolean verified = null;
             if (verify) {
-                TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
+                TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
                 verified = sameHashes(outcome.students(), reference.students());
             }
             print(outcome, dir, baseline, verified);
@@ -234,8 +239,11 @@ final class LocalCommand implements Callable<Integer> {
             System.out.printf("%-12s %-6d %-14.4f%s %s%n", s.id(), s.steps(), s.testAccuracy(),
                 baseline == null ? "" : String.format(" %-12.4f", baseline.students().get(i).testAccuracy()), s.paramSha256());
         }
-        System.out.printf("event log: Kafka data in %s, run id %s%n", dir.resolve("kafka").toAbsolutePath(), o.runId());
-        System.out.printf("replay it: ikd replay --data-dir %s --run %s --verify%n", dir, o.runId());
+        System.out.printf("event log: Kafka data in %s, run id %s%n", dir.resolve("kafka"), o.runId());
+        System.out.printf("replay it:  ikd replay --data-dir %s --run %s --verify%n", dir, o.runId());
+        System.out.printf("export one: ikd export --data-dir %s --run %s --student %s --out %s.safetensors%n", dir, o.runId(),
+            o.students().get(0).id(), o.students().get(0).id());
+        System.out.printf("watch it:   ikd dashboard --data-dir %s --run %s%n", dir, o.runId());
         if (verified != null) {
             System.out.println(verified ? "in-process reference run: every final hash matches"
                 : "in-process reference run: final hashes DIFFER");

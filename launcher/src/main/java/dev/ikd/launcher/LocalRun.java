@@ -10,7 +10,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
@@ -37,7 +37,7 @@ final class LocalRun {
 
     static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
                        long timeoutSeconds) {
-        return run(c, data, teacher, wiring, host, manager, timeoutSeconds, -1, TrainingListener.NONE);
+        return run(c, data, teacher, wiring, host, manager, timeoutSeconds, -1, StepListener.NONE);
     }
 
     /**
@@ -45,7 +45,7 @@ final class LocalRun {
      * @param progress     hears every student's steps (a progress line), besides the services' metrics
      */
     static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
-                       long timeoutSeconds, long microBatchMs, TrainingListener progress) {
+                       long timeoutSeconds, long microBatchMs, StepListener progress) {
         Services.requireDistributable(c);
         Services.ensureTopics(wiring.admin(), TopicSettings.defaults());
         String runId = wiring.runId();

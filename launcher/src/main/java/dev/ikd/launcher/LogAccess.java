@@ -4,9 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import dev.ikd.broker.BrokerSecurity;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSecurity;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.proto.kafka.KafkaAccess;
 import picocli.CommandLine.Option;
 

@@ -17,7 +17,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,7 +51,7 @@ final class MemoryBench implements Callable<Integer> {
         try (NDManager manager = run.newManager()) {
             Params teacher = Teachers.obtain(c, data, null, manager, false);
             samples.add(new long[] {0, residentBytes(), heapBytes(), committedHeapBytes()});
-            wall = ReferenceTrainer.run(c, data, teacher, manager, new TrainingListener() {
+            wall = ReferenceTrainer.run(c, data, teacher, manager, new StepListener() {
                 @Override
                 public void onStudentStep(StudentStepped e) {
                     if (e.student().equals(Services.studentId(c.students() - 1)) && (e.step() + 1) % every == 0) {

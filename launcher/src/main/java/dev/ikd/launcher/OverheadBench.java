@@ -17,9 +17,9 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.ikd.broker.BrokerSecurity;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSecurity;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherMode;
@@ -27,7 +27,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
@@ -318,7 +318,7 @@ final class OverheadBench implements Callable<Integer> {
     private InProcess inProcess(TrainConfig c, Setting s, NDManager manager) {
         long[] roundDone = new long[(int) c.steps()];
         List<Long> studentNanos = new ArrayList<>();
-        TrainResult result = ReferenceTrainer.run(c, s.data(), s.teacher(), manager, new TrainingListener() {
+        TrainResult result = ReferenceTrainer.run(c, s.data(), s.teacher(), manager, new StepListener() {
             @Override
             public void onStudentStep(StudentStepped e) {
                 roundDone[(int) e.step()] = System.nanoTime();

@@ -26,7 +26,7 @@ import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.train.Presets;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.learning.blocks.TeacherBlocks;
 import dev.ikd.learning.data.RunData;
 import dev.ikd.proto.codec.TensorCodec;
@@ -228,7 +228,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     /** A fresh student of {@code settings}; with IAKD, holding the teacher's blocks as the log recorded them. */
     static StudentMachine replayed(RunLog log, StudentMachine.Settings settings, NDManager manager) {
-        StudentMachine student = StudentMachine.fresh(settings, log.runId(), Clock.systemUTC(), TrainingListener.NONE, manager);
+        StudentMachine student = StudentMachine.fresh(settings, log.runId(), Clock.systemUTC(), StepListener.NONE, manager);
         if (settings.swap().enabled()) {
             try (NDManager scope = manager.newSubManager()) {
                 student.useTeacherBlocks(TeacherBlocks.assemble(log.runId(), log.teacherBlocks(),

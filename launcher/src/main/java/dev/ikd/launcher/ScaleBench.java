@@ -13,13 +13,13 @@ import java.util.concurrent.TimeUnit;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.runtime.checkpoint.CheckpointFiles;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -131,7 +131,7 @@ final class ScaleBench implements Callable<Integer> {
         String runId = "scale-" + c.mode().cliName() + "-" + c.students() + "-" + System.nanoTime();
         try (ServiceHost host = new ServiceHost(c.students() + 2)) {
             LocalRun.Outcome o = LocalRun.run(c, data, teacher, Services.Wiring.of(bootstrap, runId, state), host, manager, 3600,
-                microBatchMs, TrainingListener.NONE);
+                microBatchMs, StepListener.NONE);
             MeterRegistry registry = host.registry();
             double busyMs = registry.find("ikd.step.phase.cpu").tag("service", "teacher").timers().stream()
                 .mapToDouble(t -> t.totalTime(TimeUnit.MILLISECONDS)).sum();

@@ -10,7 +10,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.broker.BrokerSecurity;
+import dev.ikd.embeddedkafka.BrokerSecurity;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.sign.RunKeys;

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 
 import me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -17,7 +17,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * its own line; when stderr is a file or a pipe, a plain line every tenth of the run (or every
  * {@code --progress-every} steps) instead of a stream of carriage returns.
  */
-final class StudentProgress implements TrainingListener, AutoCloseable {
+final class StudentProgress implements StepListener, AutoCloseable {
 
     private final long steps;
     private final long every;

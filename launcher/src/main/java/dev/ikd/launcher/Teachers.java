@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import ai.djl.ndarray.NDManager;
-import dev.ikd.core.checkpoint.Checkpoint;
+import dev.ikd.core.checkpoint.SavedLearner;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.TeacherMode;
@@ -12,7 +12,7 @@ import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.Pretrain;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -29,7 +29,7 @@ final class Teachers {
             return scripted(c, net);
         }
         if (checkpoint != null) {
-            Checkpoint ckpt = Checkpoint.read(checkpoint, manager);
+            SavedLearner ckpt = SavedLearner.read(checkpoint, manager);
             String sha = ckpt.metadata().get("dataset_sha256");
             if (!data.sha256().equals(sha)) {
                 throw new CheckpointException("teacher checkpoint " + checkpoint + " was trained on data set "
@@ -37,7 +37,7 @@ final class Teachers {
             }
             Params theta = ckpt.group("theta");
             try (Params expected = net.init(0, c.type(), manager)) {
-                Checkpoint.requireSameLayout(checkpoint, theta, expected);
+                SavedLearner.requireSameLayout(checkpoint, theta, expected);
             }
             return theta;
         }
@@ -65,10 +65,10 @@ final class Teachers {
 
     static Params pretrain(TrainConfig c, Dataset data, Network net, NDManager manager, boolean progress) {
         if (!progress) {
-            return Pretrain.teacher(net, data, c.pretrain(), c.seed(), c.type(), manager, TrainingListener.NONE);
+            return Pretrain.teacher(net, data, c.pretrain(), c.seed(), c.type(), manager, StepListener.NONE);
         }
         try (ProgressBar bar = bar("teacher " + c.teacher(), c.pretrain().steps())) {
-            return Pretrain.teacher(net, data, c.pretrain(), c.seed(), c.type(), manager, new TrainingListener() {
+            return Pretrain.teacher(net, data, c.pretrain(), c.seed(), c.type(), manager, new StepListener() {
                 @Override
                 public void onPretrainStep(long step, long total, double loss) {
                     bar.stepTo(step + 1);
@@ -82,7 +82,7 @@ final class Teachers {
         if (c.teacher().isScript()) {
             return; // the user's file is the teacher
         }
-        new Checkpoint(c.pretrain().steps(), c.seed(), Map.of("role", "teacher", "spec", c.teacher().toString(),
+        new SavedLearner(c.pretrain().steps(), c.seed(), Map.of("role", "teacher", "spec", c.teacher().toString(),
             "dataset", data.name(), "dataset_sha256", data.sha256()), Map.of("theta", theta)).write(file);
     }
 

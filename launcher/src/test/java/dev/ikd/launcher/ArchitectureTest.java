@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
 
     static final String[] OTHER_THAN_CORE = {"dev.ikd.proto..", "dev.ikd.runtime..", "dev.ikd.learning..", "dev.ikd.teacher..",
-        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.broker..", "dev.ikd.launcher.."};
+        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.embeddedkafka..", "dev.ikd.launcher.."};
 
     static JavaClasses classes;
 

@@ -23,15 +23,15 @@ import java.util.regex.Pattern;
 
 import ai.djl.ndarray.NDManager;
 import com.google.protobuf.ByteString;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Decoded;
 import dev.ikd.proto.envelope.EnvelopeDeserializer;
@@ -163,7 +163,7 @@ class BadInputTest {
              EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
              ServiceHost host = new ServiceHost(4)) {
             Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
-            TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
+            TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
             String bootstrap = broker.bootstrapServers();
             Services.ensureTopics(bootstrap, 4);
             int port = host.serve("127.0.0.1", 0);
@@ -222,7 +222,7 @@ class BadInputTest {
         Dataset data = options.loadDataset();
         CheckpointFiles files = CheckpointFiles.of(dir.resolve("state"), RUN_ID, "student-0");
         try (NDManager manager = NDManager.newBaseManager()) {
-            var service = new StudentService(Services.student(c, data, 0, 1), RUN_ID, Clock.systemUTC(), TrainingListener.NONE, manager,
+            var service = new StudentService(Services.student(c, data, 0, 1), RUN_ID, Clock.systemUTC(), StepListener.NONE, manager,
                 null, null);
             try (StudentMachine student = service.fresh("student-0")) {
                 for (long n = 1; n <= 2; n++) {

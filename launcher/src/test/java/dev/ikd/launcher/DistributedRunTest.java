@@ -14,7 +14,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -41,7 +41,7 @@ class DistributedRunTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
             Teachers.save(checkpoint, c, data, teacher);
-            TrainResult r = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
+            TrainResult r = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
             return r.students().stream().map(TrainResult.StudentResult::paramSha256).toList();
         }
     }

@@ -53,7 +53,7 @@ final class Jvms implements AutoCloseable {
 
     /**
      * Starts {@code ikd args} with {@code prefix} before java (e.g. ip netns exec NS) and {@code env}
-     * added to its environment; output under {@code dir/name.out} and {@code .err}.
+     * added to its environment, working in {@code dir}; output under {@code dir/name.out} and {@code .err}.
      */
     Jvm start(String name, List<String> prefix, Map<String, String> env, String... args) throws IOException {
         List<String> command = new ArrayList<>(prefix);
@@ -64,7 +64,9 @@ final class Jvms implements AutoCloseable {
         command.addAll(List.of(args));
         Path out = dir.resolve(name + ".out");
         Path err = dir.resolve(name + ".err");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        // Each JVM works in the test's folder: what it writes by default (runs/RUN) stays there.
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectOutput(out.toFile())
+            .redirectError(err.toFile());
         builder.environment().putAll(env);
         Process p = builder.start();
         started.add(p);

@@ -6,13 +6,13 @@ import java.nio.file.Path;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.proto.state.StudentState;
 import dev.ikd.runtime.checkpoint.CheckpointFiles;
@@ -42,7 +42,7 @@ class MicroBatchingTest {
             for (long window : new long[] {-1, 5}) {
                 try (ServiceHost host = new ServiceHost(6)) {
                     LocalRun.run(c, data, teacher, Services.Wiring.of(broker.bootstrapServers(), "mb" + window, dir.resolve("state")),
-                        host, manager, 300, window, TrainingListener.NONE);
+                        host, manager, 300, window, StepListener.NONE);
                 }
             }
             double max = 0;

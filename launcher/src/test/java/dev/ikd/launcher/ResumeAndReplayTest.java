@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.proto.envelope.EnvelopeSerializer;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.kafka.KafkaClients;
@@ -43,9 +43,10 @@ class ResumeAndReplayTest {
     void ikdLocalKilledMidRunResumesWithOneCommandAndEndsOnTheUninterruptedHashes() throws Exception {
         Path checkpoint = dir.resolve("teacher.ckpt");
         List<String> expected = DistributedRunTest.reference(checkpoint, RUN);
-        Path data = dir.resolve("run");
+        // Without --data-dir the run keeps its log in runs/RUN where it was started (here, the test's folder).
+        Path data = dir.resolve("runs").resolve("res");
         try (Jvms jvms = new Jvms(dir)) {
-            var local = jvms.start("local", DistributedRunTest.args("local", List.of(RUN), "--data-dir", data.toString(),
+            var local = jvms.start("local", DistributedRunTest.args("local", List.of(RUN),
                 "--run-id", "res", "--teacher-checkpoint", checkpoint.toString(), "--metrics-port", "-1"));
             Pattern progress = Pattern.compile("student-\\d step (\\d+)/120");
             long deadline = System.nanoTime() + 180_000_000_000L;
@@ -62,6 +63,7 @@ class ResumeAndReplayTest {
                 assertThat(System.nanoTime()).as("ikd local did not reach step 36").isLessThan(deadline);
                 Thread.sleep(50);
             }
+            assertThat(local.stderr()).contains("log in runs/res");
             local.kill();
         }
 

@@ -29,17 +29,17 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import ai.djl.ndarray.NDManager;
-import dev.ikd.broker.BrokerSecurity;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.Certificates;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSecurity;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.Certificates;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.envelope.Decoded;
 import dev.ikd.proto.envelope.EnvelopeDeserializer;
 import dev.ikd.proto.envelope.Envelopes;
@@ -276,7 +276,7 @@ class SecurityTest {
         @Test
         void aSecureBrokersLogIsNeverServedInPlainText() {
             assertThatThrownBy(() -> EmbeddedKafka.start(BrokerSettings.loopback(shared.resolve("kafka"))))
-                .isInstanceOf(dev.ikd.broker.BrokerException.class).hasMessageContaining("holds a secure broker's log");
+                .isInstanceOf(dev.ikd.embeddedkafka.BrokerException.class).hasMessageContaining("holds a secure broker's log");
         }
 
         /** A client that is not Java (kcat, librdkafka) logs in with the CA file and a principal's SCRAM password. */
@@ -323,7 +323,7 @@ class SecurityTest {
         Path keys = dir.resolve("keys");
         try (NDManager manager = NDManager.newBaseManager(); ServiceHost host = new ServiceHost(4)) {
             Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
-            TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, TrainingListener.NONE);
+            TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
             Services.Wiring wiring = LocalCommand.secured(Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")),
                 broker, keys, 2);
             SigningKey student0 = RunKeys.signingKey(keys.resolve("student-0"), "student-0");

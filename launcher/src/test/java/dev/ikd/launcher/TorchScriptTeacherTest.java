@@ -12,7 +12,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,7 +50,7 @@ class TorchScriptTeacherTest {
         Dataset data = options.loadDataset();
         try (NDManager manager = NDManager.newBaseManager()) {
             Params none = Teachers.obtain(c, data, null, manager, false);
-            TrainResult r = ReferenceTrainer.run(c, data, none, manager, TrainingListener.NONE);
+            TrainResult r = ReferenceTrainer.run(c, data, none, manager, StepListener.NONE);
             return r.students().stream().map(TrainResult.StudentResult::paramSha256).toList();
         }
     }

@@ -22,7 +22,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
 import dev.ikd.core.train.DivergedException;
 import dev.ikd.core.train.Evaluation;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.core.train.WireSteps;
 import dev.ikd.learning.data.RunData;
 import dev.ikd.learning.params.ParamsCodec;
@@ -91,7 +91,7 @@ public final class StudentMachine implements Machine {
     private final Settings settings;
     private final String runId;
     private final Clock clock;
-    private final TrainingListener listener;
+    private final StepListener listener;
     private final NDManager manager;
     private final Network net;
     private final Network teacherNet;
@@ -106,7 +106,7 @@ public final class StudentMachine implements Machine {
     private Envelope report;
     private final java.util.TreeMap<Long, Envelope> held = new java.util.TreeMap<>();
 
-    private StudentMachine(Settings settings, String runId, Clock clock, TrainingListener listener, NDManager parent,
+    private StudentMachine(Settings settings, String runId, Clock clock, StepListener listener, NDManager parent,
                            StudentState saved) {
         this.settings = settings;
         this.runId = runId;
@@ -143,12 +143,12 @@ public final class StudentMachine implements Machine {
     }
 
     /** A student that has learned nothing: parameters from its seed, zero velocity. */
-    public static StudentMachine fresh(Settings settings, String runId, Clock clock, TrainingListener listener, NDManager parent) {
+    public static StudentMachine fresh(Settings settings, String runId, Clock clock, StepListener listener, NDManager parent) {
         return new StudentMachine(settings, runId, clock, listener, parent, null);
     }
 
     /** The student exactly as {@link #state} saved it; a state of another model is refused with the reason. */
-    public static StudentMachine restore(Settings settings, String runId, Clock clock, TrainingListener listener,
+    public static StudentMachine restore(Settings settings, String runId, Clock clock, StepListener listener,
                                          NDManager parent, StudentState saved) {
         return new StudentMachine(settings, runId, clock, listener, parent, saved);
     }
@@ -297,7 +297,7 @@ public final class StudentMachine implements Machine {
             double accuracy = Evaluation.testAccuracy(net, student.parameters(), settings.data(), manager);
             report = header(student.stepsDone(), Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder()
                 .setSteps(student.stepsDone()).setTestAccuracy(accuracy).setParamSha256(student.parameterHash())).build();
-            listener.onFinished(new TrainingListener.StudentFinished(settings.studentId(), student.stepsDone(), accuracy,
+            listener.onFinished(new StepListener.StudentFinished(settings.studentId(), student.stepsDone(), accuracy,
                 student.parameterHash()));
         }
         return List.of(report);
@@ -329,7 +329,7 @@ public final class StudentMachine implements Machine {
         long t0 = System.nanoTime();
         Student.StepResult r = WireSteps.learn(student, settings.data(), ids, plan.labeledMask(ids), examIds, p, swap(k),
             settings.teacherMode(), settings.type(), manager);
-        listener.onStudentStep(new TrainingListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
+        listener.onStudentStep(new StepListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
             r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
         int classes = settings.data().classes();
         String diverged = Divergence.ofStudentStep(r, classes);

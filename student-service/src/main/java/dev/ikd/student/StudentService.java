@@ -8,7 +8,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.model.Params;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.state.StudentState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.processor.Service;
@@ -23,7 +23,7 @@ public final class StudentService implements Service<StudentMachine> {
     private final StudentMachine.Settings settings;
     private final String runId;
     private final Clock clock;
-    private final TrainingListener listener;
+    private final StepListener listener;
     private final NDManager manager;
     private final Supplier<Params> teacherBlocks;
     /** The SHA-256 of the key this student signs with, or null when the run does not sign. */
@@ -33,7 +33,7 @@ public final class StudentService implements Service<StudentMachine> {
      * @param teacherBlocks the teacher's stages an IAKD student swaps in (asked once, when the machine is made); null without swapping
      * @param key           the public key this student signs with (null: the run does not sign)
      */
-    public StudentService(StudentMachine.Settings settings, String runId, Clock clock, TrainingListener listener, NDManager manager,
+    public StudentService(StudentMachine.Settings settings, String runId, Clock clock, StepListener listener, NDManager manager,
                           Supplier<Params> teacherBlocks, java.security.PublicKey key) {
         this.keySha256 = key == null ? null : dev.ikd.proto.sign.Signatures.fingerprint(key.getEncoded());
         this.settings = settings;

@@ -8,7 +8,7 @@ import java.util.Set;
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.learning.blocks.TeacherBlocks;
 import dev.ikd.learning.metrics.MetricsListener;
 import dev.ikd.proto.topics.Topics;
@@ -41,15 +41,15 @@ public final class StudentVerticle extends AbstractVerticle {
     private final StudentMachine.Settings settings;
     private final ServiceMetrics metrics;
     private final NDManager manager;
-    private final TrainingListener progress;
+    private final StepListener progress;
     private final Promise<StudentReport> finished = Promise.promise();
     private volatile String state = "STARTING";
     private WorkerExecutor pool;
     private KafkaProcessor<StudentMachine> kafka;
 
-    /** @param progress hears this student's steps besides its metrics (a progress line), or {@link TrainingListener#NONE} */
+    /** @param progress hears this student's steps besides its metrics (a progress line), or {@link StepListener#NONE} */
     public StudentVerticle(ProcessorConfig config, StudentMachine.Settings settings, ServiceMetrics metrics, NDManager manager,
-                           TrainingListener progress) {
+                           StepListener progress) {
         this.config = config;
         this.settings = settings;
         this.metrics = metrics;
@@ -62,7 +62,7 @@ public final class StudentVerticle extends AbstractVerticle {
         String me = settings.studentId();
         pool = ProcessorConfig.pool(vertx, config.serviceId(), 1);
         var service = new StudentService(settings, config.runId(), Clock.systemUTC(),
-            TrainingListener.all(new MetricsListener(metrics), progress), manager, settings.swap().enabled() ? this::teacherBlocks : null,
+            StepListener.all(new MetricsListener(metrics), progress), manager, settings.swap().enabled() ? this::teacherBlocks : null,
             config.kafka().signer() == null ? null : config.kafka().signer().publicKey());
         kafka = new KafkaProcessor<>(config.kafka(), config.settings(0, ProcessorConfig.LEARNER_UNACKED),
             new Processor.Inputs.OwnPartition(Set.of(Topics.CONTROL, Topics.SOFT_TARGETS), me), service,

@@ -16,7 +16,7 @@ import dev.ikd.core.data.Datasets;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.state.StudentState;
@@ -91,7 +91,7 @@ class StudentMachineTest {
 
     /** Given these inputs to a fresh student. */
     static MachineScenario<StudentMachine> given(Envelope... past) {
-        return MachineScenario.given(StudentMachine.fresh(settings, RUN, CLOCK, TrainingListener.NONE, manager), past);
+        return MachineScenario.given(StudentMachine.fresh(settings, RUN, CLOCK, StepListener.NONE, manager), past);
     }
 
     /** The soft targets a learning teacher sends for step k: version k, after k updates. */
@@ -109,7 +109,7 @@ class StudentMachineTest {
 
         @Test
         void aStepWhoseNumbersAreNotFiniteSendsOnlyAnExamResultNamingThemAndTheStudentStops() {
-            var s = MachineScenario.given(StudentMachine.fresh(exploding(), RUN, CLOCK, TrainingListener.NONE, manager), admitted());
+            var s = MachineScenario.given(StudentMachine.fresh(exploding(), RUN, CLOCK, StepListener.NONE, manager), admitted());
             List<Envelope> out = s.when(targets(0)).last();
             assertThat(out).singleElement().satisfies(e -> {
                 assertThat(e.getKind()).isEqualTo(Kind.EXAM_RESULT);
@@ -124,7 +124,7 @@ class StudentMachineTest {
 
         @Test
         void theAbortThatFollowsIsTakenQuietly() {
-            var s = MachineScenario.given(StudentMachine.fresh(exploding(), RUN, CLOCK, TrainingListener.NONE, manager), admitted(),
+            var s = MachineScenario.given(StudentMachine.fresh(exploding(), RUN, CLOCK, StepListener.NONE, manager), admitted(),
                 targets(0));
             s.when(header(0, Kind.ABORT).setAbort(Abort.newBuilder().setReason("run aborted")).build()).thenKinds();
         }
@@ -157,7 +157,7 @@ class StudentMachineTest {
         void aFrozenTeachersSoftTargetsAreHeldWithinTheWindowAndLearnedInOrder() {
             var frozen = new StudentMachine.Settings(ME, digits, ModelSpec.parse("mlp:32:8"), settings.config(), 5, BATCH, BATCH,
                 STEPS, 1, 1.0, 0.1, TeacherMode.FROZEN, DataType.FLOAT32, dev.ikd.core.learn.SwapSchedule.OFF, null, 3);
-            var s = MachineScenario.given(StudentMachine.fresh(frozen, RUN, CLOCK, TrainingListener.NONE, manager), admitted(),
+            var s = MachineScenario.given(StudentMachine.fresh(frozen, RUN, CLOCK, StepListener.NONE, manager), admitted(),
                 targets(2, 0), targets(1, 0));
             assertThat(s.machine().stepsDone()).isZero();
             s.when(targets(0, 0)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.FEEDBACK,
@@ -286,7 +286,7 @@ class StudentMachineTest {
         void aStudentRestoredFromItsStateGoesOnBitForBit() throws Exception {
             MachineScenario<StudentMachine> straight = given(admitted(), targets(0));
             StudentState saved = (StudentState) straight.machine().state();
-            try (StudentMachine restored = StudentMachine.restore(settings, RUN, CLOCK, TrainingListener.NONE, manager, saved)) {
+            try (StudentMachine restored = StudentMachine.restore(settings, RUN, CLOCK, StepListener.NONE, manager, saved)) {
                 assertThat(restored.state()).isEqualTo(saved);
                 List<Envelope> fromRestored = restored.apply(MachineScenario.input(targets(1)));
                 straight.when(targets(1));
@@ -300,7 +300,7 @@ class StudentMachineTest {
             MachineScenario<StudentMachine> straight = given(targets(0));
             StudentState saved = (StudentState) straight.machine().state();
             assertThat(saved.getHeldSoftTargetsList()).hasSize(1);
-            try (StudentMachine restored = StudentMachine.restore(settings, RUN, CLOCK, TrainingListener.NONE, manager, saved)) {
+            try (StudentMachine restored = StudentMachine.restore(settings, RUN, CLOCK, StepListener.NONE, manager, saved)) {
                 assertThat(restored.apply(MachineScenario.input(admitted()))).isEqualTo(straight.when(admitted()).last());
             }
         }
@@ -310,7 +310,7 @@ class StudentMachineTest {
             StudentState saved = (StudentState) given(admitted()).machine().state();
             var other = new StudentMachine.Settings(ME, digits, ModelSpec.parse("mlp:32:4"), settings.config(), 5, BATCH, BATCH, STEPS,
                 1, 1.0, 0.1, TeacherMode.IKD, DataType.FLOAT32);
-            assertThatThrownBy(() -> StudentMachine.restore(other, RUN, CLOCK, TrainingListener.NONE, manager, saved))
+            assertThatThrownBy(() -> StudentMachine.restore(other, RUN, CLOCK, StepListener.NONE, manager, saved))
                 .hasMessageStartingWith("the saved student is another model: ");
         }
     }

@@ -18,7 +18,7 @@ import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.DivergedException;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.core.train.WireSteps;
 import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.proto.codec.TensorCodec;
@@ -47,7 +47,7 @@ public final class TeacherMachine implements Machine {
 
     /** What every student's teacher shares: the settings, the frozen backbone, where tensors live, who hears the steps. */
     record Shared(TeacherService.Settings settings, String runId, Clock clock, SharedBackbone backbone, NDManager manager,
-                  TrainingListener listener) {
+                  StepListener listener) {
     }
 
     private final Shared shared;
@@ -177,14 +177,14 @@ public final class TeacherMachine implements Machine {
         int[] ids = plan.course().batch(k);
         TeacherService.Settings s = shared.settings();
         long t0 = System.nanoTime();
-        long cpu0 = TrainingListener.cpuNanos();
+        long cpu0 = StepListener.cpuNanos();
         float[] probs = WireSteps.softTargets(teacher, s.data(), ids, s.type(), shared.manager());
         String diverged = Divergence.ofMatrix("a soft target", probs, s.data().classes());
         if (diverged != null) {
             return diverged(k, diverged);
         }
-        long cpu = TrainingListener.cpuNanos() - cpu0;
-        shared.listener().onSoftTargets(new TrainingListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0, cpu));
+        long cpu = StepListener.cpuNanos() - cpu0;
+        shared.listener().onSoftTargets(new StepListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0, cpu));
         SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teacher.version()).setTemperature(teacher.temperature())
             .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes())).setTeacherBusyUs(cpu / 1000);
         if (shared.backbone() instanceof FeatureCache cache) {
@@ -259,11 +259,11 @@ public final class TeacherMachine implements Machine {
             ? matrix(f.getCourseLogits(), ids.length, classes, "course logits")
             : new float[ids.length * classes];
         long t0 = System.nanoTime();
-        long cpu0 = TrainingListener.cpuNanos();
+        long cpu0 = StepListener.cpuNanos();
         Teacher.Update u = WireSteps.teach(teacher, s.data(), ids, plan.exam().batch(k), k, admitted.getAdmitted().getSteps(), d,
             logits, s.type(), shared.manager());
-        long cpu = TrainingListener.cpuNanos() - cpu0;
-        shared.listener().onTeacherStep(new TrainingListener.TeacherStepped(studentId, k, u.loss(), u.version(), u.driftKl(),
+        long cpu = StepListener.cpuNanos() - cpu0;
+        shared.listener().onTeacherStep(new StepListener.TeacherStepped(studentId, k, u.loss(), u.version(), u.driftKl(),
             u.examAccuracy(), System.nanoTime() - t0, cpu));
         appliedFeedback = f;
         applied = k;

@@ -15,7 +15,7 @@ import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.ServiceMetrics;
@@ -57,7 +57,7 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
     private final FeatureCache cache;
 
     /** Sets up the shared backbone: the whole training set's cache is filled here, so call it off the event loop. */
-    public TeacherService(Settings settings, String runId, Clock clock, ServiceMetrics metrics, TrainingListener listener,
+    public TeacherService(Settings settings, String runId, Clock clock, ServiceMetrics metrics, StepListener listener,
                           NDManager parent) {
         this.manager = parent.newSubManager();
         boolean shared = settings.mode() != TeacherMode.IKD;

@@ -18,7 +18,7 @@ import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.state.PupilState;
@@ -62,7 +62,7 @@ class TeacherMachineTest {
         var settings = new TeacherService.Settings("teacher", digits, net, net.init(3, DataType.FLOAT32, manager), TeacherMode.IKD,
             new TeacherConfig(0.05, 0.9, 0.0, 8), DataType.FLOAT32, digits.trainSize());
         service = new TeacherService(settings, RUN, CLOCK, new ServiceMetrics(new SimpleMeterRegistry(), "teacher"),
-            TrainingListener.NONE, manager);
+            StepListener.NONE, manager);
     }
 
     @AfterAll
@@ -123,7 +123,7 @@ class TeacherMachineTest {
             Network net = Network.build(ModelSpec.parse("mlp:32:16"), digits);
             var exploding = new TeacherService(new TeacherService.Settings("teacher", digits, net, net.init(3, DataType.FLOAT32, manager),
                 TeacherMode.IKD, new TeacherConfig(Double.MAX_VALUE, 0.9, 0.0, 8), DataType.FLOAT32, digits.trainSize()), RUN, CLOCK,
-                new ServiceMetrics(new SimpleMeterRegistry(), "teacher"), TrainingListener.NONE, manager);
+                new ServiceMetrics(new SimpleMeterRegistry(), "teacher"), StepListener.NONE, manager);
             MachineScenario<TeacherMachine> s = MachineScenario.given(exploding.fresh(ME), admitted());
             List<Envelope> out = s.when(feedback(0)).last();
             assertThat(out).singleElement().satisfies(e -> {
@@ -195,7 +195,7 @@ class TeacherMachineTest {
             var settings = new TeacherService.Settings("teacher", digits, net, net.init(3, DataType.FLOAT32, manager),
                 TeacherMode.FROZEN, new TeacherConfig(0.05, 0.9, 0.0, 8), DataType.FLOAT32, digits.trainSize());
             try (var frozen = new TeacherService(settings, RUN, CLOCK, new ServiceMetrics(new SimpleMeterRegistry(), "teacher"),
-                TrainingListener.NONE, manager)) {
+                StepListener.NONE, manager)) {
                 Envelope admitted = admitted("frozen", digits.sha256());
                 admitted = admitted.toBuilder().setAdmitted(admitted.getAdmitted().toBuilder().setEnrollment(admitted.getAdmitted()
                     .getEnrollment().toBuilder().setHyperParameters(admitted.getAdmitted().getEnrollment().getHyperParameters()

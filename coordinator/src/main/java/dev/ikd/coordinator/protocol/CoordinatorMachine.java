@@ -14,7 +14,6 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.Refused;
-import dev.ikd.runtime.Terms;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
 
@@ -53,7 +52,7 @@ public final class CoordinatorMachine implements Machine {
         this.producerId = producerId;
         this.clock = clock;
         DatasetSpec d = settings.dataset();
-        this.protocol = new Protocol(runId, new Event.Terms(d.getSha256(), Terms.splits(d), settings.teacherMode()),
+        this.protocol = new Protocol(runId, Event.Terms.of(d, settings.teacherMode()),
             settings.timeoutMs(), settings.maxNudges(), settings.expectedStudents());
     }
 
@@ -66,7 +65,7 @@ public final class CoordinatorMachine implements Machine {
             case ENROLLMENT -> {
                 var hp = e.getEnrollment().getHyperParameters();
                 var d = e.getEnrollment().getDataset();
-                yield new Event.Enrolled(run, student, new Event.Terms(d.getSha256(), Terms.splits(d), hp.getTeacherMode()),
+                yield new Event.Enrolled(run, student, Event.Terms.of(d, hp.getTeacherMode()),
                     hp.getSteps(), hp.getBatchSize(), hp.getExamBatchSize());
             }
             case EXAM_RESULT -> e.getExamResult().getDiverged().isEmpty()

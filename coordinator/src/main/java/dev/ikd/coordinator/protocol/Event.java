@@ -23,6 +23,13 @@ public sealed interface Event {
      * @param teacherMode   the kind of teacher the student expects
      */
     record Terms(String datasetSha256, String splits, String teacherMode) {
+
+        /** The terms of data set {@code d} for a teacher of {@code teacherMode}. */
+        public static Terms of(dev.ikd.proto.v1.DatasetSpec d, String teacherMode) {
+            return new Terms(d.getSha256(), java.lang.String.format(java.util.Locale.ROOT,
+                "split seed %d, label fraction %s, quiz fraction %s, %d training samples", d.getSplitSeed(), d.getLabelFraction(),
+                d.getQuizFraction(), d.getTrainSize()), teacherMode);
+        }
     }
 
     /** The student finished step {@code step}'s course step and exam, learning from soft targets of {@code teacherVersion}. */

@@ -19,7 +19,7 @@ public final class Pretrain {
     }
 
     public static Params teacher(Network net, Dataset data, TrainConfig.PretrainConfig c, long seed, DataType type,
-                                 NDManager manager, TrainingListener listener) {
+                                 NDManager manager, StepListener listener) {
         int[] pool = new int[data.trainSize()];
         java.util.Arrays.setAll(pool, i -> i);
         var schedule = new BatchSchedule(pool, c.batchSize(), seed);

@@ -28,7 +28,7 @@ public final class ReferenceTrainer {
     }
 
     public static TrainResult run(TrainConfig c, Dataset data, Params pretrainedTeacher, NDManager parent,
-                                  TrainingListener listener) {
+                                  StepListener listener) {
         long t0 = System.nanoTime();
         DataType type = c.type();
         Network teacherNet = Network.build(c.teacher(), data);
@@ -60,7 +60,7 @@ public final class ReferenceTrainer {
                 var result = new TrainResult.StudentResult("student-" + i, s.stepsDone(),
                     Evaluation.testAccuracy(studentNet, s.parameters(), data, run), s.parameterHash(),
                     Evaluation.testHalves(studentNet, s.parameters(), data, run));
-                listener.onFinished(new TrainingListener.StudentFinished(result.id(), result.steps(), result.testAccuracy(),
+                listener.onFinished(new StepListener.StudentFinished(result.id(), result.steps(), result.testAccuracy(),
                     result.paramSha256()));
                 results.add(result);
             }
@@ -69,7 +69,7 @@ public final class ReferenceTrainer {
     }
 
     private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, Teacher teacher,
-                             Network teacherNet, Params frozenTeacher, TrainingListener listener, NDManager run) {
+                             Network teacherNet, Params frozenTeacher, StepListener listener, NDManager run) {
         DataType type = c.type();
         String id = "student-" + i;
         int[] ids = plan.course().batch(k);
@@ -78,14 +78,14 @@ public final class ReferenceTrainer {
             p = new float[ids.length * data.classes()];
         } else {
             long t0 = System.nanoTime();
-            long cpu0 = TrainingListener.cpuNanos();
+            long cpu0 = StepListener.cpuNanos();
             p = WireSteps.softTargets(teacher, data, ids, type, run);
             String soft = Divergence.ofMatrix("a soft target", p, data.classes());
             if (soft != null) {
                 throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
             }
-            listener.onSoftTargets(new TrainingListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
-                TrainingListener.cpuNanos() - cpu0));
+            listener.onSoftTargets(new StepListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
+                StepListener.cpuNanos() - cpu0));
         }
         Swap swap = c.swap().enabled()
             ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
@@ -93,7 +93,7 @@ public final class ReferenceTrainer {
         long t0 = System.nanoTime();
         Student.StepResult r = WireSteps.learn(student, data, ids, plan.labeledMask(ids), plan.exam().batch(k), p, swap,
             teacher == null ? TeacherMode.FROZEN : c.mode(), type, run);
-        listener.onStudentStep(new TrainingListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
+        listener.onStudentStep(new StepListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
             r.paramSha256(), System.nanoTime() - t0));
         String diverged = Divergence.ofStudentStep(r, data.classes());
         if (diverged != null) {
@@ -101,15 +101,15 @@ public final class ReferenceTrainer {
         }
         if (teacher != null) {
             long t1 = System.nanoTime();
-            long cpu1 = TrainingListener.cpuNanos();
+            long cpu1 = StepListener.cpuNanos();
             Teacher.Update u = WireSteps.teach(teacher, data, ids, plan.exam().batch(k), k, c.steps(), r.feedback(), r.courseLogits(),
                 type, run);
             String teacherDiverged = Divergence.ofLoss("the teacher's loss", u.loss());
             if (teacherDiverged != null) {
                 throw new DivergedException("the teacher of " + DivergedException.line(id, k, teacherDiverged));
             }
-            listener.onTeacherStep(new TrainingListener.TeacherStepped(id, k, u.loss(), u.version(), u.driftKl(), u.examAccuracy(),
-                System.nanoTime() - t1, TrainingListener.cpuNanos() - cpu1));
+            listener.onTeacherStep(new StepListener.TeacherStepped(id, k, u.loss(), u.version(), u.driftKl(), u.examAccuracy(),
+                System.nanoTime() - t1, StepListener.cpuNanos() - cpu1));
         }
     }
 }

@@ -10,7 +10,7 @@ import dev.ikd.core.data.Datasets;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.Pretrain;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import org.junit.jupiter.api.Test;
 
 /** DJL with the PyTorch engine runs offline on CPU and trains: a small MLP learns the digits. */
@@ -29,7 +29,7 @@ class DjlTrainingTest {
             try (NDManager m = NDManager.newBaseManager()) {
                 Network net = Network.build(ModelSpec.parse("mlp:32:64"), digits);
                 Params theta = Pretrain.teacher(net, digits, new TrainConfig.PretrainConfig(300, 32, 0.1, 0.9), 1, type, m,
-                    TrainingListener.NONE);
+                    StepListener.NONE);
                 double accuracy = Evaluation.testAccuracy(net, theta, digits, m);
                 System.out.println(type + " digits test accuracy " + accuracy);
                 assertThat(accuracy).isGreaterThan(0.9);

@@ -26,7 +26,7 @@ class ReferenceTrainerTest {
         digits = Datasets.digits();
         base = Presets.forDataset("digits").withSteps(60);
         teacher = Pretrain.teacher(Network.build(base.teacher(), digits), digits, base.pretrain(), 1, base.type(), manager,
-            TrainingListener.NONE);
+            StepListener.NONE);
     }
 
     @AfterAll
@@ -37,9 +37,9 @@ class ReferenceTrainerTest {
     @Test
     void theSameSeedGivesTheSameParameterHashAndAnotherSeedAnother() {
         TrainConfig c = base.with(TeacherMode.IKD, SwapSchedule.OFF, false);
-        TrainResult a = ReferenceTrainer.run(c, digits, teacher, manager, TrainingListener.NONE);
-        TrainResult b = ReferenceTrainer.run(c, digits, teacher, manager, TrainingListener.NONE);
-        TrainResult other = ReferenceTrainer.run(c.withSeed(2), digits, teacher, manager, TrainingListener.NONE);
+        TrainResult a = ReferenceTrainer.run(c, digits, teacher, manager, StepListener.NONE);
+        TrainResult b = ReferenceTrainer.run(c, digits, teacher, manager, StepListener.NONE);
+        TrainResult other = ReferenceTrainer.run(c.withSeed(2), digits, teacher, manager, StepListener.NONE);
         assertThat(a.students().get(0).paramSha256()).hasSize(64).isEqualTo(b.students().get(0).paramSha256());
         assertThat(other.students().get(0).paramSha256()).isNotEqualTo(a.students().get(0).paramSha256());
         assertThat(Evaluation.testAccuracy(Network.build(base.teacher(), digits), teacher, digits, manager)).isGreaterThan(0.9);
@@ -53,7 +53,7 @@ class ReferenceTrainerTest {
             {TeacherMode.FROZEN, SwapSchedule.parse("0.5:linear")}, {TeacherMode.IKD, SwapSchedule.parse("0.3")}}) {
             TrainConfig c = base.with((TeacherMode) method[0], (SwapSchedule) method[1], false);
             var versions = new java.util.ArrayList<Long>();
-            TrainResult r = ReferenceTrainer.run(c, digits, teacher, manager, new TrainingListener() {
+            TrainResult r = ReferenceTrainer.run(c, digits, teacher, manager, new StepListener() {
                 @Override
                 public void onStudentStep(StudentStepped e) {
                     assertThat(e.courseLoss()).isFinite();
@@ -79,7 +79,7 @@ class ReferenceTrainerTest {
     void iakdStudentsLearnTheirOwnNetworkThroughTheTeachersStages() {
         for (TeacherMode mode : new TeacherMode[] {TeacherMode.FROZEN, TeacherMode.IKD}) {
             TrainConfig c = base.withSteps(400).with(mode, SwapSchedule.parse("0.5:linear"), false);
-            double accuracy = ReferenceTrainer.run(c, digits, teacher, manager, TrainingListener.NONE).meanStudentAccuracy();
+            double accuracy = ReferenceTrainer.run(c, digits, teacher, manager, StepListener.NONE).meanStudentAccuracy();
             System.out.printf("IAKD %s 0.5:linear, 400 steps: %.3f%n", mode, accuracy);
             assertThat(accuracy).as("%s", mode).isGreaterThan(0.85);
         }
@@ -89,9 +89,9 @@ class ReferenceTrainerTest {
     void withFivePercentOfTheLabelsKnowledgeDistillationBeatsTheStudentAlone() {
         TrainConfig low = base.withLabelFraction(0.05).withSteps(400);
         TrainResult alone = ReferenceTrainer.run(low.with(TeacherMode.FROZEN, SwapSchedule.OFF, true), digits, teacher,
-            manager, TrainingListener.NONE);
+            manager, StepListener.NONE);
         TrainResult kd = ReferenceTrainer.run(low.with(TeacherMode.FROZEN, SwapSchedule.OFF, false), digits, teacher,
-            manager, TrainingListener.NONE);
+            manager, StepListener.NONE);
         System.out.printf("low-label digits: alone %.3f, KD %.3f%n", alone.meanStudentAccuracy(), kd.meanStudentAccuracy());
         assertThat(kd.meanStudentAccuracy()).isGreaterThan(alone.meanStudentAccuracy());
     }

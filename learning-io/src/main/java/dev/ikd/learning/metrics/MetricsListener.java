@@ -1,6 +1,6 @@
 package dev.ikd.learning.metrics;
 
-import dev.ikd.core.train.TrainingListener;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.runtime.ServiceMetrics;
 
 /**
@@ -8,7 +8,7 @@ import dev.ikd.runtime.ServiceMetrics;
  * exam accuracy, step and test accuracy per student, and how far each student's teacher has moved from where
  * it started (KL on the step's exam batch) with its accuracy there (README, "Metrics").
  */
-public final class MetricsListener implements TrainingListener {
+public final class MetricsListener implements StepListener {
 
     private final ServiceMetrics metrics;
 

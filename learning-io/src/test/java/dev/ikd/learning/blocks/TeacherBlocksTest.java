@@ -12,8 +12,8 @@ import java.util.Map;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.ikd.broker.BrokerSettings;
-import dev.ikd.broker.EmbeddedKafka;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;

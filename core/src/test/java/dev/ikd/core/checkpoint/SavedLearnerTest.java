@@ -17,7 +17,7 @@ import dev.ikd.core.model.Params;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CheckpointTest {
+class SavedLearnerTest {
 
     @TempDir
     Path dir;
@@ -30,14 +30,14 @@ class CheckpointTest {
                 Params p = Network.build(ModelSpec.parse("mlp:8:16"), digits).init(4, type, m);
                 Params v = p.map((k, a) -> a.mul(0.5));
                 Path file = dir.resolve("student-" + type + ".ckpt");
-                new Checkpoint(42, 7, Map.of("spec", "mlp:8:16"), Map.of("theta", p, "velocity", v)).write(file);
-                Checkpoint back = Checkpoint.read(file, m);
+                new SavedLearner(42, 7, Map.of("spec", "mlp:8:16"), Map.of("theta", p, "velocity", v)).write(file);
+                SavedLearner back = SavedLearner.read(file, m);
                 assertThat(back.step()).isEqualTo(42);
                 assertThat(back.seed()).isEqualTo(7);
                 assertThat(back.metadata()).containsEntry("spec", "mlp:8:16");
                 assertThat(back.parameterHash("theta")).isEqualTo(p.sha256());
                 assertThat(back.parameterHash("velocity")).isEqualTo(v.sha256());
-                Checkpoint.requireSameLayout(file, back.group("theta"), p);
+                SavedLearner.requireSameLayout(file, back.group("theta"), p);
             }
             assertThat(dir.toFile().list()).allMatch(n -> n.endsWith(".ckpt")); // no temp file left behind
         }
@@ -49,7 +49,7 @@ class CheckpointTest {
             var digits = Datasets.digits();
             Params p = Network.build(ModelSpec.parse("mlp:8:16"), digits).init(4, DataType.FLOAT32, m);
             Path file = dir.resolve("t.ckpt");
-            new Checkpoint(1, 1, Map.of(), Map.of("theta", p)).write(file);
+            new SavedLearner(1, 1, Map.of(), Map.of("theta", p)).write(file);
 
             Path flipped = Files.copy(file, dir.resolve("flipped.ckpt"));
             try (var raf = new RandomAccessFile(flipped.toFile(), "rw")) {
@@ -58,18 +58,18 @@ class CheckpointTest {
                 raf.seek(200);
                 raf.write(b ^ 0x01);
             }
-            assertThatThrownBy(() -> Checkpoint.read(flipped, m)).isInstanceOf(CheckpointException.class)
+            assertThatThrownBy(() -> SavedLearner.read(flipped, m)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("is corrupted");
 
             Path cut = dir.resolve("cut.ckpt");
             Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(file), 20));
-            assertThatThrownBy(() -> Checkpoint.read(cut, m)).hasMessageContaining("truncated");
+            assertThatThrownBy(() -> SavedLearner.read(cut, m)).hasMessageContaining("truncated");
 
             Params other = Network.build(ModelSpec.parse("mlp:8:32"), digits).init(4, DataType.FLOAT32, m);
-            Checkpoint back = Checkpoint.read(file, m);
-            assertThatThrownBy(() -> Checkpoint.requireSameLayout(file, back.group("theta"), other))
+            SavedLearner back = SavedLearner.read(file, m);
+            assertThatThrownBy(() -> SavedLearner.requireSameLayout(file, back.group("theta"), other))
                 .hasMessageContaining("different model").hasMessageContaining("stage1.w1");
-            assertThatThrownBy(() -> Checkpoint.read(dir.resolve("missing.ckpt"), m)).hasMessageContaining("cannot read");
+            assertThatThrownBy(() -> SavedLearner.read(dir.resolve("missing.ckpt"), m)).hasMessageContaining("cannot read");
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.ikd.broker;
+package dev.ikd.embeddedkafka;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

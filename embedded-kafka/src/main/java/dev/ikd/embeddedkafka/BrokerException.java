@@ -1,4 +1,4 @@
-package dev.ikd.broker;
+package dev.ikd.embeddedkafka;
 
 /** The embedded broker could not be set up or started; the message says why. */
 public final class BrokerException extends RuntimeException {

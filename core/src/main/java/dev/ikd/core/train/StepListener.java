@@ -9,9 +9,9 @@ import java.util.List;
  * lines, metrics and the benchmarks are listeners, not code paths (docs/architecture.md
  * §7).
  */
-public interface TrainingListener {
+public interface StepListener {
 
-    TrainingListener NONE = new TrainingListener() {
+    StepListener NONE = new StepListener() {
     };
 
     default void onPretrainStep(long step, long total, double loss) {
@@ -57,9 +57,9 @@ public interface TrainingListener {
     }
 
     /** Every event to each of {@code listeners}, in order. */
-    static TrainingListener all(TrainingListener... listeners) {
-        List<TrainingListener> each = List.of(listeners);
-        return new TrainingListener() {
+    static StepListener all(StepListener... listeners) {
+        List<StepListener> each = List.of(listeners);
+        return new StepListener() {
             @Override
             public void onPretrainStep(long step, long total, double loss) {
                 each.forEach(l -> l.onPretrainStep(step, total, loss));

@@ -1,4 +1,4 @@
-package dev.ikd.broker;
+package dev.ikd.embeddedkafka;
 
 import java.io.IOException;
 import java.io.StringWriter;

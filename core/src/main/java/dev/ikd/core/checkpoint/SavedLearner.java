@@ -31,7 +31,7 @@ import dev.ikd.core.model.Tensors;
  * seed + step is the whole RNG state) and free-form metadata. Written atomically (temp file fsync'd,
  * renamed, directory fsync'd), checked on load: a truncated, corrupted or mismatched file is refused with the reason.
  */
-public record Checkpoint(long step, long seed, Map<String, String> metadata, Map<String, Params> groups) {
+public record SavedLearner(long step, long seed, Map<String, String> metadata, Map<String, Params> groups) {
 
     private static final int MAGIC = 0x494B4443; // "IKDC"
     private static final int VERSION = 1;
@@ -103,7 +103,7 @@ public record Checkpoint(long step, long seed, Map<String, String> metadata, Map
     }
 
     /** Reads and verifies a checkpoint; its arrays belong to {@code manager}. */
-    public static Checkpoint read(Path file, NDManager manager) {
+    public static SavedLearner read(Path file, NDManager manager) {
         byte[] all;
         try {
             all = Files.readAllBytes(file);
@@ -157,7 +157,7 @@ public record Checkpoint(long step, long seed, Map<String, String> metadata, Map
                 }
                 groups.put(name, params);
             }
-            return new Checkpoint(step, seed, metadata, groups);
+            return new SavedLearner(step, seed, metadata, groups);
         } catch (IOException | RuntimeException e) {
             if (e instanceof CheckpointException ce) {
                 throw ce;

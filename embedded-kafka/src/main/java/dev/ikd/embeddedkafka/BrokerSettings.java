@@ -1,4 +1,4 @@
-package dev.ikd.broker;
+package dev.ikd.embeddedkafka;
 
 import java.nio.file.Path;
 import java.util.List;
