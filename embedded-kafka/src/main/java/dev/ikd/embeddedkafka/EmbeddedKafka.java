@@ -82,6 +82,10 @@ public final class EmbeddedKafka implements AutoCloseable {
             server.shutdown();
             throw new BrokerException("broker failed to start on " + settings.host() + ":" + ports.client + ": " + e.getMessage(), e);
         }
+        if (ports.client == 0) {
+            // The client listener was bound to port 0: the broker chose a free one, which it now says.
+            ports = new Ports(boundClientPort(server, security == null ? "PLAINTEXT" : "SASL_SSL"), ports.controller);
+        }
         ports.save(dataDir.resolve(PORTS_FILE));
         String bootstrap = settings.effectiveAdvertisedHost() + ":" + ports.client;
         if (security != null) {
@@ -96,6 +100,24 @@ public final class EmbeddedKafka implements AutoCloseable {
         LOG.info("Kafka broker up at {}{} (data {}) in {} ms", bootstrap, security == null ? "" : " (TLS, SCRAM, ACLs)", dataDir,
             took.toMillis());
         return new EmbeddedKafka(settings, server, bootstrap, took, security);
+    }
+
+    /**
+     * The port the broker's client listener bound. KafkaRaftServer keeps its broker private; the
+     * broker answers {@code boundPort} for a listener, so the port a listener set to 0 got is read
+     * there (Kafka 3.9, which ikd pins; its advertised listener carries the same port).
+     */
+    private static int boundClientPort(KafkaRaftServer server, String listener) {
+        try {
+            java.lang.reflect.Field f = KafkaRaftServer.class.getDeclaredField("broker");
+            f.setAccessible(true);
+            scala.Option<?> broker = (scala.Option<?>) f.get(server);
+            return ((kafka.server.BrokerServer) broker.get()).boundPort(
+                org.apache.kafka.common.network.ListenerName.normalised(listener));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            server.shutdown();
+            throw new BrokerException("cannot tell which port the broker bound (give it --port): " + e, e);
+        }
     }
 
     public String bootstrapServers() {
@@ -202,16 +224,22 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** The client and controller ports; a restart reuses the last ones so clients find it again. */
     record Ports(int client, int controller) {
 
+        /**
+         * The ports to start with: the ones asked for; or, started again on its log, the last ones so
+         * that clients find it again; or 0 for the client port, which the broker binds to a free port
+         * itself and then says. The controller's port is named before the broker starts (the quorum
+         * lists it), so it is chosen here.
+         */
         static Ports choose(Path file, BrokerSettings settings) {
             Ports last = load(file);
             int client = settings.port() != 0 ? settings.port()
                 : last != null && isFree(settings.host(), last.client) ? last.client
-                : freePort(settings.host());
+                : 0;
             if (settings.quorum() != null) {
                 // A cluster's controllers find each other at the ports the quorum names.
                 return new Ports(client, settings.quorum().self().port());
             }
-            int controller = last != null && last.controller != client && isFree("127.0.0.1", last.controller)
+            int controller = last != null && last.controller != last.client && isFree("127.0.0.1", last.controller)
                 ? last.controller : freePort("127.0.0.1");
             return new Ports(client, controller);
         }
