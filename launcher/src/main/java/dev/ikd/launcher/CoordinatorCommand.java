@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.dashboard.RunProjection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

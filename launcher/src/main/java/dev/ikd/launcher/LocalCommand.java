@@ -3,22 +3,22 @@ package dev.ikd.launcher;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.util.Map;
-
-import dev.ikd.embeddedkafka.BrokerSettings;
-import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.StepListener;
+import dev.ikd.dashboard.RunProjection;
+import dev.ikd.embeddedkafka.BrokerSettings;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;

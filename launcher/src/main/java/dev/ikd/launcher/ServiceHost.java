@@ -5,6 +5,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import dev.ikd.dashboard.Dashboard;
+import dev.ikd.dashboard.DashboardLog;
+import dev.ikd.runtime.HttpEndpoints;
+import dev.ikd.runtime.RunFailedException;
+import dev.ikd.runtime.ServiceMetrics;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -22,9 +27,6 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import dev.ikd.runtime.HttpEndpoints;
-import dev.ikd.runtime.RunFailedException;
-import dev.ikd.runtime.ServiceMetrics;
 
 /**
  * One process's services: a Vert.x instance, one Prometheus registry, and {@code /metrics} +

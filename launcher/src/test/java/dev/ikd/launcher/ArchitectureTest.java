@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
 
     static final String[] OTHER_THAN_CORE = {"dev.ikd.proto..", "dev.ikd.runtime..", "dev.ikd.learning..", "dev.ikd.teacher..",
-        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.embeddedkafka..", "dev.ikd.launcher.."};
+        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.embeddedkafka..", "dev.ikd.dashboard..", "dev.ikd.launcher.."};
 
     static JavaClasses classes;
 
@@ -37,7 +37,7 @@ class ArchitectureTest {
         classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.ikd");
         assertThat(classes.stream().map(c -> c.getPackageName().split("\\.")[2]).distinct())
             .as("every module's classes were found").contains("core", "proto", "runtime", "learning", "teacher", "student",
-                "coordinator", "broker", "launcher");
+                "coordinator", "embeddedkafka", "dashboard", "launcher");
     }
 
     @Test
@@ -60,6 +60,14 @@ class ArchitectureTest {
         noClasses().that().resideInAnyPackage("dev.ikd.coordinator..", "dev.ikd.runtime..").should().dependOnClassesThat()
             .resideInAnyPackage("dev.ikd.core..", "dev.ikd.learning..", "dev.ikd.teacher..", "dev.ikd.student..", "ai.djl..")
             .check(classes);
+    }
+
+    /** The dashboard is a projection of the log: it reads messages, never a model. */
+    @Test
+    void theDashboardKnowsNothingOfTheLearningNorDjl() {
+        noClasses().that().resideInAPackage("dev.ikd.dashboard..").should().dependOnClassesThat()
+            .resideInAnyPackage("dev.ikd.core..", "dev.ikd.learning..", "dev.ikd.teacher..", "dev.ikd.student..",
+                "dev.ikd.coordinator..", "dev.ikd.runtime..", "dev.ikd.launcher..", "ai.djl..").check(classes);
     }
 
     @Test
@@ -93,8 +101,9 @@ class ArchitectureTest {
             "teacher-service", Set.of("core", "runtime", "learning-io"),
             "student-service", Set.of("core", "runtime", "learning-io"),
             "coordinator", Set.of("runtime"),
-            "launcher", Set.of("embedded-kafka", "proto", "core", "runtime", "learning-io", "coordinator", "teacher-service",
-                "student-service")));
+            "dashboard", Set.of("proto"),
+            "launcher", Set.of("embedded-kafka", "proto", "core", "runtime", "learning-io", "coordinator", "dashboard",
+                "teacher-service", "student-service")));
         Path root = Tools.projectRoot();
         Map<String, Set<String>> found = new TreeMap<>();
         var factory = javax.xml.parsers.DocumentBuilderFactory.newInstance();
@@ -117,7 +126,7 @@ class ArchitectureTest {
             found.put(module, deps);
         }
         assertThat(found).isEqualTo(expected);
-        assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(19);
+        assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(21);
     }
 
     private static List<org.w3c.dom.Element> children(org.w3c.dom.Element parent, String name) {

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.dashboard;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,10 +31,10 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * following it, feeding each run's {@link RunProjection}. Nothing is written and no consumer group
  * is joined, so any number of dashboards can watch a run without touching it.
  */
-final class DashboardLog implements AutoCloseable {
+public final class DashboardLog implements AutoCloseable {
 
     /** A finished run's projection nobody has read for this long is let go; it is read from the log again when asked for. */
-    static final long EVICT_AFTER_MS = 10 * 60_000;
+    public static final long EVICT_AFTER_MS = 10 * 60_000;
 
     private final Consumer<String, Decoded> consumer;
     private final Map<String, RunProjection> runs = new TreeMap<>();
@@ -51,7 +51,7 @@ final class DashboardLog implements AutoCloseable {
     private volatile RuntimeException failure;
     private final java.util.concurrent.CountDownLatch caughtUp = new java.util.concurrent.CountDownLatch(1);
 
-    DashboardLog(KafkaAccess kafka, dev.ikd.proto.sign.RunManifest manifest) {
+    public DashboardLog(KafkaAccess kafka, dev.ikd.proto.sign.RunManifest manifest) {
         this(new KafkaConsumer<>(KafkaClients.readerConfig(kafka, "ikd-dashboard"), new StringDeserializer(),
             new EnvelopeDeserializer()), manifest, run -> reread(kafka, manifest, run), System::currentTimeMillis);
     }
@@ -81,7 +81,7 @@ final class DashboardLog implements AutoCloseable {
         return p;
     }
 
-    DashboardLog start() {
+    public DashboardLog start() {
         thread.start();
         return this;
     }
@@ -221,7 +221,7 @@ final class DashboardLog implements AutoCloseable {
     private volatile java.util.concurrent.BlockingQueue<JsonObject> pageTimings;
 
     /** Serve POST /api/page-timing, for the benchmark; at most 64 reports wait to be read, more are dropped. */
-    DashboardLog acceptPageTimings() {
+    public DashboardLog acceptPageTimings() {
         pageTimings = new java.util.concurrent.ArrayBlockingQueue<>(64);
         return this;
     }
@@ -238,19 +238,19 @@ final class DashboardLog implements AutoCloseable {
     }
 
     /** The next page timing reported, or null after {@code timeout}. */
-    JsonObject nextPageTiming(Duration timeout) throws InterruptedException {
+    public JsonObject nextPageTiming(Duration timeout) throws InterruptedException {
         return pageTimings.poll(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /** Waits until the log as it was when reading began has been read; false if that took longer than {@code timeout}. */
-    boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+    public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
         boolean done = caughtUp.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         failIfBroken();
         return done;
     }
 
     /** The runs in the log, newest first. */
-    JsonArray runs() {
+    public JsonArray runs() {
         failIfBroken();
         synchronized (runs) {
             List<JsonObject> all = new ArrayList<>(evicted.values());
@@ -267,7 +267,7 @@ final class DashboardLog implements AutoCloseable {
     }
 
     /** {@code f} of run {@code runId}'s projection under the lock, or null if the log has no such run (yet). */
-    <T> T read(String runId, Function<RunProjection, T> f) {
+    public <T> T read(String runId, Function<RunProjection, T> f) {
         failIfBroken();
         boolean gone;
         synchronized (runs) {

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

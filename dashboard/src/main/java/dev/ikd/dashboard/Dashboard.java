@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.dashboard;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;
@@ -14,12 +14,12 @@ import io.vertx.ext.web.handler.StaticHandler;
  * run, or what changed since {@code ?since=VERSION}) and {@code /api/runs/R/events}, server-sent
  * events that start with the whole run and then send what changed, twice a second.
  */
-final class Dashboard {
+public final class Dashboard {
 
     /** How often a page following a run is sent what changed. */
     static final long PUSH_MS = 500;
     /** Event streams served at once; one more is answered 503, with the reason. */
-    static final int MAX_STREAMS = 64;
+    public static final int MAX_STREAMS = 64;
 
     private Dashboard() {
     }
@@ -28,7 +28,7 @@ final class Dashboard {
      * Adds the dashboard's routes to {@code router}. {@code defaultRun}, if set, is the run {@code /}
      * opens; without it (and at {@code /?runs}) the page lists the runs in the log.
      */
-    static void mount(Vertx vertx, Router router, DashboardLog log, String defaultRun, long stepTimeoutMs) {
+    public static void mount(Vertx vertx, Router router, DashboardLog log, String defaultRun, long stepTimeoutMs) {
         router.get("/").handler(ctx -> {
             if (defaultRun != null && ctx.request().query() == null) {
                 ctx.redirect("/?run=" + defaultRun);

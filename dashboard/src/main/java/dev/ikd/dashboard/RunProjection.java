@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.dashboard;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -24,7 +24,7 @@ import io.vertx.core.json.JsonObject;
  * from the feedback); a row changed by a later record is sent again. Every change bumps a version,
  * so a page that has seen version v asks for {@link #since(long, long)} and gets only what changed.
  */
-final class RunProjection {
+public final class RunProjection {
 
     /** Rows and latency points kept per run for operations charts: buckets of this many ms. */
     static final long BUCKET_MS = 2_000;
@@ -32,7 +32,7 @@ final class RunProjection {
     static final int DIVERGENCE_WINDOW = 50;
     static final int DEAD_LETTERS_SHOWN = 50;
     /** The coordinator's default step timeout: a student silent for longer is an alert. */
-    static final long DEFAULT_STEP_TIMEOUT_MS = 30_000;
+    public static final long DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
     /** One step of one student; null where the record that carries a value has not come yet. */
     static final class Row {
