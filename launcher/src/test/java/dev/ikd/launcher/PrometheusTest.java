@@ -123,7 +123,10 @@ class PrometheusTest {
                 }, "msg=\"Listening on\" address=127\\.0\\.0\\.1:(\\d+)", "prometheus");
                 String api = "http://127.0.0.1:" + webPort + "/api/v1/";
                 awaitData(api, "ikd_step{service=\"student\"} > 20", 2, Duration.ofSeconds(150), dir.resolve("prometheus.log"));
-                assertThat(query(api, "up{job=\"ikd\"} == 1")).hasSize(3);
+                // Every target up in one scrape round: a scrape may miss its one-second timeout on a busy
+                // machine (up 0 for that round), so this waits for a round where all three answered.
+                awaitData(api, "up{job=\"ikd\"} == 1", 3, Duration.ofSeconds(60), dir.resolve("prometheus.log"));
+                assertThat(query(api, "up{job=\"ikd\"}")).as("three targets, no more").hasSize(3);
 
                 // Two malformed records a scrape apart: the teacher's dead-letter count rises, the alert fires.
                 injectMalformedFeedback(broker.bootstrap());

@@ -129,7 +129,11 @@ class ResumeAndReplayTest {
         var local = IkdCommandLineTest.ikd("local", "--dataset", "digits", "--students", "2", "--steps", "30",
             "--pretrain-steps", "60", "--data-dir", data.toString(), "--run-id", "rp", "--metrics-port", "-1");
         assertThat(local.code()).as(local.err()).isZero();
-        assertThat(local.out()).contains("replay it: ikd replay --data-dir " + data + " --run rp --verify");
+        String quoted = java.util.regex.Pattern.quote(data.toString());
+        assertThat(local.out()).as("the end of the run names the commands that replay, export and watch it")
+            .containsPattern("replay it: +ikd replay --data-dir " + quoted + " --run rp --verify")
+            .containsPattern("export one: +ikd export --data-dir " + quoted + " --run rp --student student-0 --out student-0.safetensors")
+            .containsPattern("watch it: +ikd dashboard --data-dir " + quoted + " --run rp");
 
         Path export = dir.resolve("rp.jsonl");
         var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "rp", "--verify",

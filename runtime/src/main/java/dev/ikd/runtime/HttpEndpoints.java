@@ -6,6 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 
@@ -41,7 +42,11 @@ public final class HttpEndpoints {
             ctx.response().setStatusCode("UP".equals(h.getString("status")) ? 200 : 503)
                 .putHeader("content-type", "application/json").end(h.encode());
         });
-        return vertx.createHttpServer().requestHandler(router).listen(port, host)
+        // HTTP/1.1 only: a client that offers the cleartext upgrade to HTTP/2 (the JDK's HttpClient does
+        // by default) is answered in HTTP/1.1. Vert.x's h2c upgrade corrupted a large /metrics answer
+        // now and then ("Frame type(32) ... exceeds MAX_FRAME_SIZE"), and Prometheus, Grafana and
+        // curl speak HTTP/1.1 here anyway.
+        return vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false)).requestHandler(router).listen(port, host)
             .recover(e -> Future.failedFuture(new IllegalArgumentException(
                 "cannot serve /metrics and /health on " + host + ":" + port + ": " + why(e), e)));
     }
