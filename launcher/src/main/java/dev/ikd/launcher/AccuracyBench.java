@@ -28,6 +28,8 @@ import dev.ikd.core.train.StepListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.Teachers;
 
 /**
  * {@code ikd bench accuracy}: one teacher per seed, then every method under the same student budget,

@@ -18,6 +18,7 @@ import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.Services;
 
 /** {@code ikd broker}: a standalone KRaft broker other machines can use, alone or as one node of a cluster. */
 @Command(name = "broker", mixinStandardHelpOptions = true,

@@ -9,6 +9,10 @@ import dev.ikd.dashboard.RunProjection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.ServiceOptions;
+import dev.ikd.wiring.Services;
 
 /** {@code ikd coordinator}: the protocol for one run, against any Kafka cluster. */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,

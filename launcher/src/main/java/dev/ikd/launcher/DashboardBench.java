@@ -25,6 +25,11 @@ import dev.ikd.proto.kafka.KafkaAccess;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.LocalRun;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.Teachers;
 
 /**
  * {@code ikd bench dashboard}: what watching costs. The same distributed run (16 students x 500

@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.ServiceHost;
 
 /** {@code ikd dashboard}: a run's dashboard, live or finished, from the log alone. */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,

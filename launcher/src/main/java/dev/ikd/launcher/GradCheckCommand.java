@@ -13,6 +13,7 @@ import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.model.ModelSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.Devices;
 
 /** {@code ikd gradcheck}: trust the exam feedback on your own model spec. */
 @Command(name = "gradcheck", mixinStandardHelpOptions = true,

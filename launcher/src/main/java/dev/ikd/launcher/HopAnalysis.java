@@ -11,6 +11,7 @@ import java.util.function.ToLongFunction;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.runtime.Hop;
+import dev.ikd.wiring.HopLog;
 
 /**
  * What a distributed run's hop samples say: ms per step in the steady state, hop latency, and how

@@ -13,6 +13,7 @@ import dev.ikd.runtime.checkpoint.UnusableCheckpointException;
 import dev.ikd.runtime.processor.ServiceStoppedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import dev.ikd.wiring.RunOptions;
 
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",

@@ -28,6 +28,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import dev.ikd.wiring.LocalRun;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.StudentProgress;
+import dev.ikd.wiring.Teachers;
 
 /**
  * {@code ikd local}: the zero-setup distributed run. An embedded KRaft broker, then coordinator,

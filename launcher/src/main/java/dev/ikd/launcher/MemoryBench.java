@@ -21,6 +21,9 @@ import dev.ikd.core.train.StepListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.Teachers;
 
 /**
  * {@code ikd bench memory}: a long in-process run, sampling the process's resident memory (native

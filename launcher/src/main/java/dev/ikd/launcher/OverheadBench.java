@@ -37,6 +37,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import dev.ikd.wiring.HopLog;
+import dev.ikd.wiring.LocalRun;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.ServiceProcess;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.Teachers;
 
 /**
  * {@code ikd bench overhead}: what distributing a run costs. For every data set and teacher mode,

@@ -12,6 +12,8 @@ import dev.ikd.core.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.Teachers;
 
 /** {@code ikd pretrain}: train a teacher on every label and save it as a checkpoint. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true, description = "Pretrain a teacher and write its checkpoint.")

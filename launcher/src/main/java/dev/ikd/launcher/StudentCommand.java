@@ -15,6 +15,11 @@ import io.vertx.core.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.ServiceOptions;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.StudentProgress;
 
 /** {@code ikd student}: one student of a run, or a range of them in one process, against any Kafka cluster. */
 @Command(name = "student", mixinStandardHelpOptions = true,

@@ -9,6 +9,11 @@ import dev.ikd.teacher.TeacherVerticle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.ServiceOptions;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.Teachers;
 
 /** {@code ikd teacher}: serves soft targets and learns from feedback, against any Kafka cluster. */
 @Command(name = "teacher", mixinStandardHelpOptions = true,

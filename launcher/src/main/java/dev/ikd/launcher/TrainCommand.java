@@ -17,6 +17,10 @@ import dev.ikd.core.train.TrainResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.StudentProgress;
+import dev.ikd.wiring.Teachers;
 
 /** {@code ikd train}: the in-process reference run, the same step functions the services call. */
 @Command(name = "train", mixinStandardHelpOptions = true,

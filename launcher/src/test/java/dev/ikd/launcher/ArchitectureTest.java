@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
 
     static final String[] OTHER_THAN_CORE = {"dev.ikd.proto..", "dev.ikd.runtime..", "dev.ikd.learning..", "dev.ikd.teacher..",
-        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.embeddedkafka..", "dev.ikd.dashboard..", "dev.ikd.launcher.."};
+        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.embeddedkafka..", "dev.ikd.dashboard..", "dev.ikd.wiring..", "dev.ikd.launcher.."};
 
     static JavaClasses classes;
 
@@ -37,7 +37,7 @@ class ArchitectureTest {
         classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.ikd");
         assertThat(classes.stream().map(c -> c.getPackageName().split("\\.")[2]).distinct())
             .as("every module's classes were found").contains("core", "proto", "runtime", "learning", "teacher", "student",
-                "coordinator", "embeddedkafka", "dashboard", "launcher");
+                "coordinator", "embeddedkafka", "dashboard", "wiring", "launcher");
     }
 
     @Test
@@ -70,6 +70,12 @@ class ArchitectureTest {
                 "dev.ikd.coordinator..", "dev.ikd.runtime..", "dev.ikd.launcher..", "ai.djl..").check(classes);
     }
 
+    /** The wiring starts services in JVMs of their own by the launcher's main class, which it can only name. */
+    @Test
+    void theWiringNamesTheLaunchersMainClass() {
+        assertThat(dev.ikd.wiring.ServiceProcess.IKD_MAIN).isEqualTo(Ikd.class.getName());
+    }
+
     @Test
     void teacherAndStudentDoNotDependOnEachOther() {
         noClasses().that().resideInAPackage("dev.ikd.teacher..").should().dependOnClassesThat().resideInAPackage("dev.ikd.student..")
@@ -92,18 +98,20 @@ class ArchitectureTest {
      */
     @Test
     void everyModuleDependsExactlyOnTheModulesBelowItThatItNeeds() throws Exception {
-        Map<String, Set<String>> expected = new TreeMap<>(Map.of(
-            "proto", Set.of(),
-            "core", Set.of(),
-            "embedded-kafka", Set.of(),
-            "runtime", Set.of("proto"),
-            "learning-io", Set.of("core", "proto", "runtime"),
-            "teacher-service", Set.of("core", "runtime", "learning-io"),
-            "student-service", Set.of("core", "runtime", "learning-io"),
-            "coordinator", Set.of("runtime"),
-            "dashboard", Set.of("proto"),
-            "launcher", Set.of("embedded-kafka", "proto", "core", "runtime", "learning-io", "coordinator", "dashboard",
-                "teacher-service", "student-service")));
+        Map<String, Set<String>> expected = new TreeMap<>(Map.ofEntries(
+            Map.entry("proto", Set.of()),
+            Map.entry("core", Set.of()),
+            Map.entry("embedded-kafka", Set.of()),
+            Map.entry("runtime", Set.of("proto")),
+            Map.entry("learning-io", Set.of("core", "proto", "runtime")),
+            Map.entry("teacher-service", Set.of("core", "runtime", "learning-io")),
+            Map.entry("student-service", Set.of("core", "runtime", "learning-io")),
+            Map.entry("coordinator", Set.of("runtime")),
+            Map.entry("dashboard", Set.of("proto")),
+            Map.entry("wiring", Set.of("embedded-kafka", "proto", "core", "runtime", "coordinator", "dashboard", "teacher-service",
+                "student-service")),
+            Map.entry("launcher", Set.of("embedded-kafka", "proto", "core", "runtime", "learning-io", "coordinator", "dashboard",
+                "wiring", "teacher-service", "student-service"))));
         Path root = Tools.projectRoot();
         Map<String, Set<String>> found = new TreeMap<>();
         var factory = javax.xml.parsers.DocumentBuilderFactory.newInstance();
@@ -126,7 +134,7 @@ class ArchitectureTest {
             found.put(module, deps);
         }
         assertThat(found).isEqualTo(expected);
-        assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(21);
+        assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(30);
     }
 
     private static List<org.w3c.dom.Element> children(org.w3c.dom.Element parent, String name) {

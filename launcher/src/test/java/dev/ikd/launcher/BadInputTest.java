@@ -64,6 +64,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import dev.ikd.wiring.LocalRun;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.Teachers;
 
 /**
  * Bad input, one row per kind (issue: replay and recovery): while a real run goes on, an intruder

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import dev.ikd.wiring.Services;
 
 /**
  * The crash matrix (docs/architecture.md §6): broker, coordinator, teacher and

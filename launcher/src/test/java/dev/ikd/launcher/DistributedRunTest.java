@@ -18,6 +18,8 @@ import dev.ikd.core.train.StepListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.Teachers;
 
 /**
  * docs/architecture.md §1's promise, end to end: broker, coordinator, teacher and two students, each in a JVM of

@@ -13,6 +13,7 @@ import dev.ikd.proto.v1.Kind;
 import dev.ikd.runtime.Hop;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.ikd.wiring.HopLog;
 
 /** Hops per step, ms per step and hop latency, from made-up hop moments whose answers are known. */
 class HopAnalysisTest {

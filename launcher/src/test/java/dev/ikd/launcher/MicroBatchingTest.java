@@ -19,6 +19,11 @@ import dev.ikd.runtime.checkpoint.CheckpointFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import dev.ikd.wiring.LocalRun;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.Teachers;
 
 /**
  * Micro-batching over the wire keeps its stated tolerance: the same distributed run in mode frozen,

@@ -77,6 +77,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import dev.ikd.wiring.LocalRun;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.ServiceHost;
+import dev.ikd.wiring.Services;
+import dev.ikd.wiring.Teachers;
 
 /**
  * ikd on a shared cluster (docs/architecture.md §12): a secure broker lets each role do exactly its

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.Teachers;
 
 /**
  * A user's own TorchScript teacher (issue: your own teacher), made by the committed script with

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.util.Locale;
 
@@ -6,12 +6,12 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 
 /** {@code --device}: CPU by default; a GPU only where one is present and asked for. */
-final class Devices {
+public final class Devices {
 
     private Devices() {
     }
 
-    static Device select(String name) {
+    public static Device select(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "cpu" -> Device.cpu();
             case "gpu" -> {

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -14,7 +14,7 @@ import dev.ikd.runtime.ServiceMetrics;
  * the teacher from the feedback (course loss). A line is plain text for a log collector:
  * {@code ikd coordinator: run R student-0 step 50/200 course loss 0.412 exam loss 0.388 exam acc 0.906}.
  */
-final class ProgressLines implements ServiceMetrics.Observer {
+public final class ProgressLines implements ServiceMetrics.Observer {
 
     private final Kind reportOn;
     private final String runId;

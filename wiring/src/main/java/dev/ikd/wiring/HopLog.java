@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -20,18 +20,18 @@ import dev.ikd.runtime.ServiceMetrics;
  * --isolation process} reads back from each service's JVM; useful on its own to see where a run's
  * time goes.
  */
-final class HopLog implements ServiceMetrics.Observer, AutoCloseable {
+public final class HopLog implements ServiceMetrics.Observer, AutoCloseable {
 
-    static final String HEADER = "service,topic,kind,student,step,sent_us,appended_us,received_us,started_us,applied_us,persisted_us,done_us";
+    public static final String HEADER = "service,topic,kind,student,step,sent_us,appended_us,received_us,started_us,applied_us,persisted_us,done_us";
 
     /** One handled record: who handled it, what it was, and its hop. */
-    record Sample(String service, String topic, Kind kind, String student, long step, Hop hop) {
+    public record Sample(String service, String topic, Kind kind, String student, long step, Hop hop) {
     }
 
     private final Path file;
     private final BufferedWriter out;
 
-    HopLog(Path file) {
+    public HopLog(Path file) {
         this.file = file;
         try {
             Path parent = file.toAbsolutePath().getParent();
@@ -69,7 +69,7 @@ final class HopLog implements ServiceMetrics.Observer, AutoCloseable {
     }
 
     /** The samples in a hop log; a line that is not one names the file and line. */
-    static List<Sample> read(Path file) {
+    public static List<Sample> read(Path file) {
         List<String> lines;
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);

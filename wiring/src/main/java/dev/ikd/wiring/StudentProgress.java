@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +17,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * its own line; when stderr is a file or a pipe, a plain line every tenth of the run (or every
  * {@code --progress-every} steps) instead of a stream of carriage returns.
  */
-final class StudentProgress implements StepListener, AutoCloseable {
+public final class StudentProgress implements StepListener, AutoCloseable {
 
     private final long steps;
     private final long every;
@@ -25,12 +25,12 @@ final class StudentProgress implements StepListener, AutoCloseable {
     private final Map<String, ProgressBar> bars = new LinkedHashMap<>();
     private final Map<String, Long> printed = new LinkedHashMap<>();
 
-    StudentProgress(List<String> students, long steps) {
+    public StudentProgress(List<String> students, long steps) {
         this(students, steps, 0);
     }
 
     /** @param every steps between plain lines; 0: a tenth of the run */
-    StudentProgress(List<String> students, long steps, long every) {
+    public StudentProgress(List<String> students, long steps, long every) {
         this.steps = steps;
         this.every = every == 0 ? Math.max(1, steps / 10) : every;
         for (String s : students) {

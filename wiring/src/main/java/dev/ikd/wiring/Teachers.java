@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -18,12 +18,12 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /** Where a run's teacher comes from: a checkpoint from {@code ikd pretrain}, or pretraining now. */
-final class Teachers {
+public final class Teachers {
 
     private Teachers() {
     }
 
-    static Params obtain(TrainConfig c, Dataset data, Path checkpoint, NDManager manager, boolean progress) {
+    public static Params obtain(TrainConfig c, Dataset data, Path checkpoint, NDManager manager, boolean progress) {
         Network net = Network.build(c.teacher(), data);
         if (net.isScript()) {
             return scripted(c, net);
@@ -63,7 +63,7 @@ final class Teachers {
         return new Params(new java.util.LinkedHashMap<>());
     }
 
-    static Params pretrain(TrainConfig c, Dataset data, Network net, NDManager manager, boolean progress) {
+    public static Params pretrain(TrainConfig c, Dataset data, Network net, NDManager manager, boolean progress) {
         if (!progress) {
             return Pretrain.teacher(net, data, c.pretrain(), c.seed(), c.type(), manager, StepListener.NONE);
         }
@@ -78,7 +78,7 @@ final class Teachers {
         }
     }
 
-    static void save(Path file, TrainConfig c, Dataset data, Params theta) {
+    public static void save(Path file, TrainConfig c, Dataset data, Params theta) {
         if (c.teacher().isScript()) {
             return; // the user's file is the teacher
         }

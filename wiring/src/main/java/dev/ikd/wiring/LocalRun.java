@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +24,7 @@ import io.vertx.core.Promise;
  * to stop (crash-only), the run fails with its reason and the process should end; started again
  * with the same state directory, it resumes.
  */
-final class LocalRun {
+public final class LocalRun {
 
     /** How long a CourseStart may wait for its answers before the coordinator re-issues it. */
     static final long TIMEOUT_MS = 30_000;
@@ -32,10 +32,10 @@ final class LocalRun {
     private LocalRun() {
     }
 
-    record Outcome(String runId, double wallSeconds, List<TrainResult.StudentResult> students, TeacherVerticle teacher) {
+    public record Outcome(String runId, double wallSeconds, List<TrainResult.StudentResult> students, TeacherVerticle teacher) {
     }
 
-    static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
+    public static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
                        long timeoutSeconds) {
         return run(c, data, teacher, wiring, host, manager, timeoutSeconds, -1, StepListener.NONE);
     }
@@ -44,7 +44,7 @@ final class LocalRun {
      * @param microBatchMs the teacher's micro-batching window (-1: off, the feature cache serves the shared backbone)
      * @param progress     hears every student's steps (a progress line), besides the services' metrics
      */
-    static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
+    public static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
                        long timeoutSeconds, long microBatchMs, StepListener progress) {
         Services.requireDistributable(c);
         Services.ensureTopics(wiring.admin(), TopicSettings.defaults());

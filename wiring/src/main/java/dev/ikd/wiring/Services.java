@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,7 +32,7 @@ import org.apache.kafka.clients.admin.Admin;
  * One run configuration turned into each service's settings: the same {@link TrainConfig} that
  * drives {@code ikd train}, so the distributed run and the in-process one see the same numbers.
  */
-final class Services {
+public final class Services {
 
     private Services() {
     }
@@ -46,33 +46,33 @@ final class Services {
      * @param stateBase where checkpoints go; null keeps state in memory only
      * @param keys      the run's signing keys ({@link RunKeys}); null when the run does not sign
      */
-    record Wiring(Function<String, KafkaAccess> kafka, String runId, KafkaTuning tuning, int queueBound, FaultPoints faults,
+    public record Wiring(Function<String, KafkaAccess> kafka, String runId, KafkaTuning tuning, int queueBound, FaultPoints faults,
                   Path stateBase, int prefetch, Path keys) {
 
         /** The prefetch window when none is asked for (`--prefetch`). */
         static final int DEFAULT_PREFETCH = 8;
 
-        static Wiring of(String bootstrap, String runId, Path stateBase) {
+        public static Wiring of(String bootstrap, String runId, Path stateBase) {
             KafkaAccess plain = KafkaAccess.plain(bootstrap);
             return new Wiring(p -> plain, runId, KafkaTuning.defaults(), ProcessorConfig.DEFAULT_QUEUE_BOUND,
                 FaultPoints.fromEnvironment(), stateBase, DEFAULT_PREFETCH, null);
         }
 
-        Wiring withTuning(KafkaTuning t) {
+        public Wiring withTuning(KafkaTuning t) {
             return new Wiring(kafka, runId, t, queueBound, faults, stateBase, prefetch, keys);
         }
 
-        Wiring withPrefetch(int steps) {
+        public Wiring withPrefetch(int steps) {
             return new Wiring(kafka, runId, tuning, queueBound, faults, stateBase, steps, keys);
         }
 
         /** Every service logs in as its own principal and signs with its own key ({@code ikd local --secure}). */
-        Wiring secured(Function<String, KafkaAccess> logins, Path runKeys) {
+        public Wiring secured(Function<String, KafkaAccess> logins, Path runKeys) {
             return new Wiring(logins, runId, tuning, queueBound, faults, stateBase, prefetch, runKeys);
         }
 
         /** How the principal with every right reaches the cluster (topics, replay). */
-        KafkaAccess admin() {
+        public KafkaAccess admin() {
             return kafka.apply(BrokerSecurity.ADMIN);
         }
 
@@ -80,7 +80,7 @@ final class Services {
          * The processor of {@code serviceId}, in consumer group {@code group} (replicas of one service
          * share it), logging in and signing as its role: {@code coordinator}, {@code teacher} or the student.
          */
-        ProcessorConfig config(String serviceId, String group) {
+        public ProcessorConfig config(String serviceId, String group) {
             String principal = group.startsWith("student-") ? serviceId : group;
             SigningKey signer = keys == null ? null : RunKeys.signingKey(RunKeys.roleDirectory(keys, principal), principal);
             RunManifest manifest = keys == null ? null : RunKeys.manifest(keys);
@@ -89,26 +89,26 @@ final class Services {
         }
     }
 
-    static String studentId(int index) {
+    public static String studentId(int index) {
         return dev.ikd.proto.envelope.Envelopes.studentId(index);
     }
 
     /** The ids of a run's {@code students} students: student-0 ... */
-    static List<String> studentIds(int students) {
+    public static List<String> studentIds(int students) {
         return java.util.stream.IntStream.range(0, students).mapToObj(Services::studentId).toList();
     }
 
-    static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {
+    public static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained) {
         return teacher(c, data, pretrained, 0);
     }
 
     /** @param cacheSamples how many samples' backbone outputs to cache (0: the whole training set, filled at start) */
-    static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples) {
+    public static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples) {
         return teacher(c, data, pretrained, cacheSamples, -1);
     }
 
     /** @param microBatchMs -1: off (the feature cache serves the shared backbone); 0: each request alone; more: the batching window */
-    static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples, long microBatchMs) {
+    public static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples, long microBatchMs) {
         if (microBatchMs < -1) {
             throw new IllegalArgumentException("--micro-batch-ms must be -1 (off), 0 or more, got " + microBatchMs);
         }
@@ -121,13 +121,13 @@ final class Services {
     }
 
     /** @param prefetch how many steps of a frozen teacher's soft targets the student holds ahead */
-    static StudentMachine.Settings student(TrainConfig c, Dataset data, int index, int prefetch) {
+    public static StudentMachine.Settings student(TrainConfig c, Dataset data, int index, int prefetch) {
         return new StudentMachine.Settings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
             c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
             c.swap(), c.teacher(), prefetch);
     }
 
-    static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int maxNudges, int expectedStudents) {
+    public static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int maxNudges, int expectedStudents) {
         return new CoordinatorMachine.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, maxNudges, expectedStudents);
     }
 
@@ -136,13 +136,13 @@ final class Services {
     }
 
     /** Refuses what the services cannot do yet, before anything starts. */
-    static void requireDistributable(TrainConfig c) {
+    public static void requireDistributable(TrainConfig c) {
         if (c.steps() < 1) {
             throw new IllegalArgumentException("--steps must be at least 1 for a distributed run, got " + c.steps());
         }
     }
 
-    static void ensureTopics(String bootstrap, int partitions) {
+    public static void ensureTopics(String bootstrap, int partitions) {
         ensureTopics(KafkaAccess.plain(bootstrap), TopicSettings.defaults().withPartitions(partitions));
     }
 
@@ -150,7 +150,7 @@ final class Services {
      * Creates ikd's topics on the cluster if they are missing. A service that logs in (a secured
      * cluster) leaves that to the cluster's admin: least privilege gives it no right to create topics.
      */
-    static void ensureTopics(KafkaAccess kafka, TopicSettings settings) {
+    public static void ensureTopics(KafkaAccess kafka, TopicSettings settings) {
         if (!"PLAINTEXT".equals(kafka.securityProtocol())) {
             return;
         }
@@ -160,7 +160,7 @@ final class Services {
     }
 
     /** As the admin of a secure broker: ikd's topics, and the ACLs that give each role exactly its rights. */
-    static void secureTopics(KafkaAccess admin, TopicSettings settings, List<String> students) {
+    public static void secureTopics(KafkaAccess admin, TopicSettings settings, List<String> students) {
         try (Admin client = Admin.create(KafkaClients.adminConfig(admin))) {
             Topics.ensure(client, settings, Duration.ofSeconds(30));
             client.createAcls(Acls.bindings(Acls.roles(students))).all().get(30, java.util.concurrent.TimeUnit.SECONDS);

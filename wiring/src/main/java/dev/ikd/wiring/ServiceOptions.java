@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.nio.file.Path;
 
@@ -9,17 +9,17 @@ import dev.ikd.runtime.processor.ProcessorConfig;
 import picocli.CommandLine.Option;
 
 /** Where a single service finds its run: the Kafka cluster, the run id, its state, and where it serves its metrics. */
-final class ServiceOptions {
+public final class ServiceOptions {
 
     @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers, host:port[,host:port...].")
     String bootstrap;
 
     @Option(names = "--run-id", required = true, description = "The run this service takes part in.")
-    String runId;
+    public String runId;
 
     @Option(names = "--metrics-port", defaultValue = "0",
         description = "Port of /metrics and /health (0: a free port, -1: none). Default: ${DEFAULT-VALUE}")
-    int metricsPort;
+    public int metricsPort;
 
     @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
         description = "Address /metrics and /health listen on (0.0.0.0: every interface, for a scraper on another machine). "
@@ -64,12 +64,12 @@ final class ServiceOptions {
     @Option(names = "--progress-every", defaultValue = "0", paramLabel = "STEPS",
         description = "Print a progress line on stderr every STEPS steps of each student (step, losses, accuracy); 0: every tenth "
             + "of the run. Default: ${DEFAULT-VALUE}")
-    long progressEvery;
+    public long progressEvery;
 
     @Option(names = "--timeout", defaultValue = "86400", description = "Give up after this many seconds. Default: ${DEFAULT-VALUE}")
-    long timeoutSeconds;
+    public long timeoutSeconds;
 
-    void validate() {
+    public void validate() {
         if (bootstrap.isBlank() || !bootstrap.contains(":")) {
             throw new IllegalArgumentException("--bootstrap must be host:port, got '" + bootstrap + "'");
         }
@@ -97,7 +97,7 @@ final class ServiceOptions {
     }
 
     /** The cluster and this process's login, read from --kafka-config once. */
-    KafkaAccess kafka() {
+    public KafkaAccess kafka() {
         if (access == null) {
             access = KafkaAccess.withConfig(bootstrap, kafkaConfig);
         }
@@ -107,7 +107,7 @@ final class ServiceOptions {
     private KafkaAccess access;
 
     /** How this process's services reach the run: the cluster, the state directory, and any fault points armed for tests. */
-    Services.Wiring wiring() {
+    public Services.Wiring wiring() {
         KafkaAccess login = kafka();
         return new Services.Wiring(principal -> login, runId, new KafkaTuning(lingerMs, acks, fetchMaxWaitMs), queueBound,
             FaultPoints.fromEnvironment(), stateDir, Services.Wiring.DEFAULT_PREFETCH, keys);
@@ -117,7 +117,7 @@ final class ServiceOptions {
      * The host this process's services run in, writing the hop log if one was asked for, and a
      * progress line for each {@code --progress-every} steps of the records of {@code progressOn}.
      */
-    ServiceHost newHost(int workers, dev.ikd.proto.v1.Kind progressOn, long steps) {
+    public ServiceHost newHost(int workers, dev.ikd.proto.v1.Kind progressOn, long steps) {
         ServiceHost host = new ServiceHost(workers);
         if (progressOn != null) {
             host.observe(new ProgressLines(progressOn, runId, steps, progressEvery, System.err));
@@ -129,7 +129,7 @@ final class ServiceOptions {
     }
 
     /** Starts serving metrics and says where, on stderr. */
-    void serve(ServiceHost host, String service) {
+    public void serve(ServiceHost host, String service) {
         int port = host.serve(metricsHost, metricsPort);
         if (port >= 0) {
             System.err.printf("ikd %s: run %s on %s, metrics on %s:%d (/metrics, /health)%n", service, runId, kafka(), metricsHost, port);

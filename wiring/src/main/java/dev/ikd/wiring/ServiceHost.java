@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +32,7 @@ import io.vertx.core.json.JsonObject;
  * One process's services: a Vert.x instance, one Prometheus registry, and {@code /metrics} +
  * {@code /health} on one port for every verticle deployed here (the health is UP when all are).
  */
-final class ServiceHost implements AutoCloseable {
+public final class ServiceHost implements AutoCloseable {
 
     private final Vertx vertx;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -41,7 +41,7 @@ final class ServiceHost implements AutoCloseable {
 
     private final JvmGcMetrics gc = new JvmGcMetrics();
 
-    ServiceHost(int workers) {
+    public ServiceHost(int workers) {
         // Learning steps are long blocking calls by design: warn only when one passes a minute.
         this.vertx = Vertx.vertx(new VertxOptions().setWorkerPoolSize(Math.max(4, workers))
             .setMaxWorkerExecuteTime(60).setMaxWorkerExecuteTimeUnit(TimeUnit.SECONDS));
@@ -56,11 +56,11 @@ final class ServiceHost implements AutoCloseable {
     private final List<ServiceMetrics.Observer> observers = new ArrayList<>();
 
     /** Every service deployed after this call also reports the records it receives to {@code o}. */
-    void observe(ServiceMetrics.Observer o) {
+    public void observe(ServiceMetrics.Observer o) {
         observers.add(o);
     }
 
-    ServiceMetrics metrics(String service) {
+    public ServiceMetrics metrics(String service) {
         List<ServiceMetrics.Observer> each = List.copyOf(observers);
         return new ServiceMetrics(registry, service, (name, topic, envelope, hop) -> {
             for (ServiceMetrics.Observer o : each) {
@@ -69,7 +69,7 @@ final class ServiceHost implements AutoCloseable {
         });
     }
 
-    PrometheusMeterRegistry registry() {
+    public PrometheusMeterRegistry registry() {
         return registry;
     }
 
@@ -81,7 +81,7 @@ final class ServiceHost implements AutoCloseable {
      * Also serves the dashboard of run {@code runId} at {@code /} on the metrics port, read from the
      * log through {@code kafka}; call before {@link #serve}.
      */
-    DashboardLog withDashboard(dev.ikd.proto.kafka.KafkaAccess kafka, String runId, long stepTimeoutMs) {
+    public DashboardLog withDashboard(dev.ikd.proto.kafka.KafkaAccess kafka, String runId, long stepTimeoutMs) {
         return withDashboard(kafka, null, runId, stepTimeoutMs, false);
     }
 
@@ -89,7 +89,7 @@ final class ServiceHost implements AutoCloseable {
      * @param manifest         the run's keys, when known: every record is checked and one that fails is marked
      * @param pageTimings      serve POST /api/page-timing ('ikd bench dashboard' only)
      */
-    DashboardLog withDashboard(dev.ikd.proto.kafka.KafkaAccess kafka, dev.ikd.proto.sign.RunManifest manifest, String runId,
+    public DashboardLog withDashboard(dev.ikd.proto.kafka.KafkaAccess kafka, dev.ikd.proto.sign.RunManifest manifest, String runId,
                                long stepTimeoutMs, boolean pageTimings) {
         DashboardLog log = new DashboardLog(kafka, manifest);
         this.dashboard = (pageTimings ? log.acceptPageTimings() : log).start();
@@ -99,7 +99,7 @@ final class ServiceHost implements AutoCloseable {
     }
 
     /** Serves /metrics and /health (and the dashboard, if asked for) on {@code port} (0: a free one; negative: not at all); returns the port. */
-    int serve(String host, int port) {
+    public int serve(String host, int port) {
         if (port < 0) {
             return -1;
         }
@@ -126,17 +126,17 @@ final class ServiceHost implements AutoCloseable {
         return new JsonObject().put("status", up ? "UP" : "DOWN").put("services", services);
     }
 
-    void deploy(Verticle verticle, Supplier<JsonObject> verticleHealth) {
+    public void deploy(Verticle verticle, Supplier<JsonObject> verticleHealth) {
         await(vertx.deployVerticle(verticle));
         health.add(verticleHealth);
     }
 
-    static <T> T await(Future<T> future) {
+    public static <T> T await(Future<T> future) {
         return await(future, 120, "a service to start");
     }
 
     /** Waits for {@code future}; its failure is rethrown as is, a timeout names {@code what} it waited for. */
-    static <T> T await(Future<T> future, long seconds, String what) {
+    public static <T> T await(Future<T> future, long seconds, String what) {
         try {
             return future.toCompletionStage().toCompletableFuture().get(seconds, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 import dev.ikd.runtime.RunFailedException;
 
 /** An ikd service in a JVM of its own, started from this one's Java and class path; its output in files under a directory. */
-final class ServiceProcess {
+public final class ServiceProcess {
+
+    /** The command line's main class, which lives in the launcher above this module. */
+    public static final String IKD_MAIN = "dev.ikd.launcher.Ikd";
 
     private final String name;
     private final Process process;
@@ -27,9 +30,9 @@ final class ServiceProcess {
     }
 
     /** Starts {@code ikd args} as {@code name}; stdout and stderr go to {@code dir/name.out} and {@code .err}. */
-    static ServiceProcess start(Path dir, String name, List<String> args) throws IOException {
+    public static ServiceProcess start(Path dir, String name, List<String> args) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-            System.getProperty("java.class.path"), Ikd.class.getName()));
+            System.getProperty("java.class.path"), IKD_MAIN));
         command.addAll(args);
         Path out = dir.resolve(name + ".out");
         Path err = dir.resolve(name + ".err");
@@ -37,12 +40,12 @@ final class ServiceProcess {
         return new ServiceProcess(name, p, out, err);
     }
 
-    String name() {
+    public String name() {
         return name;
     }
 
     /** Waits for the process to exit 0; otherwise fails with its exit status and the end of its stderr. */
-    void awaitSuccess(long seconds) throws InterruptedException {
+    public void awaitSuccess(long seconds) throws InterruptedException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
             throw new RunFailedException(name + " did not finish within " + seconds + " s");
         }
@@ -53,11 +56,11 @@ final class ServiceProcess {
         }
     }
 
-    String stdout() {
+    public String stdout() {
         return read(out);
     }
 
-    void destroy() {
+    public void destroy() {
         process.destroyForcibly();
     }
 

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.wiring;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,12 +21,12 @@ import dev.ikd.core.train.TrainConfig;
 import picocli.CommandLine.Option;
 
 /** The options that describe a run, shared by train, pretrain and bench: the one place that parses them. */
-final class RunOptions {
+public final class RunOptions {
 
     @Option(names = "--dataset", defaultValue = "digits",
         description = "digits, sentences (bundled), mnist, fashion-mnist, imdb (scripts/fetch-data.sh), csv:PATH (a table) or "
             + "images:DIR (one folder of PNG/JPEG files per class). Default: ${DEFAULT-VALUE}")
-    String dataset;
+    public String dataset;
 
     @Option(names = "--image-size", paramLabel = "N|WxH",
         description = "With images:DIR: the size every image is resampled to. Default: " + ImageFolders.DEFAULT_SIZE)
@@ -66,14 +66,14 @@ final class RunOptions {
     String student;
 
     @Option(names = "--teacher-mode", defaultValue = "ikd", description = "frozen, ikd, ikd-adapter or pesf. Default: ${DEFAULT-VALUE}")
-    String teacherMode;
+    public String teacherMode;
 
     @Option(names = "--students", defaultValue = "1",
         description = "Number of students ('ikd bench scale': a list, e.g. 1,2,4). Default: ${DEFAULT-VALUE}")
-    String students;
+    public String students;
 
     @Option(names = "--steps", defaultValue = "200", description = "Course/exam steps per student. Default: ${DEFAULT-VALUE}")
-    long steps;
+    public long steps;
 
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: parameters, splits, batches. Default: ${DEFAULT-VALUE}")
     long seed;
@@ -86,39 +86,39 @@ final class RunOptions {
 
     @Option(names = "--lr", description = "Student learning rate η. Default: ${ikd.preset.lr}") Double lr;
     @Option(names = "--momentum", description = "Student momentum. Default: ${ikd.preset.momentum}") Double momentum;
-    @Option(names = "--temperature", description = "Distillation temperature T. Default: ${ikd.preset.temperature}") Double temperature;
+    @Option(names = "--temperature", description = "Distillation temperature T. Default: ${ikd.preset.temperature}") public Double temperature;
     @Option(names = "--alpha", description = "Weight α of the distillation term. Default: ${ikd.preset.alpha}") Double alpha;
-    @Option(names = "--beta", description = "Weight β of the teacher's CE anchor (0 = pure IKD). Default: ${ikd.preset.beta}") Double beta;
-    @Option(names = "--teacher-lr", description = "Teacher learning rate in the exam step. Default: ${ikd.preset.teacher-lr}") Double teacherLr;
+    @Option(names = "--beta", description = "Weight β of the teacher's CE anchor (0 = pure IKD). Default: ${ikd.preset.beta}") public Double beta;
+    @Option(names = "--teacher-lr", description = "Teacher learning rate in the exam step. Default: ${ikd.preset.teacher-lr}") public Double teacherLr;
     @Option(names = "--teacher-leash", paramLabel = "none|BRAKE=V,...", description = "How far a learning teacher may move: "
         + "none, or brakes kl=λ (trust region to the teacher it started from), warmup=STEPS and decay=none|linear|cosine (its "
         + "learning rate), clip=NORM (the feedback's norm), every=K (apply gradients every K steps), e.g. kl=0.5,clip=0.05. "
         + "Default: ${ikd.preset.teacher-leash}") String teacherLeash;
     @Option(names = "--batch", description = "Course batch size. Default: ${ikd.preset.batch}") Integer batch;
-    @Option(names = "--exam-batch", description = "Exam batch size. Default: ${ikd.preset.exam-batch}") Integer examBatch;
+    @Option(names = "--exam-batch", description = "Exam batch size. Default: ${ikd.preset.exam-batch}") public Integer examBatch;
     @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given. Default: "
-        + "${ikd.preset.pretrain-steps}") Long pretrainSteps;
+        + "${ikd.preset.pretrain-steps}") public Long pretrainSteps;
 
     @Option(names = "--prefetch", defaultValue = "8", paramLabel = "STEPS",
         description = "With --teacher-mode frozen: how many steps of soft targets the teacher sends ahead of each student's "
             + "feedback, so the student does not wait on the network. Default: ${DEFAULT-VALUE}")
-    int prefetch;
+    public int prefetch;
 
     @Option(names = "--print-config", description = "Print the run's options as resolved (the data set's preset filled in), "
         + "in the form --config reads, and exit.")
-    boolean printConfig;
+    public boolean printConfig;
 
     @Option(names = "--device", defaultValue = "cpu",
         description = "cpu, or gpu (needs the CUDA natives: build with -Pcuda). Default: ${DEFAULT-VALUE}")
     String device;
 
     /** A manager on the chosen device: CPU unless a GPU is asked for (DJL alone would take any GPU it sees). */
-    NDManager newManager() {
+    public NDManager newManager() {
         return NDManager.newBaseManager(Devices.select(device));
     }
 
     /** The data set; a table's summary (rows, features, classes and their balance, splits) goes to stderr. */
-    Dataset loadDataset() {
+    public Dataset loadDataset() {
         Dataset data = Datasets.load(dataset, dataDir, loadOptions());
         if (data.table() != null) {
             System.err.println("ikd: " + data.summary() + "; features standardised with the training split's mean and deviation");
@@ -130,7 +130,7 @@ final class RunOptions {
     }
 
     /** The options that say how to read the data set (only those given: a data set refuses one it does not take). */
-    java.util.Map<String, String> loadOptions() {
+    public java.util.Map<String, String> loadOptions() {
         java.util.Map<String, String> o = new java.util.TreeMap<>();
         if (!"auto".equalsIgnoreCase(csvHeader.strip())) {
             o.put(Tables.Options.HEADER, csvHeader);
@@ -153,7 +153,7 @@ final class RunOptions {
         return o;
     }
 
-    TrainConfig toConfig() {
+    public TrainConfig toConfig() {
         int count = studentCount(students);
         if (prefetch < 1) {
             throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);
@@ -198,7 +198,7 @@ final class RunOptions {
      * Makes {@code --help} show the values this run would take from its data set's preset (the
      * {@code --dataset} given, or the default), e.g. "Default: 0.02 (the digits preset)".
      */
-    void showPresetInHelp() {
+    public void showPresetInHelp() {
         java.util.Map<String, Object> values;
         try {
             values = resolvedOptions();
@@ -216,7 +216,7 @@ final class RunOptions {
      * The run's options as this command would use them, every preset value filled in, one
      * {@code key=value} a line in the form {@code --config} reads.
      */
-    String resolved() {
+    public String resolved() {
         StringBuilder out = new StringBuilder("# resolved run options (ikd --print-config); usable as --config FILE\n");
         resolvedOptions().forEach((k, v) -> out.append(k).append('=').append(v).append('\n'));
         return out.toString();
@@ -270,7 +270,7 @@ final class RunOptions {
      * These options as a command line for another ikd process (the services of a benchmark run in
      * their own JVMs): every option that was set, so that the other process builds the same run.
      */
-    List<String> asArgs() {
+    public List<String> asArgs() {
         List<String> a = new ArrayList<>(List.of("--dataset", dataset, "--datasets-dir", dataDir.toString(), "--teacher-mode",
             teacherMode, "--students", students, "--steps", Long.toString(steps), "--seed", Long.toString(seed), "--prefetch",
             Integer.toString(prefetch), "--device", device));
@@ -307,7 +307,7 @@ final class RunOptions {
     }
 
     /** A student's model spec: one ikd builds and trains (a TorchScript module can only teach). */
-    static ModelSpec studentSpec(String option, String text) {
+    public static ModelSpec studentSpec(String option, String text) {
         ModelSpec spec = ModelSpec.parse(text);
         if (spec.isScript()) {
             throw new IllegalArgumentException(option + " " + text + ": a TorchScript module can be a teacher (--teacher), not a "
@@ -317,7 +317,7 @@ final class RunOptions {
     }
 
     /** A number of students: a whole number of at least 1, or a one-line refusal. */
-    static int studentCount(String text) {
+    public static int studentCount(String text) {
         int n;
         try {
             n = Integer.parseInt(text.strip());
