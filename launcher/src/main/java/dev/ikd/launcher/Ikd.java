@@ -13,6 +13,7 @@ import dev.ikd.runtime.checkpoint.UnusableCheckpointException;
 import dev.ikd.runtime.processor.ServiceStoppedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import dev.ikd.bench.BenchCommand;
 import dev.ikd.wiring.RunOptions;
 
 /** The {@code ikd} command line. */

@@ -166,7 +166,7 @@ final class LocalCommand implements Callable<Integer> {
             System.err.printf("ikd local: if this process dies, continue with: ikd local --data-dir %s --resume %s%n", dir, id);
             Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state")).withPrefetch(run.prefetch);
             if (secure) {
-                wiring = secured(wiring, broker, dir.resolve("keys").resolve(id), c.students());
+                wiring = Services.secured(wiring, broker, dir.resolve("keys").resolve(id), c.students());
                 Services.secureTopics(wiring.admin(), TopicSettings.defaults(), ids);
             } else {
                 Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
@@ -185,16 +185,6 @@ final class LocalCommand implements Callable<Integer> {
             print(outcome, dir, baseline, verified);
             return Boolean.FALSE.equals(verified) ? 1 : 0;
         }
-    }
-
-    /** Each service logs in to the secure broker as its own principal and signs with its own key from {@code keys}. */
-    static Services.Wiring secured(Services.Wiring wiring, EmbeddedKafka broker, Path keys, int students) {
-        RunKeys.create(keys, wiring.runId(), students);
-        var security = broker.security();
-        Map<String, KafkaAccess> logins = new java.util.concurrent.ConcurrentHashMap<>();
-        System.err.printf("ikd local: secure broker; client logins in %s, run keys in %s%n", security.credentialsDir(), keys);
-        return wiring.secured(principal -> logins.computeIfAbsent(principal,
-            p -> KafkaAccess.withConfig(broker.bootstrapServers(), security.clientConfig(p))), keys);
     }
 
     static boolean sameHashes(List<TrainResult.StudentResult> a, List<TrainResult.StudentResult> b) {

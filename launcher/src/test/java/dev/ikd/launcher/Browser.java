@@ -1,5 +1,6 @@
 package dev.ikd.launcher;
 
+import dev.ikd.bench.DashboardBench;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;

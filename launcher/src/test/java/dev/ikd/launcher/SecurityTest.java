@@ -329,7 +329,7 @@ class SecurityTest {
         try (NDManager manager = NDManager.newBaseManager(); ServiceHost host = new ServiceHost(4)) {
             Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
             TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
-            Services.Wiring wiring = LocalCommand.secured(Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")),
+            Services.Wiring wiring = Services.secured(Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")),
                 broker, keys, 2);
             SigningKey student0 = RunKeys.signingKey(keys.resolve("student-0"), "student-0");
             SigningKey student1 = RunKeys.signingKey(keys.resolve("student-1"), "student-1");

@@ -11,6 +11,7 @@ import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.embeddedkafka.BrokerSecurity;
+import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.sign.RunKeys;
@@ -170,5 +171,15 @@ public final class Services {
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot create the ACLs of ikd's roles: " + e.getMessage(), e);
         }
+    }
+
+    /** Each service logs in to the secure broker as its own principal and signs with its own key from {@code keys}. */
+    public static Wiring secured(Wiring wiring, EmbeddedKafka broker, Path keys, int students) {
+        RunKeys.create(keys, wiring.runId(), students);
+        var security = broker.security();
+        java.util.Map<String, KafkaAccess> logins = new java.util.concurrent.ConcurrentHashMap<>();
+        System.err.printf("ikd local: secure broker; client logins in %s, run keys in %s%n", security.credentialsDir(), keys);
+        return wiring.secured(principal -> logins.computeIfAbsent(principal,
+            p -> KafkaAccess.withConfig(broker.bootstrapServers(), security.clientConfig(p))), keys);
     }
 }

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code ikd bench}: benchmarks that record their results under bench/results and in BENCHMARKS.md. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Run a benchmark and record its results.",
     subcommands = {AccuracyBench.class, DashboardBench.class, MemoryBench.class, OverheadBench.class, ScaleBench.class})
-final class BenchCommand implements Runnable {
+public final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.awt.Color;
 import java.nio.file.Files;
@@ -56,7 +56,7 @@ import dev.ikd.wiring.Teachers;
  */
 @Command(name = "overhead", mixinStandardHelpOptions = true,
     description = "Compare distributed runs with in-process ones: ms per step, ratio, hop latency, hops per step.")
-final class OverheadBench implements Callable<Integer> {
+public final class OverheadBench implements Callable<Integer> {
 
     /**
      * Steps per run, and steps not timed at its start, where --steps and --warmup-steps are not given: a JVM of
@@ -235,7 +235,7 @@ final class OverheadBench implements Callable<Integer> {
     }
 
     /** The results are recorded either way, but a distributed run that does not end on the in-process hashes fails the bench. */
-    static void requireSameHashes(JsonArray summary) {
+    public static void requireSameHashes(JsonArray summary) {
         List<String> differ = new ArrayList<>();
         for (var e : summary) {
             JsonObject o = e.getAsJsonObject();
@@ -366,7 +366,7 @@ final class OverheadBench implements Callable<Integer> {
             Services.Wiring wiring = Services.Wiring.of(v.secure() ? clusters.secure().bootstrapServers() : clusters.plain(), runId,
                 v.stateDir() ? dir.resolve("state") : null).withTuning(v.tuning()).withPrefetch(run.prefetch);
             if (v.secure()) {
-                wiring = LocalCommand.secured(wiring, clusters.secure(), dir.resolve("keys").resolve(runId), s.config().students());
+                wiring = Services.secured(wiring, clusters.secure(), dir.resolve("keys").resolve(runId), s.config().students());
             }
             LocalRun.Outcome o = LocalRun.run(s.config(), s.data(), s.teacher(), wiring, host, manager, 3600);
             // A copy (toArray holds the list's lock): services may still be handling the run's last records.

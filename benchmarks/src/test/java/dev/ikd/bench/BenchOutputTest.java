@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,7 +21,7 @@ import dev.ikd.wiring.HopLog;
  * besides, the teacher sent them only after the student's feedback of step k-1 reached it (the IKD
  * chain: feedback, teacher update, soft targets).
  */
-final class HopAnalysis {
+public final class HopAnalysis {
 
     private HopAnalysis() {
     }

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -18,7 +18,7 @@ import java.util.function.DoubleUnaryOperator;
 import javax.imageio.ImageIO;
 
 /** A small PNG line chart (Java2D, headless), on log-log or linear axes: what the benchmarks plot. */
-final class LinePlot {
+public final class LinePlot {
 
     /** One line: its label, points, colour and whether it is dashed. */
     record Series(String label, double[] x, double[] y, Color color, boolean dashed) {

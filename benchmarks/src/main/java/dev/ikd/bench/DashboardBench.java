@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +40,7 @@ import dev.ikd.wiring.Teachers;
 @Command(name = "dashboard", mixinStandardHelpOptions = true,
     description = "Run time without a dashboard, with its event stream read, and with a page following the run; and the time a "
         + "finished run's page takes to open.")
-final class DashboardBench implements Callable<Integer> {
+public final class DashboardBench implements Callable<Integer> {
 
     @Mixin
     RunOptions run;
@@ -181,7 +181,7 @@ final class DashboardBench implements Callable<Integer> {
      * How Chromium runs here, for this benchmark and the browser tests: headless, as root without a
      * sandbox of its own, on a machine with no network (nothing fetched in the background).
      */
-    static List<String> chromiumFlags(Path profile) {
+    public static List<String> chromiumFlags(Path profile) {
         return List.of("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
             "--window-size=1400,2600");

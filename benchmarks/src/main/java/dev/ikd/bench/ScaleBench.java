@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.awt.Color;
 import java.nio.file.Files;
@@ -44,7 +44,7 @@ import dev.ikd.wiring.Teachers;
  */
 @Command(name = "scale", mixinStandardHelpOptions = true,
     description = "Teacher cost and capacity as students are added, per teacher mode; writes scale.json and a PNG plot.")
-final class ScaleBench implements Callable<Integer> {
+public final class ScaleBench implements Callable<Integer> {
 
     @Mixin
     RunOptions run;

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Keeps benchmark sections of BENCHMARKS.md up to date: each lives between its own markers. */
-final class Markdown {
+public final class Markdown {
 
     private Markdown() {
     }

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,7 +31,7 @@ import dev.ikd.wiring.Teachers;
  */
 @Command(name = "memory", mixinStandardHelpOptions = true,
     description = "Resident memory over a long run (default 10,000 steps on digits): it must stay flat.")
-final class MemoryBench implements Callable<Integer> {
+public final class MemoryBench implements Callable<Integer> {
 
     @Mixin
     RunOptions run;

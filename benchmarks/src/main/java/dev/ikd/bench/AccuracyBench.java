@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,7 +38,7 @@ import dev.ikd.wiring.Teachers;
  */
 @Command(name = "accuracy", mixinStandardHelpOptions = true,
     description = "Test accuracy of student alone, KD, IKD, IKD-adapter, PESF, IAKD and IAKD+IKD under one budget.")
-final class AccuracyBench implements Callable<Integer> {
+public final class AccuracyBench implements Callable<Integer> {
 
     @Mixin
     RunOptions run;

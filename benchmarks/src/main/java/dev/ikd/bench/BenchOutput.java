@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.bench;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,7 +11,7 @@ import com.google.gson.JsonObject;
 import picocli.CommandLine.Option;
 
 /** Where a benchmark records its results: a JSON file under bench/results and a section of BENCHMARKS.md. */
-final class BenchOutput {
+public final class BenchOutput {
 
     @Option(names = "--results", defaultValue = "bench/results", description = "Where the JSON goes. Default: ${DEFAULT-VALUE}")
     Path results;
