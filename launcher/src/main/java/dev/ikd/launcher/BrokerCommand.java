@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import dev.ikd.wiring.Services;
+import dev.ikd.runlog.LogAccess;
 
 /** {@code ikd broker}: a standalone KRaft broker other machines can use, alone or as one node of a cluster. */
 @Command(name = "broker", mixinStandardHelpOptions = true,

@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import dev.ikd.wiring.ServiceHost;
+import dev.ikd.runlog.LogAccess;
+import dev.ikd.runlog.RunSignatures;
 
 /** {@code ikd dashboard}: a run's dashboard, live or finished, from the log alone. */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,

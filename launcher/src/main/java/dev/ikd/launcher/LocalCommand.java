@@ -34,6 +34,7 @@ import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.StudentProgress;
 import dev.ikd.wiring.Teachers;
+import dev.ikd.runlog.LogAccess;
 
 /**
  * {@code ikd local}: the zero-setup distributed run. An embedded KRaft broker, then coordinator,

@@ -1,10 +1,6 @@
 package dev.ikd.launcher;
 
-import java.io.BufferedWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,33 +11,19 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
-import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.Message;
 import dev.ikd.core.data.Dataset;
-import dev.ikd.core.learn.StudentConfig;
-import dev.ikd.core.learn.SwapSchedule;
-import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
-import dev.ikd.core.model.Network;
-import dev.ikd.core.train.Presets;
-import dev.ikd.core.train.StepListener;
-import dev.ikd.learning.blocks.TeacherBlocks;
-import dev.ikd.learning.data.RunData;
-import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.v1.Envelope;
-import dev.ikd.proto.v1.Kind;
-import dev.ikd.proto.v1.Tensor;
-import dev.ikd.proto.envelope.Envelopes;
-import dev.ikd.proto.v1.Finish;
-import dev.ikd.runtime.Position;
-import dev.ikd.runtime.processor.Input;
-import dev.ikd.student.StudentMachine;
+import dev.ikd.runlog.EventLines;
+import dev.ikd.runlog.LogAccess;
+import dev.ikd.runlog.Replay;
+import dev.ikd.runlog.RunDataOptions;
+import dev.ikd.runlog.RunLog;
+import dev.ikd.runlog.RunSignatures;
+import dev.ikd.wiring.RunOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import dev.ikd.wiring.RunOptions;
 
 /**
  * {@code ikd replay}: a run rebuilt from its Kafka log alone (docs/architecture.md §8), with no teacher running.
@@ -110,7 +92,7 @@ final class ReplayCommand implements Callable<Integer> {
                 f.reason()));
         }
         if (export != null) {
-            long n = export(log);
+            long n = EventLines.write(log, export, full);
             System.out.printf("exported %d events of run %s to %s%n", n, runId, export);
         }
         if (verify || newSpec != null) {
@@ -135,13 +117,13 @@ final class ReplayCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(students.size(),
             Runtime.getRuntime().availableProcessors())));
-        List<Verdict> verdicts = new ArrayList<>();
+        List<Replay.Verdict> verdicts = new ArrayList<>();
         try {
-            List<Future<Verdict>> futures = new ArrayList<>();
+            List<Future<Replay.Verdict>> futures = new ArrayList<>();
             for (String id : students) {
-                futures.add(pool.submit(() -> verify(log, id, data)));
+                futures.add(pool.submit(() -> Replay.verify(log, id, data)));
             }
-            for (Future<Verdict> f : futures) {
+            for (Future<Replay.Verdict> f : futures) {
                 verdicts.add(f.get());
             }
         } finally {
@@ -150,7 +132,7 @@ final class ReplayCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - t0) / 1e9;
         long total = 0;
         boolean allMatch = true;
-        for (Verdict v : verdicts) {
+        for (Replay.Verdict v : verdicts) {
             System.out.println(v.line());
             total += v.replayed();
             allMatch &= v.verified();
@@ -161,200 +143,18 @@ final class ReplayCommand implements Callable<Integer> {
         return allMatch ? 0 : 1;
     }
 
-    /** One student's trajectory against its log, on the calling thread with arrays of its own. */
-    private Verdict verify(RunLog log, String id, Dataset data) {
-        Envelope enrollment = log.enrollment(id);
-        List<RunLog.Step> steps = log.steps(id);
-        long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
-        try (NDManager manager = NDManager.newBaseManager();
-             StudentMachine student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager)) {
-            student.apply(input(log.admitted(id).orElseThrow()));
-            long replayed = 0;
-            for (RunLog.Step s : steps) {
-                String hash = student.relearnCourse(s.softTargets());
-                String logged = s.examResult().getExamResult().getParamSha256();
-                replayed++;
-                if (!hash.equals(logged)) {
-                    return new Verdict(replayed, false, String.format("%s: diverges at step %d: replayed %s, logged %s", id, s.step(),
-                        hash, logged));
-                }
-            }
-            if (steps.size() < planned) {
-                // A log that stops early is not a verified run, however well its steps match.
-                return new Verdict(replayed, false, String.format("incomplete: %s stops at step %d of %d (the %d steps before it "
-                    + "match the log)", id, steps.size(), planned, steps.size()));
-            }
-            return new Verdict(replayed, true, String.format("%s: %d of %d steps verified, every hash matches the log%s", id,
-                steps.size(), planned, steps.isEmpty() ? "" : " (final " + student.parameterHash() + ")"));
-        }
-    }
-
-    /** What replaying one student found: steps replayed, whether the whole run checked out, and the line that says so. */
-    private record Verdict(long replayed, boolean verified, String line) {
-    }
-
     private void train(RunLog log, List<String> students, Dataset data, ModelSpec spec, NDManager manager) {
         String source = from == null ? students.get(0) : from;
         if (!students.contains(source)) {
             throw new IllegalArgumentException("--from " + source + ": run " + runId + " has students " + students);
         }
-        List<RunLog.Step> steps = log.steps(source);
-        if (steps.isEmpty()) {
-            throw new IllegalArgumentException(source + " has no complete step in the log of run " + runId);
-        }
-        String id = "offline-" + spec.toString().replace(':', '-');
-        Envelope report;
-        try (StudentMachine student = replayed(log, settingsOf(id, log.enrollment(source), data, spec, studentSeed,
-            steps.size()), manager)) {
-            student.apply(input(log.admitted(source).orElseThrow()));
-            for (RunLog.Step s : steps) {
-                student.relearnCourse(s.softTargets());
-            }
-            report = student.apply(input(Envelopes.header(runId, id, steps.size(), Kind.FINISH, "replay", Clock.systemUTC())
-                .setFinish(Finish.newBuilder().setReason("replayed")).build())).get(0);
-        }
+        Envelope report = Replay.trainOffline(log, source, data, spec, studentSeed, manager);
         System.out.printf("%-28s %-6s %-14s%n", "student", "steps", "test accuracy");
         for (Map.Entry<String, Envelope> r : log.reports().entrySet()) {
             System.out.printf("%-28s %-6d %-14.4f (live)%n", r.getKey(), r.getValue().getStudentReport().getSteps(),
                 r.getValue().getStudentReport().getTestAccuracy());
         }
-        System.out.printf("%-28s %-6d %-14.4f (offline: %s, seed %d, soft targets of %s)%n", id, steps.size(),
-            report.getStudentReport().getTestAccuracy(), spec, studentSeed, source);
-    }
-
-    /** A logged envelope as the machine's input (where it was read does not matter to a student). */
-    static Input input(Envelope e) {
-        return new Input(e, new Position("replay", 0, e.getStep()), e.getEventTimeMs());
-    }
-
-    /** A fresh student of {@code settings}; with IAKD, holding the teacher's blocks as the log recorded them. */
-    static StudentMachine replayed(RunLog log, StudentMachine.Settings settings, NDManager manager) {
-        StudentMachine student = StudentMachine.fresh(settings, log.runId(), Clock.systemUTC(), StepListener.NONE, manager);
-        if (settings.swap().enabled()) {
-            try (NDManager scope = manager.newSubManager()) {
-                student.useTeacherBlocks(TeacherBlocks.assemble(log.runId(), log.teacherBlocks(),
-                    Network.build(settings.teacherSpec(), settings.data()), settings.type(), scope));
-            } catch (RuntimeException e) {
-                student.close();
-                throw e;
-            }
-        }
-        return student;
-    }
-
-    /** The student as it enrolled; with {@code spec} and {@code seed} a new one on the same data terms. */
-    static StudentMachine.Settings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed, long steps) {
-        var en = enrollment.getEnrollment();
-        var hp = en.getHyperParameters();
-        SwapSchedule swap = hp.getSwap().isEmpty() ? SwapSchedule.OFF : SwapSchedule.parse(hp.getSwap());
-        ModelSpec teacher = null;
-        if (swap.enabled()) {
-            if (!en.hasTeacherModel()) {
-                throw new IllegalArgumentException(id + " swapped teacher stages (IAKD, --swap " + hp.getSwap() + "), but its "
-                    + "enrollment does not name the teacher's model (a log written before ikd carried it)");
-            }
-            teacher = RunData.model(en.getTeacherModel());
-        }
-        var d = en.getDataset();
-        return new StudentMachine.Settings(id, data, spec != null ? spec : RunData.model(en.getStudentModel()),
-            new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
-            seed != null ? seed : hp.getSeed(), hp.getBatchSize(), hp.getExamBatchSize(), steps, d.getSplitSeed(),
-            d.getLabelFraction(), d.getQuizFraction(), TeacherMode.parse(hp.getTeacherMode()),
-            Presets.forSource(RunData.source(d)).type(), swap, teacher, Math.max(1, hp.getPrefetch()));
-    }
-
-    private long export(RunLog log) throws java.io.IOException {
-        long n = 0;
-        try (BufferedWriter out = Files.newBufferedWriter(export, StandardCharsets.UTF_8)) {
-            for (RunLog.Entry e : log.byTime()) {
-                JsonObject line = new JsonObject();
-                line.addProperty("topic", e.topic());
-                line.addProperty("partition", e.partition());
-                line.addProperty("offset", e.offset());
-                line.addProperty("timestamp_ms", e.timestampMs());
-                Envelope env = e.envelope();
-                line.addProperty("kind", env.getKind().name());
-                line.addProperty("run_id", env.getRunId());
-                line.addProperty("student_id", env.getStudentId());
-                line.addProperty("step", env.getStep());
-                line.addProperty("producer_id", env.getProducerId());
-                line.addProperty("idempotency_key", env.getIdempotencyKey());
-                FieldDescriptor payload = env.getOneofFieldDescriptor(Envelope.getDescriptor().getOneofs().get(0));
-                if (payload != null) {
-                    line.add(payload.getName(), json((Message) env.getField(payload)));
-                }
-                out.write(line.toString());
-                out.write('\n');
-                n++;
-            }
-        }
-        return n;
-    }
-
-    /** A message as JSON; tensors as shape plus a summary (or in full with --full), bytes as their length. */
-    private JsonObject json(Message m) {
-        if (m instanceof Tensor t) {
-            return tensor(t);
-        }
-        JsonObject o = new JsonObject();
-        for (var f : m.getAllFields().entrySet()) {
-            FieldDescriptor d = f.getKey();
-            if (d.isRepeated()) {
-                JsonArray a = new JsonArray();
-                for (Object v : (List<?>) f.getValue()) {
-                    addTo(a, v);
-                }
-                o.add(d.getName(), a);
-            } else {
-                JsonArray one = new JsonArray();
-                addTo(one, f.getValue());
-                o.add(d.getName(), one.get(0));
-            }
-        }
-        return o;
-    }
-
-    private void addTo(JsonArray a, Object v) {
-        if (v instanceof Message m) {
-            a.add(json(m));
-        } else if (v instanceof Number num) {
-            a.add(num);
-        } else if (v instanceof Boolean b) {
-            a.add(b);
-        } else if (v instanceof com.google.protobuf.ByteString bytes) {
-            a.add(bytes.size() + " bytes");
-        } else {
-            a.add(String.valueOf(v));
-        }
-    }
-
-    private JsonObject tensor(Tensor t) {
-        JsonObject o = new JsonObject();
-        JsonArray shape = new JsonArray();
-        t.getShapeList().forEach(shape::add);
-        o.add("shape", shape);
-        float[] v = TensorCodec.toFloats(t, TensorCodec.Finite.ALLOWED);
-        if (full) {
-            JsonArray values = new JsonArray();
-            for (float x : v) {
-                values.add(x);
-            }
-            o.add("values", values);
-            return o;
-        }
-        double min = Double.POSITIVE_INFINITY;
-        double max = Double.NEGATIVE_INFINITY;
-        double sum = 0;
-        for (float x : v) {
-            min = Math.min(min, x);
-            max = Math.max(max, x);
-            sum += x;
-        }
-        if (v.length > 0) {
-            o.addProperty("min", min);
-            o.addProperty("max", max);
-            o.addProperty("mean", sum / v.length);
-        }
-        return o;
+        System.out.printf("%-28s %-6d %-14.4f (offline: %s, seed %d, soft targets of %s)%n", Replay.offlineId(spec),
+            log.steps(source).size(), report.getStudentReport().getTestAccuracy(), spec, studentSeed, source);
     }
 }

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
 
     static final String[] OTHER_THAN_CORE = {"dev.ikd.proto..", "dev.ikd.runtime..", "dev.ikd.learning..", "dev.ikd.teacher..",
-        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.embeddedkafka..", "dev.ikd.dashboard..", "dev.ikd.wiring..", "dev.ikd.bench..", "dev.ikd.launcher.."};
+        "dev.ikd.student..", "dev.ikd.coordinator..", "dev.ikd.embeddedkafka..", "dev.ikd.dashboard..", "dev.ikd.runlog..", "dev.ikd.wiring..", "dev.ikd.bench..", "dev.ikd.launcher.."};
 
     static JavaClasses classes;
 
@@ -37,7 +37,7 @@ class ArchitectureTest {
         classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.ikd");
         assertThat(classes.stream().map(c -> c.getPackageName().split("\\.")[2]).distinct())
             .as("every module's classes were found").contains("core", "proto", "runtime", "learning", "teacher", "student",
-                "coordinator", "embeddedkafka", "dashboard", "wiring", "bench", "launcher");
+                "coordinator", "embeddedkafka", "dashboard", "runlog", "wiring", "bench", "launcher");
     }
 
     @Test
@@ -108,11 +108,12 @@ class ArchitectureTest {
             Map.entry("student-service", Set.of("core", "runtime", "learning-io")),
             Map.entry("coordinator", Set.of("runtime")),
             Map.entry("dashboard", Set.of("proto")),
+            Map.entry("runlog", Set.of("embedded-kafka", "proto", "core", "runtime", "learning-io", "student-service")),
             Map.entry("wiring", Set.of("embedded-kafka", "proto", "core", "runtime", "coordinator", "dashboard", "teacher-service",
                 "student-service")),
             Map.entry("benchmarks", Set.of("embedded-kafka", "proto", "core", "runtime", "dashboard", "wiring")),
             Map.entry("launcher", Set.of("embedded-kafka", "proto", "core", "runtime", "learning-io", "coordinator", "dashboard",
-                "wiring", "benchmarks", "teacher-service", "student-service"))));
+                "runlog", "wiring", "benchmarks", "teacher-service", "student-service"))));
         Path root = Tools.projectRoot();
         Map<String, Set<String>> found = new TreeMap<>();
         var factory = javax.xml.parsers.DocumentBuilderFactory.newInstance();
@@ -135,7 +136,7 @@ class ArchitectureTest {
             found.put(module, deps);
         }
         assertThat(found).isEqualTo(expected);
-        assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(37);
+        assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(44);
     }
 
     private static List<org.w3c.dom.Element> children(org.w3c.dom.Element parent, String name) {

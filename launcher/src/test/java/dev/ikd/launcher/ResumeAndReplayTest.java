@@ -24,6 +24,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.ikd.runlog.RunLog;
 
 /**
  * The log as the record of a run (docs/architecture.md §8): {@code ikd local} killed mid-run continues with one

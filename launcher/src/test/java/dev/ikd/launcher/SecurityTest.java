@@ -82,6 +82,7 @@ import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.Teachers;
+import dev.ikd.runlog.RunLog;
 
 /**
  * ikd on a shared cluster (docs/architecture.md §12): a secure broker lets each role do exactly its

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.runlog;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,19 +15,19 @@ import picocli.CommandLine.Option;
  * or the data directory an {@code ikd local --data-dir} run left, whose broker is started for the
  * command (secure again, read as its admin, when the run was secure).
  */
-final class LogAccess {
+public final class LogAccess {
 
     /** The two places a log can be: exactly one of them. */
-    static final class Source {
+    public static final class Source {
         @Option(names = "--bootstrap", description = "Kafka cluster that holds the run's log.")
         String bootstrap;
 
         @Option(names = "--data-dir", description = "Directory an 'ikd local --data-dir' run left: its broker is started here.")
-        Path dataDir;
+        public Path dataDir;
     }
 
     /** A command's options for where the log is: the source, and a login with --bootstrap. */
-    static final class Options {
+    public static final class Options {
         @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
         Source source;
 
@@ -36,18 +36,18 @@ final class LogAccess {
         Path kafkaConfig;
 
         /** The data directory, if the log is an 'ikd local' run's; else null. */
-        Path dataDir() {
+        public Path dataDir() {
             return source.dataDir;
         }
 
-        <T> T open(Use<T> use) throws Exception {
+        public <T> T open(Use<T> use) throws Exception {
             return LogAccess.open(source, kafkaConfig, use);
         }
     }
 
     /** What a command does with the log. */
     @FunctionalInterface
-    interface Use<T> {
+    public interface Use<T> {
         T with(KafkaAccess access) throws Exception;
     }
 
@@ -55,7 +55,7 @@ final class LogAccess {
     }
 
     /** Who reads an embedded broker's whole log: its admin when the broker is secure, anyone when it is not. */
-    static KafkaAccess reader(EmbeddedKafka broker) {
+    public static KafkaAccess reader(EmbeddedKafka broker) {
         return broker.security() == null ? KafkaAccess.plain(broker.bootstrapServers())
             : KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN));
     }

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.runlog;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,7 +8,7 @@ import dev.ikd.proto.sign.RunManifest;
 import picocli.CommandLine.Option;
 
 /** Whose signatures a command that reads a run's log checks: the run's manifest, given or found. */
-final class RunSignatures {
+public final class RunSignatures {
 
     @Option(names = "--keys", paramLabel = "DIR", description = "Check every record's signature against the run's manifest in DIR "
         + "(default with --data-dir: DIR/keys/RUN when the run was signed); a record that fails is left out.")
@@ -18,7 +18,7 @@ final class RunSignatures {
      * The run's manifest to check every record's signature against: from {@code --keys}, or found by
      * itself in a data directory when the run was signed; null when the run's records are not checked.
      */
-    RunManifest manifest(LogAccess.Options source, String runId) {
+    public RunManifest manifest(LogAccess.Options source, String runId) {
         Path signedBy = keys != null ? keys : source.dataDir() == null ? null : source.dataDir().resolve("keys").resolve(runId);
         return signedBy != null && (keys != null || Files.exists(signedBy.resolve(RunKeys.MANIFEST))) ? RunKeys.manifest(signedBy)
             : null;

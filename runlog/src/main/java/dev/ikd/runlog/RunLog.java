@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.runlog;
 
 import java.security.PublicKey;
 import java.time.Duration;
@@ -29,14 +29,14 @@ import dev.ikd.proto.v1.Kind;
  * journal names the accepted enrollments and exam results, and a student learned from the soft
  * targets whose teacher version its feedback answers.
  */
-final class RunLog {
+public final class RunLog {
 
     /** One record: where it was, when the broker stamped it, and what it says. */
-    record Entry(String topic, int partition, long offset, long timestampMs, Envelope envelope) {
+    public record Entry(String topic, int partition, long offset, long timestampMs, Envelope envelope) {
     }
 
     /** A record of the run that is not signed by the sender its kind requires: left out of the run, with the reason. */
-    record Forged(String topic, int partition, long offset, String reason) {
+    public record Forged(String topic, int partition, long offset, String reason) {
     }
 
     private final String runId;
@@ -51,7 +51,7 @@ final class RunLog {
         this.checked = checked;
     }
 
-    static RunLog read(String bootstrap, String runId) {
+    public static RunLog read(String bootstrap, String runId) {
         return read(KafkaAccess.plain(bootstrap), runId, null);
     }
 
@@ -62,7 +62,7 @@ final class RunLog {
      * {@code manifest}, so is every record whose signature is not its pinned sender's, so a log
      * changed after the fact cannot pass for the run.
      */
-    static RunLog read(KafkaAccess kafka, String runId, RunManifest manifest) {
+    public static RunLog read(KafkaAccess kafka, String runId, RunManifest manifest) {
         List<Entry> entries = new ArrayList<>();
         List<Forged> forged = new ArrayList<>();
         long[] checked = {0};
@@ -87,12 +87,12 @@ final class RunLog {
     }
 
     /** The records whose signature failed (empty when the signatures were not checked). */
-    List<Forged> forged() {
+    public List<Forged> forged() {
         return forged;
     }
 
     /** How many records' signatures were checked (0: the log was read without the run's manifest). */
-    long checked() {
+    public long checked() {
         return checked;
     }
 
@@ -108,7 +108,7 @@ final class RunLog {
     }
 
     /** Every record in the order the broker stamped them (ties in log order). */
-    List<Entry> byTime() {
+    public List<Entry> byTime() {
         List<Entry> sorted = new ArrayList<>(entries);
         sorted.sort(Comparator.comparingLong(Entry::timestampMs));
         return sorted;
@@ -119,7 +119,7 @@ final class RunLog {
     }
 
     /** The students that enrolled, sorted. */
-    List<String> students() {
+    public List<String> students() {
         TreeSet<String> ids = new TreeSet<>();
         select(Kind.ENROLLMENT, e -> true).forEach(e -> ids.add(e.getStudentId()));
         return List.copyOf(ids);
@@ -132,7 +132,7 @@ final class RunLog {
     }
 
     /** The enrollment the coordinator accepted for {@code student}, or its first one if the run has no journal. */
-    Envelope enrollment(String student) {
+    public Envelope enrollment(String student) {
         return journal().stream().filter(e -> e.getKind() == Kind.ENROLLMENT && e.getStudentId().equals(student)).findFirst()
             .or(() -> first(Kind.ENROLLMENT, e -> e.getStudentId().equals(student)))
             .orElseThrow(() -> new IllegalArgumentException("run " + runId + " has no enrollment of " + student));
@@ -148,7 +148,7 @@ final class RunLog {
      * version its feedback answers, and the exam result it logged. Stops at the first step the log
      * does not complete.
      */
-    List<Step> steps(String student) {
+    public List<Step> steps(String student) {
         admitted(student).orElseThrow(() -> new IllegalArgumentException("run " + runId + " never admitted " + student));
         Map<Long, Long> versions = new HashMap<>();
         Map<Long, List<Envelope>> targets = new HashMap<>();
@@ -203,14 +203,14 @@ final class RunLog {
     }
 
     /** The live students' reports (test accuracy, final hash), by student. */
-    Map<String, Envelope> reports() {
+    public Map<String, Envelope> reports() {
         Map<String, Envelope> out = new LinkedHashMap<>();
         select(Kind.STUDENT_REPORT, e -> true).forEach(e -> out.putIfAbsent(e.getStudentId(), e));
         return out;
     }
 
     /** Seconds from the first soft targets to the last exam result: how long the live run stepped. */
-    double liveSeconds() {
+    public double liveSeconds() {
         long first = Long.MAX_VALUE;
         long last = Long.MIN_VALUE;
         for (Entry e : entries) {

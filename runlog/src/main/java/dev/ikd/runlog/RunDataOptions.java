@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.runlog;
 
 import java.nio.file.Path;
 
@@ -8,7 +8,7 @@ import dev.ikd.proto.v1.DatasetSpec;
 import picocli.CommandLine.Option;
 
 /** Where a command that reads a run's log finds the run's data: as the run named it, or moved. */
-final class RunDataOptions {
+public final class RunDataOptions {
 
     @Option(names = "--datasets-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
     Path datasetsDir;
@@ -18,7 +18,7 @@ final class RunDataOptions {
     Path dataPath;
 
     /** The data set of a run's enrollment, read as the run read it. */
-    Dataset load(DatasetSpec spec) {
+    public Dataset load(DatasetSpec spec) {
         return RunData.load(spec, dataPath, datasetsDir);
     }
 }
