@@ -23,7 +23,6 @@ import dev.ikd.core.train.StepListener;
 import dev.ikd.runtime.checkpoint.CheckpointFiles;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

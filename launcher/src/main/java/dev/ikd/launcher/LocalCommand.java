@@ -3,7 +3,6 @@ package dev.ikd.launcher;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
@@ -19,7 +18,6 @@ import dev.ikd.core.train.TrainResult;
 import dev.ikd.dashboard.RunProjection;
 import dev.ikd.embeddedkafka.BrokerSettings;
 import dev.ikd.embeddedkafka.EmbeddedKafka;
-import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
 import picocli.CommandLine;

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 
-import dev.ikd.bench.OverheadBench;
+import dev.ikd.bench.OverheadReport;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -75,9 +75,9 @@ class OverheadBenchTest {
         differs.addProperty("same_hashes", false);
         var summary = new com.google.gson.JsonArray();
         summary.add(same);
-        OverheadBench.requireSameHashes(summary);
+        OverheadReport.requireSameHashes(summary);
         summary.add(differs);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> OverheadBench.requireSameHashes(summary))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> OverheadReport.requireSameHashes(summary))
             .isInstanceOf(dev.ikd.runtime.RunFailedException.class)
             .hasMessage("distributed runs ended on other hashes than the in-process run: digits ikd process default");
     }

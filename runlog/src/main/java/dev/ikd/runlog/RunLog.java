@@ -1,6 +1,5 @@
 package dev.ikd.runlog;
 
-import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
