@@ -298,7 +298,7 @@ public final class AccuracyBench implements Callable<Integer> {
         run.loadOptions().forEach((k, v) -> reading.append(" --").append(k).append(' ').append(v));
         String command = "ikd bench accuracy --dataset " + run.dataset + reading + " --seeds " + seeds + " --steps " + base.steps()
             + (tag == null ? "" : " --tag " + tag) + (teacherCheckpoint == null ? "" : " --teacher-checkpoint TEACHER") + (run.teacherLr == null ? "" : " --teacher-lr " + run.teacherLr)
-            + (run.beta == null ? "" : " --beta " + run.beta) + (run.temperature == null ? "" : " --temperature " + run.temperature)
+            + (run.beta == null ? "" : " --beta " + run.beta) + (run.teacherLeash == null ? "" : " --teacher-leash " + run.teacherLeash) + (run.temperature == null ? "" : " --temperature " + run.temperature)
             + (run.examBatch == null ? "" : " --exam-batch " + run.examBatch) + (run.pretrainSteps == null ? "" : " --pretrain-steps " + run.pretrainSteps)
             + (methods.equals(List.of("alone", "kd", "ikd", "ikd-adapter", "pesf", "iakd", "iakd+ikd")) ? "" : " --methods " + String.join(",", methods))
             + (studentSizes == null ? "" : " --student-sizes '" + String.join(";", studentSizes) + "'")

@@ -1,5 +1,6 @@
 package dev.ikd.launcher;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -89,6 +90,74 @@ class ArchitectureTest {
         noClasses().that().haveSimpleName("StudentMachine").or().haveSimpleName("TeacherMachine").or()
             .haveSimpleName("CoordinatorMachine").or().haveSimpleName("Protocol").should().dependOnClassesThat()
             .resideInAnyPackage("org.apache.kafka..", "io.vertx..").check(classes);
+    }
+
+    /**
+     * The coordinator's protocol and machine are a function of their inputs: time comes with the
+     * input or the tick, nothing is read from a clock, a file or a model. (The student's and the
+     * teacher's machines still read a clock for the CPU time they report; see docs/architecture.md.)
+     */
+    @Test
+    void theCoordinatorsProtocolAndMachineReadNoClockNoFileAndNoModel() {
+        var pure = noClasses().that().resideInAPackage("dev.ikd.coordinator.protocol..");
+        pure.should().dependOnClassesThat().resideInAnyPackage("java.nio.file..", "java.io..", "ai.djl..", "dev.ikd.core..")
+            .check(classes);
+        pure.should().dependOnClassesThat().haveFullyQualifiedName(java.time.Clock.class.getName()).check(classes);
+        pure.should().callMethod(System.class, "nanoTime").orShould().callMethod(System.class, "currentTimeMillis")
+            .orShould().callMethod(java.time.Instant.class, "now").check(classes);
+    }
+
+    /**
+     * The launcher holds picocli commands, the option groups they mix in and the config file they
+     * read defaults from; everything else lives in the module that owns it.
+     */
+    @Test
+    void theLauncherHoldsCommandsOnly() {
+        classes().that().resideInAPackage("dev.ikd.launcher").and().areTopLevelClasses()
+            .should(new com.tngtech.archunit.lang.ArchCondition<com.tngtech.archunit.core.domain.JavaClass>("be a picocli command, "
+                + "an option group of commands or the config file's default provider") {
+                @Override
+                public void check(com.tngtech.archunit.core.domain.JavaClass c, com.tngtech.archunit.lang.ConditionEvents events) {
+                    boolean command = c.isAnnotatedWith(picocli.CommandLine.Command.class);
+                    boolean defaults = c.isAssignableTo(picocli.CommandLine.IDefaultValueProvider.class);
+                    boolean options = !c.getFields().isEmpty() && c.getFields().stream().filter(f -> !f.getModifiers()
+                            .contains(com.tngtech.archunit.core.domain.JavaModifier.STATIC))
+                        .allMatch(f -> f.isAnnotatedWith(picocli.CommandLine.Option.class));
+                    if (!command && !defaults && !options) {
+                        events.add(com.tngtech.archunit.lang.SimpleConditionEvent.violated(c, c.getName() + " is neither a command, "
+                            + "an option group nor the config file"));
+                    }
+                }
+            }).check(classes);
+    }
+
+    /** Small parts: no main source file over 500 lines, the launcher's commands in at most 2,000 lines. */
+    @Test
+    void noMainSourceFileIsOver500LinesAndTheLauncherIsThin() throws Exception {
+        Path root = Tools.projectRoot();
+        Map<String, Long> tooLong = new TreeMap<>();
+        long launcher = 0;
+        int files = 0;
+        try (var walk = Files.walk(root)) {
+            for (Path f : walk.filter(p -> p.toString().endsWith(".java") && p.toString().contains(java.io.File.separator + "src"
+                + java.io.File.separator + "main" + java.io.File.separator) && !p.toString().contains(java.io.File.separator
+                + "target" + java.io.File.separator)).toList()) {
+                long lines;
+                try (var l = Files.lines(f)) {
+                    lines = l.count();
+                }
+                files++;
+                if (lines > 500) {
+                    tooLong.put(root.relativize(f).toString(), lines);
+                }
+                if (root.relativize(f).startsWith("launcher")) {
+                    launcher += lines;
+                }
+            }
+        }
+        assertThat(files).as("main source files found").isGreaterThan(100);
+        assertThat(tooLong).as("main source files over 500 lines").isEmpty();
+        assertThat(launcher).as("lines of the launcher's main code").isPositive().isLessThanOrEqualTo(2_000);
     }
 
     /**

@@ -93,7 +93,7 @@ public final class RunOptions {
     @Option(names = "--teacher-leash", paramLabel = "none|BRAKE=V,...", description = "How far a learning teacher may move: "
         + "none, or brakes kl=λ (trust region to the teacher it started from), warmup=STEPS and decay=none|linear|cosine (its "
         + "learning rate), clip=NORM (the feedback's norm), every=K (apply gradients every K steps), e.g. kl=0.5,clip=0.05. "
-        + "Default: ${ikd.preset.teacher-leash}") String teacherLeash;
+        + "Default: ${ikd.preset.teacher-leash}") public String teacherLeash;
     @Option(names = "--batch", description = "Course batch size. Default: ${ikd.preset.batch}") Integer batch;
     @Option(names = "--exam-batch", description = "Exam batch size. Default: ${ikd.preset.exam-batch}") public Integer examBatch;
     @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given. Default: "

@@ -1,6 +1,5 @@
 package dev.ikd.coordinator.protocol;
 
-import java.time.Clock;
 import java.util.List;
 
 import com.google.protobuf.Message;
@@ -42,15 +41,13 @@ public final class CoordinatorMachine implements Machine {
     private final Settings settings;
     private final String runId;
     private final String producerId;
-    private final Clock clock;
     private final Protocol protocol;
     private long applied;
 
-    public CoordinatorMachine(Settings settings, String runId, String producerId, Clock clock) {
+    public CoordinatorMachine(Settings settings, String runId, String producerId) {
         this.settings = settings;
         this.runId = runId;
         this.producerId = producerId;
-        this.clock = clock;
         DatasetSpec d = settings.dataset();
         this.protocol = new Protocol(runId, Event.Terms.of(d, settings.teacherMode()),
             settings.timeoutMs(), settings.maxNudges(), settings.expectedStudents());
@@ -83,45 +80,45 @@ public final class CoordinatorMachine implements Machine {
             throw new RejectedMessageException(r.reason());
         }
         applied++;
-        return commands.stream().map(c -> toEnvelope(c, e)).toList();
+        return commands.stream().map(c -> toEnvelope(c, e, input.nowUs())).toList();
     }
 
     @Override
     public List<Envelope> tick(long nowMs) {
-        return protocol.handle(new Event.Tick(runId, nowMs), nowMs).stream().map(c -> toEnvelope(c, null)).toList();
+        return protocol.handle(new Event.Tick(runId, nowMs), nowMs).stream().map(c -> toEnvelope(c, null, nowMs * 1_000)).toList();
     }
 
-    private Envelope toEnvelope(Command c, Envelope cause) {
+    private Envelope toEnvelope(Command c, Envelope cause, long nowUs) {
         if (c instanceof Command.Admit a) {
             // What was admitted travels with the admission: the teacher sets up this student's teacher and plan from it.
-            return header(a.studentId(), 0, Kind.ADMITTED).setAdmitted(Admitted.newBuilder().setTeacherMode(settings.teacherMode())
+            return header(a.studentId(), 0, Kind.ADMITTED, nowUs).setAdmitted(Admitted.newBuilder().setTeacherMode(settings.teacherMode())
                 .setSteps(a.steps()).setEnrollment(cause.getEnrollment())).build();
         }
         if (c instanceof Command.Refuse r) {
-            return header(r.studentId(), 0, Kind.REFUSED).setRefused(Refused.newBuilder().setReason(r.reason())).build();
+            return header(r.studentId(), 0, Kind.REFUSED, nowUs).setRefused(Refused.newBuilder().setReason(r.reason())).build();
         }
         if (c instanceof Command.CourseStart s) {
-            return header(s.studentId(), s.step(), Kind.COURSE_START).setCourseStart(CourseStart.getDefaultInstance()).build();
+            return header(s.studentId(), s.step(), Kind.COURSE_START, nowUs).setCourseStart(CourseStart.getDefaultInstance()).build();
         }
         if (c instanceof Command.Abort a) {
-            return header(a.studentId(), 0, Kind.ABORT).setAbort(Abort.newBuilder().setReason(a.reason())).build();
+            return header(a.studentId(), 0, Kind.ABORT, nowUs).setAbort(Abort.newBuilder().setReason(a.reason())).build();
         }
         if (c instanceof Command.Finish f) {
-            return header(f.studentId(), f.steps(), Kind.FINISH).setFinish(Finish.newBuilder()
+            return header(f.studentId(), f.steps(), Kind.FINISH, nowUs).setFinish(Finish.newBuilder()
                 .setReason("all " + f.steps() + " steps done")).build();
         }
         if (c instanceof Command.AbortRun abort) {
-            return header("", 0, Kind.ABORT).setAbort(Abort.newBuilder().setReason(abort.reason())).build();
+            return header("", 0, Kind.ABORT, nowUs).setAbort(Abort.newBuilder().setReason(abort.reason())).build();
         }
         if (c instanceof Command.EndRun end) {
-            return header("", 0, Kind.FINISH).setFinish(Finish.newBuilder()
+            return header("", 0, Kind.FINISH, nowUs).setFinish(Finish.newBuilder()
                 .setReason("run complete: " + end.students() + " students reported")).build();
         }
         throw new IllegalStateException("a rejection among other commands: " + c);
     }
 
-    private Envelope.Builder header(String student, long step, Kind kind) {
-        return Envelopes.header(runId, student, step, kind, producerId, clock);
+    private Envelope.Builder header(String student, long step, Kind kind, long nowUs) {
+        return Envelopes.header(runId, student, step, kind, producerId, nowUs);
     }
 
     /** Nothing beyond the journal: the coordinator's state is the fold of the events it applied. */

@@ -37,7 +37,7 @@ final class CoordinatorService implements Service<CoordinatorMachine> {
 
     @Override
     public CoordinatorMachine fresh(String key) {
-        return new CoordinatorMachine(settings, runId, serviceId, clock);
+        return new CoordinatorMachine(settings, runId, serviceId);
     }
 
     /**

@@ -32,7 +32,7 @@ class CoordinatorMachineTest {
         .setSplitSeed(1).setLabelFraction(1).setQuizFraction(0.1).build();
 
     final CoordinatorMachine machine = new CoordinatorMachine(new CoordinatorMachine.Settings(DATA, "ikd", 1_000, 5, 1), RUN,
-        "coordinator", CLOCK);
+        "coordinator");
 
     static Envelope enrollment(String student, long steps) {
         return Envelopes.header(RUN, student, 0, Kind.ENROLLMENT, student, CLOCK).setEnrollment(Enrollment.newBuilder()
@@ -63,6 +63,19 @@ class CoordinatorMachineTest {
         assertThat(machine.applied()).isEqualTo(1);
     }
 
+    /** The machine reads no clock: what it sends carries the time its input was applied at, or the tick's. */
+    @Test
+    void whatTheMachineSendsIsStampedWithTheTimeItWasGiven() {
+        List<Envelope> admitted = machine.apply(new Input(enrollment("student-0", 2), new Position("ikd.enrollment", 0, 0),
+            1_700_000_000_123L, 1_700_000_000_123_456L));
+        assertThat(admitted).singleElement().satisfies(e -> {
+            assertThat(e.getEventTimeUs()).isEqualTo(1_700_000_000_123_456L);
+            assertThat(e.getEventTimeMs()).isEqualTo(1_700_000_000_123L);
+        });
+        assertThat(machine.tick(1_700_000_001_123L)).singleElement()
+            .satisfies(e -> assertThat(e.getEventTimeUs()).isEqualTo(1_700_000_001_123_000L));
+    }
+
     @Test
     void aVersionMismatchAbortsTheStudentWithTheReason() {
         apply(enrollment("student-0", 2), 0);
@@ -88,8 +101,7 @@ class CoordinatorMachineTest {
         assertThat(out).allSatisfy(e -> assertThat(e.getAbort().getReason()).isEqualTo(line));
         assertThat(machine.abortedBecause()).isEqualTo(line);
 
-        var teacherSide = new CoordinatorMachine(new CoordinatorMachine.Settings(DATA, "ikd", 1_000, 5, 1), RUN, "coordinator",
-            CLOCK);
+        var teacherSide = new CoordinatorMachine(new CoordinatorMachine.Settings(DATA, "ikd", 1_000, 5, 1), RUN, "coordinator");
         teacherSide.apply(new Input(enrollment("student-0", 2), new Position("ikd.enrollment", 0, 0), 0));
         String teacherLine = "the teacher of student-0 diverged at step 1: a soft target is NaN at [3, 0]";
         assertThat(teacherSide.apply(new Input(Envelopes.header(RUN, "student-0", 0, Kind.TEACHER_UPDATED, "teacher", CLOCK)

@@ -62,6 +62,11 @@ public final class Envelopes {
 
     /** An envelope with every header set; the caller adds the payload that matches {@code kind}. */
     public static Envelope.Builder header(String runId, String studentId, long step, Kind kind, String producerId, Clock clock) {
+        return header(runId, studentId, step, kind, producerId, micros(clock));
+    }
+
+    /** An envelope with every header set, its event time given in microseconds since the epoch. */
+    public static Envelope.Builder header(String runId, String studentId, long step, Kind kind, String producerId, long eventTimeUs) {
         return Envelope.newBuilder()
             .setSchemaVersion(SCHEMA_VERSION)
             .setRunId(runId)
@@ -69,8 +74,8 @@ public final class Envelopes {
             .setStep(step)
             .setKind(kind)
             .setProducerId(producerId)
-            .setEventTimeMs(clock.millis())
-            .setEventTimeUs(micros(clock))
+            .setEventTimeMs(Math.floorDiv(eventTimeUs, 1_000))
+            .setEventTimeUs(eventTimeUs)
             .setIdempotencyKey(idempotencyKey(runId, studentId, step, kind));
     }
 

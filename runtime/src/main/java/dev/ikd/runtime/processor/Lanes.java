@@ -133,7 +133,8 @@ final class Lanes<M extends Machine> {
             done.accept(new Done(tp, record.offset(), -1));
             return;
         }
-        Input input = new Input(e, at, c.clock.millis());
+        long nowUs = Envelopes.micros(c.clock);
+        Input input = new Input(e, at, nowUs / 1_000, nowUs);
         List<Envelope> out;
         String refusal = null;
         try {
