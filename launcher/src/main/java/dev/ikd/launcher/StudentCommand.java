@@ -66,7 +66,7 @@ final class StudentCommand implements Callable<Integer> {
             List<StudentVerticle> students = new ArrayList<>();
             for (int i = range.first(); i <= range.last(); i++) {
                 String id = Services.studentId(i);
-                var student = new StudentVerticle(service.wiring().config(id, "student-" + id),
+                var student = new StudentVerticle(service.wiring().config(id, dev.ikd.proto.topics.Acls.studentGroup(id)),
                     Services.student(c, data, i, run.prefetch), host.metrics("student"), manager, progress);
                 host.deploy(student, student::health);
                 students.add(student);

@@ -59,7 +59,7 @@ public final class LocalRun {
         List<StudentVerticle> students = new ArrayList<>();
         for (int i = 0; i < c.students(); i++) {
             String id = Services.studentId(i);
-            var s = new StudentVerticle(wiring.config(id, "student-" + id), Services.student(c, data, i, wiring.prefetch()), host.metrics("student"),
+            var s = new StudentVerticle(wiring.config(id, dev.ikd.proto.topics.Acls.studentGroup(id)), Services.student(c, data, i, wiring.prefetch()), host.metrics("student"),
                 manager, progress);
             host.deploy(s, s::health);
             students.add(s);

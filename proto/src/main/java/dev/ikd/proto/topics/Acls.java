@@ -39,7 +39,12 @@ public final class Acls {
 
     public static Rights student(String studentId) {
         return new Rights(studentId, List.of(Topics.ENROLLMENT, Topics.FEEDBACK, Topics.EXAM_RESULTS, Topics.DEAD_LETTER),
-            List.of(Topics.CONTROL, Topics.SOFT_TARGETS, Topics.TEACHER_BLOCKS), groupPrefix("student-" + studentId));
+            List.of(Topics.CONTROL, Topics.SOFT_TARGETS, Topics.TEACHER_BLOCKS), groupPrefix(studentGroup(studentId)));
+    }
+
+    /** The consumer group of the student {@code studentId}'s service: the one place it is made. */
+    public static String studentGroup(String studentId) {
+        return "student-" + studentId;
     }
 
     /** The consumer groups of a service ({@code ikd-<group>-<run>}) start with this. */
