@@ -206,6 +206,34 @@ class ArchitectureTest {
         }
         assertThat(found).isEqualTo(expected);
         assertThat(found.values().stream().mapToInt(Set::size).sum()).as("ikd dependencies read from the poms").isEqualTo(44);
+        assertThat(diagramInArchitectureDoc(root)).as("the module diagram of docs/architecture.md §1").isEqualTo(expected);
+    }
+
+    /** The edges of the {@code flowchart BT} Mermaid block: {@code id[module<br/>...] --> id & id}. */
+    private static Map<String, Set<String>> diagramInArchitectureDoc(Path root) throws Exception {
+        String doc = Files.readString(root.resolve("docs").resolve("architecture.md"));
+        int start = doc.indexOf("```mermaid\nflowchart BT\n");
+        assertThat(start).as("a module diagram in docs/architecture.md").isNotNegative();
+        String block = doc.substring(start, doc.indexOf("\n```", start + 10));
+        Map<String, String> modules = new TreeMap<>();
+        Matcher node = Pattern.compile("(\\w+)\\[([\\w-]+)").matcher(block);
+        while (node.find()) {
+            modules.put(node.group(1), node.group(2));
+        }
+        Map<String, Set<String>> edges = new TreeMap<>();
+        for (String line : block.split("\n")) {
+            Matcher m = Pattern.compile("^\\s*(\\w+)(\\[[^\\]]*\\])?\\s*(-->\\s*(.*))?$").matcher(line);
+            if (m.matches() && modules.containsKey(m.group(1))) {
+                Set<String> to = edges.computeIfAbsent(modules.get(m.group(1)), k -> new TreeSet<>());
+                if (m.group(4) != null) {
+                    for (String id : m.group(4).split("&")) {
+                        assertThat(modules).as("a node named " + id.strip()).containsKey(id.strip());
+                        to.add(modules.get(id.strip()));
+                    }
+                }
+            }
+        }
+        return edges;
     }
 
     private static List<org.w3c.dom.Element> children(org.w3c.dom.Element parent, String name) {
