@@ -13,6 +13,7 @@ public final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a benchmark is required (accuracy, memory, overhead, scale)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a benchmark is required ("
+            + String.join(", ", spec.subcommands().keySet()) + ")");
     }
 }

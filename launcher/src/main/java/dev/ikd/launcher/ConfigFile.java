@@ -29,11 +29,13 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
 
     static final String ENV = "IKD_CONFIG";
 
+    static final String DESCRIPTION = "Run options from a properties file (keys: long option names without dashes, e.g. "
+        + "bootstrap, run-id, steps; COMMAND.key for one command); the command line overrides it. Default: the file named by $"
+        + ENV + ", if set.";
+
     /** The option that names the file; on every command that reads it, so that --help shows it. */
     static final class Flag {
-        @Option(names = "--config", paramLabel = "FILE", description = "Run options from a properties file (keys: long option "
-            + "names without dashes, e.g. bootstrap, run-id, steps; COMMAND.key for one command); the command line overrides it. "
-            + "Default: the file named by $" + ENV + ", if set.")
+        @Option(names = "--config", paramLabel = "FILE", description = DESCRIPTION)
         Path config;
     }
 

@@ -33,7 +33,8 @@ public final class Ikd implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (local, replay, dashboard, coordinator, teacher, student, broker, topics, keys, gradcheck, pretrain, train, bench)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required ("
+            + String.join(", ", spec.subcommands().keySet()) + ")");
     }
 
     public static void main(String[] args) {
@@ -49,13 +50,32 @@ public final class Ikd implements Runnable {
         return false;
     }
 
+    /**
+     * The command tree, where every command takes {@code --config FILE}: a command that does not
+     * declare it (those of other modules, such as the benchmarks) gets it here, so one run.properties
+     * serves every command ({@link ConfigFile} reads it before the options are parsed).
+     */
+    static CommandLine commandLine() {
+        var cli = new CommandLine(new Ikd());
+        addConfigOption(cli);
+        return cli;
+    }
+
+    private static void addConfigOption(CommandLine command) {
+        if (!command.getCommandSpec().optionsMap().containsKey("--config")) {
+            command.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder("--config").paramLabel("FILE").type(Path.class)
+                .description(ConfigFile.DESCRIPTION).build());
+        }
+        command.getSubcommands().values().forEach(Ikd::addConfigOption);
+    }
+
     /** Runs a command line and returns its exit code (tests call this; only {@link #main} exits). */
     public static int execute(String... args) {
         // Read once when the engine starts: offline natives, one intra-op thread per learner (docs/architecture.md §10).
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         System.setProperty("ai.djl.pytorch.num_threads", System.getProperty("ai.djl.pytorch.num_threads", "1"));
         System.setProperty("ai.djl.pytorch.num_interop_threads", System.getProperty("ai.djl.pytorch.num_interop_threads", "1"));
-        var cli = new CommandLine(new Ikd());
+        var cli = commandLine();
         cli.setParameterExceptionHandler((e, a) -> {
             PrintWriter err = e.getCommandLine().getErr();
             err.println("ikd: " + e.getMessage() + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help')");

@@ -48,6 +48,38 @@ class IkdCommandLineTest {
         }
     }
 
+    /** Every command, down to each benchmark, takes --config; a key of the file reaches a command that declares none itself. */
+    @Test
+    void everyCommandTakesAConfigFileAndTheMissingCommandMessageNamesThemAll() throws Exception {
+        Path config = Files.writeString(dir.resolve("run.properties"), "run-id=run-9\nstudents=1\n");
+        List<String> paths = new java.util.ArrayList<>();
+        java.util.function.BiConsumer<String, picocli.CommandLine> walk = new java.util.function.BiConsumer<>() {
+            @Override
+            public void accept(String prefix, picocli.CommandLine c) {
+                c.getSubcommands().forEach((name, sub) -> {
+                    paths.add((prefix + " " + name).strip());
+                    accept(prefix + " " + name, sub);
+                });
+            }
+        };
+        walk.accept("", Ikd.commandLine());
+        assertThat(paths).contains("keys", "gradcheck", "topics create", "topics describe", "bench accuracy", "bench dashboard", "export",
+            "predict");
+        for (String command : paths) {
+            Run r = ikd((command + " --config " + config + " --help").split(" "));
+            assertThat(r.code()).as(command + ": " + r.err()).isZero();
+            assertThat(r.out()).as(command).contains("--config=FILE");
+        }
+        Run keys = ikd("keys", "--config", config.toString(), "--out", dir.resolve("keys").toString());
+        assertThat(keys.code()).as(keys.err()).isZero();
+        assertThat(keys.out()).startsWith("run run-9: keys of coordinator, teacher, student-0, one folder").endsWith("pins 1 students\n");
+
+        Run none = ikd();
+        assertThat(none.code()).isEqualTo(Ikd.USAGE);
+        assertThat(none.err()).contains("a command is required (local, replay, ").contains("export, predict, bench)");
+        assertThat(ikd("bench").err()).contains("a benchmark is required (accuracy, dashboard, memory, overhead, scale)");
+    }
+
     @Test
     void badOptionsAndValuesStopWithOneLineAndExitCode2() {
         String[][] cases = {
