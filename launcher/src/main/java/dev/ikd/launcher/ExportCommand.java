@@ -63,6 +63,9 @@ final class ExportCommand implements Callable<Integer> {
     @Mixin
     RunDataOptions runData;
 
+    @Option(names = "--json", description = "Print one JSON object on stdout instead of lines.")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         if (!out.getFileName().toString().endsWith(".safetensors")) {
@@ -80,6 +83,19 @@ final class ExportCommand implements Callable<Integer> {
         var manifest = signatures.manifest(source, runId);
         ModelExport.Written w = source.open(access -> ModelExport.write(RunLog.read(access, runId, manifest), model, runData::load,
             teacherState, out));
+        if (json) {
+            var o = new com.google.gson.JsonObject();
+            o.addProperty("model", w.name());
+            o.addProperty("run", runId);
+            o.addProperty("file", w.file().toString());
+            o.addProperty("tensors", w.tensors());
+            o.addProperty("spec", String.valueOf(w.spec()));
+            o.addProperty("test_accuracy", w.testAccuracy());
+            o.addProperty("param_sha256", w.paramSha256());
+            o.addProperty("card", w.card().toString());
+            System.out.println(o);
+            return 0;
+        }
         System.out.printf("exported %s of run %s: %s (%d tensors, %s), test accuracy %.4f, parameter sha256 %s%n", w.name(), runId,
             w.file(), w.tensors(), w.spec(), w.testAccuracy(), w.paramSha256());
         System.out.printf("model card: %s%n", w.card());

@@ -28,6 +28,9 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Checkpoint file to write (atomically).")
     Path out;
 
+    @Option(names = "--json", description = "Print one JSON object on stdout instead of lines.")
+    boolean json;
+
     @Override
     public Integer call() {
         TrainConfig c = run.toConfig();
@@ -36,8 +39,20 @@ final class PretrainCommand implements Callable<Integer> {
             Network net = Network.build(c.teacher(), data);
             Params theta = Teachers.pretrain(c, data, net, manager, true);
             Teachers.save(out, c, data, theta);
-            System.out.printf("teacher %s on %s: test accuracy %.4f, %d steps; checkpoint %s (sha256 %s)%n", c.teacher(),
-                data.name(), Evaluation.testAccuracy(net, theta, data, manager), c.pretrain().steps(), out, theta.sha256());
+            double accuracy = Evaluation.testAccuracy(net, theta, data, manager);
+            if (json) {
+                var o = new com.google.gson.JsonObject();
+                o.addProperty("teacher", c.teacher().toString());
+                o.addProperty("dataset", data.name());
+                o.addProperty("test_accuracy", accuracy);
+                o.addProperty("steps", c.pretrain().steps());
+                o.addProperty("checkpoint", out.toString());
+                o.addProperty("param_sha256", theta.sha256());
+                System.out.println(o);
+            } else {
+                System.out.printf("teacher %s on %s: test accuracy %.4f, %d steps; checkpoint %s (sha256 %s)%n", c.teacher(),
+                    data.name(), accuracy, c.pretrain().steps(), out, theta.sha256());
+            }
         }
         return 0;
     }

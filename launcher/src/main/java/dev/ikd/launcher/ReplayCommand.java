@@ -21,6 +21,8 @@ import dev.ikd.runlog.RunDataOptions;
 import dev.ikd.runlog.RunLog;
 import dev.ikd.runlog.RunSignatures;
 import dev.ikd.wiring.RunOptions;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -70,6 +72,12 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     RunDataOptions runData;
 
+    @Option(names = "--json", description = "Print one JSON object on stdout instead of lines: signatures, export, verify, offline.")
+    boolean json;
+
+    /** What --json prints, filled as the replay goes. */
+    private final JsonObject report = new JsonObject();
+
     @Override
     public Integer call() throws Exception {
         if (!verify && trainStudent == null && export == null) {
@@ -86,14 +94,24 @@ final class ReplayCommand implements Callable<Integer> {
             throw new IllegalArgumentException("the log holds no run '" + runId + "' (no enrollment with that run id)");
         }
         int status = 0;
+        report.addProperty("run", runId);
         if (log.checked() > 0) {
-            System.out.printf("signatures: %d records checked, %d failed (left out of the run)%n", log.checked(), log.forged().size());
-            log.forged().stream().limit(10).forEach(f -> System.out.printf("  %s/%d@%d: %s%n", f.topic(), f.partition(), f.offset(),
-                f.reason()));
+            var s = new JsonObject();
+            s.addProperty("checked", log.checked());
+            var failed = new JsonArray();
+            log.forged().forEach(f -> failed.add(f.topic() + "/" + f.partition() + "@" + f.offset() + ": " + f.reason()));
+            s.add("failed", failed);
+            report.add("signatures", s);
+            print("signatures: %d records checked, %d failed (left out of the run)%n", log.checked(), log.forged().size());
+            log.forged().stream().limit(10).forEach(f -> print("  %s/%d@%d: %s%n", f.topic(), f.partition(), f.offset(), f.reason()));
         }
         if (export != null) {
             long n = EventLines.write(log, export, full);
-            System.out.printf("exported %d events of run %s to %s%n", n, runId, export);
+            var e = new JsonObject();
+            e.addProperty("events", n);
+            e.addProperty("file", export.toString());
+            report.add("export", e);
+            print("exported %d events of run %s to %s%n", n, runId, export);
         }
         if (verify || newSpec != null) {
             try (NDManager manager = NDManager.newBaseManager()) {
@@ -106,7 +124,16 @@ final class ReplayCommand implements Callable<Integer> {
                 }
             }
         }
+        if (json) {
+            System.out.println(report);
+        }
         return status;
+    }
+
+    private void print(String format, Object... args) {
+        if (!json) {
+            System.out.printf(format, args);
+        }
     }
 
     /**
@@ -132,13 +159,28 @@ final class ReplayCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - t0) / 1e9;
         long total = 0;
         boolean allMatch = true;
-        for (Replay.Verdict v : verdicts) {
-            System.out.println(v.line());
+        var each = new JsonArray();
+        for (int i = 0; i < verdicts.size(); i++) {
+            Replay.Verdict v = verdicts.get(i);
+            print("%s%n", v.line());
+            var o = new JsonObject();
+            o.addProperty("id", students.get(i));
+            o.addProperty("steps_replayed", v.replayed());
+            o.addProperty("verified", v.verified());
+            o.addProperty("line", v.line());
+            each.add(o);
             total += v.replayed();
             allMatch &= v.verified();
         }
         double live = log.liveSeconds();
-        System.out.printf("replayed %d student-steps in %.2f s on %d threads; the live run stepped for %.2f s (replay %.1fx faster)%n",
+        var verified = new JsonObject();
+        verified.addProperty("verified", allMatch);
+        verified.addProperty("student_steps", total);
+        verified.addProperty("seconds", seconds);
+        verified.addProperty("live_seconds", live);
+        verified.add("students", each);
+        report.add("verify", verified);
+        print("replayed %d student-steps in %.2f s on %d threads; the live run stepped for %.2f s (replay %.1fx faster)%n",
             total, seconds, Math.min(students.size(), Runtime.getRuntime().availableProcessors()), live, live / seconds);
         return allMatch ? 0 : 1;
     }
@@ -148,13 +190,28 @@ final class ReplayCommand implements Callable<Integer> {
         if (!students.contains(source)) {
             throw new IllegalArgumentException("--from " + source + ": run " + runId + " has students " + students);
         }
-        Envelope report = Replay.trainOffline(log, source, data, spec, studentSeed, manager);
-        System.out.printf("%-28s %-6s %-14s%n", "student", "steps", "test accuracy");
+        Envelope offline = Replay.trainOffline(log, source, data, spec, studentSeed, manager);
+        print("%-28s %-6s %-14s%n", "student", "steps", "test accuracy");
+        var live = new JsonArray();
         for (Map.Entry<String, Envelope> r : log.reports().entrySet()) {
-            System.out.printf("%-28s %-6d %-14.4f (live)%n", r.getKey(), r.getValue().getStudentReport().getSteps(),
+            print("%-28s %-6d %-14.4f (live)%n", r.getKey(), r.getValue().getStudentReport().getSteps(),
                 r.getValue().getStudentReport().getTestAccuracy());
+            var o = new JsonObject();
+            o.addProperty("id", r.getKey());
+            o.addProperty("steps", r.getValue().getStudentReport().getSteps());
+            o.addProperty("test_accuracy", r.getValue().getStudentReport().getTestAccuracy());
+            live.add(o);
         }
-        System.out.printf("%-28s %-6d %-14.4f (offline: %s, seed %d, soft targets of %s)%n", Replay.offlineId(spec),
-            log.steps(source).size(), report.getStudentReport().getTestAccuracy(), spec, studentSeed, source);
+        print("%-28s %-6d %-14.4f (offline: %s, seed %d, soft targets of %s)%n", Replay.offlineId(spec),
+            log.steps(source).size(), offline.getStudentReport().getTestAccuracy(), spec, studentSeed, source);
+        var o = new JsonObject();
+        o.addProperty("id", Replay.offlineId(spec));
+        o.addProperty("spec", spec.toString());
+        o.addProperty("seed", studentSeed);
+        o.addProperty("from", source);
+        o.addProperty("steps", log.steps(source).size());
+        o.addProperty("test_accuracy", offline.getStudentReport().getTestAccuracy());
+        report.add("offline", o);
+        report.add("live", live);
     }
 }

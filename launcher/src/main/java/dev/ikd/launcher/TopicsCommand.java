@@ -3,7 +3,6 @@ package dev.ikd.launcher;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -83,41 +82,75 @@ final class TopicsCommand implements Runnable {
         @Mixin
         ConfigFile.Flag config;
 
+        @Option(names = "--json", description = "Print one JSON object on stdout: each topic's settings and partitions (null: missing).")
+        boolean json;
+
         @Override
         public Integer call() throws Exception {
             try (Admin admin = cluster.admin()) {
-                System.out.print(describe(admin));
+                System.out.print(json ? describeJson(admin) + "\n" : describe(admin));
             }
             return 0;
         }
     }
 
-    /** One line per topic, one indented line per partition; a missing topic says so. */
-    static String describe(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
+    /** Each of ikd's topics (null where missing): partitions, replicas, settings, and each partition's leader and replicas. */
+    static com.google.gson.JsonObject describeJson(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
+        var out = new com.google.gson.JsonObject();
         var existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
         var present = Topics.ALL.stream().filter(existing::contains).toList();
         Map<String, TopicDescription> described = admin.describeTopics(present).allTopicNames().get(30, TimeUnit.SECONDS);
         Map<ConfigResource, Config> configs = admin.describeConfigs(present.stream()
             .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList()).all().get(30, TimeUnit.SECONDS);
-        StringBuilder out = new StringBuilder();
         for (String topic : Topics.ALL) {
             TopicDescription d = described.get(topic);
             if (d == null) {
-                out.append(topic).append(": missing\n");
+                out.add(topic, com.google.gson.JsonNull.INSTANCE);
                 continue;
             }
             Config c = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic));
-            out.append(String.format("%s: partitions %d, replicas %d, min.insync.replicas %s, retention.ms %s, cleanup.policy %s%n",
-                topic, d.partitions().size(), d.partitions().get(0).replicas().size(),
-                c.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG).value(), c.get(TopicConfig.RETENTION_MS_CONFIG).value(),
-                c.get(TopicConfig.CLEANUP_POLICY_CONFIG).value()));
-            Map<Integer, String> partitions = new TreeMap<>();
-            for (var p : d.partitions()) {
-                partitions.put(p.partition(), String.format("  partition %d: leader %s, replicas %s, in sync %s", p.partition(),
-                    p.leader() == null || p.leader().isEmpty() ? "none" : p.leader().idString(), ids(p.replicas()), ids(p.isr())));
+            var t = new com.google.gson.JsonObject();
+            t.addProperty("partitions", d.partitions().size());
+            t.addProperty("replicas", d.partitions().get(0).replicas().size());
+            for (String key : new String[] {TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, TopicConfig.RETENTION_MS_CONFIG,
+                TopicConfig.CLEANUP_POLICY_CONFIG}) {
+                t.addProperty(key, c.get(key).value());
             }
-            partitions.values().forEach(line -> out.append(line).append('\n'));
+            var parts = new com.google.gson.JsonArray();
+            d.partitions().stream().sorted(java.util.Comparator.comparingInt(p -> p.partition())).forEach(p -> {
+                var o = new com.google.gson.JsonObject();
+                o.addProperty("partition", p.partition());
+                o.addProperty("leader", p.leader() == null || p.leader().isEmpty() ? null : p.leader().idString());
+                o.addProperty("replicas", ids(p.replicas()));
+                o.addProperty("in_sync", ids(p.isr()));
+                parts.add(o);
+            });
+            t.add("partition_leaders", parts);
+            out.add(topic, t);
         }
+        return out;
+    }
+
+    /** One line per topic, one indented line per partition; a missing topic says so. */
+    static String describe(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
+        StringBuilder out = new StringBuilder();
+        describeJson(admin).entrySet().forEach(e -> {
+            if (e.getValue().isJsonNull()) {
+                out.append(e.getKey()).append(": missing\n");
+                return;
+            }
+            var t = e.getValue().getAsJsonObject();
+            out.append(String.format("%s: partitions %d, replicas %d, min.insync.replicas %s, retention.ms %s, cleanup.policy %s%n",
+                e.getKey(), t.get("partitions").getAsInt(), t.get("replicas").getAsInt(),
+                t.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG).getAsString(), t.get(TopicConfig.RETENTION_MS_CONFIG).getAsString(),
+                t.get(TopicConfig.CLEANUP_POLICY_CONFIG).getAsString()));
+            for (var p : t.getAsJsonArray("partition_leaders")) {
+                var o = p.getAsJsonObject();
+                out.append(String.format("  partition %d: leader %s, replicas %s, in sync %s%n", o.get("partition").getAsInt(),
+                    o.get("leader").isJsonNull() ? "none" : o.get("leader").getAsString(), o.get("replicas").getAsString(),
+                    o.get("in_sync").getAsString()));
+            }
+        });
         return out.toString();
     }
 

@@ -284,6 +284,11 @@ class IkdCommandLineTest {
         Run p = ikd("pretrain", "--dataset", "digits", "--pretrain-steps", "100", "--out", ckpt.toString());
         assertThat(p.code()).as(p.err()).isZero();
         assertThat(p.out()).contains("checkpoint " + ckpt);
+        Run pj = ikd("pretrain", "--dataset", "digits", "--pretrain-steps", "100", "--out", dir.resolve("again.ckpt").toString(), "--json");
+        JsonObject pretrained = JsonParser.parseString(pj.out().strip()).getAsJsonObject();
+        assertThat(p.out()).contains("(sha256 " + pretrained.get("param_sha256").getAsString() + ")")
+            .contains(String.format(java.util.Locale.ROOT, "test accuracy %.4f", pretrained.get("test_accuracy").getAsDouble()));
+        assertThat(pretrained.get("steps").getAsInt()).isEqualTo(100);
         Run fromCkpt = ikd("train", "--steps", "20", "--pretrain-steps", "100", "--teacher-checkpoint", ckpt.toString(), "--json");
         Run fresh = ikd("train", "--steps", "20", "--pretrain-steps", "100", "--json");
         assertThat(fromCkpt.code()).as(fromCkpt.err()).isZero();

@@ -62,8 +62,10 @@ class KafkaClusterTest {
             KafkaAccess kafka = KafkaAccess.plain(bootstrap);
             try (Admin admin = Admin.create(KafkaClients.adminConfig(kafka))) {
                 String described = TopicsCommand.describe(admin);
+                var json = TopicsCommand.describeJson(admin);
                 for (String topic : Topics.ALL) {
                     assertThat(described).contains(topic + ": partitions 4, replicas 3, min.insync.replicas 2");
+                    assertThat(json.getAsJsonObject(topic).getAsJsonArray("partition_leaders")).hasSize(4);
                 }
             }
             List<String> common = DistributedRunTest.with(CrashMatrixTest.RUN, "--bootstrap", bootstrap, "--run-id", runId,

@@ -143,6 +143,21 @@ class ResumeAndReplayTest {
         assertThat(replay.out()).contains("student-0: 30 of 30 steps verified").contains("student-1: 30 of 30 steps verified")
             .containsPattern("offline-mlp-32-8 +30 +0\\.\\d{4} +\\(offline: mlp:32:8, seed 5, soft targets of student-0\\)")
             .containsPattern("student-0 +30 +0\\.\\d{4} +\\(live\\)");
+        var asJson = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "rp", "--verify",
+            "--train-student", "mlp:32:8", "--student-seed", "5", "--json");
+        assertThat(asJson.code()).as(asJson.err()).isZero();
+        JsonObject replayed = JsonParser.parseString(asJson.out().strip()).getAsJsonObject();
+        assertThat(replayed.getAsJsonObject("verify").get("verified").getAsBoolean()).isTrue();
+        assertThat(replayed.getAsJsonObject("verify").get("student_steps").getAsLong()).isEqualTo(60);
+        assertThat(replay.out()).contains(String.format(java.util.Locale.ROOT, "%-14.4f (offline",
+            replayed.getAsJsonObject("offline").get("test_accuracy").getAsDouble()));
+        var exported = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "rp", "--student", "student-1",
+            "--out", dir.resolve("student-1.safetensors").toString(), "--json");
+        assertThat(exported.code()).as(exported.err()).isZero();
+        JsonObject model = JsonParser.parseString(exported.out().strip()).getAsJsonObject();
+        assertThat(model.get("tensors").getAsInt()).isPositive();
+        assertThat(Path.of(model.get("file").getAsString())).exists();
+        assertThat(model.get("param_sha256").getAsString()).matches("[0-9a-f]{64}");
         List<JsonObject> events = Files.readAllLines(export).stream().map(l -> JsonParser.parseString(l).getAsJsonObject()).toList();
         assertThat(events).allSatisfy(e -> assertThat(e.get("run_id").getAsString()).isIn("rp", ""));
         assertThat(events.stream().filter(e -> "SOFT_TARGETS".equals(e.get("kind").getAsString())).count()).isGreaterThanOrEqualTo(60);
