@@ -59,8 +59,13 @@ public final class AccuracyBench implements Callable<Integer> {
             + "--teacher-leash, and beta=β), e.g. ikd@kl=1+clip=0.05. Default: ${DEFAULT-VALUE}")
     List<String> methods;
 
-    @Option(names = "--iakd-swap", defaultValue = "0.5:linear", description = "Swap schedule of the IAKD methods. Default: ${DEFAULT-VALUE}")
-    String iakdSwap;
+    /** The IAKD methods' swap schedule when --swap names none. */
+    static final String IAKD_SWAP = "0.5:linear";
+
+    /** The swap schedule of the IAKD methods: --swap, or {@link #IAKD_SWAP}; the other methods never swap. */
+    private String iakdSwap() {
+        return run.swap == null ? IAKD_SWAP : run.swap;
+    }
 
     @Option(names = "--tag", description = "Names a variant (e.g. a knob sweep): results go to accuracy-DATASET-TAG.json and a section of their own.")
     String tag;
@@ -82,7 +87,7 @@ public final class AccuracyBench implements Callable<Integer> {
         TrainConfig base = run.toConfig();
         Dataset data = run.loadDataset();
         List<ModelSpec> sizes = studentSizes == null ? defaultSizes(base.student()) : studentSizes.stream().map(ModelSpec::parse).toList();
-        SwapSchedule swap = SwapSchedule.parse(iakdSwap);
+        SwapSchedule swap = SwapSchedule.parse(iakdSwap());
         methods.forEach(AccuracyBench::method);
         long t0 = System.nanoTime();
         Map<String, Row> rows = new LinkedHashMap<>();
@@ -322,7 +327,7 @@ public final class AccuracyBench implements Callable<Integer> {
         budget.addProperty("alpha", base.studentConfig().alpha());
         budget.addProperty("teacher_lr", base.teacherConfig().learningRate());
         budget.addProperty("beta", base.teacherConfig().beta());
-        budget.addProperty("iakd_swap", iakdSwap);
+        budget.addProperty("iakd_swap", iakdSwap());
         o.add("budget", budget);
         var teachers = new JsonArray();
         teacherAccuracies.forEach(teachers::add);
@@ -405,7 +410,7 @@ public final class AccuracyBench implements Callable<Integer> {
             .append(String.format(Locale.ROOT, "%s", teacherAccuracies.stream().map(a -> String.format(Locale.ROOT, "%.4f", a)).toList()))
             .append(". η ").append(base.studentConfig().learningRate()).append(", T ").append(base.studentConfig().temperature())
             .append(", α ").append(base.studentConfig().alpha()).append(", teacher lr ").append(base.teacherConfig().learningRate())
-            .append(", β ").append(base.teacherConfig().beta()).append(", IAKD swap ").append(iakdSwap).append(".\n\n");
+            .append(", β ").append(base.teacherConfig().beta()).append(", IAKD swap ").append(iakdSwap()).append(".\n\n");
         md.append("| student | labels | ").append(String.join(" | ", methods)).append(" |\n");
         md.append("|---|---|").append("---|".repeat(methods.size())).append("\n");
         Map<String, Map<String, Row>> byGroup = new LinkedHashMap<>();

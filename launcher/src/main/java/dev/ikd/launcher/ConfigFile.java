@@ -83,6 +83,11 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
         for (String key : values.stringPropertyNames()) {
             int dot = key.indexOf('.');
             String option = dot > 0 && commands.contains(key.substring(0, dot)) ? key.substring(dot + 1) : key;
+            String renamed = Ikd.RENAMED.get("--" + option);
+            if (renamed != null) {
+                throw new IllegalArgumentException("config file " + file + ": " + key + " is now " + renamed.substring(2)
+                    + " (one name per concept across every command)");
+            }
             if (!known.contains(option) || "config".equals(option)) {
                 unknown.add(key);
             }

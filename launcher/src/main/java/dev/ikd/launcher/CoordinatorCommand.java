@@ -66,7 +66,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                 } else {
                     // Least privilege: the coordinator's login reads only the topics it consumes, the page needs them all.
                     System.err.println("ikd coordinator: no dashboard on a secured cluster (this login may not read every topic); "
-                        + "run 'ikd dashboard --bootstrap ... --kafka-config admin.properties --run " + service.runId + "'");
+                        + "run 'ikd dashboard --bootstrap ... --kafka-config admin.properties --run-id " + service.runId + "'");
                 }
             }
             service.serve(host, "coordinator");

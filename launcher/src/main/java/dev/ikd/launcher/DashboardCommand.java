@@ -17,7 +17,7 @@ import dev.ikd.runlog.RunSignatures;
 
 /** {@code ikd dashboard}: a run's dashboard, live or finished, from the log alone. */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,
-    description = "Serve the dashboard of any run in a log, going on or finished long ago; without --run, list the runs.")
+    description = "Serve the dashboard of any run in a log, going on or finished long ago; without --run-id, list the runs.")
 final class DashboardCommand implements Callable<Integer> {
 
     @Mixin
@@ -29,7 +29,7 @@ final class DashboardCommand implements Callable<Integer> {
     @Mixin
     RunSignatures signatures;
 
-    @Option(names = "--run", description = "The run to show at / (default: / lists the runs in the log).")
+    @Option(names = "--run-id", description = "The run to show at / (default: / lists the runs in the log).")
     String run;
 
     @Option(names = "--port", defaultValue = "8080", description = "Port of the page (0: a free one). Default: ${DEFAULT-VALUE}")
@@ -69,7 +69,7 @@ final class DashboardCommand implements Callable<Integer> {
                             r.getString("dataset"), r.getInteger("students"), r.getLong("steps"), r.getString("teacher_mode"));
                     }
                 } else if (records.read(run, p -> p) == null) {
-                    throw new IllegalArgumentException("no run " + run + " in the log; 'ikd dashboard' without --run lists them");
+                    throw new IllegalArgumentException("no run " + run + " in the log; 'ikd dashboard' without --run-id lists them");
                 }
                 int actual = server.serve(host, port);
                 System.out.printf("ikd dashboard: http://%s:%d/%s (Ctrl-C stops it)%n", host, actual, run == null ? "" : "?run=" + run);

@@ -31,7 +31,7 @@ final class ExportCommand implements Callable<Integer> {
     @Mixin
     LogAccess.Options source;
 
-    @Option(names = "--run", required = true, description = "The run id.")
+    @Option(names = "--run-id", required = true, description = "The run id.")
     String runId;
 
     @Mixin
@@ -48,7 +48,7 @@ final class ExportCommand implements Callable<Integer> {
         boolean teacher;
 
         @Option(names = "--teacher-of", paramLabel = "ID", description = "The teacher as IKD shaped it for student ID: its copy "
-            + "of the teacher, or the teacher with the adapter (from the teacher's checkpoint; see --state).")
+            + "of the teacher, or the teacher with the adapter (from the teacher's checkpoint; see --state-dir).")
         String teacherOf;
     }
 
@@ -56,7 +56,7 @@ final class ExportCommand implements Callable<Integer> {
         description = "The file to write; the model card goes beside it as FILE.json.")
     Path out;
 
-    @Option(names = "--state", paramLabel = "DIR", description = "With --teacher-of: the teacher's state directory (default with "
+    @Option(names = "--state-dir", paramLabel = "DIR", description = "With --teacher-of: the teacher's state directory (default with "
         + "--data-dir: DIR/state).")
     Path state;
 

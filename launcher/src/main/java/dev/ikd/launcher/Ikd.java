@@ -23,6 +23,16 @@ import dev.ikd.wiring.RunOptions;
         BenchCommand.class})
 public final class Ikd implements Runnable {
 
+    /**
+     * Options that were renamed so that one concept has one name across every command: the old
+     * spelling stops the command with one line naming the new one, on the command line and as a key
+     * of a config file.
+     */
+    static final java.util.Map<String, String> RENAMED = java.util.Map.of(
+        "--run", "--run-id",
+        "--state", "--state-dir",
+        "--iakd-swap", "--swap");
+
     /** Exit code for bad command-line or configuration values. */
     static final int USAGE = 2;
     /** Exit code of a service that stopped to keep its guarantees (crash-only): the same command resumes it. */
@@ -75,6 +85,13 @@ public final class Ikd implements Runnable {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         System.setProperty("ai.djl.pytorch.num_threads", System.getProperty("ai.djl.pytorch.num_threads", "1"));
         System.setProperty("ai.djl.pytorch.num_interop_threads", System.getProperty("ai.djl.pytorch.num_interop_threads", "1"));
+        for (String arg : args) {
+            String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+            if (RENAMED.containsKey(name)) {
+                System.err.println("ikd: " + name + " is now " + RENAMED.get(name) + " (one name per concept across every command)");
+                return USAGE;
+            }
+        }
         var cli = commandLine();
         cli.setParameterExceptionHandler((e, a) -> {
             PrintWriter err = e.getCommandLine().getErr();

@@ -235,10 +235,10 @@ final class LocalCommand implements Callable<Integer> {
                 baseline == null ? "" : String.format(" %-12.4f", baseline.students().get(i).testAccuracy()), s.paramSha256());
         }
         System.out.printf("event log: Kafka data in %s, run id %s%n", dir.resolve("kafka"), o.runId());
-        System.out.printf("replay it:  ikd replay --data-dir %s --run %s --verify%n", dir, o.runId());
-        System.out.printf("export one: ikd export --data-dir %s --run %s --student %s --out %s.safetensors%n", dir, o.runId(),
+        System.out.printf("replay it:  ikd replay --data-dir %s --run-id %s --verify%n", dir, o.runId());
+        System.out.printf("export one: ikd export --data-dir %s --run-id %s --student %s --out %s.safetensors%n", dir, o.runId(),
             o.students().get(0).id(), o.students().get(0).id());
-        System.out.printf("watch it:   ikd dashboard --data-dir %s --run %s%n", dir, o.runId());
+        System.out.printf("watch it:   ikd dashboard --data-dir %s --run-id %s%n", dir, o.runId());
         if (verified != null) {
             System.out.println(verified ? "in-process reference run: every final hash matches"
                 : "in-process reference run: final hashes DIFFER");

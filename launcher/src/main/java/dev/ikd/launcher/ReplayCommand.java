@@ -47,7 +47,7 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     RunSignatures signatures;
 
-    @Option(names = "--run", required = true, description = "The run id.")
+    @Option(names = "--run-id", required = true, description = "The run id.")
     String runId;
 
     @Option(names = "--verify", description = "Rebuild every student's trajectory and check each step's hash against the log.")

@@ -86,7 +86,7 @@ class DashboardTest {
                 "--json");
             assertThat(local.await(240)).as(local.stderr()).isZero();
             JsonObject result = JsonParser.parseString(local.stdout().strip()).getAsJsonObject();
-            var dashboard = jvms.start("dashboard", "dashboard", "--data-dir", dir.resolve("run").toString(), "--run", "done",
+            var dashboard = jvms.start("dashboard", "dashboard", "--data-dir", dir.resolve("run").toString(), "--run-id", "done",
                 "--port", "0");
             String url = awaitLine(dashboard, Pattern.compile("ikd dashboard: (http://\\S+)"));
             try (Browser browser = new Browser(dir.resolve("chromium"))) {

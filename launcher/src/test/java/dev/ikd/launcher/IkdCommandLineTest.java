@@ -80,6 +80,37 @@ class IkdCommandLineTest {
         assertThat(ikd("bench").err()).contains("a benchmark is required (accuracy, dashboard, memory, overhead, scale)");
     }
 
+    /** A renamed option's old spelling stops with one line naming the new one, on the command line and in a config file. */
+    @Test
+    void aRenamedOptionIsRefusedWithItsNewName() throws Exception {
+        String[][] cases = {
+            {"replay", "--run", "r", "--verify"},
+            {"export", "--data-dir", "x", "--run-id", "r", "--state=s", "--teacher-of", "student-0", "--out", "t.safetensors"},
+            {"bench", "accuracy", "--iakd-swap", "0.5:linear"},
+        };
+        String[] expected = {"--run is now --run-id", "--state is now --state-dir", "--iakd-swap is now --swap"};
+        for (int i = 0; i < cases.length; i++) {
+            Run r = ikd(cases[i]);
+            assertThat(r.code()).as(String.join(" ", cases[i])).isEqualTo(Ikd.USAGE);
+            assertThat(r.err()).isEqualTo("ikd: " + expected[i] + " (one name per concept across every command)"
+                + System.lineSeparator());
+        }
+        Path config = Files.writeString(dir.resolve("old.properties"), "run=r\n");
+        Run fromFile = ikd("replay", "--config", config.toString(), "--verify");
+        assertThat(fromFile.code()).isEqualTo(Ikd.USAGE);
+        assertThat(fromFile.err().strip()).isEqualTo("ikd: config file " + config + ": run is now run-id (one name per concept "
+            + "across every command)");
+        // No command still has an old name, and every new one is an option of some command.
+        java.util.Set<String> options = new java.util.TreeSet<>();
+        java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(List.of(Ikd.commandLine()));
+        while (!todo.isEmpty()) {
+            picocli.CommandLine c = todo.pop();
+            options.addAll(c.getCommandSpec().optionsMap().keySet());
+            todo.addAll(c.getSubcommands().values());
+        }
+        assertThat(options).doesNotContainAnyElementsOf(Ikd.RENAMED.keySet()).containsAll(Ikd.RENAMED.values());
+    }
+
     @Test
     void badOptionsAndValuesStopWithOneLineAndExitCode2() {
         String[][] cases = {
@@ -114,12 +145,12 @@ class IkdCommandLineTest {
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--keys", "/nonexistent-ikd"},
             {"keys", "--out", "x", "--run-id", "a/b"},
             {"broker", "--data-dir", "x", "--secure", "--students", "0"},
-            {"replay", "--bootstrap", "127.0.0.1:9", "--run", "r", "--verify", "--keys", "/nonexistent-ikd"},
+            {"replay", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--verify", "--keys", "/nonexistent-ikd"},
             {"bench", "overhead", "--variants", "fast"},
-            {"replay", "--run", "r", "--verify"},
-            {"replay", "--bootstrap", "127.0.0.1:9", "--run", "r"},
-            {"replay", "--data-dir", "/nonexistent-ikd", "--run", "r", "--verify"},
-            {"replay", "--bootstrap", "127.0.0.1:9", "--run", "r", "--train-student", "mlp"},
+            {"replay", "--run-id", "r", "--verify"},
+            {"replay", "--bootstrap", "127.0.0.1:9", "--run-id", "r"},
+            {"replay", "--data-dir", "/nonexistent-ikd", "--run-id", "r", "--verify"},
+            {"replay", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--train-student", "mlp"},
             {"local", "--resume", "r"},
             {"local", "--resume", "r", "--data-dir", "/nonexistent-ikd"},
             {"frobnicate"},
@@ -151,14 +182,14 @@ class IkdCommandLineTest {
             {"train", "--dataset", "images:/nonexistent-ikd"},
             {"train", "--dataset", "csv:/nonexistent-ikd/t.csv"},
             {"train", "--teacher", "torchscript:/nonexistent-ikd/t.pt", "--teacher-mode", "frozen"},
-            {"export", "--data-dir", "x", "--run", "r", "--student", "student-0", "--out", "student.bin"},
-            {"export", "--data-dir", "x", "--run", "r", "--out", "s.safetensors"},
-            {"export", "--data-dir", "x", "--run", "r", "--student", "s", "--teacher", "--out", "s.safetensors"},
-            {"export", "--data-dir", "/nonexistent-ikd", "--run", "r", "--student", "student-0", "--out", "s.safetensors"},
+            {"export", "--data-dir", "x", "--run-id", "r", "--student", "student-0", "--out", "student.bin"},
+            {"export", "--data-dir", "x", "--run-id", "r", "--out", "s.safetensors"},
+            {"export", "--data-dir", "x", "--run-id", "r", "--student", "s", "--teacher", "--out", "s.safetensors"},
+            {"export", "--data-dir", "/nonexistent-ikd", "--run-id", "r", "--student", "student-0", "--out", "s.safetensors"},
             {"predict", "--model", "/nonexistent-ikd/s.safetensors", "--input", "rows.csv"},
             {"predict", "--input", "rows.csv"},
             {"train", "--student", "torchscript:t.pt"},
-            {"replay", "--bootstrap", "127.0.0.1:9", "--run", "r", "--train-student", "torchscript:t.pt"},
+            {"replay", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--train-student", "torchscript:t.pt"},
         };
         for (String[] args : cases) {
             Run r = ikd(args);

@@ -69,7 +69,7 @@ class ResumeAndReplayTest {
         }
 
         // A log that stops mid-run does not verify: replay says where it stops.
-        var partial = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "res", "--verify");
+        var partial = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run-id", "res", "--verify");
         assertThat(partial.code()).as(partial.out() + partial.err()).isEqualTo(1);
         assertThat(partial.out()).containsPattern("incomplete: student-0 stops at step \\d+ of 120");
 
@@ -78,7 +78,7 @@ class ResumeAndReplayTest {
         assertThat(resumed.code()).as(resumed.err()).isZero();
         assertThat(hashes(resumed.out())).isEqualTo(expected);
 
-        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "res", "--verify");
+        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run-id", "res", "--verify");
         assertThat(replay.code()).as(replay.err()).isZero();
         assertThat(replay.out()).contains("student-0: 120 of 120 steps verified, every hash matches the log (final "
             + expected.get(0)).contains("student-1: 120 of 120 steps verified");
@@ -132,18 +132,18 @@ class ResumeAndReplayTest {
         assertThat(local.code()).as(local.err()).isZero();
         String quoted = java.util.regex.Pattern.quote(data.toString());
         assertThat(local.out()).as("the end of the run names the commands that replay, export and watch it")
-            .containsPattern("replay it: +ikd replay --data-dir " + quoted + " --run rp --verify")
-            .containsPattern("export one: +ikd export --data-dir " + quoted + " --run rp --student student-0 --out student-0.safetensors")
-            .containsPattern("watch it: +ikd dashboard --data-dir " + quoted + " --run rp");
+            .containsPattern("replay it: +ikd replay --data-dir " + quoted + " --run-id rp --verify")
+            .containsPattern("export one: +ikd export --data-dir " + quoted + " --run-id rp --student student-0 --out student-0.safetensors")
+            .containsPattern("watch it: +ikd dashboard --data-dir " + quoted + " --run-id rp");
 
         Path export = dir.resolve("rp.jsonl");
-        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "rp", "--verify",
+        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run-id", "rp", "--verify",
             "--train-student", "mlp:32:8", "--student-seed", "5", "--export", export.toString());
         assertThat(replay.code()).as(replay.err()).isZero();
         assertThat(replay.out()).contains("student-0: 30 of 30 steps verified").contains("student-1: 30 of 30 steps verified")
             .containsPattern("offline-mlp-32-8 +30 +0\\.\\d{4} +\\(offline: mlp:32:8, seed 5, soft targets of student-0\\)")
             .containsPattern("student-0 +30 +0\\.\\d{4} +\\(live\\)");
-        var asJson = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "rp", "--verify",
+        var asJson = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run-id", "rp", "--verify",
             "--train-student", "mlp:32:8", "--student-seed", "5", "--json");
         assertThat(asJson.code()).as(asJson.err()).isZero();
         JsonObject replayed = JsonParser.parseString(asJson.out().strip()).getAsJsonObject();
@@ -151,7 +151,7 @@ class ResumeAndReplayTest {
         assertThat(replayed.getAsJsonObject("verify").get("student_steps").getAsLong()).isEqualTo(60);
         assertThat(replay.out()).contains(String.format(java.util.Locale.ROOT, "%-14.4f (offline",
             replayed.getAsJsonObject("offline").get("test_accuracy").getAsDouble()));
-        var exported = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "rp", "--student", "student-1",
+        var exported = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run-id", "rp", "--student", "student-1",
             "--out", dir.resolve("student-1.safetensors").toString(), "--json");
         assertThat(exported.code()).as(exported.err()).isZero();
         JsonObject model = JsonParser.parseString(exported.out().strip()).getAsJsonObject();
@@ -180,7 +180,7 @@ class ResumeAndReplayTest {
                     }
                 }
             }
-            var caught = IkdCommandLineTest.ikd("replay", "--bootstrap", broker.bootstrapServers(), "--run", "rp-tampered",
+            var caught = IkdCommandLineTest.ikd("replay", "--bootstrap", broker.bootstrapServers(), "--run-id", "rp-tampered",
                 "--verify");
             assertThat(caught.code()).isEqualTo(1);
             assertThat(caught.out()).contains("student-0: 30 of 30 steps verified")

@@ -406,7 +406,7 @@ class SecurityTest {
             try {
                 System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
                 rc = new CommandLine(new Ikd()).execute("replay", "--bootstrap", broker.bootstrapServers(), "--kafka-config",
-                    broker.security().clientConfig(BrokerSecurity.ADMIN).toString(), "--keys", keys.toString(), "--run", runId,
+                    broker.security().clientConfig(BrokerSecurity.ADMIN).toString(), "--keys", keys.toString(), "--run-id", runId,
                     "--verify");
             } finally {
                 System.setOut(stdout);
@@ -420,7 +420,7 @@ class SecurityTest {
             try {
                 System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
                 rc = new CommandLine(new Ikd()).execute("export", "--bootstrap", broker.bootstrapServers(), "--kafka-config",
-                    broker.security().clientConfig(BrokerSecurity.ADMIN).toString(), "--keys", keys.toString(), "--run", runId,
+                    broker.security().clientConfig(BrokerSecurity.ADMIN).toString(), "--keys", keys.toString(), "--run-id", runId,
                     "--student", "student-0", "--out", model.toString());
             } finally {
                 System.setOut(stdout);

@@ -97,7 +97,7 @@ class TorchScriptTeacherTest {
             "--steps", "30", "--data-dir", data.toString(), "--run-id", "tsa", "--metrics-port", "-1");
         assertThat(local.code()).as(local.err()).isZero();
         Path out = dir.resolve("adapter.safetensors");
-        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "tsa", "--teacher-of", "student-0",
+        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run-id", "tsa", "--teacher-of", "student-0",
             "--out", out.toString());
         assertThat(export.code()).as(export.err()).isZero();
         assertThat(dev.ikd.learning.export.Safetensors.read(out).tensors().keySet())
@@ -110,7 +110,7 @@ class TorchScriptTeacherTest {
         var predicted = IkdCommandLineTest.ikd("predict", "--model", out.toString(), "--input", rows.toString());
         assertThat(predicted.code()).as(predicted.err()).isZero();
         assertThat(predicted.out()).containsPattern("row 1: \\d \\(0\\.\\d{4}\\)").containsPattern("row 2: \\d");
-        var whole = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "tsa", "--teacher", "--out",
+        var whole = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run-id", "tsa", "--teacher", "--out",
             dir.resolve("t.safetensors").toString());
         assertThat(whole.code()).isEqualTo(Ikd.USAGE);
         assertThat(whole.err()).contains("teacher is the TorchScript module").contains("export the adapter it learned");

@@ -62,10 +62,10 @@ class YourDataTest {
 
         // The table moves: replay says how to give it, then verifies the IAKD run on it.
         Path moved = Files.move(table, Files.createDirectories(dir.resolve("elsewhere")).resolve("flowers.csv"));
-        var lost = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "tab", "--verify");
+        var lost = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run-id", "tab", "--verify");
         assertThat(lost.code()).isNotZero();
         assertThat(lost.err()).contains("table " + table + " does not exist").contains("give the run's data with --data PATH");
-        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "tab", "--verify", "--data",
+        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run-id", "tab", "--verify", "--data",
             moved.toString(), "--train-student", "mlp:32:8");
         assertThat(replay.code()).as(replay.err()).isZero();
         assertThat(replay.out()).contains("student-0: 40 of 40 steps verified, every hash matches the log (final "
@@ -73,7 +73,7 @@ class YourDataTest {
             .containsPattern("offline-mlp-32-8 +40 +0\\.\\d{4}");
 
         Path student = dir.resolve("student-1.safetensors");
-        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "tab", "--student", "student-1",
+        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run-id", "tab", "--student", "student-1",
             "--out", student.toString(), "--data", moved.toString());
         assertThat(export.code()).as(export.err()).isZero();
         ModelCard card = ModelCard.read(dir.resolve("student-1.json"));
@@ -107,7 +107,7 @@ class YourDataTest {
         // The teacher, and the teacher as IKD shaped it for student-0 (its copy of φ): both predict.
         for (String[] which : new String[][] {{"--teacher"}, {"--teacher-of", "student-0"}}) {
             Path out = dir.resolve(which.length == 1 ? "teacher.safetensors" : "teacher-of-0.safetensors");
-            List<String> args = new java.util.ArrayList<>(List.of("export", "--data-dir", data.toString(), "--run", "tab", "--out",
+            List<String> args = new java.util.ArrayList<>(List.of("export", "--data-dir", data.toString(), "--run-id", "tab", "--out",
                 out.toString(), "--data", moved.toString()));
             args.addAll(List.of(which));
             var t = IkdCommandLineTest.ikd(args.toArray(String[]::new));
@@ -132,7 +132,7 @@ class YourDataTest {
             "--pretrain-steps", "60", "--data-dir", data.toString(), "--run-id", "ad", "--metrics-port", "-1");
         assertThat(local.code()).as(local.err()).isZero();
         Path out = dir.resolve("adapted.safetensors");
-        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "ad", "--teacher-of", "student-0",
+        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run-id", "ad", "--teacher-of", "student-0",
             "--out", out.toString());
         assertThat(export.code()).as(export.err()).isZero();
         assertThat(Safetensors.read(out).tensors()).containsKeys("head.w", "adapter.w1", "adapter.b1", "adapter.w2", "adapter.b2");
@@ -159,12 +159,12 @@ class YourDataTest {
             + "first, 0..1)");
         Map<String, String[]> live = reports(local.out());
         assertThat(Double.parseDouble(live.get("student-0")[0])).as("three classes: chance is 1/3").isGreaterThan(0.6);
-        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run", "img", "--verify");
+        var replay = IkdCommandLineTest.ikd("replay", "--data-dir", data.toString(), "--run-id", "img", "--verify");
         assertThat(replay.code()).as(replay.err()).isZero();
         assertThat(replay.out()).contains("student-1: 60 of 60 steps verified, every hash matches the log");
 
         Path student = dir.resolve("img.safetensors");
-        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run", "img", "--student", "student-0",
+        var export = IkdCommandLineTest.ikd("export", "--data-dir", data.toString(), "--run-id", "img", "--student", "student-0",
             "--out", student.toString());
         assertThat(export.code()).as(export.err()).isZero();
         ModelCard card = ModelCard.read(ModelCard.beside(student));

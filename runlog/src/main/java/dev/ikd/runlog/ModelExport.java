@@ -147,7 +147,7 @@ public final class ModelExport {
             return new Exported(net, teacher, 0);
         }
         if (state == null) {
-            throw new IllegalArgumentException("--teacher-of needs the teacher's state: give --state DIR (or --data-dir)");
+            throw new IllegalArgumentException("--teacher-of needs the teacher's state: give --state-dir DIR (or --data-dir)");
         }
         CheckpointFiles files = CheckpointFiles.of(state, runId, "teacher");
         var loaded = files.load(id).orElseThrow(() -> new IllegalArgumentException("no teacher checkpoint of " + id + " in "

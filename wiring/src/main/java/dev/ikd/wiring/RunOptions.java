@@ -78,8 +78,9 @@ public final class RunOptions {
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: parameters, splits, batches. Default: ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--swap", description = "IAKD stage swapping, p0[:constant|linear], e.g. 0.5:linear.")
-    String swap;
+    @Option(names = "--swap", description = "IAKD stage swapping, p0[:constant|linear], e.g. 0.5:linear (in ikd bench accuracy: "
+        + "the schedule of the IAKD methods, 0.5:linear unless given).")
+    public String swap;
 
     @Option(names = "--label-fraction", description = "Share of training labels the students may use. Default: ${ikd.preset.label-fraction}")
     Double labelFraction;
