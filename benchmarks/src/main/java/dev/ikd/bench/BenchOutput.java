@@ -80,4 +80,22 @@ public final class BenchOutput {
             return "";
         }
     }
+
+    /**
+     * Whether the user gave {@code option} to this benchmark, on its command line or in a config file:
+     * a benchmark whose own default differs from the run's (a long run, many students) keeps the
+     * user's value, whatever it is.
+     */
+    static boolean given(picocli.CommandLine.Model.CommandSpec spec, String option) {
+        var parsed = spec.commandLine().getParseResult();
+        if (parsed.hasMatchedOption(option)) {
+            return true;
+        }
+        var provider = spec.defaultValueProvider();
+        try {
+            return provider != null && provider.defaultValue(spec.findOption(option)) != null;
+        } catch (Exception e) {
+            return false;
+        }
+    }
 }

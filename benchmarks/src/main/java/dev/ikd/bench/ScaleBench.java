@@ -42,7 +42,8 @@ import dev.ikd.wiring.Teachers;
  * student (the size of its checkpoint of that student).
  */
 @Command(name = "scale", mixinStandardHelpOptions = true,
-    description = "Teacher cost and capacity as students are added, per teacher mode; writes scale.json and a PNG plot.")
+    description = "Teacher cost and capacity as students are added, per teacher mode; writes scale.json and a PNG plot. Here "
+        + "--students and --teacher-mode take lists, 1,2,4,8,16 and ikd,ikd-adapter unless given.")
 public final class ScaleBench implements Callable<Integer> {
 
     @Mixin
@@ -65,10 +66,9 @@ public final class ScaleBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // Here --students and --teacher-mode take lists: every count in every mode.
-        var given = spec.commandLine().getParseResult();
-        List<Integer> studentCounts = Arrays.stream((given.hasMatchedOption("--students") ? run.students : "1,2,4,8,16")
+        List<Integer> studentCounts = Arrays.stream((BenchOutput.given(spec, "--students") ? run.students : "1,2,4,8,16")
             .split(",")).map(RunOptions::studentCount).toList();
-        List<String> modes = List.of((given.hasMatchedOption("--teacher-mode") ? run.teacherMode : "ikd,ikd-adapter").split(","));
+        List<String> modes = List.of((BenchOutput.given(spec, "--teacher-mode") ? run.teacherMode : "ikd,ikd-adapter").split(","));
         List<TeacherMode> teacherModes = modes.stream().map(TeacherMode::parse).toList();
         run.students = "1";
         run.teacherMode = modes.get(0);

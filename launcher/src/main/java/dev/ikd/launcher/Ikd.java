@@ -33,6 +33,24 @@ public final class Ikd implements Runnable {
         "--state", "--state-dir",
         "--iakd-swap", "--swap");
 
+    /**
+     * Run options a command shares with the others but does not use, each with where it belongs: given
+     * on that command's line they stop it with one line instead of being accepted and doing nothing.
+     * (A config file may hold them: one run.properties serves every service of a run.)
+     */
+    static final java.util.Map<String, java.util.Map<String, String>> NOT_TAKEN = java.util.Map.of(
+        "pretrain", notTaken("pretraining takes --teacher, --pretrain-steps, --dataset, --seed and --device; the run's students, "
+            + "their steps and learning options belong to the run", "--steps", "--students", "--student", "--prefetch", "--lr",
+            "--momentum", "--temperature", "--alpha", "--beta", "--teacher-lr", "--teacher-leash", "--exam-batch", "--swap"));
+
+    private static java.util.Map<String, String> notTaken(String why, String... options) {
+        java.util.Map<String, String> m = new java.util.TreeMap<>();
+        for (String o : options) {
+            m.put(o, why);
+        }
+        return m;
+    }
+
     /** Exit code for bad command-line or configuration values. */
     static final int USAGE = 2;
     /** Exit code of a service that stopped to keep its guarantees (crash-only): the same command resumes it. */
@@ -139,6 +157,15 @@ public final class Ikd implements Runnable {
         // --print-config: the run's resolved options instead of the run, on every command that takes them.
         cli.setExecutionStrategy(parsed -> {
             CommandLine last = parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
+            var notTaken = NOT_TAKEN.getOrDefault(last.getCommandSpec().qualifiedName(" ").replaceFirst("^ikd ", ""), java.util.Map.of());
+            for (var matched : last.getParseResult().matchedOptions()) {
+                String why = notTaken.get(matched.longestName());
+                if (why != null) {
+                    last.getErr().println("ikd " + last.getCommandName() + ": " + matched.longestName() + " is not taken here (" + why
+                        + ")");
+                    return USAGE;
+                }
+            }
             for (var mixin : last.getCommandSpec().mixins().values()) {
                 if (mixin.userObject() instanceof RunOptions run && last.isUsageHelpRequested()) {
                     run.showPresetInHelp();

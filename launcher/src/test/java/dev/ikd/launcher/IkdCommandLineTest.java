@@ -109,6 +109,13 @@ class IkdCommandLineTest {
             todo.addAll(c.getSubcommands().values());
         }
         assertThat(options).doesNotContainAnyElementsOf(Ikd.RENAMED.keySet()).containsAll(Ikd.RENAMED.values());
+
+        // An option a command shares but does not use is refused there, naming what it takes.
+        Run pretrain = ikd("pretrain", "--dataset", "digits", "--steps", "5", "--out", dir.resolve("t.ckpt").toString());
+        assertThat(pretrain.code()).isEqualTo(Ikd.USAGE);
+        assertThat(pretrain.err().strip()).isEqualTo("ikd pretrain: --steps is not taken here (" + Ikd.NOT_TAKEN.get("pretrain")
+            .get("--steps") + ")");
+        assertThat(dir.resolve("t.ckpt")).doesNotExist();
     }
 
     @Test
