@@ -189,9 +189,9 @@ public final class RunProjection {
                 r.entropy = entropy(e.getSoftTargets().getProbabilities());
                 r.changed = version;
                 Bucket b = bucket(timestampMs);
-                b.teacherBusyUs += e.getSoftTargets().getTeacherBusyUs();
-                if (e.getSoftTargets().hasCacheHitRatio()) {
-                    b.cacheHitRatio = e.getSoftTargets().getCacheHitRatio();
+                b.teacherBusyUs += e.getMeasured().getBusyUs();
+                if (e.getMeasured().hasCacheHitRatio()) {
+                    b.cacheHitRatio = e.getMeasured().getCacheHitRatio();
                 }
             }
             case FEEDBACK -> {
@@ -221,7 +221,7 @@ public final class RunProjection {
                 r.teacherAccuracy = e.getTeacherUpdated().getTeacherExamAccuracy();
                 r.changed = version;
                 s.teacherVersions.put(e.getStep(), e.getTeacherUpdated().getTeacherVersion());
-                bucket(timestampMs).teacherBusyUs += e.getTeacherUpdated().getTeacherBusyUs();
+                bucket(timestampMs).teacherBusyUs += e.getMeasured().getBusyUs();
                 checkVersion(e.getStudentId(), s, e.getStep() + 1);
             }
             case DEAD_LETTER -> deadLetter(timestampMs, e);

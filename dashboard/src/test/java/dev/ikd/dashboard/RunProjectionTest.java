@@ -55,7 +55,8 @@ class RunProjectionTest {
 
     static Envelope targets(String student, long step, float... p) {
         return header(student, step, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTeacherVersion(step)
-            .setProbabilities(TensorCodec.encode(p, p.length / 2, 2)).setTeacherBusyUs(500_000)).build();
+            .setProbabilities(TensorCodec.encode(p, p.length / 2, 2))).setMeasured(dev.ikd.proto.v1.Measured.newBuilder()
+            .setBusyUs(500_000)).build();
     }
 
     static Envelope feedback(String student, long step, double kl) {

@@ -279,13 +279,12 @@ public final class StudentMachine implements Machine {
     }
 
     /**
-     * Whether two copies of a step's soft targets say the same: the teacher's version, temperature
-     * and probabilities. What the teacher reports beside them (its busy time, its cache's hit rate)
-     * may differ between a copy and one recomputed after a crash.
+     * Whether two copies of a step's soft targets say the same: the whole payload (the teacher's
+     * version, temperature and probabilities). What the teacher measured making them travels in the
+     * envelope's {@code measured}, outside the payload, and may differ in a recomputed copy.
      */
     static boolean sameTargets(SoftTargets a, SoftTargets b) {
-        return a.toBuilder().clearTeacherBusyUs().clearCacheHitRatio().build()
-            .equals(b.toBuilder().clearTeacherBusyUs().clearCacheHitRatio().build());
+        return a.equals(b);
     }
 
     /** Finish: the test accuracy and final hash, as this student's report (the same report if asked again). */

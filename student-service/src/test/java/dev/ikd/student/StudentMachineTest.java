@@ -210,8 +210,8 @@ class StudentMachineTest {
         void aCopyRecomputedAfterATeacherCrashDiffersOnlyInWhatTheTeacherReportsAndIsARepeat() {
             MachineScenario<StudentMachine> s = given(admitted()).when(targets(0));
             List<Envelope> answers = s.last();
-            Envelope recomputed = targets(0).toBuilder().setSoftTargets(targets(0).getSoftTargets().toBuilder()
-                .setTeacherBusyUs(1234).setCacheHitRatio(0.5)).build();
+            Envelope recomputed = targets(0).toBuilder().setMeasured(dev.ikd.proto.v1.Measured.newBuilder().setBusyUs(1234)
+                .setCacheHitRatio(0.5)).build();
             s.when(recomputed);
             assertThat(s.last()).isEqualTo(answers);
             assertThat(s.machine().stepsDone()).isEqualTo(1);

@@ -28,6 +28,7 @@ import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.Measured;
 import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.proto.v1.TeacherUpdated;
 import dev.ikd.runtime.processor.Input;
@@ -186,11 +187,12 @@ public final class TeacherMachine implements Machine {
         long cpu = StepListener.cpuNanos() - cpu0;
         shared.listener().onSoftTargets(new StepListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0, cpu));
         SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teacher.version()).setTemperature(teacher.temperature())
-            .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes())).setTeacherBusyUs(cpu / 1000);
+            .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes()));
+        Measured.Builder measured = Measured.newBuilder().setBusyUs(cpu / 1000);
         if (shared.backbone() instanceof FeatureCache cache) {
-            body.setCacheHitRatio(cache.hitRate());
+            measured.setCacheHitRatio(cache.hitRate());
         }
-        Envelope targets = header(k, Kind.SOFT_TARGETS).setSoftTargets(body).build();
+        Envelope targets = header(k, Kind.SOFT_TARGETS).setSoftTargets(body).setMeasured(measured).build();
         pending.put(k, targets);
         served = k;
         return List.of(targets);
@@ -273,8 +275,8 @@ public final class TeacherMachine implements Machine {
             return diverged(k, diverged);
         }
         updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
-            .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setTeacherBusyUs(cpu / 1000).setDriftKl(u.driftKl())
-            .setTeacherExamAccuracy(u.examAccuracy())).build();
+            .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setDriftKl(u.driftKl())
+            .setTeacherExamAccuracy(u.examAccuracy())).setMeasured(Measured.newBuilder().setBusyUs(cpu / 1000)).build();
         // The next soft targets come from the teacher that includes this update: two hops a step.
         List<Envelope> next = serve(k + window());
         if (!next.isEmpty() && next.get(0).getKind() == Kind.TEACHER_UPDATED) {
