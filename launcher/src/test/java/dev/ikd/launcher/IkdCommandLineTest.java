@@ -80,6 +80,72 @@ class IkdCommandLineTest {
         assertThat(ikd("bench").err()).contains("a benchmark is required (accuracy, dashboard, memory, overhead, scale)");
     }
 
+    /**
+     * Every run option does something: given another value than the run's, it changes the resolved
+     * configuration (--print-config), and the command line the wiring hands a service's own JVM
+     * (RunOptions.asArgs) makes the same configuration. A new option missing here fails the walk.
+     */
+    @Test
+    void everyRunOptionChangesTheResolvedRunAndTravelsToAServicesJvm() {
+        String csv = "csv:" + dir.resolve("t.csv");
+        String images = "images:" + dir.resolve("pictures");
+        java.util.Map<String, String[]> other = new java.util.TreeMap<>(java.util.Map.ofEntries(
+            java.util.Map.entry("--dataset", new String[] {"digits", "sentences"}),
+            java.util.Map.entry("--image-size", new String[] {images, "8"}),
+            java.util.Map.entry("--image-channels", new String[] {images, "3"}),
+            java.util.Map.entry("--image-max-pixels", new String[] {images, "77"}),
+            java.util.Map.entry("--csv-header", new String[] {csv, "no"}),
+            java.util.Map.entry("--label-column", new String[] {csv, "kind"}),
+            java.util.Map.entry("--csv-max-rows", new String[] {csv, "77"}),
+            java.util.Map.entry("--csv-max-columns", new String[] {csv, "77"}),
+            java.util.Map.entry("--csv-max-cell", new String[] {csv, "77"}),
+            java.util.Map.entry("--datasets-dir", new String[] {"digits", "elsewhere"}),
+            java.util.Map.entry("--teacher", new String[] {"digits", "mlp:32:64"}),
+            java.util.Map.entry("--student", new String[] {"digits", "mlp:32:8"}),
+            java.util.Map.entry("--teacher-mode", new String[] {"digits", "frozen"}),
+            java.util.Map.entry("--students", new String[] {"digits", "3"}),
+            java.util.Map.entry("--steps", new String[] {"digits", "7"}),
+            java.util.Map.entry("--seed", new String[] {"digits", "9"}),
+            java.util.Map.entry("--swap", new String[] {"digits", "0.5:linear"}),
+            java.util.Map.entry("--label-fraction", new String[] {"digits", "0.5"}),
+            java.util.Map.entry("--lr", new String[] {"digits", "0.5"}),
+            java.util.Map.entry("--momentum", new String[] {"digits", "0.5"}),
+            java.util.Map.entry("--temperature", new String[] {"digits", "3"}),
+            java.util.Map.entry("--alpha", new String[] {"digits", "0.5"}),
+            java.util.Map.entry("--beta", new String[] {"digits", "0.25"}),
+            java.util.Map.entry("--teacher-lr", new String[] {"digits", "0.5"}),
+            java.util.Map.entry("--teacher-leash", new String[] {"digits", "none"}),
+            java.util.Map.entry("--batch", new String[] {"digits", "16"}),
+            java.util.Map.entry("--exam-batch", new String[] {"digits", "16"}),
+            java.util.Map.entry("--pretrain-steps", new String[] {"digits", "7"}),
+            java.util.Map.entry("--prefetch", new String[] {"digits", "3"}),
+            java.util.Map.entry("--device", new String[] {"digits", "gpu"})));
+        var run = Ikd.commandLine().getSubcommands().get("train").getCommandSpec().mixins().get("run");
+        java.util.Set<String> options = new java.util.TreeSet<>();
+        run.options().forEach(o -> options.add(o.longestName()));
+        options.remove("--print-config");
+        assertThat(other.keySet()).as("a value to try for every run option").isEqualTo(options);
+        for (var e : other.entrySet()) {
+            String option = e.getKey();
+            String dataset = e.getValue()[0];
+            Run before = ikd("train", "--dataset", dataset, "--print-config");
+            Run after = ikd("train", "--dataset", dataset, option, e.getValue()[1], "--print-config");
+            assertThat(before.code()).as(option + ": " + before.err()).isZero();
+            if (after.code() != 0) {
+                assertThat(after.code()).as(option).isEqualTo(Ikd.USAGE);
+                assertThat(after.err().strip()).as(option + " refused with one line").startsWith("ikd: ").doesNotContain("\n");
+                continue;
+            }
+            assertThat(after.out()).as(option + " changes the resolved run").isNotEqualTo(before.out());
+            var options1 = new dev.ikd.wiring.RunOptions();
+            new picocli.CommandLine(options1).parseArgs("--dataset", dataset, option, e.getValue()[1]);
+            var options2 = new dev.ikd.wiring.RunOptions();
+            new picocli.CommandLine(options2).parseArgs(options1.asArgs().toArray(String[]::new));
+            assertThat(options2.resolved()).as(option + " travels to a service's JVM").isEqualTo(options1.resolved())
+                .isEqualTo(after.out());
+        }
+    }
+
     /** A renamed option's old spelling stops with one line naming the new one, on the command line and in a config file. */
     @Test
     void aRenamedOptionIsRefusedWithItsNewName() throws Exception {
