@@ -18,7 +18,10 @@ import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.train.Presets;
 import dev.ikd.core.train.TrainConfig;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** The options that describe a run, shared by train, pretrain and bench: the one place that parses them. */
 public final class RunOptions {
@@ -267,44 +270,35 @@ public final class RunOptions {
         return o;
     }
 
+    /** These options as picocli parsed them (this mixin's own model): where {@link #asArgs} reads them from. */
+    @Spec(Spec.Target.SELF)
+    CommandSpec self;
+
     /**
      * These options as a command line for another ikd process (the services of a benchmark run in
-     * their own JVMs): every option that was set, so that the other process builds the same run.
+     * their own JVMs): every option that has a value, read from picocli's model of this mixin, so an
+     * option added to this class travels without a list to keep.
      */
     public List<String> asArgs() {
-        List<String> a = new ArrayList<>(List.of("--dataset", dataset, "--datasets-dir", dataDir.toString(), "--teacher-mode",
-            teacherMode, "--students", students, "--steps", Long.toString(steps), "--seed", Long.toString(seed), "--prefetch",
-            Integer.toString(prefetch), "--device", device));
-        add(a, "--teacher", teacher);
-        add(a, "--student", student);
-        add(a, "--swap", swap);
-        add(a, "--label-fraction", labelFraction);
-        add(a, "--lr", lr);
-        add(a, "--momentum", momentum);
-        add(a, "--temperature", temperature);
-        add(a, "--alpha", alpha);
-        add(a, "--beta", beta);
-        add(a, "--teacher-lr", teacherLr);
-        add(a, "--teacher-leash", teacherLeash);
-        add(a, "--batch", batch);
-        add(a, "--exam-batch", examBatch);
-        add(a, "--pretrain-steps", pretrainSteps);
-        add(a, "--label-column", labelColumn);
-        add(a, "--image-size", imageSize);
-        add(a, "--image-channels", imageChannels);
-        add(a, "--csv-max-rows", csvMaxRows);
-        add(a, "--csv-max-columns", csvMaxColumns);
-        add(a, "--csv-max-cell", csvMaxCell);
-        add(a, "--image-max-pixels", imageMaxPixels);
-        a.addAll(List.of("--csv-header", csvHeader));
-        return a;
-    }
-
-    private static void add(List<String> args, String name, Object value) {
-        if (value != null) {
-            args.add(name);
-            args.add(value.toString());
+        if (self == null) {
+            throw new IllegalStateException("RunOptions.asArgs needs options that picocli parsed");
         }
+        List<String> a = new ArrayList<>();
+        for (OptionSpec o : self.options()) {
+            Object value = o.getValue();
+            if (value == null || o.longestName().equals("--print-config")) {
+                continue;
+            }
+            if (o.typeInfo().isBoolean()) {
+                if ((Boolean) value) {
+                    a.add(o.longestName());
+                }
+                continue;
+            }
+            a.add(o.longestName());
+            a.add(value.toString());
+        }
+        return a;
     }
 
     /** A student's model spec: one ikd builds and trains (a TorchScript module can only teach). */
