@@ -43,8 +43,24 @@ public final class BenchOutput {
         }
     }
 
-    /** The commit the working tree is at (with "+changes" when it has uncommitted ones), or "unknown" outside git. */
+    /**
+     * The commit this code was built from (with "+changes" when the build's tree had uncommitted
+     * ones), from the git.properties the build writes; without it, the commit the working tree is
+     * at; "unknown" outside git.
+     */
     static String commit() {
+        try (var in = BenchOutput.class.getResourceAsStream("git.properties")) {
+            if (in != null) {
+                var built = new java.util.Properties();
+                built.load(in);
+                String id = built.getProperty("git.commit.id.abbrev", "");
+                if (!id.isEmpty()) {
+                    return id + ("true".equals(built.getProperty("git.dirty")) ? "+changes" : "");
+                }
+            }
+        } catch (IOException e) {
+            // fall back to the working tree
+        }
         try {
             String head = run("git", "rev-parse", "--short=10", "HEAD");
             return head.isEmpty() ? "unknown" : head + (run("git", "status", "--porcelain", "--untracked-files=no").isEmpty() ? ""

@@ -32,4 +32,17 @@ class BenchOutputTest {
         assertThat(json.get("commit").getAsString()).isEqualTo(commit);
         assertThat(json.get("cpu").getAsString()).isEqualTo(cpu);
     }
+
+    /** The stamp names the commit the code was built from (git.properties, written by the build), which a copied jar keeps. */
+    @Test
+    void theStampIsTheCommitTheBuildWasMadeFrom() throws Exception {
+        var built = new java.util.Properties();
+        try (var in = BenchOutput.class.getResourceAsStream("git.properties")) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "built outside a git checkout: no git.properties");
+            built.load(in);
+        }
+        assertThat(built.getProperty("git.commit.id.abbrev")).matches("[0-9a-f]{10}");
+        assertThat(BenchOutput.commit()).isEqualTo(built.getProperty("git.commit.id.abbrev")
+            + ("true".equals(built.getProperty("git.dirty")) ? "+changes" : ""));
+    }
 }
