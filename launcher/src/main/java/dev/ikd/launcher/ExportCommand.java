@@ -3,6 +3,7 @@ package dev.ikd.launcher;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import com.google.gson.JsonObject;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.runlog.LogAccess;
 import dev.ikd.runlog.ModelExport;
@@ -84,7 +85,7 @@ final class ExportCommand implements Callable<Integer> {
         ModelExport.Written w = source.open(access -> ModelExport.write(RunLog.read(access, runId, manifest), model, runData::load,
             teacherState, out));
         if (json) {
-            var o = new com.google.gson.JsonObject();
+            var o = new JsonObject();
             o.addProperty("model", w.name());
             o.addProperty("run", runId);
             o.addProperty("file", w.file().toString());

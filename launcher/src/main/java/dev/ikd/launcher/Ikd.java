@@ -2,19 +2,21 @@ package dev.ikd.launcher;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
-import dev.ikd.embeddedkafka.BrokerException;
+import dev.ikd.bench.BenchCommand;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.MissingDataException;
 import dev.ikd.core.train.DivergedException;
+import dev.ikd.embeddedkafka.BrokerException;
 import dev.ikd.proto.kafka.LogReadException;
 import dev.ikd.runtime.RunFailedException;
 import dev.ikd.runtime.checkpoint.UnusableCheckpointException;
 import dev.ikd.runtime.processor.ServiceStoppedException;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import dev.ikd.bench.BenchCommand;
 import dev.ikd.wiring.RunOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
@@ -28,7 +30,7 @@ public final class Ikd implements Runnable {
      * spelling stops the command with one line naming the new one, on the command line and as a key
      * of a config file.
      */
-    static final java.util.Map<String, String> RENAMED = java.util.Map.of(
+    static final Map<String, String> RENAMED = Map.of(
         "--run", "--run-id",
         "--state", "--state-dir",
         "--iakd-swap", "--swap");
@@ -38,13 +40,13 @@ public final class Ikd implements Runnable {
      * on that command's line they stop it with one line instead of being accepted and doing nothing.
      * (A config file may hold them: one run.properties serves every service of a run.)
      */
-    static final java.util.Map<String, java.util.Map<String, String>> NOT_TAKEN = java.util.Map.of(
+    static final Map<String, Map<String, String>> NOT_TAKEN = Map.of(
         "pretrain", notTaken("pretraining takes --teacher, --pretrain-steps, --dataset, --seed and --device; the run's students, "
             + "their steps and learning options belong to the run", "--steps", "--students", "--student", "--prefetch", "--lr",
             "--momentum", "--temperature", "--alpha", "--beta", "--teacher-lr", "--teacher-leash", "--exam-batch", "--swap"));
 
-    private static java.util.Map<String, String> notTaken(String why, String... options) {
-        java.util.Map<String, String> m = new java.util.TreeMap<>();
+    private static Map<String, String> notTaken(String why, String... options) {
+        Map<String, String> m = new TreeMap<>();
         for (String o : options) {
             m.put(o, why);
         }
@@ -157,7 +159,7 @@ public final class Ikd implements Runnable {
         // --print-config: the run's resolved options instead of the run, on every command that takes them.
         cli.setExecutionStrategy(parsed -> {
             CommandLine last = parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
-            var notTaken = NOT_TAKEN.getOrDefault(last.getCommandSpec().qualifiedName(" ").replaceFirst("^ikd ", ""), java.util.Map.of());
+            var notTaken = NOT_TAKEN.getOrDefault(last.getCommandSpec().qualifiedName(" ").replaceFirst("^ikd ", ""), Map.of());
             for (var matched : last.getParseResult().matchedOptions()) {
                 String why = notTaken.get(matched.longestName());
                 if (why != null) {

@@ -4,16 +4,17 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.wiring.RunOptions;
+import dev.ikd.wiring.Teachers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import dev.ikd.wiring.RunOptions;
-import dev.ikd.wiring.Teachers;
 
 /** {@code ikd pretrain}: train a teacher on every label and save it as a checkpoint. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true, description = "Pretrain a teacher and write its checkpoint.")
@@ -41,7 +42,7 @@ final class PretrainCommand implements Callable<Integer> {
             Teachers.save(out, c, data, theta);
             double accuracy = Evaluation.testAccuracy(net, theta, data, manager);
             if (json) {
-                var o = new com.google.gson.JsonObject();
+                var o = new JsonObject();
                 o.addProperty("teacher", c.teacher().toString());
                 o.addProperty("dataset", data.name());
                 o.addProperty("test_accuracy", accuracy);

@@ -11,6 +11,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.proto.v1.Envelope;
@@ -21,8 +23,6 @@ import dev.ikd.runlog.RunDataOptions;
 import dev.ikd.runlog.RunLog;
 import dev.ikd.runlog.RunSignatures;
 import dev.ikd.wiring.RunOptions;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -9,17 +9,18 @@ import java.util.regex.Pattern;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.proto.topics.Acls;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
-import io.vertx.core.Future;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.ServiceOptions;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.StudentProgress;
+import io.vertx.core.Future;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code ikd student}: one student of a run, or a range of them in one process, against any Kafka cluster. */
 @Command(name = "student", mixinStandardHelpOptions = true,
@@ -66,7 +67,7 @@ final class StudentCommand implements Callable<Integer> {
             List<StudentVerticle> students = new ArrayList<>();
             for (int i = range.first(); i <= range.last(); i++) {
                 String id = Services.studentId(i);
-                var student = new StudentVerticle(service.wiring().config(id, dev.ikd.proto.topics.Acls.studentGroup(id)),
+                var student = new StudentVerticle(service.wiring().config(id, Acls.studentGroup(id)),
                     Services.student(c, data, i, run.prefetch), host.metrics("student"), manager, progress);
                 host.deploy(student, student::health);
                 students.add(student);

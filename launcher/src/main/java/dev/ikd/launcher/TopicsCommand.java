@@ -9,6 +9,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.topics.Topics;
@@ -95,8 +98,8 @@ final class TopicsCommand implements Runnable {
     }
 
     /** Each of ikd's topics (null where missing): partitions, replicas, settings, and each partition's leader and replicas. */
-    static com.google.gson.JsonObject describeJson(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
-        var out = new com.google.gson.JsonObject();
+    static JsonObject describeJson(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
+        var out = new JsonObject();
         var existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
         var present = Topics.ALL.stream().filter(existing::contains).toList();
         Map<String, TopicDescription> described = admin.describeTopics(present).allTopicNames().get(30, TimeUnit.SECONDS);
@@ -105,20 +108,20 @@ final class TopicsCommand implements Runnable {
         for (String topic : Topics.ALL) {
             TopicDescription d = described.get(topic);
             if (d == null) {
-                out.add(topic, com.google.gson.JsonNull.INSTANCE);
+                out.add(topic, JsonNull.INSTANCE);
                 continue;
             }
             Config c = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic));
-            var t = new com.google.gson.JsonObject();
+            var t = new JsonObject();
             t.addProperty("partitions", d.partitions().size());
             t.addProperty("replicas", d.partitions().get(0).replicas().size());
             for (String key : new String[] {TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, TopicConfig.RETENTION_MS_CONFIG,
                 TopicConfig.CLEANUP_POLICY_CONFIG}) {
                 t.addProperty(key, c.get(key).value());
             }
-            var parts = new com.google.gson.JsonArray();
+            var parts = new JsonArray();
             d.partitions().stream().sorted(java.util.Comparator.comparingInt(p -> p.partition())).forEach(p -> {
-                var o = new com.google.gson.JsonObject();
+                var o = new JsonObject();
                 o.addProperty("partition", p.partition());
                 o.addProperty("leader", p.leader() == null || p.leader().isEmpty() ? null : p.leader().idString());
                 o.addProperty("replicas", ids(p.replicas()));

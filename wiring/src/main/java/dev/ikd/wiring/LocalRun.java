@@ -8,9 +8,10 @@ import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.Params;
+import dev.ikd.core.train.StepListener;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import dev.ikd.core.train.StepListener;
+import dev.ikd.proto.topics.Acls;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
@@ -59,7 +60,7 @@ public final class LocalRun {
         List<StudentVerticle> students = new ArrayList<>();
         for (int i = 0; i < c.students(); i++) {
             String id = Services.studentId(i);
-            var s = new StudentVerticle(wiring.config(id, dev.ikd.proto.topics.Acls.studentGroup(id)), Services.student(c, data, i, wiring.prefetch()), host.metrics("student"),
+            var s = new StudentVerticle(wiring.config(id, Acls.studentGroup(id)), Services.student(c, data, i, wiring.prefetch()), host.metrics("student"),
                 manager, progress);
             host.deploy(s, s::health);
             students.add(s);

@@ -82,7 +82,7 @@ public final class Services {
          * share it), logging in and signing as its role: {@code coordinator}, {@code teacher} or the student.
          */
         public ProcessorConfig config(String serviceId, String group) {
-            String principal = group.equals(dev.ikd.proto.topics.Acls.studentGroup(serviceId)) ? serviceId : group;
+            String principal = group.equals(Acls.studentGroup(serviceId)) ? serviceId : group;
             SigningKey signer = keys == null ? null : RunKeys.signingKey(RunKeys.roleDirectory(keys, principal), principal);
             RunManifest manifest = keys == null ? null : RunKeys.manifest(keys);
             return new ProcessorConfig(new KafkaProcessor.Connection(kafka.apply(principal), "ikd-" + group + "-" + runId, tuning,
