@@ -93,18 +93,21 @@ class ArchitectureTest {
     }
 
     /**
-     * The coordinator's protocol and machine are a function of their inputs: time comes with the
-     * input or the tick, nothing is read from a clock, a file or a model. (The student's and the
-     * teacher's machines still read a clock for the CPU time they report; see docs/architecture.md.)
+     * The protocols and machines of the coordinator, the student and the teacher are a function of
+     * their inputs: time comes with the input or the tick, learning sits behind a port, and nothing
+     * is read from a clock, a file or a model.
      */
     @Test
-    void theCoordinatorsProtocolAndMachineReadNoClockNoFileAndNoModel() {
-        var pure = noClasses().that().resideInAPackage("dev.ikd.coordinator.protocol..");
-        pure.should().dependOnClassesThat().resideInAnyPackage("java.nio.file..", "java.io..", "ai.djl..", "dev.ikd.core..")
-            .check(classes);
+    void theProtocolsAndMachinesReadNoClockNoFileAndNoModel() {
+        var pure = noClasses().that().resideInAnyPackage("dev.ikd.coordinator.protocol..", "dev.ikd.student.protocol..",
+            "dev.ikd.teacher.protocol..");
+        pure.should().dependOnClassesThat().resideInAnyPackage("java.nio.file..", "java.io..", "ai.djl..", "dev.ikd.core..",
+            "dev.ikd.learning..").check(classes);
         pure.should().dependOnClassesThat().haveFullyQualifiedName(java.time.Clock.class.getName()).check(classes);
         pure.should().callMethod(System.class, "nanoTime").orShould().callMethod(System.class, "currentTimeMillis")
             .orShould().callMethod(java.time.Instant.class, "now").check(classes);
+        assertThat(classes.stream().filter(c -> c.getPackageName().endsWith(".protocol")).map(c -> c.getSimpleName()))
+            .as("the rule sees the machines").contains("CoordinatorMachine", "StudentMachine", "TeacherMachine");
     }
 
     /**

@@ -51,8 +51,8 @@ import dev.ikd.proto.v1.Tensor;
 import dev.ikd.runtime.KafkaTuning;
 import dev.ikd.runtime.checkpoint.CheckpointFiles;
 import dev.ikd.runtime.checkpoint.UnusableCheckpointException;
-import dev.ikd.student.StudentMachine;
 import dev.ikd.student.StudentService;
+import dev.ikd.student.protocol.StudentMachine;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -227,7 +227,7 @@ class BadInputTest {
         Dataset data = options.loadDataset();
         CheckpointFiles files = CheckpointFiles.of(dir.resolve("state"), RUN_ID, "student-0");
         try (NDManager manager = NDManager.newBaseManager()) {
-            var service = new StudentService(Services.student(c, data, 0, 1), RUN_ID, Clock.systemUTC(), StepListener.NONE, manager,
+            var service = new StudentService(Services.student(c, data, 0, 1), RUN_ID, StepListener.NONE, manager,
                 null, null);
             try (StudentMachine student = service.fresh("student-0")) {
                 for (long n = 1; n <= 2; n++) {

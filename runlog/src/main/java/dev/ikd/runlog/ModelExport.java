@@ -26,7 +26,7 @@ import dev.ikd.proto.v1.DatasetSpec;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.TeacherBlock;
 import dev.ikd.runtime.checkpoint.CheckpointFiles;
-import dev.ikd.student.StudentMachine;
+import dev.ikd.student.StudentLearner;
 
 /**
  * A model of a run as a safetensors file with a JSON model card beside it: a student rebuilt from
@@ -90,7 +90,7 @@ public final class ModelExport {
         try (NDManager manager = NDManager.newBaseManager()) {
             Exported model;
             if (which.student() != null) {
-                try (StudentMachine student = Replay.finished(log, id, data, manager)) {
+                try (StudentLearner student = Replay.finished(log, id, data, manager)) {
                     model = new Exported(student.network(), student.parameters().copy(manager), log.steps(id).size());
                 }
             } else {

@@ -20,7 +20,9 @@ import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.runtime.Position;
 import dev.ikd.runtime.processor.Input;
-import dev.ikd.student.StudentMachine;
+import dev.ikd.student.StudentLearner;
+import dev.ikd.student.StudentSettings;
+import dev.ikd.student.protocol.StudentMachine;
 
 /**
  * A student rebuilt from a run's log (docs/architecture.md §8): its own machine, fed the logged
@@ -46,8 +48,7 @@ public final class Replay {
         List<RunLog.Step> steps = log.steps(id);
         long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
         try (NDManager manager = NDManager.newBaseManager();
-             StudentMachine student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager)) {
-            student.apply(input(log.admitted(id).orElseThrow()));
+             StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager)) {
             long replayed = 0;
             for (RunLog.Step s : steps) {
                 String hash = student.relearnCourse(s.softTargets());
@@ -72,7 +73,7 @@ public final class Replay {
      * stops before the planned steps, or when the rebuilt student does not end on the hash its
      * report (or its last exam result) names. The caller closes the machine.
      */
-    public static StudentMachine finished(RunLog log, String id, Dataset data, NDManager manager) {
+    public static StudentLearner finished(RunLog log, String id, Dataset data, NDManager manager) {
         Envelope enrollment = log.enrollment(id);
         List<RunLog.Step> steps = log.steps(id);
         long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
@@ -80,9 +81,8 @@ public final class Replay {
             throw new IllegalArgumentException(id + " of run " + log.runId() + " stops at step " + steps.size() + " of " + planned
                 + " in the log; export takes a student that finished");
         }
-        StudentMachine student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager);
+        StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager);
         try {
-            student.apply(input(log.admitted(id).orElseThrow()));
             for (RunLog.Step s : steps) {
                 student.relearnCourse(s.softTargets());
             }
@@ -102,7 +102,7 @@ public final class Replay {
 
     /**
      * A new student of {@code spec} and {@code seed}, trained offline on the soft targets {@code source}
-     * received, on the same data terms; its report (test accuracy, hash) as the machine writes it.
+     * received, on the same data terms; its report (test accuracy, hash) as a student's machine writes it.
      */
     public static Envelope trainOffline(RunLog log, String source, Dataset data, ModelSpec spec, long seed, NDManager manager) {
         List<RunLog.Step> steps = log.steps(source);
@@ -110,10 +110,12 @@ public final class Replay {
             throw new IllegalArgumentException(source + " has no complete step in the log of run " + log.runId());
         }
         String id = offlineId(spec);
-        try (StudentMachine student = replayed(log, settingsOf(id, log.enrollment(source), data, spec, seed, steps.size()), manager)) {
+        StudentSettings settings = settingsOf(id, log.enrollment(source), data, spec, seed, steps.size());
+        StudentLearner learner = replayed(log, settings, manager);
+        try (StudentMachine student = new StudentMachine(settings.machine(log.runId()), learner)) { // closes the learner
             student.apply(input(log.admitted(source).orElseThrow()));
             for (RunLog.Step s : steps) {
-                student.relearnCourse(s.softTargets());
+                learner.relearnCourse(s.softTargets());
             }
             return student.apply(input(Envelopes.header(log.runId(), id, steps.size(), Kind.FINISH, "replay", Clock.systemUTC())
                 .setFinish(Finish.newBuilder().setReason("replayed")).build())).get(0);
@@ -131,8 +133,8 @@ public final class Replay {
     }
 
     /** A fresh student of {@code settings}; with IAKD, holding the teacher's blocks as the log recorded them. */
-    static StudentMachine replayed(RunLog log, StudentMachine.Settings settings, NDManager manager) {
-        StudentMachine student = StudentMachine.fresh(settings, log.runId(), Clock.systemUTC(), StepListener.NONE, manager);
+    static StudentLearner replayed(RunLog log, StudentSettings settings, NDManager manager) {
+        StudentLearner student = StudentLearner.fresh(settings, StepListener.NONE, manager);
         if (settings.swap().enabled()) {
             try (NDManager scope = manager.newSubManager()) {
                 student.useTeacherBlocks(TeacherBlocks.assemble(log.runId(), log.teacherBlocks(),
@@ -146,7 +148,7 @@ public final class Replay {
     }
 
     /** The student as it enrolled; with {@code spec} and {@code seed} a new one on the same data terms. */
-    static StudentMachine.Settings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed, long steps) {
+    static StudentSettings settingsOf(String id, Envelope enrollment, Dataset data, ModelSpec spec, Long seed, long steps) {
         var en = enrollment.getEnrollment();
         var hp = en.getHyperParameters();
         SwapSchedule swap = hp.getSwap().isEmpty() ? SwapSchedule.OFF : SwapSchedule.parse(hp.getSwap());
@@ -159,7 +161,7 @@ public final class Replay {
             teacher = RunData.model(en.getTeacherModel());
         }
         var d = en.getDataset();
-        return new StudentMachine.Settings(id, data, spec != null ? spec : RunData.model(en.getStudentModel()),
+        return new StudentSettings(id, data, spec != null ? spec : RunData.model(en.getStudentModel()),
             new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
             seed != null ? seed : hp.getSeed(), hp.getBatchSize(), hp.getExamBatchSize(), steps, d.getSplitSeed(),
             d.getLabelFraction(), d.getQuizFraction(), TeacherMode.parse(hp.getTeacherMode()),

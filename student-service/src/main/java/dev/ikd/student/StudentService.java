@@ -1,6 +1,5 @@
 package dev.ikd.student;
 
-import java.time.Clock;
 import java.util.function.Supplier;
 
 import ai.djl.ndarray.NDManager;
@@ -12,6 +11,7 @@ import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.state.StudentState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.processor.Service;
+import dev.ikd.student.protocol.StudentMachine;
 
 /**
  * A student on the processor: it takes its own records of {@code ikd.control} and
@@ -20,9 +20,8 @@ import dev.ikd.runtime.processor.Service;
  */
 public final class StudentService implements Service<StudentMachine> {
 
-    private final StudentMachine.Settings settings;
+    private final StudentSettings settings;
     private final String runId;
-    private final Clock clock;
     private final StepListener listener;
     private final NDManager manager;
     private final Supplier<Params> teacherBlocks;
@@ -33,12 +32,11 @@ public final class StudentService implements Service<StudentMachine> {
      * @param teacherBlocks the teacher's stages an IAKD student swaps in (asked once, when the machine is made); null without swapping
      * @param key           the public key this student signs with (null: the run does not sign)
      */
-    public StudentService(StudentMachine.Settings settings, String runId, Clock clock, StepListener listener, NDManager manager,
+    public StudentService(StudentSettings settings, String runId, StepListener listener, NDManager manager,
                           Supplier<Params> teacherBlocks, java.security.PublicKey key) {
         this.keySha256 = key == null ? null : dev.ikd.proto.sign.Signatures.fingerprint(key.getEncoded());
         this.settings = settings;
         this.runId = runId;
-        this.clock = clock;
         this.listener = listener;
         this.manager = manager;
         this.teacherBlocks = teacherBlocks;
@@ -66,19 +64,21 @@ public final class StudentService implements Service<StudentMachine> {
 
     @Override
     public StudentMachine fresh(String key) {
-        return withBlocks(StudentMachine.fresh(settings, runId, clock, listener, manager));
+        return new StudentMachine(settings.machine(runId), withBlocks(StudentLearner.fresh(settings, listener, manager)));
     }
 
     @Override
     public StudentMachine restore(String key, Any state) {
         try {
-            return withBlocks(StudentMachine.restore(settings, runId, clock, listener, manager, state.unpack(StudentState.class)));
+            StudentState saved = state.unpack(StudentState.class);
+            return StudentMachine.restore(settings.machine(runId), withBlocks(StudentLearner.restore(settings, listener, manager, saved)),
+                saved);
         } catch (InvalidProtocolBufferException e) {
             throw new CheckpointException("the saved state is not a student's: " + e.getMessage(), e);
         }
     }
 
-    private StudentMachine withBlocks(StudentMachine m) {
+    private StudentLearner withBlocks(StudentLearner m) {
         if (teacherBlocks != null) {
             try (Params blocks = teacherBlocks.get()) {
                 m.useTeacherBlocks(blocks);

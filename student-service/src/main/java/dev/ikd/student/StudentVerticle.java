@@ -11,6 +11,7 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.learning.blocks.TeacherBlocks;
 import dev.ikd.learning.metrics.MetricsListener;
+import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.StudentReport;
@@ -20,6 +21,7 @@ import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.KafkaProcessor;
 import dev.ikd.runtime.processor.Processor;
 import dev.ikd.runtime.processor.ProcessorConfig;
+import dev.ikd.student.protocol.StudentMachine;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -38,7 +40,7 @@ public final class StudentVerticle extends AbstractVerticle {
     public static final String TEACHER_ID = "teacher";
 
     private final ProcessorConfig config;
-    private final StudentMachine.Settings settings;
+    private final StudentSettings settings;
     private final ServiceMetrics metrics;
     private final NDManager manager;
     private final StepListener progress;
@@ -48,7 +50,7 @@ public final class StudentVerticle extends AbstractVerticle {
     private KafkaProcessor<StudentMachine> kafka;
 
     /** @param progress hears this student's steps besides its metrics (a progress line), or {@link StepListener#NONE} */
-    public StudentVerticle(ProcessorConfig config, StudentMachine.Settings settings, ServiceMetrics metrics, NDManager manager,
+    public StudentVerticle(ProcessorConfig config, StudentSettings settings, ServiceMetrics metrics, NDManager manager,
                            StepListener progress) {
         this.config = config;
         this.settings = settings;
@@ -61,7 +63,7 @@ public final class StudentVerticle extends AbstractVerticle {
     public void start(Promise<Void> started) {
         String me = settings.studentId();
         pool = ProcessorConfig.pool(vertx, config.serviceId(), 1);
-        var service = new StudentService(settings, config.runId(), Clock.systemUTC(),
+        var service = new StudentService(settings, config.runId(),
             StepListener.all(new MetricsListener(metrics), progress), manager, settings.swap().enabled() ? this::teacherBlocks : null,
             config.kafka().signer() == null ? null : config.kafka().signer().publicKey());
         kafka = new KafkaProcessor<>(config.kafka(), config.settings(0, ProcessorConfig.LEARNER_UNACKED),
@@ -90,7 +92,8 @@ public final class StudentVerticle extends AbstractVerticle {
             return List.of();
         }
         state = "ENROLLING";
-        return List.of(m.enrollment(config.kafka().signer() == null ? null : config.kafka().signer().publicKey()));
+        return List.of(settings.enrollment(config.runId(), config.kafka().signer() == null ? null : config.kafka().signer().publicKey(),
+            Envelopes.micros(Clock.systemUTC())));
     }
 
     private void observe(StudentMachine m) {

@@ -1,6 +1,5 @@
 package dev.ikd.teacher;
 
-import java.time.Clock;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -20,6 +19,7 @@ import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.processor.Service;
+import dev.ikd.teacher.protocol.TeacherMachine;
 import io.micrometer.core.instrument.Gauge;
 
 /**
@@ -52,12 +52,13 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
     /** Requests one micro-batch takes at most. */
     static final int MAX_BATCH_REQUESTS = 64;
 
-    private final TeacherMachine.Shared shared;
+    private final TeacherLearner.Shared shared;
+    private final TeacherMachine.Settings terms;
     private final NDManager manager;
     private final FeatureCache cache;
 
     /** Sets up the shared backbone: the whole training set's cache is filled here, so call it off the event loop. */
-    public TeacherService(Settings settings, String runId, Clock clock, ServiceMetrics metrics, StepListener listener,
+    public TeacherService(Settings settings, String runId, ServiceMetrics metrics, StepListener listener,
                           NDManager parent) {
         this.manager = parent.newSubManager();
         boolean shared = settings.mode() != TeacherMode.IKD;
@@ -86,7 +87,10 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
                 .tag("service", metrics.service()).register(metrics.registry());
         }
         SharedBackbone backbone = cache != null ? cache : batcher;
-        this.shared = new TeacherMachine.Shared(settings, runId, clock, backbone, manager, listener);
+        this.shared = new TeacherLearner.Shared(settings, backbone, manager, listener);
+        this.terms = new TeacherMachine.Settings(runId, settings.teacherId(), settings.mode().cliName(),
+            settings.mode() == TeacherMode.FROZEN, settings.mode() == TeacherMode.PESF, settings.data().name(),
+            settings.data().sha256(), settings.data().classes());
     }
 
     /** The shared backbone's feature cache; null in mode ikd, where every student's φ moves, or when micro-batching. */
@@ -110,13 +114,13 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
 
     @Override
     public TeacherMachine fresh(String key) {
-        return TeacherMachine.fresh(shared, key);
+        return new TeacherMachine(terms, shared, key);
     }
 
     @Override
     public TeacherMachine restore(String key, Any state) {
         try {
-            return TeacherMachine.restore(shared, key, state.unpack(PupilState.class));
+            return TeacherMachine.restore(terms, shared, key, state.unpack(PupilState.class));
         } catch (InvalidProtocolBufferException e) {
             throw new CheckpointException("the saved state is not a teacher's: " + e.getMessage(), e);
         }

@@ -15,6 +15,7 @@ import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.processor.KafkaProcessor;
 import dev.ikd.runtime.processor.Processor;
 import dev.ikd.runtime.processor.ProcessorConfig;
+import dev.ikd.teacher.protocol.TeacherMachine;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -63,7 +64,7 @@ public final class TeacherVerticle extends AbstractVerticle {
         }
         pool = ProcessorConfig.pool(vertx, config.serviceId(), WORKERS);
         // Setting up may fill the feature cache (a forward over the training set): on a worker, not the event loop.
-        pool.executeBlocking(() -> new TeacherService(settings, config.runId(), Clock.systemUTC(), metrics,
+        pool.executeBlocking(() -> new TeacherService(settings, config.runId(), metrics,
                 new MetricsListener(metrics), manager), false)
             .compose(s -> {
                 service = s;

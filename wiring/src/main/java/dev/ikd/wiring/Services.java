@@ -25,7 +25,7 @@ import dev.ikd.runtime.KafkaTuning;
 import dev.ikd.runtime.processor.FaultPoints;
 import dev.ikd.runtime.processor.KafkaProcessor;
 import dev.ikd.runtime.processor.ProcessorConfig;
-import dev.ikd.student.StudentMachine;
+import dev.ikd.student.StudentSettings;
 import dev.ikd.teacher.TeacherService;
 import org.apache.kafka.clients.admin.Admin;
 
@@ -90,6 +90,7 @@ public final class Services {
         }
     }
 
+    /** Student {@code index}'s id on the wire; the in-process trainer's {@code TrainConfig.studentId} is the same. */
     public static String studentId(int index) {
         return dev.ikd.proto.envelope.Envelopes.studentId(index);
     }
@@ -122,8 +123,8 @@ public final class Services {
     }
 
     /** @param prefetch how many steps of a frozen teacher's soft targets the student holds ahead */
-    public static StudentMachine.Settings student(TrainConfig c, Dataset data, int index, int prefetch) {
-        return new StudentMachine.Settings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
+    public static StudentSettings student(TrainConfig c, Dataset data, int index, int prefetch) {
+        return new StudentSettings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
             c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
             c.swap(), c.teacher(), prefetch);
     }

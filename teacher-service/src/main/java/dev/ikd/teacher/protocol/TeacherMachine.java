@@ -1,85 +1,74 @@
-package dev.ikd.teacher;
+package dev.ikd.teacher.protocol;
 
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 
-import ai.djl.ndarray.NDManager;
 import com.google.protobuf.Message;
-import dev.ikd.core.checkpoint.CheckpointException;
-import dev.ikd.core.data.Plan;
-import dev.ikd.core.data.Splits;
-import dev.ikd.core.learn.Divergence;
-import dev.ikd.core.learn.FeatureCache;
-import dev.ikd.core.learn.SharedBackbone;
-import dev.ikd.core.learn.Teacher;
-import dev.ikd.core.learn.TeacherMode;
-import dev.ikd.core.model.Params;
-import dev.ikd.core.train.DivergedException;
-import dev.ikd.core.train.StepListener;
-import dev.ikd.core.train.WireSteps;
-import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.state.ParamGroup;
 import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.Kind;
-import dev.ikd.proto.v1.Measured;
 import dev.ikd.proto.v1.SoftTargets;
+import dev.ikd.proto.v1.Tensor;
 import dev.ikd.proto.v1.TeacherUpdated;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
 
 /**
- * The teacher as one student sees it, as a state machine (docs/architecture.md §5): that student's φ
- * copy or adapter, and where its protocol stands. Admitted, it sends SoftTargets(0) at once; each
- * Feedback(k) is its exam step, applied once and answered with TeacherUpdated(k) for the coordinator
- * and SoftTargets(k+1) — from the teacher that now includes it — for the student: two hops a step. A
- * frozen teacher's soft targets do not depend on feedback, so it keeps a window of them in flight.
- * A repeated request gets the recorded answer, never a second update; content is checked before the
- * protocol; a refused input changes nothing. Until its student is admitted the machine holds nothing
- * worth saving.
+ * The teacher as one student sees it, as a state machine (docs/architecture.md §5): where that
+ * student's protocol stands, and its teacher behind the {@link Teaching} port. Admitted, it sends
+ * SoftTargets(0) at once; each Feedback(k) is its exam step, applied once and answered with
+ * TeacherUpdated(k) for the coordinator and SoftTargets(k+1) — from the teacher that now includes
+ * it — for the student: two hops a step. A frozen teacher's soft targets do not depend on feedback,
+ * so it keeps a window of them in flight. A repeated request gets the recorded answer, never a
+ * second update; content is checked before the protocol; a refused input changes nothing. Until its
+ * student is admitted the machine holds nothing worth saving. Time comes with the {@link Input}.
  */
 public final class TeacherMachine implements Machine {
 
-    /** What every student's teacher shares: the settings, the frozen backbone, where tensors live, who hears the steps. */
-    record Shared(TeacherService.Settings settings, String runId, Clock clock, SharedBackbone backbone, NDManager manager,
-                  StepListener listener) {
+    /**
+     * What every student's teacher shares.
+     *
+     * @param mode         the teacher mode this teacher runs, as the command line names it
+     * @param frozen       whether its soft targets never change (mode frozen), so a window of them may be in flight
+     * @param courseLogits whether its exam step needs the student's course logits (pesf)
+     */
+    public record Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
+                           String dataSha256, int classes) {
     }
 
-    private final Shared shared;
+    private final Settings settings;
+    private final Teaching.School school;
     private final String studentId;
     private Envelope admitted;
     private boolean finished;
-    private Teacher teacher;
-    private Plan plan;
+    private Teaching teaching;
     private long served = -1;
     private long applied = -1;
     private long finalVersion;
     /** Once finished: what this student's teacher had learned (its φ copy or adapter), kept for export; null if nothing. */
-    private dev.ikd.proto.state.ParamGroup learned;
+    private ParamGroup learned;
     /** Soft targets sent and not yet answered by feedback, by step. */
     private final TreeMap<Long, Envelope> pending = new TreeMap<>();
     private Envelope updated;
     private Feedback appliedFeedback;
 
-    private TeacherMachine(Shared shared, String studentId) {
-        this.shared = shared;
+    /** A student this teacher has not admitted (yet): it refuses everything but the admission. */
+    public TeacherMachine(Settings settings, Teaching.School school, String studentId) {
+        this.settings = settings;
+        this.school = school;
         this.studentId = studentId;
     }
 
-    /** A student this teacher has not admitted (yet): it refuses everything but the admission. */
-    static TeacherMachine fresh(Shared shared, String studentId) {
-        return new TeacherMachine(shared, studentId);
-    }
-
     /** The student's teacher exactly as {@link #state} saved it. */
-    static TeacherMachine restore(Shared shared, String studentId, PupilState saved) {
-        TeacherMachine m = new TeacherMachine(shared, studentId);
+    public static TeacherMachine restore(Settings settings, Teaching.School school, String studentId, PupilState saved) {
+        TeacherMachine m = new TeacherMachine(settings, school, studentId);
         m.admitted = saved.getAdmitted();
         m.finished = saved.getFinished();
         m.served = saved.getServed();
@@ -90,20 +79,7 @@ public final class TeacherMachine implements Machine {
         m.updated = saved.hasUpdated() ? saved.getUpdated() : null;
         m.appliedFeedback = saved.hasAppliedFeedback() ? saved.getAppliedFeedback() : null;
         if (!m.finished) {
-            m.enroll();
-            if (m.teacher.trainable() != null) {
-                try (NDManager scope = shared.manager().newSubManager()) {
-                    Params trainable = ParamsCodec.params(saved.getTrainable(), scope);
-                    String difference = trainable.layoutDifference(m.teacher.trainable());
-                    if (difference != null) {
-                        throw new CheckpointException("the saved teacher of " + studentId + " is another model: " + difference);
-                    }
-                    m.teacher.restore(trainable, ParamsCodec.params(saved.getVelocity(), scope), saved.getVersion(),
-                        saved.hasGathered() ? ParamsCodec.params(saved.getGathered(), scope) : null, saved.getGatheredSteps());
-                }
-            } else {
-                m.teacher.restore(null, null, saved.getVersion(), null, 0);
-            }
+            m.teaching = school.restore(studentId, m.admitted.getAdmitted().getEnrollment(), saved);
         }
         return m;
     }
@@ -112,9 +88,9 @@ public final class TeacherMachine implements Machine {
     public List<Envelope> apply(Input input) {
         Envelope e = input.envelope();
         return switch (e.getKind()) {
-            case ADMITTED -> admitted(e);
+            case ADMITTED -> admitted(input);
             case COURSE_START -> courseStart(e);
-            case FEEDBACK -> feedback(e);
+            case FEEDBACK -> feedback(input);
             case FINISH, ABORT -> finish();
             default -> throw new RejectedMessageException("the teacher does not take " + e.getKind() + " messages");
         };
@@ -124,17 +100,17 @@ public final class TeacherMachine implements Machine {
      * Admitted: this student's teacher, set up from what it enrolled with, and its first soft targets
      * (a frozen teacher's whole window of them); once: a repeat changes nothing.
      */
-    private List<Envelope> admitted(Envelope e) {
+    private List<Envelope> admitted(Input input) {
+        Envelope e = input.envelope();
         var a = e.getAdmitted();
-        TeacherService.Settings s = shared.settings();
-        if (!s.mode().cliName().equals(a.getTeacherMode())) {
+        if (!settings.mode().equals(a.getTeacherMode())) {
             throw new RejectedMessageException("student " + studentId + " was admitted for teacher mode " + a.getTeacherMode()
-                + ", but this teacher runs mode " + s.mode().cliName());
+                + ", but this teacher runs mode " + settings.mode());
         }
         String sha = a.getEnrollment().getDataset().getSha256();
-        if (!s.data().sha256().equals(sha)) {
+        if (!settings.dataSha256().equals(sha)) {
             throw new RejectedMessageException("student " + studentId + " was admitted with data set " + sha + ", but this teacher "
-                + "holds " + s.data().name() + " " + s.data().sha256());
+                + "holds " + settings.dataName() + " " + settings.dataSha256());
         }
         var hp = a.getEnrollment().getHyperParameters();
         if (hp.getBatchSize() < 1 || hp.getExamBatchSize() < 1) {
@@ -145,54 +121,36 @@ public final class TeacherMachine implements Machine {
             return List.of();
         }
         admitted = e;
-        enroll();
+        teaching = school.enroll(studentId, a.getEnrollment());
         List<Envelope> out = new ArrayList<>();
         for (long k = 0; k < window() && !finished; k++) {
-            out.addAll(serve(k));
+            out.addAll(serve(input, k));
         }
         return out;
-    }
-
-    private void enroll() {
-        var en = admitted.getAdmitted().getEnrollment();
-        var hp = en.getHyperParameters();
-        var d = en.getDataset();
-        TeacherService.Settings s = shared.settings();
-        plan = Plan.of(Splits.of(d.getTrainSize(), d.getLabelFraction(), d.getQuizFraction(), d.getSplitSeed()), hp.getBatchSize(),
-            hp.getExamBatchSize(), hp.getSeed(), false);
-        teacher = Teacher.enroll(s.net(), s.pretrained(), s.mode(), s.config(), hp.getTemperature(), hp.getSeed() + 3,
-            shared.backbone(), shared.manager());
     }
 
     /** How many steps of soft targets may be in flight: a learning teacher's depend on the last feedback, so one. */
     private long window() {
         var hp = admitted.getAdmitted().getEnrollment().getHyperParameters();
-        return shared.settings().mode() == TeacherMode.FROZEN ? Math.max(1, hp.getPrefetch()) : 1;
+        return settings.frozen() ? Math.max(1, hp.getPrefetch()) : 1;
+    }
+
+    private int batchSize() {
+        return admitted.getAdmitted().getEnrollment().getHyperParameters().getBatchSize();
     }
 
     /** Soft targets for step k's course batch from the teacher as it is now; nothing past the plan. */
-    private List<Envelope> serve(long k) {
+    private List<Envelope> serve(Input input, long k) {
         if (k >= admitted.getAdmitted().getSteps()) {
             return List.of();
         }
-        int[] ids = plan.course().batch(k);
-        TeacherService.Settings s = shared.settings();
-        long t0 = System.nanoTime();
-        long cpu0 = StepListener.cpuNanos();
-        float[] probs = WireSteps.softTargets(teacher, s.data(), ids, s.type(), shared.manager());
-        String diverged = Divergence.ofMatrix("a soft target", probs, s.data().classes());
-        if (diverged != null) {
-            return diverged(k, diverged);
+        Teaching.Served s = teaching.serve(k);
+        if (s.diverged() != null) {
+            return diverged(input, k, s.diverged());
         }
-        long cpu = StepListener.cpuNanos() - cpu0;
-        shared.listener().onSoftTargets(new StepListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0, cpu));
-        SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teacher.version()).setTemperature(teacher.temperature())
-            .setProbabilities(TensorCodec.encode(probs, ids.length, s.data().classes()));
-        Measured.Builder measured = Measured.newBuilder().setBusyUs(cpu / 1000);
-        if (shared.backbone() instanceof FeatureCache cache) {
-            measured.setCacheHitRatio(cache.hitRate());
-        }
-        Envelope targets = header(k, Kind.SOFT_TARGETS).setSoftTargets(body).setMeasured(measured).build();
+        SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teaching.version()).setTemperature(s.temperature())
+            .setProbabilities(TensorCodec.encode(s.probabilities(), batchSize(), settings.classes()));
+        Envelope targets = header(input, k, Kind.SOFT_TARGETS).setSoftTargets(body).setMeasured(s.measured()).build();
         pending.put(k, targets);
         served = k;
         return List.of(targets);
@@ -224,12 +182,12 @@ public final class TeacherMachine implements Machine {
      * Feedback(k): the exam step on d, applied once and answered with the update and the next soft
      * targets; a repeat gets the recorded TeacherUpdated.
      */
-    private List<Envelope> feedback(Envelope e) {
+    private List<Envelope> feedback(Input input) {
+        Envelope e = input.envelope();
         var f = e.getFeedback();
-        TeacherService.Settings s = shared.settings();
         // Content first (byte length, finite values), whoever it is for; the batch shape once the step is known.
         TensorCodec.toFloats(f.getD(), TensorCodec.Finite.REQUIRED);
-        if (s.mode() == TeacherMode.PESF) {
+        if (settings.courseLogits()) {
             TensorCodec.toFloats(f.getCourseLogits(), TensorCodec.Finite.REQUIRED);
         }
         requireAdmitted();
@@ -254,31 +212,23 @@ public final class TeacherMachine implements Machine {
             throw new RejectedMessageException("stale teacher version: feedback for step " + k + " answers version "
                 + f.getTeacherVersion() + ", soft targets were version " + servedVersion);
         }
-        int[] ids = plan.course().batch(k);
-        int classes = s.data().classes();
-        float[] d = matrix(f.getD(), ids.length, classes, "feedback d");
-        float[] logits = s.mode() == TeacherMode.PESF
-            ? matrix(f.getCourseLogits(), ids.length, classes, "course logits")
-            : new float[ids.length * classes];
-        long t0 = System.nanoTime();
-        long cpu0 = StepListener.cpuNanos();
-        Teacher.Update u = WireSteps.teach(teacher, s.data(), ids, plan.exam().batch(k), k, admitted.getAdmitted().getSteps(), d,
-            logits, s.type(), shared.manager());
-        long cpu = StepListener.cpuNanos() - cpu0;
-        shared.listener().onTeacherStep(new StepListener.TeacherStepped(studentId, k, u.loss(), u.version(), u.driftKl(),
-            u.examAccuracy(), System.nanoTime() - t0, cpu));
+        int rows = batchSize();
+        float[] d = matrix(f.getD(), rows, settings.classes(), "feedback d");
+        float[] logits = settings.courseLogits()
+            ? matrix(f.getCourseLogits(), rows, settings.classes(), "course logits")
+            : new float[rows * settings.classes()];
+        Teaching.Update u = teaching.teach(k, admitted.getAdmitted().getSteps(), d, logits);
         appliedFeedback = f;
         applied = k;
         pending.remove(k);
-        String diverged = Divergence.ofLoss("the teacher's loss", u.loss());
-        if (diverged != null) {
-            return diverged(k, diverged);
+        if (u.diverged() != null) {
+            return diverged(input, k, u.diverged());
         }
-        updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
+        updated = header(input, k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
             .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setDriftKl(u.driftKl())
-            .setTeacherExamAccuracy(u.examAccuracy())).setMeasured(Measured.newBuilder().setBusyUs(cpu / 1000)).build();
+            .setTeacherExamAccuracy(u.examAccuracy())).setMeasured(u.measured()).build();
         // The next soft targets come from the teacher that includes this update: two hops a step.
-        List<Envelope> next = serve(k + window());
+        List<Envelope> next = serve(input, k + window());
         if (!next.isEmpty() && next.get(0).getKind() == Kind.TEACHER_UPDATED) {
             return next; // they were not finite: the coordinator hears why instead
         }
@@ -292,9 +242,10 @@ public final class TeacherMachine implements Machine {
      * in a TeacherUpdated that carries only the reason, and aborts the run; nothing else is sent, and
      * a nudge gets the same answer.
      */
-    private List<Envelope> diverged(long k, String what) {
-        updated = header(k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
-            .setDiverged("the teacher of " + DivergedException.line(studentId, k, what)).setTeacherVersion(teacher.version())).build();
+    private List<Envelope> diverged(Input input, long k, String what) {
+        updated = header(input, k, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder()
+            .setDiverged("the teacher of " + studentId + " diverged at step " + k + ": " + what)
+            .setTeacherVersion(teaching.version())).build();
         finish();
         return List.of(updated);
     }
@@ -305,12 +256,12 @@ public final class TeacherMachine implements Machine {
             return List.of(); // already stopped (its own divergence, then the run's abort): nothing left to do
         }
         requireAdmitted();
-        finalVersion = teacher.version();
-        learned = teacher.trainable() == null ? null : ParamsCodec.group(teacher.trainable());
+        finalVersion = teaching.version();
+        learned = teaching.learned();
         finished = true;
         pending.clear();
-        teacher.close();
-        teacher = null;
+        teaching.close();
+        teaching = null;
         return List.of();
     }
 
@@ -320,7 +271,7 @@ public final class TeacherMachine implements Machine {
         }
     }
 
-    private static float[] matrix(dev.ikd.proto.v1.Tensor t, int rows, int cols, String what) {
+    private static float[] matrix(Tensor t, int rows, int cols, String what) {
         long[] shape = TensorCodec.shape(t);
         if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
             throw new RejectedMessageException(what + " has shape " + Arrays.toString(shape) + ", the batch needs ["
@@ -335,18 +286,15 @@ public final class TeacherMachine implements Machine {
             return null;
         }
         var b = PupilState.newBuilder().setAdmitted(admitted).setFinished(finished).setServed(served).setApplied(applied)
-            .setVersion(teacher == null ? finalVersion : teacher.version()).addAllPending(pending.values());
+            .setVersion(version()).addAllPending(pending.values());
         if (updated != null) {
             b.setUpdated(updated);
         }
         if (appliedFeedback != null) {
             b.setAppliedFeedback(appliedFeedback);
         }
-        if (teacher != null && teacher.trainable() != null) {
-            b.setTrainable(ParamsCodec.group(teacher.trainable())).setVelocity(ParamsCodec.group(teacher.velocity()));
-            if (teacher.gathered() != null) {
-                b.setGathered(ParamsCodec.group(teacher.gathered())).setGatheredSteps(teacher.gatheredSteps());
-            }
+        if (teaching != null) {
+            teaching.saveTo(b);
         } else if (learned != null) {
             b.setTrainable(learned); // 'ikd export --teacher-of' reads it
         }
@@ -359,18 +307,18 @@ public final class TeacherMachine implements Machine {
     }
 
     public long version() {
-        return teacher == null ? finalVersion : teacher.version();
+        return teaching == null ? finalVersion : teaching.version();
     }
 
     @Override
     public void close() {
-        if (teacher != null) {
-            teacher.close();
-            teacher = null;
+        if (teaching != null) {
+            teaching.close();
+            teaching = null;
         }
     }
 
-    private Envelope.Builder header(long step, Kind kind) {
-        return Envelopes.header(shared.runId(), studentId, step, kind, shared.settings().teacherId(), shared.clock());
+    private Envelope.Builder header(Input input, long step, Kind kind) {
+        return Envelopes.header(settings.runId(), studentId, step, kind, settings.teacherId(), input.nowUs());
     }
 }

@@ -1,0 +1,163 @@
+package dev.ikd.student;
+
+import ai.djl.ndarray.NDManager;
+import dev.ikd.core.checkpoint.CheckpointException;
+import dev.ikd.core.data.Plan;
+import dev.ikd.core.data.Splits;
+import dev.ikd.core.learn.Divergence;
+import dev.ikd.core.learn.Student;
+import dev.ikd.core.model.Network;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Swap;
+import dev.ikd.core.train.Evaluation;
+import dev.ikd.core.train.StepListener;
+import dev.ikd.core.train.WireSteps;
+import dev.ikd.learning.params.ParamsCodec;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.state.StudentState;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.student.protocol.Learner;
+
+/**
+ * One student's learning on DJL, behind the machine's {@link Learner} port: θ and its velocity,
+ * the batches its plan fixes for each step, the steps of {@link WireSteps} (the same ones the
+ * in-process trainer takes), and the measuring: how long a step took goes to the listener, never
+ * into what the machine sends.
+ */
+public final class StudentLearner implements Learner {
+
+    private final StudentSettings settings;
+    private final StepListener listener;
+    private final NDManager manager;
+    private final Network net;
+    private final Network teacherNet;
+    private final Student student;
+    private final Plan plan;
+    private Params teacherBlocks;
+
+    private StudentLearner(StudentSettings settings, StepListener listener, NDManager parent, StudentState saved) {
+        this.settings = settings;
+        this.listener = listener;
+        this.manager = parent.newSubManager();
+        this.net = Network.build(settings.spec(), settings.data());
+        this.teacherNet = settings.swap().enabled() ? Network.build(settings.teacherSpec(), settings.data()) : null;
+        this.plan = Plan.of(Splits.of(settings.data().trainSize(), settings.labelFraction(), settings.quizFraction(),
+            settings.splitSeed()), settings.batchSize(), settings.examBatchSize(), settings.seed(), false);
+        Student fresh = Student.fresh(net, settings.config(), settings.seed(), settings.type(), manager);
+        if (saved == null) {
+            this.student = fresh;
+            return;
+        }
+        try (NDManager scope = manager.newSubManager()) {
+            Params theta = ParamsCodec.params(saved.getTheta(), scope);
+            Params velocity = ParamsCodec.params(saved.getVelocity(), scope);
+            String difference = theta.layoutDifference(fresh.parameters());
+            if (difference != null) {
+                throw new CheckpointException("the saved student is another model: " + difference);
+            }
+            this.student = new Student(net, settings.config(), theta, velocity, saved.getStepsDone(), manager);
+        } finally {
+            fresh.close();
+        }
+    }
+
+    /** A student that has learned nothing: parameters from its seed, zero velocity. */
+    public static StudentLearner fresh(StudentSettings settings, StepListener listener, NDManager parent) {
+        return new StudentLearner(settings, listener, parent, null);
+    }
+
+    /** θ, velocity and steps as {@code saved} holds them; a state of another model is refused with the reason. */
+    public static StudentLearner restore(StudentSettings settings, StepListener listener, NDManager parent, StudentState saved) {
+        return new StudentLearner(settings, listener, parent, saved);
+    }
+
+    @Override
+    public long stepsDone() {
+        return student.stepsDone();
+    }
+
+    @Override
+    public Step learn(float[] p) {
+        long k = student.stepsDone();
+        int[] ids = plan.course().batch(k);
+        long t0 = System.nanoTime();
+        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, plan.labeledMask(ids), plan.exam().batch(k), p,
+            swap(k), settings.teacherMode(), settings.type(), manager);
+        listener.onStudentStep(new StepListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
+            r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
+        return new Step(r.feedback(), r.courseLogits(), r.courseLoss(), r.distillKl(), r.examLoss(), r.examAccuracy(),
+            r.paramSha256(), Divergence.ofStudentStep(r, settings.data().classes()));
+    }
+
+    @Override
+    public Report report() {
+        double accuracy = Evaluation.testAccuracy(net, student.parameters(), settings.data(), manager);
+        listener.onFinished(new StepListener.StudentFinished(settings.studentId(), student.stepsDone(), accuracy,
+            student.parameterHash()));
+        return new Report(accuracy, student.parameterHash());
+    }
+
+    @Override
+    public void saveTo(StudentState.Builder state) {
+        state.setStepsDone(student.stepsDone()).setTheta(ParamsCodec.group(student.parameters()))
+            .setVelocity(ParamsCodec.group(student.velocity()));
+    }
+
+    /**
+     * Replay: the next step's course step alone, on soft targets read back from the log; no exam.
+     * Returns the hash of θ' after it, which the logged exam result of that step must name.
+     */
+    public String relearnCourse(Envelope targets) {
+        long k = student.stepsDone();
+        var st = targets.getSoftTargets();
+        if (targets.getKind() != Kind.SOFT_TARGETS || targets.getStep() != k) {
+            throw new IllegalArgumentException(targets.getKind() + " of step " + targets.getStep() + " replayed while "
+                + settings.studentId() + " is at step " + k);
+        }
+        if (st.getTeacherVersion() != settings.expectedVersion(k)) {
+            throw new IllegalArgumentException("soft targets of step " + k + " are version " + st.getTeacherVersion() + ", "
+                + settings.studentId() + " learns step " + k + " from version " + settings.expectedVersion(k));
+        }
+        int[] ids = plan.course().batch(k);
+        float[] p = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        return WireSteps.courseStep(student, settings.data(), ids, plan.labeledMask(ids), p, swap(k), settings.type(), manager);
+    }
+
+    /** IAKD: the teacher's frozen stages this student swaps in (from ikd.teacher-blocks); needed before the first step. */
+    public void useTeacherBlocks(Params blocks) {
+        this.teacherBlocks = blocks.copy(manager);
+    }
+
+    /** Step k's swap mask, drawn from the student's seed and k as the in-process run draws it. */
+    private Swap swap(long k) {
+        if (!settings.swap().enabled()) {
+            return Swap.NONE;
+        }
+        if (teacherBlocks == null) {
+            throw new IllegalStateException(settings.studentId() + " swaps teacher stages but has no teacher blocks");
+        }
+        return new Swap(teacherNet, teacherBlocks, settings.swap().mask(settings.seed(), k, settings.steps(),
+            teacherNet.stageCount() - 1));
+    }
+
+    public String parameterHash() {
+        return student.parameterHash();
+    }
+
+    /** θ as it stands (owned by this learner: copy it to keep it past {@link #close}). */
+    public Params parameters() {
+        return student.parameters();
+    }
+
+    /** The network this student's parameters belong to. */
+    public Network network() {
+        return net;
+    }
+
+    @Override
+    public void close() {
+        student.close();
+        manager.close();
+    }
+}

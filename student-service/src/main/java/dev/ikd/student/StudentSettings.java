@@ -1,0 +1,80 @@
+package dev.ikd.student;
+
+import java.security.PublicKey;
+
+import ai.djl.ndarray.types.DataType;
+import com.google.protobuf.ByteString;
+import dev.ikd.core.data.Dataset;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.SwapSchedule;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.ModelSpec;
+import dev.ikd.learning.data.RunData;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.v1.Enrollment;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.HyperParameters;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.student.protocol.StudentMachine;
+
+/**
+ * What one student is: its id, model, course settings, seed (parameters and batches), the data
+ * terms it enrolls with, and how it learns from its teacher.
+ *
+ * @param prefetch steps of a frozen teacher's soft targets that may come ahead
+ */
+public record StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                              int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                              TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch) {
+
+    public StudentSettings {
+        if (prefetch < 1) {
+            throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);
+        }
+    }
+
+    /** Without stage swapping, one step of soft targets at a time. */
+    public StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                           int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                           TeacherMode teacherMode, DataType type) {
+        this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
+            teacherMode, type, SwapSchedule.OFF, null, 1);
+    }
+
+    /** How many steps of soft targets may come ahead: a learning teacher's depend on the last feedback, so one. */
+    int window() {
+        return teacherMode == TeacherMode.FROZEN ? prefetch : 1;
+    }
+
+    /** The version of the teacher whose soft targets step k must learn from. */
+    long expectedVersion(long k) {
+        return machine("").expectedVersion(k);
+    }
+
+    /** The protocol's terms for this student in run {@code runId}. */
+    public StudentMachine.Settings machine(String runId) {
+        return new StudentMachine.Settings(runId, studentId, steps, batchSize, data.classes(), window(),
+            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF);
+    }
+
+    /**
+     * The enrollment request of run {@code runId}, sent at {@code nowUs}: model, data terms and
+     * hyper-parameters, registering {@code key} as the one this student signs with (null: the run does not sign).
+     */
+    public Envelope enrollment(String runId, PublicKey key, long nowUs) {
+        Enrollment.Builder enrollment = Enrollment.newBuilder().setStudentModel(RunData.model(spec))
+            .setDataset(RunData.spec(data, splitSeed, labelFraction, quizFraction))
+            .setHyperParameters(HyperParameters.newBuilder().setLearningRate(config.learningRate()).setMomentum(config.momentum())
+                .setTemperature(config.temperature()).setAlpha(config.alpha()).setBatchSize(batchSize)
+                .setExamBatchSize(examBatchSize).setSteps(steps).setSeed(seed)
+                .setSwap(swap.enabled() ? swap.toString() : "")
+                .setTeacherMode(teacherMode.cliName()).setPrefetch(window()));
+        if (swap.enabled()) {
+            enrollment.setTeacherModel(RunData.model(teacherSpec));
+        }
+        if (key != null) {
+            enrollment.setPublicKey(ByteString.copyFrom(key.getEncoded()));
+        }
+        return Envelopes.header(runId, studentId, 0, Kind.ENROLLMENT, studentId, nowUs).setEnrollment(enrollment).build();
+    }
+}

@@ -1,0 +1,39 @@
+package dev.ikd.student.protocol;
+
+import dev.ikd.proto.state.StudentState;
+
+/**
+ * The student's learning as its machine sees it: a port, so the rules can be tested with no model
+ * and no data set. Behind it, the shell's learner runs the course step, the exam and the feedback
+ * on DJL ({@code WireSteps}), measures them and tells the listeners.
+ */
+public interface Learner extends AutoCloseable {
+
+    /** Steps learned so far: step {@code stepsDone()} is the next one. */
+    long stepsDone();
+
+    /** Learns the next step from the teacher's soft targets {@code p} ([batch, classes] row-major, finite). */
+    Step learn(float[] p);
+
+    /** The test accuracy and the parameter hash after the last step. */
+    Report report();
+
+    /** Writes the parameters and the steps done into a student's saved state. */
+    void saveTo(StudentState.Builder state);
+
+    @Override
+    void close();
+
+    /**
+     * What one step computed: the feedback d for the teacher ([batch, classes]), the course logits
+     * (for a teacher that needs them), the losses, the exam, the hash of θ' — or, when something was
+     * not finite, {@code diverged} names it ("the exam loss is NaN") and the numbers mean nothing.
+     */
+    record Step(float[] feedback, float[] courseLogits, double courseLoss, double distillKl, double examLoss, double examAccuracy,
+                String paramSha256, String diverged) {
+    }
+
+    /** A finished student: its accuracy on the test split and the SHA-256 of its parameters. */
+    record Report(double testAccuracy, String paramSha256) {
+    }
+}

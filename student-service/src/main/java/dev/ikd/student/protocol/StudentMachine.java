@@ -1,0 +1,306 @@
+package dev.ikd.student.protocol;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeMap;
+
+import com.google.protobuf.Message;
+import dev.ikd.proto.codec.TensorCodec;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.state.StudentState;
+import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.ExamResult;
+import dev.ikd.proto.v1.Feedback;
+import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.SoftTargets;
+import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.runtime.processor.Input;
+import dev.ikd.runtime.processor.Machine;
+
+/**
+ * One student's protocol as a state machine (docs/architecture.md §5): step k runs as soon as
+ * SoftTargets(k) of the teacher version it expects is here (and the student is admitted); it
+ * answers with Feedback(k) for the teacher and ExamResult(k) for the coordinator. Soft targets that
+ * come early (before the admission, or from a frozen teacher sending ahead) are held, up to the
+ * window. A repeated request for the last step gets its recorded answers again; nothing is learned
+ * twice. Content is checked before the protocol, and a refused input changes nothing.
+ *
+ * <p>The machine is a function of its state and its inputs: the learning is behind the
+ * {@link Learner} port, time comes with the {@link Input}, and {@link #state} is everything there is
+ * (with the learner's parameters), so {@link #restore} continues bit for bit.
+ */
+public final class StudentMachine implements Machine {
+
+    /**
+     * The protocol's terms for one student.
+     *
+     * @param window        how many steps of soft targets may come ahead (a learning teacher's depend on the last feedback: 1)
+     * @param frozenTeacher whether every step learns from teacher version 0 (a frozen teacher) rather than version k
+     * @param courseLogits  whether the feedback carries the student's course logits (a teacher that shapes its features, pesf)
+     */
+    public record Settings(String runId, String studentId, long steps, int batchSize, int classes, int window,
+                           boolean frozenTeacher, boolean courseLogits) {
+
+        public Settings {
+            if (window < 1) {
+                throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + window);
+            }
+        }
+
+        /** The version of the teacher whose soft targets step k must learn from: one update per step, or none at all. */
+        public long expectedVersion(long k) {
+            return frozenTeacher ? 0 : k;
+        }
+    }
+
+    private static final String DIVERGED = "diverged at step ";
+
+    private final Settings settings;
+    private final Learner learner;
+    private boolean admitted;
+    private String stopped = "";
+    private long teacherVersion = -1;
+    private List<Envelope> lastAnswers = List.of();
+    private Envelope learnedSoftTargets;
+    private Envelope report;
+    private final TreeMap<Long, Envelope> held = new TreeMap<>();
+
+    /** A student that has learned nothing yet (its learner fresh). */
+    public StudentMachine(Settings settings, Learner learner) {
+        this.settings = settings;
+        this.learner = learner;
+    }
+
+    /** The student exactly as {@link #state} saved it, with a learner restored from the same state. */
+    public static StudentMachine restore(Settings settings, Learner learner, StudentState saved) {
+        StudentMachine m = new StudentMachine(settings, learner);
+        m.admitted = saved.getAdmitted();
+        m.stopped = saved.getStopped();
+        m.teacherVersion = saved.getTeacherVersion();
+        m.lastAnswers = List.copyOf(saved.getLastAnswersList());
+        m.learnedSoftTargets = saved.hasLearnedSoftTargets() ? saved.getLearnedSoftTargets() : null;
+        m.report = saved.hasReport() ? saved.getReport() : null;
+        saved.getHeldSoftTargetsList().forEach(e -> m.held.put(e.getStep(), e));
+        return m;
+    }
+
+    @Override
+    public List<Envelope> apply(Input input) {
+        Envelope e = input.envelope();
+        if (!stopped.isEmpty() && (e.getKind() == Kind.ABORT || e.getKind() == Kind.FINISH)) {
+            return List.of(); // the run's end, or the abort that follows this student's own stop: nothing left to do
+        }
+        if (diverged() && e.getKind() == Kind.COURSE_START && e.getStep() == learner.stepsDone() - 1) {
+            return lastAnswers; // a nudge before the coordinator heard why: the same answer again
+        }
+        if (!stopped.isEmpty()) {
+            throw new RejectedMessageException(settings.studentId() + " " + stopped + "; it takes no more messages");
+        }
+        return switch (e.getKind()) {
+            case ADMITTED -> admitted(input);
+            case REFUSED -> stop("was refused: " + e.getRefused().getReason());
+            case ABORT -> stop("was aborted: " + e.getAbort().getReason());
+            case COURSE_START -> courseStart(e);
+            case SOFT_TARGETS -> softTargets(input);
+            case FINISH -> finish(input);
+            default -> throw new RejectedMessageException("a student does not take " + e.getKind() + " messages");
+        };
+    }
+
+    /** Admitted: the student may learn; soft targets that overtook the admission on their own topic are used now. */
+    private List<Envelope> admitted(Input input) {
+        admitted = true;
+        return tryStep(input);
+    }
+
+    private List<Envelope> stop(String why) {
+        stopped = why;
+        return List.of();
+    }
+
+    /**
+     * CourseStart(k): the coordinator's nudge when step k is overdue. The last step done is answered
+     * again; the step the student waits for needs its soft targets, not this.
+     */
+    private List<Envelope> courseStart(Envelope e) {
+        long k = e.getStep();
+        if (!admitted) {
+            throw new RejectedMessageException("CourseStart for step " + k + " before " + settings.studentId() + " was admitted");
+        }
+        if (k < learner.stepsDone()) {
+            return repeatOf(e);
+        }
+        if (k > learner.stepsDone()) {
+            throw new RejectedMessageException("out of order: CourseStart for step " + k + " while " + settings.studentId()
+                + " is at step " + learner.stepsDone());
+        }
+        return List.of();
+    }
+
+    /**
+     * SoftTargets(k): the teacher's p. Its content (shape [batch, classes], finite values) is checked
+     * first, then the teacher version it must come from, then the protocol: a repeat, a step past the
+     * window or the plan, a second copy of what is held.
+     */
+    private List<Envelope> softTargets(Input input) {
+        Envelope e = input.envelope();
+        long k = e.getStep();
+        var st = e.getSoftTargets();
+        long[] shape = TensorCodec.shape(st.getProbabilities());
+        if (shape.length != 2 || shape[0] != settings.batchSize() || shape[1] != settings.classes()) {
+            throw new RejectedMessageException("soft targets have shape " + Arrays.toString(shape) + ", the course batch needs ["
+                + settings.batchSize() + ", " + settings.classes() + "]");
+        }
+        TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        long expected = settings.expectedVersion(k);
+        if (st.getTeacherVersion() != expected) {
+            throw new RejectedMessageException((st.getTeacherVersion() < expected ? "stale" : "unexpected") + " teacher version: soft "
+                + "targets for step " + k + " are version " + st.getTeacherVersion() + ", " + settings.studentId()
+                + " learns step " + k + " from version " + expected);
+        }
+        long done = learner.stepsDone();
+        if (k < done) {
+            if (k == done - 1 && !sameTargets(st, learnedSoftTargets.getSoftTargets())) {
+                throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
+                    + " differ from the ones already learned from");
+            }
+            return repeatOf(e);
+        }
+        if (k >= settings.steps()) {
+            throw new RejectedMessageException("soft targets for step " + k + ", but " + settings.studentId() + " takes "
+                + settings.steps() + " steps");
+        }
+        if (k >= done + settings.window()) {
+            throw new RejectedMessageException("out of order: soft targets for step " + k + " while " + settings.studentId()
+                + " is at step " + done + " and holds at most " + settings.window() + " ahead");
+        }
+        Envelope already = held.get(k);
+        if (already != null) {
+            if (!sameTargets(st, already.getSoftTargets())) {
+                throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
+                    + " differ from the ones already held for it");
+            }
+            return List.of();
+        }
+        held.put(k, e);
+        return tryStep(input);
+    }
+
+    /**
+     * Whether two copies of a step's soft targets say the same: the whole payload (the teacher's
+     * version, temperature and probabilities). What the teacher measured making them travels in the
+     * envelope's {@code measured}, outside the payload, and may differ in a recomputed copy.
+     */
+    static boolean sameTargets(SoftTargets a, SoftTargets b) {
+        return a.equals(b);
+    }
+
+    /** Finish: the test accuracy and final hash, as this student's report (the same report if asked again). */
+    private List<Envelope> finish(Input input) {
+        long done = learner.stepsDone();
+        if (done != settings.steps()) {
+            throw new RejectedMessageException("Finish after " + done + " of " + settings.steps() + " steps");
+        }
+        if (report == null) {
+            Learner.Report r = learner.report();
+            report = header(input, done, Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder().setSteps(done)
+                .setTestAccuracy(r.testAccuracy()).setParamSha256(r.paramSha256())).build();
+        }
+        return List.of(report);
+    }
+
+    private List<Envelope> repeatOf(Envelope e) {
+        if (e.getStep() != learner.stepsDone() - 1) {
+            throw new RejectedMessageException("stale " + e.getKind() + ": step " + e.getStep() + " of " + settings.studentId()
+                + " was done long ago (now at step " + learner.stepsDone() + ")");
+        }
+        return lastAnswers;
+    }
+
+    /** Learns every step whose soft targets are here, in order, once admitted and until one diverges; their answers, in order. */
+    private List<Envelope> tryStep(Input input) {
+        List<Envelope> out = new ArrayList<>();
+        while (admitted && stopped.isEmpty() && held.containsKey(learner.stepsDone())) {
+            out.addAll(learn(input, held.remove(learner.stepsDone())));
+        }
+        return out;
+    }
+
+    private List<Envelope> learn(Input input, Envelope targets) {
+        long k = learner.stepsDone();
+        var st = targets.getSoftTargets();
+        Learner.Step r = learner.learn(TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED));
+        learnedSoftTargets = targets;
+        if (r.diverged() != null) {
+            // Nothing that is not finite leaves the student: the coordinator hears why and aborts the run.
+            stopped = DIVERGED + k + ": " + r.diverged();
+            lastAnswers = List.of(header(input, k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder()
+                .setDiverged(settings.studentId() + " " + stopped).setTeacherVersion(st.getTeacherVersion())).build());
+            return lastAnswers;
+        }
+        int rows = settings.batchSize();
+        var feedback = Feedback.newBuilder().setTeacherVersion(st.getTeacherVersion())
+            .setD(TensorCodec.encode(r.feedback(), rows, settings.classes())).setCourseLoss(r.courseLoss()).setDistillKl(r.distillKl());
+        if (settings.courseLogits()) {
+            feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
+        }
+        lastAnswers = List.of(header(input, k, Kind.FEEDBACK).setFeedback(feedback).build(),
+            header(input, k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setExamLoss(r.examLoss())
+                .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())
+                .setTeacherVersion(st.getTeacherVersion())).build());
+        teacherVersion = st.getTeacherVersion();
+        return lastAnswers;
+    }
+
+    @Override
+    public Message state() {
+        var s = StudentState.newBuilder().setAdmitted(admitted).setStopped(stopped).setTeacherVersion(teacherVersion)
+            .addAllLastAnswers(lastAnswers);
+        learner.saveTo(s);
+        if (learnedSoftTargets != null) {
+            s.setLearnedSoftTargets(learnedSoftTargets);
+        }
+        if (report != null) {
+            s.setReport(report);
+        }
+        s.addAllHeldSoftTargets(held.values());
+        return s.build();
+    }
+
+    public boolean isAdmitted() {
+        return admitted;
+    }
+
+    /**
+     * Why this student stopped, as a phrase after its id ("was refused: ...", "was aborted: ...",
+     * "diverged at step k: ..."), or "" while it may learn.
+     */
+    public String stopped() {
+        return stopped;
+    }
+
+    /** Whether this student stopped because a step of its own was not finite. */
+    public boolean diverged() {
+        return stopped.startsWith(DIVERGED);
+    }
+
+    /** The report, once Finish came; null before. */
+    public Envelope report() {
+        return report;
+    }
+
+    public long stepsDone() {
+        return learner.stepsDone();
+    }
+
+    @Override
+    public void close() {
+        learner.close();
+    }
+
+    private Envelope.Builder header(Input input, long step, Kind kind) {
+        return Envelopes.header(settings.runId(), settings.studentId(), step, kind, settings.studentId(), input.nowUs());
+    }
+}

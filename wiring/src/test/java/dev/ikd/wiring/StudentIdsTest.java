@@ -1,0 +1,29 @@
+package dev.ikd.wiring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ikd.core.train.TrainConfig;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A student's id is made on the wire (proto, for keys, ACLs and envelopes) and in the learning
+ * (core, for the in-process trainer, which knows no proto): the two must name every student alike,
+ * or a distributed run and its in-process reference would compare different students.
+ */
+class StudentIdsTest {
+
+    @Test
+    void theWireAndTheLearningNameEveryStudentAlike() {
+        for (int i : new int[] {0, 1, 9, 10, 99, 1_000, Integer.MAX_VALUE}) {
+            assertThat(Services.studentId(i)).isEqualTo(TrainConfig.studentId(i)).startsWith("student-");
+        }
+        assertThat(Services.studentIds(3)).containsExactly("student-0", "student-1", "student-2");
+    }
+
+    @Test
+    void bothRefuseANegativeIndexAlike() {
+        assertThatThrownBy(() -> Services.studentId(-1)).hasMessage("a student index is >= 0, got -1");
+        assertThatThrownBy(() -> TrainConfig.studentId(-1)).hasMessage("a student index is >= 0, got -1");
+    }
+}
