@@ -57,7 +57,7 @@ public final class ReferenceTrainer {
             List<TrainResult.StudentResult> results = new ArrayList<>();
             for (int i = 0; i < c.students(); i++) {
                 Student s = students.get(i);
-                var result = new TrainResult.StudentResult("student-" + i, s.stepsDone(),
+                var result = new TrainResult.StudentResult(TrainConfig.studentId(i), s.stepsDone(),
                     Evaluation.testAccuracy(studentNet, s.parameters(), data, run), s.parameterHash(),
                     Evaluation.testHalves(studentNet, s.parameters(), data, run));
                 listener.onFinished(new StepListener.StudentFinished(result.id(), result.steps(), result.testAccuracy(),
@@ -71,7 +71,7 @@ public final class ReferenceTrainer {
     private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, Teacher teacher,
                              Network teacherNet, Params frozenTeacher, StepListener listener, NDManager run) {
         DataType type = c.type();
-        String id = "student-" + i;
+        String id = TrainConfig.studentId(i);
         int[] ids = plan.course().batch(k);
         float[] p;
         if (teacher == null) {

@@ -42,6 +42,17 @@ public record TrainConfig(ModelSpec teacher, ModelSpec student, TeacherMode mode
             : studentConfig;
     }
 
+    /**
+     * Student {@code i}'s id as the learning names it ({@code student-i}); the wire's
+     * {@code Envelopes.studentId} makes the same one (a test in wiring holds them together).
+     */
+    public static String studentId(int i) {
+        if (i < 0) {
+            throw new IllegalArgumentException("a student index is >= 0, got " + i);
+        }
+        return "student-" + i;
+    }
+
     /** Student {@code i}'s seed for parameters, batches, swaps and adapter: distinct, and fixed by the run seed. */
     public long studentSeed(int i) {
         return seed * 1_000_003L + 17L * (i + 1);
