@@ -38,6 +38,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import dev.ikd.wiring.HopLog;
 import dev.ikd.wiring.LocalRun;
+import dev.ikd.wiring.RunOptionTable;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.ServiceProcess;
@@ -408,9 +409,10 @@ public final class OverheadBench implements Callable<Integer> {
         }
     }
 
+    /** A service's command line: its command, the run's common options that command takes, and its own. */
     private static List<String> with(List<String> head, List<String> common, String... more) {
         List<String> all = new ArrayList<>(head);
-        all.addAll(common);
+        all.addAll(RunOptionTable.forCommand(head.get(0), common));
         all.addAll(List.of(more));
         return all;
     }

@@ -3,7 +3,6 @@ package dev.ikd.launcher;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.TreeMap;
 
 import dev.ikd.bench.BenchCommand;
 import dev.ikd.core.checkpoint.CheckpointException;
@@ -14,6 +13,7 @@ import dev.ikd.proto.kafka.LogReadException;
 import dev.ikd.runtime.RunFailedException;
 import dev.ikd.runtime.checkpoint.UnusableCheckpointException;
 import dev.ikd.runtime.processor.ServiceStoppedException;
+import dev.ikd.wiring.RunOptionTable;
 import dev.ikd.wiring.RunOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
@@ -34,24 +34,6 @@ public final class Ikd implements Runnable {
         "--run", "--run-id",
         "--state", "--state-dir",
         "--iakd-swap", "--swap");
-
-    /**
-     * Run options a command shares with the others but does not use, each with where it belongs: given
-     * on that command's line they stop it with one line instead of being accepted and doing nothing.
-     * (A config file may hold them: one run.properties serves every service of a run.)
-     */
-    static final Map<String, Map<String, String>> NOT_TAKEN = Map.of(
-        "pretrain", notTaken("pretraining takes --teacher, --pretrain-steps, --dataset, --seed and --device; the run's students, "
-            + "their steps and learning options belong to the run", "--steps", "--students", "--student", "--prefetch", "--lr",
-            "--momentum", "--temperature", "--alpha", "--beta", "--teacher-lr", "--teacher-leash", "--exam-batch", "--swap"));
-
-    private static Map<String, String> notTaken(String why, String... options) {
-        Map<String, String> m = new TreeMap<>();
-        for (String o : options) {
-            m.put(o, why);
-        }
-        return m;
-    }
 
     /** Exit code for bad command-line or configuration values. */
     static final int USAGE = 2;
@@ -95,6 +77,19 @@ public final class Ikd implements Runnable {
         if (!command.getCommandSpec().optionsMap().containsKey("--config")) {
             command.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder("--config").paramLabel("FILE").type(Path.class)
                 .description(ConfigFile.DESCRIPTION).build());
+        }
+        for (var mixin : command.getCommandSpec().mixins().values()) {
+            if (mixin.userObject() instanceof RunOptions) {
+                // --help says what the preset decides until it knows the data set (RunOptions.showPresetInHelp)
+                command.getCommandSpec().resourceBundle(RunOptionTable.presetHelp(null, null));
+                // The run options this command refuses are not in its --help.
+                for (String refused : RunOptionTable.refusedBy(command.getCommandSpec().qualifiedName(" ").replaceFirst("^ikd ", ""))
+                    .keySet()) {
+                    var option = command.getCommandSpec().findOption(refused);
+                    command.getCommandSpec().remove(option);
+                    command.getCommandSpec().addOption(option.toBuilder().hidden(true).build());
+                }
+            }
         }
         command.getSubcommands().values().forEach(Ikd::addConfigOption);
     }
@@ -159,7 +154,9 @@ public final class Ikd implements Runnable {
         // --print-config: the run's resolved options instead of the run, on every command that takes them.
         cli.setExecutionStrategy(parsed -> {
             CommandLine last = parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
-            var notTaken = NOT_TAKEN.getOrDefault(last.getCommandSpec().qualifiedName(" ").replaceFirst("^ikd ", ""), Map.of());
+            // Run options a command shares with the others but does not use stop it with one line (RunOptionTable);
+            // a config file may hold them: one run.properties serves every service of a run.
+            var notTaken = RunOptionTable.refusedBy(last.getCommandSpec().qualifiedName(" ").replaceFirst("^ikd ", ""));
             for (var matched : last.getParseResult().matchedOptions()) {
                 String why = notTaken.get(matched.longestName());
                 if (why != null) {
@@ -170,7 +167,7 @@ public final class Ikd implements Runnable {
             }
             for (var mixin : last.getCommandSpec().mixins().values()) {
                 if (mixin.userObject() instanceof RunOptions run && last.isUsageHelpRequested()) {
-                    run.showPresetInHelp();
+                    run.showPresetInHelp(last.getCommandSpec());
                 }
                 if (mixin.userObject() instanceof RunOptions run && run.printConfig && !last.isUsageHelpRequested()) {
                     try {

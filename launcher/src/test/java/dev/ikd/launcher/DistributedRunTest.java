@@ -105,7 +105,7 @@ class DistributedRunTest {
     static String[] args(String command, List<String> common, String... more) {
         List<String> all = new ArrayList<>();
         all.add(command);
-        all.addAll(common);
+        all.addAll(dev.ikd.wiring.RunOptionTable.forCommand(command, common)); // a service is given the run options it takes
         all.addAll(List.of(more));
         return all.toArray(String[]::new);
     }

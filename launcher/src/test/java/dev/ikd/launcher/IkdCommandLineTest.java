@@ -146,6 +146,58 @@ class IkdCommandLineTest {
         }
     }
 
+    /**
+     * The run option table (RunOptionTable) and the picocli options are one list: a row for every
+     * option, and a default that the description says the preset gives exactly where it does.
+     */
+    @Test
+    void theRunOptionTableHasARowForEveryRunOptionAndSaysWhichDefaultsThePresetGives() {
+        var run = Ikd.commandLine().getSubcommands().get("train").getCommandSpec().mixins().get("run");
+        java.util.Set<String> options = new java.util.TreeSet<>();
+        run.options().forEach(o -> options.add(o.longestName()));
+        options.removeAll(dev.ikd.wiring.RunOptionTable.NOT_A_VALUE);
+        assertThat(dev.ikd.wiring.RunOptionTable.ROWS.stream().map(dev.ikd.wiring.RunOptionTable.Row::option))
+            .containsExactlyInAnyOrderElementsOf(options);
+        for (var row : dev.ikd.wiring.RunOptionTable.ROWS) {
+            String description = String.join(" ", run.findOption(row.option()).description());
+            assertThat(description.contains("Default: the data set's preset")).as(row.option()).isEqualTo(row.preset());
+        }
+        assertThat(ikd("train", "--dataset", "imdb", "--help").out().replaceAll("\\s+", " ")).contains("Default: 0.1 (the imdb")
+            .doesNotContain("${");
+        assertThat(ikd("student", "--help").out().replaceAll("\\s+", " ")).contains("(the digits preset; --dataset picks another)")
+            .doesNotContain("${");
+    }
+
+    /**
+     * Every run option a command does not use, given on its command line, stops it with one line
+     * naming where the option belongs, and is not in that command's --help; the arguments the wiring
+     * gives that service's JVM leave it out.
+     */
+    @Test
+    void everyRunOptionACommandDoesNotUseIsRefusedThereWithOneLine() {
+        int refusals = 0;
+        for (String command : List.of("coordinator", "teacher", "student", "pretrain")) {
+            var refused = dev.ikd.wiring.RunOptionTable.refusedBy(command);
+            String help = ikd(command, "--help").out();
+            for (var e : refused.entrySet()) {
+                Run r = command.equals("pretrain") ? ikd(command, e.getKey(), "1", "--out", dir.resolve("never.ckpt").toString())
+                    : command.equals("student") ? ikd(command, "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "0", e.getKey(), "1")
+                    : ikd(command, "--bootstrap", "127.0.0.1:9", "--run-id", "r", e.getKey(), "1");
+                assertThat(r.code()).as(command + " " + e.getKey()).isEqualTo(Ikd.USAGE);
+                assertThat(r.err().strip()).isEqualTo("ikd " + command + ": " + e.getKey() + " is not taken here (" + e.getValue()
+                    + ")");
+                assertThat(help).as(command + " --help").doesNotContain(e.getKey() + "=");
+                assertThat(dev.ikd.wiring.RunOptionTable.forCommand(command, List.of("--datasets-dir", "d", e.getKey(), "1", "--seed=2",
+                    e.getKey() + "=1"))).containsExactly("--datasets-dir", "d", "--seed=2");
+                refusals++;
+            }
+        }
+        assertThat(refusals).as("the coordinator, the teacher, the student and pretrain each refuse some").isGreaterThan(20);
+        assertThat(dev.ikd.wiring.RunOptionTable.refusedBy("coordinator")).containsKeys("--teacher", "--student", "--lr");
+        assertThat(dev.ikd.wiring.RunOptionTable.refusedBy("teacher")).containsKeys("--prefetch", "--student", "--lr");
+        assertThat(dev.ikd.wiring.RunOptionTable.refusedBy("local")).isEmpty();
+    }
+
     /** A renamed option's old spelling stops with one line naming the new one, on the command line and in a config file. */
     @Test
     void aRenamedOptionIsRefusedWithItsNewName() throws Exception {
@@ -179,8 +231,9 @@ class IkdCommandLineTest {
         // An option a command shares but does not use is refused there, naming what it takes.
         Run pretrain = ikd("pretrain", "--dataset", "digits", "--steps", "5", "--out", dir.resolve("t.ckpt").toString());
         assertThat(pretrain.code()).isEqualTo(Ikd.USAGE);
-        assertThat(pretrain.err().strip()).isEqualTo("ikd pretrain: --steps is not taken here (" + Ikd.NOT_TAKEN.get("pretrain")
-            .get("--steps") + ")");
+        assertThat(pretrain.err().strip()).isEqualTo("ikd pretrain: --steps is not taken here (pretraining takes --teacher, "
+            + "--pretrain-steps, --dataset, --seed and --device; the run's students, their steps and learning options belong to "
+            + "the run)");
         assertThat(dir.resolve("t.ckpt")).doesNotExist();
     }
 

@@ -3,6 +3,7 @@ package dev.ikd.wiring;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.data.Dataset;
@@ -134,8 +135,8 @@ public final class RunOptions {
     }
 
     /** The options that say how to read the data set (only those given: a data set refuses one it does not take). */
-    public java.util.Map<String, String> loadOptions() {
-        java.util.Map<String, String> o = new java.util.TreeMap<>();
+    public Map<String, String> loadOptions() {
+        Map<String, String> o = new java.util.TreeMap<>();
         if (!"auto".equalsIgnoreCase(csvHeader.strip())) {
             o.put(Tables.Options.HEADER, csvHeader);
         }
@@ -148,7 +149,7 @@ public final class RunOptions {
         if (imageChannels != null) {
             o.put(ImageFolders.CHANNELS, imageChannels);
         }
-        for (var limit : java.util.Map.of(Limits.CSV_ROWS, String.valueOf(csvMaxRows), Limits.CSV_COLUMNS, String.valueOf(csvMaxColumns),
+        for (var limit : Map.of(Limits.CSV_ROWS, String.valueOf(csvMaxRows), Limits.CSV_COLUMNS, String.valueOf(csvMaxColumns),
             Limits.CSV_CELL, String.valueOf(csvMaxCell), Limits.IMAGE_PIXELS, String.valueOf(imageMaxPixels)).entrySet()) {
             if (!"null".equals(limit.getValue())) {
                 o.put(limit.getKey(), limit.getValue());
@@ -183,37 +184,21 @@ public final class RunOptions {
             p.quizFraction(), pc, p.type(), false);
     }
 
-    /** The options whose defaults come from the data set's preset, as {@code --help} names them. */
-    private static final List<String> PRESET = List.of("teacher", "student", "label-fraction", "lr", "momentum", "temperature",
-        "alpha", "beta", "teacher-lr", "teacher-leash", "batch", "exam-batch", "pretrain-steps");
-
-    static {
-        presetUnknown();
-    }
-
-    /** What --help says before it knows the data set (a command's help sets the values of its own). */
-    private static void presetUnknown() {
-        for (String key : PRESET) {
-            System.setProperty("ikd.preset." + key, "the data set's preset");
-        }
-    }
-
     /**
-     * Makes {@code --help} show the values this run would take from its data set's preset (the
-     * {@code --dataset} given, or the default), e.g. "Default: 0.02 (the digits preset)".
+     * Makes {@code --help} of {@code command} show the values this run would take from its data
+     * set's preset (the {@code --dataset} given, or the default), e.g. "Default: 0.02 (the digits
+     * preset)"; options that do not make a run leave it saying that the preset decides.
      */
-    public void showPresetInHelp() {
-        java.util.Map<String, Object> values;
+    public void showPresetInHelp(CommandSpec command) {
+        Map<String, Object> values;
         try {
             values = resolvedOptions();
         } catch (IllegalArgumentException e) {
-            presetUnknown(); // options that do not make a run
+            command.resourceBundle(RunOptionTable.presetHelp(null, null));
             return;
         }
         String preset = dataset.contains(":") ? dataset.substring(0, dataset.indexOf(':')) : dataset;
-        for (String key : PRESET) {
-            System.setProperty("ikd.preset." + key, values.get(key) + " (the " + preset + " preset; --dataset picks another)");
-        }
+        command.resourceBundle(RunOptionTable.presetHelp(preset, values));
     }
 
     /**
@@ -226,48 +211,9 @@ public final class RunOptions {
         return out.toString();
     }
 
-    /** The same options, by name, in the order {@link #resolved} prints them. */
-    java.util.Map<String, Object> resolvedOptions() {
-        TrainConfig c = toConfig();
-        java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();
-        o.put("dataset", dataset);
-        if (dataset.startsWith("csv:")) {
-            o.put("csv-header", csvHeader);
-            o.put("label-column", labelColumn == null ? "" : labelColumn);
-        }
-        if (dataset.startsWith("images:")) {
-            o.put("image-size", imageSize == null ? ImageFolders.DEFAULT_SIZE : imageSize);
-            o.put("image-channels", imageChannels == null ? "auto" : imageChannels);
-        }
-        loadOptions().forEach((k, v) -> {
-            if (k.startsWith("csv-max-") || k.equals(Limits.IMAGE_PIXELS)) {
-                o.put(k, v);
-            }
-        });
-        o.put("teacher-mode", c.mode().cliName());
-        o.put("teacher", c.teacher());
-        o.put("student", c.student());
-        o.put("students", c.students());
-        o.put("steps", c.steps());
-        o.put("seed", c.seed());
-        o.put("lr", c.studentConfig().learningRate());
-        o.put("momentum", c.studentConfig().momentum());
-        o.put("temperature", c.studentConfig().temperature());
-        o.put("alpha", c.studentConfig().alpha());
-        o.put("beta", c.teacherConfig().beta());
-        o.put("teacher-lr", c.teacherConfig().learningRate());
-        o.put("teacher-leash", c.teacherConfig().leash());
-        o.put("batch", c.batchSize());
-        o.put("exam-batch", c.examBatchSize());
-        o.put("label-fraction", c.labelFraction());
-        if (c.swap() != SwapSchedule.OFF) {
-            o.put("swap", c.swap());
-        }
-        o.put("pretrain-steps", c.pretrain().steps());
-        o.put("prefetch", prefetch);
-        o.put("device", device);
-        o.put("datasets-dir", dataDir);
-        return o;
+    /** The same options, by name, in the order {@link #resolved} prints them (the order of {@link RunOptionTable#ROWS}). */
+    Map<String, Object> resolvedOptions() {
+        return RunOptionTable.resolved(this);
     }
 
     /** These options as picocli parsed them (this mixin's own model): where {@link #asArgs} reads them from. */
@@ -299,6 +245,11 @@ public final class RunOptions {
             a.add(value.toString());
         }
         return a;
+    }
+
+    /** {@link #asArgs} without the run options {@code command} refuses: the command line of that service's own JVM. */
+    public List<String> asArgs(String command) {
+        return RunOptionTable.forCommand(command, asArgs());
     }
 
     /** A student's model spec: one ikd builds and trains (a TorchScript module can only teach). */
