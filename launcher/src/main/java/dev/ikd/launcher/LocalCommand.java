@@ -98,6 +98,15 @@ final class LocalCommand implements Callable<Integer> {
 
     /** The command the run {@code --resume} names was started with, with this call's output options. */
     private LocalCommand resumed() throws java.io.IOException {
+        // A resumed run goes on as it started: an option that would change it stops here instead of being dropped.
+        java.util.Set<String> fixed = new java.util.TreeSet<>(List.of("--run-id", "--teacher-checkpoint"));
+        dev.ikd.wiring.RunOptionTable.ROWS.forEach(r -> fixed.add(r.option()));
+        for (var matched : spec.commandLine().getParseResult().matchedOptions()) {
+            if (fixed.contains(matched.longestName())) {
+                throw new IllegalArgumentException("--resume " + resume + " goes on with the options the run started with; "
+                    + matched.longestName() + " cannot change it (start a new run for other options)");
+            }
+        }
         if (dataDir == null) {
             dataDir = defaultDir(resume);
         }

@@ -279,6 +279,7 @@ class IkdCommandLineTest {
             {"replay", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--train-student", "mlp"},
             {"local", "--resume", "r"},
             {"local", "--resume", "r", "--data-dir", "/nonexistent-ikd"},
+            {"local", "--resume", "r", "--steps", "5"},
             {"frobnicate"},
             {},
             {"broker", "--data-dir", "x", "--node-id", "1"},
