@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
  * An option given on the command line wins over the file. A key that no ikd command knows stops the
  * command with one line: a typo must not silently leave a default in place.
  */
-final class ConfigFile implements CommandLine.IDefaultValueProvider {
+public final class ConfigFile implements CommandLine.IDefaultValueProvider {
 
     static final String ENV = "IKD_CONFIG";
 
@@ -34,7 +34,7 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
         + ENV + ", if set.";
 
     /** The option that names the file; on every command that reads it, so that --help shows it. */
-    static final class Flag {
+    public static final class Flag {
         @Option(names = "--config", paramLabel = "FILE", description = DESCRIPTION)
         Path config;
     }

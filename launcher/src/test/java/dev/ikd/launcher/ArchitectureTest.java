@@ -116,7 +116,7 @@ class ArchitectureTest {
      */
     @Test
     void theLauncherHoldsCommandsOnly() {
-        classes().that().resideInAPackage("dev.ikd.launcher").and().areTopLevelClasses()
+        classes().that().resideInAPackage("dev.ikd.launcher..").and().areTopLevelClasses()
             .should(new com.tngtech.archunit.lang.ArchCondition<com.tngtech.archunit.core.domain.JavaClass>("be a picocli command, "
                 + "an option group of commands or the config file's default provider") {
                 @Override

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.run;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,21 +18,22 @@ import dev.ikd.core.train.TrainResult;
 import dev.ikd.dashboard.RunProjection;
 import dev.ikd.embeddedkafka.BrokerSettings;
 import dev.ikd.embeddedkafka.EmbeddedKafka;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
+import dev.ikd.runlog.LogAccess;
 import dev.ikd.wiring.LocalRun;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.StudentProgress;
 import dev.ikd.wiring.Teachers;
-import dev.ikd.runlog.LogAccess;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code ikd local}: the zero-setup distributed run. An embedded KRaft broker, then coordinator,
@@ -42,7 +43,7 @@ import dev.ikd.runlog.LogAccess;
  */
 @Command(name = "local", mixinStandardHelpOptions = true,
     description = "Run broker, coordinator, teacher and students in one process, talking only through Kafka.")
-final class LocalCommand implements Callable<Integer> {
+public final class LocalCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.run;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -10,6 +10,7 @@ import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.Teachers;
 import picocli.CommandLine.Command;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Option;
 
 /** {@code ikd pretrain}: train a teacher on every label and save it as a checkpoint. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true, description = "Pretrain a teacher and write its checkpoint.")
-final class PretrainCommand implements Callable<Integer> {
+public final class PretrainCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

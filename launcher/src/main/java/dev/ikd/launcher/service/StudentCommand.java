@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.service;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.topics.Acls;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.StudentVerticle;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Option;
 /** {@code ikd student}: one student of a run, or a range of them in one process, against any Kafka cluster. */
 @Command(name = "student", mixinStandardHelpOptions = true,
     description = "Run students: enroll, learn every step from the teacher's soft targets, report, exit.")
-final class StudentCommand implements Callable<Integer> {
+public final class StudentCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

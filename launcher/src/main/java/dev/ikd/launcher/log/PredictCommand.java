@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.log;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.learning.export.ModelCard;
 import dev.ikd.learning.export.Predictor;
 import picocli.CommandLine.Command;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "predict", mixinStandardHelpOptions = true,
     description = "Predict with an exported model: each row's (or image's) class and probabilities.")
-final class PredictCommand implements Callable<Integer> {
+public final class PredictCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.service;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         + "public keys of the coordinator, the teacher and every student, pinned) and that role's private <id>.key. Give each "
         + "machine its role's folder only (--keys DIR/student-0); DIR/manifest.properties, public keys only, is for replay "
         + "and export. Run again with more --students to add students; the keys made before are kept.")
-final class KeysCommand implements Callable<Integer> {
+public final class KeysCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the keys go (kept if already there).")
     Path out;

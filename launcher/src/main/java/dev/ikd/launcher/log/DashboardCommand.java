@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.log;
 
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -6,19 +6,20 @@ import java.util.concurrent.CountDownLatch;
 
 import dev.ikd.dashboard.DashboardLog;
 import dev.ikd.dashboard.RunProjection;
+import dev.ikd.launcher.ConfigFile;
+import dev.ikd.runlog.LogAccess;
+import dev.ikd.runlog.RunSignatures;
+import dev.ikd.wiring.ServiceHost;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import dev.ikd.wiring.ServiceHost;
-import dev.ikd.runlog.LogAccess;
-import dev.ikd.runlog.RunSignatures;
 
 /** {@code ikd dashboard}: a run's dashboard, live or finished, from the log alone. */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,
     description = "Serve the dashboard of any run in a log, going on or finished long ago; without --run-id, list the runs.")
-final class DashboardCommand implements Callable<Integer> {
+public final class DashboardCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

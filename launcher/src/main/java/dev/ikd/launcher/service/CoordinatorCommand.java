@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.service;
 
 import java.util.concurrent.Callable;
 
@@ -6,18 +6,19 @@ import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.dashboard.RunProjection;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.ServiceOptions;
 import dev.ikd.wiring.Services;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code ikd coordinator}: the protocol for one run, against any Kafka cluster. */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
     description = "Run the coordinator of one run: admit students, issue course steps, end the run when all reported.")
-final class CoordinatorCommand implements Callable<Integer> {
+public final class CoordinatorCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

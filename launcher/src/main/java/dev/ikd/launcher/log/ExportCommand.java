@@ -1,9 +1,10 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.log;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import com.google.gson.JsonObject;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.runlog.LogAccess;
 import dev.ikd.runlog.ModelExport;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
     description = "Write a run's student, teacher, or the teacher one student shaped, as safetensors with a JSON model card.")
-final class ExportCommand implements Callable<Integer> {
+public final class ExportCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

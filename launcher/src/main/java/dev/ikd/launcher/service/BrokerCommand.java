@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.service;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,23 +9,24 @@ import java.util.concurrent.TimeUnit;
 import dev.ikd.embeddedkafka.BrokerSettings;
 import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.embeddedkafka.Quorum;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.topics.Topics;
+import dev.ikd.runlog.LogAccess;
+import dev.ikd.wiring.Services;
 import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import dev.ikd.wiring.Services;
-import dev.ikd.runlog.LogAccess;
 
 /** {@code ikd broker}: a standalone KRaft broker other machines can use, alone or as one node of a cluster. */
 @Command(name = "broker", mixinStandardHelpOptions = true,
     description = "Run a Kafka broker (KRaft, from Kafka's own jars) with ikd's topics: a single node, or one node of a "
         + "cluster of several (--node-id, --controller-quorum).")
-final class BrokerCommand implements Callable<Integer> {
+public final class BrokerCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

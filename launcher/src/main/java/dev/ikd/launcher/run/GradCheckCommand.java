@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.run;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -18,7 +18,7 @@ import dev.ikd.wiring.Devices;
 /** {@code ikd gradcheck}: trust the exam feedback on your own model spec. */
 @Command(name = "gradcheck", mixinStandardHelpOptions = true,
     description = "Compare the shipped exam feedback with brute-force differentiation of the whole course step + exam.")
-final class GradCheckCommand implements Callable<Integer> {
+public final class GradCheckCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "mlp:6:8,8", description = "Student model spec. Default: ${DEFAULT-VALUE}")
     String model;

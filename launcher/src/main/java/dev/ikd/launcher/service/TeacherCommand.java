@@ -1,24 +1,25 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.service;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.train.TrainConfig;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.teacher.TeacherVerticle;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.ServiceOptions;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.Teachers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code ikd teacher}: serves soft targets and learns from feedback, against any Kafka cluster. */
 @Command(name = "teacher", mixinStandardHelpOptions = true,
     description = "Run the teacher of one run until the coordinator ends it.")
-final class TeacherCommand implements Callable<Integer> {
+public final class TeacherCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.log;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +15,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.ModelSpec;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runlog.EventLines;
 import dev.ikd.runlog.LogAccess;
@@ -36,7 +37,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "replay", mixinStandardHelpOptions = true,
     description = "Verify, re-train from or export a run's event log, with no teacher running.")
-final class ReplayCommand implements Callable<Integer> {
+public final class ReplayCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

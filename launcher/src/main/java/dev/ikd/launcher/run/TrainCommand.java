@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.run;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -14,18 +14,19 @@ import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.StudentProgress;
 import dev.ikd.wiring.Teachers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code ikd train}: the in-process reference run, the same step functions the services call. */
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = "Run teacher pretraining (or load a teacher checkpoint) and the course/exam loop in one process.")
-final class TrainCommand implements Callable<Integer> {
+public final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     ConfigFile.Flag config;

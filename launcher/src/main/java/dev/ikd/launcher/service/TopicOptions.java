@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.service;
 
 import dev.ikd.proto.topics.TopicSettings;
 import picocli.CommandLine.Option;
@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
  * production cluster wants 3 replicas, {@code min.insync.replicas} 2 and perhaps a retention.
  * Topics that exist are left as they are ({@code ikd topics describe} shows them).
  */
-final class TopicOptions {
+public final class TopicOptions {
 
     @Option(names = "--partitions", defaultValue = "" + TopicSettings.DEFAULT_PARTITIONS,
         description = "Partitions per ikd topic; students are spread over them by key. Default: ${DEFAULT-VALUE}")

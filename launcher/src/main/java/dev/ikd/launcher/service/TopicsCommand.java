@@ -1,4 +1,4 @@
-package dev.ikd.launcher;
+package dev.ikd.launcher.service;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +12,7 @@ import java.util.stream.Collectors;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
+import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.topics.Topics;
@@ -28,7 +29,7 @@ import picocli.CommandLine.Option;
 /** {@code ikd topics create|describe}: ikd's topics on any Kafka cluster. */
 @Command(name = "topics", mixinStandardHelpOptions = true, description = "Create or describe ikd's topics on any Kafka cluster.",
     subcommands = {TopicsCommand.Create.class, TopicsCommand.Describe.class})
-final class TopicsCommand implements Runnable {
+public final class TopicsCommand implements Runnable {
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -98,7 +99,7 @@ final class TopicsCommand implements Runnable {
     }
 
     /** Each of ikd's topics (null where missing): partitions, replicas, settings, and each partition's leader and replicas. */
-    static JsonObject describeJson(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
+    public static JsonObject describeJson(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
         var out = new JsonObject();
         var existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
         var present = Topics.ALL.stream().filter(existing::contains).toList();
@@ -135,7 +136,7 @@ final class TopicsCommand implements Runnable {
     }
 
     /** One line per topic, one indented line per partition; a missing topic says so. */
-    static String describe(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
+    public static String describe(Admin admin) throws InterruptedException, ExecutionException, TimeoutException {
         StringBuilder out = new StringBuilder();
         describeJson(admin).entrySet().forEach(e -> {
             if (e.getValue().isJsonNull()) {
