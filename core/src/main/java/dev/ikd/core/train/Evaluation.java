@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.data.Dataset;
-import dev.ikd.core.learn.Losses;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 
@@ -32,7 +31,12 @@ public final class Evaluation {
     }
 
     public static double testAccuracy(Network net, Params params, Dataset data, NDManager manager) {
-        return (double) right(net, params, data, 0, data.testSize(), manager) / data.testSize();
+        boolean[] right = right(net, params, data, manager);
+        int n = 0;
+        for (boolean r : right) {
+            n += r ? 1 : 0;
+        }
+        return (double) n / right.length;
     }
 
     /**
@@ -46,8 +50,19 @@ public final class Evaluation {
     }
 
     public static Halves testHalves(Network net, Params params, Dataset data, NDManager manager) {
-        int[] right = new int[2];
+        boolean[] right = right(net, params, data, manager);
+        int[] n = new int[2];
         int[] count = new int[2];
+        for (int i = 0; i < right.length; i++) {
+            count[i % 2]++;
+            n[i % 2] += right[i] ? 1 : 0;
+        }
+        return new Halves((double) n[0] / count[0], (double) n[1] / count[1]);
+    }
+
+    /** Whether the model's top class is each test sample's label, in the split's order, a chunk of samples at a time. */
+    private static boolean[] right(Network net, Params params, Dataset data, NDManager manager) {
+        boolean[] right = new boolean[data.testSize()];
         for (int from = 0; from < data.testSize(); from += CHUNK) {
             int to = Math.min(data.testSize(), from + CHUNK);
             try (NDManager chunk = manager.newSubManager()) {
@@ -55,25 +70,8 @@ public final class Evaluation {
                 int[] y = data.testLabels(from, to);
                 long[] predicted = logits(net, params, x).argMax(1).toType(DataType.INT64, false).toLongArray();
                 for (int i = 0; i < y.length; i++) {
-                    int half = (from + i) % 2;
-                    count[half]++;
-                    if (predicted[i] == y[i]) {
-                        right[half]++;
-                    }
+                    right[from + i] = predicted[i] == y[i];
                 }
-            }
-        }
-        return new Halves((double) right[0] / count[0], (double) right[1] / count[1]);
-    }
-
-    private static int right(Network net, Params params, Dataset data, int start, int end, NDManager manager) {
-        int right = 0;
-        for (int from = start; from < end; from += CHUNK) {
-            int to = Math.min(end, from + CHUNK);
-            try (NDManager chunk = manager.newSubManager()) {
-                NDArray x = data.testFeatures(chunk, from, to, params.asMap().values().iterator().next().getDataType());
-                int[] y = data.testLabels(from, to);
-                right += (int) Math.round(Losses.accuracy(logits(net, params, x), y) * y.length);
             }
         }
         return right;
