@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.model.ModelSpec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -65,6 +66,22 @@ class GradCheckTest {
         GradCheck.Result r = GradCheck.run(text, dev.ikd.core.data.Datasets.sentences(), manager);
         System.out.println("text " + r);
         assertThat(r.maxRelError()).isLessThanOrEqualTo(1e-3);
+    }
+
+    /** Several teachers: each one's share of the feedback, through each weighting, against its own logits' brute force. */
+    @Test
+    void eachTeachersFeedbackMatchesBruteForceThroughEveryWeighting() {
+        for (String weighting : new String[] {"equal", "fixed:1,3,0.5", "confidence"}) {
+            var s = GradCheck.Settings.tiny(DataType.FLOAT64).with(3, TeacherWeighting.parse(weighting));
+            GradCheck.Result r = GradCheck.run(s, digits, manager);
+            System.out.println("3 teachers, " + weighting + " " + r);
+            assertThat(r.checked()).isEqualTo(3 * 4 * 10);
+            assertThat(r.scale()).isGreaterThan(1e-6);
+            assertThat(r.maxRelError()).as(weighting).isLessThanOrEqualTo(1e-3);
+        }
+        GradCheck.Result wrong = GradCheck.run(GradCheck.Settings.tiny(DataType.FLOAT64).with(3, TeacherWeighting.CONFIDENCE), digits,
+            manager, d -> d.mul(1.1));
+        assertThat(wrong.ok()).as("a feedback off by ten percent is caught with three teachers too").isFalse();
     }
 
     @Test

@@ -10,6 +10,7 @@ import com.google.gson.JsonObject;
 import dev.ikd.core.data.Datasets;
 import dev.ikd.core.gradcheck.GradCheck;
 import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.model.ModelSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,6 +43,15 @@ public final class GradCheckCommand implements Callable<Integer> {
     @Option(names = "--temperature", defaultValue = "2") double temperature;
     @Option(names = "--alpha", defaultValue = "0.7") double alpha;
 
+    @Option(names = "--teachers", defaultValue = "1", paramLabel = "K",
+        description = "Teachers whose soft targets the student combines; each one's share of the feedback is checked against its own "
+            + "logits. Default: ${DEFAULT-VALUE}")
+    int teachers;
+
+    @Option(names = "--teacher-weighting", defaultValue = "equal", paramLabel = "equal|confidence|fixed:W1,...",
+        description = "How the student weighs the teachers per sample. Default: ${DEFAULT-VALUE}")
+    String weighting;
+
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu. Default: ${DEFAULT-VALUE}")
     String device;
 
@@ -58,8 +68,11 @@ public final class GradCheckCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
         }
+        if (teachers < 1) {
+            throw new IllegalArgumentException("--teachers must be at least 1, got " + teachers);
+        }
         var settings = new GradCheck.Settings(ModelSpec.parse(model), type, seed, batch, 2 * batch,
-            new StudentConfig(lr, momentum, temperature, alpha));
+            new StudentConfig(lr, momentum, temperature, alpha), teachers, TeacherWeighting.parse(weighting));
         GradCheck.Result r;
         try (NDManager manager = NDManager.newBaseManager(Devices.select(device))) {
             r = GradCheck.run(settings, Datasets.load(dataset, dataDir), manager);
@@ -71,10 +84,13 @@ public final class GradCheckCommand implements Callable<Integer> {
             o.addProperty("ok", r.ok());
             o.addProperty("tolerance", r.tolerance());
             o.addProperty("logits_checked", r.checked());
+            o.addProperty("teachers", teachers);
+            o.addProperty("teacher_weighting", settings.weighting().toString());
             System.out.println(o);
         } else {
-            System.out.printf("gradcheck %s on %s, %s: max relative error %.3e over %d teacher logits (tolerance %.0e): %s%n",
-                model, dataset, dtype, r.maxRelError(), r.checked(), r.tolerance(), r.ok() ? "OK" : "FAILED");
+            System.out.printf("gradcheck %s on %s, %s%s: max relative error %.3e over %d teacher logits (tolerance %.0e): %s%n",
+                model, dataset, dtype, teachers == 1 ? "" : ", " + teachers + " teachers " + settings.weighting(), r.maxRelError(),
+                r.checked(), r.tolerance(), r.ok() ? "OK" : "FAILED");
         }
         return r.ok() ? 0 : 1;
     }
