@@ -16,8 +16,10 @@ import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.train.Presets;
+import dev.ikd.core.train.TeacherSet;
 import dev.ikd.core.train.TrainConfig;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -65,6 +67,22 @@ public final class RunOptions {
     @Option(names = "--teacher", description = "Teacher model spec, family:boundary:widths, or torchscript:FILE.pt[#METHOD] (a "
         + "frozen TorchScript module; #METHOD gives its penultimate features). Default: ${ikd.preset.teacher}")
     String teacher;
+
+    @Option(names = "--teachers", defaultValue = "1", paramLabel = "K",
+        description = "Teachers every student learns from, each its own service (teacher-a, teacher-b, ...; 1 to 26). "
+            + "Default: ${DEFAULT-VALUE}")
+    int teachers;
+
+    @Option(names = "--teacher-models", paramLabel = "SPEC;SPEC;...",
+        description = "With --teachers K: each teacher's model spec, separated by ';' (default: --teacher for every one; each is "
+            + "pretrained from its own seed).")
+    String teacherModels;
+
+    @Option(names = "--teacher-weighting", paramLabel = "equal|confidence|fixed:W1,...",
+        description = "With --teachers K: how a student weighs the teachers' soft targets per sample: equal; fixed weights, one "
+            + "per teacher; or confidence (each teacher's cross-entropy on the label, its entropy where the student has no label). "
+            + "Default: equal")
+    String teacherWeighting;
 
     @Option(names = "--student", description = "Student model spec. Default: ${ikd.preset.student}")
     String student;
@@ -177,11 +195,41 @@ public final class RunOptions {
         if (pretrainSteps != null) {
             pc = new TrainConfig.PretrainConfig(pretrainSteps, pc.batchSize(), pc.learningRate(), pc.momentum());
         }
-        return new TrainConfig(teacher == null ? p.teacher() : ModelSpec.parse(teacher),
+        TrainConfig c = new TrainConfig(teacher == null ? p.teacher() : ModelSpec.parse(teacher),
             student == null ? p.student() : studentSpec("--student", student), TeacherMode.parse(teacherMode), count, steps, seed,
             sc, tc, batch == null ? p.batchSize() : batch, examBatch == null ? p.examBatchSize() : examBatch,
             swap == null ? SwapSchedule.OFF : SwapSchedule.parse(swap), labelFraction == null ? p.labelFraction() : labelFraction,
             p.quizFraction(), pc, p.type(), false);
+        return c.withTeachers(teacherSet(c.teacher()));
+    }
+
+    /** The run's teachers: --teachers of --teacher (or of --teacher-models), weighed by --teacher-weighting. */
+    private TeacherSet teacherSet(ModelSpec first) {
+        if (teachers < 1 || teachers > TeacherSet.MAX) {
+            throw new IllegalArgumentException("--teachers must be 1 to " + TeacherSet.MAX + ", got " + teachers);
+        }
+        List<ModelSpec> models = new ArrayList<>();
+        if (teacherModels == null) {
+            for (int k = 0; k < teachers; k++) {
+                models.add(first);
+            }
+        } else {
+            String[] specs = teacherModels.split(";", -1);
+            if (specs.length != teachers) {
+                throw new IllegalArgumentException("--teacher-models gives " + specs.length + " model specs for --teachers " + teachers);
+            }
+            if (teacher != null && !ModelSpec.parse(specs[0].strip()).equals(first)) {
+                throw new IllegalArgumentException("--teacher " + teacher + " and the first of --teacher-models (" + specs[0].strip()
+                    + ") differ: give one of them");
+            }
+            for (String spec : specs) {
+                models.add(ModelSpec.parse(spec.strip()));
+            }
+        }
+        if (teacherWeighting != null && teachers == 1) {
+            throw new IllegalArgumentException("--teacher-weighting weighs several teachers: give --teachers 2 or more");
+        }
+        return new TeacherSet(models, teacherWeighting == null ? TeacherWeighting.EQUAL : TeacherWeighting.parse(teacherWeighting));
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.ikd.wiring;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import ai.djl.ndarray.NDManager;
@@ -11,6 +13,7 @@ import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.Pretrain;
+import dev.ikd.core.train.TeacherSet;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.StepListener;
 import me.tongfei.progressbar.ProgressBar;
@@ -21,6 +24,27 @@ import me.tongfei.progressbar.ProgressBarStyle;
 public final class Teachers {
 
     private Teachers() {
+    }
+
+    /**
+     * Every teacher of the run, in order: one from its checkpoint or pretrained now; several each
+     * pretrained now from its own seed (a checkpoint holds one teacher).
+     */
+    public static List<Params> obtainAll(TrainConfig c, Dataset data, Path checkpoint, NDManager manager, boolean progress) {
+        TeacherSet set = c.teachers();
+        if (set.count() == 1) {
+            return List.of(obtain(c, data, checkpoint, manager, progress));
+        }
+        if (checkpoint != null) {
+            throw new IllegalArgumentException("--teacher-checkpoint holds one teacher; each of the run's " + set.count()
+                + " teachers is pretrained from its own seed");
+        }
+        List<Params> out = new ArrayList<>();
+        for (int k = 0; k < set.count(); k++) {
+            TrainConfig one = c.withTeachers(TeacherSet.one(set.models().get(k))).withSeed(TeacherSet.pretrainSeed(c.seed(), k));
+            out.add(obtain(one, data, null, manager, progress));
+        }
+        return out;
     }
 
     public static Params obtain(TrainConfig c, Dataset data, Path checkpoint, NDManager manager, boolean progress) {

@@ -9,6 +9,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.data.Plan;
 import dev.ikd.core.data.Splits;
 import dev.ikd.core.learn.Divergence;
+import dev.ikd.core.learn.Ensemble;
 import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.Teacher;
@@ -29,29 +30,49 @@ public final class ReferenceTrainer {
 
     public static TrainResult run(TrainConfig c, Dataset data, Params pretrainedTeacher, NDManager parent,
                                   StepListener listener) {
+        return run(c, data, List.of(pretrainedTeacher), parent, listener);
+    }
+
+    /**
+     * @param pretrained each teacher's pretrained parameters, in the order of {@code c.teachers()}: every student learns
+     *                   from all of them, combined per sample ({@link Ensemble}), and each learns from its own share of
+     *                   the feedback
+     */
+    public static TrainResult run(TrainConfig c, Dataset data, List<Params> pretrained, NDManager parent, StepListener listener) {
         long t0 = System.nanoTime();
         DataType type = c.type();
-        Network teacherNet = Network.build(c.teacher(), data);
+        TeacherSet set = c.teachers();
+        if (pretrained.size() != set.count()) {
+            throw new IllegalArgumentException(pretrained.size() + " pretrained teachers for a run of " + set.count());
+        }
+        List<Network> teacherNets = set.models().stream().map(m -> Network.build(m, data)).toList();
         Network studentNet = Network.build(c.student(), data);
         Splits splits = Splits.of(data.trainSize(), c.labelFraction(), c.quizFraction(), c.seed());
         try (NDManager run = parent.newSubManager()) {
             List<Student> students = new ArrayList<>();
-            List<Teacher> teachers = new ArrayList<>();
+            List<List<Teacher>> teachers = new ArrayList<>();
             List<Plan> plans = new ArrayList<>();
-            // One cache of the frozen backbone for all students, as the teacher service keeps it.
-            FeatureCache cache = c.mode() == TeacherMode.IKD || c.studentAlone() ? null
-                : new FeatureCache(teacherNet, pretrainedTeacher, data, type, data.trainSize(), run);
+            // One cache of each frozen backbone for all students, as each teacher service keeps it.
+            List<FeatureCache> caches = new ArrayList<>();
+            for (int t = 0; t < set.count(); t++) {
+                caches.add(c.mode() == TeacherMode.IKD || c.studentAlone() ? null
+                    : new FeatureCache(teacherNets.get(t), pretrained.get(t), data, type, data.trainSize(), run));
+            }
             for (int i = 0; i < c.students(); i++) {
                 Plan plan = Plan.of(splits, c.batchSize(), c.examBatchSize(), c.studentSeed(i), c.studentAlone());
                 plans.add(plan);
                 students.add(Student.fresh(studentNet, c.effectiveStudentConfig(), plan.seed(), type, run));
-                teachers.add(c.studentAlone() ? null
-                    : Teacher.enroll(teacherNet, pretrainedTeacher, c.mode(), c.teacherConfig(),
-                        c.studentConfig().temperature(), plan.seed() + 3, cache, run));
+                List<Teacher> mine = new ArrayList<>();
+                for (int t = 0; t < set.count() && !c.studentAlone(); t++) {
+                    mine.add(Teacher.enroll(teacherNets.get(t), pretrained.get(t), c.mode(), c.teacherConfig(),
+                        c.studentConfig().temperature(), plan.seed() + 3, caches.get(t), run));
+                }
+                teachers.add(mine);
             }
             for (long k = 0; k < c.steps(); k++) {
                 for (int i = 0; i < c.students(); i++) {
-                    step(c, data, k, i, plans.get(i), students.get(i), teachers.get(i), teacherNet, pretrainedTeacher, listener, run);
+                    step(c, data, k, i, plans.get(i), students.get(i), teachers.get(i), teacherNets.get(0), pretrained.get(0),
+                        listener, run);
                 }
             }
             List<TrainResult.StudentResult> results = new ArrayList<>();
@@ -68,42 +89,51 @@ public final class ReferenceTrainer {
         }
     }
 
-    private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, Teacher teacher,
+    /**
+     * Student i's step k: each teacher's soft targets, combined; the student's course step, exam and
+     * feedback; each teacher's exam step on its share.
+     */
+    private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, List<Teacher> teachers,
                              Network teacherNet, Params frozenTeacher, StepListener listener, NDManager run) {
         DataType type = c.type();
         String id = TrainConfig.studentId(i);
         int[] ids = plan.course().batch(k);
-        float[] p;
-        if (teacher == null) {
-            p = new float[ids.length * data.classes()];
-        } else {
+        boolean[] labeled = plan.labeledMask(ids);
+        float[][] served = new float[Math.max(1, teachers.size())][];
+        if (teachers.isEmpty()) {
+            served[0] = new float[ids.length * data.classes()];
+        }
+        for (int t = 0; t < teachers.size(); t++) {
             long t0 = System.nanoTime();
             long cpu0 = StepListener.cpuNanos();
-            p = WireSteps.softTargets(teacher, data, ids, type, run);
-            String soft = Divergence.ofMatrix("a soft target", p, data.classes());
+            served[t] = WireSteps.softTargets(teachers.get(t), data, ids, type, run);
+            String soft = Divergence.ofMatrix("a soft target", served[t], data.classes());
             if (soft != null) {
                 throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
             }
             listener.onSoftTargets(new StepListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
                 StepListener.cpuNanos() - cpu0));
         }
+        float[] p = Ensemble.combine(c.teachers().weighting(), served, data.classes(), data.trainLabels(ids), labeled);
         Swap swap = c.swap().enabled()
             ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
             : Swap.NONE;
         long t0 = System.nanoTime();
-        Student.StepResult r = WireSteps.learn(student, data, ids, plan.labeledMask(ids), plan.exam().batch(k), p, swap,
-            teacher == null ? TeacherMode.FROZEN : c.mode(), type, run);
+        Student.StepResult r = WireSteps.learn(student, data, ids, labeled, plan.exam().batch(k), p, swap,
+            teachers.isEmpty() ? TeacherMode.FROZEN : c.mode(), type, run);
         listener.onStudentStep(new StepListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
             r.paramSha256(), System.nanoTime() - t0));
         String diverged = Divergence.ofStudentStep(r, data.classes());
         if (diverged != null) {
             throw new DivergedException(DivergedException.line(id, k, diverged));
         }
-        if (teacher != null) {
+        float[][] shares = Ensemble.feedback(c.teachers().weighting(), served, r.feedback(), data.classes(), data.trainLabels(ids),
+            labeled);
+        for (int t = 0; t < teachers.size(); t++) {
             long t1 = System.nanoTime();
             long cpu1 = StepListener.cpuNanos();
-            Teacher.Update u = WireSteps.teach(teacher, data, ids, plan.exam().batch(k), k, c.steps(), r.feedback(), r.courseLogits(),
-                type, run);
+            Teacher.Update u = WireSteps.teach(teachers.get(t), data, ids, plan.exam().batch(k), k, c.steps(), shares[t],
+                r.courseLogits(), type, run);
             String teacherDiverged = Divergence.ofLoss("the teacher's loss", u.loss());
             if (teacherDiverged != null) {
                 throw new DivergedException("the teacher of " + DivergedException.line(id, k, teacherDiverged));

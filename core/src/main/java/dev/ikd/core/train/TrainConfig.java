@@ -17,9 +17,26 @@ import dev.ikd.core.model.ModelSpec;
 public record TrainConfig(ModelSpec teacher, ModelSpec student, TeacherMode mode, int students, long steps, long seed,
                           StudentConfig studentConfig, TeacherConfig teacherConfig, int batchSize, int examBatchSize,
                           SwapSchedule swap, double labelFraction, double quizFraction, PretrainConfig pretrain,
-                          DataType type, boolean studentAlone) {
+                          DataType type, boolean studentAlone, TeacherSet teachers) {
+
+    /** One teacher, {@code teacher}. */
+    public TrainConfig(ModelSpec teacher, ModelSpec student, TeacherMode mode, int students, long steps, long seed,
+                       StudentConfig studentConfig, TeacherConfig teacherConfig, int batchSize, int examBatchSize,
+                       SwapSchedule swap, double labelFraction, double quizFraction, PretrainConfig pretrain,
+                       DataType type, boolean studentAlone) {
+        this(teacher, student, mode, students, steps, seed, studentConfig, teacherConfig, batchSize, examBatchSize, swap,
+            labelFraction, quizFraction, pretrain, type, studentAlone, TeacherSet.one(teacher));
+    }
 
     public TrainConfig {
+        if (!teachers.models().get(0).equals(teacher)) {
+            throw new IllegalArgumentException("the first of the teachers is the run's teacher: " + teachers.models().get(0) + " is not "
+                + teacher);
+        }
+        if (teachers.count() > 1 && swap.enabled()) {
+            throw new IllegalArgumentException("--swap swaps in one teacher's stages; a run of " + teachers.count() + " teachers "
+                + "does not swap");
+        }
         if (students < 1) {
             throw new IllegalArgumentException("students must be at least 1, got " + students);
         }
@@ -60,37 +77,43 @@ public record TrainConfig(ModelSpec teacher, ModelSpec student, TeacherMode mode
 
     public TrainConfig with(TeacherMode m, SwapSchedule s, boolean alone) {
         return new TrainConfig(teacher, student, m, students, steps, seed, studentConfig, teacherConfig, batchSize,
-            examBatchSize, s, labelFraction, quizFraction, pretrain, type, alone);
+            examBatchSize, s, labelFraction, quizFraction, pretrain, type, alone, teachers);
+    }
+
+    /** The same run with these teachers (the first of them the run's teacher). */
+    public TrainConfig withTeachers(TeacherSet t) {
+        return new TrainConfig(t.models().get(0), student, mode, students, steps, seed, studentConfig, teacherConfig, batchSize,
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, t);
     }
 
     public TrainConfig withStudent(ModelSpec spec) {
         return new TrainConfig(teacher, spec, mode, students, steps, seed, studentConfig, teacherConfig, batchSize,
-            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, teachers);
     }
 
     public TrainConfig withSeed(long s) {
         return new TrainConfig(teacher, student, mode, students, steps, s, studentConfig, teacherConfig, batchSize,
-            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, teachers);
     }
 
     public TrainConfig withLabelFraction(double f) {
         return new TrainConfig(teacher, student, mode, students, steps, seed, studentConfig, teacherConfig, batchSize,
-            examBatchSize, swap, f, quizFraction, pretrain, type, studentAlone);
+            examBatchSize, swap, f, quizFraction, pretrain, type, studentAlone, teachers);
     }
 
     public TrainConfig withTeacherConfig(TeacherConfig t) {
         return new TrainConfig(teacher, student, mode, students, steps, seed, studentConfig, t, batchSize,
-            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, teachers);
     }
 
     public TrainConfig withSteps(long n) {
         return new TrainConfig(teacher, student, mode, students, n, seed, studentConfig, teacherConfig, batchSize,
-            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, teachers);
     }
 
     public TrainConfig withStudents(int n) {
         return new TrainConfig(teacher, student, mode, n, steps, seed, studentConfig, teacherConfig, batchSize,
-            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone);
+            examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, teachers);
     }
 
     /** Teacher pretraining: CE on every training label. */

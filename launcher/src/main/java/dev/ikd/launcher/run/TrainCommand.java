@@ -46,12 +46,17 @@ public final class TrainCommand implements Callable<Integer> {
         Dataset data = run.loadDataset();
         TrainResult result;
         double teacherAccuracy;
+        List<Double> teacherAccuracies = new java.util.ArrayList<>();
         try (NDManager manager = run.newManager()) {
-            Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
-            teacherAccuracy = Evaluation.testAccuracy(Network.build(c.teacher(), data), teacher, data, manager);
+            List<Params> teachers = Teachers.obtainAll(c, data, teacherCheckpoint, manager, true);
+            for (int k = 0; k < teachers.size(); k++) {
+                teacherAccuracies.add(Evaluation.testAccuracy(Network.build(c.teachers().models().get(k), data), teachers.get(k), data,
+                    manager));
+            }
+            teacherAccuracy = teacherAccuracies.get(0);
             List<String> ids = Services.studentIds(c.students());
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
-                result = ReferenceTrainer.run(c, data, teacher, manager, progress);
+                result = ReferenceTrainer.run(c, data, teachers, manager, progress);
             }
         }
         if (json) {
@@ -62,6 +67,15 @@ public final class TrainCommand implements Callable<Integer> {
             o.addProperty("seed", c.seed());
             o.addProperty("wall_s", result.wallSeconds());
             o.addProperty("teacher_test_accuracy", teacherAccuracy);
+            var teacherRows = new JsonArray();
+            for (int k = 0; k < teacherAccuracies.size(); k++) {
+                var t = new JsonObject();
+                t.addProperty("id", c.teachers().count() == 1 ? "teacher" : c.teachers().id(k));
+                t.addProperty("model", c.teachers().models().get(k).toString());
+                t.addProperty("test_accuracy", teacherAccuracies.get(k));
+                teacherRows.add(t);
+            }
+            o.add("teachers", teacherRows);
             var students = new JsonArray();
             for (TrainResult.StudentResult s : result.students()) {
                 var so = new JsonObject();
@@ -74,8 +88,16 @@ public final class TrainCommand implements Callable<Integer> {
             o.add("students", students);
             System.out.println(o);
         } else {
-            System.out.printf("%s, teacher %s (test accuracy %.4f), mode %s, %d steps, seed %d, %.1f s%n", data.name(),
-                c.teacher(), teacherAccuracy, c.mode().cliName(), c.steps(), c.seed(), result.wallSeconds());
+            if (c.teachers().count() == 1) {
+                System.out.printf("%s, teacher %s (test accuracy %.4f), mode %s, %d steps, seed %d, %.1f s%n", data.name(),
+                    c.teacher(), teacherAccuracy, c.mode().cliName(), c.steps(), c.seed(), result.wallSeconds());
+            } else {
+                System.out.printf("%s, %d teachers weighed %s, mode %s, %d steps, seed %d, %.1f s%n", data.name(), c.teachers().count(),
+                    c.teachers().weighting(), c.mode().cliName(), c.steps(), c.seed(), result.wallSeconds());
+                for (int k = 0; k < teacherAccuracies.size(); k++) {
+                    System.out.printf("%-12s %-14.4f %s%n", c.teachers().id(k), teacherAccuracies.get(k), c.teachers().models().get(k));
+                }
+            }
             System.out.printf("%-12s %-14s %s%n", "student", "test accuracy", "parameter sha256");
             for (TrainResult.StudentResult s : result.students()) {
                 System.out.printf("%-12s %-14.4f %s%n", s.id(), s.testAccuracy(), s.paramSha256());

@@ -60,6 +60,47 @@ public final class Envelopes {
         return runId + "/" + studentId + "/" + step + "/" + kind.name().toLowerCase(Locale.ROOT);
     }
 
+    /** {@code run/student/step/kind/teacher}: the key of a message from or for one of several teachers. */
+    public static String idempotencyKey(String runId, String studentId, long step, Kind kind, String teacherId) {
+        String key = idempotencyKey(runId, studentId, step, kind);
+        return teacherId.isEmpty() ? key : key + "/" + teacherId;
+    }
+
+    /**
+     * The header for a message from or for teacher {@code teacherId} of several (its key names the
+     * teacher); {@code ""}, one teacher's, leaves the header as it is.
+     */
+    public static Envelope.Builder forTeacher(Envelope.Builder header, String teacherId) {
+        if (teacherId.isEmpty()) {
+            return header;
+        }
+        requireTeacherId(teacherId);
+        return header.setTeacherId(teacherId).setIdempotencyKey(idempotencyKey(header.getRunId(), header.getStudentId(),
+            header.getStep(), header.getKind(), teacherId));
+    }
+
+    private static final java.util.regex.Pattern TEACHER_ID = java.util.regex.Pattern.compile("teacher-[a-z]");
+
+    /** The id of teacher number {@code index} of several: teacher-a, teacher-b, ... (26 at most). */
+    public static String teacherId(int index, int teachers) {
+        if (teachers == 1) {
+            return "";
+        }
+        if (index < 0 || index >= 26 || index >= teachers) {
+            throw new IllegalArgumentException("a run has 1 to 26 teachers; teacher " + index + " of " + teachers + " has no id");
+        }
+        return "teacher-" + (char) ('a' + index);
+    }
+
+    /** {@code id} if it names a teacher of several (teacher-a ... teacher-z); otherwise a one-line refusal. */
+    public static String requireTeacherId(String id) {
+        if (!TEACHER_ID.matcher(id).matches()) {
+            throw new IllegalArgumentException("'" + printable(id) + "' is not a teacher id: teachers of a run are teacher-a, "
+                + "teacher-b, ...");
+        }
+        return id;
+    }
+
     /** An envelope with every header set; the caller adds the payload that matches {@code kind}. */
     public static Envelope.Builder header(String runId, String studentId, long step, Kind kind, String producerId, Clock clock) {
         return header(runId, studentId, step, kind, producerId, micros(clock));
@@ -132,7 +173,10 @@ public final class Envelopes {
             throw new MalformedMessageException(e.getStudentId().isEmpty() ? "envelope of kind " + e.getKind() + " has no student id"
                 : "student id '" + printable(e.getStudentId()) + "' is not student-N");
         }
-        String expected = idempotencyKey(e.getRunId(), e.getStudentId(), e.getStep(), e.getKind());
+        if (!e.getTeacherId().isEmpty() && !TEACHER_ID.matcher(e.getTeacherId()).matches()) {
+            throw new MalformedMessageException("teacher id '" + printable(e.getTeacherId()) + "' is not teacher-a ... teacher-z");
+        }
+        String expected = idempotencyKey(e.getRunId(), e.getStudentId(), e.getStep(), e.getKind(), e.getTeacherId());
         if (!expected.equals(e.getIdempotencyKey())) {
             throw new MalformedMessageException("idempotency key '" + e.getIdempotencyKey() + "' does not match '"
                 + expected + "' (run/student/step/kind)");
