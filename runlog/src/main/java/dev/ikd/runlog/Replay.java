@@ -8,6 +8,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.train.Presets;
@@ -165,6 +166,8 @@ public final class Replay {
             new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
             seed != null ? seed : hp.getSeed(), hp.getBatchSize(), hp.getExamBatchSize(), steps, d.getSplitSeed(),
             d.getLabelFraction(), d.getQuizFraction(), TeacherMode.parse(hp.getTeacherMode()),
-            Presets.forSource(RunData.source(d)).type(), swap, teacher, Math.max(1, hp.getPrefetch()));
+            Presets.forSource(RunData.source(d)).type(), swap, teacher, Math.max(1, hp.getPrefetch()),
+            hp.getTeachersCount() == 0 ? List.of("") : hp.getTeachersList(),
+            hp.getTeachersCount() == 0 ? TeacherWeighting.EQUAL : TeacherWeighting.parse(hp.getTeacherWeighting()));
     }
 }

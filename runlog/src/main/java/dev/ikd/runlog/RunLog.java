@@ -144,11 +144,14 @@ public final class RunLog {
 
     /**
      * What {@code student} learned from at each step, in step order: the soft targets of the teacher
-     * version its feedback answers, and the exam result it logged. Stops at the first step the log
+     * version its feedback answers (one from each of its teachers), and the exam result it logged. Stops at the first step the log
      * does not complete.
      */
     public List<Step> steps(String student) {
-        admitted(student).orElseThrow(() -> new IllegalArgumentException("run " + runId + " never admitted " + student));
+        Envelope admission = admitted(student)
+            .orElseThrow(() -> new IllegalArgumentException("run " + runId + " never admitted " + student));
+        List<String> teachers = admission.getAdmitted().getEnrollment().getHyperParameters().getTeachersList();
+        List<String> tags = teachers.isEmpty() ? List.of("") : teachers;
         Map<Long, Long> versions = new HashMap<>();
         Map<Long, List<Envelope>> targets = new HashMap<>();
         Map<Long, Envelope> exams = new LinkedHashMap<>();
@@ -181,9 +184,12 @@ public final class RunLog {
         List<Step> steps = new ArrayList<>();
         for (long k = 0; versions.containsKey(k) && exams.containsKey(k); k++) {
             long version = versions.get(k);
-            Envelope learned = targets.getOrDefault(k, List.of()).stream()
-                .filter(t -> t.getSoftTargets().getTeacherVersion() == version).findFirst().orElse(null);
-            if (learned == null) {
+            List<Envelope> learned = new ArrayList<>();
+            for (String tag : tags) {
+                targets.getOrDefault(k, List.of()).stream().filter(t -> t.getTeacherId().equals(tag)
+                    && t.getSoftTargets().getTeacherVersion() == version).findFirst().ifPresent(learned::add);
+            }
+            if (learned.size() < tags.size()) {
                 break;
             }
             steps.add(new Step(k, learned, exams.get(k)));
@@ -223,8 +229,8 @@ public final class RunLog {
         return first == Long.MAX_VALUE || last < first ? Double.NaN : (last - first) / 1e3;
     }
 
-    /** One step as the log recorded it. */
-    record Step(long step, Envelope softTargets, Envelope examResult) {
+    /** One step as the log recorded it: the soft targets of each teacher the student learned from, in its teachers' order. */
+    record Step(long step, List<Envelope> softTargets, Envelope examResult) {
     }
 
     private List<Envelope> select(Kind kind, Predicate<Envelope> which) {

@@ -1,10 +1,13 @@
 package dev.ikd.student;
 
+import java.util.List;
+
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.checkpoint.CheckpointException;
 import dev.ikd.core.data.Plan;
 import dev.ikd.core.data.Splits;
 import dev.ikd.core.learn.Divergence;
+import dev.ikd.core.learn.Ensemble;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
@@ -78,16 +81,22 @@ public final class StudentLearner implements Learner {
     }
 
     @Override
-    public Step learn(float[] p) {
+    public Step learn(float[][] served) {
         long k = student.stepsDone();
         int[] ids = plan.course().batch(k);
+        boolean[] labeled = plan.labeledMask(ids);
+        int[] labels = settings.data().trainLabels(ids);
+        float[] p = Ensemble.combine(settings.weighting(), served, settings.data().classes(), labels, labeled);
         long t0 = System.nanoTime();
-        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, plan.labeledMask(ids), plan.exam().batch(k), p,
+        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, labeled, plan.exam().batch(k), p,
             swap(k), settings.teacherMode(), settings.type(), manager);
         listener.onStudentStep(new StepListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
             r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
-        return new Step(r.feedback(), r.courseLogits(), r.courseLoss(), r.distillKl(), r.examLoss(), r.examAccuracy(),
-            r.paramSha256(), Divergence.ofStudentStep(r, settings.data().classes()));
+        String diverged = Divergence.ofStudentStep(r, settings.data().classes());
+        float[][] shares = diverged != null ? null
+            : Ensemble.feedback(settings.weighting(), served, r.feedback(), settings.data().classes(), labels, labeled);
+        return new Step(shares, r.courseLogits(), r.courseLoss(), r.distillKl(), r.examLoss(), r.examAccuracy(), r.paramSha256(),
+            diverged);
     }
 
     @Override
@@ -109,19 +118,35 @@ public final class StudentLearner implements Learner {
      * Returns the hash of θ' after it, which the logged exam result of that step must name.
      */
     public String relearnCourse(Envelope targets) {
+        return relearnCourse(List.of(targets));
+    }
+
+    /** As {@link #relearnCourse(Envelope)}, on the soft targets of every teacher of the step, in the settings' order. */
+    public String relearnCourse(List<Envelope> targets) {
         long k = student.stepsDone();
-        var st = targets.getSoftTargets();
-        if (targets.getKind() != Kind.SOFT_TARGETS || targets.getStep() != k) {
-            throw new IllegalArgumentException(targets.getKind() + " of step " + targets.getStep() + " replayed while "
-                + settings.studentId() + " is at step " + k);
+        if (targets.size() != settings.teachers().size()) {
+            throw new IllegalArgumentException(targets.size() + " teachers' soft targets replayed for step " + k + " of "
+                + settings.studentId() + ", which learns from " + settings.teachers().size());
         }
-        if (st.getTeacherVersion() != settings.expectedVersion(k)) {
-            throw new IllegalArgumentException("soft targets of step " + k + " are version " + st.getTeacherVersion() + ", "
-                + settings.studentId() + " learns step " + k + " from version " + settings.expectedVersion(k));
+        float[][] served = new float[targets.size()][];
+        for (int t = 0; t < served.length; t++) {
+            Envelope e = targets.get(t);
+            var st = e.getSoftTargets();
+            if (e.getKind() != Kind.SOFT_TARGETS || e.getStep() != k || !e.getTeacherId().equals(settings.teachers().get(t))) {
+                throw new IllegalArgumentException(e.getKind() + " of step " + e.getStep() + (e.getTeacherId().isEmpty() ? ""
+                    : " from " + e.getTeacherId()) + " replayed while " + settings.studentId() + " is at step " + k);
+            }
+            if (st.getTeacherVersion() != settings.expectedVersion(k)) {
+                throw new IllegalArgumentException("soft targets of step " + k + " are version " + st.getTeacherVersion() + ", "
+                    + settings.studentId() + " learns step " + k + " from version " + settings.expectedVersion(k));
+            }
+            served[t] = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
         }
         int[] ids = plan.course().batch(k);
-        float[] p = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
-        return WireSteps.courseStep(student, settings.data(), ids, plan.labeledMask(ids), p, swap(k), settings.type(), manager);
+        boolean[] labeled = plan.labeledMask(ids);
+        float[] p = Ensemble.combine(settings.weighting(), served, settings.data().classes(), settings.data().trainLabels(ids),
+            labeled);
+        return WireSteps.courseStep(student, settings.data(), ids, labeled, p, swap(k), settings.type(), manager);
     }
 
     /** IAKD: the teacher's frozen stages this student swaps in (from ikd.teacher-blocks); needed before the first step. */

@@ -1,6 +1,7 @@
 package dev.ikd.student;
 
 import java.security.PublicKey;
+import java.util.List;
 
 import ai.djl.ndarray.types.DataType;
 import com.google.protobuf.ByteString;
@@ -8,6 +9,7 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.learning.data.RunData;
 import dev.ikd.proto.envelope.Envelopes;
@@ -25,12 +27,23 @@ import dev.ikd.student.protocol.StudentMachine;
  */
 public record StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                               int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
-                              TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch) {
+                              TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch,
+                              List<String> teachers, TeacherWeighting weighting) {
 
     public StudentSettings {
         if (prefetch < 1) {
             throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);
         }
+        teachers = List.copyOf(teachers);
+        weighting.checkedFor(teachers.size());
+    }
+
+    /** One teacher. */
+    public StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                           int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                           TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch) {
+        this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
+            teacherMode, type, swap, teacherSpec, prefetch, List.of(""), TeacherWeighting.EQUAL);
     }
 
     /** Without stage swapping, one step of soft targets at a time. */
@@ -54,7 +67,7 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
     /** The protocol's terms for this student in run {@code runId}. */
     public StudentMachine.Settings machine(String runId) {
         return new StudentMachine.Settings(runId, studentId, steps, batchSize, data.classes(), window(),
-            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF);
+            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers);
     }
 
     /**
@@ -69,6 +82,9 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
                 .setExamBatchSize(examBatchSize).setSteps(steps).setSeed(seed)
                 .setSwap(swap.enabled() ? swap.toString() : "")
                 .setTeacherMode(teacherMode.cliName()).setPrefetch(window()));
+        if (teachers.size() > 1) {
+            enrollment.getHyperParametersBuilder().addAllTeachers(teachers).setTeacherWeighting(weighting.toString());
+        }
         if (swap.enabled()) {
             enrollment.setTeacherModel(RunData.model(teacherSpec));
         }

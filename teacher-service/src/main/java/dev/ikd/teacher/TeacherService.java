@@ -90,7 +90,7 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
         this.shared = new TeacherLearner.Shared(settings, backbone, manager, listener);
         this.terms = new TeacherMachine.Settings(runId, settings.teacherId(), settings.mode().cliName(),
             settings.mode() == TeacherMode.FROZEN, settings.mode() == TeacherMode.PESF, settings.data().name(),
-            settings.data().sha256(), settings.data().classes());
+            settings.data().sha256(), settings.data().classes(), settings.teacherId().matches("teacher-[a-z]") ? settings.teacherId() : "");
     }
 
     /** The shared backbone's feature cache; null in mode ikd, where every student's φ moves, or when micro-batching. */
@@ -101,7 +101,8 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
     @Override
     public String skip(Envelope e) {
         return switch (e.getKind()) {
-            case ADMITTED, COURSE_START, FEEDBACK -> null;
+            case ADMITTED, COURSE_START -> null;
+            case FEEDBACK -> e.getTeacherId().equals(terms.tag()) ? null : "feedback_for_another_teacher";
             case FINISH, ABORT -> e.getStudentId().isEmpty() ? "run_end" : null;
             default -> "not_for_teacher";
         };

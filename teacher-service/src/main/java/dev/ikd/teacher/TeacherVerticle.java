@@ -69,7 +69,7 @@ public final class TeacherVerticle extends AbstractVerticle {
             .compose(s -> {
                 service = s;
                 kafka = new KafkaProcessor<>(config.kafka(), config.settings(0, ProcessorConfig.LEARNER_UNACKED), new Processor.Inputs.Group(Set.of(Topics.CONTROL,
-                    Topics.FEEDBACK)), s, config.checkpoints("teacher"), metrics, ProcessorConfig.workers(pool),
+                    Topics.FEEDBACK)), s, config.checkpoints(settings.teacherId()), metrics, ProcessorConfig.workers(pool),
                     new Processor.Listener<>() {
                         @Override
                         public void received(Envelope e) {
@@ -117,7 +117,8 @@ public final class TeacherVerticle extends AbstractVerticle {
     }
 
     private Path endMarker() {
-        return config.stateBase() == null ? null : config.stateBase().resolve(config.runId()).resolve("teacher").resolve(RUN_ENDED);
+        return config.stateBase() == null ? null
+            : config.stateBase().resolve(config.runId()).resolve(settings.teacherId()).resolve(RUN_ENDED);
     }
 
     /** Completes when the coordinator declares the run finished; fails if it aborted the run, or if the service had to stop. */

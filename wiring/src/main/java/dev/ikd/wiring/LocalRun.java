@@ -47,15 +47,27 @@ public final class LocalRun {
      */
     public static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
                        long timeoutSeconds, long microBatchMs, StepListener progress) {
+        return run(c, data, List.of(teacher), wiring, host, manager, timeoutSeconds, microBatchMs, progress);
+    }
+
+    /** As above, with every teacher of {@code c.teachers()}, each a service of its own: {@code teachers} their parameters, in order. */
+    public static Outcome run(TrainConfig c, Dataset data, List<Params> teachers, Services.Wiring wiring, ServiceHost host,
+                              NDManager manager, long timeoutSeconds, long microBatchMs, StepListener progress) {
         Services.requireDistributable(c);
         Services.ensureTopics(wiring.admin(), TopicSettings.defaults());
         String runId = wiring.runId();
         var coordinator = new CoordinatorVerticle(wiring.config("coordinator", "coordinator"),
             Services.coordinator(c, data, TIMEOUT_MS, CoordinatorMachine.Settings.MAX_NUDGES, c.students()), host.metrics("coordinator"));
         host.deploy(coordinator, coordinator::health);
-        var teacherVerticle = new TeacherVerticle(wiring.config("teacher", "teacher"),
-            Services.teacher(c, data, teacher, 0, microBatchMs), host.metrics("teacher"), manager);
-        host.deploy(teacherVerticle, teacherVerticle::health);
+        List<TeacherVerticle> teacherVerticles = new ArrayList<>();
+        for (int k = 0; k < c.teachers().count(); k++) {
+            String id = Services.teacherId(c, k);
+            var t = new TeacherVerticle(wiring.config(id, id), Services.teacher(c, data, k, teachers.get(k), 0, microBatchMs),
+                host.metrics(id), manager);
+            host.deploy(t, t::health);
+            teacherVerticles.add(t);
+        }
+        TeacherVerticle teacherVerticle = teacherVerticles.get(0);
         long t0 = System.nanoTime();
         List<StudentVerticle> students = new ArrayList<>();
         for (int i = 0; i < c.students(); i++) {
@@ -76,7 +88,7 @@ public final class LocalRun {
             }
         });
         coordinator.ended().onFailure(done::tryFail);
-        teacherVerticle.ended().onFailure(done::tryFail);
+        teacherVerticles.forEach(t -> t.ended().onFailure(done::tryFail));
         ServiceHost.await(done.future(), timeoutSeconds, "run " + runId + " to finish");
         double wall = (System.nanoTime() - t0) / 1e9;
         List<TrainResult.StudentResult> results = new ArrayList<>();
@@ -85,7 +97,9 @@ public final class LocalRun {
             results.add(new TrainResult.StudentResult(Services.studentId(i), r.getSteps(), r.getTestAccuracy(), r.getParamSha256()));
         }
         ServiceHost.await(coordinator.ended(), 60, "the coordinator to end run " + runId);
-        ServiceHost.await(teacherVerticle.ended(), 60, "the teacher to hear that run " + runId + " ended");
+        for (TeacherVerticle t : teacherVerticles) {
+            ServiceHost.await(t.ended(), 60, "the teacher to hear that run " + runId + " ended");
+        }
         return new Outcome(runId, wall, results, teacherVerticle);
     }
 }

@@ -111,6 +111,12 @@ public final class Services {
 
     /** @param microBatchMs -1: off (the feature cache serves the shared backbone); 0: each request alone; more: the batching window */
     public static TeacherService.Settings teacher(TrainConfig c, Dataset data, Params pretrained, long cacheSamples, long microBatchMs) {
+        return teacher(c, data, 0, pretrained, cacheSamples, microBatchMs);
+    }
+
+    /** The service of the run's teacher {@code k} (of {@code c.teachers()}), on its pretrained parameters. */
+    public static TeacherService.Settings teacher(TrainConfig c, Dataset data, int k, Params pretrained, long cacheSamples,
+                                                  long microBatchMs) {
         if (microBatchMs < -1) {
             throw new IllegalArgumentException("--micro-batch-ms must be -1 (off), 0 or more, got " + microBatchMs);
         }
@@ -118,19 +124,34 @@ public final class Services {
             throw new IllegalArgumentException("--feature-cache must be >= 0 samples (0: the whole training set), got "
                 + cacheSamples);
         }
-        return new TeacherService.Settings("teacher", data, Network.build(c.teacher(), data), pretrained, c.mode(),
-            c.teacherConfig(), c.type(), cacheSamples == 0 ? data.trainSize() : cacheSamples, microBatchMs);
+        return new TeacherService.Settings(teacherId(c, k), data, Network.build(c.teachers().models().get(k), data), pretrained,
+            c.mode(), c.teacherConfig(), c.type(), cacheSamples == 0 ? data.trainSize() : cacheSamples, microBatchMs);
+    }
+
+    /** Teacher {@code k}'s service id and Kafka identity: "teacher" when it is the run's only one, else teacher-a, teacher-b, ... */
+    public static String teacherId(TrainConfig c, int k) {
+        return c.teachers().count() == 1 ? "teacher" : dev.ikd.proto.envelope.Envelopes.teacherId(k, c.teachers().count());
+    }
+
+    /** The teachers as envelopes name them: none for one teacher, else teacher-a, teacher-b, ... */
+    static List<String> teacherTags(TrainConfig c) {
+        List<String> tags = new java.util.ArrayList<>();
+        for (int k = 0; k < c.teachers().count() && c.teachers().count() > 1; k++) {
+            tags.add(teacherId(c, k));
+        }
+        return tags;
     }
 
     /** @param prefetch how many steps of a frozen teacher's soft targets the student holds ahead */
     public static StudentSettings student(TrainConfig c, Dataset data, int index, int prefetch) {
         return new StudentSettings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
             c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
-            c.swap(), c.teacher(), prefetch);
+            c.swap(), c.teacher(), prefetch, c.teachers().count() == 1 ? List.of("") : teacherTags(c), c.teachers().weighting());
     }
 
     public static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int maxNudges, int expectedStudents) {
-        return new CoordinatorMachine.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, maxNudges, expectedStudents);
+        return new CoordinatorMachine.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, maxNudges, expectedStudents,
+            teacherTags(c));
     }
 
     static DatasetSpec datasetSpec(TrainConfig c, Dataset data) {

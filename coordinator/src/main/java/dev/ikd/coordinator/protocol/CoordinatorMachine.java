@@ -32,10 +32,20 @@ public final class CoordinatorMachine implements Machine {
      * @param maxNudges        how many times, with no news, before the run is aborted
      * @param expectedStudents the run ends once this many students have reported (0: never by itself)
      */
-    public record Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int maxNudges, int expectedStudents) {
+    public record Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int maxNudges, int expectedStudents,
+                           List<String> teachers) {
 
         /** Nudges at one step before a run gives up on a student, unless --max-nudges says otherwise. */
         public static final int MAX_NUDGES = 5;
+
+        public Settings {
+            teachers = List.copyOf(teachers);
+        }
+
+        /** With one teacher. */
+        public Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int maxNudges, int expectedStudents) {
+            this(dataset, teacherMode, timeoutMs, maxNudges, expectedStudents, List.of());
+        }
     }
 
     private final Settings settings;
@@ -49,7 +59,7 @@ public final class CoordinatorMachine implements Machine {
         this.runId = runId;
         this.producerId = producerId;
         DatasetSpec d = settings.dataset();
-        this.protocol = new Protocol(runId, Event.Terms.of(d, settings.teacherMode()),
+        this.protocol = new Protocol(runId, Event.Terms.of(d, settings.teacherMode(), settings.teachers()),
             settings.timeoutMs(), settings.maxNudges(), settings.expectedStudents());
     }
 
@@ -62,14 +72,14 @@ public final class CoordinatorMachine implements Machine {
             case ENROLLMENT -> {
                 var hp = e.getEnrollment().getHyperParameters();
                 var d = e.getEnrollment().getDataset();
-                yield new Event.Enrolled(run, student, Event.Terms.of(d, hp.getTeacherMode()),
+                yield new Event.Enrolled(run, student, Event.Terms.of(d, hp.getTeacherMode(), hp.getTeachersList()),
                     hp.getSteps(), hp.getBatchSize(), hp.getExamBatchSize());
             }
             case EXAM_RESULT -> e.getExamResult().getDiverged().isEmpty()
                 ? new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256(), e.getExamResult().getTeacherVersion())
                 : new Event.Diverged(run, student, e.getStep(), e.getExamResult().getDiverged());
             case TEACHER_UPDATED -> e.getTeacherUpdated().getDiverged().isEmpty()
-                ? new Event.TeacherUpdated(run, student, e.getStep(), e.getTeacherUpdated().getTeacherVersion())
+                ? new Event.TeacherUpdated(run, student, e.getStep(), e.getTeacherUpdated().getTeacherVersion(), e.getTeacherId())
                 : new Event.Diverged(run, student, e.getStep(), e.getTeacherUpdated().getDiverged());
             case STUDENT_REPORT -> new Event.Reported(run, student, e.getStudentReport().getSteps(),
                 e.getStudentReport().getParamSha256());

@@ -21,14 +21,34 @@ public sealed interface Event {
      * @param datasetSha256 the data set both sides hold
      * @param splits        how the training pool is split (seed, label and quiz fractions), so both sides see the same ids
      * @param teacherMode   the kind of teacher the student expects
+     * @param teachers      the teachers it learns from: empty for the run's only teacher, else teacher-a, teacher-b, ...
      */
-    record Terms(String datasetSha256, String splits, String teacherMode) {
+    record Terms(String datasetSha256, String splits, String teacherMode, java.util.List<String> teachers) {
 
-        /** The terms of data set {@code d} for a teacher of {@code teacherMode}. */
+        public Terms {
+            teachers = java.util.List.copyOf(teachers);
+        }
+
+        /** With one teacher. */
+        public Terms(String datasetSha256, String splits, String teacherMode) {
+            this(datasetSha256, splits, teacherMode, java.util.List.of());
+        }
+
+        /** The terms of data set {@code d} for one teacher of {@code teacherMode}. */
         public static Terms of(dev.ikd.proto.v1.DatasetSpec d, String teacherMode) {
+            return of(d, teacherMode, java.util.List.of());
+        }
+
+        /** The terms of data set {@code d} for the teachers {@code teachers} (empty: one) of {@code teacherMode}. */
+        public static Terms of(dev.ikd.proto.v1.DatasetSpec d, String teacherMode, java.util.List<String> teachers) {
             return new Terms(d.getSha256(), java.lang.String.format(java.util.Locale.ROOT,
                 "split seed %d, label fraction %s, quiz fraction %s, %d training samples", d.getSplitSeed(), d.getLabelFraction(),
-                d.getQuizFraction(), d.getTrainSize()), teacherMode);
+                d.getQuizFraction(), d.getTrainSize()), teacherMode, teachers);
+        }
+
+        /** The envelope tags of the teachers: "" for the only one. */
+        java.util.List<String> tags() {
+            return teachers.isEmpty() ? java.util.List.of("") : teachers;
         }
     }
 
@@ -36,8 +56,16 @@ public sealed interface Event {
     record ExamResult(String runId, String studentId, long step, String paramSha256, long teacherVersion) implements Event {
     }
 
-    /** The teacher applied step {@code step}'s feedback for this student; its version is now {@code teacherVersion}. */
-    record TeacherUpdated(String runId, String studentId, long step, long teacherVersion) implements Event {
+    /**
+     * A teacher ({@code teacherId} of several, "" when it is the only one) applied step {@code step}'s
+     * feedback for this student; its version is now {@code teacherVersion}.
+     */
+    record TeacherUpdated(String runId, String studentId, long step, long teacherVersion, String teacherId) implements Event {
+
+        /** From the run's only teacher. */
+        public TeacherUpdated(String runId, String studentId, long step, long teacherVersion) {
+            this(runId, studentId, step, teacherVersion, "");
+        }
     }
 
     /**

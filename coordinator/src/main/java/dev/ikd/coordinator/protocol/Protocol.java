@@ -33,12 +33,12 @@ public final class Protocol {
     /** One student's place in the protocol. */
     private static final class Student {
         final long steps;
-        /** The next exam result and the next teacher update expected. */
+        /** The next exam result, and the next update expected from each teacher ("" when the run has one). */
         long examNext;
-        long teacherNext;
-        /** Step k's exam learned from this teacher version; the teacher reported this version after step k. */
+        final Map<String, Long> teacherNext = new HashMap<>();
+        /** Step k's exam learned from this teacher version; each teacher reported this version after step k. */
         final Map<Long, Long> learnedFrom = new HashMap<>();
-        final Map<Long, Long> teacherAfter = new HashMap<>();
+        final Map<String, Map<Long, Long>> teacherAfter = new HashMap<>();
         boolean finished;
         boolean aborted;
         boolean reported;
@@ -46,9 +46,22 @@ public final class Protocol {
         /** Nudges sent since the last news. */
         int nudges;
 
-        Student(long steps, long nowMs) {
+        Student(long steps, long nowMs, List<String> teachers) {
             this.steps = steps;
             this.lastNewsMs = nowMs;
+            for (String t : teachers) {
+                teacherNext.put(t, 0L);
+                teacherAfter.put(t, new HashMap<>());
+            }
+        }
+
+        /** The step this student's streams have all reached. */
+        long stepReached() {
+            long min = examNext;
+            for (long t : teacherNext.values()) {
+                min = Math.min(min, t);
+            }
+            return min;
         }
 
         boolean active() {
@@ -101,7 +114,12 @@ public final class Protocol {
         boolean exam = event instanceof Event.ExamResult;
         String studentId = exam ? ((Event.ExamResult) event).studentId() : ((Event.TeacherUpdated) event).studentId();
         long step = exam ? ((Event.ExamResult) event).step() : ((Event.TeacherUpdated) event).step();
-        String what = exam ? "exam result" : "teacher update";
+        String teacher = exam ? null : ((Event.TeacherUpdated) event).teacherId();
+        if (!exam && !terms.tags().contains(teacher)) {
+            return List.of(new Command.Reject(event, "a teacher update from " + (teacher.isEmpty() ? "a single teacher" : teacher)
+                + ", but run " + runId + " has " + (terms.teachers().isEmpty() ? "one teacher" : String.join(", ", terms.teachers()))));
+        }
+        String what = exam ? "exam result" : terms.teachers().isEmpty() ? "teacher update" : "update of " + teacher;
         Student s = students.get(studentId);
         if (s == null) {
             return List.of(new Command.Reject(event, "unknown student " + studentId));
@@ -112,7 +130,7 @@ public final class Protocol {
         if (s.finished) {
             return List.of(new Command.Reject(event, "student " + studentId + " already finished its " + s.steps + " steps"));
         }
-        long next = exam ? s.examNext : s.teacherNext;
+        long next = exam ? s.examNext : s.teacherNext.get(teacher);
         if (step < next) {
             return List.of(new Command.Reject(event, "duplicate: the " + what + " of step " + step + " of student " + studentId
                 + " is in"));
@@ -131,15 +149,15 @@ public final class Protocol {
             s.examNext++;
             s.learnedFrom.put(step, ((Event.ExamResult) event).teacherVersion());
         } else {
-            s.teacherNext++;
-            s.teacherAfter.put(step, ((Event.TeacherUpdated) event).teacherVersion());
+            s.teacherNext.put(teacher, step + 1);
+            s.teacherAfter.get(teacher).put(step, ((Event.TeacherUpdated) event).teacherVersion());
         }
         String violation = check(s, exam ? step : step + 1);
         if (violation != null) {
             s.aborted = true;
             return List.of(new Command.Abort(studentId, violation));
         }
-        if (s.examNext == s.steps && s.teacherNext == s.steps) {
+        if (s.stepReached() == s.steps) {
             s.finished = true;
             return List.of(new Command.Finish(studentId, s.steps));
         }
@@ -148,20 +166,28 @@ public final class Protocol {
 
     /**
      * Step k must have learned from the teacher that includes the update of step k−1 (version 0 at
-     * step 0): checked once both are known, and then forgotten.
+     * step 0) — from each teacher: checked once all are known, and then forgotten.
      */
     private static String check(Student s, long k) {
         Long learned = s.learnedFrom.get(k);
-        Long expected = k == 0 ? Long.valueOf(0) : s.teacherAfter.get(k - 1);
-        if (learned == null || expected == null) {
+        if (learned == null) {
             return null;
         }
-        s.learnedFrom.remove(k);
-        if (k > 0) {
-            s.teacherAfter.remove(k - 1);
+        for (Map<Long, Long> after : s.teacherAfter.values()) {
+            if (k > 0 && !after.containsKey(k - 1)) {
+                return null;
+            }
         }
-        return learned.equals(expected) ? null : "step " + k + " learned from teacher version " + learned
-            + ", but the teacher reported version " + expected + (k == 0 ? " to start from" : " after step " + (k - 1));
+        s.learnedFrom.remove(k);
+        for (var e : s.teacherAfter.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
+            Long expected = k == 0 ? Long.valueOf(0) : e.getValue().remove(k - 1);
+            if (!learned.equals(expected)) {
+                String who = e.getKey().isEmpty() ? "the teacher" : e.getKey();
+                return "step " + k + " learned from teacher version " + learned + ", but " + who + " reported version " + expected
+                    + (k == 0 ? " to start from" : " after step " + (k - 1));
+            }
+        }
+        return null;
     }
 
     /** Whether this student was admitted to the run. */
@@ -176,7 +202,7 @@ public final class Protocol {
         }
         if (!s.finished) {
             return List.of(new Command.Reject(r, "student " + r.studentId() + " reports before finishing: it is at step "
-                + Math.min(s.examNext, s.teacherNext) + " of " + s.steps));
+                + s.stepReached() + " of " + s.steps));
         }
         if (s.reported) {
             return List.of(new Command.Reject(r, "duplicate report from student " + r.studentId()));
@@ -212,7 +238,11 @@ public final class Protocol {
             return List.of(new Command.Refuse(e.studentId(), "batch sizes must be at least 1, got " + e.batchSize() + " and "
                 + e.examBatchSize()));
         }
-        students.put(e.studentId(), new Student(e.steps(), nowMs));
+        if (!terms.teachers().equals(asked.teachers())) {
+            return List.of(new Command.Refuse(e.studentId(), "teachers differ: student learns from " + names(asked.teachers())
+                + ", run " + runId + " has " + names(terms.teachers())));
+        }
+        students.put(e.studentId(), new Student(e.steps(), nowMs, terms.tags()));
         return List.of(new Command.Admit(e.studentId(), e.steps()));
     }
 
@@ -228,7 +258,7 @@ public final class Protocol {
         for (Map.Entry<String, Student> e : students.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
             Student s = e.getValue();
             if (s.active() && nowMs - s.lastNewsMs >= timeoutMs) {
-                long step = Math.min(s.examNext, s.teacherNext);
+                long step = s.stepReached();
                 if (s.nudges >= maxNudges) {
                     return abortRun(e.getKey() + " made no progress at step " + step + ": nudged " + s.nudges + " times, "
                         + timeoutMs + " ms apart, with no new exam result or teacher update (the dead letters say what was refused)");
@@ -239,6 +269,10 @@ public final class Protocol {
             }
         }
         return out;
+    }
+
+    private static String names(List<String> teachers) {
+        return teachers.isEmpty() ? "one teacher" : String.join(", ", teachers);
     }
 
     /** Stops every student still learning, then the whole run, with {@code reason}. */

@@ -83,6 +83,58 @@ class ProtocolTest {
         }
     }
 
+    /** Two teachers: each one's updates are a stream of their own, and a student is done when every stream is. */
+    @Nested
+    class SeveralTeachers {
+        final Event.Terms two = new Event.Terms(DATA, TERMS.splits(), "ikd", List.of("teacher-a", "teacher-b"));
+
+        Protocol protocol() {
+            return new Protocol(RUN, two, TIMEOUT, MAX_NUDGES, 1);
+        }
+
+        TeacherUpdated update(String teacher, long step) {
+            return new TeacherUpdated(RUN, "s1", step, step + 1, teacher);
+        }
+
+        @Test
+        void aStudentFinishesOnceEveryTeachersUpdatesAreIn() {
+            Protocol p = protocol();
+            assertThat(p.handle(new Enrolled(RUN, "s1", two, 2), 0)).containsExactly(new Admit("s1", 2));
+            for (Event e : List.of(exam("s1", 0), update("teacher-a", 0), update("teacher-b", 0), exam("s1", 1), update("teacher-b", 1))) {
+                assertThat(p.handle(e, 0)).as(e.toString()).isEmpty();
+            }
+            assertThat(p.handle(update("teacher-a", 1), 0)).containsExactly(new Finish("s1", 2));
+        }
+
+        @Test
+        void anUpdateFromATeacherTheRunDoesNotHaveOrTwiceFromOneIsRejected() {
+            Protocol p = protocol();
+            p.handle(new Enrolled(RUN, "s1", two, 2), 0);
+            assertThat(p.handle(update("teacher-c", 0), 0)).singleElement().isEqualTo(new Reject(update("teacher-c", 0),
+                "a teacher update from teacher-c, but run run-1 has teacher-a, teacher-b"));
+            p.handle(update("teacher-a", 0), 0);
+            assertThat(((Reject) p.handle(update("teacher-a", 0), 0).get(0)).reason())
+                .isEqualTo("duplicate: the update of teacher-a of step 0 of student s1 is in");
+        }
+
+        @Test
+        void aStepThatLearnedFromAnotherVersionThanOneTeachersIsAborted() {
+            Protocol p = protocol();
+            p.handle(new Enrolled(RUN, "s1", two, 3), 0);
+            p.handle(update("teacher-a", 0), 0);
+            p.handle(new TeacherUpdated(RUN, "s1", 0, 7, "teacher-b"), 0);
+            p.handle(exam("s1", 0), 0);
+            assertThat(p.handle(exam("s1", 1), 0)).containsExactly(new Abort("s1",
+                "step 1 learned from teacher version 1, but teacher-b reported version 7 after step 0"));
+        }
+
+        @Test
+        void aStudentOfOtherTeachersIsRefused() {
+            assertThat(protocol().handle(new Enrolled(RUN, "s1", TERMS, 2), 0)).containsExactly(new Refuse("s1",
+                "teachers differ: student learns from one teacher, run run-1 has teacher-a, teacher-b"));
+        }
+    }
+
     @Nested
     class Enrollment {
         @Test

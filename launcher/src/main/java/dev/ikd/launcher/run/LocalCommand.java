@@ -141,6 +141,10 @@ public final class LocalCommand implements Callable<Integer> {
         if (compare != null && !"kd".equals(compare)) {
             throw new IllegalArgumentException("--compare takes kd, got '" + compare + "'");
         }
+        if (secure && c.teachers().count() > 1) {
+            throw new IllegalArgumentException("--secure signs with one teacher's key: a run of " + c.teachers().count()
+                + " teachers runs without it for now");
+        }
         Dataset data = run.loadDataset();
         String id = runId != null ? runId : "run-" + c.seed() + "-" + System.currentTimeMillis();
         if (!id.matches("[A-Za-z0-9_-][A-Za-z0-9._-]*") || id.contains("..")) {
@@ -152,9 +156,12 @@ public final class LocalCommand implements Callable<Integer> {
         try (NDManager manager = run.newManager();
              EmbeddedKafka broker = EmbeddedKafka.start(secure ? brokerSettings.secure(RunKeys.identities(c.students())) : brokerSettings);
              ServiceHost host = new ServiceHost(c.students() + 2)) {
-            Params teacher = Teachers.obtain(c, data, teacherCheckpoint, manager, true);
+            List<Params> teachers = Teachers.obtainAll(c, data, teachers(resuming), manager, true);
+            Params teacher = teachers.get(0);
             if (!resuming) {
-                Teachers.save(dir.resolve("teacher.ckpt"), c, data, teacher);
+                if (teachers.size() == 1) {
+                    Teachers.save(dir.resolve("teacher.ckpt"), c, data, teacher);
+                }
                 List<String> given = spec.commandLine().getParseResult().originalArgs();
                 List<String> args = new java.util.ArrayList<>(given.subList(given.indexOf(spec.name()) + 1, given.size()));
                 if (runId == null) {
@@ -182,18 +189,23 @@ public final class LocalCommand implements Callable<Integer> {
             }
             LocalRun.Outcome outcome;
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
-                outcome = LocalRun.run(c, data, teacher, wiring, host, manager, timeoutSeconds, -1, progress);
+                outcome = LocalRun.run(c, data, teachers, wiring, host, manager, timeoutSeconds, -1, progress);
             }
             TrainResult baseline = compare == null ? null
                 : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, StepListener.NONE);
             Boolean verified = null;
             if (verify) {
-                TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
+                TrainResult reference = ReferenceTrainer.run(c, data, teachers, manager, StepListener.NONE);
                 verified = sameHashes(outcome.students(), reference.students());
             }
             print(outcome, dir, baseline, verified);
             return Boolean.FALSE.equals(verified) ? 1 : 0;
         }
+    }
+
+    /** The teacher checkpoint to load: the one given, or the one a resumed run saved (a run of several pretrains them again). */
+    private Path teachers(boolean resuming) {
+        return resuming && !Files.exists(teacherCheckpoint) ? null : teacherCheckpoint;
     }
 
     static boolean sameHashes(List<TrainResult.StudentResult> a, List<TrainResult.StudentResult> b) {

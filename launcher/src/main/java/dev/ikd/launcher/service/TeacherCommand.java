@@ -40,6 +40,11 @@ public final class TeacherCommand implements Callable<Integer> {
         + "(one Kafka consumer group; give them the same --state-dir, e.g. a shared volume).")
     String replica;
 
+    @Option(names = "--teacher-id", paramLabel = "teacher-a|teacher-b|...",
+        description = "With --teachers K: which of the run's teachers this service is (its model from --teacher-models, its "
+            + "pretraining seed, its Kafka identity). Required then; a run of one teacher has none.")
+    String teacherId;
+
     @Option(names = "--feature-cache", defaultValue = "0", paramLabel = "SAMPLES",
         description = "In modes frozen, ikd-adapter and pesf, cache the backbone's outputs of this many training samples "
             + "(0: all, filled at start; fewer: filled by chunks as asked, least recently used go). Default: ${DEFAULT-VALUE}")
@@ -50,6 +55,28 @@ public final class TeacherCommand implements Callable<Integer> {
             + "within MS of each other as one forward (0: each alone; -1: off, use the cache). Not bit-exact: within 1e-5 on "
             + "the students' parameters. Default: ${DEFAULT-VALUE}")
     long microBatchMs;
+
+    /** Which of the run's teachers this service is: the only one, or the one --teacher-id names. */
+    private int which(TrainConfig c) {
+        int count = c.teachers().count();
+        if (count == 1) {
+            if (teacherId != null) {
+                throw new IllegalArgumentException("--teacher-id names one of several teachers: give --teachers 2 or more");
+            }
+            return 0;
+        }
+        if (teacherId == null) {
+            throw new IllegalArgumentException("a run of " + count + " teachers: say which this is with --teacher-id (teacher-a ... "
+                + Services.teacherId(c, count - 1) + ")");
+        }
+        for (int k = 0; k < count; k++) {
+            if (Services.teacherId(c, k).equals(teacherId)) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("--teacher-id " + teacherId + " is not a teacher of this run (teacher-a ... "
+            + Services.teacherId(c, count - 1) + ")");
+    }
 
     @Override
     public Integer call() {
@@ -65,13 +92,18 @@ public final class TeacherCommand implements Callable<Integer> {
         }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
+        int k = which(c);
         var data = run.loadDataset();
         Services.ensureTopics(service.kafka(), topics.settings());
         try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(c.students() + 2, dev.ikd.proto.v1.Kind.FEEDBACK, c.steps())) {
-            var pretrained = Teachers.obtain(c, data, teacherCheckpoint, manager, false);
-            String id = replica == null ? "teacher" : "teacher-" + replica;
-            var teacher = new TeacherVerticle(service.wiring().config(id, "teacher"),
-                Services.teacher(c, data, pretrained, featureCache, microBatchMs), host.metrics("teacher"), manager);
+            String name = Services.teacherId(c, k);
+            TrainConfig mine = c.teachers().count() == 1 ? c
+                : c.withTeachers(dev.ikd.core.train.TeacherSet.one(c.teachers().models().get(k)))
+                    .withSeed(dev.ikd.core.train.TeacherSet.pretrainSeed(c.seed(), k));
+            var pretrained = Teachers.obtain(mine, data, teacherCheckpoint, manager, false);
+            String id = replica == null ? name : name + "-" + replica;
+            var teacher = new TeacherVerticle(service.wiring().config(id, name),
+                Services.teacher(c, data, k, pretrained, featureCache, microBatchMs), host.metrics(name), manager);
             host.deploy(teacher, teacher::health);
             service.serve(host, id);
             ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);

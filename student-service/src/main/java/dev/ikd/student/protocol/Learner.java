@@ -12,8 +12,11 @@ public interface Learner extends AutoCloseable {
     /** Steps learned so far: step {@code stepsDone()} is the next one. */
     long stepsDone();
 
-    /** Learns the next step from the teacher's soft targets {@code p} ([batch, classes] row-major, finite). */
-    Step learn(float[] p);
+    /**
+     * Learns the next step from the teachers' soft targets {@code p}, one [batch, classes] row-major
+     * array per teacher (finite), in the order the machine's settings name the teachers.
+     */
+    Step learn(float[][] p);
 
     /** The test accuracy and the parameter hash after the last step. */
     Report report();
@@ -25,11 +28,12 @@ public interface Learner extends AutoCloseable {
     void close();
 
     /**
-     * What one step computed: the feedback d for the teacher ([batch, classes]), the course logits
+     * What one step computed: the feedback for each teacher ([batch, classes] each, in the teachers'
+     * order: its share of d = dL/dp through the weighting), the course logits
      * (for a teacher that needs them), the losses, the exam, the hash of θ' — or, when something was
      * not finite, {@code diverged} names it ("the exam loss is NaN") and the numbers mean nothing.
      */
-    record Step(float[] feedback, float[] courseLogits, double courseLoss, double distillKl, double examLoss, double examAccuracy,
+    record Step(float[][] feedback, float[] courseLogits, double courseLoss, double distillKl, double examLoss, double examAccuracy,
                 String paramSha256, String diverged) {
     }
 

@@ -2,7 +2,9 @@ package dev.ikd.student.protocol;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 
 import com.google.protobuf.Message;
@@ -41,12 +43,22 @@ public final class StudentMachine implements Machine {
      * @param courseLogits  whether the feedback carries the student's course logits (a teacher that shapes its features, pesf)
      */
     public record Settings(String runId, String studentId, long steps, int batchSize, int classes, int window,
-                           boolean frozenTeacher, boolean courseLogits) {
+                           boolean frozenTeacher, boolean courseLogits, List<String> teachers) {
 
         public Settings {
             if (window < 1) {
                 throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + window);
             }
+            teachers = List.copyOf(teachers);
+            if (teachers.isEmpty()) {
+                throw new IllegalArgumentException("a student learns from at least one teacher");
+            }
+        }
+
+        /** One teacher. */
+        public Settings(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
+                        boolean courseLogits) {
+            this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, List.of(""));
         }
 
         /** The version of the teacher whose soft targets step k must learn from: one update per step, or none at all. */
@@ -63,9 +75,11 @@ public final class StudentMachine implements Machine {
     private String stopped = "";
     private long teacherVersion = -1;
     private List<Envelope> lastAnswers = List.of();
-    private Envelope learnedSoftTargets;
+    /** The soft targets of the last step learned, by teacher ("" with one teacher). */
+    private final Map<String, Envelope> learned = new HashMap<>();
     private Envelope report;
-    private final TreeMap<Long, Envelope> held = new TreeMap<>();
+    /** Soft targets that came before their step, by step and teacher. */
+    private final TreeMap<Long, Map<String, Envelope>> held = new TreeMap<>();
 
     /** A student that has learned nothing yet (its learner fresh). */
     public StudentMachine(Settings settings, Learner learner) {
@@ -80,9 +94,12 @@ public final class StudentMachine implements Machine {
         m.stopped = saved.getStopped();
         m.teacherVersion = saved.getTeacherVersion();
         m.lastAnswers = List.copyOf(saved.getLastAnswersList());
-        m.learnedSoftTargets = saved.hasLearnedSoftTargets() ? saved.getLearnedSoftTargets() : null;
+        if (saved.hasLearnedSoftTargets()) {
+            m.learned.put(saved.getLearnedSoftTargets().getTeacherId(), saved.getLearnedSoftTargets());
+        }
+        saved.getLearnedSoftTargetsOfSeveralList().forEach(e -> m.learned.put(e.getTeacherId(), e));
         m.report = saved.hasReport() ? saved.getReport() : null;
-        saved.getHeldSoftTargetsList().forEach(e -> m.held.put(e.getStep(), e));
+        saved.getHeldSoftTargetsList().forEach(e -> m.held.computeIfAbsent(e.getStep(), k -> new TreeMap<>()).put(e.getTeacherId(), e));
         return m;
     }
 
@@ -154,6 +171,12 @@ public final class StudentMachine implements Machine {
                 + settings.batchSize() + ", " + settings.classes() + "]");
         }
         TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        String teacher = e.getTeacherId();
+        if (!settings.teachers().contains(teacher)) {
+            throw new RejectedMessageException("soft targets from " + (teacher.isEmpty() ? "a single teacher" : teacher) + ", but "
+                + settings.studentId() + " learns from " + (settings.teachers().size() == 1 && settings.teachers().get(0).isEmpty()
+                    ? "one teacher" : String.join(", ", settings.teachers())));
+        }
         long expected = settings.expectedVersion(k);
         if (st.getTeacherVersion() != expected) {
             throw new RejectedMessageException((st.getTeacherVersion() < expected ? "stale" : "unexpected") + " teacher version: soft "
@@ -162,7 +185,7 @@ public final class StudentMachine implements Machine {
         }
         long done = learner.stepsDone();
         if (k < done) {
-            if (k == done - 1 && !sameTargets(st, learnedSoftTargets.getSoftTargets())) {
+            if (k == done - 1 && !sameTargets(st, learned.get(teacher).getSoftTargets())) {
                 throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
                     + " differ from the ones already learned from");
             }
@@ -176,7 +199,7 @@ public final class StudentMachine implements Machine {
             throw new RejectedMessageException("out of order: soft targets for step " + k + " while " + settings.studentId()
                 + " is at step " + done + " and holds at most " + settings.window() + " ahead");
         }
-        Envelope already = held.get(k);
+        Envelope already = held.getOrDefault(k, Map.of()).get(teacher);
         if (already != null) {
             if (!sameTargets(st, already.getSoftTargets())) {
                 throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
@@ -184,7 +207,7 @@ public final class StudentMachine implements Machine {
             }
             return List.of();
         }
-        held.put(k, e);
+        held.computeIfAbsent(k, x -> new TreeMap<>()).put(teacher, e);
         return tryStep(input);
     }
 
@@ -219,38 +242,54 @@ public final class StudentMachine implements Machine {
         return lastAnswers;
     }
 
-    /** Learns every step whose soft targets are here, in order, once admitted and until one diverges; their answers, in order. */
+    /**
+     * Learns every step whose soft targets are all here (one from each teacher), in order, once
+     * admitted and until one diverges; their answers, in order.
+     */
     private List<Envelope> tryStep(Input input) {
         List<Envelope> out = new ArrayList<>();
-        while (admitted && stopped.isEmpty() && held.containsKey(learner.stepsDone())) {
-            out.addAll(learn(input, held.remove(learner.stepsDone())));
+        while (admitted && stopped.isEmpty() && held.getOrDefault(learner.stepsDone(), Map.of()).size() == settings.teachers().size()) {
+            Map<String, Envelope> targets = held.remove(learner.stepsDone());
+            out.addAll(learn(input, settings.teachers().stream().map(targets::get).toList()));
         }
         return out;
     }
 
-    private List<Envelope> learn(Input input, Envelope targets) {
+    /** Step k on the soft targets of every teacher, in the order of the settings' teachers. */
+    private List<Envelope> learn(Input input, List<Envelope> targets) {
         long k = learner.stepsDone();
-        var st = targets.getSoftTargets();
-        Learner.Step r = learner.learn(TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED));
-        learnedSoftTargets = targets;
+        float[][] p = new float[targets.size()][];
+        for (int t = 0; t < p.length; t++) {
+            p[t] = TensorCodec.toFloats(targets.get(t).getSoftTargets().getProbabilities(), TensorCodec.Finite.REQUIRED);
+        }
+        long version = targets.get(0).getSoftTargets().getTeacherVersion();
+        Learner.Step r = learner.learn(p);
+        learned.clear();
+        targets.forEach(e -> learned.put(e.getTeacherId(), e));
         if (r.diverged() != null) {
             // Nothing that is not finite leaves the student: the coordinator hears why and aborts the run.
             stopped = DIVERGED + k + ": " + r.diverged();
             lastAnswers = List.of(header(input, k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder()
-                .setDiverged(settings.studentId() + " " + stopped).setTeacherVersion(st.getTeacherVersion())).build());
+                .setDiverged(settings.studentId() + " " + stopped).setTeacherVersion(version)).build());
             return lastAnswers;
         }
         int rows = settings.batchSize();
-        var feedback = Feedback.newBuilder().setTeacherVersion(st.getTeacherVersion())
-            .setD(TensorCodec.encode(r.feedback(), rows, settings.classes())).setCourseLoss(r.courseLoss()).setDistillKl(r.distillKl());
-        if (settings.courseLogits()) {
-            feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
+        List<Envelope> answers = new ArrayList<>();
+        for (int t = 0; t < targets.size(); t++) {
+            var feedback = Feedback.newBuilder().setTeacherVersion(version)
+                .setD(TensorCodec.encode(r.feedback()[t], rows, settings.classes())).setCourseLoss(r.courseLoss())
+                .setDistillKl(r.distillKl());
+            if (settings.courseLogits()) {
+                feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
+            }
+            answers.add(Envelopes.forTeacher(header(input, k, Kind.FEEDBACK), settings.teachers().get(t)).setFeedback(feedback)
+                .build());
         }
-        lastAnswers = List.of(header(input, k, Kind.FEEDBACK).setFeedback(feedback).build(),
-            header(input, k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setExamLoss(r.examLoss())
-                .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())
-                .setTeacherVersion(st.getTeacherVersion())).build());
-        teacherVersion = st.getTeacherVersion();
+        answers.add(header(input, k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setExamLoss(r.examLoss())
+            .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())
+            .setTeacherVersion(version)).build());
+        lastAnswers = List.copyOf(answers);
+        teacherVersion = version;
         return lastAnswers;
     }
 
@@ -259,13 +298,15 @@ public final class StudentMachine implements Machine {
         var s = StudentState.newBuilder().setAdmitted(admitted).setStopped(stopped).setTeacherVersion(teacherVersion)
             .addAllLastAnswers(lastAnswers);
         learner.saveTo(s);
-        if (learnedSoftTargets != null) {
-            s.setLearnedSoftTargets(learnedSoftTargets);
+        if (settings.teachers().size() == 1 && learned.containsKey(settings.teachers().get(0))) {
+            s.setLearnedSoftTargets(learned.get(settings.teachers().get(0)));
+        } else {
+            settings.teachers().stream().filter(learned::containsKey).forEach(t -> s.addLearnedSoftTargetsOfSeveral(learned.get(t)));
         }
         if (report != null) {
             s.setReport(report);
         }
-        s.addAllHeldSoftTargets(held.values());
+        held.values().forEach(byTeacher -> s.addAllHeldSoftTargets(byTeacher.values()));
         return s.build();
     }
 

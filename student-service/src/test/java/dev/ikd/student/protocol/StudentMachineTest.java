@@ -64,16 +64,19 @@ class StudentMachineTest {
         }
 
         @Override
-        public Step learn(float[] p) {
+        public Step learn(float[][] p) {
             learned++;
-            hash = 31 * hash + Arrays.hashCode(p);
-            float[] d = p.clone();
-            for (int i = 0; i < d.length; i++) {
-                d[i] -= 0.1f;
+            float[][] d = new float[p.length][];
+            for (int t = 0; t < p.length; t++) {
+                hash = 31 * hash + Arrays.hashCode(p[t]);
+                d[t] = p[t].clone();
+                for (int i = 0; i < d[t].length; i++) {
+                    d[t][i] -= 0.1f * (t + 1);
+                }
             }
             String diverged = steps == divergesAt ? "the exam loss is NaN" : null;
             steps++;
-            return new Step(d, new float[p.length], 1.0 / steps, 0.5, 2.0 / steps, 0.25, "sha-" + hash, diverged);
+            return new Step(d, new float[p[0].length], 1.0 / steps, 0.5, 2.0 / steps, 0.25, "sha-" + hash, diverged);
         }
 
         @Override
@@ -131,6 +134,51 @@ class StudentMachineTest {
     /** The soft targets a learning teacher sends for step k: version k, after k updates. */
     static Envelope targets(long step) {
         return targets(step, step);
+    }
+
+    @Nested
+    class SeveralTeachers {
+        final StudentMachine.Settings two = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 1, false, false,
+            List.of("teacher-a", "teacher-b"));
+
+        Envelope from(String teacher, long step) {
+            Envelope e = targets(step, step);
+            return Envelopes.forTeacher(e.toBuilder(), teacher).build();
+        }
+
+        @Test
+        void aStepRunsOnceEveryTeachersSoftTargetsAreHereAndEachTeacherGetsItsOwnFeedback() {
+            FakeLearner learner = new FakeLearner(-1);
+            var s = MachineScenario.given(new StudentMachine(two, learner), admitted()).when(from("teacher-b", 0)).thenKinds();
+            s.when(from("teacher-a", 0)).thenKinds(Kind.FEEDBACK, Kind.FEEDBACK, Kind.EXAM_RESULT);
+            assertThat(s.last()).extracting(Envelope::getTeacherId).containsExactly("teacher-a", "teacher-b", "");
+            assertThat(s.last().get(0).getIdempotencyKey()).isEqualTo("run-1/student-0/0/feedback/teacher-a");
+            assertThat(s.last().get(0).getFeedback().getD()).as("each teacher its own share").isNotEqualTo(s.last().get(1)
+                .getFeedback().getD());
+            assertThat(learner.learned).isEqualTo(1);
+            List<Envelope> answers = s.last();
+            assertThat(s.when(from("teacher-b", 0)).last()).as("a repeat from one teacher").isEqualTo(answers);
+            assertThat(learner.learned).isEqualTo(1);
+        }
+
+        @Test
+        void softTargetsFromATeacherTheStudentDoesNotLearnFromAreRefused() {
+            MachineScenario.given(new StudentMachine(two, new FakeLearner(-1)), admitted()).whenRefused(from("teacher-c", 0),
+                "soft targets from teacher-c, but student-0 learns from teacher-a, teacher-b");
+            given(admitted()).whenRefused(from("teacher-a", 0), "soft targets from teacher-a, but student-0 learns from one teacher");
+        }
+
+        @Test
+        void aRestartKeepsWhatOneTeacherSentAndTheLastStepOfEach() {
+            var s = MachineScenario.given(new StudentMachine(two, new FakeLearner(-1)), admitted(), from("teacher-a", 0),
+                from("teacher-b", 0), from("teacher-a", 1));
+            StudentState saved = (StudentState) s.machine().state();
+            assertThat(saved.getLearnedSoftTargetsOfSeveralCount()).isEqualTo(2);
+            try (StudentMachine restored = StudentMachine.restore(two, FakeLearner.restored(saved), saved)) {
+                assertThat(restored.state()).isEqualTo(saved);
+                assertThat(restored.apply(MachineScenario.input(from("teacher-b", 1)))).isEqualTo(s.when(from("teacher-b", 1)).last());
+            }
+        }
     }
 
     @Nested

@@ -38,9 +38,16 @@ public final class TeacherMachine implements Machine {
      * @param mode         the teacher mode this teacher runs, as the command line names it
      * @param frozen       whether its soft targets never change (mode frozen), so a window of them may be in flight
      * @param courseLogits whether its exam step needs the student's course logits (pesf)
+     * @param tag          its id in the envelopes' teacher_id when the run has several teachers (teacher-a, ...), else ""
      */
     public record Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
-                           String dataSha256, int classes) {
+                           String dataSha256, int classes, String tag) {
+
+        /** The only teacher of its run. */
+        public Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
+                        String dataSha256, int classes) {
+            this(runId, teacherId, mode, frozen, courseLogits, dataName, dataSha256, classes, "");
+        }
     }
 
     private final Settings settings;
@@ -184,6 +191,10 @@ public final class TeacherMachine implements Machine {
      */
     private List<Envelope> feedback(Input input) {
         Envelope e = input.envelope();
+        if (!e.getTeacherId().equals(settings.tag())) {
+            throw new RejectedMessageException("feedback for " + (e.getTeacherId().isEmpty() ? "a single teacher" : e.getTeacherId())
+                + " reached " + (settings.tag().isEmpty() ? "the run's only teacher" : settings.tag()));
+        }
         var f = e.getFeedback();
         // Content first (byte length, finite values), whoever it is for; the batch shape once the step is known.
         TensorCodec.toFloats(f.getD(), TensorCodec.Finite.REQUIRED);
@@ -319,6 +330,7 @@ public final class TeacherMachine implements Machine {
     }
 
     private Envelope.Builder header(Input input, long step, Kind kind) {
-        return Envelopes.header(settings.runId(), studentId, step, kind, settings.teacherId(), input.nowUs());
+        return Envelopes.forTeacher(Envelopes.header(settings.runId(), studentId, step, kind, settings.teacherId(), input.nowUs()),
+            settings.tag());
     }
 }

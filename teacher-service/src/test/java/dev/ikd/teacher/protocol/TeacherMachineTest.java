@@ -171,6 +171,26 @@ class TeacherMachineTest {
     }
 
     @Nested
+    class OneOfSeveralTeachers {
+        final TeacherMachine.Settings b = new TeacherMachine.Settings(RUN, "teacher-b", "ikd", false, false, "digits", SHA, 10,
+            "teacher-b");
+
+        @Test
+        void itNamesItselfInWhatItSendsAndTakesOnlyTheFeedbackForIt() {
+            var s = MachineScenario.given(fresh(b, SCHOOL)).when(admitted()).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last().get(0).getTeacherId()).isEqualTo("teacher-b");
+            assertThat(s.last().get(0).getIdempotencyKey()).isEqualTo("run-1/student-0/0/soft_targets/teacher-b");
+            assertThat(s.last().get(0).getProducerId()).isEqualTo("teacher-b");
+            Envelope forB = Envelopes.forTeacher(feedback(0).toBuilder(), "teacher-b").build();
+            Envelope forA = Envelopes.forTeacher(feedback(0).toBuilder(), "teacher-a").build();
+            s.whenRefused(forA, "feedback for teacher-a reached teacher-b");
+            s.whenRefused(feedback(0), "feedback for a single teacher reached teacher-b");
+            s.when(forB).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS);
+            assertThat(s.last()).extracting(Envelope::getTeacherId).containsOnly("teacher-b");
+        }
+    }
+
+    @Nested
     class Divergence {
         @Test
         void anUpdateThatIsNotFiniteIsReportedInsteadOfTheNextSoftTargetsAndTheTeacherStops() {
