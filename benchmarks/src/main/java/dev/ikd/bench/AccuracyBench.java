@@ -28,6 +28,8 @@ import dev.ikd.core.train.StepListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.core.learn.TeacherWeighting;
+import dev.ikd.core.train.TeacherSet;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.Teachers;
 
@@ -67,6 +69,23 @@ public final class AccuracyBench implements Callable<Integer> {
         return run.swap == null ? IAKD_SWAP : run.swap;
     }
 
+    @Option(names = "--teacher-label-noise", split = ",", paramLabel = "F1,F2,...",
+        description = "With --teachers K: the share of training labels made wrong (each to another class) before pretraining "
+            + "each teacher, e.g. 0,0.4,0 (default: none).")
+    List<Double> teacherLabelNoise;
+
+    /** The methods with several teachers, unless --methods names others: KD from each alone, the ensembles, IKD on one. */
+    static List<String> ensembleMethods(int teachers) {
+        List<String> m = new ArrayList<>();
+        for (int k = 0; k < teachers; k++) {
+            m.add("kd:teacher-" + (char) ('a' + k));
+        }
+        m.addAll(List.of("kd:equal", "kd:confidence", "ikd:confidence"));
+        return m;
+    }
+
+    static final List<String> DEFAULT_METHODS = List.of("alone", "kd", "ikd", "ikd-adapter", "pesf", "iakd", "iakd+ikd");
+
     @Option(names = "--tag", description = "Names a variant (e.g. a knob sweep): results go to accuracy-DATASET-TAG.json and a section of their own.")
     String tag;
 
@@ -85,34 +104,62 @@ public final class AccuracyBench implements Callable<Integer> {
             throw new IllegalArgumentException("--teacher-checkpoint holds one teacher: use it with --seeds 1");
         }
         TrainConfig base = run.toConfig();
+        int teacherCount = base.teachers().count();
+        if (teacherCount > 1 && methods.equals(DEFAULT_METHODS)) {
+            methods = ensembleMethods(teacherCount);
+        }
+        List<Double> noise = teacherLabelNoise == null ? java.util.Collections.nCopies(teacherCount, 0.0) : teacherLabelNoise;
+        if (noise.size() != teacherCount) {
+            throw new IllegalArgumentException("--teacher-label-noise gives " + noise.size() + " shares for " + teacherCount + " teachers");
+        }
+        if (teacherCount > 1 && teacherCheckpoint != null) {
+            throw new IllegalArgumentException("--teacher-checkpoint holds one teacher; each of " + teacherCount + " is pretrained per seed");
+        }
         Dataset data = run.loadDataset();
         List<ModelSpec> sizes = studentSizes == null ? defaultSizes(base.student()) : studentSizes.stream().map(ModelSpec::parse).toList();
         SwapSchedule swap = SwapSchedule.parse(iakdSwap());
-        methods.forEach(AccuracyBench::method);
+        methods.forEach(m -> Ensemble.of(m, base.teachers()));
         long t0 = System.nanoTime();
         Map<String, Row> rows = new LinkedHashMap<>();
         List<Double> teacherAccuracies = new ArrayList<>();
+        List<List<Double>> accuraciesOfTeachers = new ArrayList<>();
+        for (int t = 0; t < teacherCount; t++) {
+            accuraciesOfTeachers.add(new ArrayList<>());
+        }
         try (NDManager manager = run.newManager()) {
             for (int s = 0; s < seeds; s++) {
                 TrainConfig seeded = base.withSeed(base.seed() + s);
-                long tt = System.nanoTime();
-                Network net = Network.build(seeded.teacher(), data);
-                Params teacher = Teachers.obtain(seeded, data, teacherCheckpoint, manager, false);
-                double teacherAccuracy = Evaluation.testAccuracy(net, teacher, data, manager);
-                teacherAccuracies.add(teacherAccuracy);
-                System.err.printf("seed %d: teacher %s test accuracy %.4f (%.0f s)%n", seeded.seed(), seeded.teacher(),
-                    teacherAccuracy, (System.nanoTime() - tt) / 1e9);
+                List<Params> pretrained = new ArrayList<>();
+                for (int t = 0; t < teacherCount; t++) {
+                    long tt = System.nanoTime();
+                    ModelSpec spec = seeded.teachers().models().get(t);
+                    Network net = Network.build(spec, data);
+                    TrainConfig one = teacherCount == 1 ? seeded : seeded.withTeachers(TeacherSet.one(spec))
+                        .withSeed(TeacherSet.pretrainSeed(seeded.seed(), t));
+                    Params teacher = noise.get(t) == 0 ? Teachers.obtain(one, data, teacherCheckpoint, manager, false)
+                        : Teachers.pretrain(one, data.withTrainLabelNoise(noise.get(t), one.seed()), net, manager, false);
+                    double teacherAccuracy = Evaluation.testAccuracy(net, teacher, data, manager);
+                    pretrained.add(teacher);
+                    accuraciesOfTeachers.get(t).add(teacherAccuracy);
+                    if (t == 0) {
+                        teacherAccuracies.add(teacherAccuracy);
+                    }
+                    System.err.printf("seed %d: teacher %s%s%s test accuracy %.4f (%.0f s)%n", seeded.seed(),
+                        teacherCount == 1 ? "" : seeded.teachers().id(t) + " ", spec, noise.get(t) == 0 ? "" : " (labels " + noise.get(t)
+                            + " noisy)", teacherAccuracy, (System.nanoTime() - tt) / 1e9);
+                }
                 for (ModelSpec size : sizes) {
                     for (double fraction : labelFractions) {
                         for (String m : methods) {
-                            Method how = method(m);
+                            Ensemble which = Ensemble.of(m, seeded.teachers());
+                            Method how = method(which.method());
                             TrainConfig c = how.teacherConfig(seeded.withStudent(size).withLabelFraction(fraction)
-                                .with(how.mode(), how.swap() ? swap : SwapSchedule.OFF, how.alone()));
+                                .withTeachers(which.teachers()).with(how.mode(), how.swap() ? swap : SwapSchedule.OFF, how.alone()));
                             Row row = rows.computeIfAbsent(size + "|" + fraction + "|" + m, k -> new Row(size.toString(), fraction, m,
                                 c.steps()));
                             TrainResult r;
                             try {
-                                r = ReferenceTrainer.run(c, data, teacher, manager, row.drift);
+                                r = ReferenceTrainer.run(c, data, which.pick(pretrained), manager, row.drift);
                             } catch (dev.ikd.core.train.DivergedException e) {
                                 // A method that diverges scores chance: its students end with nothing worth having.
                                 row.diverged.add(e.getMessage());
@@ -131,10 +178,11 @@ public final class AccuracyBench implements Callable<Integer> {
                         }
                     }
                 }
-                teacher.close();
+                pretrained.forEach(Params::close);
             }
         }
         double wall = (System.nanoTime() - t0) / 1e9;
+        this.teachersOfRun = base.teachers().count() == 1 ? null : teachersJson(base, noise, accuraciesOfTeachers);
         write(base, data, sizes, rows, teacherAccuracies, wall);
         return 0;
     }
@@ -145,6 +193,62 @@ public final class AccuracyBench implements Callable<Integer> {
         return List.of(
             new ModelSpec(preset.family(), preset.boundary(), java.util.Collections.nCopies(stages, 2)),
             new ModelSpec(preset.family(), preset.boundary(), java.util.Collections.nCopies(stages, Math.max(4, preset.widths().get(0) * 2))));
+    }
+
+    /** With several teachers: each one's model, label noise and test accuracy per seed (null with one). */
+    private JsonArray teachersOfRun;
+
+    private static JsonArray teachersJson(TrainConfig base, List<Double> noise, List<List<Double>> accuracies) {
+        var out = new JsonArray();
+        for (int t = 0; t < base.teachers().count(); t++) {
+            var o = new JsonObject();
+            o.addProperty("id", base.teachers().id(t));
+            o.addProperty("model", base.teachers().models().get(t).toString());
+            o.addProperty("label_noise", noise.get(t));
+            var acc = new JsonArray();
+            accuracies.get(t).forEach(acc::add);
+            o.add("test_accuracy", acc);
+            out.add(o);
+        }
+        return out;
+    }
+
+    /**
+     * Which of several teachers a method learns from: METHOD:teacher-x (that one alone) or
+     * METHOD:WEIGHTING (all of them, so weighed); with one teacher, a plain METHOD.
+     *
+     * @param single the one teacher's index, or -1 for all of them
+     */
+    record Ensemble(String method, TeacherSet teachers, int single) {
+
+        static Ensemble of(String name, TeacherSet run) {
+            int colon = name.indexOf(':');
+            if (colon < 0) {
+                if (run.count() > 1 && !name.startsWith("alone")) {
+                    throw new IllegalArgumentException("method '" + name + "': with " + run.count() + " teachers, say which it learns "
+                        + "from: " + name + ":teacher-a (one alone) or " + name + ":equal|confidence|fixed:W1,... (all, so weighed)");
+                }
+                AccuracyBench.method(name);
+                return new Ensemble(name, run.count() == 1 ? run : TeacherSet.one(run.models().get(0)), run.count() == 1 ? -1 : 0);
+            }
+            String base = name.substring(0, colon);
+            String which = name.substring(colon + 1);
+            AccuracyBench.method(base);
+            for (int t = 0; t < run.count(); t++) {
+                if (run.id(t).equals(which) || run.count() == 1 && which.equals("teacher-a")) {
+                    return new Ensemble(base, TeacherSet.one(run.models().get(t)), t);
+                }
+            }
+            if (run.count() == 1) {
+                throw new IllegalArgumentException("method '" + name + "': a weighting needs --teachers 2 or more");
+            }
+            return new Ensemble(base, new TeacherSet(run.models(), TeacherWeighting.parse(which)), -1);
+        }
+
+        /** The pretrained teachers this method learns from, out of all of the run's. */
+        List<Params> pick(List<Params> all) {
+            return single < 0 ? all : List.of(all.get(single));
+        }
     }
 
     /**
@@ -305,7 +409,12 @@ public final class AccuracyBench implements Callable<Integer> {
             + (tag == null ? "" : " --tag " + tag) + (teacherCheckpoint == null ? "" : " --teacher-checkpoint TEACHER") + (run.teacherLr == null ? "" : " --teacher-lr " + run.teacherLr)
             + (run.beta == null ? "" : " --beta " + run.beta) + (run.teacherLeash == null ? "" : " --teacher-leash " + run.teacherLeash) + (run.temperature == null ? "" : " --temperature " + run.temperature)
             + (run.examBatch == null ? "" : " --exam-batch " + run.examBatch) + (run.pretrainSteps == null ? "" : " --pretrain-steps " + run.pretrainSteps)
-            + (methods.equals(List.of("alone", "kd", "ikd", "ikd-adapter", "pesf", "iakd", "iakd+ikd")) ? "" : " --methods " + String.join(",", methods))
+            + (base.teachers().count() == 1 ? "" : " --teachers " + base.teachers().count() + " --teacher-models '"
+                + String.join(";", base.teachers().models().stream().map(Object::toString).toList()) + "'"
+                + (teacherLabelNoise == null ? "" : " --teacher-label-noise " + String.join(",",
+                    teacherLabelNoise.stream().map(String::valueOf).toList())))
+            + (methods.equals(DEFAULT_METHODS) || methods.equals(ensembleMethods(base.teachers().count())) ? ""
+                : " --methods " + String.join(",", methods))
             + (studentSizes == null ? "" : " --student-sizes '" + String.join(";", studentSizes) + "'")
             + " --label-fractions " + String.join(",", labelFractions.stream().map(String::valueOf).toList());
         String machine = Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
@@ -332,6 +441,9 @@ public final class AccuracyBench implements Callable<Integer> {
         var teachers = new JsonArray();
         teacherAccuracies.forEach(teachers::add);
         o.add("teacher_test_accuracy", teachers);
+        if (teachersOfRun != null) {
+            o.add("teachers", teachersOfRun);
+        }
         var jsonRows = new JsonArray();
         for (Row r : rows.values()) {
             var jr = new JsonObject();

@@ -171,6 +171,31 @@ public final class Dataset {
             trainLabels.length + testLabels.length, sampleSize, classes, balance, trainLabels.length, testLabels.length);
     }
 
+    /**
+     * This data set with {@code fraction} of its training labels wrong: that many samples, drawn
+     * from {@code seed}, each get a class other than its own, drawn uniformly. Only for making a
+     * teacher of noisy labels to compare against (a benchmark); the test split is untouched.
+     */
+    public Dataset withTrainLabelNoise(double fraction, long seed) {
+        if (!(fraction >= 0 && fraction <= 1)) {
+            throw new IllegalArgumentException("a label noise is a fraction of the training labels, 0 to 1, got " + fraction);
+        }
+        if (fraction == 0) {
+            return this;
+        }
+        int[] noisy = trainLabels.clone();
+        int[] order = Splits.permutation(noisy.length, seed);
+        var random = new java.util.SplittableRandom(seed ^ 0x6E6F697365L);
+        int flipped = (int) Math.round(fraction * noisy.length);
+        for (int i = 0; i < flipped; i++) {
+            int id = order[i];
+            int other = random.nextInt(classes - 1);
+            noisy[id] = other >= trainLabels[id] ? other + 1 : other;
+        }
+        return new Dataset(name + " (" + flipped + " training labels noisy)", sampleShape, classes, train, noisy, test, testLabels,
+            vocabularySize, table, origin);
+    }
+
     /** SHA-256 over the canonical bytes (shape, classes, features, labels): both sides of a run must agree on it. */
     public String sha256() {
         return sha256;
