@@ -134,7 +134,7 @@ public final class Services {
     }
 
     /** The teachers as envelopes name them: none for one teacher, else teacher-a, teacher-b, ... */
-    static List<String> teacherTags(TrainConfig c) {
+    public static List<String> teacherTags(TrainConfig c) {
         List<String> tags = new java.util.ArrayList<>();
         for (int k = 0; k < c.teachers().count() && c.teachers().count() > 1; k++) {
             tags.add(teacherId(c, k));
@@ -184,9 +184,14 @@ public final class Services {
 
     /** As the admin of a secure broker: ikd's topics, and the ACLs that give each role exactly its rights. */
     public static void secureTopics(KafkaAccess admin, TopicSettings settings, List<String> students) {
+        secureTopics(admin, settings, students, List.of());
+    }
+
+    /** As above, with the ACLs of several teachers ({@code teachers}: teacher-a, ...; empty with one). */
+    public static void secureTopics(KafkaAccess admin, TopicSettings settings, List<String> students, List<String> teachers) {
         try (Admin client = Admin.create(KafkaClients.adminConfig(admin))) {
             Topics.ensure(client, settings, Duration.ofSeconds(30));
-            client.createAcls(Acls.bindings(Acls.roles(students))).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            client.createAcls(Acls.bindings(Acls.roles(students, teachers))).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating ACLs", e);
@@ -197,7 +202,12 @@ public final class Services {
 
     /** Each service logs in to the secure broker as its own principal and signs with its own key from {@code keys}. */
     public static Wiring secured(Wiring wiring, EmbeddedKafka broker, Path keys, int students) {
-        RunKeys.create(keys, wiring.runId(), students);
+        return secured(wiring, broker, keys, students, 1);
+    }
+
+    /** As above, for a run of {@code teachers} teachers (several: each logs in and signs as its own). */
+    public static Wiring secured(Wiring wiring, EmbeddedKafka broker, Path keys, int students, int teachers) {
+        RunKeys.create(keys, wiring.runId(), students, teachers);
         var security = broker.security();
         java.util.Map<String, KafkaAccess> logins = new java.util.concurrent.ConcurrentHashMap<>();
         System.err.printf("ikd local: secure broker; client logins in %s, run keys in %s%n", security.credentialsDir(), keys);

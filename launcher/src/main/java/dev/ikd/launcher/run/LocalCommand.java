@@ -141,10 +141,6 @@ public final class LocalCommand implements Callable<Integer> {
         if (compare != null && !"kd".equals(compare)) {
             throw new IllegalArgumentException("--compare takes kd, got '" + compare + "'");
         }
-        if (secure && c.teachers().count() > 1) {
-            throw new IllegalArgumentException("--secure signs with one teacher's key: a run of " + c.teachers().count()
-                + " teachers runs without it for now");
-        }
         Dataset data = run.loadDataset();
         String id = runId != null ? runId : "run-" + c.seed() + "-" + System.currentTimeMillis();
         if (!id.matches("[A-Za-z0-9_-][A-Za-z0-9._-]*") || id.contains("..")) {
@@ -154,7 +150,8 @@ public final class LocalCommand implements Callable<Integer> {
         List<String> ids = Services.studentIds(c.students());
         BrokerSettings brokerSettings = BrokerSettings.loopback(dir.resolve("kafka"));
         try (NDManager manager = run.newManager();
-             EmbeddedKafka broker = EmbeddedKafka.start(secure ? brokerSettings.secure(RunKeys.identities(c.students())) : brokerSettings);
+             EmbeddedKafka broker = EmbeddedKafka.start(secure
+                 ? brokerSettings.secure(RunKeys.identities(c.students(), c.teachers().count())) : brokerSettings);
              ServiceHost host = new ServiceHost(c.students() + 2)) {
             List<Params> teachers = Teachers.obtainAll(c, data, teachers(resuming), manager, true);
             Params teacher = teachers.get(0);
@@ -182,8 +179,8 @@ public final class LocalCommand implements Callable<Integer> {
             System.err.printf("ikd local: if this process dies, continue with: ikd local --data-dir %s --resume %s%n", dir, id);
             Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), id, dir.resolve("state")).withPrefetch(run.prefetch);
             if (secure) {
-                wiring = Services.secured(wiring, broker, dir.resolve("keys").resolve(id), c.students());
-                Services.secureTopics(wiring.admin(), TopicSettings.defaults(), ids);
+                wiring = Services.secured(wiring, broker, dir.resolve("keys").resolve(id), c.students(), c.teachers().count());
+                Services.secureTopics(wiring.admin(), TopicSettings.defaults(), ids, Services.teacherTags(c));
             } else {
                 Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
             }

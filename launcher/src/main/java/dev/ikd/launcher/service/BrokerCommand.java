@@ -2,6 +2,7 @@ package dev.ikd.launcher.service;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -69,10 +70,17 @@ public final class BrokerCommand implements Callable<Integer> {
         + "Default: ${DEFAULT-VALUE}")
     int students;
 
+    @Option(names = "--teachers", defaultValue = "1", description = "With --secure: how many teacher principals (several: "
+        + "teacher-a, teacher-b, ..., each with its own login and rights). Default: ${DEFAULT-VALUE}")
+    int teachers;
+
     @Override
     public Integer call() {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+        }
+        if (teachers < 1 || teachers > 26) {
+            throw new IllegalArgumentException("--teachers must be 1 to 26, got " + teachers);
         }
         if (students < 1) {
             throw new IllegalArgumentException("--students must be at least 1, got " + students);
@@ -89,10 +97,14 @@ public final class BrokerCommand implements Callable<Integer> {
         if (quorum != null) {
             settings = settings.inCluster(quorum);
         }
-        EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(RunKeys.identities(students)) : settings);
+        EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(RunKeys.identities(students, teachers)) : settings);
         Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "ikd-broker-shutdown"));
         if (secure) {
-            Services.secureTopics(LogAccess.reader(broker), topicSettings, Services.studentIds(students));
+            List<String> teacherIds = new java.util.ArrayList<>();
+            for (int k = 0; teachers > 1 && k < teachers; k++) {
+                teacherIds.add(dev.ikd.proto.envelope.Envelopes.teacherId(k, teachers));
+            }
+            Services.secureTopics(LogAccess.reader(broker), topicSettings, Services.studentIds(students), teacherIds);
         } else {
             try (Admin admin = Admin.create(KafkaClients.adminConfig(KafkaAccess.plain(broker.bootstrapServers())))) {
                 if (quorum != null) {

@@ -25,17 +25,24 @@ public final class KeysCommand implements Callable<Integer> {
     @Option(names = "--students", defaultValue = "2", description = "How many students get a key. Default: ${DEFAULT-VALUE}")
     int students;
 
+    @Option(names = "--teachers", defaultValue = "1", description = "How many teachers the run has: several get a key each "
+        + "(teacher-a, teacher-b, ...). Default: ${DEFAULT-VALUE}")
+    int teachers;
+
     @Override
     public Integer call() {
+        if (teachers < 1 || teachers > 26) {
+            throw new IllegalArgumentException("--teachers must be 1 to 26, got " + teachers);
+        }
         if (students < 1) {
             throw new IllegalArgumentException("--students must be at least 1, got " + students);
         }
         if (!runId.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("--run-id must be letters, digits, '.', '_' or '-', got '" + runId + "'");
         }
-        RunManifest manifest = RunKeys.create(out, runId, students);
+        RunManifest manifest = RunKeys.create(out, runId, students, teachers);
         System.out.printf("run %s: keys of %s, one folder each under %s (give each machine only its own: --keys %s); "
-            + "%s there pins %d students%n", manifest.runId(), String.join(", ", RunKeys.identities(students)), out,
+            + "%s there pins %d students%n", manifest.runId(), String.join(", ", RunKeys.identities(students, teachers)), out,
             out.resolve("<id>"), RunKeys.MANIFEST, manifest.students().size());
         return 0;
     }

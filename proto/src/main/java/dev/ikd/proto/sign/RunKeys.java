@@ -48,6 +48,11 @@ public final class RunKeys {
      * {@code students} adds the new students' keys, and every manifest then pins them too.
      */
     public static RunManifest create(Path dir, String runId, int students) {
+        return create(dir, runId, students, 1);
+    }
+
+    /** As {@link #create(Path, String, int)}, for a run of {@code teachers} teachers (several: each its own key). */
+    public static RunManifest create(Path dir, String runId, int students, int teachers) {
         if (Files.exists(dir.resolve(MANIFEST))) {
             String existing = manifest(dir).runId();
             if (!existing.equals(runId)) {
@@ -55,7 +60,7 @@ public final class RunKeys {
             }
         }
         Map<String, PublicKey> keys = new LinkedHashMap<>();
-        for (String identity : identities(students)) {
+        for (String identity : identities(students, teachers)) {
             Path role = dir.resolve(identity);
             Path file = role.resolve(identity + ".key");
             makeDirectory(role);
@@ -64,9 +69,10 @@ public final class RunKeys {
             }
             keys.put(identity, signingKey(role, identity).publicKey());
         }
-        // Students made before (a larger run's) stay pinned.
+        // Students and teachers made before (a larger run's) stay pinned.
         if (Files.exists(dir.resolve(MANIFEST))) {
             manifest(dir).students().forEach(keys::putIfAbsent);
+            manifest(dir).teachers().forEach(keys::putIfAbsent);
         }
         var p = new Properties();
         p.setProperty("run.id", runId);
@@ -98,7 +104,15 @@ public final class RunKeys {
 
     /** The coordinator, the teacher and {@code student-0} ... {@code student-(n-1)}. */
     public static List<String> identities(int students) {
+        return identities(students, 1);
+    }
+
+    /** As {@link #identities(int)}, and with several teachers teacher-a, teacher-b, ... too. */
+    public static List<String> identities(int students, int teachers) {
         var all = new java.util.ArrayList<>(List.of(RunManifest.COORDINATOR, RunManifest.TEACHER));
+        for (int k = 0; teachers > 1 && k < teachers; k++) {
+            all.add(dev.ikd.proto.envelope.Envelopes.teacherId(k, teachers));
+        }
         for (int i = 0; i < students; i++) {
             all.add(dev.ikd.proto.envelope.Envelopes.studentId(i));
         }
@@ -117,17 +131,23 @@ public final class RunKeys {
         }
         try {
             Map<String, PublicKey> students = new TreeMap<>();
+            Map<String, PublicKey> teachers = new TreeMap<>();
             for (String name : p.stringPropertyNames()) {
                 String identity = name.startsWith(STUDENT_KEY) ? name.substring(STUDENT_KEY.length()) : null;
                 if (identity != null && !identity.equals(RunManifest.COORDINATOR) && !identity.equals(RunManifest.TEACHER)) {
+                    if (identity.matches("teacher-[a-z]")) {
+                        teachers.put(identity, publicKey(p.getProperty(name), name));
+                        continue;
+                    }
                     if (!dev.ikd.proto.envelope.Envelopes.isStudentId(identity)) {
-                        throw new IllegalArgumentException("pins a key for '" + identity + "', which is not a student id (student-N)");
+                        throw new IllegalArgumentException("pins a key for '" + identity + "', which is not a student id (student-N) "
+                            + "nor a teacher's (teacher-a, ...)");
                     }
                     students.put(identity, publicKey(p.getProperty(name), name));
                 }
             }
             return new RunManifest(p.getProperty("run.id", ""), publicKey(p.getProperty("key.coordinator"), "key.coordinator"),
-                publicKey(p.getProperty("key.teacher"), "key.teacher"), students);
+                publicKey(p.getProperty("key.teacher"), "key.teacher"), students, teachers);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--keys " + dir + ": " + MANIFEST + " " + e.getMessage());
         }

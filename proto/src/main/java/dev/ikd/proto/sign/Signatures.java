@@ -47,7 +47,8 @@ public final class Signatures {
     public static String senderOf(Envelope e) {
         return switch (e.getKind()) {
             case ADMITTED, REFUSED, COURSE_START, FINISH, ABORT, JOURNAL_ENTRY -> RunManifest.COORDINATOR;
-            case SOFT_TARGETS, TEACHER_UPDATED, TEACHER_BLOCK -> RunManifest.TEACHER;
+            case SOFT_TARGETS, TEACHER_UPDATED -> e.getTeacherId().isEmpty() ? RunManifest.TEACHER : e.getTeacherId();
+            case TEACHER_BLOCK -> RunManifest.TEACHER;
             case ENROLLMENT, FEEDBACK, EXAM_RESULT, STUDENT_REPORT -> e.getStudentId();
             default -> null;
         };

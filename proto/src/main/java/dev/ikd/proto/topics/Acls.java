@@ -33,8 +33,13 @@ public final class Acls {
     }
 
     public static Rights teacher() {
-        return new Rights("teacher", List.of(Topics.SOFT_TARGETS, Topics.TEACHER_UPDATES, Topics.TEACHER_BLOCKS, Topics.DEAD_LETTER),
-            List.of(Topics.CONTROL, Topics.FEEDBACK), groupPrefix("teacher"));
+        return teacher("teacher");
+    }
+
+    /** The rights of teacher {@code teacherId} ("teacher", or teacher-a, ... of several): its own principal and consumer groups. */
+    public static Rights teacher(String teacherId) {
+        return new Rights(teacherId, List.of(Topics.SOFT_TARGETS, Topics.TEACHER_UPDATES, Topics.TEACHER_BLOCKS, Topics.DEAD_LETTER),
+            List.of(Topics.CONTROL, Topics.FEEDBACK), groupPrefix(teacherId));
     }
 
     public static Rights student(String studentId) {
@@ -54,7 +59,13 @@ public final class Acls {
 
     /** The rights of the coordinator, the teacher and every student in {@code students}. */
     public static List<Rights> roles(List<String> students) {
+        return roles(students, List.of());
+    }
+
+    /** As {@link #roles(List)}, with the teachers of several ({@code teachers}: teacher-a, ...; empty with one). */
+    public static List<Rights> roles(List<String> students, List<String> teachers) {
         List<Rights> all = new ArrayList<>(List.of(coordinator(), teacher()));
+        teachers.forEach(t -> all.add(teacher(t)));
         students.forEach(s -> all.add(student(s)));
         return all;
     }

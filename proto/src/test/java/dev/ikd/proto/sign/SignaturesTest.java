@@ -82,6 +82,32 @@ class SignaturesTest {
         }
     }
 
+    /** A run of two teachers: each signs its own soft targets; one signing as the other, or as the plain teacher, is refused. */
+    @Nested
+    class SeveralTeachers {
+        private Envelope softTargetsOf(String teacher) {
+            return Envelopes.forTeacher(Envelopes.header("r", "student-0", 2, Kind.SOFT_TARGETS, teacher, Clock.systemUTC()), teacher)
+                .setSoftTargets(dev.ikd.proto.v1.SoftTargets.getDefaultInstance()).build();
+        }
+
+        @Test
+        void eachTeachersSoftTargetsMustBeSignedWithItsOwnPinnedKey() {
+            RunManifest two = RunKeys.create(dir, "r", 2, 2);
+            assertThat(two.teachers()).containsOnlyKeys("teacher-a", "teacher-b");
+            assertThat(RunKeys.manifest(dir).teachers()).isEqualTo(two.teachers());
+            SigningKey a = RunKeys.signingKey(dir.resolve("teacher-a"), "teacher-a");
+            SigningKey b = RunKeys.signingKey(dir.resolve("teacher-b"), "teacher-b");
+            Decoded.Valid own = written(softTargetsOf("teacher-a"), a);
+            assertThat(Signatures.problem(two, own.envelope(), own.signed())).isNull();
+            assertThat(two.fixesSenderOf(own.envelope())).isTrue();
+            Decoded.Valid forged = written(softTargetsOf("teacher-a"), b);
+            assertThat(Signatures.problem(two, forged.envelope(), forged.signed()))
+                .isEqualTo("wrong sender: a SOFT_TARGETS of student-0 must be signed by teacher-a, this one says 'teacher-b'");
+            Decoded.Valid plain = written(softTargetsOf("teacher-a"), RunKeys.signingKey(dir.resolve("teacher"), "teacher"));
+            assertThat(Signatures.problem(two, plain.envelope(), plain.signed())).contains("must be signed by teacher-a");
+        }
+    }
+
     @Nested
     class Refused {
         @Test
