@@ -47,6 +47,21 @@ public final class Teachers {
         return out;
     }
 
+    /** One of the run's teachers as a run's summary names it: its id, model and test accuracy. */
+    public record Row(String id, String model, double testAccuracy) {
+    }
+
+    /** The run's teachers ({@code pretrained}, in order) with their test accuracy. */
+    public static List<Row> rows(TrainConfig c, Dataset data, List<Params> pretrained, NDManager manager) {
+        List<Row> rows = new ArrayList<>();
+        for (int k = 0; k < pretrained.size(); k++) {
+            var spec = c.teachers().models().get(k);
+            rows.add(new Row(Services.teacherId(c, k), spec.toString(), dev.ikd.core.train.Evaluation.testAccuracy(
+                Network.build(spec, data), pretrained.get(k), data, manager)));
+        }
+        return rows;
+    }
+
     public static Params obtain(TrainConfig c, Dataset data, Path checkpoint, NDManager manager, boolean progress) {
         Network net = Network.build(c.teacher(), data);
         if (net.isScript()) {

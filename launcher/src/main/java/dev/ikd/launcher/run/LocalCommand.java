@@ -195,7 +195,7 @@ public final class LocalCommand implements Callable<Integer> {
                 TrainResult reference = ReferenceTrainer.run(c, data, teachers, manager, StepListener.NONE);
                 verified = sameHashes(outcome.students(), reference.students());
             }
-            print(outcome, dir, baseline, verified);
+            print(outcome, dir, baseline, verified, Teachers.rows(c, data, teachers, manager));
             return Boolean.FALSE.equals(verified) ? 1 : 0;
         }
     }
@@ -217,7 +217,7 @@ public final class LocalCommand implements Callable<Integer> {
         return true;
     }
 
-    private void print(LocalRun.Outcome o, Path dir, TrainResult baseline, Boolean verified) {
+    private void print(LocalRun.Outcome o, Path dir, TrainResult baseline, Boolean verified, List<Teachers.Row> teachers) {
         if (json) {
             var out = new JsonObject();
             out.addProperty("run_id", o.runId());
@@ -237,6 +237,7 @@ public final class LocalCommand implements Callable<Integer> {
                 students.add(so);
             }
             out.add("students", students);
+            out.add("teachers", TrainCommand.teachersJson(teachers));
             if (verified == null) {
                 out.add("verified_inprocess", com.google.gson.JsonNull.INSTANCE);
             } else {
@@ -246,6 +247,10 @@ public final class LocalCommand implements Callable<Integer> {
             return;
         }
         System.out.printf("run %s: %d students, %.1f s%n", o.runId(), o.students().size(), o.wallSeconds());
+        if (teachers.size() > 1) {
+            System.out.printf("%-12s %-14s %s%n", "teacher", "test accuracy", "model");
+            TrainCommand.printTeachers(teachers);
+        }
         System.out.printf("%-12s %-6s %-14s%s %s%n", "student", "steps", "test accuracy", baseline == null ? "" : " kd baseline ",
             "parameter sha256");
         for (int i = 0; i < o.students().size(); i++) {

@@ -46,14 +46,11 @@ public final class TrainCommand implements Callable<Integer> {
         Dataset data = run.loadDataset();
         TrainResult result;
         double teacherAccuracy;
-        List<Double> teacherAccuracies = new java.util.ArrayList<>();
+        List<Teachers.Row> teacherRows;
         try (NDManager manager = run.newManager()) {
             List<Params> teachers = Teachers.obtainAll(c, data, teacherCheckpoint, manager, true);
-            for (int k = 0; k < teachers.size(); k++) {
-                teacherAccuracies.add(Evaluation.testAccuracy(Network.build(c.teachers().models().get(k), data), teachers.get(k), data,
-                    manager));
-            }
-            teacherAccuracy = teacherAccuracies.get(0);
+            teacherRows = Teachers.rows(c, data, teachers, manager);
+            teacherAccuracy = teacherRows.get(0).testAccuracy();
             List<String> ids = Services.studentIds(c.students());
             try (StudentProgress progress = new StudentProgress(ids, c.steps())) {
                 result = ReferenceTrainer.run(c, data, teachers, manager, progress);
@@ -67,15 +64,7 @@ public final class TrainCommand implements Callable<Integer> {
             o.addProperty("seed", c.seed());
             o.addProperty("wall_s", result.wallSeconds());
             o.addProperty("teacher_test_accuracy", teacherAccuracy);
-            var teacherRows = new JsonArray();
-            for (int k = 0; k < teacherAccuracies.size(); k++) {
-                var t = new JsonObject();
-                t.addProperty("id", c.teachers().count() == 1 ? "teacher" : c.teachers().id(k));
-                t.addProperty("model", c.teachers().models().get(k).toString());
-                t.addProperty("test_accuracy", teacherAccuracies.get(k));
-                teacherRows.add(t);
-            }
-            o.add("teachers", teacherRows);
+            o.add("teachers", teachersJson(teacherRows));
             var students = new JsonArray();
             for (TrainResult.StudentResult s : result.students()) {
                 var so = new JsonObject();
@@ -94,9 +83,7 @@ public final class TrainCommand implements Callable<Integer> {
             } else {
                 System.out.printf("%s, %d teachers weighed %s, mode %s, %d steps, seed %d, %.1f s%n", data.name(), c.teachers().count(),
                     c.teachers().weighting(), c.mode().cliName(), c.steps(), c.seed(), result.wallSeconds());
-                for (int k = 0; k < teacherAccuracies.size(); k++) {
-                    System.out.printf("%-12s %-14.4f %s%n", c.teachers().id(k), teacherAccuracies.get(k), c.teachers().models().get(k));
-                }
+                printTeachers(teacherRows);
             }
             System.out.printf("%-12s %-14s %s%n", "student", "test accuracy", "parameter sha256");
             for (TrainResult.StudentResult s : result.students()) {
@@ -104,5 +91,25 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The run's teachers as {@code --json} lists them: id, model, test accuracy. */
+    static JsonArray teachersJson(List<Teachers.Row> rows) {
+        var out = new JsonArray();
+        for (Teachers.Row r : rows) {
+            var t = new JsonObject();
+            t.addProperty("id", r.id());
+            t.addProperty("model", r.model());
+            t.addProperty("test_accuracy", r.testAccuracy());
+            out.add(t);
+        }
+        return out;
+    }
+
+    /** The run's teachers, a line each, when there are several. */
+    static void printTeachers(List<Teachers.Row> rows) {
+        for (Teachers.Row r : rows) {
+            System.out.printf("%-12s %-14.4f %s%n", r.id(), r.testAccuracy(), r.model());
+        }
     }
 }
