@@ -44,6 +44,7 @@
     for (const b of view.ops.buckets) {
       state.buckets.set(b.t, b);
     }
+    state.teachers = view.teachers || {};
     state.deadLetters = view.dead_letters;
     state.alerts = view.alerts;
     state.updates++;
@@ -77,6 +78,7 @@
       options.replaceChildren(...Object.entries(run.options).map(([k, v]) => row([k, String(v)])));
     }
     renderStudents();
+    renderTeachers();
     renderAlerts();
     renderDeadLetters();
     if (changed) {
@@ -135,6 +137,18 @@
       text(tr.children[4], fmt(lastAcc, 3));
       text(tr.children[5], s.test_accuracy === null || s.test_accuracy === undefined ? '–' : fmt(s.test_accuracy, 4));
     }
+  }
+
+  /** With several teachers: each one's mean weight over the students, its loss, and how many steps learned from it. */
+  function renderTeachers() {
+    const ids = Object.keys(state.teachers || {}).sort();
+    $('teachers-section').hidden = ids.length === 0;
+    $('teachers').querySelector('tbody').replaceChildren(...ids.map((id) => {
+      const t = state.teachers[id];
+      const tr = row([id, fmt(t.weight, 3), fmt(t.loss, 4), String(t.steps_used)]);
+      tr.dataset.teacher = id;
+      return tr;
+    }));
   }
 
   function byIndex(a, b) {

@@ -78,6 +78,21 @@ public final class RunProjection {
         }
     }
 
+    /** One teacher of several: its latest weight and loss for each student, and how many steps learned from it. */
+    static final class TeacherStats {
+        final Map<String, Double> weight = new TreeMap<>();
+        final Map<String, Double> loss = new TreeMap<>();
+        long stepsUsed;
+
+        JsonObject json() {
+            return new JsonObject().put("weight", mean(weight)).put("loss", mean(loss)).put("steps_used", stepsUsed);
+        }
+
+        private static Double mean(Map<String, Double> byStudent) {
+            return byStudent.isEmpty() ? null : byStudent.values().stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        }
+    }
+
     /** Hop samples kept per topic and bucket: beyond this, a uniform sample of them (reservoir). */
     static final int HOP_SAMPLES = 2048;
 
@@ -96,6 +111,8 @@ public final class RunProjection {
 
     private final String runId;
     private final Map<String, StudentState> students = new TreeMap<>();
+    /** With several teachers, by teacher id. */
+    private final Map<String, TeacherStats> teachers = new TreeMap<>();
     private final TreeMap<Long, Bucket> buckets = new TreeMap<>();
     private final Deque<DeadLetterLine> deadLetters = new ArrayDeque<>();
     private final JsonObject options = new JsonObject();
@@ -211,6 +228,11 @@ public final class RunProjection {
                 r.accuracy = e.getExamResult().getExamAccuracy();
                 r.examVersion = e.getExamResult().getTeacherVersion();
                 r.changed = version;
+                e.getExamResult().getTeacherWeightsMap().forEach((teacher, w) -> {
+                    TeacherStats t = teachers.computeIfAbsent(teacher, x -> new TeacherStats());
+                    t.weight.put(e.getStudentId(), w);
+                    t.stepsUsed++;
+                });
                 checkVersion(e.getStudentId(), s, e.getStep());
             }
             case STUDENT_REPORT -> s.testAccuracy = e.getStudentReport().getTestAccuracy();
@@ -221,6 +243,10 @@ public final class RunProjection {
                 r.teacherAccuracy = e.getTeacherUpdated().getTeacherExamAccuracy();
                 r.changed = version;
                 s.teacherVersions.put(e.getStep(), e.getTeacherUpdated().getTeacherVersion());
+                if (!e.getTeacherId().isEmpty()) {
+                    teachers.computeIfAbsent(e.getTeacherId(), x -> new TeacherStats()).loss.put(e.getStudentId(),
+                        e.getTeacherUpdated().getTeacherLoss());
+                }
                 bucket(timestampMs).teacherBusyUs += e.getMeasured().getBusyUs();
                 checkVersion(e.getStudentId(), s, e.getStep() + 1);
             }
@@ -392,8 +418,11 @@ public final class RunProjection {
         deadLetters.forEach(d -> dls.add(new JsonObject().put("time_ms", d.timeMs()).put("service", d.service())
             .put("topic", d.topic()).put("partition", d.partition()).put("offset", d.offset()).put("student", d.student())
             .put("reason", d.reason())));
+        JsonObject teachersJson = new JsonObject();
+        teachers.forEach((id, t) -> teachersJson.put(id, t.json()));
         return new JsonObject().put("version", version).put("full", seen == 0).put("now_ms", nowMs).put("run", run)
-            .put("students", studentsJson).put("ops", ops).put("dead_letters", dls).put("alerts", alerts);
+            .put("students", studentsJson).put("teachers", teachersJson).put("ops", ops).put("dead_letters", dls)
+            .put("alerts", alerts);
     }
 
     private String abortReasons() {

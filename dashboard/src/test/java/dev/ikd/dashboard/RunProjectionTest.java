@@ -77,6 +77,39 @@ class RunProjectionTest {
         return view.getJsonObject("students").getJsonObject(student).getJsonArray("rows");
     }
 
+    /** A run of two teachers: each one's mean weight over the students, its loss, and how many steps learned from it. */
+    @Nested
+    class SeveralTeachers {
+        Envelope weighted(String student, long step, double a, double b) {
+            return header(student, step, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setCourseLoss(1)
+                .putTeacherWeights("teacher-a", a).putTeacherWeights("teacher-b", b)).build();
+        }
+
+        Envelope updatedBy(String teacher, String student, long step, double loss) {
+            return header(student, step, Kind.TEACHER_UPDATED).setTeacherId(teacher).setTeacherUpdated(TeacherUpdated.newBuilder()
+                .setTeacherLoss(loss).setTeacherVersion(step + 1)).build();
+        }
+
+        @Test
+        void eachTeachersWeightIsTheMeanOfItsStudentsLatestAndItsLossTheMeanOfTheirLatest() {
+            JsonObject teachers = given(admitted("s0"), admitted("s1"), weighted("s0", 0, 0.5, 0.5), weighted("s0", 1, 0.75, 0.25),
+                weighted("s1", 0, 0.25, 0.75), updatedBy("teacher-a", "s0", 0, 0.5), updatedBy("teacher-a", "s1", 0, 1.5),
+                updatedBy("teacher-b", "s0", 0, 2.0)).since(0, clock).getJsonObject("teachers");
+            assertThat(teachers.fieldNames()).containsExactlyInAnyOrder("teacher-a", "teacher-b");
+            assertThat(teachers.getJsonObject("teacher-a").getDouble("weight")).isEqualTo(0.5); // (0.75 + 0.25) / 2
+            assertThat(teachers.getJsonObject("teacher-b").getDouble("weight")).isEqualTo(0.5); // (0.25 + 0.75) / 2
+            assertThat(teachers.getJsonObject("teacher-a").getDouble("loss")).isEqualTo(1.0);
+            assertThat(teachers.getJsonObject("teacher-b").getDouble("loss")).isEqualTo(2.0);
+            assertThat(teachers.getJsonObject("teacher-a").getLong("steps_used")).isEqualTo(3);
+        }
+
+        @Test
+        void aRunOfOneTeacherHasNoTeachersSection() {
+            assertThat(given(admitted("s0"), exam("s0", 0, 0.9, 0), updated("s0", 0, 1)).since(0, clock).getJsonObject("teachers"))
+                .isEmpty();
+        }
+    }
+
     @Nested
     class Rows {
         @Test

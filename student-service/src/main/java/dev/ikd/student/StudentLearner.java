@@ -95,8 +95,10 @@ public final class StudentLearner implements Learner {
         String diverged = Divergence.ofStudentStep(r, settings.data().classes());
         float[][] shares = diverged != null ? null
             : Ensemble.feedback(settings.weighting(), served, r.feedback(), settings.data().classes(), labels, labeled);
+        double[] weights = served.length == 1 ? null
+            : Ensemble.meanWeights(settings.weighting(), served, settings.data().classes(), labels, labeled);
         return new Step(shares, r.courseLogits(), r.courseLoss(), r.distillKl(), r.examLoss(), r.examAccuracy(), r.paramSha256(),
-            diverged);
+            diverged, weights);
     }
 
     @Override

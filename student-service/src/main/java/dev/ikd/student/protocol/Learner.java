@@ -32,9 +32,16 @@ public interface Learner extends AutoCloseable {
      * order: its share of d = dL/dp through the weighting), the course logits
      * (for a teacher that needs them), the losses, the exam, the hash of θ' — or, when something was
      * not finite, {@code diverged} names it ("the exam loss is NaN") and the numbers mean nothing.
+     * {@code meanWeights}: each teacher's weight averaged over the course batch (null with one teacher).
      */
     record Step(float[][] feedback, float[] courseLogits, double courseLoss, double distillKl, double examLoss, double examAccuracy,
-                String paramSha256, String diverged) {
+                String paramSha256, String diverged, double[] meanWeights) {
+
+        /** With one teacher: no weights. */
+        public Step(float[][] feedback, float[] courseLogits, double courseLoss, double distillKl, double examLoss,
+                    double examAccuracy, String paramSha256, String diverged) {
+            this(feedback, courseLogits, courseLoss, distillKl, examLoss, examAccuracy, paramSha256, diverged, null);
+        }
     }
 
     /** A finished student: its accuracy on the test split and the SHA-256 of its parameters. */

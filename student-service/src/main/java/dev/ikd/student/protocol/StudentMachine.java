@@ -285,9 +285,12 @@ public final class StudentMachine implements Machine {
             answers.add(Envelopes.forTeacher(header(input, k, Kind.FEEDBACK), settings.teachers().get(t)).setFeedback(feedback)
                 .build());
         }
-        answers.add(header(input, k, Kind.EXAM_RESULT).setExamResult(ExamResult.newBuilder().setExamLoss(r.examLoss())
-            .setExamAccuracy(r.examAccuracy()).setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss())
-            .setTeacherVersion(version)).build());
+        var exam = ExamResult.newBuilder().setExamLoss(r.examLoss()).setExamAccuracy(r.examAccuracy())
+            .setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss()).setTeacherVersion(version);
+        for (int t = 0; settings.teachers().size() > 1 && t < targets.size(); t++) {
+            exam.putTeacherWeights(settings.teachers().get(t), r.meanWeights()[t]);
+        }
+        answers.add(header(input, k, Kind.EXAM_RESULT).setExamResult(exam).build());
         lastAnswers = List.copyOf(answers);
         teacherVersion = version;
         return lastAnswers;

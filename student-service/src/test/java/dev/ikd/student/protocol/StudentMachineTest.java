@@ -76,7 +76,9 @@ class StudentMachineTest {
             }
             String diverged = steps == divergesAt ? "the exam loss is NaN" : null;
             steps++;
-            return new Step(d, new float[p[0].length], 1.0 / steps, 0.5, 2.0 / steps, 0.25, "sha-" + hash, diverged);
+            double[] weights = new double[p.length];
+            java.util.Arrays.fill(weights, 1.0 / p.length);
+            return new Step(d, new float[p[0].length], 1.0 / steps, 0.5, 2.0 / steps, 0.25, "sha-" + hash, diverged, weights);
         }
 
         @Override
@@ -152,6 +154,7 @@ class StudentMachineTest {
             var s = MachineScenario.given(new StudentMachine(two, learner), admitted()).when(from("teacher-b", 0)).thenKinds();
             s.when(from("teacher-a", 0)).thenKinds(Kind.FEEDBACK, Kind.FEEDBACK, Kind.EXAM_RESULT);
             assertThat(s.last()).extracting(Envelope::getTeacherId).containsExactly("teacher-a", "teacher-b", "");
+            assertThat(s.last().get(2).getExamResult().getTeacherWeightsMap()).containsOnlyKeys("teacher-a", "teacher-b");
             assertThat(s.last().get(0).getIdempotencyKey()).isEqualTo("run-1/student-0/0/feedback/teacher-a");
             assertThat(s.last().get(0).getFeedback().getD()).as("each teacher its own share").isNotEqualTo(s.last().get(1)
                 .getFeedback().getD());
