@@ -46,7 +46,7 @@ class SeveralTeachersTest {
         try (Jvms jvms = new Jvms(dir)) {
             Jvms.Broker broker = jvms.broker(List.of());
             List<String> common = DistributedRunTest.with(RUN, "--bootstrap", broker.bootstrap(), "--run-id", "three",
-                "--metrics-port", "-1");
+                "--metrics-port", "-1", "--state-dir", dir.resolve("state").toString());
             var coordinator = jvms.start("coordinator", DistributedRunTest.args("coordinator", common));
             List<Jvms.Jvm> teachers = new java.util.ArrayList<>();
             for (String id : List.of("teacher-a", "teacher-b", "teacher-c")) {
@@ -67,6 +67,12 @@ class SeveralTeachersTest {
             assertThat(replay.await(120)).as(replay.stderr()).isZero();
             assertThat(replay.stdout()).contains("student-0: 40 of 40 steps verified, every hash matches the log (final "
                 + expected.get(0) + ")").contains("student-1: 40 of 40 steps verified");
+            // The teacher one of several shaped for a student, from that teacher's own checkpoint.
+            var export = jvms.start("export", "export", "--bootstrap", broker.bootstrap(), "--run-id", "three", "--teacher-of",
+                "student-1", "--teacher-id", "teacher-c", "--state-dir", dir.resolve("state").toString(), "--out",
+                dir.resolve("c.safetensors").toString(), "--json");
+            assertThat(export.await(120)).as(export.stderr()).isZero();
+            assertThat(export.stdout()).contains("\"model\":\"teacher-c/student-1\"").contains("\"spec\":\"mlp:32:16\"");
         }
     }
 }

@@ -39,24 +39,38 @@ public final class ModelExport {
     private ModelExport() {
     }
 
-    /** Which model: a student, the teacher ({@code student} and {@code teacherOf} null), or the teacher one student shaped. */
-    public record Which(String student, String teacherOf) {
+    /**
+     * Which model: a student, the teacher ({@code student} and {@code teacherOf} null), or the teacher
+     * one student shaped; {@code teacherId} names the teacher of several (teacher-a, ...), or is
+     * {@code "teacher"}, the run's only one.
+     */
+    public record Which(String student, String teacherOf, String teacherId) {
 
         public static Which student(String id) {
-            return new Which(id, null);
+            return new Which(id, null, "teacher");
         }
 
         public static Which teacher() {
-            return new Which(null, null);
+            return teacher("teacher");
         }
 
         public static Which teacherOf(String id) {
-            return new Which(null, id);
+            return teacherOf(id, "teacher");
         }
 
-        /** The model's name in the file and on the card: the student's id, {@code teacher} or {@code teacher/ID}. */
+        /** Teacher {@code teacherId} of the run, as its students saw it at the start. */
+        public static Which teacher(String teacherId) {
+            return new Which(null, null, teacherId);
+        }
+
+        /** Teacher {@code teacherId} as IKD shaped it for student {@code id}. */
+        public static Which teacherOf(String id, String teacherId) {
+            return new Which(null, id, teacherId);
+        }
+
+        /** The model's name in the file and on the card: the student's id, {@code teacher} (or its id) or {@code teacher/ID}. */
         public String name() {
-            return student != null ? student : teacherOf == null ? "teacher" : "teacher/" + teacherOf;
+            return student != null ? student : teacherOf == null ? teacherId : teacherId + "/" + teacherOf;
         }
     }
 
@@ -94,7 +108,7 @@ public final class ModelExport {
                     model = new Exported(student.network(), student.parameters().copy(manager), log.steps(id).size());
                 }
             } else {
-                model = teacher(log, which.teacherOf(), data, type, teacherState, manager);
+                model = teacher(log, which.teacherId(), which.teacherOf(), data, type, teacherState, manager);
             }
             double accuracy = Evaluation.testAccuracy(model.net(), model.params(), data, manager);
             Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
@@ -123,12 +137,14 @@ public final class ModelExport {
         }
     }
 
-    private static Exported teacher(RunLog log, String id, Dataset data, DataType type, Path state, NDManager manager)
-        throws Exception {
+    private static Exported teacher(RunLog log, String teacherId, String id, Dataset data, DataType type, Path state,
+                                    NDManager manager) throws Exception {
         String runId = log.runId();
-        List<TeacherBlock> blocks = log.teacherBlocks();
+        List<TeacherBlock> blocks = log.teacherBlocks(teacherId);
         if (blocks.isEmpty() || !blocks.get(0).hasModel()) {
-            throw new IllegalArgumentException("run " + runId + " has no teacher blocks naming the teacher's model in the log");
+            throw new IllegalArgumentException("run " + runId + " has no blocks of " + teacherId + " naming its model in the log"
+                + (teacherId.equals("teacher") && !log.teacherBlocks("teacher-a").isEmpty()
+                    ? " (the run has several teachers: name one with --teacher-id)" : ""));
         }
         ModelSpec spec = RunData.model(blocks.get(0).getModel());
         if (spec.isScript() && id == null) {
@@ -149,7 +165,7 @@ public final class ModelExport {
         if (state == null) {
             throw new IllegalArgumentException("--teacher-of needs the teacher's state: give --state-dir DIR (or --data-dir)");
         }
-        CheckpointFiles files = CheckpointFiles.of(state, runId, "teacher");
+        CheckpointFiles files = CheckpointFiles.of(state, runId, teacherId);
         var loaded = files.load(id).orElseThrow(() -> new IllegalArgumentException("no teacher checkpoint of " + id + " in "
             + files.path()));
         PupilState pupil = loaded.checkpoint().getState().unpack(PupilState.class);

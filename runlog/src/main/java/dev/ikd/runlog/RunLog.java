@@ -199,8 +199,13 @@ public final class RunLog {
 
     /** The teacher's blocks of the run (IAKD): the newest version of each stage the log holds. */
     List<dev.ikd.proto.v1.TeacherBlock> teacherBlocks() {
+        return teacherBlocks("teacher");
+    }
+
+    /** The blocks teacher {@code teacherId} ("teacher", or teacher-a, ... of several) published: the newest of each stage. */
+    List<dev.ikd.proto.v1.TeacherBlock> teacherBlocks(String teacherId) {
         Map<String, dev.ikd.proto.v1.TeacherBlock> latest = new java.util.TreeMap<>();
-        for (Envelope e : select(Kind.TEACHER_BLOCK, x -> true)) {
+        for (Envelope e : select(Kind.TEACHER_BLOCK, x -> x.getTeacherBlock().getTeacherId().equals(teacherId))) {
             var b = e.getTeacherBlock();
             latest.merge(b.getStage(), b, (held, next) -> next.getVersion() >= held.getVersion() ? next : held);
         }

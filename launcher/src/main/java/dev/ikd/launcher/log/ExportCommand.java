@@ -58,6 +58,10 @@ public final class ExportCommand implements Callable<Integer> {
         description = "The file to write; the model card goes beside it as FILE.json.")
     Path out;
 
+    @Option(names = "--teacher-id", paramLabel = "teacher-a|teacher-b|...", description = "With --teacher or --teacher-of in a run "
+        + "of several teachers: which teacher.")
+    String teacherId;
+
     @Option(names = "--state-dir", paramLabel = "DIR", description = "With --teacher-of: the teacher's state directory (default with "
         + "--data-dir: DIR/state).")
     Path state;
@@ -79,8 +83,15 @@ public final class ExportCommand implements Callable<Integer> {
                 Envelopes.requireStudentId(id);
             }
         }
+        if (teacherId != null) {
+            if (which.student != null) {
+                throw new IllegalArgumentException("--teacher-id names a teacher: give it with --teacher or --teacher-of, not --student");
+            }
+            Envelopes.requireTeacherId(teacherId);
+        }
+        String teacher = teacherId == null ? "teacher" : teacherId;
         ModelExport.Which model = which.student != null ? ModelExport.Which.student(which.student)
-            : which.teacher ? ModelExport.Which.teacher() : ModelExport.Which.teacherOf(which.teacherOf);
+            : which.teacher ? ModelExport.Which.teacher(teacher) : ModelExport.Which.teacherOf(which.teacherOf, teacher);
         Path teacherState = state != null ? state : source.dataDir() == null ? null : source.dataDir().resolve("state");
         var manifest = signatures.manifest(source, runId);
         ModelExport.Written w = source.open(access -> ModelExport.write(RunLog.read(access, runId, manifest), model, runData::load,
