@@ -28,6 +28,7 @@ import dev.ikd.core.train.StepListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.train.TeacherSet;
 import dev.ikd.wiring.RunOptions;
@@ -130,6 +131,8 @@ public final class AccuracyBench implements Callable<Integer> {
             for (int s = 0; s < seeds; s++) {
                 TrainConfig seeded = base.withSeed(base.seed() + s);
                 List<Params> pretrained = new ArrayList<>();
+                // Each teacher's backbone rows, computed once a seed for every method that serves from them.
+                List<FeatureCache> caches = new ArrayList<>();
                 for (int t = 0; t < teacherCount; t++) {
                     long tt = System.nanoTime();
                     ModelSpec spec = seeded.teachers().models().get(t);
@@ -140,6 +143,7 @@ public final class AccuracyBench implements Callable<Integer> {
                         : Teachers.pretrain(one, data.withTrainLabelNoise(noise.get(t), one.seed()), net, manager, false);
                     double teacherAccuracy = Evaluation.testAccuracy(net, teacher, data, manager);
                     pretrained.add(teacher);
+                    caches.add(new FeatureCache(net, teacher, data, seeded.type(), data.trainSize(), manager));
                     accuraciesOfTeachers.get(t).add(teacherAccuracy);
                     if (t == 0) {
                         teacherAccuracies.add(teacherAccuracy);
@@ -159,7 +163,7 @@ public final class AccuracyBench implements Callable<Integer> {
                                 c.steps()));
                             TrainResult r;
                             try {
-                                r = ReferenceTrainer.run(c, data, which.pick(pretrained), manager, row.drift);
+                                r = ReferenceTrainer.run(c, data, which.pick(pretrained), which.pick(caches), manager, row.drift);
                             } catch (dev.ikd.core.train.DivergedException e) {
                                 // A method that diverges scores chance: its students end with nothing worth having.
                                 row.diverged.add(e.getMessage());
@@ -178,6 +182,7 @@ public final class AccuracyBench implements Callable<Integer> {
                         }
                     }
                 }
+                caches.forEach(FeatureCache::close);
                 pretrained.forEach(Params::close);
             }
         }
@@ -245,8 +250,8 @@ public final class AccuracyBench implements Callable<Integer> {
             return new Ensemble(base, new TeacherSet(run.models(), TeacherWeighting.parse(which)), -1);
         }
 
-        /** The pretrained teachers this method learns from, out of all of the run's. */
-        List<Params> pick(List<Params> all) {
+        /** The pretrained teachers (or their caches) this method learns from, out of all of the run's. */
+        <T> List<T> pick(List<T> all) {
             return single < 0 ? all : List.of(all.get(single));
         }
     }

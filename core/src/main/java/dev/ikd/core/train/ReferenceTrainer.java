@@ -39,6 +39,17 @@ public final class ReferenceTrainer {
      *                   the feedback
      */
     public static TrainResult run(TrainConfig c, Dataset data, List<Params> pretrained, NDManager parent, StepListener listener) {
+        return run(c, data, pretrained, null, parent, listener);
+    }
+
+    /**
+     * As above, with each teacher's frozen backbone served from {@code caches} (one per teacher, in
+     * order; null: a cache of this run's own): the cached rows of a teacher depend on nothing but its
+     * parameters and the data, so runs that share a teacher can share its cache (a benchmark's
+     * methods), to the same bits.
+     */
+    public static TrainResult run(TrainConfig c, Dataset data, List<Params> pretrained, List<FeatureCache> caches, NDManager parent,
+                                  StepListener listener) {
         long t0 = System.nanoTime();
         DataType type = c.type();
         TeacherSet set = c.teachers();
@@ -53,9 +64,9 @@ public final class ReferenceTrainer {
             List<List<Teacher>> teachers = new ArrayList<>();
             List<Plan> plans = new ArrayList<>();
             // One cache of each frozen backbone for all students, as each teacher service keeps it.
-            List<FeatureCache> caches = new ArrayList<>();
+            List<FeatureCache> backbones = new ArrayList<>();
             for (int t = 0; t < set.count(); t++) {
-                caches.add(c.mode() == TeacherMode.IKD || c.studentAlone() ? null
+                backbones.add(c.mode() == TeacherMode.IKD || c.studentAlone() ? null : caches != null ? caches.get(t)
                     : new FeatureCache(teacherNets.get(t), pretrained.get(t), data, type, data.trainSize(), run));
             }
             for (int i = 0; i < c.students(); i++) {
@@ -65,7 +76,7 @@ public final class ReferenceTrainer {
                 List<Teacher> mine = new ArrayList<>();
                 for (int t = 0; t < set.count() && !c.studentAlone(); t++) {
                     mine.add(Teacher.enroll(teacherNets.get(t), pretrained.get(t), c.mode(), c.teacherConfig(),
-                        c.studentConfig().temperature(), plan.seed() + 3, caches.get(t), run));
+                        c.studentConfig().temperature(), plan.seed() + 3, backbones.get(t), run));
                 }
                 teachers.add(mine);
             }
