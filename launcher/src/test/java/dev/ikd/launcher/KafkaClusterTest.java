@@ -13,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import dev.ikd.coordinator.service.Journal;
-import dev.ikd.launcher.service.TopicsCommand;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.topics.Topics;
@@ -62,8 +61,8 @@ class KafkaClusterTest {
             String bootstrap = String.join(",", addresses);
             KafkaAccess kafka = KafkaAccess.plain(bootstrap);
             try (Admin admin = Admin.create(KafkaClients.adminConfig(kafka))) {
-                String described = TopicsCommand.describe(admin);
-                var json = TopicsCommand.describeJson(admin);
+                String described = dev.ikd.wiring.TopicReport.text(admin);
+                var json = dev.ikd.wiring.TopicReport.json(admin);
                 for (String topic : Topics.ALL) {
                     assertThat(described).contains(topic + ": partitions 4, replicas 3, min.insync.replicas 2");
                     assertThat(json.getAsJsonObject(topic).getAsJsonArray("partition_leaders")).hasSize(4);

@@ -133,6 +133,27 @@ public final class Services {
         return c.teachers().count() == 1 ? "teacher" : dev.ikd.proto.envelope.Envelopes.teacherId(k, c.teachers().count());
     }
 
+    /** Which of the run's teachers {@code teacherId} names: the only one (null), or one of several (teacher-a, ...). */
+    public static int teacherIndex(TrainConfig c, String teacherId) {
+        int count = c.teachers().count();
+        if (count == 1) {
+            if (teacherId != null) {
+                throw new IllegalArgumentException("--teacher-id names one of several teachers: give --teachers 2 or more");
+            }
+            return 0;
+        }
+        String range = " (teacher-a ... " + teacherId(c, count - 1) + ")";
+        if (teacherId == null) {
+            throw new IllegalArgumentException("a run of " + count + " teachers: say which this is with --teacher-id" + range);
+        }
+        for (int k = 0; k < count; k++) {
+            if (teacherId(c, k).equals(teacherId)) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("--teacher-id " + teacherId + " is not a teacher of this run" + range);
+    }
+
     /** The teachers as envelopes name them: none for one teacher, else teacher-a, teacher-b, ... */
     public static List<String> teacherTags(TrainConfig c) {
         List<String> tags = new java.util.ArrayList<>();

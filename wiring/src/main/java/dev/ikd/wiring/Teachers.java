@@ -49,6 +49,26 @@ public final class Teachers {
 
     /** One of the run's teachers as a run's summary names it: its id, model and test accuracy. */
     public record Row(String id, String model, double testAccuracy) {
+
+        /** The run's teachers as {@code --json} lists them: id, model, test accuracy. */
+        public static com.google.gson.JsonArray json(List<Row> rows) {
+            var out = new com.google.gson.JsonArray();
+            for (Row r : rows) {
+                var t = new com.google.gson.JsonObject();
+                t.addProperty("id", r.id());
+                t.addProperty("model", r.model());
+                t.addProperty("test_accuracy", r.testAccuracy());
+                out.add(t);
+            }
+            return out;
+        }
+
+        /** The run's teachers, a line each. */
+        public static String lines(List<Row> rows) {
+            StringBuilder out = new StringBuilder();
+            rows.forEach(r -> out.append(String.format("%-12s %-14.4f %s%n", r.id(), r.testAccuracy(), r.model())));
+            return out.toString();
+        }
     }
 
     /** The run's teachers ({@code pretrained}, in order) with their test accuracy. */

@@ -21,4 +21,17 @@ public record TrainResult(String datasetSha256, List<StudentResult> students, do
     public double meanStudentAccuracy() {
         return students.stream().mapToDouble(StudentResult::testAccuracy).average().orElse(Double.NaN);
     }
+
+    /** Whether two runs' students end on the same parameter hashes, student by student. */
+    public static boolean sameHashes(List<StudentResult> a, List<StudentResult> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (!a.get(i).paramSha256().equals(b.get(i).paramSha256())) {
+                return false;
+            }
+        }
+        return true;
+    }
 }

@@ -193,7 +193,7 @@ public final class LocalCommand implements Callable<Integer> {
             Boolean verified = null;
             if (verify) {
                 TrainResult reference = ReferenceTrainer.run(c, data, teachers, manager, StepListener.NONE);
-                verified = sameHashes(outcome.students(), reference.students());
+                verified = TrainResult.sameHashes(outcome.students(), reference.students());
             }
             print(outcome, dir, baseline, verified, Teachers.rows(c, data, teachers, manager));
             return Boolean.FALSE.equals(verified) ? 1 : 0;
@@ -203,18 +203,6 @@ public final class LocalCommand implements Callable<Integer> {
     /** The teacher checkpoint to load: the one given, or the one a resumed run saved (a run of several pretrains them again). */
     private Path teachers(boolean resuming) {
         return resuming && !Files.exists(teacherCheckpoint) ? null : teacherCheckpoint;
-    }
-
-    static boolean sameHashes(List<TrainResult.StudentResult> a, List<TrainResult.StudentResult> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (!a.get(i).paramSha256().equals(b.get(i).paramSha256())) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private void print(LocalRun.Outcome o, Path dir, TrainResult baseline, Boolean verified, List<Teachers.Row> teachers) {
@@ -237,7 +225,7 @@ public final class LocalCommand implements Callable<Integer> {
                 students.add(so);
             }
             out.add("students", students);
-            out.add("teachers", TrainCommand.teachersJson(teachers));
+            out.add("teachers", Teachers.Row.json(teachers));
             if (verified == null) {
                 out.add("verified_inprocess", com.google.gson.JsonNull.INSTANCE);
             } else {
@@ -249,7 +237,7 @@ public final class LocalCommand implements Callable<Integer> {
         System.out.printf("run %s: %d students, %.1f s%n", o.runId(), o.students().size(), o.wallSeconds());
         if (teachers.size() > 1) {
             System.out.printf("%-12s %-14s %s%n", "teacher", "test accuracy", "model");
-            TrainCommand.printTeachers(teachers);
+            System.out.print(Teachers.Row.lines(teachers));
         }
         System.out.printf("%-12s %-6s %-14s%s %s%n", "student", "steps", "test accuracy", baseline == null ? "" : " kd baseline ",
             "parameter sha256");

@@ -8,9 +8,7 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
-import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
-import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
@@ -64,7 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
             o.addProperty("seed", c.seed());
             o.addProperty("wall_s", result.wallSeconds());
             o.addProperty("teacher_test_accuracy", teacherAccuracy);
-            o.add("teachers", teachersJson(teacherRows));
+            o.add("teachers", Teachers.Row.json(teacherRows));
             var students = new JsonArray();
             for (TrainResult.StudentResult s : result.students()) {
                 var so = new JsonObject();
@@ -83,7 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
             } else {
                 System.out.printf("%s, %d teachers weighed %s, mode %s, %d steps, seed %d, %.1f s%n", data.name(), c.teachers().count(),
                     c.teachers().weighting(), c.mode().cliName(), c.steps(), c.seed(), result.wallSeconds());
-                printTeachers(teacherRows);
+                System.out.print(Teachers.Row.lines(teacherRows));
             }
             System.out.printf("%-12s %-14s %s%n", "student", "test accuracy", "parameter sha256");
             for (TrainResult.StudentResult s : result.students()) {
@@ -91,25 +89,5 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /** The run's teachers as {@code --json} lists them: id, model, test accuracy. */
-    static JsonArray teachersJson(List<Teachers.Row> rows) {
-        var out = new JsonArray();
-        for (Teachers.Row r : rows) {
-            var t = new JsonObject();
-            t.addProperty("id", r.id());
-            t.addProperty("model", r.model());
-            t.addProperty("test_accuracy", r.testAccuracy());
-            out.add(t);
-        }
-        return out;
-    }
-
-    /** The run's teachers, a line each, when there are several. */
-    static void printTeachers(List<Teachers.Row> rows) {
-        for (Teachers.Row r : rows) {
-            System.out.printf("%-12s %-14.4f %s%n", r.id(), r.testAccuracy(), r.model());
-        }
     }
 }

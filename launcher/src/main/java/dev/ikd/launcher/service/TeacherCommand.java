@@ -56,28 +56,6 @@ public final class TeacherCommand implements Callable<Integer> {
             + "the students' parameters. Default: ${DEFAULT-VALUE}")
     long microBatchMs;
 
-    /** Which of the run's teachers this service is: the only one, or the one --teacher-id names. */
-    private int which(TrainConfig c) {
-        int count = c.teachers().count();
-        if (count == 1) {
-            if (teacherId != null) {
-                throw new IllegalArgumentException("--teacher-id names one of several teachers: give --teachers 2 or more");
-            }
-            return 0;
-        }
-        if (teacherId == null) {
-            throw new IllegalArgumentException("a run of " + count + " teachers: say which this is with --teacher-id (teacher-a ... "
-                + Services.teacherId(c, count - 1) + ")");
-        }
-        for (int k = 0; k < count; k++) {
-            if (Services.teacherId(c, k).equals(teacherId)) {
-                return k;
-            }
-        }
-        throw new IllegalArgumentException("--teacher-id " + teacherId + " is not a teacher of this run (teacher-a ... "
-            + Services.teacherId(c, count - 1) + ")");
-    }
-
     @Override
     public Integer call() {
         service.validate();
@@ -92,7 +70,7 @@ public final class TeacherCommand implements Callable<Integer> {
         }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
-        int k = which(c);
+        int k = Services.teacherIndex(c, teacherId);
         var data = run.loadDataset();
         Services.ensureTopics(service.kafka(), topics.settings());
         try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(c.students() + 2, dev.ikd.proto.v1.Kind.FEEDBACK, c.steps())) {
