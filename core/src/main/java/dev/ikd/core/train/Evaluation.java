@@ -60,13 +60,18 @@ public final class Evaluation {
         return new Halves((double) n[0] / count[0], (double) n[1] / count[1]);
     }
 
+    /** The dtype a model's parameters hold; a TorchScript module, whose parameters ikd does not hold, takes float32. */
+    private static DataType typeOf(Params params) {
+        return params.asMap().isEmpty() ? DataType.FLOAT32 : params.asMap().values().iterator().next().getDataType();
+    }
+
     /** Whether the model's top class is each test sample's label, in the split's order, a chunk of samples at a time. */
     private static boolean[] right(Network net, Params params, Dataset data, NDManager manager) {
         boolean[] right = new boolean[data.testSize()];
         for (int from = 0; from < data.testSize(); from += CHUNK) {
             int to = Math.min(data.testSize(), from + CHUNK);
             try (NDManager chunk = manager.newSubManager()) {
-                NDArray x = data.testFeatures(chunk, from, to, params.asMap().values().iterator().next().getDataType());
+                NDArray x = data.testFeatures(chunk, from, to, typeOf(params));
                 int[] y = data.testLabels(from, to);
                 long[] predicted = logits(net, params, x).argMax(1).toType(DataType.INT64, false).toLongArray();
                 for (int i = 0; i < y.length; i++) {
