@@ -50,7 +50,10 @@ public final class LocalRun {
         return run(c, data, List.of(teacher), wiring, host, manager, timeoutSeconds, microBatchMs, progress);
     }
 
-    /** As above, with every teacher of {@code c.teachers()}, each a service of its own: {@code teachers} their parameters, in order. */
+    /**
+     * As above, with every teacher of {@code c.teachers()}, each a service of its own: {@code teachers}
+     * their parameters, in order.
+     */
     public static Outcome run(TrainConfig c, Dataset data, List<Params> teachers, Services.Wiring wiring, ServiceHost host,
                               NDManager manager, long timeoutSeconds, long microBatchMs, StepListener progress) {
         Services.requireDistributable(c);

@@ -152,7 +152,7 @@ public final class LocalCommand implements Callable<Integer> {
         try (NDManager manager = run.newManager();
              EmbeddedKafka broker = EmbeddedKafka.start(secure
                  ? brokerSettings.secure(RunKeys.identities(c.students(), c.teachers().count())) : brokerSettings);
-             ServiceHost host = new ServiceHost(c.students() + 2)) {
+             ServiceHost host = new ServiceHost(c.students() + 1 + c.teachers().count())) {
             List<Params> teachers = Teachers.obtainAll(c, data, teachers(resuming), manager, true);
             Params teacher = teachers.get(0);
             if (!resuming) {
