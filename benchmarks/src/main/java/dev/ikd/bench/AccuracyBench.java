@@ -26,7 +26,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import dev.ikd.core.learn.FeatureCache;
-import dev.ikd.core.train.TeacherSet;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.Teachers;
 
@@ -133,8 +132,7 @@ public final class AccuracyBench implements Callable<Integer> {
                     long tt = System.nanoTime();
                     ModelSpec spec = seeded.teachers().models().get(t);
                     Network net = Network.build(spec, data);
-                    TrainConfig one = teacherCount == 1 ? seeded : seeded.withTeachers(TeacherSet.one(spec))
-                        .withSeed(TeacherSet.pretrainSeed(seeded.seed(), t));
+                    TrainConfig one = seeded.ofTeacher(t);
                     Params teacher = noise.get(t) == 0 ? Teachers.obtain(one, data, teacherCheckpoint, manager, false)
                         : Teachers.pretrain(one, data.withTrainLabelNoise(noise.get(t), one.seed()), net, manager, false);
                     double teacherAccuracy = Evaluation.testAccuracy(net, teacher, data, manager);

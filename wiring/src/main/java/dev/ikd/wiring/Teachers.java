@@ -41,8 +41,7 @@ public final class Teachers {
         }
         List<Params> out = new ArrayList<>();
         for (int k = 0; k < set.count(); k++) {
-            TrainConfig one = c.withTeachers(TeacherSet.one(set.models().get(k))).withSeed(TeacherSet.pretrainSeed(c.seed(), k));
-            out.add(obtain(one, data, null, manager, progress));
+            out.add(obtain(c.ofTeacher(k), data, null, manager, progress));
         }
         return out;
     }

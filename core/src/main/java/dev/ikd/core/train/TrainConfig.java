@@ -86,6 +86,15 @@ public record TrainConfig(ModelSpec teacher, ModelSpec student, TeacherMode mode
             examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, t);
     }
 
+    /**
+     * The run as teacher {@code k} alone sees it, to pretrain it: its model, and its own seed (the
+     * run itself for its only teacher, or for the first of several).
+     */
+    public TrainConfig ofTeacher(int k) {
+        return teachers.count() == 1 ? this
+            : withTeachers(TeacherSet.one(teachers.models().get(k))).withSeed(TeacherSet.pretrainSeed(seed, k));
+    }
+
     public TrainConfig withStudent(ModelSpec spec) {
         return new TrainConfig(teacher, spec, mode, students, steps, seed, studentConfig, teacherConfig, batchSize,
             examBatchSize, swap, labelFraction, quizFraction, pretrain, type, studentAlone, teachers);

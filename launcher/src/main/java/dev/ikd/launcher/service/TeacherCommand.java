@@ -75,10 +75,7 @@ public final class TeacherCommand implements Callable<Integer> {
         Services.ensureTopics(service.kafka(), topics.settings());
         try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(c.students() + 2, dev.ikd.proto.v1.Kind.FEEDBACK, c.steps())) {
             String name = Services.teacherId(c, k);
-            TrainConfig mine = c.teachers().count() == 1 ? c
-                : c.withTeachers(dev.ikd.core.train.TeacherSet.one(c.teachers().models().get(k)))
-                    .withSeed(dev.ikd.core.train.TeacherSet.pretrainSeed(c.seed(), k));
-            var pretrained = Teachers.obtain(mine, data, teacherCheckpoint, manager, false);
+            var pretrained = Teachers.obtain(c.ofTeacher(k), data, teacherCheckpoint, manager, false);
             String id = replica == null ? name : name + "-" + replica;
             var teacher = new TeacherVerticle(service.wiring().config(id, name),
                 Services.teacher(c, data, k, pretrained, featureCache, microBatchMs), host.metrics(name), manager);
