@@ -15,6 +15,7 @@ import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.StepListener;
+import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.ServiceMetrics;
@@ -90,7 +91,7 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
         this.shared = new TeacherLearner.Shared(settings, backbone, manager, listener);
         this.terms = new TeacherMachine.Settings(runId, settings.teacherId(), settings.mode().cliName(),
             settings.mode() == TeacherMode.FROZEN, settings.mode() == TeacherMode.PESF, settings.data().name(),
-            settings.data().sha256(), settings.data().classes(), settings.teacherId().matches("teacher-[a-z]") ? settings.teacherId() : "");
+            settings.data().sha256(), settings.data().classes(), Envelopes.isTeacherId(settings.teacherId()) ? settings.teacherId() : "");
     }
 
     /** The shared backbone's feature cache; null in mode ikd, where every student's φ moves, or when micro-batching. */

@@ -92,9 +92,14 @@ public final class Envelopes {
         return "teacher-" + (char) ('a' + index);
     }
 
+    /** Whether {@code id} names a teacher of several (teacher-a ... teacher-z); the only teacher of a run has no such id. */
+    public static boolean isTeacherId(String id) {
+        return id != null && TEACHER_ID.matcher(id).matches();
+    }
+
     /** {@code id} if it names a teacher of several (teacher-a ... teacher-z); otherwise a one-line refusal. */
     public static String requireTeacherId(String id) {
-        if (!TEACHER_ID.matcher(id).matches()) {
+        if (!isTeacherId(id)) {
             throw new IllegalArgumentException("'" + printable(id) + "' is not a teacher id: teachers of a run are teacher-a, "
                 + "teacher-b, ...");
         }
@@ -173,7 +178,7 @@ public final class Envelopes {
             throw new MalformedMessageException(e.getStudentId().isEmpty() ? "envelope of kind " + e.getKind() + " has no student id"
                 : "student id '" + printable(e.getStudentId()) + "' is not student-N");
         }
-        if (!e.getTeacherId().isEmpty() && !TEACHER_ID.matcher(e.getTeacherId()).matches()) {
+        if (!e.getTeacherId().isEmpty() && !isTeacherId(e.getTeacherId())) {
             throw new MalformedMessageException("teacher id '" + printable(e.getTeacherId()) + "' is not teacher-a ... teacher-z");
         }
         String expected = idempotencyKey(e.getRunId(), e.getStudentId(), e.getStep(), e.getKind(), e.getTeacherId());

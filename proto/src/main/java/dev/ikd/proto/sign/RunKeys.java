@@ -135,7 +135,7 @@ public final class RunKeys {
             for (String name : p.stringPropertyNames()) {
                 String identity = name.startsWith(STUDENT_KEY) ? name.substring(STUDENT_KEY.length()) : null;
                 if (identity != null && !identity.equals(RunManifest.COORDINATOR) && !identity.equals(RunManifest.TEACHER)) {
-                    if (identity.matches("teacher-[a-z]")) {
+                    if (dev.ikd.proto.envelope.Envelopes.isTeacherId(identity)) {
                         teachers.put(identity, publicKey(p.getProperty(name), name));
                         continue;
                     }
