@@ -38,9 +38,12 @@ public final class StudentLearner implements Learner {
     private final Student student;
     private final Plan plan;
     private Params teacherBlocks;
+    /** Replay: how many of the steps replayed went ahead without each teacher. */
+    private final long[] missed;
 
     private StudentLearner(StudentSettings settings, StepListener listener, NDManager parent, StudentState saved) {
         this.settings = settings;
+        this.missed = new long[settings.teachers().size()];
         this.listener = listener;
         this.manager = parent.newSubManager();
         this.net = Network.build(settings.spec(), settings.data());
@@ -81,22 +84,21 @@ public final class StudentLearner implements Learner {
     }
 
     @Override
-    public Step learn(float[][] served) {
+    public Step learn(int[] present, float[][] served) {
         long k = student.stepsDone();
         int[] ids = plan.course().batch(k);
         boolean[] labeled = plan.labeledMask(ids);
         int[] labels = settings.data().trainLabels(ids);
-        float[] p = Ensemble.combine(settings.weighting(), served, settings.data().classes(), labels, labeled);
+        Ensemble.Mix mix = Ensemble.mix(settings.weighting().among(present), served, settings.data().classes(), labels, labeled);
+        float[] p = mix.targets();
         long t0 = System.nanoTime();
         Student.StepResult r = WireSteps.learn(student, settings.data(), ids, labeled, plan.exam().batch(k), p,
             swap(k), settings.teacherMode(), settings.type(), manager);
         listener.onStudentStep(new StepListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
             r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
         String diverged = Divergence.ofStudentStep(r, settings.data().classes());
-        float[][] shares = diverged != null ? null
-            : Ensemble.feedback(settings.weighting(), served, r.feedback(), settings.data().classes(), labels, labeled);
-        double[] weights = served.length == 1 ? null
-            : Ensemble.meanWeights(settings.weighting(), served, settings.data().classes(), labels, labeled);
+        float[][] shares = diverged != null ? null : mix.feedback(r.feedback());
+        double[] weights = settings.teachers().size() == 1 ? null : mix.meanWeights();
         return new Step(shares, r.courseLogits(), r.courseLoss(), r.distillKl(), r.examLoss(), r.examAccuracy(), r.paramSha256(),
             diverged, weights);
     }
@@ -123,31 +125,48 @@ public final class StudentLearner implements Learner {
         return relearnCourse(List.of(targets));
     }
 
-    /** As {@link #relearnCourse(Envelope)}, on the soft targets of every teacher of the step, in the settings' order. */
+    /**
+     * As {@link #relearnCourse(Envelope)}, on the soft targets of each teacher the step used, in the
+     * settings' order: all of them, or those that answered by the step's deadline. A teacher's
+     * version must be the one it had reached: one update per step it was used in (0 for a frozen one).
+     */
     public String relearnCourse(List<Envelope> targets) {
         long k = student.stepsDone();
-        if (targets.size() != settings.teachers().size()) {
+        if (targets.isEmpty() || targets.size() < settings.teachersRequired()) {
             throw new IllegalArgumentException(targets.size() + " teachers' soft targets replayed for step " + k + " of "
-                + settings.studentId() + ", which learns from " + settings.teachers().size());
+                + settings.studentId() + ", which needs " + settings.teachersRequired());
         }
+        int[] present = new int[targets.size()];
         float[][] served = new float[targets.size()][];
-        for (int t = 0; t < served.length; t++) {
+        for (int t = 0, next = 0; t < served.length; t++) {
             Envelope e = targets.get(t);
             var st = e.getSoftTargets();
-            if (e.getKind() != Kind.SOFT_TARGETS || e.getStep() != k || !e.getTeacherId().equals(settings.teachers().get(t))) {
+            int index = settings.teachers().indexOf(e.getTeacherId());
+            if (e.getKind() != Kind.SOFT_TARGETS || e.getStep() != k || index < next) {
                 throw new IllegalArgumentException(e.getKind() + " of step " + e.getStep() + (e.getTeacherId().isEmpty() ? ""
                     : " from " + e.getTeacherId()) + " replayed while " + settings.studentId() + " is at step " + k);
             }
-            if (st.getTeacherVersion() != settings.expectedVersion(k)) {
-                throw new IllegalArgumentException("soft targets of step " + k + " are version " + st.getTeacherVersion() + ", "
-                    + settings.studentId() + " learns step " + k + " from version " + settings.expectedVersion(k));
+            long expected = settings.expectedVersion(k) == 0 ? 0 : k - missed[index];
+            if (st.getTeacherVersion() != expected) {
+                throw new IllegalArgumentException("soft targets of step " + k + (e.getTeacherId().isEmpty() ? "" : " from "
+                    + e.getTeacherId()) + " are version " + st.getTeacherVersion() + ", " + settings.studentId() + " learns step "
+                    + k + " from version " + expected);
             }
+            present[t] = index;
+            next = index + 1;
             served[t] = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        }
+        for (int index = 0, t = 0; index < missed.length; index++) {
+            if (t < present.length && present[t] == index) {
+                t++;
+            } else {
+                missed[index]++;
+            }
         }
         int[] ids = plan.course().batch(k);
         boolean[] labeled = plan.labeledMask(ids);
-        float[] p = Ensemble.combine(settings.weighting(), served, settings.data().classes(), settings.data().trainLabels(ids),
-            labeled);
+        float[] p = Ensemble.mix(settings.weighting().among(present), served, settings.data().classes(),
+            settings.data().trainLabels(ids), labeled).targets();
         return WireSteps.courseStep(student, settings.data(), ids, labeled, p, swap(k), settings.type(), manager);
     }
 

@@ -52,7 +52,7 @@ public final class StudentService implements Service<StudentMachine> {
             return "refusal_of_another_key"; // someone else enrolled under this id and was refused: not this student's business
         }
         return switch (e.getKind()) {
-            case ADMITTED, REFUSED, COURSE_START, FINISH, ABORT, SOFT_TARGETS -> null;
+            case ADMITTED, REFUSED, COURSE_START, TEACHER_DEADLINE, FINISH, ABORT, SOFT_TARGETS -> null;
             default -> "not_for_student";
         };
     }

@@ -28,7 +28,7 @@ import dev.ikd.student.protocol.StudentMachine;
 public record StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                               int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
                               TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch,
-                              List<String> teachers, TeacherWeighting weighting) {
+                              List<String> teachers, TeacherWeighting weighting, int teachersRequired) {
 
     public StudentSettings {
         if (prefetch < 1) {
@@ -36,6 +36,10 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
         }
         teachers = List.copyOf(teachers);
         weighting.checkedFor(teachers.size());
+        if (teachersRequired < 1 || teachersRequired > teachers.size()) {
+            throw new IllegalArgumentException("--teachers-required " + teachersRequired + ", but the run has " + teachers.size()
+                + " teachers");
+        }
     }
 
     /** One teacher. */
@@ -43,7 +47,7 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
                            int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
                            TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch) {
         this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
-            teacherMode, type, swap, teacherSpec, prefetch, List.of(""), TeacherWeighting.EQUAL);
+            teacherMode, type, swap, teacherSpec, prefetch, List.of(""), TeacherWeighting.EQUAL, 1);
     }
 
     /** Without stage swapping, one step of soft targets at a time. */
@@ -67,7 +71,7 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
     /** The protocol's terms for this student in run {@code runId}. */
     public StudentMachine.Settings machine(String runId) {
         return new StudentMachine.Settings(runId, studentId, steps, batchSize, data.classes(), window(),
-            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers);
+            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers, teachersRequired);
     }
 
     /**
@@ -83,7 +87,8 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
                 .setSwap(swap.enabled() ? swap.toString() : "")
                 .setTeacherMode(teacherMode.cliName()).setPrefetch(window()));
         if (teachers.size() > 1) {
-            enrollment.getHyperParametersBuilder().addAllTeachers(teachers).setTeacherWeighting(weighting.toString());
+            enrollment.getHyperParametersBuilder().addAllTeachers(teachers).setTeacherWeighting(weighting.toString())
+                .setTeachersRequired(teachersRequired);
         }
         if (swap.enabled()) {
             enrollment.setTeacherModel(RunData.model(teacherSpec));

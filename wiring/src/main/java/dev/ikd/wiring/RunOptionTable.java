@@ -48,6 +48,8 @@ public final class RunOptionTable {
     private static final String TEACHER = "a student's course settings reach the teacher in its enrollment: give them to the "
         + "student";
     private static final String STUDENT = "the teacher's own learning options belong to the teacher";
+    private static final String LATE = "a teacher serves every step it is asked for; the students and the coordinator decide "
+        + "when a step goes without a late one";
 
     private static final Map<String, String> NONE = Map.of();
 
@@ -71,6 +73,11 @@ public final class RunOptionTable {
             (o, c) -> c.teachers().count() == 1 ? null : String.join(";", c.teachers().models().stream().map(Object::toString).toList())),
         row("teacher-weighting", Map.of("pretrain", PRETRAIN, "coordinator", COORDINATOR, "teacher", TEACHER),
             (o, c) -> c.teachers().count() == 1 ? null : c.teachers().weighting()),
+        row("teachers-required", Map.of("pretrain", PRETRAIN, "teacher", LATE),
+            (o, c) -> c.teachers().count() == 1 ? null : c.teachers().required()),
+        row("teacher-deadline-ms", Map.of("pretrain", PRETRAIN, "teacher", LATE, "student", "the coordinator tells a student when "
+            + "its step's deadline has passed: give it to the coordinator"),
+            (o, c) -> c.teachers().degradable() ? c.teachers().deadlineMs() : null),
         preset("student", Map.of("pretrain", PRETRAIN, "coordinator", COORDINATOR, "teacher", TEACHER), (o, c) -> c.student()),
         row("students", Map.of("pretrain", PRETRAIN), (o, c) -> c.students()),
         row("steps", Map.of("pretrain", PRETRAIN), (o, c) -> c.steps()),

@@ -84,6 +84,16 @@ public final class RunOptions {
             + "Default: equal")
     String teacherWeighting;
 
+    @Option(names = "--teachers-required", paramLabel = "K",
+        description = "With --teachers: how many teachers' soft targets a step needs once it has waited --teacher-deadline-ms for "
+            + "all of them; it then goes ahead with those that answered, their weights renormalised. Default: all of them")
+    Integer teachersRequired;
+
+    @Option(names = "--teacher-deadline-ms", paramLabel = "MS",
+        description = "With --teachers-required below --teachers: how long a step waits for every teacher's soft targets. "
+            + "Default: 2000")
+    Long teacherDeadlineMs;
+
     @Option(names = "--student", description = "Student model spec. Default: ${ikd.preset.student}")
     String student;
 
@@ -229,7 +239,13 @@ public final class RunOptions {
         if (teacherWeighting != null && teachers == 1) {
             throw new IllegalArgumentException("--teacher-weighting weighs several teachers: give --teachers 2 or more");
         }
-        return new TeacherSet(models, teacherWeighting == null ? TeacherWeighting.EQUAL : TeacherWeighting.parse(teacherWeighting));
+        int required = teachersRequired == null ? teachers : teachersRequired;
+        if (teacherDeadlineMs != null && required == teachers) {
+            throw new IllegalArgumentException("--teacher-deadline-ms is how long a step waits before it goes without a late teacher: "
+                + "give --teachers-required below --teachers (" + teachers + ")");
+        }
+        return new TeacherSet(models, teacherWeighting == null ? TeacherWeighting.EQUAL : TeacherWeighting.parse(teacherWeighting),
+            required, teacherDeadlineMs == null ? TeacherSet.DEADLINE_MS : teacherDeadlineMs);
     }
 
     /**

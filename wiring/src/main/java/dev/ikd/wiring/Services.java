@@ -167,12 +167,13 @@ public final class Services {
     public static StudentSettings student(TrainConfig c, Dataset data, int index, int prefetch) {
         return new StudentSettings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
             c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
-            c.swap(), c.teacher(), prefetch, c.teachers().count() == 1 ? List.of("") : teacherTags(c), c.teachers().weighting());
+            c.swap(), c.teacher(), prefetch, c.teachers().count() == 1 ? List.of("") : teacherTags(c), c.teachers().weighting(),
+            c.teachers().required());
     }
 
     public static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int maxNudges, int expectedStudents) {
         return new CoordinatorMachine.Settings(datasetSpec(c, data), c.mode().cliName(), timeoutMs, maxNudges, expectedStudents,
-            teacherTags(c));
+            teacherTags(c), c.teachers().required(), c.teachers().deadlineMs());
     }
 
     static DatasetSpec datasetSpec(TrainConfig c, Dataset data) {

@@ -13,6 +13,13 @@ public sealed interface Command {
     record CourseStart(String studentId, long step) implements Command {
     }
 
+    /**
+     * Step {@code step} has waited its deadline for soft targets: the student goes ahead with the
+     * teachers that answered, as soon as the required number of them have.
+     */
+    record TeacherDeadline(String studentId, long step) implements Command {
+    }
+
     /** The student broke the protocol (learned from the wrong teacher version), or the run was aborted: it stops, with the reason. */
     record Abort(String studentId, String reason) implements Command {
     }

@@ -1,6 +1,7 @@
 package dev.ikd.coordinator.protocol;
 
 import java.util.List;
+import java.util.Map;
 
 import com.google.protobuf.Message;
 import dev.ikd.proto.envelope.Envelopes;
@@ -13,6 +14,7 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.Refused;
+import dev.ikd.proto.v1.TeacherDeadline;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
 
@@ -31,9 +33,11 @@ public final class CoordinatorMachine implements Machine {
      * @param timeoutMs        re-issue a CourseStart whose answers are this late
      * @param maxNudges        how many times, with no news, before the run is aborted
      * @param expectedStudents the run ends once this many students have reported (0: never by itself)
+     * @param teachers         the run's teachers (empty: its only one)
+     * @param teachersRequired how many of them a step needs once it has waited {@code deadlineMs} for all
      */
     public record Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int maxNudges, int expectedStudents,
-                           List<String> teachers) {
+                           List<String> teachers, int teachersRequired, long deadlineMs) {
 
         /** Nudges at one step before a run gives up on a student, unless --max-nudges says otherwise. */
         public static final int MAX_NUDGES = 5;
@@ -42,9 +46,21 @@ public final class CoordinatorMachine implements Machine {
             teachers = List.copyOf(teachers);
         }
 
+        /** Every step needs all of {@code teachers}. */
+        public Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int maxNudges, int expectedStudents,
+                        List<String> teachers) {
+            this(dataset, teacherMode, timeoutMs, maxNudges, expectedStudents, teachers, Math.max(1, teachers.size()), timeoutMs);
+        }
+
         /** With one teacher. */
         public Settings(DatasetSpec dataset, String teacherMode, long timeoutMs, int maxNudges, int expectedStudents) {
             this(dataset, teacherMode, timeoutMs, maxNudges, expectedStudents, List.of());
+        }
+
+        /** How often the coordinator hears time pass: a quarter of its shortest wait. */
+        public long tickMs() {
+            boolean deadlines = teachersRequired < Math.max(1, teachers.size());
+            return Math.max(10, Math.min(timeoutMs, deadlines ? deadlineMs : timeoutMs) / 4);
         }
     }
 
@@ -59,8 +75,8 @@ public final class CoordinatorMachine implements Machine {
         this.runId = runId;
         this.producerId = producerId;
         DatasetSpec d = settings.dataset();
-        this.protocol = new Protocol(runId, Event.Terms.of(d, settings.teacherMode(), settings.teachers()),
-            settings.timeoutMs(), settings.maxNudges(), settings.expectedStudents());
+        this.protocol = new Protocol(runId, Event.Terms.of(d, settings.teacherMode(), settings.teachers(), settings.teachersRequired()),
+            settings.timeoutMs(), settings.maxNudges(), settings.expectedStudents(), settings.deadlineMs());
     }
 
     @Override
@@ -72,11 +88,17 @@ public final class CoordinatorMachine implements Machine {
             case ENROLLMENT -> {
                 var hp = e.getEnrollment().getHyperParameters();
                 var d = e.getEnrollment().getDataset();
-                yield new Event.Enrolled(run, student, Event.Terms.of(d, hp.getTeacherMode(), hp.getTeachersList()),
+                int required = hp.getTeachersRequired() == 0 ? Math.max(1, hp.getTeachersCount()) : hp.getTeachersRequired();
+                if (required > Math.max(1, hp.getTeachersCount())) {
+                    throw new RejectedMessageException("the enrollment requires " + required + " teachers of " + hp.getTeachersCount());
+                }
+                yield new Event.Enrolled(run, student, Event.Terms.of(d, hp.getTeacherMode(), hp.getTeachersList(), required),
                     hp.getSteps(), hp.getBatchSize(), hp.getExamBatchSize());
             }
             case EXAM_RESULT -> e.getExamResult().getDiverged().isEmpty()
-                ? new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256(), e.getExamResult().getTeacherVersion())
+                ? new Event.ExamResult(run, student, e.getStep(), e.getExamResult().getParamSha256(),
+                    e.getExamResult().getTeacherVersionsCount() == 0 ? Map.of("", e.getExamResult().getTeacherVersion())
+                        : e.getExamResult().getTeacherVersionsMap())
                 : new Event.Diverged(run, student, e.getStep(), e.getExamResult().getDiverged());
             case TEACHER_UPDATED -> e.getTeacherUpdated().getDiverged().isEmpty()
                 ? new Event.TeacherUpdated(run, student, e.getStep(), e.getTeacherUpdated().getTeacherVersion(), e.getTeacherId())
@@ -109,6 +131,10 @@ public final class CoordinatorMachine implements Machine {
         }
         if (c instanceof Command.CourseStart s) {
             return header(s.studentId(), s.step(), Kind.COURSE_START, nowUs).setCourseStart(CourseStart.getDefaultInstance()).build();
+        }
+        if (c instanceof Command.TeacherDeadline d) {
+            return header(d.studentId(), d.step(), Kind.TEACHER_DEADLINE, nowUs).setTeacherDeadline(TeacherDeadline.getDefaultInstance())
+                .build();
         }
         if (c instanceof Command.Abort a) {
             return header(a.studentId(), 0, Kind.ABORT, nowUs).setAbort(Abort.newBuilder().setReason(a.reason())).build();

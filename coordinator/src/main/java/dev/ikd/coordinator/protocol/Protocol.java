@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The coordinator's rules for one run (docs/architecture.md §5), as a pure state machine:
@@ -23,6 +24,7 @@ public final class Protocol {
     private final String runId;
     private final Event.Terms terms;
     private final long timeoutMs;
+    private final long deadlineMs;
     private final int maxNudges;
     private final int expectedStudents;
     private int reported;
@@ -33,33 +35,34 @@ public final class Protocol {
     /** One student's place in the protocol. */
     private static final class Student {
         final long steps;
-        /** The next exam result, and the next update expected from each teacher ("" when the run has one). */
+        /** The next exam result. */
         long examNext;
-        final Map<String, Long> teacherNext = new HashMap<>();
-        /** Step k's exam learned from this teacher version; each teacher reported this version after step k. */
-        final Map<Long, Long> learnedFrom = new HashMap<>();
-        final Map<String, Map<Long, Long>> teacherAfter = new HashMap<>();
+        /** Each teacher's stream of updates ("" when the run has one). */
+        final Map<String, Updates> teachers = new TreeMap<>();
         boolean finished;
         boolean aborted;
         boolean reported;
         long lastNewsMs;
         /** Nudges sent since the last news. */
         int nudges;
+        /** When the step at hand began (the admission, or the last exam result), and the last step whose deadline was sent. */
+        long stepSinceMs;
+        long deadlineSent = -1;
 
         Student(long steps, long nowMs, List<String> teachers) {
             this.steps = steps;
             this.lastNewsMs = nowMs;
-            for (String t : teachers) {
-                teacherNext.put(t, 0L);
-                teacherAfter.put(t, new HashMap<>());
-            }
+            this.stepSinceMs = nowMs;
+            teachers.forEach(t -> this.teachers.put(t, new Updates()));
         }
 
-        /** The step this student's streams have all reached. */
+        /** The step this student's streams have all reached: its next exam, or an update that a step that used a teacher awaits. */
         long stepReached() {
             long min = examNext;
-            for (long t : teacherNext.values()) {
-                min = Math.min(min, t);
+            for (Updates u : teachers.values()) {
+                if (!u.awaited.isEmpty()) {
+                    min = Math.min(min, u.awaited.first());
+                }
             }
             return min;
         }
@@ -70,10 +73,43 @@ public final class Protocol {
     }
 
     /**
+     * One teacher's updates for one student. A teacher updates once per step that used it, in step
+     * order; a step that went ahead without it (its deadline passed) has no update of it.
+     */
+    private static final class Updates {
+        /** The step of its last update (-1: none), and the version it reported after each step a later step may still need. */
+        long last = -1;
+        final TreeMap<Long, Long> versionAfter = new TreeMap<>();
+        /** The last step an exam result said used it (-1: none). */
+        long lastUsed = -1;
+        /** Steps that used it whose update has not come. */
+        final java.util.TreeSet<Long> awaited = new java.util.TreeSet<>();
+        /**
+         * Checks waiting for an update: the version a step learned from it, by the step whose update
+         * must report it, and which step that was.
+         */
+        final Map<Long, Long> learnedAfter = new HashMap<>();
+        final Map<Long, Long> learnedAt = new HashMap<>();
+    }
+
+    /**
      * @param maxNudges        nudges at one step, with no news, before the run is aborted
      * @param expectedStudents the run ends when this many students have finished and reported (0: it never ends by itself)
      */
     public Protocol(String runId, Event.Terms terms, long timeoutMs, int maxNudges, int expectedStudents) {
+        this(runId, terms, timeoutMs, maxNudges, expectedStudents, timeoutMs);
+    }
+
+    /**
+     * @param deadlineMs with several teachers of which fewer are required: how long a step waits for
+     *                   every teacher's soft targets before its student is told to go ahead with
+     *                   those that answered ({@code TeacherDeadline})
+     */
+    public Protocol(String runId, Event.Terms terms, long timeoutMs, int maxNudges, int expectedStudents, long deadlineMs) {
+        if (deadlineMs < 1) {
+            throw new IllegalArgumentException("--teacher-deadline-ms must be at least 1 ms, got " + deadlineMs);
+        }
+        this.deadlineMs = deadlineMs;
         if (timeoutMs < 1) {
             throw new IllegalArgumentException("timeout must be at least 1 ms, got " + timeoutMs);
         }
@@ -117,7 +153,7 @@ public final class Protocol {
         String teacher = exam ? null : ((Event.TeacherUpdated) event).teacherId();
         if (!exam && !terms.tags().contains(teacher)) {
             return List.of(new Command.Reject(event, "a teacher update from " + (teacher.isEmpty() ? "a single teacher" : teacher)
-                + ", but run " + runId + " has " + (terms.teachers().isEmpty() ? "one teacher" : String.join(", ", terms.teachers()))));
+                + ", but run " + runId + " has " + names(terms.teachers())));
         }
         String what = exam ? "exam result" : terms.teachers().isEmpty() ? "teacher update" : "update of " + teacher;
         Student s = students.get(studentId);
@@ -130,34 +166,47 @@ public final class Protocol {
         if (s.finished) {
             return List.of(new Command.Reject(event, "student " + studentId + " already finished its " + s.steps + " steps"));
         }
-        long next = exam ? s.examNext : s.teacherNext.get(teacher);
+        Updates updates = exam ? null : s.teachers.get(teacher);
+        long next = exam ? s.examNext : updates.last + 1;
         if (step < next) {
             return List.of(new Command.Reject(event, "duplicate: the " + what + " of step " + step + " of student " + studentId
                 + " is in"));
         }
-        if (step > next) {
+        if (exam ? step > next : !updates.awaited.isEmpty() && updates.awaited.first() < step) {
             return List.of(new Command.Reject(event, "out of order: " + what + " of step " + step + " of student " + studentId
-                + " before that of step " + next));
+                + " before that of step " + (exam ? next : updates.awaited.first())));
         }
         if (step >= s.steps) {
             return List.of(new Command.Reject(event, what + " of step " + step + ", but student " + studentId + " takes " + s.steps
                 + " steps"));
         }
+        String violation;
+        if (exam) {
+            Map<String, Long> used = ((Event.ExamResult) event).teacherVersions();
+            for (String t : used.keySet()) {
+                if (!s.teachers.containsKey(t)) {
+                    return List.of(new Command.Reject(event, "the exam result of step " + step + " of student " + studentId
+                        + " names " + (t.isEmpty() ? "a single teacher" : t) + ", but run " + runId + " has " + names(terms.teachers())));
+                }
+            }
+            s.examNext++;
+            s.stepSinceMs = nowMs;
+            violation = used.size() < terms.required()
+                ? "step " + step + " learned from " + used.size() + " teacher" + (used.size() == 1 ? "" : "s") + " ("
+                    + String.join(", ", new java.util.TreeSet<>(used.keySet())) + "), the run requires " + terms.required()
+                : examOf(s, step, used);
+        } else if (step < s.examNext && !updates.awaited.contains(step)) {
+            violation = teacher + " reported an update of step " + step + ", which went ahead without it";
+        } else {
+            violation = updateOf(updates, teacher, step, ((Event.TeacherUpdated) event).teacherVersion());
+        }
         s.lastNewsMs = nowMs;
         s.nudges = 0;
-        if (exam) {
-            s.examNext++;
-            s.learnedFrom.put(step, ((Event.ExamResult) event).teacherVersion());
-        } else {
-            s.teacherNext.put(teacher, step + 1);
-            s.teacherAfter.get(teacher).put(step, ((Event.TeacherUpdated) event).teacherVersion());
-        }
-        String violation = check(s, exam ? step : step + 1);
         if (violation != null) {
             s.aborted = true;
             return List.of(new Command.Abort(studentId, violation));
         }
-        if (s.stepReached() == s.steps) {
+        if (s.examNext == s.steps && s.teachers.values().stream().allMatch(u -> u.awaited.isEmpty())) {
             s.finished = true;
             return List.of(new Command.Finish(studentId, s.steps));
         }
@@ -165,29 +214,56 @@ public final class Protocol {
     }
 
     /**
-     * Step k must have learned from the teacher that includes the update of step k−1 (version 0 at
-     * step 0) — from each teacher: checked once all are known, and then forgotten.
+     * Exam result k, learned from teachers {@code used} at these versions: each must be the version
+     * that teacher reported after the last step that used it (0 when none did) — checked now if
+     * that update is in, else when it comes; each teacher's update of step k is then awaited. A
+     * teacher the step went without must not have updated at step k.
      */
-    private static String check(Student s, long k) {
-        Long learned = s.learnedFrom.get(k);
-        if (learned == null) {
-            return null;
-        }
-        for (Map<Long, Long> after : s.teacherAfter.values()) {
-            if (k > 0 && !after.containsKey(k - 1)) {
-                return null;
+    private static String examOf(Student s, long k, Map<String, Long> used) {
+        for (var e : s.teachers.entrySet()) {
+            Updates u = e.getValue();
+            Long learned = used.get(e.getKey());
+            if (learned == null) {
+                if (u.versionAfter.containsKey(k)) {
+                    return e.getKey() + " reported an update of step " + k + ", which went ahead without it";
+                }
+                continue;
             }
-        }
-        s.learnedFrom.remove(k);
-        for (var e : s.teacherAfter.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
-            Long expected = k == 0 ? Long.valueOf(0) : e.getValue().remove(k - 1);
-            if (!learned.equals(expected)) {
-                String who = e.getKey().isEmpty() ? "the teacher" : e.getKey();
-                return "step " + k + " learned from teacher version " + learned + ", but " + who + " reported version " + expected
-                    + (k == 0 ? " to start from" : " after step " + (k - 1));
+            long j = u.lastUsed;
+            Long after = j < 0 ? Long.valueOf(0) : u.versionAfter.get(j);
+            if (after == null) {
+                u.learnedAfter.put(j, learned);
+                u.learnedAt.put(j, k);
+            } else if (!after.equals(learned)) {
+                return violation(k, learned, e.getKey(), after, j);
+            }
+            u.versionAfter.headMap(k).clear();
+            u.lastUsed = k;
+            if (u.last < k) {
+                u.awaited.add(k);
             }
         }
         return null;
+    }
+
+    /** Teacher {@code teacher}'s update of step j, at {@code version}: what a later step learned from it must match. */
+    private static String updateOf(Updates u, String teacher, long j, long version) {
+        u.last = j;
+        u.awaited.remove(j);
+        u.versionAfter.put(j, version);
+        Long learned = u.learnedAfter.remove(j);
+        if (learned != null) {
+            long k = u.learnedAt.remove(j);
+            if (!learned.equals(version)) {
+                return violation(k, learned, teacher, version, j);
+            }
+        }
+        return null;
+    }
+
+    private static String violation(long k, long learned, String teacher, long reported, long after) {
+        return "step " + k + " learned from teacher version " + learned + ", but " + (teacher.isEmpty() ? "the teacher" : teacher)
+            + " reported version " + reported + (after < 0 ? " to start from" : " after step " + after);
     }
 
     /** Whether this student was admitted to the run. */
@@ -242,13 +318,19 @@ public final class Protocol {
             return List.of(new Command.Refuse(e.studentId(), "teachers differ: student learns from " + names(asked.teachers())
                 + ", run " + runId + " has " + names(terms.teachers())));
         }
+        if (terms.required() != asked.required()) {
+            return List.of(new Command.Refuse(e.studentId(), "teachers required differ: student goes ahead with " + asked.required()
+                + " of its teachers, run " + runId + " with " + terms.required()));
+        }
         students.put(e.studentId(), new Student(e.steps(), nowMs, terms.tags()));
         return List.of(new Command.Admit(e.studentId(), e.steps()));
     }
 
     /**
-     * Re-issues, with the same key, the step of every student that has had no news for the timeout;
-     * a student still stuck after {@code maxNudges} of them aborts the run.
+     * Tells a student whose step has waited the deadline for its teachers to go ahead with those that
+     * answered (when the run requires fewer than all). Re-issues, with the same key, the step of
+     * every student that has had no news for the timeout; a student still stuck after
+     * {@code maxNudges} of them aborts the run.
      */
     private List<Command> timeouts(long nowMs) {
         if (abortedBecause != null) {
@@ -257,6 +339,11 @@ public final class Protocol {
         List<Command> out = new ArrayList<>();
         for (Map.Entry<String, Student> e : students.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
             Student s = e.getValue();
+            if (s.active() && terms.required() < terms.tags().size() && s.examNext < s.steps && s.deadlineSent < s.examNext
+                && nowMs - s.stepSinceMs >= deadlineMs) {
+                s.deadlineSent = s.examNext;
+                out.add(new Command.TeacherDeadline(e.getKey(), s.examNext));
+            }
             if (s.active() && nowMs - s.lastNewsMs >= timeoutMs) {
                 long step = s.stepReached();
                 if (s.nudges >= maxNudges) {

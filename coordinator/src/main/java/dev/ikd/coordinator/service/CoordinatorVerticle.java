@@ -54,7 +54,7 @@ public final class CoordinatorVerticle extends AbstractVerticle {
         pool = ProcessorConfig.pool(vertx, config.serviceId(), 1);
         journal = config.kafka().producer(config.serviceId() + "-journal");
         var durability = new JournalDurability(journal, config.kafka().access(), config.manifest(), config.runId(), config.serviceId(), clock);
-        kafka = new KafkaProcessor<>(config.kafka(), config.settings(Math.max(10, settings.timeoutMs() / 4)),
+        kafka = new KafkaProcessor<>(config.kafka(), config.settings(settings.tickMs()),
             new Processor.Inputs.Group(Set.of(Topics.ENROLLMENT, Topics.EXAM_RESULTS, Topics.TEACHER_UPDATES)),
             new CoordinatorService(settings, config.runId(), config.serviceId(), clock), durability, metrics,
             ProcessorConfig.workers(pool), new Processor.Listener<>() {

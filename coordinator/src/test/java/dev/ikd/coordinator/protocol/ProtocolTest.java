@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import dev.ikd.coordinator.protocol.Command.Abort;
 import dev.ikd.coordinator.protocol.Command.AbortRun;
@@ -96,11 +97,16 @@ class ProtocolTest {
             return new TeacherUpdated(RUN, "s1", step, step + 1, teacher);
         }
 
+        /** Step k of s1, learned from both teachers at version k. */
+        ExamResult exam(long step) {
+            return new ExamResult(RUN, "s1", step, "hash-" + step, Map.of("teacher-a", step, "teacher-b", step));
+        }
+
         @Test
         void aStudentFinishesOnceEveryTeachersUpdatesAreIn() {
             Protocol p = protocol();
             assertThat(p.handle(new Enrolled(RUN, "s1", two, 2), 0)).containsExactly(new Admit("s1", 2));
-            for (Event e : List.of(exam("s1", 0), update("teacher-a", 0), update("teacher-b", 0), exam("s1", 1), update("teacher-b", 1))) {
+            for (Event e : List.of(exam(0), update("teacher-a", 0), update("teacher-b", 0), exam(1), update("teacher-b", 1))) {
                 assertThat(p.handle(e, 0)).as(e.toString()).isEmpty();
             }
             assertThat(p.handle(update("teacher-a", 1), 0)).containsExactly(new Finish("s1", 2));
@@ -123,8 +129,8 @@ class ProtocolTest {
             p.handle(new Enrolled(RUN, "s1", two, 3), 0);
             p.handle(update("teacher-a", 0), 0);
             p.handle(new TeacherUpdated(RUN, "s1", 0, 7, "teacher-b"), 0);
-            p.handle(exam("s1", 0), 0);
-            assertThat(p.handle(exam("s1", 1), 0)).containsExactly(new Abort("s1",
+            p.handle(exam(0), 0);
+            assertThat(p.handle(exam(1), 0)).containsExactly(new Abort("s1",
                 "step 1 learned from teacher version 1, but teacher-b reported version 7 after step 0"));
         }
 
@@ -132,6 +138,102 @@ class ProtocolTest {
         void aStudentOfOtherTeachersIsRefused() {
             assertThat(protocol().handle(new Enrolled(RUN, "s1", TERMS, 2), 0)).containsExactly(new Refuse("s1",
                 "teachers differ: student learns from one teacher, run run-1 has teacher-a, teacher-b"));
+        }
+
+        @Test
+        void anExamResultOfOneTeacherInARunOfSeveralIsRejected() {
+            Protocol p = protocol();
+            p.handle(new Enrolled(RUN, "s1", two, 2), 0);
+            assertThat(((Reject) p.handle(ProtocolTest.exam("s1", 0), 0).get(0)).reason()).isEqualTo(
+                "the exam result of step 0 of student s1 names a single teacher, but run run-1 has teacher-a, teacher-b");
+        }
+    }
+
+    /** Three teachers, of which a step needs two once it has waited the deadline. */
+    @Nested
+    class LateTeachers {
+        static final long DEADLINE = 300;
+        final Event.Terms three = new Event.Terms(DATA, TERMS.splits(), "ikd", List.of("teacher-a", "teacher-b", "teacher-c"), 2);
+
+        Protocol protocol(long steps) {
+            Protocol p = new Protocol(RUN, three, TIMEOUT, MAX_NUDGES, 1, DEADLINE);
+            assertThat(p.handle(new Enrolled(RUN, "s1", three, steps), 0)).containsExactly(new Admit("s1", steps));
+            return p;
+        }
+
+        ExamResult exam(long step, Map<String, Long> versions) {
+            return new ExamResult(RUN, "s1", step, "hash-" + step, versions);
+        }
+
+        TeacherUpdated update(String teacher, long step, long version) {
+            return new TeacherUpdated(RUN, "s1", step, version, teacher);
+        }
+
+        @Test
+        void aStepThatWaitedTheDeadlineIsToldOnceToGoAheadAndTheNextStepsDeadlineRunsFromItsExam() {
+            Protocol p = protocol(3);
+            assertThat(p.handle(new Tick(RUN, DEADLINE - 1), DEADLINE - 1)).isEmpty();
+            assertThat(p.handle(new Tick(RUN, DEADLINE), DEADLINE)).containsExactly(new Command.TeacherDeadline("s1", 0));
+            assertThat(p.handle(new Tick(RUN, DEADLINE + 50), DEADLINE + 50)).as("once a step").isEmpty();
+            p.handle(exam(0, Map.of("teacher-a", 0L, "teacher-b", 0L)), 400);
+            assertThat(p.handle(new Tick(RUN, 400 + DEADLINE - 1), 400 + DEADLINE - 1)).isEmpty();
+            assertThat(p.handle(new Tick(RUN, 400 + DEADLINE), 400 + DEADLINE)).containsExactly(new Command.TeacherDeadline("s1", 1));
+        }
+
+        @Test
+        void aTeacherAStepWentWithoutOwesNoUpdateOfItAndRejoinsAtTheVersionItHad() {
+            Protocol p = protocol(2);
+            for (Event e : List.of(exam(0, Map.of("teacher-a", 0L, "teacher-b", 0L)), update("teacher-a", 0, 1),
+                update("teacher-b", 0, 1), exam(1, Map.of("teacher-a", 1L, "teacher-b", 1L, "teacher-c", 0L)),
+                update("teacher-a", 1, 2), update("teacher-b", 1, 2))) {
+                assertThat(p.handle(e, 0)).as(e.toString()).isEmpty();
+            }
+            assertThat(p.handle(update("teacher-c", 1, 1), 0)).containsExactly(new Finish("s1", 2));
+        }
+
+        @Test
+        void aTeacherThatRejoinsAtAnotherVersionThanItHadIsAborted() {
+            Protocol p = protocol(3);
+            for (Event e : List.of(update("teacher-c", 0, 1), exam(0, Map.of("teacher-a", 0L, "teacher-b", 0L, "teacher-c", 0L)),
+                exam(1, Map.of("teacher-a", 1L, "teacher-b", 1L)))) {
+                assertThat(p.handle(e, 0)).as(e.toString()).isEmpty();
+            }
+            assertThat(p.handle(exam(2, Map.of("teacher-a", 2L, "teacher-b", 2L, "teacher-c", 2L)), 0)).containsExactly(
+                new Abort("s1", "step 2 learned from teacher version 2, but teacher-c reported version 1 after step 0"));
+        }
+
+        @Test
+        void anUpdateOfAStepThatWentWithoutTheTeacherIsAViolation() {
+            Protocol p = protocol(3);
+            p.handle(exam(0, Map.of("teacher-a", 0L, "teacher-b", 0L)), 0);
+            assertThat(p.handle(update("teacher-c", 0, 1), 0)).containsExactly(new Abort("s1",
+                "teacher-c reported an update of step 0, which went ahead without it"));
+            Protocol q = protocol(3);
+            q.handle(update("teacher-c", 0, 1), 0);
+            assertThat(q.handle(exam(0, Map.of("teacher-a", 0L, "teacher-b", 0L)), 0)).as("the update first").containsExactly(
+                new Abort("s1", "teacher-c reported an update of step 0, which went ahead without it"));
+        }
+
+        @Test
+        void aStepOfFewerTeachersThanRequiredIsAViolation() {
+            assertThat(protocol(3).handle(exam(0, Map.of("teacher-b", 0L)), 0)).containsExactly(new Abort("s1",
+                "step 0 learned from 1 teacher (teacher-b), the run requires 2"));
+        }
+
+        @Test
+        void aStudentThatRequiresAnotherNumberIsRefused() {
+            Protocol p = new Protocol(RUN, three, TIMEOUT, MAX_NUDGES, 1, DEADLINE);
+            Event.Terms all = new Event.Terms(DATA, TERMS.splits(), "ikd", List.of("teacher-a", "teacher-b", "teacher-c"));
+            assertThat(p.handle(new Enrolled(RUN, "s1", all, 2), 0)).containsExactly(new Refuse("s1",
+                "teachers required differ: student goes ahead with 3 of its teachers, run run-1 with 2"));
+        }
+
+        @Test
+        void aRunThatNeedsEveryTeacherSendsNoDeadline() {
+            Event.Terms all = new Event.Terms(DATA, TERMS.splits(), "ikd", List.of("teacher-a", "teacher-b", "teacher-c"));
+            Protocol p = new Protocol(RUN, all, TIMEOUT, MAX_NUDGES, 1, DEADLINE);
+            p.handle(new Enrolled(RUN, "s1", all, 2), 0);
+            assertThat(p.handle(new Tick(RUN, TIMEOUT - 1), TIMEOUT - 1)).isEmpty();
         }
     }
 

@@ -75,7 +75,10 @@ public final class Ensemble {
         if (p.length == 1) {
             return p[0].clone();
         }
-        double[][] weights = weights(w, p, classes, labels, labeled);
+        return combine(weights(w, p, classes, labels, labeled), p, classes);
+    }
+
+    private static double[] combine(double[][] weights, double[][] p, int classes) {
         double[] out = new double[p[0].length];
         for (int i = 0; i < out.length; i++) {
             int b = i / classes;
@@ -90,11 +93,15 @@ public final class Ensemble {
 
     /** Each teacher's feedback dL/dp_k ([K][B·C]) from the student's d = dL/dp of the combined targets. */
     public static double[][] feedback(TeacherWeighting w, double[][] p, double[] d, int classes, int[] labels, boolean[] labeled) {
-        int teachers = p.length;
-        if (teachers == 1) {
+        if (p.length == 1) {
             return new double[][] {d.clone()};
         }
-        double[][] weights = weights(w, p, classes, labels, labeled);
+        return feedback(w, weights(w, p, classes, labels, labeled), p, d, classes, labels, labeled);
+    }
+
+    private static double[][] feedback(TeacherWeighting w, double[][] weights, double[][] p, double[] d, int classes, int[] labels,
+                                       boolean[] labeled) {
+        int teachers = p.length;
         int rows = d.length / classes;
         double[][] out = new double[teachers][d.length];
         for (int k = 0; k < teachers; k++) {
@@ -133,41 +140,68 @@ public final class Ensemble {
         return out;
     }
 
-    /** The float32 targets a student learns from, from the float32 soft targets it received. */
-    public static float[] combine(TeacherWeighting w, float[][] p, int classes, int[] labels, boolean[] labeled) {
-        if (p.length == 1) {
-            return p[0].clone();
-        }
-        return toFloats(combine(w, toDoubles(p), classes, labels, labeled));
+    /**
+     * One step's mix of the float32 soft targets a student received, its weights computed once: the
+     * targets it learns from, each teacher's mean weight, and each teacher's feedback from its d.
+     */
+    public static Mix mix(TeacherWeighting w, float[][] p, int classes, int[] labels, boolean[] labeled) {
+        double[][] pd = toDoubles(p);
+        return new Mix(w, p, pd, weights(w, pd, classes, labels, labeled), classes, labels, labeled);
     }
 
-    /** Each teacher's float32 feedback, from the float32 soft targets and the student's float32 d. */
-    public static float[][] feedback(TeacherWeighting w, float[][] p, float[] d, int classes, int[] labels, boolean[] labeled) {
-        if (p.length == 1) {
-            return new float[][] {d.clone()};
-        }
-        double[] dd = new double[d.length];
-        for (int i = 0; i < d.length; i++) {
-            dd[i] = d[i];
-        }
-        double[][] out = feedback(w, toDoubles(p), dd, classes, labels, labeled);
-        float[][] f = new float[out.length][];
-        for (int k = 0; k < out.length; k++) {
-            f[k] = toFloats(out[k]);
-        }
-        return f;
-    }
+    /** A step's soft targets and their weights (see {@link #mix}). */
+    public static final class Mix {
+        private final TeacherWeighting weighting;
+        private final float[][] served;
+        private final double[][] p;
+        private final double[][] weights;
+        private final int classes;
+        private final int[] labels;
+        private final boolean[] labeled;
 
-    /** The mean weight of each teacher over a batch (for metrics and the dashboard). */
-    public static double[] meanWeights(TeacherWeighting w, float[][] p, int classes, int[] labels, boolean[] labeled) {
-        double[][] weights = weights(w, toDoubles(p), classes, labels, labeled);
-        double[] mean = new double[weights.length];
-        for (int k = 0; k < weights.length; k++) {
-            for (double v : weights[k]) {
-                mean[k] += v / weights[k].length;
+        private Mix(TeacherWeighting weighting, float[][] served, double[][] p, double[][] weights, int classes, int[] labels,
+                    boolean[] labeled) {
+            this.weighting = weighting;
+            this.served = served;
+            this.p = p;
+            this.weights = weights;
+            this.classes = classes;
+            this.labels = labels;
+            this.labeled = labeled;
+        }
+
+        /** The float32 targets the student learns from; one teacher's pass through. */
+        public float[] targets() {
+            return p.length == 1 ? served[0].clone() : toFloats(combine(weights, p, classes));
+        }
+
+        /** Each teacher's float32 feedback from the student's float32 d = dL/dp of the targets; one teacher's is d. */
+        public float[][] feedback(float[] d) {
+            if (p.length == 1) {
+                return new float[][] {d.clone()};
             }
+            double[] dd = new double[d.length];
+            for (int i = 0; i < d.length; i++) {
+                dd[i] = d[i];
+            }
+            double[][] out = Ensemble.feedback(weighting, weights, p, dd, classes, labels, labeled);
+            float[][] f = new float[out.length][];
+            for (int k = 0; k < out.length; k++) {
+                f[k] = toFloats(out[k]);
+            }
+            return f;
         }
-        return mean;
+
+        /** The mean weight of each teacher over the batch (for metrics and the dashboard). */
+        public double[] meanWeights() {
+            double[] mean = new double[weights.length];
+            for (int k = 0; k < weights.length; k++) {
+                for (double v : weights[k]) {
+                    mean[k] += v / weights[k].length;
+                }
+            }
+            return mean;
+        }
     }
 
     /** softmax over the teachers of their loss on sample b: cross-entropy at its label, or entropy without one. */

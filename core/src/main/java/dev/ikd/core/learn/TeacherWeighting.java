@@ -75,6 +75,27 @@ public record TeacherWeighting(Kind kind, double[] fixed) {
         return this;
     }
 
+    /**
+     * This weighting among the teachers {@code present} (indices into the run's teachers, ascending)
+     * when a step goes ahead without the others: equal and confidence over those present, fixed
+     * weights of those present (normalised again when used).
+     */
+    public TeacherWeighting among(int[] present) {
+        if (kind != Kind.FIXED) {
+            return this;
+        }
+        double[] w = new double[present.length];
+        for (int i = 0; i < present.length; i++) {
+            w[i] = fixed[present[i]];
+        }
+        return new TeacherWeighting(Kind.FIXED, w);
+    }
+
+    /** Whether some teacher's fixed weight is 0 (a step without the others could then have no weight at all). */
+    public boolean hasZeroWeight() {
+        return kind == Kind.FIXED && Arrays.stream(fixed).anyMatch(v -> v == 0);
+    }
+
     @Override
     public String toString() {
         return switch (kind) {

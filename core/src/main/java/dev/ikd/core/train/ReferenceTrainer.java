@@ -14,6 +14,7 @@ import dev.ikd.core.learn.FeatureCache;
 import dev.ikd.core.learn.Student;
 import dev.ikd.core.learn.Teacher;
 import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Swap;
@@ -50,6 +51,16 @@ public final class ReferenceTrainer {
      */
     public static TrainResult run(TrainConfig c, Dataset data, List<Params> pretrained, List<FeatureCache> caches, NDManager parent,
                                   StepListener listener) {
+        return run(c, data, pretrained, caches, TeachersUsed.ALL, parent, listener);
+    }
+
+    /**
+     * As above, each step learning from the teachers {@code used} names (a run whose steps went ahead
+     * without a late teacher, as its log recorded them); a teacher a step did not use serves nothing
+     * and learns nothing at that step.
+     */
+    public static TrainResult run(TrainConfig c, Dataset data, List<Params> pretrained, List<FeatureCache> caches, TeachersUsed used,
+                                  NDManager parent, StepListener listener) {
         long t0 = System.nanoTime();
         DataType type = c.type();
         TeacherSet set = c.teachers();
@@ -82,7 +93,9 @@ public final class ReferenceTrainer {
             }
             for (long k = 0; k < c.steps(); k++) {
                 for (int i = 0; i < c.students(); i++) {
-                    step(c, data, k, i, plans.get(i), students.get(i), teachers.get(i), teacherNets.get(0), pretrained.get(0),
+                    List<Teacher> mine = teachers.get(i);
+                    int[] present = mine.isEmpty() ? new int[0] : used.at(TrainConfig.studentId(i), k, mine.size());
+                    step(c, data, k, i, plans.get(i), students.get(i), mine, present, teacherNets.get(0), pretrained.get(0),
                         listener, run);
                 }
             }
@@ -101,23 +114,23 @@ public final class ReferenceTrainer {
     }
 
     /**
-     * Student i's step k: each teacher's soft targets, combined; the student's course step, exam and
-     * feedback; each teacher's exam step on its share.
+     * Student i's step k: the soft targets of each teacher {@code present} names, combined; the
+     * student's course step, exam and feedback; each of those teachers' exam step on its share.
      */
     private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, List<Teacher> teachers,
-                             Network teacherNet, Params frozenTeacher, StepListener listener, NDManager run) {
+                             int[] present, Network teacherNet, Params frozenTeacher, StepListener listener, NDManager run) {
         DataType type = c.type();
         String id = TrainConfig.studentId(i);
         int[] ids = plan.course().batch(k);
         boolean[] labeled = plan.labeledMask(ids);
-        float[][] served = new float[Math.max(1, teachers.size())][];
+        float[][] served = new float[Math.max(1, present.length)][];
         if (teachers.isEmpty()) {
             served[0] = new float[ids.length * data.classes()];
         }
-        for (int t = 0; t < teachers.size(); t++) {
+        for (int t = 0; t < present.length; t++) {
             long t0 = System.nanoTime();
             long cpu0 = StepListener.cpuNanos();
-            served[t] = WireSteps.softTargets(teachers.get(t), data, ids, type, run);
+            served[t] = WireSteps.softTargets(teachers.get(present[t]), data, ids, type, run);
             String soft = Divergence.ofMatrix("a soft target", served[t], data.classes());
             if (soft != null) {
                 throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
@@ -125,7 +138,9 @@ public final class ReferenceTrainer {
             listener.onSoftTargets(new StepListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
                 StepListener.cpuNanos() - cpu0));
         }
-        float[] p = Ensemble.combine(c.teachers().weighting(), served, data.classes(), data.trainLabels(ids), labeled);
+        TeacherWeighting weighting = teachers.isEmpty() ? TeacherWeighting.EQUAL : c.teachers().weighting().among(present);
+        Ensemble.Mix mix = Ensemble.mix(weighting, served, data.classes(), data.trainLabels(ids), labeled);
+        float[] p = mix.targets();
         Swap swap = c.swap().enabled()
             ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
             : Swap.NONE;
@@ -138,12 +153,11 @@ public final class ReferenceTrainer {
         if (diverged != null) {
             throw new DivergedException(DivergedException.line(id, k, diverged));
         }
-        float[][] shares = Ensemble.feedback(c.teachers().weighting(), served, r.feedback(), data.classes(), data.trainLabels(ids),
-            labeled);
-        for (int t = 0; t < teachers.size(); t++) {
+        float[][] shares = mix.feedback(r.feedback());
+        for (int t = 0; t < present.length; t++) {
             long t1 = System.nanoTime();
             long cpu1 = StepListener.cpuNanos();
-            Teacher.Update u = WireSteps.teach(teachers.get(t), data, ids, plan.exam().batch(k), k, c.steps(), shares[t],
+            Teacher.Update u = WireSteps.teach(teachers.get(present[t]), data, ids, plan.exam().batch(k), k, c.steps(), shares[t],
                 r.courseLogits(), type, run);
             String teacherDiverged = Divergence.ofLoss("the teacher's loss", u.loss());
             if (teacherDiverged != null) {

@@ -138,9 +138,71 @@ class EnsembleTest {
         float[][] p = {{0.1f, 0.2f, 0.3f, 0.4f}};
         float[] d = {1e-3f, -2e-3f, 0, 5e-4f};
         for (TeacherWeighting w : List.of(TeacherWeighting.EQUAL, TeacherWeighting.CONFIDENCE, TeacherWeighting.parse("fixed:2"))) {
-            assertThat(Ensemble.combine(w, p, CLASSES, new int[] {1}, null)).containsExactly(p[0]);
-            assertThat(Ensemble.feedback(w, p, d, CLASSES, new int[] {1}, null)[0]).containsExactly(d);
+            Ensemble.Mix mix = Ensemble.mix(w, p, CLASSES, new int[] {1}, null);
+            assertThat(mix.targets()).containsExactly(p[0]);
+            assertThat(mix.feedback(d)[0]).containsExactly(d);
         }
+    }
+
+    @Test
+    void aMixOfFloat32TargetsIsTheDoubleMathRoundedOnce() {
+        double[][] exact = softTargets(5);
+        float[][] p = new float[exact.length][exact[0].length];
+        double[][] wire = new double[exact.length][exact[0].length];
+        for (int k = 0; k < p.length; k++) {
+            for (int i = 0; i < p[k].length; i++) {
+                p[k][i] = (float) exact[k][i];
+                wire[k][i] = p[k][i];
+            }
+        }
+        float[] d = new float[ROWS * CLASSES];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = (float) Math.sin(i + 1) * 1e-3f;
+        }
+        double[] dd = new double[d.length];
+        for (int i = 0; i < d.length; i++) {
+            dd[i] = d[i];
+        }
+        for (TeacherWeighting w : List.of(TeacherWeighting.EQUAL, TeacherWeighting.CONFIDENCE, TeacherWeighting.parse("fixed:1,3,0.5"))) {
+            Ensemble.Mix mix = Ensemble.mix(w, p, CLASSES, LABELS, LABELED);
+            double[] combined = Ensemble.combine(w, wire, CLASSES, LABELS, LABELED);
+            double[][] shares = Ensemble.feedback(w, wire, dd, CLASSES, LABELS, LABELED);
+            double[][] weights = Ensemble.weights(w, wire, CLASSES, LABELS, LABELED);
+            for (int i = 0; i < combined.length; i++) {
+                assertThat(mix.targets()[i]).isEqualTo((float) combined[i]);
+            }
+            for (int k = 0; k < p.length; k++) {
+                for (int i = 0; i < dd.length; i++) {
+                    assertThat(mix.feedback(d)[k][i]).isEqualTo((float) shares[k][i]);
+                }
+                double mean = 0;
+                for (double v : weights[k]) {
+                    mean += v / weights[k].length;
+                }
+                assertThat(mix.meanWeights()[k]).isEqualTo(mean);
+            }
+        }
+    }
+
+    @Test
+    void aStepWithoutATeacherWeighsThosePresentAmongThemselves() {
+        double[][] p = softTargets(3);
+        double[][] present = {p[0], p[2]};
+        int[] which = {0, 2};
+        // Fixed weights 1, 3, 0.5 without the second teacher: 1 and 0.5, renormalised to 2/3 and 1/3.
+        double[][] fixed = Ensemble.weights(TeacherWeighting.parse("fixed:1,3,0.5").among(which), present, CLASSES, LABELS, LABELED);
+        assertThat(fixed[0][0]).isCloseTo(2.0 / 3, org.assertj.core.data.Offset.offset(1e-15));
+        assertThat(fixed[1][0]).isCloseTo(1.0 / 3, org.assertj.core.data.Offset.offset(1e-15));
+        // Equal and confidence over the two present are those of a run of two teachers.
+        for (TeacherWeighting w : List.of(TeacherWeighting.EQUAL, TeacherWeighting.CONFIDENCE)) {
+            assertThat(w.among(which)).isEqualTo(w);
+            double[][] two = Ensemble.weights(w.among(which), present, CLASSES, LABELS, LABELED);
+            for (int b = 0; b < ROWS; b++) {
+                assertThat(two[0][b] + two[1][b]).isCloseTo(1, org.assertj.core.data.Offset.offset(1e-12));
+            }
+        }
+        assertThat(TeacherWeighting.parse("fixed:1,0,2").hasZeroWeight()).isTrue();
+        assertThat(TeacherWeighting.parse("fixed:1,1,2").hasZeroWeight()).isFalse();
     }
 
     @Test

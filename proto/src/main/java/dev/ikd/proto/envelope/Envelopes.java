@@ -24,7 +24,7 @@ public final class Envelopes {
     private static final java.util.regex.Pattern STUDENT_ID = java.util.regex.Pattern.compile("student-(0|[1-9][0-9]{0,8})");
     /** Kinds that are always about one student (a Finish or an Abort without one is about the whole run). */
     private static final java.util.Set<Kind> PER_STUDENT = java.util.EnumSet.of(Kind.ENROLLMENT, Kind.ADMITTED, Kind.REFUSED,
-        Kind.COURSE_START, Kind.SOFT_TARGETS, Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.TEACHER_UPDATED, Kind.STUDENT_REPORT);
+        Kind.COURSE_START, Kind.TEACHER_DEADLINE, Kind.SOFT_TARGETS, Kind.FEEDBACK, Kind.EXAM_RESULT, Kind.TEACHER_UPDATED, Kind.STUDENT_REPORT);
 
     private Envelopes() {
     }
@@ -195,6 +195,7 @@ public final class Envelopes {
             case ADMITTED -> Kind.ADMITTED;
             case REFUSED -> Kind.REFUSED;
             case COURSE_START -> Kind.COURSE_START;
+            case TEACHER_DEADLINE -> Kind.TEACHER_DEADLINE;
             case FINISH -> Kind.FINISH;
             case ABORT -> Kind.ABORT;
             case SOFT_TARGETS -> Kind.SOFT_TARGETS;

@@ -46,7 +46,7 @@ public final class Signatures {
     /** The one identity that may send {@code e}; null for a dead letter, which any known sender may write. */
     public static String senderOf(Envelope e) {
         return switch (e.getKind()) {
-            case ADMITTED, REFUSED, COURSE_START, FINISH, ABORT, JOURNAL_ENTRY -> RunManifest.COORDINATOR;
+            case ADMITTED, REFUSED, COURSE_START, TEACHER_DEADLINE, FINISH, ABORT, JOURNAL_ENTRY -> RunManifest.COORDINATOR;
             case SOFT_TARGETS, TEACHER_UPDATED -> e.getTeacherId().isEmpty() ? RunManifest.TEACHER : e.getTeacherId();
             case TEACHER_BLOCK -> RunManifest.TEACHER;
             case ENROLLMENT, FEEDBACK, EXAM_RESULT, STUDENT_REPORT -> e.getStudentId();

@@ -40,7 +40,7 @@ public final class Topics {
     public static String topicOf(Kind kind) {
         return switch (kind) {
             case ENROLLMENT -> ENROLLMENT;
-            case ADMITTED, REFUSED, COURSE_START, FINISH, ABORT -> CONTROL;
+            case ADMITTED, REFUSED, COURSE_START, TEACHER_DEADLINE, FINISH, ABORT -> CONTROL;
             case SOFT_TARGETS -> SOFT_TARGETS;
             case FEEDBACK -> FEEDBACK;
             case EXAM_RESULT, STUDENT_REPORT -> EXAM_RESULTS;

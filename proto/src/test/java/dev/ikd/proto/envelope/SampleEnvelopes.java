@@ -50,6 +50,7 @@ public final class SampleEnvelopes {
             h(runId, s, 0, Kind.ADMITTED).setAdmitted(Admitted.newBuilder().setTeacherMode("ikd").setSteps(200)).build(),
             h(runId, "student-2", 0, Kind.REFUSED).setRefused(Refused.newBuilder().setReason("dataset checksum mismatch")).build(),
             h(runId, s, 3, Kind.COURSE_START).setCourseStart(CourseStart.getDefaultInstance()).build(),
+            h(runId, s, 3, Kind.TEACHER_DEADLINE).setTeacherDeadline(dev.ikd.proto.v1.TeacherDeadline.getDefaultInstance()).build(),
             h(runId, s, 200, Kind.FINISH).setFinish(Finish.newBuilder().setReason("all steps done")).build(),
             h(runId, s, 5, Kind.ABORT).setAbort(Abort.newBuilder().setReason("operator")).build(),
             h(runId, s, 3, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTeacherVersion(3)

@@ -13,10 +13,12 @@ public interface Learner extends AutoCloseable {
     long stepsDone();
 
     /**
-     * Learns the next step from the teachers' soft targets {@code p}, one [batch, classes] row-major
-     * array per teacher (finite), in the order the machine's settings name the teachers.
+     * Learns the next step from the soft targets {@code p} of the teachers {@code present} (indices
+     * into the machine's settings' teachers, ascending): one [batch, classes] row-major array each
+     * (finite), in that order. A step that went ahead without a late teacher weighs those present
+     * alone.
      */
-    Step learn(float[][] p);
+    Step learn(int[] present, float[][] p);
 
     /** The test accuracy and the parameter hash after the last step. */
     Report report();
@@ -28,11 +30,11 @@ public interface Learner extends AutoCloseable {
     void close();
 
     /**
-     * What one step computed: the feedback for each teacher ([batch, classes] each, in the teachers'
+     * What one step computed: the feedback for each teacher present ([batch, classes] each, in their
      * order: its share of d = dL/dp through the weighting), the course logits
      * (for a teacher that needs them), the losses, the exam, the hash of θ' — or, when something was
      * not finite, {@code diverged} names it ("the exam loss is NaN") and the numbers mean nothing.
-     * {@code meanWeights}: each teacher's weight averaged over the course batch (null with one teacher).
+     * {@code meanWeights}: each present teacher's weight averaged over the course batch (null with one teacher).
      */
     record Step(float[][] feedback, float[] courseLogits, double courseLoss, double distillKl, double examLoss, double examAccuracy,
                 String paramSha256, String diverged, double[] meanWeights) {

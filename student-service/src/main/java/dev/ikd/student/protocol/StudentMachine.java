@@ -11,6 +11,7 @@ import com.google.protobuf.Message;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.RejectedMessageException;
+import dev.ikd.proto.state.Absence;
 import dev.ikd.proto.state.StudentState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.ExamResult;
@@ -29,6 +30,12 @@ import dev.ikd.runtime.processor.Machine;
  * window. A repeated request for the last step gets its recorded answers again; nothing is learned
  * twice. Content is checked before the protocol, and a refused input changes nothing.
  *
+ * <p>With several teachers a step waits for every one's soft targets, unless its deadline passes (a
+ * TeacherDeadline from the coordinator) and {@code required} of them are here: then it goes ahead
+ * with those, weighed among themselves, and tells each teacher it went without that its step was
+ * skipped (a Feedback with {@code skipped}), so that teacher serves the next step from the version
+ * it has. Its soft targets for a skipped step, when they come late, are dropped.
+ *
  * <p>The machine is a function of its state and its inputs: the learning is behind the
  * {@link Learner} port, time comes with the {@link Input}, and {@link #state} is everything there is
  * (with the learner's parameters), so {@link #restore} continues bit for bit.
@@ -41,9 +48,10 @@ public final class StudentMachine implements Machine {
      * @param window        how many steps of soft targets may come ahead (a learning teacher's depend on the last feedback: 1)
      * @param frozenTeacher whether every step learns from teacher version 0 (a frozen teacher) rather than version k
      * @param courseLogits  whether the feedback carries the student's course logits (a teacher that shapes its features, pesf)
+     * @param required      how many teachers' soft targets a step needs once its deadline has passed (all: no deadline)
      */
     public record Settings(String runId, String studentId, long steps, int batchSize, int classes, int window,
-                           boolean frozenTeacher, boolean courseLogits, List<String> teachers) {
+                           boolean frozenTeacher, boolean courseLogits, List<String> teachers, int required) {
 
         public Settings {
             if (window < 1) {
@@ -53,6 +61,16 @@ public final class StudentMachine implements Machine {
             if (teachers.isEmpty()) {
                 throw new IllegalArgumentException("a student learns from at least one teacher");
             }
+            if (required < 1 || required > teachers.size()) {
+                throw new IllegalArgumentException("--teachers-required " + required + ", but the run has " + teachers.size()
+                    + " teachers");
+            }
+        }
+
+        /** Every step needs all these teachers. */
+        public Settings(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
+                        boolean courseLogits, List<String> teachers) {
+            this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, teachers.size());
         }
 
         /** One teacher. */
@@ -80,6 +98,10 @@ public final class StudentMachine implements Machine {
     private Envelope report;
     /** Soft targets that came before their step, by step and teacher. */
     private final TreeMap<Long, Map<String, Envelope>> held = new TreeMap<>();
+    /** Whether the deadline of the step at hand has passed: it may go ahead with the required teachers. */
+    private boolean deadlinePassed;
+    /** The teachers some steps went without: how many steps, and the last step that used each. */
+    private final Map<String, Absence> absent = new TreeMap<>();
 
     /** A student that has learned nothing yet (its learner fresh). */
     public StudentMachine(Settings settings, Learner learner) {
@@ -100,6 +122,8 @@ public final class StudentMachine implements Machine {
         saved.getLearnedSoftTargetsOfSeveralList().forEach(e -> m.learned.put(e.getTeacherId(), e));
         m.report = saved.hasReport() ? saved.getReport() : null;
         saved.getHeldSoftTargetsList().forEach(e -> m.held.computeIfAbsent(e.getStep(), k -> new TreeMap<>()).put(e.getTeacherId(), e));
+        m.deadlinePassed = saved.getDeadlinePassed();
+        m.absent.putAll(saved.getAbsentMap());
         return m;
     }
 
@@ -120,6 +144,7 @@ public final class StudentMachine implements Machine {
             case REFUSED -> stop("was refused: " + e.getRefused().getReason());
             case ABORT -> stop("was aborted: " + e.getAbort().getReason());
             case COURSE_START -> courseStart(e);
+            case TEACHER_DEADLINE -> deadline(input);
             case SOFT_TARGETS -> softTargets(input);
             case FINISH -> finish(input);
             default -> throw new RejectedMessageException("a student does not take " + e.getKind() + " messages");
@@ -157,6 +182,48 @@ public final class StudentMachine implements Machine {
     }
 
     /**
+     * TeacherDeadline(k): step k has waited its time for soft targets; it goes ahead as soon as the
+     * required teachers' are here (now, if they are). One for a step already learned changes nothing.
+     */
+    private List<Envelope> deadline(Input input) {
+        long k = input.envelope().getStep();
+        if (!admitted) {
+            throw new RejectedMessageException("TeacherDeadline for step " + k + " before " + settings.studentId() + " was admitted");
+        }
+        if (settings.required() == settings.teachers().size()) {
+            throw new RejectedMessageException("TeacherDeadline for step " + k + ", but " + settings.studentId()
+                + " learns every step from all its " + settings.teachers().size() + " teachers");
+        }
+        long done = learner.stepsDone();
+        if (k > done) {
+            throw new RejectedMessageException("out of order: TeacherDeadline for step " + k + " while " + settings.studentId()
+                + " is at step " + done);
+        }
+        if (k < done) {
+            return List.of(); // every teacher answered before the deadline reached the student
+        }
+        deadlinePassed = true;
+        return tryStep(input);
+    }
+
+    /** How many steps went ahead without teacher {@code t}. */
+    private long missed(String t) {
+        Absence a = absent.get(t);
+        return a == null ? 0 : a.getStepsMissed();
+    }
+
+    /** The last step that used teacher {@code t} (-1: none yet). */
+    private long lastUsed(String t) {
+        Absence a = absent.get(t);
+        return a == null ? learner.stepsDone() - 1 : a.getLastUsed();
+    }
+
+    /** The version of teacher {@code t} step k learns from: one update per step that used it, or 0 for a frozen teacher. */
+    private long expectedVersion(String t, long k) {
+        return settings.frozenTeacher() ? 0 : k - missed(t);
+    }
+
+    /**
      * SoftTargets(k): the teacher's p. Its content (shape [batch, classes], finite values) is checked
      * first, then the teacher version it must come from, then the protocol: a repeat, a step past the
      * window or the plan, a second copy of what is held.
@@ -177,19 +244,22 @@ public final class StudentMachine implements Machine {
                 + settings.studentId() + " learns from " + (settings.teachers().size() == 1 && settings.teachers().get(0).isEmpty()
                     ? "one teacher" : String.join(", ", settings.teachers())));
         }
-        long expected = settings.expectedVersion(k);
-        if (st.getTeacherVersion() != expected) {
-            throw new RejectedMessageException((st.getTeacherVersion() < expected ? "stale" : "unexpected") + " teacher version: soft "
-                + "targets for step " + k + " are version " + st.getTeacherVersion() + ", " + settings.studentId()
-                + " learns step " + k + " from version " + expected);
-        }
         long done = learner.stepsDone();
         if (k < done) {
+            if (k > lastUsed(teacher)) {
+                return List.of(); // late: step k went ahead without this teacher, and told it so
+            }
             if (k == done - 1 && !sameTargets(st, learned.get(teacher).getSoftTargets())) {
                 throw new RejectedMessageException("conflicting duplicate: soft targets for step " + k
                     + " differ from the ones already learned from");
             }
             return repeatOf(e);
+        }
+        long expected = expectedVersion(teacher, k);
+        if (st.getTeacherVersion() != expected) {
+            throw new RejectedMessageException((st.getTeacherVersion() < expected ? "stale" : "unexpected") + " teacher version: soft "
+                + "targets for step " + k + " are version " + st.getTeacherVersion() + ", " + settings.studentId()
+                + " learns step " + k + " from version " + expected);
         }
         if (k >= settings.steps()) {
             throw new RejectedMessageException("soft targets for step " + k + ", but " + settings.studentId() + " takes "
@@ -243,27 +313,44 @@ public final class StudentMachine implements Machine {
     }
 
     /**
-     * Learns every step whose soft targets are all here (one from each teacher), in order, once
-     * admitted and until one diverges; their answers, in order.
+     * Learns every step whose soft targets are all here (one from each teacher), or, once its
+     * deadline has passed, those of the required teachers; in order, once admitted and until one
+     * diverges; their answers, in order.
      */
     private List<Envelope> tryStep(Input input) {
         List<Envelope> out = new ArrayList<>();
-        while (admitted && stopped.isEmpty() && held.getOrDefault(learner.stepsDone(), Map.of()).size() == settings.teachers().size()) {
-            Map<String, Envelope> targets = held.remove(learner.stepsDone());
-            out.addAll(learn(input, settings.teachers().stream().map(targets::get).toList()));
+        while (admitted && stopped.isEmpty()) {
+            Map<String, Envelope> here = held.getOrDefault(learner.stepsDone(), Map.of());
+            if (here.size() < settings.teachers().size() && !(deadlinePassed && here.size() >= settings.required())) {
+                break;
+            }
+            held.remove(learner.stepsDone());
+            out.addAll(learn(input, settings.teachers().stream().filter(here::containsKey).map(here::get).toList()));
         }
         return out;
     }
 
-    /** Step k on the soft targets of every teacher, in the order of the settings' teachers. */
+    /** Step k on the soft targets of the teachers here (all of them, or those that answered by the deadline), in the settings' order. */
     private List<Envelope> learn(Input input, List<Envelope> targets) {
         long k = learner.stepsDone();
         float[][] p = new float[targets.size()][];
+        int[] present = new int[targets.size()];
         for (int t = 0; t < p.length; t++) {
             p[t] = TensorCodec.toFloats(targets.get(t).getSoftTargets().getProbabilities(), TensorCodec.Finite.REQUIRED);
+            present[t] = settings.teachers().indexOf(targets.get(t).getTeacherId());
         }
+        Map<String, Long> versions = new TreeMap<>();
+        settings.teachers().forEach(t -> versions.put(t, expectedVersion(t, k)));
+        for (String t : settings.teachers()) {
+            boolean used = targets.stream().anyMatch(e -> e.getTeacherId().equals(t));
+            if (!used || absent.containsKey(t)) {
+                absent.put(t, Absence.newBuilder().setStepsMissed(missed(t) + (used ? 0 : 1)).setLastUsed(used ? k : lastUsed(t))
+                    .build());
+            }
+        }
+        deadlinePassed = false;
         long version = targets.get(0).getSoftTargets().getTeacherVersion();
-        Learner.Step r = learner.learn(p);
+        Learner.Step r = learner.learn(present, p);
         learned.clear();
         targets.forEach(e -> learned.put(e.getTeacherId(), e));
         if (r.diverged() != null) {
@@ -275,20 +362,25 @@ public final class StudentMachine implements Machine {
         }
         int rows = settings.batchSize();
         List<Envelope> answers = new ArrayList<>();
-        for (int t = 0; t < targets.size(); t++) {
-            var feedback = Feedback.newBuilder().setTeacherVersion(version)
-                .setD(TensorCodec.encode(r.feedback()[t], rows, settings.classes())).setCourseLoss(r.courseLoss())
-                .setDistillKl(r.distillKl());
-            if (settings.courseLogits()) {
-                feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
+        for (String teacher : settings.teachers()) {
+            int t = targets.indexOf(targets.stream().filter(e -> e.getTeacherId().equals(teacher)).findFirst().orElse(null));
+            var feedback = Feedback.newBuilder().setTeacherVersion(versions.get(teacher));
+            if (t < 0) {
+                feedback.setSkipped(true); // the step went without this teacher: it learns nothing from it
+            } else {
+                feedback.setD(TensorCodec.encode(r.feedback()[t], rows, settings.classes())).setCourseLoss(r.courseLoss())
+                    .setDistillKl(r.distillKl());
+                if (settings.courseLogits()) {
+                    feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
+                }
             }
-            answers.add(Envelopes.forTeacher(header(input, k, Kind.FEEDBACK), settings.teachers().get(t)).setFeedback(feedback)
-                .build());
+            answers.add(Envelopes.forTeacher(header(input, k, Kind.FEEDBACK), teacher).setFeedback(feedback).build());
         }
         var exam = ExamResult.newBuilder().setExamLoss(r.examLoss()).setExamAccuracy(r.examAccuracy())
             .setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss()).setTeacherVersion(version);
         for (int t = 0; settings.teachers().size() > 1 && t < targets.size(); t++) {
-            exam.putTeacherWeights(settings.teachers().get(t), r.meanWeights()[t]);
+            String teacher = targets.get(t).getTeacherId();
+            exam.putTeacherWeights(teacher, r.meanWeights()[t]).putTeacherVersions(teacher, versions.get(teacher));
         }
         answers.add(header(input, k, Kind.EXAM_RESULT).setExamResult(exam).build());
         lastAnswers = List.copyOf(answers);
@@ -310,7 +402,7 @@ public final class StudentMachine implements Machine {
             s.setReport(report);
         }
         held.values().forEach(byTeacher -> s.addAllHeldSoftTargets(byTeacher.values()));
-        return s.build();
+        return s.setDeadlinePassed(deadlinePassed).putAllAbsent(absent).build();
     }
 
     public boolean isAdmitted() {

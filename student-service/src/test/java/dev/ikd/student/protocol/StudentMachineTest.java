@@ -44,6 +44,8 @@ class StudentMachineTest {
         long steps;
         int hash = 17;
         int learned;
+        /** The teachers the last step learned from. */
+        int[] present;
         final long divergesAt;
 
         FakeLearner(long divergesAt) {
@@ -64,8 +66,9 @@ class StudentMachineTest {
         }
 
         @Override
-        public Step learn(float[][] p) {
+        public Step learn(int[] present, float[][] p) {
             learned++;
+            this.present = present.clone();
             float[][] d = new float[p.length][];
             for (int t = 0; t < p.length; t++) {
                 hash = 31 * hash + Arrays.hashCode(p[t]);
@@ -180,6 +183,95 @@ class StudentMachineTest {
             try (StudentMachine restored = StudentMachine.restore(two, FakeLearner.restored(saved), saved)) {
                 assertThat(restored.state()).isEqualTo(saved);
                 assertThat(restored.apply(MachineScenario.input(from("teacher-b", 1)))).isEqualTo(s.when(from("teacher-b", 1)).last());
+            }
+        }
+    }
+
+    @Nested
+    class LateTeachers {
+        final StudentMachine.Settings three = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 1, false, false,
+            List.of("teacher-a", "teacher-b", "teacher-c"), 2);
+
+        Envelope from(String teacher, long step, long version) {
+            return Envelopes.forTeacher(targets(step, version).toBuilder(), teacher).build();
+        }
+
+        Envelope deadline(long step) {
+            return header(step, Kind.TEACHER_DEADLINE).setTeacherDeadline(dev.ikd.proto.v1.TeacherDeadline.getDefaultInstance()).build();
+        }
+
+        @Test
+        void withoutADeadlineAStepWaitsForEveryTeacher() {
+            FakeLearner learner = new FakeLearner(-1);
+            MachineScenario.given(new StudentMachine(three, learner), admitted(), from("teacher-a", 0, 0))
+                .when(from("teacher-c", 0, 0)).thenKinds();
+            assertThat(learner.learned).isZero();
+        }
+
+        @Test
+        void pastItsDeadlineAStepGoesAheadWithThoseThatAnsweredAndTellsTheOtherItWentWithoutIt() {
+            FakeLearner learner = new FakeLearner(-1);
+            var s = MachineScenario.given(new StudentMachine(three, learner), admitted(), from("teacher-a", 0, 0),
+                from("teacher-c", 0, 0));
+            s.when(deadline(0)).thenKinds(Kind.FEEDBACK, Kind.FEEDBACK, Kind.FEEDBACK, Kind.EXAM_RESULT);
+            assertThat(learner.present).containsExactly(0, 2);
+            List<Envelope> out = s.last();
+            assertThat(out).extracting(Envelope::getTeacherId).containsExactly("teacher-a", "teacher-b", "teacher-c", "");
+            assertThat(out.get(1).getFeedback().getSkipped()).isTrue();
+            assertThat(out.get(1).getFeedback().hasD()).isFalse();
+            assertThat(out.get(0).getFeedback().getSkipped()).isFalse();
+            assertThat(out.get(3).getExamResult().getTeacherVersionsMap()).containsOnlyKeys("teacher-a", "teacher-c");
+            assertThat(out.get(3).getExamResult().getTeacherWeightsMap()).containsOnlyKeys("teacher-a", "teacher-c");
+        }
+
+        @Test
+        void aDeadlineBeforeEnoughTeachersAnsweredWaitsForTheRequiredNumber() {
+            FakeLearner learner = new FakeLearner(-1);
+            var s = MachineScenario.given(new StudentMachine(three, learner), admitted(), from("teacher-b", 0, 0));
+            s.when(deadline(0)).thenKinds();
+            s.when(from("teacher-a", 0, 0)).thenKinds(Kind.FEEDBACK, Kind.FEEDBACK, Kind.FEEDBACK, Kind.EXAM_RESULT);
+            assertThat(learner.present).containsExactly(0, 1);
+        }
+
+        @Test
+        void aTeacherAStepWentWithoutIsOneVersionBehindAndItsLateTargetsAreDropped() {
+            FakeLearner learner = new FakeLearner(-1);
+            var s = MachineScenario.given(new StudentMachine(three, learner), admitted(), from("teacher-a", 0, 0),
+                from("teacher-b", 0, 0), deadline(0));
+            s.when(from("teacher-c", 0, 0)).thenKinds(); // late for step 0, which went without it: dropped
+            s.whenRefused(from("teacher-c", 1, 1), "unexpected teacher version: soft targets for step 1 are version 1, student-0 "
+                + "learns step 1 from version 0");
+            s.when(from("teacher-a", 1, 1)).when(from("teacher-b", 1, 1)).thenKinds();
+            s.when(from("teacher-c", 1, 0)).thenKinds(Kind.FEEDBACK, Kind.FEEDBACK, Kind.FEEDBACK, Kind.EXAM_RESULT);
+            assertThat(learner.present).as("it rejoins at the next step").containsExactly(0, 1, 2);
+            assertThat(s.last().get(3).getExamResult().getTeacherVersionsMap()).containsEntry("teacher-a", 1L)
+                .containsEntry("teacher-c", 0L);
+            assertThat(s.last().get(2).getFeedback().getTeacherVersion()).isZero();
+            s.whenRefused(from("teacher-c", 0, 0), "stale SOFT_TARGETS: step 0 of student-0 was done long ago (now at step 2)");
+        }
+
+        @Test
+        void aDeadlineForAStepDoneChangesNothingOneAheadIsOutOfOrderAndARunOfEveryTeacherTakesNone() {
+            var s = MachineScenario.given(new StudentMachine(three, new FakeLearner(-1)), admitted(), from("teacher-a", 0, 0),
+                from("teacher-b", 0, 0), from("teacher-c", 0, 0));
+            s.when(deadline(0)).thenKinds();
+            s.whenRefused(deadline(2), "out of order: TeacherDeadline for step 2 while student-0 is at step 1");
+            var all = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 1, false, false, List.of("teacher-a", "teacher-b"));
+            MachineScenario.given(new StudentMachine(all, new FakeLearner(-1)), admitted()).whenRefused(deadline(0),
+                "TeacherDeadline for step 0, but student-0 learns every step from all its 2 teachers");
+        }
+
+        @Test
+        void aRestartKeepsTheDeadlineAndWhichTeachersStepsWentWithout() {
+            var s = MachineScenario.given(new StudentMachine(three, new FakeLearner(-1)), admitted(), from("teacher-a", 0, 0),
+                from("teacher-b", 0, 0), deadline(0), from("teacher-a", 1, 1), deadline(1));
+            StudentState saved = (StudentState) s.machine().state();
+            assertThat(saved.getDeadlinePassed()).isTrue();
+            assertThat(saved.getAbsentMap()).containsOnlyKeys("teacher-c");
+            try (StudentMachine restored = StudentMachine.restore(three, FakeLearner.restored(saved), saved)) {
+                assertThat(restored.state()).isEqualTo(saved);
+                assertThat(restored.apply(MachineScenario.input(from("teacher-c", 1, 0))))
+                    .isEqualTo(s.when(from("teacher-c", 1, 0)).last());
             }
         }
     }

@@ -175,7 +175,10 @@ public final class TeacherMachine implements Machine {
             return List.of(pending.get(k));
         }
         if (k == applied) {
-            List<Envelope> out = new ArrayList<>(List.of(updated));
+            List<Envelope> out = new ArrayList<>();
+            if (updated != null && updated.getStep() == k) {
+                out.add(updated); // none when step k went ahead without this teacher
+            }
             if (pending.containsKey(k + 1)) {
                 out.add(pending.get(k + 1));
             }
@@ -196,6 +199,9 @@ public final class TeacherMachine implements Machine {
                 + " reached " + (settings.tag().isEmpty() ? "the run's only teacher" : settings.tag()));
         }
         var f = e.getFeedback();
+        if (f.getSkipped()) {
+            return skipped(input);
+        }
         // Content first (byte length, finite values), whoever it is for; the batch shape once the step is known.
         TensorCodec.toFloats(f.getD(), TensorCodec.Finite.REQUIRED);
         if (settings.courseLogits()) {
@@ -245,6 +251,39 @@ public final class TeacherMachine implements Machine {
         }
         List<Envelope> out = new ArrayList<>(List.of(updated));
         out.addAll(next);
+        return out;
+    }
+
+    /**
+     * Feedback(k) with {@code skipped}: the student's step k went ahead without this teacher (its
+     * soft targets were late, or never came: the teacher was down). Nothing is learned and no update
+     * is reported; the teacher moves on to serve step k+1 (a frozen teacher its window past k) from
+     * the version it has, so it rejoins at the next step. A teacher that was down catches up one
+     * skipped step at a time, as it reads them. A repeat changes nothing.
+     */
+    private List<Envelope> skipped(Input input) {
+        Envelope e = input.envelope();
+        var f = e.getFeedback();
+        requireAdmitted();
+        long k = e.getStep();
+        if (k == applied && f.equals(appliedFeedback)) {
+            return List.of();
+        }
+        if (k <= applied) {
+            throw new RejectedMessageException("stale skipped step: step " + k + " of " + studentId + ", and the teacher already "
+                + "took step " + applied);
+        }
+        if (f.getTeacherVersion() != teaching.version()) {
+            throw new RejectedMessageException("stale teacher version: step " + k + " of " + studentId + " went ahead without "
+                + "version " + f.getTeacherVersion() + ", the teacher is at version " + teaching.version());
+        }
+        appliedFeedback = f;
+        applied = k;
+        pending.headMap(k, true).clear();
+        List<Envelope> out = new ArrayList<>();
+        for (long s = Math.max(served + 1, k + 1); s <= k + window() && !finished; s++) {
+            out.addAll(serve(input, s));
+        }
         return out;
     }
 

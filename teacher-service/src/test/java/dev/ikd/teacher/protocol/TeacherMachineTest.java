@@ -189,6 +189,64 @@ class TeacherMachineTest {
         }
     }
 
+    /** A step the student took without this teacher (its soft targets came after the deadline, or never). */
+    @Nested
+    class SkippedSteps {
+        final TeacherMachine.Settings c = new TeacherMachine.Settings(RUN, "teacher-c", "ikd", false, false, "digits", SHA, 10,
+            "teacher-c");
+
+        Envelope skipped(long step, long version) {
+            return Envelopes.forTeacher(header(step, Kind.FEEDBACK), "teacher-c").setFeedback(Feedback.newBuilder()
+                .setTeacherVersion(version).setSkipped(true)).build();
+        }
+
+        Envelope feedbackFor(long step, long version) {
+            return Envelopes.forTeacher(feedback(step, version, 1).toBuilder(), "teacher-c").build();
+        }
+
+        @Test
+        void itLearnsNothingReportsNoUpdateAndServesTheNextStepFromTheVersionItHas() {
+            var s = MachineScenario.given(fresh(c, SCHOOL), admitted());
+            s.when(skipped(0, 0)).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last().get(0).getStep()).isEqualTo(1);
+            assertThat(s.last().get(0).getSoftTargets().getTeacherVersion()).isZero();
+            assertThat(s.machine().version()).isZero();
+            s.when(feedbackFor(1, 0)).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS);
+            assertThat(s.last().get(1).getSoftTargets().getTeacherVersion()).isEqualTo(1);
+        }
+
+        @Test
+        void aTeacherThatWasDownCatchesUpOneSkippedStepAtATime() {
+            // Restarted after steps 0 and 1 went without it: it reads both, in order, and serves step 2.
+            var s = MachineScenario.given(fresh(c, SCHOOL), admitted(), skipped(0, 0));
+            s.when(skipped(1, 0)).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last().get(0).getStep()).isEqualTo(2);
+            s.when(start(1)).thenKinds(Kind.SOFT_TARGETS); // a nudge: no update of a skipped step, its next soft targets again
+        }
+
+        @Test
+        void aRepeatChangesNothingAndAnEarlierOrAnotherVersionIsRefused() {
+            var s = MachineScenario.given(fresh(c, SCHOOL), admitted(), feedbackFor(0, 0), skipped(1, 1));
+            s.when(skipped(1, 1)).thenKinds();
+            s.whenRefused(skipped(0, 0), "stale skipped step: step 0 of student-0, and the teacher already took step 1");
+            s.whenRefused(skipped(2, 0), "stale teacher version: step 2 of student-0 went ahead without version 0, the teacher is "
+                + "at version 1");
+        }
+
+        @Test
+        void aFrozenTeacherMovesItsWindowOn() {
+            var frozen = new TeacherMachine.Settings(RUN, "teacher-c", "frozen", true, false, "digits", SHA, 10, "teacher-c");
+            Envelope admitted = header(0, Kind.ADMITTED).setAdmitted(admitted("frozen", SHA).getAdmitted().toBuilder()
+                .setEnrollment(admitted("frozen", SHA).getAdmitted().getEnrollment().toBuilder()
+                    .setHyperParameters(admitted("frozen", SHA).getAdmitted().getEnrollment().getHyperParameters().toBuilder()
+                        .setPrefetch(2)))).build();
+            var s = MachineScenario.given(fresh(frozen, SCHOOL));
+            s.when(admitted).thenKinds(Kind.SOFT_TARGETS, Kind.SOFT_TARGETS);
+            s.when(skipped(0, 0)).thenKinds(Kind.SOFT_TARGETS);
+            assertThat(s.last().get(0).getStep()).isEqualTo(2);
+        }
+    }
+
     @Nested
     class Divergence {
         @Test
