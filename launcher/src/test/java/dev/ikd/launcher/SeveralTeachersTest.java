@@ -12,6 +12,7 @@ import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
+import dev.ikd.runlog.RunLog;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.Teachers;
 import org.junit.jupiter.api.Test;
@@ -74,5 +75,98 @@ class SeveralTeachersTest {
             assertThat(export.await(120)).as(export.stderr()).isZero();
             assertThat(export.stdout()).contains("\"model\":\"teacher-c/student-1\"").contains("\"spec\":\"mlp:32:16\"");
         }
+    }
+
+    static final String[] LATE = {"--dataset", "digits", "--students", "2", "--steps", "60", "--teacher-mode", "ikd",
+        "--pretrain-steps", "60", "--teachers", "3", "--teacher-models", "mlp:32:32;mlp:32:32;mlp:32:16",
+        "--teacher-weighting", "confidence", "--teachers-required", "2", "--teacher-deadline-ms", "400"};
+
+    /**
+     * Teacher-c is killed with SIGKILL mid-run: the students' steps go ahead with the two others once
+     * each step's deadline has passed; started again with the same command, teacher-c rejoins. The
+     * journal names the steps taken without it, replay verifies every step, and the in-process
+     * trainer that follows the journal ends on the same hashes.
+     */
+    @Test
+    void aTeacherKilledMidRunIsDoneWithoutUntilItRejoinsAndTheRunReplaysAndReproducesExactly() throws Exception {
+        RunOptions options = CommandLine.populateCommand(new RunOptions(), LATE);
+        TrainConfig c = options.toConfig();
+        Dataset data = options.loadDataset();
+        try (Jvms jvms = new Jvms(dir)) {
+            Jvms.Broker broker = jvms.broker(List.of());
+            List<String> common = DistributedRunTest.with(LATE, "--bootstrap", broker.bootstrap(), "--run-id", "late",
+                "--metrics-port", "-1", "--state-dir", dir.resolve("state").toString());
+            var coordinator = jvms.start("coordinator", DistributedRunTest.args("coordinator", common));
+            String[] teacherC = DistributedRunTest.args("teacher", common, "--teacher-id", "teacher-c");
+            var a = jvms.start("teacher-a", DistributedRunTest.args("teacher", common, "--teacher-id", "teacher-a"));
+            var b = jvms.start("teacher-b", DistributedRunTest.args("teacher", common, "--teacher-id", "teacher-b"));
+            var killed = jvms.start("teacher-c", teacherC);
+            var students = jvms.start("students", DistributedRunTest.args("student", common, "--index", "0-1", "--json"));
+            awaitStep(killed, 8);
+            killed.kill();
+            awaitStep(a, 24); // steps go on without teacher-c, each after its deadline
+            var restarted = jvms.start("teacher-c-again", teacherC);
+            assertThat(students.await(300)).as(students.stderr()).isZero();
+            for (var jvm : List.of(a, b, restarted)) {
+                assertThat(jvm.await(120)).as(jvm.stderr()).isZero();
+            }
+            assertThat(coordinator.await(120)).as(coordinator.stderr()).isZero();
+            assertThat(coordinator.stdout()).contains("run late complete: 2 students reported");
+            List<String> hashes = students.stdout().strip().lines().map(DistributedRunTest::hashOf).toList();
+
+            RunLog log = RunLog.read(broker.bootstrap(), "late");
+            for (String student : List.of("student-0", "student-1")) {
+                List<RunLog.Step> steps = log.steps(student);
+                assertThat(steps).hasSize(60);
+                // The journal's exam results name the teachers each step learned from, at the version each had: one
+                // update per step that used it. (A step may also have gone without a teacher still starting up.)
+                java.util.Map<String, Long> used = new java.util.HashMap<>();
+                List<Long> withoutC = new java.util.ArrayList<>();
+                for (RunLog.Step s : steps) {
+                    var versions = s.examResult().getExamResult().getTeacherVersionsMap();
+                    assertThat(versions.size()).as(student + " step " + s.step()).isGreaterThanOrEqualTo(2);
+                    for (var v : versions.entrySet()) {
+                        assertThat(v.getValue()).as(student + " step " + s.step() + " " + v.getKey())
+                            .isEqualTo(used.getOrDefault(v.getKey(), 0L));
+                    }
+                    versions.keySet().forEach(t -> used.merge(t, 1L, Long::sum));
+                    if (!versions.containsKey("teacher-c")) {
+                        withoutC.add(s.step());
+                    }
+                }
+                assertThat(withoutC).as(student + ": steps without teacher-c, killed").hasSizeGreaterThanOrEqualTo(5);
+                long last = withoutC.get(withoutC.size() - 1);
+                assertThat(last).as(student + ": teacher-c rejoined before the end").isLessThan(59);
+                assertThat(steps.get((int) last + 1).examResult().getExamResult().getTeacherVersionsMap()).containsKey("teacher-c");
+            }
+            var replay = jvms.start("replay", "replay", "--bootstrap", broker.bootstrap(), "--run-id", "late", "--verify");
+            assertThat(replay.await(120)).as(replay.stderr()).isZero();
+            assertThat(replay.stdout()).contains("student-0: 60 of 60 steps verified, every hash matches the log (final "
+                + hashes.get(0) + ")").contains("student-1: 60 of 60 steps verified");
+            try (NDManager manager = NDManager.newBaseManager()) {
+                List<Params> teachers = Teachers.obtainAll(c, data, null, manager, false);
+                assertThat(ReferenceTrainer.run(c, data, teachers, null, log.teachersUsed(), manager, StepListener.NONE).students()
+                    .stream().map(TrainResult.StudentResult::paramSha256).toList()).as("in process, as the journal says").isEqualTo(hashes);
+            }
+        }
+    }
+
+    /** Waits until {@code teacher} has taken step {@code step} of student-0 (its progress lines say so). */
+    static void awaitStep(Jvms.Jvm teacher, int step) throws Exception {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile("student-0 step (\\d+)/");
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(180);
+        while (System.nanoTime() < deadline) {
+            var m = p.matcher(teacher.stderr());
+            int reached = -1;
+            while (m.find()) {
+                reached = Integer.parseInt(m.group(1));
+            }
+            if (reached >= step) {
+                return;
+            }
+            assertThat(teacher.process().isAlive()).as(teacher.stderr()).isTrue();
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no step " + step + " of student-0 in time: " + teacher.stderr());
     }
 }

@@ -144,15 +144,16 @@ public final class RunLog {
 
     /**
      * What {@code student} learned from at each step, in step order: the soft targets of the teacher
-     * version its feedback answers (one from each of its teachers), and the exam result it logged. Stops at the first step the log
-     * does not complete.
+     * version its feedback answers, from each teacher the step used (all of them, or those that
+     * answered by its deadline: a teacher it went without got a skipped feedback), and the exam
+     * result it logged. Stops at the first step the log does not complete.
      */
     public List<Step> steps(String student) {
         Envelope admission = admitted(student)
             .orElseThrow(() -> new IllegalArgumentException("run " + runId + " never admitted " + student));
         List<String> teachers = admission.getAdmitted().getEnrollment().getHyperParameters().getTeachersList();
         List<String> tags = teachers.isEmpty() ? List.of("") : teachers;
-        Map<Long, Long> versions = new HashMap<>();
+        Map<Long, Map<String, dev.ikd.proto.v1.Feedback>> feedback = new HashMap<>();
         Map<Long, List<Envelope>> targets = new HashMap<>();
         Map<Long, Envelope> exams = new LinkedHashMap<>();
         for (Envelope e : journal()) {
@@ -168,7 +169,7 @@ public final class RunLog {
             switch (e.getKind()) {
                 case FEEDBACK -> {
                     if (e.getProducerId().equals(student)) {
-                        versions.putIfAbsent(e.getStep(), e.getFeedback().getTeacherVersion());
+                        feedback.computeIfAbsent(e.getStep(), k -> new HashMap<>()).putIfAbsent(e.getTeacherId(), e.getFeedback());
                     }
                 }
                 case SOFT_TARGETS -> targets.computeIfAbsent(e.getStep(), k -> new ArrayList<>()).add(e);
@@ -182,19 +183,44 @@ public final class RunLog {
             }
         }
         List<Step> steps = new ArrayList<>();
-        for (long k = 0; versions.containsKey(k) && exams.containsKey(k); k++) {
-            long version = versions.get(k);
+        for (long k = 0; feedback.containsKey(k) && exams.containsKey(k); k++) {
+            Map<String, dev.ikd.proto.v1.Feedback> answers = feedback.get(k);
             List<Envelope> learned = new ArrayList<>();
+            int used = 0;
             for (String tag : tags) {
+                var f = answers.get(tag);
+                if (f == null || f.getSkipped()) {
+                    continue;
+                }
+                used++;
                 targets.getOrDefault(k, List.of()).stream().filter(t -> t.getTeacherId().equals(tag)
-                    && t.getSoftTargets().getTeacherVersion() == version).findFirst().ifPresent(learned::add);
+                    && t.getSoftTargets().getTeacherVersion() == f.getTeacherVersion()).findFirst().ifPresent(learned::add);
             }
-            if (learned.size() < tags.size()) {
+            if (answers.size() < tags.size() || used == 0 || learned.size() < used) {
                 break;
             }
             steps.add(new Step(k, learned, exams.get(k)));
         }
         return steps;
+    }
+
+    /**
+     * Which teachers each step of each admitted student used, as its feedback recorded it: the steps
+     * that went without a late teacher, for the in-process trainer to follow (every other step used
+     * them all).
+     */
+    public dev.ikd.core.train.TeachersUsed teachersUsed() {
+        Map<String, Map<Long, int[]>> degraded = new HashMap<>();
+        for (Envelope a : select(Kind.ADMITTED, e -> true)) {
+            List<String> teachers = a.getAdmitted().getEnrollment().getHyperParameters().getTeachersList();
+            for (Step s : teachers.size() < 2 ? List.<Step>of() : steps(a.getStudentId())) {
+                if (s.softTargets().size() < teachers.size()) {
+                    degraded.computeIfAbsent(a.getStudentId(), k -> new HashMap<>()).put(s.step(),
+                        s.softTargets().stream().mapToInt(e -> teachers.indexOf(e.getTeacherId())).toArray());
+                }
+            }
+        }
+        return dev.ikd.core.train.TeachersUsed.except(degraded);
     }
 
     /** The teacher's blocks of the run (IAKD): the newest version of each stage the log holds. */
@@ -234,8 +260,8 @@ public final class RunLog {
         return first == Long.MAX_VALUE || last < first ? Double.NaN : (last - first) / 1e3;
     }
 
-    /** One step as the log recorded it: the soft targets of each teacher the student learned from, in its teachers' order. */
-    record Step(long step, List<Envelope> softTargets, Envelope examResult) {
+    /** One step as the log recorded it: the soft targets of each teacher the student learned from (at that step), in its teachers' order. */
+    public record Step(long step, List<Envelope> softTargets, Envelope examResult) {
     }
 
     private List<Envelope> select(Kind kind, Predicate<Envelope> which) {

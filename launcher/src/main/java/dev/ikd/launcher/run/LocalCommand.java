@@ -13,6 +13,7 @@ import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.StepListener;
+import dev.ikd.core.train.TeachersUsed;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.dashboard.RunProjection;
@@ -22,6 +23,7 @@ import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.runlog.LogAccess;
+import dev.ikd.runlog.RunLog;
 import dev.ikd.wiring.LocalRun;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
@@ -192,7 +194,10 @@ public final class LocalCommand implements Callable<Integer> {
                 : ReferenceTrainer.run(c.with(TeacherMode.FROZEN, c.swap(), false), data, teacher, manager, StepListener.NONE);
             Boolean verified = null;
             if (verify) {
-                TrainResult reference = ReferenceTrainer.run(c, data, teachers, manager, StepListener.NONE);
+                // A step that went without a late teacher is followed as the log recorded it.
+                TeachersUsed used = c.teachers().degradable() ? RunLog.read(LogAccess.reader(broker), id, null).teachersUsed()
+                    : TeachersUsed.ALL;
+                TrainResult reference = ReferenceTrainer.run(c, data, teachers, null, used, manager, StepListener.NONE);
                 verified = TrainResult.sameHashes(outcome.students(), reference.students());
             }
             print(outcome, dir, baseline, verified, Teachers.rows(c, data, teachers, manager));

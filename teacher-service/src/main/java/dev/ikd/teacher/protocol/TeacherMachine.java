@@ -264,6 +264,9 @@ public final class TeacherMachine implements Machine {
     private List<Envelope> skipped(Input input) {
         Envelope e = input.envelope();
         var f = e.getFeedback();
+        if (admitted != null && finished) {
+            return List.of(); // read after its student's Finish, on another topic: nothing left to serve
+        }
         requireAdmitted();
         long k = e.getStep();
         if (k == applied && f.equals(appliedFeedback)) {
