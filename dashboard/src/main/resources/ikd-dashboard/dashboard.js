@@ -139,13 +139,17 @@
     }
   }
 
-  /** With several teachers: each one's mean weight over the students, its loss, and how many steps learned from it. */
+  /**
+   * With several teachers: each one's mean weight over the students, its loss, how many steps learned
+   * from it, and how many went ahead without it (the last one named).
+   */
   function renderTeachers() {
     const ids = Object.keys(state.teachers || {}).sort();
     $('teachers-section').hidden = ids.length === 0;
     $('teachers').querySelector('tbody').replaceChildren(...ids.map((id) => {
       const t = state.teachers[id];
-      const tr = row([id, fmt(t.weight, 3), fmt(t.loss, 4), String(t.steps_used)]);
+      const tr = row([id, fmt(t.weight, 3), fmt(t.loss, 4), String(t.steps_used),
+        t.steps_without ? t.steps_without + ' (last: ' + t.last_without + ')' : '0']);
       tr.dataset.teacher = id;
       return tr;
     }));

@@ -46,7 +46,8 @@ public final class RunProjection {
         Double drift;
         Double teacherAccuracy;
         boolean unverified;
-        long examVersion = -1;
+        /** The version of each teacher the step learned from ("" for the run's only teacher). */
+        Map<String, Long> examVersions = Map.of();
         long changed;
 
         Row(long step) {
@@ -62,7 +63,11 @@ public final class RunProjection {
     /** What the dashboard knows of one student. */
     static final class StudentState {
         final TreeMap<Long, Row> rows = new TreeMap<>();
-        final Map<Long, Long> teacherVersions = new TreeMap<>();
+        /** Each teacher's version after each step it updated at ("" for the run's only teacher). */
+        final Map<String, Map<Long, Long>> teacherVersions = new TreeMap<>();
+        /** With several teachers: the run's teachers, and whose soft targets each step not yet learned has. */
+        List<String> teachers = List.of();
+        final TreeMap<Long, java.util.Set<String>> softFrom = new TreeMap<>();
         boolean enrolled;
         boolean admitted;
         String refused;
@@ -78,14 +83,21 @@ public final class RunProjection {
         }
     }
 
-    /** One teacher of several: its latest weight and loss for each student, and how many steps learned from it. */
+    /**
+     * One teacher of several: its latest weight and loss for each student, how many steps learned from
+     * it, and how many went ahead without it (its soft targets late past the deadline), the last one
+     * named.
+     */
     static final class TeacherStats {
         final Map<String, Double> weight = new TreeMap<>();
         final Map<String, Double> loss = new TreeMap<>();
         long stepsUsed;
+        long stepsWithout;
+        String lastWithout;
 
         JsonObject json() {
-            return new JsonObject().put("weight", mean(weight)).put("loss", mean(loss)).put("steps_used", stepsUsed);
+            return new JsonObject().put("weight", mean(weight)).put("loss", mean(loss)).put("steps_used", stepsUsed)
+                .put("steps_without", stepsWithout).put("last_without", lastWithout);
         }
 
         private static Double mean(Map<String, Double> byStudent) {
@@ -187,6 +199,7 @@ public final class RunProjection {
             }
             case ADMITTED -> {
                 s.admitted = true;
+                s.teachers = e.getAdmitted().getEnrollment().getHyperParameters().getTeachersList();
                 teacherMode = e.getAdmitted().getTeacherMode();
                 steps = e.getAdmitted().getSteps();
                 options.put("teacher_mode", teacherMode).put("steps", steps);
@@ -202,6 +215,9 @@ public final class RunProjection {
             }
             case SOFT_TARGETS -> {
                 s.lastSoftTargets = Math.max(s.lastSoftTargets, e.getStep());
+                if (!e.getTeacherId().isEmpty() && e.getStep() > s.lastExam) {
+                    s.softFrom.computeIfAbsent(e.getStep(), k -> new java.util.TreeSet<>()).add(e.getTeacherId());
+                }
                 Row r = s.row(e.getStep());
                 r.entropy = entropy(e.getSoftTargets().getProbabilities());
                 r.changed = version;
@@ -226,13 +242,24 @@ public final class RunProjection {
                 r.course = e.getExamResult().getCourseLoss();
                 r.exam = e.getExamResult().getExamLoss();
                 r.accuracy = e.getExamResult().getExamAccuracy();
-                r.examVersion = e.getExamResult().getTeacherVersion();
+                r.examVersions = e.getExamResult().getTeacherVersionsCount() > 0 ? e.getExamResult().getTeacherVersionsMap()
+                    : Map.of("", e.getExamResult().getTeacherVersion());
                 r.changed = version;
                 e.getExamResult().getTeacherWeightsMap().forEach((teacher, w) -> {
                     TeacherStats t = teachers.computeIfAbsent(teacher, x -> new TeacherStats());
                     t.weight.put(e.getStudentId(), w);
                     t.stepsUsed++;
                 });
+                if (e.getExamResult().getTeacherWeightsCount() > 0) {
+                    for (String teacher : s.teachers) {
+                        if (!e.getExamResult().containsTeacherWeights(teacher)) {
+                            TeacherStats t = teachers.computeIfAbsent(teacher, x -> new TeacherStats());
+                            t.stepsWithout++;
+                            t.lastWithout = e.getStudentId() + " step " + e.getStep();
+                        }
+                    }
+                }
+                s.softFrom.headMap(s.lastExam, true).clear();
                 checkVersion(e.getStudentId(), s, e.getStep());
             }
             case STUDENT_REPORT -> s.testAccuracy = e.getStudentReport().getTestAccuracy();
@@ -242,7 +269,8 @@ public final class RunProjection {
                 r.drift = e.getTeacherUpdated().getDriftKl();
                 r.teacherAccuracy = e.getTeacherUpdated().getTeacherExamAccuracy();
                 r.changed = version;
-                s.teacherVersions.put(e.getStep(), e.getTeacherUpdated().getTeacherVersion());
+                s.teacherVersions.computeIfAbsent(e.getTeacherId(), t -> new TreeMap<>()).put(e.getStep(),
+                    e.getTeacherUpdated().getTeacherVersion());
                 if (!e.getTeacherId().isEmpty()) {
                     teachers.computeIfAbsent(e.getTeacherId(), x -> new TeacherStats()).loss.put(e.getStudentId(),
                         e.getTeacherUpdated().getTeacherLoss());
@@ -275,14 +303,19 @@ public final class RunProjection {
      * In modes where the teacher learns, step k must learn from the version the teacher reported
      * after step k-1; the coordinator aborts a student that did not, and the page says so at once.
      */
+    /** Step k must have learned from each teacher at the version it reported after step k−1, where it updated then. */
     private void checkVersion(String student, StudentState s, long k) {
         Row r = s.rows.get(k);
-        Long after = s.teacherVersions.get(k - 1);
-        if (r == null || after == null || r.examVersion < 0 || "frozen".equals(teacherMode) || r.examVersion == after) {
+        if (r == null || "frozen".equals(teacherMode)) {
             return;
         }
-        staleVersions.add(student + ": step " + k + " learned from teacher version " + r.examVersion + ", the teacher was at "
-            + after + " after step " + (k - 1));
+        r.examVersions.forEach((teacher, learned) -> {
+            Long after = s.teacherVersions.getOrDefault(teacher, Map.of()).get(k - 1);
+            if (after != null && !after.equals(learned)) {
+                staleVersions.add(student + ": step " + k + " learned from " + (teacher.isEmpty() ? "teacher" : teacher) + " version "
+                    + learned + ", the teacher was at " + after + " after step " + (k - 1));
+            }
+        });
     }
 
     private void describe(dev.ikd.proto.v1.Enrollment en) {
@@ -449,10 +482,18 @@ public final class RunProjection {
         if (!s.admitted) {
             return s.enrolled ? "admission by the coordinator" : "its enrollment";
         }
-        if (s.lastSoftTargets > s.lastExam) {
-            return "its own step " + (s.lastExam + 1) + " (course and exam)";
+        long k = s.lastExam + 1;
+        if (s.teachers.size() > 1) {
+            java.util.Set<String> here = s.softFrom.getOrDefault(k, java.util.Set.of());
+            List<String> missing = s.teachers.stream().filter(t -> !here.contains(t)).toList();
+            return missing.isEmpty() ? "its own step " + k + " (course and exam)"
+                : "the soft targets of " + String.join(", ", missing) + " for step " + k
+                    + (here.isEmpty() ? "" : " (" + String.join(", ", here) + (here.size() == 1 ? " is" : " are") + " in)");
         }
-        return "the teacher's soft targets for step " + (s.lastExam + 1);
+        if (s.lastSoftTargets > s.lastExam) {
+            return "its own step " + k + " (course and exam)";
+        }
+        return "the teacher's soft targets for step " + k;
     }
 
     private void alerts(String id, StudentState s, boolean running, long nowMs, long stepTimeoutMs, JsonArray alerts) {

@@ -103,6 +103,49 @@ class RunProjectionTest {
             assertThat(teachers.getJsonObject("teacher-a").getLong("steps_used")).isEqualTo(3);
         }
 
+        Envelope admittedToThree(String student) {
+            Envelope a = admitted(student);
+            return a.toBuilder().setAdmitted(a.getAdmitted().toBuilder().setEnrollment(a.getAdmitted().getEnrollment().toBuilder()
+                .setHyperParameters(a.getAdmitted().getEnrollment().getHyperParameters().toBuilder()
+                    .addAllTeachers(java.util.List.of("teacher-a", "teacher-b", "teacher-c")).setTeachersRequired(2)))).build();
+        }
+
+        Envelope targetsFrom(String teacher, String student, long step) {
+            return targets(student, step, 0.5f, 0.5f).toBuilder().setTeacherId(teacher).build();
+        }
+
+        /** Step k learned from {@code versions}' teachers only, at those versions. */
+        Envelope without(String student, long step, java.util.Map<String, Long> versions) {
+            ExamResult.Builder r = ExamResult.newBuilder().setCourseLoss(1).putAllTeacherVersions(versions);
+            versions.keySet().forEach(t -> r.putTeacherWeights(t, 1.0 / versions.size()));
+            return header(student, step, Kind.EXAM_RESULT).setExamResult(r).build();
+        }
+
+        @Test
+        void aStudentWaitingForATeacherSaysWhichAndTheTeachersTableCountsTheStepsWithoutIt() {
+            RunProjection run = given(admittedToThree("s0"), targetsFrom("teacher-a", "s0", 0), targetsFrom("teacher-b", "s0", 0));
+            assertThat(run.since(0, clock).getJsonObject("students").getJsonObject("s0").getString("waiting"))
+                .isEqualTo("the soft targets of teacher-c for step 0 (teacher-a, teacher-b are in)");
+            run.apply(Topics.EXAM_RESULTS, clock, without("s0", 0, java.util.Map.of("teacher-a", 0L, "teacher-b", 0L)));
+            run.apply(Topics.TEACHER_UPDATES, clock, updatedBy("teacher-a", "s0", 0, 0.5));
+            run.apply(Topics.SOFT_TARGETS, clock, targetsFrom("teacher-c", "s0", 1));
+            JsonObject view = run.since(0, clock);
+            assertThat(view.getJsonObject("students").getJsonObject("s0").getString("waiting"))
+                .isEqualTo("the soft targets of teacher-a, teacher-b for step 1 (teacher-c is in)");
+            JsonObject c = view.getJsonObject("teachers").getJsonObject("teacher-c");
+            assertThat(c.getLong("steps_without")).isEqualTo(1);
+            assertThat(c.getString("last_without")).isEqualTo("s0 step 0");
+            assertThat(view.getJsonObject("teachers").getJsonObject("teacher-a").getLong("steps_without")).isZero();
+            // Step 1 learned from teacher-c at the version it had (0), teacher-a at the one after its update (1): no alert.
+            run.apply(Topics.EXAM_RESULTS, clock, without("s0", 1, java.util.Map.of("teacher-a", 1L, "teacher-c", 0L)));
+            assertThat(run.since(0, clock).getJsonArray("alerts").stream().map(Object::toString).toList())
+                .noneMatch(a -> a.contains("stale-teacher-version"));
+            run.apply(Topics.TEACHER_UPDATES, clock, updatedBy("teacher-a", "s0", 1, 0.5));
+            run.apply(Topics.EXAM_RESULTS, clock, without("s0", 2, java.util.Map.of("teacher-a", 1L, "teacher-c", 1L)));
+            assertThat(run.since(0, clock).getJsonArray("alerts").encode()).contains(
+                "s0: step 2 learned from teacher-a version 1, the teacher was at 2 after step 1");
+        }
+
         @Test
         void aRunOfOneTeacherHasNoTeachersSection() {
             assertThat(given(admitted("s0"), exam("s0", 0, 0.9, 0), updated("s0", 0, 1)).since(0, clock).getJsonObject("teachers"))

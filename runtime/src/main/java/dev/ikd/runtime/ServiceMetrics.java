@@ -148,6 +148,23 @@ public final class ServiceMetrics {
             .register(registry).increment();
     }
 
+    /** With several teachers: teacher {@code teacher}'s mean weight in student {@code student}'s latest step (0: it went without). */
+    public void teacherWeight(String student, String teacher, double weight) {
+        AtomicLong bits = gauges.computeIfAbsent(List.of("teacher_weight", student, teacher), k -> {
+            AtomicLong b = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+            Gauge.builder("ikd.teacher.weight", b, x -> Double.longBitsToDouble(x.get()))
+                .tags("service", service, "student", student, "teacher", teacher).register(registry);
+            return b;
+        });
+        bits.set(Double.doubleToLongBits(weight));
+    }
+
+    /** A step of {@code student} went ahead without {@code teacher}: its soft targets were not in by the deadline. */
+    public void stepWithout(String student, String teacher) {
+        Counter.builder("ikd.steps.without.teacher").tags("service", service, "student", student, "teacher", teacher)
+            .register(registry).increment();
+    }
+
     /** The latest value of a per-student quantity: course_loss, exam_loss, exam_accuracy, teacher_loss, step. */
     public void latest(String name, String student, double value) {
         AtomicLong bits = gauges.computeIfAbsent(List.of(name, student), k -> {

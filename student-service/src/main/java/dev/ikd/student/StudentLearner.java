@@ -99,6 +99,9 @@ public final class StudentLearner implements Learner {
         String diverged = Divergence.ofStudentStep(r, settings.data().classes());
         float[][] shares = diverged != null ? null : mix.feedback(r.feedback());
         double[] weights = settings.teachers().size() == 1 ? null : mix.meanWeights();
+        if (weights != null) {
+            listener.onTeachersWeighed(StepListener.TeachersWeighed.of(settings.studentId(), k, settings.teachers(), present, weights));
+        }
         return new Step(shares, r.courseLogits(), r.courseLoss(), r.distillKl(), r.examLoss(), r.examAccuracy(), r.paramSha256(),
             diverged, weights);
     }

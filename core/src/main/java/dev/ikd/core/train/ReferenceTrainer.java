@@ -154,6 +154,10 @@ public final class ReferenceTrainer {
             throw new DivergedException(DivergedException.line(id, k, diverged));
         }
         float[][] shares = mix.feedback(r.feedback());
+        if (teachers.size() > 1) {
+            listener.onTeachersWeighed(StepListener.TeachersWeighed.of(id, k, java.util.stream.IntStream.range(0, teachers.size())
+                .mapToObj(c.teachers()::id).toList(), present, mix.meanWeights()));
+        }
         for (int t = 0; t < present.length; t++) {
             long t1 = System.nanoTime();
             long cpu1 = StepListener.cpuNanos();

@@ -25,6 +25,13 @@ public interface StepListener {
     default void onStudentStep(StudentStepped e) {
     }
 
+    /**
+     * With several teachers: how a student's step weighed them (each teacher's weight averaged over
+     * the course batch), and which it went without (their soft targets past the deadline).
+     */
+    default void onTeachersWeighed(TeachersWeighed e) {
+    }
+
     /** The teacher learned from a student's feedback of a step. */
     default void onTeacherStep(TeacherStepped e) {
     }
@@ -51,6 +58,25 @@ public interface StepListener {
      */
     record TeacherStepped(String student, long step, double teacherLoss, long teacherVersion, double driftKl, double examAccuracy,
                           long wallNanos, long cpuNanos) {
+    }
+
+    record TeachersWeighed(String student, long step, java.util.Map<String, Double> weights, List<String> without) {
+
+        public TeachersWeighed {
+            weights = java.util.Map.copyOf(weights);
+            without = List.copyOf(without);
+        }
+
+        /** Teacher ids and the mean weights of those present ({@code present}: indices into {@code teachers}, ascending). */
+        public static TeachersWeighed of(String student, long step, List<String> teachers, int[] present, double[] meanWeights) {
+            java.util.Map<String, Double> weights = new java.util.TreeMap<>();
+            List<String> without = new java.util.ArrayList<>(teachers);
+            for (int t = 0; t < present.length; t++) {
+                weights.put(teachers.get(present[t]), meanWeights[t]);
+                without.remove(teachers.get(present[t]));
+            }
+            return new TeachersWeighed(student, step, weights, without);
+        }
     }
 
     record StudentFinished(String student, long steps, double testAccuracy, String paramSha256) {

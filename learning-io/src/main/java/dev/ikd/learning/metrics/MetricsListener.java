@@ -6,7 +6,9 @@ import dev.ikd.runtime.ServiceMetrics;
 /**
  * Step events as a service's meters: time per learning phase (wall and CPU), and the latest losses,
  * exam accuracy, step and test accuracy per student, and how far each student's teacher has moved from where
- * it started (KL on the step's exam batch) with its accuracy there (README, "Metrics").
+ * it started (KL on the step's exam batch) with its accuracy there; with several teachers, each one's
+ * weight in a student's latest step (0 when the step went without it) and the steps that went
+ * without it (README, "Metrics").
  */
 public final class MetricsListener implements StepListener {
 
@@ -29,6 +31,15 @@ public final class MetricsListener implements StepListener {
         metrics.latest("exam_loss", e.student(), e.examLoss());
         metrics.latest("exam_accuracy", e.student(), e.examAccuracy());
         metrics.latest("step", e.student(), e.step() + 1);
+    }
+
+    @Override
+    public void onTeachersWeighed(TeachersWeighed e) {
+        e.weights().forEach((teacher, w) -> metrics.teacherWeight(e.student(), teacher, w));
+        e.without().forEach(teacher -> {
+            metrics.teacherWeight(e.student(), teacher, 0);
+            metrics.stepWithout(e.student(), teacher);
+        });
     }
 
     @Override
