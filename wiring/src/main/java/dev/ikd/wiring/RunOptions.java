@@ -71,7 +71,7 @@ public final class RunOptions {
     @Option(names = "--teachers", defaultValue = "1", paramLabel = "K",
         description = "Teachers every student learns from, each its own service (teacher-a, teacher-b, ...; 1 to 26). "
             + "Default: ${DEFAULT-VALUE}")
-    int teachers;
+    public int teachers;
 
     @Option(names = "--teacher-models", paramLabel = "SPEC;SPEC;...",
         description = "With --teachers K: each teacher's model spec, separated by ';' (default: --teacher for every one; each is "
