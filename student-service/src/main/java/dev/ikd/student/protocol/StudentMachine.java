@@ -362,10 +362,14 @@ public final class StudentMachine implements Machine {
         }
         int rows = settings.batchSize();
         List<Envelope> answers = new ArrayList<>();
+        Map<String, Integer> place = new HashMap<>();
+        for (int t = 0; t < targets.size(); t++) {
+            place.put(targets.get(t).getTeacherId(), t);
+        }
         for (String teacher : settings.teachers()) {
-            int t = targets.indexOf(targets.stream().filter(e -> e.getTeacherId().equals(teacher)).findFirst().orElse(null));
+            Integer t = place.get(teacher);
             var feedback = Feedback.newBuilder().setTeacherVersion(versions.get(teacher));
-            if (t < 0) {
+            if (t == null) {
                 feedback.setSkipped(true); // the step went without this teacher: it learns nothing from it
             } else {
                 feedback.setD(TensorCodec.encode(r.feedback()[t], rows, settings.classes())).setCourseLoss(r.courseLoss())
