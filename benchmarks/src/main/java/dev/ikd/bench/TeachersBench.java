@@ -36,7 +36,8 @@ import picocli.CommandLine.Spec;
  * {@code ikd bench teachers}: what each more teacher costs a step. For each teacher count K, a run
  * whose coordinator, K teachers and students each have a JVM of their own on one embedded broker;
  * its steady-state ms per step from the services' hop logs, as a ratio to one teacher measured in the
- * same repeat (the counts take turns going first), and its final hashes against the in-process run.
+ * same repeat (the counts take turns going first, after one warm-up run), and its final hashes against
+ * the in-process run.
  */
 @Command(name = "teachers", mixinStandardHelpOptions = true,
     description = "Step time with 1, 2, 3, ... teachers, every service in a JVM of its own; writes teachers.json.")
@@ -55,7 +56,8 @@ public final class TeachersBench implements Callable<Integer> {
         description = "Teacher counts to compare; the first is the baseline of the ratio. Default: ${DEFAULT-VALUE}")
     List<Integer> counts;
 
-    @Option(names = "--repeats", defaultValue = "3", description = "Runs of each count. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--repeats", defaultValue = "5", description = "Runs of each count (after one run not recorded). "
+        + "Default: ${DEFAULT-VALUE}")
     int repeats;
 
     @Option(names = "--warmup-steps", defaultValue = "20", description = "Steps not timed at the start. Default: ${DEFAULT-VALUE}")
@@ -94,6 +96,9 @@ public final class TeachersBench implements Callable<Integer> {
         JsonArray rows = new JsonArray();
         try (EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")))) {
             Services.ensureTopics(broker.bootstrapServers(), 4);
+            // Warm-up, not recorded: the broker's topics and the page cache (every run's JVMs start cold alike).
+            inProcesses(dir.resolve("warmup"), args.get(counts.get(0)), broker.bootstrapServers(), "teachers-warmup-"
+                + System.currentTimeMillis(), counts.get(0));
             for (int r = 0; r < repeats; r++) {
                 for (int k : OverheadBench.rotate(counts, r)) {
                     String runId = String.format(Locale.ROOT, "teachers-%d-%d-%d", k, r, System.currentTimeMillis());
