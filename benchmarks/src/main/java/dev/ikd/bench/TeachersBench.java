@@ -217,7 +217,7 @@ public final class TeachersBench implements Callable<Integer> {
     }
 
     private static String markdown(JsonObject r) {
-        StringBuilder md = new StringBuilder("## Step time with several teachers\n\n");
+        StringBuilder md = new StringBuilder("### Step time with several teachers\n\n");
         md.append(String.format(Locale.ROOT, "`%s`: %s, %d student(s), %d steps (the first %d not timed), every service in a JVM of "
                 + "its own on one embedded broker, %d cores shared by all of them. Median of the runs; the ratio is to %d teacher(s) "
                 + "in the same repeat.%n%n", r.get("command").getAsString(), r.get("dataset").getAsString(),
