@@ -533,11 +533,16 @@ class IkdCommandLineTest {
     /**
      * The other teacher modes over the wire end on the in-process hashes too: the adapter modes read
      * the shared backbone's feature cache on both sides, and IAKD students swap in the teacher's
-     * stages fetched from ikd.teacher-blocks.
+     * stages fetched from ikd.teacher-blocks. With several teachers, each adapts to each student on
+     * its own share of the feedback; with a deadline of 1 ms, steps go without whichever teacher was
+     * late (which, is up to the machine), and the in-process run follows the log's record of them.
      */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"--teacher-mode ikd-adapter", "--teacher-mode pesf",
-        "--teacher-mode frozen", "--teacher-mode ikd --swap 0.5:linear", "--teacher-mode ikd-adapter --swap 0.3"})
+        "--teacher-mode frozen", "--teacher-mode ikd --swap 0.5:linear", "--teacher-mode ikd-adapter --swap 0.3",
+        "--teacher-mode ikd-adapter --teachers 2 --teacher-weighting confidence", "--teacher-mode pesf --teachers 2",
+        "--teacher-mode ikd --teachers 3 --teachers-required 2 --teacher-deadline-ms 1",
+        "--teacher-mode frozen --teachers 2 --teachers-required 1 --teacher-deadline-ms 1"})
     void everyModeOverTheWireEndsOnTheInProcessHashes(String mode) throws Exception {
         List<String> args = new java.util.ArrayList<>(List.of("local", "--students", "2", "--steps", "12", "--pretrain-steps",
             "60", "--data-dir", dir.resolve("run").toString(), "--metrics-port", "-1", "--verify-inprocess", "--json"));
