@@ -229,6 +229,10 @@ public final class Protocol {
                 }
                 continue;
             }
+            if (u.last > k && !u.versionAfter.containsKey(k)) {
+                return "out of order: " + e.getKey() + " reported an update of step " + u.last + " before that of step " + k
+                    + ", which used it";
+            }
             long j = u.lastUsed;
             Long after = j < 0 ? Long.valueOf(0) : u.versionAfter.get(j);
             if (after == null) {

@@ -215,6 +215,15 @@ class ProtocolTest {
         }
 
         @Test
+        void anUpdateThatOvertookTheUpdateOfAStepThatUsedTheTeacherIsAViolation() {
+            Protocol p = protocol(3);
+            // Exam results lag: teacher-c's update of step 1 comes first, as if step 0 had gone without it. It had not.
+            p.handle(update("teacher-c", 1, 1), 0);
+            assertThat(p.handle(exam(0, Map.of("teacher-a", 0L, "teacher-b", 0L, "teacher-c", 0L)), 0)).containsExactly(
+                new Abort("s1", "out of order: teacher-c reported an update of step 1 before that of step 0, which used it"));
+        }
+
+        @Test
         void aStepOfFewerTeachersThanRequiredIsAViolation() {
             assertThat(protocol(3).handle(exam(0, Map.of("teacher-b", 0L)), 0)).containsExactly(new Abort("s1",
                 "step 0 learned from 1 teacher (teacher-b), the run requires 2"));

@@ -335,14 +335,16 @@ public final class StudentMachine implements Machine {
         long k = learner.stepsDone();
         float[][] p = new float[targets.size()][];
         int[] present = new int[targets.size()];
+        Map<String, Integer> place = new HashMap<>();
         for (int t = 0; t < p.length; t++) {
             p[t] = TensorCodec.toFloats(targets.get(t).getSoftTargets().getProbabilities(), TensorCodec.Finite.REQUIRED);
             present[t] = settings.teachers().indexOf(targets.get(t).getTeacherId());
+            place.put(targets.get(t).getTeacherId(), t);
         }
         Map<String, Long> versions = new TreeMap<>();
         settings.teachers().forEach(t -> versions.put(t, expectedVersion(t, k)));
         for (String t : settings.teachers()) {
-            boolean used = targets.stream().anyMatch(e -> e.getTeacherId().equals(t));
+            boolean used = place.containsKey(t);
             if (!used || absent.containsKey(t)) {
                 absent.put(t, Absence.newBuilder().setStepsMissed(missed(t) + (used ? 0 : 1)).setLastUsed(used ? k : lastUsed(t))
                     .build());
@@ -362,10 +364,6 @@ public final class StudentMachine implements Machine {
         }
         int rows = settings.batchSize();
         List<Envelope> answers = new ArrayList<>();
-        Map<String, Integer> place = new HashMap<>();
-        for (int t = 0; t < targets.size(); t++) {
-            place.put(targets.get(t).getTeacherId(), t);
-        }
         for (String teacher : settings.teachers()) {
             Integer t = place.get(teacher);
             var feedback = Feedback.newBuilder().setTeacherVersion(versions.get(teacher));
