@@ -124,6 +124,21 @@ public final class Datasets {
 
     /** IMDB 50k reviews (fetched): {@code <br />} stripped, duplicates dropped, seeded 80/20 split, 200 tokens. */
     public static Dataset imdb(Path reviews) {
+        List<String> texts = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        imdbReviews(reviews).forEach(o -> {
+            texts.add(o.get("t").getAsString());
+            labels.add(o.get("s").getAsInt());
+        });
+        return text("imdb", texts, labels, 0.2, 200, 20_000, 2);
+    }
+
+    /** The text of every IMDB review (fetched), duplicates dropped, in the file's order, as written (with its {@code <br />}). */
+    public static List<String> imdbTexts(Path reviews) {
+        return imdbReviews(reviews).stream().map(o -> o.get("t").getAsString()).toList();
+    }
+
+    private static List<JsonObject> imdbReviews(Path reviews) {
         requireFetched("imdb", reviews);
         JsonArray items;
         try (var reader = Files.newBufferedReader(reviews, StandardCharsets.UTF_8)) {
@@ -132,17 +147,14 @@ public final class Datasets {
             throw new MissingDataException("cannot read " + reviews + ": " + e.getMessage(), e);
         }
         Set<String> seen = new LinkedHashSet<>();
-        List<String> texts = new ArrayList<>();
-        List<Integer> labels = new ArrayList<>();
+        List<JsonObject> out = new ArrayList<>();
         for (JsonElement item : items) {
             JsonObject o = item.getAsJsonObject();
-            String t = o.get("t").getAsString();
-            if (seen.add(t)) {
-                texts.add(t);
-                labels.add(o.get("s").getAsInt());
+            if (seen.add(o.get("t").getAsString())) {
+                out.add(o);
             }
         }
-        return text("imdb", texts, labels, 0.2, 200, 20_000, 2);
+        return out;
     }
 
     /** IDX files as MNIST ships them: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
