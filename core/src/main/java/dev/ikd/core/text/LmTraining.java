@@ -1,0 +1,110 @@
+package dev.ikd.core.text;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.learn.Autograd;
+import dev.ikd.core.model.CausalTransformer;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Tensors;
+
+/**
+ * A language model learning on its own (groundwork: how a teacher is pretrained on a corpus): the
+ * next-token cross-entropy of token sequences ({@link LmCorpus#sequences}), Adam on it, and
+ * perplexity, exp of the mean cross-entropy per predicted token.
+ */
+public final class LmTraining {
+
+    private LmTraining() {
+    }
+
+    /** Mean next-token cross-entropy of sequences [N, L+1]: the model reads the first L tokens of each. */
+    public static NDArray loss(CausalTransformer model, Params p, NDArray sequences) {
+        long n = sequences.getShape().get(0);
+        long l = sequences.getShape().get(1) - 1;
+        NDArray logp = model.logits(p, sequences.get(":, 0:" + l)).logSoftmax(-1);
+        NDArray next = sequences.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
+        return logp.gather(next, -1).neg().sum().div(Tensors.scalar(logp, (double) n * l));
+    }
+
+    /** exp of the mean next-token cross-entropy over every sequence, {@code batch} at a time. */
+    public static double perplexity(CausalTransformer model, Params p, int[][] sequences, int batch, NDManager manager) {
+        double total = 0;
+        long tokens = 0;
+        for (int from = 0; from < sequences.length; from += batch) {
+            int[][] part = Arrays.copyOfRange(sequences, from, Math.min(sequences.length, from + batch));
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray x = batchOf(part, scope);
+                double mean = loss(model, p, x).toType(DataType.FLOAT64, false).getDouble();
+                long predicted = (long) part.length * (part[0].length - 1);
+                total += mean * predicted;
+                tokens += predicted;
+            }
+        }
+        return Math.exp(total / tokens);
+    }
+
+    /**
+     * {@code steps} Adam steps (β 0.9 and 0.999) on batches of {@code batch} sequences drawn with
+     * {@code seed}; the parameters learned, in {@code manager}.
+     */
+    public static Params adam(CausalTransformer model, Params start, int[][] sequences, long steps, int batch, double lr, long seed,
+                              NDManager manager) {
+        if (sequences.length == 0) {
+            throw new IllegalArgumentException("no sequences to learn from: the corpus is shorter than one sequence");
+        }
+        SplittableRandom random = new SplittableRandom(seed);
+        Params p = start.copy(manager);
+        Map<String, NDArray> m = new LinkedHashMap<>();
+        Map<String, NDArray> v = new LinkedHashMap<>();
+        for (String name : p.names()) {
+            m.put(name, manager.zeros(p.get(name).getShape(), p.get(name).getDataType()));
+            v.put(name, manager.zeros(p.get(name).getShape(), p.get(name).getDataType()));
+        }
+        for (long step = 1; step <= steps; step++) {
+            int[][] part = new int[batch][];
+            for (int i = 0; i < batch; i++) {
+                part[i] = sequences[random.nextInt(sequences.length)];
+            }
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray x = batchOf(part, scope);
+                Params g = Autograd.of(p, scope, th -> loss(model, th, x)).gradient();
+                double c1 = 1 - Math.pow(0.9, step);
+                double c2 = 1 - Math.pow(0.999, step);
+                Map<String, NDArray> next = new LinkedHashMap<>();
+                for (String name : p.names()) {
+                    NDArray gi = g.get(name);
+                    NDArray mi = m.get(name).mul(0.9).add(gi.mul(0.1));
+                    NDArray vi = v.get(name).mul(0.999).add(gi.square().mul(0.001));
+                    NDArray update = mi.div(c1).div(vi.div(c2).sqrt().add(1e-8)).mul(lr);
+                    NDArray moved = p.get(name).sub(update);
+                    for (NDArray a : new NDArray[] {mi, vi, moved}) {
+                        a.attach(manager);
+                    }
+                    m.put(name, mi);
+                    v.put(name, vi);
+                    next.put(name, moved);
+                }
+                p = new Params(next);
+            }
+        }
+        return p;
+    }
+
+    /** Sequences as a [N, L+1] int64 array. */
+    public static NDArray batchOf(int[][] sequences, NDManager manager) {
+        long[] flat = new long[sequences.length * sequences[0].length];
+        for (int i = 0; i < sequences.length; i++) {
+            for (int j = 0; j < sequences[i].length; j++) {
+                flat[i * sequences[0].length + j] = sequences[i][j];
+            }
+        }
+        return manager.create(flat, new Shape(sequences.length, sequences[0].length));
+    }
+}
