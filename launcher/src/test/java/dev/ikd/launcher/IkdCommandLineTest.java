@@ -382,6 +382,15 @@ class IkdCommandLineTest {
         assertThat(typo.err().strip()).isEqualTo("ikd: config file " + config + ": no ikd command has the option run_id "
             + "(keys are long option names without dashes, e.g. run-id)");
         assertThat(ConfigFile.named(new String[] {"student"}, "/etc/ikd/run.properties")).isEqualTo(Path.of("/etc/ikd/run.properties"));
+
+        // Several teachers' models, one key each.
+        Files.writeString(config, "teacher.a.model=mlp:32:64\nteacher.b.model=mlp:32:16\nteacher-weighting=confidence\n");
+        Run two = ikd("train", "--config", config.toString(), "--print-config");
+        assertThat(two.code()).as(two.err()).isZero();
+        assertThat(two.out()).contains("teachers=2\n").contains("teacher-models=mlp:32:64;mlp:32:16\n");
+        Files.writeString(config, "teacher.a.model=mlp:32:64\nteacher.c.model=mlp:32:16\n");
+        assertThat(ikd("train", "--config", config.toString(), "--print-config").err().strip()).isEqualTo("ikd: config file " + config
+            + ": teacher.c.model without teacher.b.model (teachers are teacher-a, teacher-b, ... in order)");
         assertThat(ConfigFile.named(new String[] {"student"}, null)).isNull();
     }
 
