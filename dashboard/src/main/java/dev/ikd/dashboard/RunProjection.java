@@ -60,51 +60,6 @@ public final class RunProjection {
         }
     }
 
-    /** What the dashboard knows of one student. */
-    static final class StudentState {
-        final TreeMap<Long, Row> rows = new TreeMap<>();
-        /** Each teacher's version after each step it updated at ("" for the run's only teacher). */
-        final Map<String, Map<Long, Long>> teacherVersions = new TreeMap<>();
-        /** With several teachers: the run's teachers, and whose soft targets each step not yet learned has. */
-        List<String> teachers = List.of();
-        final TreeMap<Long, java.util.Set<String>> softFrom = new TreeMap<>();
-        boolean enrolled;
-        boolean admitted;
-        String refused;
-        String aborted;
-        Double testAccuracy;
-        long lastSoftTargets = -1;
-        long lastFeedback = -1;
-        long lastExam = -1;
-        long lastMs;
-
-        Row row(long step) {
-            return rows.computeIfAbsent(step, Row::new);
-        }
-    }
-
-    /**
-     * One teacher of several: its latest weight and loss for each student, how many steps learned from
-     * it, and how many went ahead without it (its soft targets late past the deadline), the last one
-     * named.
-     */
-    static final class TeacherStats {
-        final Map<String, Double> weight = new TreeMap<>();
-        final Map<String, Double> loss = new TreeMap<>();
-        long stepsUsed;
-        long stepsWithout;
-        String lastWithout;
-
-        JsonObject json() {
-            return new JsonObject().put("weight", mean(weight)).put("loss", mean(loss)).put("steps_used", stepsUsed)
-                .put("steps_without", stepsWithout).put("last_without", lastWithout);
-        }
-
-        private static Double mean(Map<String, Double> byStudent) {
-            return byStudent.isEmpty() ? null : byStudent.values().stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        }
-    }
-
     /** Hop samples kept per topic and bucket: beyond this, a uniform sample of them (reservoir). */
     static final int HOP_SAMPLES = 2048;
 
@@ -427,7 +382,7 @@ public final class RunProjection {
                 }
             }
             studentsJson.put(id, new JsonObject().put("rows", rows).put("step", s.lastExam + 1)
-                .put("waiting", waiting(s)).put("age_s", s.lastMs == 0 ? null : Math.max(0, nowMs - s.lastMs) / 1000.0)
+                .put("waiting", s.waiting()).put("age_s", s.lastMs == 0 ? null : Math.max(0, nowMs - s.lastMs) / 1000.0)
                 .put("test_accuracy", s.testAccuracy).put("aborted", s.aborted).put("refused", s.refused));
             alerts(id, s, "running".equals(status), nowMs, stepTimeoutMs, alerts);
         });
@@ -466,34 +421,6 @@ public final class RunProjection {
             }
         });
         return String.join("; ", reasons);
-    }
-
-    /** What a student waits for, from the last records of each kind it sent and got. */
-    static String waiting(StudentState s) {
-        if (s.aborted != null) {
-            return "nothing: aborted (" + s.aborted + ")";
-        }
-        if (s.refused != null) {
-            return "nothing: refused (" + s.refused + ")";
-        }
-        if (s.testAccuracy != null) {
-            return "nothing: done";
-        }
-        if (!s.admitted) {
-            return s.enrolled ? "admission by the coordinator" : "its enrollment";
-        }
-        long k = s.lastExam + 1;
-        if (s.teachers.size() > 1) {
-            java.util.Set<String> here = s.softFrom.getOrDefault(k, java.util.Set.of());
-            List<String> missing = s.teachers.stream().filter(t -> !here.contains(t)).toList();
-            return missing.isEmpty() ? "its own step " + k + " (course and exam)"
-                : "the soft targets of " + String.join(", ", missing) + " for step " + k
-                    + (here.isEmpty() ? "" : " (" + String.join(", ", here) + (here.size() == 1 ? " is" : " are") + " in)");
-        }
-        if (s.lastSoftTargets > s.lastExam) {
-            return "its own step " + k + " (course and exam)";
-        }
-        return "the teacher's soft targets for step " + k;
     }
 
     private void alerts(String id, StudentState s, boolean running, long nowMs, long stepTimeoutMs, JsonArray alerts) {

@@ -76,7 +76,7 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
         } catch (IOException | IllegalArgumentException e) {
             throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage());
         }
-        teacherModels(file, values);
+        dev.ikd.wiring.RunOptionTable.foldTeacherModels(values, "config file " + file);
         Set<String> known = new TreeSet<>();
         Set<String> commands = new TreeSet<>();
         collect(root, known, commands);
@@ -98,43 +98,6 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
                 + String.join(", ", new TreeSet<>(unknown)) + " (keys are long option names without dashes, e.g. run-id)");
         }
         return new ConfigFile(file, values);
-    }
-
-    private static final java.util.regex.Pattern TEACHER_MODEL = java.util.regex.Pattern.compile("teacher\\.([a-z])\\.model");
-
-    /**
-     * Several teachers' models, one key each ({@code teacher.a.model=SPEC}, {@code teacher.b.model=...}),
-     * become {@code teacher-models} (and {@code teachers}, unless the file gives it): the keys must run
-     * from teacher.a on without a gap, and not come with {@code teacher-models}.
-     */
-    private static void teacherModels(Path file, Properties values) {
-        java.util.TreeMap<Character, String> models = new java.util.TreeMap<>();
-        for (String key : values.stringPropertyNames()) {
-            var m = TEACHER_MODEL.matcher(key);
-            if (m.matches()) {
-                models.put(m.group(1).charAt(0), values.getProperty(key).strip());
-                values.remove(key);
-            }
-        }
-        if (models.isEmpty()) {
-            return;
-        }
-        if (values.getProperty("teacher-models") != null) {
-            throw new IllegalArgumentException("config file " + file + ": give the teachers' models as teacher-models or as "
-                + "teacher.a.model, teacher.b.model, ..., not both");
-        }
-        char expected = 'a';
-        for (char id : models.keySet()) {
-            if (id != expected) {
-                throw new IllegalArgumentException("config file " + file + ": teacher." + id + ".model without teacher." + expected
-                    + ".model (teachers are teacher-a, teacher-b, ... in order)");
-            }
-            expected++;
-        }
-        values.setProperty("teacher-models", String.join(";", models.values()));
-        if (values.getProperty("teachers") == null) {
-            values.setProperty("teachers", Integer.toString(models.size()));
-        }
     }
 
     private static void collect(CommandSpec spec, Set<String> options, Set<String> commands) {

@@ -185,4 +185,41 @@ public final class RunOptionTable {
             }
         };
     }
+
+    private static final java.util.regex.Pattern TEACHER_MODEL = java.util.regex.Pattern.compile("teacher\\.([a-z])\\.model");
+
+    /**
+     * In a config file, several teachers' models, one key each ({@code teacher.a.model=SPEC}, {@code teacher.b.model=...}),
+     * become {@code teacher-models} (and {@code teachers}, unless the file gives it): the keys must run
+     * from teacher.a on without a gap, and not come with {@code teacher-models}.
+     */
+    public static void foldTeacherModels(java.util.Properties values, String where) {
+        java.util.TreeMap<Character, String> models = new java.util.TreeMap<>();
+        for (String key : values.stringPropertyNames()) {
+            var m = TEACHER_MODEL.matcher(key);
+            if (m.matches()) {
+                models.put(m.group(1).charAt(0), values.getProperty(key).strip());
+                values.remove(key);
+            }
+        }
+        if (models.isEmpty()) {
+            return;
+        }
+        if (values.getProperty("teacher-models") != null) {
+            throw new IllegalArgumentException(where + ": give the teachers' models as teacher-models or as "
+                + "teacher.a.model, teacher.b.model, ..., not both");
+        }
+        char expected = 'a';
+        for (char id : models.keySet()) {
+            if (id != expected) {
+                throw new IllegalArgumentException(where + ": teacher." + id + ".model without teacher." + expected
+                    + ".model (teachers are teacher-a, teacher-b, ... in order)");
+            }
+            expected++;
+        }
+        values.setProperty("teacher-models", String.join(";", models.values()));
+        if (values.getProperty("teachers") == null) {
+            values.setProperty("teachers", Integer.toString(models.size()));
+        }
+    }
 }
