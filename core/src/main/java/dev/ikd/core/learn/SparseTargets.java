@@ -203,8 +203,8 @@ public final class SparseTargets {
         return out;
     }
 
-    /** softmax(x/T) of the row of {@code x} at {@code from}, in double. */
-    static double[] softmax(double[] x, int from, int n, double temperature) {
+    /** softmax(x/T) of the {@code n} values of {@code x} from {@code from}, in double. */
+    public static double[] softmax(double[] x, int from, int n, double temperature) {
         double max = Double.NEGATIVE_INFINITY;
         for (int c = 0; c < n; c++) {
             max = Math.max(max, x[from + c] / temperature);

@@ -34,7 +34,7 @@ class LmDistillationTest {
         }
         float[] p = new float[u.length];
         for (int row = 0; row < N * T; row++) {
-            double[] s = softmax(u, row * V);
+            double[] s = SparseTargets.softmax(u, row * V, V, TEMP);
             for (int c = 0; c < V; c++) {
                 p[row * V + c] = (float) s[c];
             }
@@ -60,22 +60,5 @@ class LmDistillationTest {
             double dense = LmDistillation.dense(at.get("z"), Tensors.of(m, p, new Shape(N, T, V), DataType.FLOAT64), TEMP).getDouble();
             assertThat(top).as("every token on the support, no tail: the dense loss").isCloseTo(dense, Offset.offset(1e-12));
         }
-    }
-
-    static double[] softmax(double[] x, int from) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int c = 0; c < V; c++) {
-            max = Math.max(max, x[from + c] / TEMP);
-        }
-        double sum = 0;
-        double[] out = new double[V];
-        for (int c = 0; c < V; c++) {
-            out[c] = Math.exp(x[from + c] / TEMP - max);
-            sum += out[c];
-        }
-        for (int c = 0; c < V; c++) {
-            out[c] /= sum;
-        }
-        return out;
     }
 }
