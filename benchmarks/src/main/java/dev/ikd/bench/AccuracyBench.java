@@ -312,7 +312,8 @@ public final class AccuracyBench implements Callable<Integer> {
                        List<Double> teacherAccuracies, double wall) {
         StringBuilder reading = new StringBuilder();
         run.loadOptions().forEach((k, v) -> reading.append(" --").append(k).append(' ').append(v));
-        String command = "ikd bench accuracy --dataset " + run.dataset + reading + " --seeds " + seeds + " --steps " + base.steps()
+        String command = "ikd bench accuracy --dataset " + run.dataset + reading + " --seeds " + seeds
+            + (base.seed() == 1 ? "" : " --seed " + base.seed()) + " --steps " + base.steps()
             + (tag == null ? "" : " --tag " + tag) + (teacherCheckpoint == null ? "" : " --teacher-checkpoint TEACHER") + (run.teacherLr == null ? "" : " --teacher-lr " + run.teacherLr)
             + (run.beta == null ? "" : " --beta " + run.beta) + (run.teacherLeash == null ? "" : " --teacher-leash " + run.teacherLeash) + (run.temperature == null ? "" : " --temperature " + run.temperature)
             + (run.examBatch == null ? "" : " --exam-batch " + run.examBatch) + (run.pretrainSteps == null ? "" : " --pretrain-steps " + run.pretrainSteps)
