@@ -84,12 +84,12 @@ public final class Protocol {
         long lastUsed = -1;
         /** Steps that used it whose update has not come. */
         final java.util.TreeSet<Long> awaited = new java.util.TreeSet<>();
-        /**
-         * Checks waiting for an update: the version a step learned from it, by the step whose update
-         * must report it, and which step that was.
-         */
-        final Map<Long, Long> learnedAfter = new HashMap<>();
-        final Map<Long, Long> learnedAt = new HashMap<>();
+        /** Checks waiting for an update, by the step whose update must report the version a later step learned from. */
+        final Map<Long, Learned> waiting = new HashMap<>();
+    }
+
+    /** Step {@code step} learned from a teacher at {@code version}. */
+    private record Learned(long step, long version) {
     }
 
     /**
@@ -236,8 +236,7 @@ public final class Protocol {
             long j = u.lastUsed;
             Long after = j < 0 ? Long.valueOf(0) : u.versionAfter.get(j);
             if (after == null) {
-                u.learnedAfter.put(j, learned);
-                u.learnedAt.put(j, k);
+                u.waiting.put(j, new Learned(k, learned));
             } else if (!after.equals(learned)) {
                 return violation(k, learned, e.getKey(), after, j);
             }
@@ -255,14 +254,9 @@ public final class Protocol {
         u.last = j;
         u.awaited.remove(j);
         u.versionAfter.put(j, version);
-        Long learned = u.learnedAfter.remove(j);
-        if (learned != null) {
-            long k = u.learnedAt.remove(j);
-            if (!learned.equals(version)) {
-                return violation(k, learned, teacher, version, j);
-            }
-        }
-        return null;
+        Learned learned = u.waiting.remove(j);
+        return learned == null || learned.version() == version ? null
+            : violation(learned.step(), learned.version(), teacher, version, j);
     }
 
     private static String violation(long k, long learned, String teacher, long reported, long after) {
