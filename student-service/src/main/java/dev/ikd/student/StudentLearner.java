@@ -149,7 +149,7 @@ public final class StudentLearner implements Learner {
                 throw new IllegalArgumentException(e.getKind() + " of step " + e.getStep() + (e.getTeacherId().isEmpty() ? ""
                     : " from " + e.getTeacherId()) + " replayed while " + settings.studentId() + " is at step " + k);
             }
-            long expected = settings.expectedVersion(k) == 0 ? 0 : k - missed[index];
+            long expected = settings.expectedVersion(k, missed[index]);
             if (st.getTeacherVersion() != expected) {
                 throw new IllegalArgumentException("soft targets of step " + k + (e.getTeacherId().isEmpty() ? "" : " from "
                     + e.getTeacherId()) + " are version " + st.getTeacherVersion() + ", " + settings.studentId() + " learns step "

@@ -63,9 +63,9 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
         return teacherMode == TeacherMode.FROZEN ? prefetch : 1;
     }
 
-    /** The version of the teacher whose soft targets step k must learn from. */
-    long expectedVersion(long k) {
-        return machine("").expectedVersion(k);
+    /** The version of a teacher whose soft targets step k must learn from, {@code missed} steps before k having gone without it. */
+    long expectedVersion(long k, long missed) {
+        return machine("").expectedVersion(k, missed);
     }
 
     /** The protocol's terms for this student in run {@code runId}. */

@@ -79,9 +79,12 @@ public final class StudentMachine implements Machine {
             this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, List.of(""));
         }
 
-        /** The version of the teacher whose soft targets step k must learn from: one update per step, or none at all. */
-        public long expectedVersion(long k) {
-            return frozenTeacher ? 0 : k;
+        /**
+         * The version of a teacher whose soft targets step k must learn from, when {@code missed} steps
+         * before k went without it: one update per step that used it, or none at all (a frozen teacher).
+         */
+        public long expectedVersion(long k, long missed) {
+            return frozenTeacher ? 0 : k - missed;
         }
     }
 
@@ -218,9 +221,9 @@ public final class StudentMachine implements Machine {
         return a == null ? learner.stepsDone() - 1 : a.getLastUsed();
     }
 
-    /** The version of teacher {@code t} step k learns from: one update per step that used it, or 0 for a frozen teacher. */
+    /** The version of teacher {@code t} step k learns from. */
     private long expectedVersion(String t, long k) {
-        return settings.frozenTeacher() ? 0 : k - missed(t);
+        return settings.expectedVersion(k, missed(t));
     }
 
     /**
