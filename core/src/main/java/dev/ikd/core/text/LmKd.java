@@ -1,0 +1,195 @@
+package dev.ikd.core.text;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.ikd.core.learn.Autograd;
+import dev.ikd.core.learn.SparseTargets;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.model.CausalTransformer;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.model.Tensors;
+
+/**
+ * A student language model learning in process from a teacher's soft targets as one encoding would
+ * send them (groundwork for {@code ikd bench lm}; no services yet): per position, the course step of
+ * §2 — SGD with momentum on {@code α T² · distillation + (1 − α) · next-token CE} — with the
+ * distillation term over the encoded targets. Encodings ({@code --soft-targets}):
+ * {@code dense} (float32, 4 bytes a token of the vocabulary), {@code fp16} (2), {@code topk:K} (K ids
+ * and probabilities and the tail: 8K + 4 bytes), {@code sample:N} (N seeded draws as distinct (id,
+ * count) pairs: 6 bytes each, target count/N).
+ */
+public final class LmKd {
+
+    private LmKd() {
+    }
+
+    /** How soft targets travel. */
+    public record Encoding(String kind, int size) {
+
+        /** {@code dense}, {@code fp16}, {@code topk:K} or {@code sample:N}, or a one-line refusal. */
+        public static Encoding parse(String text) {
+            String t = text.strip().toLowerCase(Locale.ROOT);
+            if (t.equals("dense") || t.equals("fp16")) {
+                return new Encoding(t, 0);
+            }
+            String[] parts = t.split(":", 2);
+            if (parts.length == 2 && (parts[0].equals("topk") || parts[0].equals("sample"))) {
+                try {
+                    int n = Integer.parseInt(parts[1]);
+                    if (n >= 1) {
+                        return new Encoding(parts[0], n);
+                    }
+                } catch (NumberFormatException e) {
+                    // refused below
+                }
+            }
+            throw new IllegalArgumentException("--soft-targets must be dense, fp16, topk:K or sample:N (K, N >= 1), got '" + text + "'");
+        }
+
+        @Override
+        public String toString() {
+            return size == 0 ? kind : kind + ":" + size;
+        }
+    }
+
+    /** One batch's targets as a student receives them, and the bytes they take on the wire. */
+    record Targets(NDArray dense, NDArray ids, NDArray probs, NDArray tail, long bytes) {
+    }
+
+    /**
+     * The teacher's soft targets p ([rows·vocab], rows = positions of the batch) as {@code e} sends them.
+     *
+     * @param seed the draws' seed for {@code sample} (the run's, mixed with the step): the same seed draws the same
+     */
+    static Targets encode(Encoding e, float[] p, int rows, int vocab, long seed, NDManager m, DataType type) {
+        switch (e.kind()) {
+            case "dense":
+                return new Targets(Tensors.of(m, p, new Shape(rows, vocab), type), null, null, null, 4L * rows * vocab);
+            case "fp16": {
+                float[] half = new float[p.length];
+                for (int i = 0; i < p.length; i++) {
+                    half[i] = roundToHalf(p[i]);
+                }
+                return new Targets(Tensors.of(m, half, new Shape(rows, vocab), type), null, null, null, 2L * rows * vocab);
+            }
+            case "topk": {
+                SparseTargets.TopK s = SparseTargets.topK(p, rows, vocab, Math.min(e.size(), vocab));
+                long[] ids = new long[s.ids().length];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = s.ids()[i];
+                }
+                return new Targets(null, m.create(ids, new Shape(rows, s.k())), Tensors.of(m, s.probs(), new Shape(rows, s.k()), type),
+                    Tensors.of(m, s.tail(), new Shape(rows), type), (8L * s.k() + 4) * rows);
+            }
+            case "sample": {
+                SparseTargets.Sampled s = SparseTargets.sample(p, rows, vocab, e.size(), seed);
+                int width = 1;
+                long pairs = 0;
+                for (int[] row : s.ids()) {
+                    width = Math.max(width, row.length);
+                    pairs += row.length;
+                }
+                long[] ids = new long[rows * width];
+                float[] probs = new float[rows * width];
+                for (int r = 0; r < rows; r++) {
+                    for (int j = 0; j < s.ids()[r].length; j++) {
+                        ids[r * width + j] = s.ids()[r][j];
+                        probs[r * width + j] = (float) s.counts()[r][j] / s.draws();
+                    }
+                }
+                return new Targets(null, m.create(ids, new Shape(rows, width)), Tensors.of(m, probs, new Shape(rows, width), type),
+                    m.zeros(new Shape(rows), type), 6L * pairs);
+            }
+            default:
+                throw new IllegalStateException(e.kind());
+        }
+    }
+
+    /** The float32 value nearest to {@code f} (a probability, 0 ≤ f ≤ 1) that IEEE half precision holds, ties to even. */
+    static float roundToHalf(float f) {
+        if (f == 0 || !Float.isFinite(f)) {
+            return f;
+        }
+        int exponent = Math.max(Math.getExponent(f), -14); // below 2^-14 half precision is subnormal, its step fixed
+        double ulp = Math.scalb(1.0, exponent - 10);
+        return (float) (Math.rint(f / ulp) * ulp);
+    }
+
+    /** What a student's training measured: its parameters, bytes of soft targets per predicted token, ms per step. */
+    public record Trained(Params params, double bytesPerToken, double msPerStep) {
+    }
+
+    /**
+     * {@code steps} course steps of the student from {@code start}, batches of {@code batch}
+     * sequences drawn with {@code seed}; the teacher's targets at temperature T from its logits,
+     * encoded by {@code encoding} (null: the student alone, on next-token CE).
+     */
+    public static Trained train(CausalTransformer student, Params start, CausalTransformer teacher, Params teacherParams,
+                                Encoding encoding, int[][] sequences, long steps, int batch, StudentConfig c, long seed,
+                                NDManager manager) {
+        SplittableRandom random = new SplittableRandom(seed);
+        Params theta = start.copy(manager);
+        Map<String, NDArray> v = new LinkedHashMap<>();
+        for (String name : theta.names()) {
+            v.put(name, manager.zeros(theta.get(name).getShape(), theta.get(name).getDataType()));
+        }
+        double bytes = 0;
+        long tokens = 0;
+        long t0 = System.nanoTime();
+        for (long step = 0; step < steps; step++) {
+            int[][] part = new int[batch][];
+            for (int i = 0; i < batch; i++) {
+                part[i] = sequences[random.nextInt(sequences.length)];
+            }
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray x = LmTraining.batchOf(part, scope);
+                long n = x.getShape().get(0);
+                long l = x.getShape().get(1) - 1;
+                NDArray input = x.get(":, 0:" + l);
+                Targets targets = null;
+                if (encoding != null) {
+                    NDArray teacherLogits = teacher.logits(teacherParams, input);
+                    NDArray p = teacherLogits.div(Tensors.scalar(teacherLogits, c.temperature())).softmax(-1);
+                    float[] probs = p.toType(DataType.FLOAT32, false).toFloatArray();
+                    targets = encode(encoding, probs, (int) (n * l), teacher.vocabulary(), seed * 1_000_003L + step, scope,
+                        theta.get("gpt.wte").getDataType());
+                    bytes += targets.bytes();
+                    tokens += n * l;
+                }
+                Targets t = targets;
+                NDArray next = x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
+                Params g = Autograd.of(theta, scope, th -> {
+                    NDArray logits = student.logits(th, input);
+                    NDArray ce = logits.logSoftmax(-1).gather(next, -1).neg().mean();
+                    if (t == null) {
+                        return ce;
+                    }
+                    NDArray flat = logits.reshape(n * l, -1);
+                    NDArray distill = t.dense() != null ? LmDistillation.dense(flat, t.dense(), c.temperature())
+                        : LmDistillation.topK(flat, t.ids(), t.probs(), t.tail(), c.temperature());
+                    double weight = c.alpha() * c.temperature() * c.temperature();
+                    return distill.mul(Tensors.scalar(distill, weight)).add(ce.mul(Tensors.scalar(ce, 1 - c.alpha())));
+                }).gradient();
+                Map<String, NDArray> nextTheta = new LinkedHashMap<>();
+                for (String name : theta.names()) {
+                    NDArray vi = g.get(name).add(v.get(name).mul(c.momentum()));
+                    NDArray moved = theta.get(name).sub(vi.mul(c.learningRate()));
+                    vi.attach(manager);
+                    moved.attach(manager);
+                    v.put(name, vi).close();
+                    nextTheta.put(name, moved);
+                }
+                theta.close(); // the step before's θ: every step's arrays would stay in the run's manager otherwise
+                theta = new Params(nextTheta);
+            }
+        }
+        return new Trained(theta, tokens == 0 ? 0 : bytes / tokens, (System.nanoTime() - t0) / 1e6 / Math.max(1, steps));
+    }
+}
