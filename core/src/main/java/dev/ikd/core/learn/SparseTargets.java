@@ -49,22 +49,69 @@ public final class SparseTargets {
         int[] ids = new int[rows * k];
         float[] probs = new float[rows * k];
         float[] tail = new float[rows];
-        Integer[] order = new Integer[vocab];
+        int[] heap = new int[k];
         for (int r = 0; r < rows; r++) {
             int base = r * vocab;
+            // A heap of the K best so far, the worst on top (lower p, or equal p and larger id); O(V log K) a row.
+            int size = 0;
             for (int c = 0; c < vocab; c++) {
-                order[c] = c;
+                if (size < k) {
+                    heap[size] = c;
+                    up(heap, size++, p, base);
+                } else if (worse(heap[0], c, p, base)) {
+                    heap[0] = c;
+                    down(heap, k, p, base);
+                }
             }
-            Arrays.sort(order, (a, b) -> p[base + a] != p[base + b] ? Float.compare(p[base + b], p[base + a]) : Integer.compare(a, b));
+            // Pop worst first: the K fill their row from the back, so it reads best first.
             double kept = 0;
-            for (int j = 0; j < k; j++) {
-                ids[r * k + j] = order[j];
-                probs[r * k + j] = p[base + order[j]];
-                kept += p[base + order[j]];
+            for (int j = k - 1; j >= 0; j--) {
+                int c = heap[0];
+                ids[r * k + j] = c;
+                probs[r * k + j] = p[base + c];
+                kept += p[base + c];
+                heap[0] = heap[--size];
+                down(heap, size, p, base);
             }
             tail[r] = (float) Math.max(0, 1 - kept);
         }
         return new TopK(rows, k, ids, probs, tail);
+    }
+
+    /** Whether token a ranks below token b: a lower probability, or the same and a larger id. */
+    private static boolean worse(int a, int b, float[] p, int base) {
+        float pa = p[base + a];
+        float pb = p[base + b];
+        return pa < pb || pa == pb && a > b;
+    }
+
+    private static void up(int[] heap, int i, float[] p, int base) {
+        while (i > 0 && worse(heap[i], heap[(i - 1) / 2], p, base)) {
+            int parent = (i - 1) / 2;
+            int t = heap[i];
+            heap[i] = heap[parent];
+            heap[parent] = t;
+            i = parent;
+        }
+    }
+
+    private static void down(int[] heap, int size, float[] p, int base) {
+        int i = 0;
+        while (true) {
+            int worst = i;
+            for (int child = 2 * i + 1; child <= 2 * i + 2 && child < size; child++) {
+                if (worse(heap[child], heap[worst], p, base)) {
+                    worst = child;
+                }
+            }
+            if (worst == i) {
+                return;
+            }
+            int t = heap[i];
+            heap[i] = heap[worst];
+            heap[worst] = t;
+            i = worst;
+        }
     }
 
     /**

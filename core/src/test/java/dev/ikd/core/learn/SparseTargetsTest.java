@@ -248,6 +248,31 @@ class SparseTargetsTest {
     }
 
     @Test
+    void topKIsTheFirstKOfTheWholeRowSortedByProbabilityThenId() {
+        Random r = new Random(17);
+        int vocab = 50;
+        float[] p = new float[3 * vocab];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = r.nextInt(12) / 64f; // many ties
+        }
+        for (int k : new int[] {1, 5, 17, vocab}) {
+            SparseTargets.TopK s = SparseTargets.topK(p, 3, vocab, k);
+            for (int row = 0; row < 3; row++) {
+                int base = row * vocab;
+                Integer[] order = new Integer[vocab];
+                for (int c = 0; c < vocab; c++) {
+                    order[c] = c;
+                }
+                java.util.Arrays.sort(order, (a, b) -> p[base + a] != p[base + b] ? Float.compare(p[base + b], p[base + a])
+                    : Integer.compare(a, b));
+                for (int j = 0; j < k; j++) {
+                    assertThat(s.ids()[row * k + j]).as("k " + k + " row " + row + " rank " + j).isEqualTo(order[j]);
+                }
+            }
+        }
+    }
+
+    @Test
     void samplingIsUnbiasedAndTheSameSeedDrawsTheSame() {
         float[] p = {0.5f, 0.25f, 0.125f, 0.125f, 0f};
         SparseTargets.Sampled a = SparseTargets.sample(p, 1, 5, 20_000, 42);

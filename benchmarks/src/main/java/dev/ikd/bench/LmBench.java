@@ -1,0 +1,205 @@
+package dev.ikd.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.model.CausalTransformer;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.text.BytePairEncoding;
+import dev.ikd.core.text.LmCorpus;
+import dev.ikd.core.text.LmKd;
+import dev.ikd.core.text.LmTraining;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ikd bench lm}: distilling a language model, in process (the services do not carry language
+ * models yet). Per seed: a BPE tokenizer trained on the corpus's train split, a teacher transformer
+ * pretrained with Adam, then a smaller student trained the same number of course steps alone and
+ * from the teacher's soft targets in each encoding; test perplexity, bytes of soft targets per
+ * predicted token, ms per step, and each encoding's perplexity as a ratio to dense KD's.
+ */
+@Command(name = "lm", mixinStandardHelpOptions = true,
+    description = "Distil a causal transformer in process with each soft-target encoding: perplexity against bytes per token.")
+public final class LmBench implements Callable<Integer> {
+
+    @Option(names = "--corpus", defaultValue = "lm:brown", description = "lm:brown, lm:imdb, lm:bundled or lm:PATH. Default: ${DEFAULT-VALUE}")
+    String corpus;
+
+    @Option(names = "--datasets-dir", defaultValue = "data", description = "Where fetched data sets live. Default: ${DEFAULT-VALUE}")
+    Path dataDir;
+
+    @Option(names = "--vocab", defaultValue = "8192", description = "BPE vocabulary size. Default: ${DEFAULT-VALUE}")
+    int vocab;
+
+    @Option(names = "--context", defaultValue = "64", description = "Tokens a sequence holds. Default: ${DEFAULT-VALUE}")
+    int context;
+
+    @Option(names = "--teacher", defaultValue = "gpt:2:128:4:64", description = "Teacher model. Default: ${DEFAULT-VALUE}")
+    String teacherSpec;
+
+    @Option(names = "--student", defaultValue = "gpt:1:64:2:64", description = "Student model. Default: ${DEFAULT-VALUE}")
+    String studentSpec;
+
+    @Option(names = "--pretrain-steps", defaultValue = "1000", description = "Teacher Adam steps. Default: ${DEFAULT-VALUE}")
+    long pretrainSteps;
+
+    @Option(names = "--teacher-lr", defaultValue = "0.003", description = "Teacher Adam learning rate. Default: ${DEFAULT-VALUE}")
+    double teacherLr;
+
+    @Option(names = "--steps", defaultValue = "500", description = "Student course steps, every method. Default: ${DEFAULT-VALUE}")
+    long steps;
+
+    @Option(names = "--batch", defaultValue = "16", description = "Sequences a step. Default: ${DEFAULT-VALUE}")
+    int batch;
+
+    @Option(names = "--lr", defaultValue = "0.5", description = "Student SGD learning rate. Default: ${DEFAULT-VALUE}")
+    double lr;
+
+    @Option(names = "--temperature", defaultValue = "2", description = "Distillation temperature. Default: ${DEFAULT-VALUE}")
+    double temperature;
+
+    @Option(names = "--alpha", defaultValue = "0.7", description = "Weight of the distillation term. Default: ${DEFAULT-VALUE}")
+    double alpha;
+
+    @Option(names = "--encodings", split = ",",
+        defaultValue = "dense,fp16,topk:1,topk:8,topk:32,topk:128,sample:8,sample:32,sample:128",
+        description = "Soft-target encodings to compare. Default: ${DEFAULT-VALUE}")
+    List<String> encodings;
+
+    @Option(names = "--seeds", defaultValue = "3", description = "Seeds (model inits and batches; the split stays). Default: ${DEFAULT-VALUE}")
+    int seeds;
+
+    @Mixin
+    BenchOutput output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        List<LmKd.Encoding> codes = encodings.stream().map(LmKd.Encoding::parse).toList();
+        if (seeds < 1 || steps < 1 || batch < 1) {
+            throw new IllegalArgumentException("--seeds, --steps and --batch must be at least 1");
+        }
+        long t0 = System.nanoTime();
+        LmCorpus split = LmCorpus.split(corpus, LmCorpus.documents(corpus, dataDir), 1, 0.1, 0.1);
+        BytePairEncoding bpe = BytePairEncoding.train(split.train(), vocab);
+        int[][] train = LmCorpus.sequences(bpe, split.train(), context);
+        int[][] test = LmCorpus.sequences(bpe, split.test(), context);
+        CausalTransformer teacher = CausalTransformer.parse(teacherSpec, bpe.vocabSize());
+        CausalTransformer student = CausalTransformer.parse(studentSpec, bpe.vocabSize());
+        System.err.printf(Locale.ROOT, "%s: %d train and %d test sequences of %d tokens, BPE %d%n", corpus, train.length, test.length,
+            context, bpe.vocabSize());
+        StudentConfig c = new StudentConfig(lr, 0.9, temperature, alpha);
+        Map<String, List<double[]>> results = new LinkedHashMap<>();
+        List<Double> teacherPerplexity = new ArrayList<>();
+        JsonArray runs = new JsonArray();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            for (int s = 1; s <= seeds; s++) {
+                try (NDManager seed = manager.newSubManager()) {
+                    Params t = LmTraining.adam(teacher, teacher.init(s, DataType.FLOAT32, seed), train, pretrainSteps, batch, teacherLr,
+                        s, seed);
+                    double tp = LmTraining.perplexity(teacher, t, test, batch, seed);
+                    teacherPerplexity.add(tp);
+                    System.err.printf(Locale.ROOT, "seed %d: teacher %s test perplexity %.2f%n", s, teacherSpec, tp);
+                    Params fresh = student.init(s + 100, DataType.FLOAT32, seed);
+                    List<LmKd.Encoding> methods = new ArrayList<>();
+                    methods.add(null);
+                    methods.addAll(codes);
+                    for (LmKd.Encoding e : methods) {
+                        String name = e == null ? "alone" : "kd:" + e;
+                        try (NDManager scope = seed.newSubManager()) {
+                            LmKd.Trained r = LmKd.train(student, fresh, teacher, t, e, train, steps, batch, c, s, scope);
+                            double p = LmTraining.perplexity(student, r.params(), test, batch, scope);
+                            results.computeIfAbsent(name, k -> new ArrayList<>()).add(new double[] {p, r.bytesPerToken(), r.msPerStep()});
+                            JsonObject run = new JsonObject();
+                            run.addProperty("seed", s);
+                            run.addProperty("method", name);
+                            run.addProperty("test_perplexity", p);
+                            run.addProperty("soft_target_bytes_per_token", r.bytesPerToken());
+                            run.addProperty("ms_per_step", r.msPerStep());
+                            runs.add(run);
+                            System.err.printf(Locale.ROOT, "  %-12s test perplexity %8.2f  %9.1f bytes/token  %6.1f ms/step%n", name, p,
+                                r.bytesPerToken(), r.msPerStep());
+                        }
+                    }
+                }
+            }
+        }
+        JsonObject out = new JsonObject();
+        out.addProperty("command", "ikd " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        out.addProperty("corpus", corpus);
+        out.addProperty("vocab", bpe.vocabSize());
+        out.addProperty("train_sequences", train.length);
+        out.addProperty("test_sequences", test.length);
+        out.addProperty("wall_s", (System.nanoTime() - t0) / 1e9);
+        JsonArray tp = new JsonArray();
+        teacherPerplexity.forEach(tp::add);
+        out.add("teacher_test_perplexity", tp);
+        out.add("runs", runs);
+        out.add("summary", summarise(results));
+        output.record("lm", out, markdown(out));
+        return 0;
+    }
+
+    /** Per method: mean test perplexity ± 95% CI, its ratio to dense KD's (mean over seeds), bytes per token, ms per step. */
+    static JsonArray summarise(Map<String, List<double[]>> results) {
+        JsonArray out = new JsonArray();
+        List<double[]> dense = results.get("kd:dense");
+        results.forEach((name, rows) -> {
+            List<Double> p = rows.stream().map(r -> r[0]).toList();
+            JsonObject s = new JsonObject();
+            s.addProperty("method", name);
+            s.addProperty("test_perplexity", p.stream().mapToDouble(Double::doubleValue).average().orElseThrow());
+            s.addProperty("ci95", AccuracyBench.ci95(p));
+            s.addProperty("soft_target_bytes_per_token", rows.stream().mapToDouble(r -> r[1]).average().orElseThrow());
+            s.addProperty("ms_per_step", rows.stream().mapToDouble(r -> r[2]).average().orElseThrow());
+            if (dense != null && dense.size() == rows.size()) {
+                double ratio = 0;
+                for (int i = 0; i < rows.size(); i++) {
+                    ratio += rows.get(i)[0] / dense.get(i)[0] / rows.size();
+                }
+                s.addProperty("perplexity_ratio_to_dense", ratio);
+                double bytes = dense.stream().mapToDouble(r -> r[1]).average().orElseThrow();
+                s.addProperty("bytes_ratio_to_dense", bytes == 0 ? 0 : s.get("soft_target_bytes_per_token").getAsDouble() / bytes);
+            }
+            out.add(s);
+        });
+        return out;
+    }
+
+    private static String markdown(JsonObject r) {
+        StringBuilder md = new StringBuilder("### Distilling a language model (in process)\n\n");
+        md.append(String.format(Locale.ROOT, "`%s`: %s, BPE %d, %d train and %d test sequences; teacher test perplexity %s. "
+                + "Mean of the seeds; the ratios are to dense KD's.%n%n", r.get("command").getAsString(), r.get("corpus").getAsString(),
+            r.get("vocab").getAsInt(), r.get("train_sequences").getAsInt(), r.get("test_sequences").getAsInt(),
+            String.join(", ", r.getAsJsonArray("teacher_test_perplexity").asList().stream()
+                .map(x -> String.format(Locale.ROOT, "%.2f", x.getAsDouble())).toList())));
+        md.append("| method | test perplexity | ratio to dense | bytes per token | bytes ratio to dense | ms per step |\n");
+        md.append("| --- | --- | --- | --- | --- | --- |\n");
+        for (var e : r.getAsJsonArray("summary")) {
+            JsonObject s = e.getAsJsonObject();
+            md.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f | %s | %.1f | %s | %.1f |%n", s.get("method").getAsString(),
+                s.get("test_perplexity").getAsDouble(), s.get("ci95").getAsDouble(),
+                s.has("perplexity_ratio_to_dense") ? String.format(Locale.ROOT, "%.4f", s.get("perplexity_ratio_to_dense").getAsDouble()) : "",
+                s.get("soft_target_bytes_per_token").getAsDouble(),
+                s.has("bytes_ratio_to_dense") ? String.format(Locale.ROOT, "%.4f", s.get("bytes_ratio_to_dense").getAsDouble()) : "",
+                s.get("ms_per_step").getAsDouble()));
+        }
+        return md.toString();
+    }
+}
