@@ -64,14 +64,17 @@ public final class LmKd {
     }
 
     /**
-     * The teacher's soft targets p ([rows·vocab], rows = positions of the batch) as {@code e} sends them.
+     * The teacher's soft targets p ([.., vocab], rows = its positions) as {@code e} sends them: dense ones stay the tensor they
+     * are, the others are read out to be encoded.
      *
      * @param seed the draws' seed for {@code sample} (the run's, mixed with the step): the same seed draws the same
      */
-    static Targets encode(Encoding e, float[] p, int rows, int vocab, long seed, NDManager m, DataType type) {
+    static Targets encode(Encoding e, NDArray probabilities, int rows, int vocab, long seed, NDManager m, DataType type) {
+        if (e.kind().equals("dense")) {
+            return new Targets(probabilities.reshape(rows, vocab).toType(type, false), null, null, null, 4L * rows * vocab);
+        }
+        float[] p = probabilities.toType(DataType.FLOAT32, false).toFloatArray();
         switch (e.kind()) {
-            case "dense":
-                return new Targets(Tensors.of(m, p, new Shape(rows, vocab), type), null, null, null, 4L * rows * vocab);
             case "fp16": {
                 float[] half = new float[p.length];
                 for (int i = 0; i < p.length; i++) {
@@ -157,8 +160,7 @@ public final class LmKd {
                 if (encoding != null) {
                     NDArray teacherLogits = teacher.logits(teacherParams, input);
                     NDArray p = teacherLogits.div(Tensors.scalar(teacherLogits, c.temperature())).softmax(-1);
-                    float[] probs = p.toType(DataType.FLOAT32, false).toFloatArray();
-                    targets = encode(encoding, probs, (int) (n * l), teacher.vocabulary(), seed * 1_000_003L + step, scope,
+                    targets = encode(encoding, p, (int) (n * l), teacher.vocabulary(), seed * 1_000_003L + step, scope,
                         theta.get("gpt.wte").getDataType());
                     bytes += targets.bytes();
                     tokens += n * l;
