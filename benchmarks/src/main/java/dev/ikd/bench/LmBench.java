@@ -12,11 +12,14 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.ikd.core.learn.Leash;
 import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.model.CausalTransformer;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.text.BytePairEncoding;
 import dev.ikd.core.text.LmCorpus;
+import dev.ikd.core.text.LmIkd;
 import dev.ikd.core.text.LmKd;
 import dev.ikd.core.text.LmTraining;
 import picocli.CommandLine.Command;
@@ -80,6 +83,14 @@ public final class LmBench implements Callable<Integer> {
         description = "Soft-target encodings to compare. Default: ${DEFAULT-VALUE}")
     List<String> encodings;
 
+    @Option(names = "--ikd", split = ",", defaultValue = "topk:128",
+        description = "Encodings a learning teacher sends (dense or topk:K), each ENCODING or ENCODING@BRAKE=V+...+beta=β (the brakes "
+            + "of --teacher-leash), e.g. topk:128@kl=1+clip=0.05; none: no IKD. Default: ${DEFAULT-VALUE}")
+    List<String> ikd;
+
+    @Option(names = "--ikd-teacher-lr", defaultValue = "0.05", description = "The learning teacher's SGD learning rate. Default: ${DEFAULT-VALUE}")
+    double ikdTeacherLr;
+
     @Option(names = "--seeds", defaultValue = "3", description = "Seeds (model inits and batches; the split stays). Default: ${DEFAULT-VALUE}")
     int seeds;
 
@@ -92,6 +103,21 @@ public final class LmBench implements Callable<Integer> {
     @Override
     public Integer call() {
         List<LmKd.Encoding> codes = encodings.stream().map(LmKd.Encoding::parse).toList();
+        Map<String, LmKd.Encoding> learning = new LinkedHashMap<>();
+        Map<String, TeacherConfig> teaching = new LinkedHashMap<>();
+        for (String m : ikd) {
+            if (m.isBlank() || m.strip().equals("none")) {
+                continue;
+            }
+            int at = m.indexOf('@');
+            LmKd.Encoding e = LmKd.Encoding.parse(at < 0 ? m : m.substring(0, at));
+            LmIkd.check(e);
+            BenchMethods.Method brakes = BenchMethods.method(at < 0 ? "ikd" : "ikd" + m.substring(at));
+            TeacherConfig t = new TeacherConfig(ikdTeacherLr, 0.9, brakes.beta() == null ? 0 : brakes.beta(), 1,
+                brakes.leash() == null ? Leash.NONE : brakes.leash());
+            learning.put("ikd:" + m.strip(), e);
+            teaching.put("ikd:" + m.strip(), t);
+        }
         if (seeds < 1 || steps < 1 || batch < 1) {
             throw new IllegalArgumentException("--seeds, --steps and --batch must be at least 1");
         }
@@ -100,6 +126,7 @@ public final class LmBench implements Callable<Integer> {
         BytePairEncoding bpe = BytePairEncoding.train(split.train(), vocab);
         int[][] train = LmCorpus.sequences(bpe, split.train(), context);
         int[][] test = LmCorpus.sequences(bpe, split.test(), context);
+        int[][] quiz = LmCorpus.sequences(bpe, split.quiz(), context);
         CausalTransformer teacher = CausalTransformer.parse(teacherSpec, bpe.vocabSize());
         CausalTransformer student = CausalTransformer.parse(studentSpec, bpe.vocabSize());
         System.err.printf(Locale.ROOT, "%s: %d train and %d test sequences of %d tokens, BPE %d%n", corpus, train.length, test.length,
@@ -117,24 +144,32 @@ public final class LmBench implements Callable<Integer> {
                     teacherPerplexity.add(tp);
                     System.err.printf(Locale.ROOT, "seed %d: teacher %s test perplexity %.2f%n", s, teacherSpec, tp);
                     Params fresh = student.init(s + 100, DataType.FLOAT32, seed);
-                    List<LmKd.Encoding> methods = new ArrayList<>();
-                    methods.add(null);
-                    methods.addAll(codes);
-                    for (LmKd.Encoding e : methods) {
-                        String name = e == null ? "alone" : "kd:" + e;
+                    Map<String, LmKd.Encoding> methods = new LinkedHashMap<>();
+                    methods.put("alone", null);
+                    codes.forEach(e -> methods.put("kd:" + e, e));
+                    methods.putAll(learning);
+                    for (var method : methods.entrySet()) {
+                        String name = method.getKey();
                         try (NDManager scope = seed.newSubManager()) {
-                            LmKd.Trained r = LmKd.train(student, fresh, teacher, t, e, train, steps, batch, c, s, scope);
+                            LmKd.Trained r = LmKd.train(student, fresh, teacher, t, method.getValue(), teaching.get(name), train, quiz, steps,
+                                batch, c, s, scope);
                             double p = LmTraining.perplexity(student, r.params(), test, batch, scope);
-                            results.computeIfAbsent(name, k -> new ArrayList<>()).add(new double[] {p, r.bytesPerToken(), r.msPerStep()});
+                            double after = teaching.containsKey(name) ? LmTraining.perplexity(teacher, r.teacher(), test, batch, scope)
+                                : Double.NaN;
+                            results.computeIfAbsent(name, k -> new ArrayList<>()).add(new double[] {p, r.bytesPerToken(), r.msPerStep(), after});
                             JsonObject run = new JsonObject();
                             run.addProperty("seed", s);
                             run.addProperty("method", name);
                             run.addProperty("test_perplexity", p);
                             run.addProperty("soft_target_bytes_per_token", r.bytesPerToken());
                             run.addProperty("ms_per_step", r.msPerStep());
+                            if (!Double.isNaN(after)) {
+                                run.addProperty("teacher_test_perplexity_after", after);
+                            }
                             runs.add(run);
-                            System.err.printf(Locale.ROOT, "  %-12s test perplexity %8.2f  %9.1f bytes/token  %6.1f ms/step%n", name, p,
-                                r.bytesPerToken(), r.msPerStep());
+                            System.err.printf(Locale.ROOT, "  %-12s test perplexity %8.2f  %9.1f bytes/token  %6.1f ms/step%s%n", name, p,
+                                r.bytesPerToken(), r.msPerStep(), Double.isNaN(after) ? ""
+                                    : String.format(Locale.ROOT, "  teacher after %.2f", after));
                         }
                     }
                 }
@@ -168,6 +203,9 @@ public final class LmBench implements Callable<Integer> {
             s.addProperty("ci95", AccuracyBench.ci95(p));
             s.addProperty("soft_target_bytes_per_token", rows.stream().mapToDouble(r -> r[1]).average().orElseThrow());
             s.addProperty("ms_per_step", rows.stream().mapToDouble(r -> r[2]).average().orElseThrow());
+            if (rows.stream().noneMatch(r -> r.length < 4 || Double.isNaN(r[3]))) {
+                s.addProperty("teacher_test_perplexity_after", rows.stream().mapToDouble(r -> r[3]).average().orElseThrow());
+            }
             if (dense != null && dense.size() == rows.size()) {
                 double ratio = 0;
                 for (int i = 0; i < rows.size(); i++) {
@@ -185,20 +223,22 @@ public final class LmBench implements Callable<Integer> {
     private static String markdown(JsonObject r) {
         StringBuilder md = new StringBuilder("### Distilling a language model (in process)\n\n");
         md.append(String.format(Locale.ROOT, "`%s`: %s, BPE %d, %d train and %d test sequences; teacher test perplexity %s. "
-                + "Mean of the seeds; the ratios are to dense KD's.%n%n", r.get("command").getAsString(), r.get("corpus").getAsString(),
+                + "Mean of the seeds; the ratios are to dense KD's; an ikd method's teacher learned "
+                + "from its student's exams on the quiz split, its test perplexity after the run in the last column.%n%n", r.get("command").getAsString(), r.get("corpus").getAsString(),
             r.get("vocab").getAsInt(), r.get("train_sequences").getAsInt(), r.get("test_sequences").getAsInt(),
             String.join(", ", r.getAsJsonArray("teacher_test_perplexity").asList().stream()
                 .map(x -> String.format(Locale.ROOT, "%.2f", x.getAsDouble())).toList())));
-        md.append("| method | test perplexity | ratio to dense | bytes per token | bytes ratio to dense | ms per step |\n");
-        md.append("| --- | --- | --- | --- | --- | --- |\n");
+        md.append("| method | test perplexity | ratio to dense | bytes per token | bytes ratio to dense | ms per step | teacher after |\n");
+        md.append("| --- | --- | --- | --- | --- | --- | --- |\n");
         for (var e : r.getAsJsonArray("summary")) {
             JsonObject s = e.getAsJsonObject();
-            md.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f | %s | %.1f | %s | %.1f |%n", s.get("method").getAsString(),
+            md.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f | %s | %.1f | %s | %.1f | %s |%n", s.get("method").getAsString(),
                 s.get("test_perplexity").getAsDouble(), s.get("ci95").getAsDouble(),
                 s.has("perplexity_ratio_to_dense") ? String.format(Locale.ROOT, "%.4f", s.get("perplexity_ratio_to_dense").getAsDouble()) : "",
                 s.get("soft_target_bytes_per_token").getAsDouble(),
                 s.has("bytes_ratio_to_dense") ? String.format(Locale.ROOT, "%.4f", s.get("bytes_ratio_to_dense").getAsDouble()) : "",
-                s.get("ms_per_step").getAsDouble()));
+                s.get("ms_per_step").getAsDouble(), s.has("teacher_test_perplexity_after")
+                    ? String.format(Locale.ROOT, "%.2f", s.get("teacher_test_perplexity_after").getAsDouble()) : ""));
         }
         return md.toString();
     }

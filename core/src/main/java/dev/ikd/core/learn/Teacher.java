@@ -232,7 +232,7 @@ public final class Teacher implements AutoCloseable {
     }
 
     /** d, scaled down to Frobenius norm {@code max} when it is longer (0: as it is). */
-    private static NDArray clipped(NDArray d, double max) {
+    public static NDArray clipped(NDArray d, double max) {
         if (max <= 0) {
             return d;
         }

@@ -73,9 +73,11 @@ public final class Params implements AutoCloseable {
     /** this + scale * other, as new arrays in {@code manager}. */
     public Params plusScaled(Params other, double scale, NDManager manager) {
         return map((k, v) -> {
-            NDArray r = v.add(other.get(k).mul(scale));
-            r.attach(manager);
-            return r;
+            try (NDArray scaled = other.get(k).mul(scale)) { // in other's manager, which may live long: closed here
+                NDArray r = v.add(scaled);
+                r.attach(manager);
+                return r;
+            }
         });
     }
 

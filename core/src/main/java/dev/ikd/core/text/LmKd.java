@@ -1,8 +1,6 @@
 package dev.ikd.core.text;
 
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 import ai.djl.ndarray.NDArray;
@@ -12,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.ikd.core.learn.Autograd;
 import dev.ikd.core.learn.SparseTargets;
 import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.TeacherConfig;
 import dev.ikd.core.model.CausalTransformer;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Tensors;
@@ -125,8 +124,41 @@ public final class LmKd {
         return (float) (Math.rint(f / ulp) * ulp);
     }
 
-    /** What a student's training measured: its parameters, bytes of soft targets per predicted token, ms per step. */
-    public record Trained(Params params, double bytesPerToken, double msPerStep) {
+    /**
+     * What a student's training measured: its parameters, bytes of soft targets per predicted token, ms per step, and the
+     * teacher it ended with (the one it started from unless the teacher learned).
+     */
+    public record Trained(Params params, double bytesPerToken, double msPerStep, Params teacher) {
+    }
+
+    /** The student after a course step: θ' and the momentum v' it moved with. */
+    record Step(Params theta, Params velocity) {
+    }
+
+    /**
+     * The course step of §2 on one batch: {@code v' = μ v + ∇L_c(θ)}, {@code θ' = θ − η v'}, with
+     * {@code L_c = α T² · distillation + (1 − α) · CE} over the targets {@code t} (null: CE alone).
+     * {@code input} [N, L] and {@code next} [N, L, 1] are the tokens read and the ones to predict;
+     * θ' and v' are new arrays in {@code into}.
+     */
+    static Step courseStep(CausalTransformer student, Params theta, Params velocity, NDArray input, NDArray next, Targets t,
+                           StudentConfig c, NDManager into) {
+        long rows = input.getShape().get(0) * input.getShape().get(1);
+        Params g = Autograd.of(theta, into, th -> {
+            NDArray logits = student.logits(th, input);
+            NDArray ce = logits.logSoftmax(-1).gather(next, -1).neg().mean();
+            if (t == null) {
+                return ce;
+            }
+            NDArray flat = logits.reshape(rows, -1);
+            NDArray distill = t.dense() != null ? LmDistillation.dense(flat, t.dense(), c.temperature())
+                : LmDistillation.topK(flat, t.ids(), t.probs(), t.tail(), c.temperature());
+            double weight = c.alpha() * c.temperature() * c.temperature();
+            return distill.mul(Tensors.scalar(distill, weight)).add(ce.mul(Tensors.scalar(ce, 1 - c.alpha())));
+        }).gradient();
+        Params v = g.plusScaled(velocity, c.momentum(), into);
+        g.close();
+        return new Step(theta.plusScaled(v, -c.learningRate(), into), v);
     }
 
     /**
@@ -137,20 +169,28 @@ public final class LmKd {
     public static Trained train(CausalTransformer student, Params start, CausalTransformer teacher, Params teacherParams,
                                 Encoding encoding, int[][] sequences, long steps, int batch, StudentConfig c, long seed,
                                 NDManager manager) {
+        return train(student, start, teacher, teacherParams, encoding, null, sequences, null, steps, batch, c, seed, manager);
+    }
+
+    /**
+     * As above; with {@code learning} (not null) the teacher learns too, IKD on positions: after each
+     * course step the student takes an exam on a batch of {@code quiz} (sequences held apart from the
+     * course, drawn with a stream of their own) and the teacher takes its exam step on the feedback
+     * ({@link LmIkd}), serving the next step from what it learned.
+     */
+    public static Trained train(CausalTransformer student, Params start, CausalTransformer teacher, Params teacherParams,
+                                Encoding encoding, TeacherConfig learning, int[][] sequences, int[][] quiz, long steps, int batch,
+                                StudentConfig c, long seed, NDManager manager) {
         SplittableRandom random = new SplittableRandom(seed);
+        SplittableRandom quizRandom = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        LmIkd ikd = learning == null ? null : new LmIkd(teacher, teacherParams, encoding, learning, c, steps, manager);
         Params theta = start.copy(manager);
-        Map<String, NDArray> v = new LinkedHashMap<>();
-        for (String name : theta.names()) {
-            v.put(name, manager.zeros(theta.get(name).getShape(), theta.get(name).getDataType()));
-        }
+        Params v = theta.map((name, a) -> manager.zeros(a.getShape(), a.getDataType()));
         double bytes = 0;
         long tokens = 0;
         long t0 = System.nanoTime();
         for (long step = 0; step < steps; step++) {
-            int[][] part = new int[batch][];
-            for (int i = 0; i < batch; i++) {
-                part[i] = sequences[random.nextInt(sequences.length)];
-            }
+            int[][] part = draw(sequences, batch, random);
             try (NDManager scope = manager.newSubManager()) {
                 NDArray x = LmTraining.batchOf(part, scope);
                 long n = x.getShape().get(0);
@@ -158,40 +198,39 @@ public final class LmKd {
                 NDArray input = x.get(":, 0:" + l);
                 Targets targets = null;
                 if (encoding != null) {
-                    NDArray teacherLogits = teacher.logits(teacherParams, input);
+                    Params phi = ikd == null ? teacherParams : ikd.teacher();
+                    NDArray teacherLogits = teacher.logits(phi, input);
                     NDArray p = teacherLogits.div(Tensors.scalar(teacherLogits, c.temperature())).softmax(-1);
                     targets = encode(encoding, p, (int) (n * l), teacher.vocabulary(), seed * 1_000_003L + step, scope,
                         theta.get("gpt.wte").getDataType());
                     bytes += targets.bytes();
                     tokens += n * l;
                 }
-                Targets t = targets;
                 NDArray next = x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
-                Params g = Autograd.of(theta, scope, th -> {
-                    NDArray logits = student.logits(th, input);
-                    NDArray ce = logits.logSoftmax(-1).gather(next, -1).neg().mean();
-                    if (t == null) {
-                        return ce;
-                    }
-                    NDArray flat = logits.reshape(n * l, -1);
-                    NDArray distill = t.dense() != null ? LmDistillation.dense(flat, t.dense(), c.temperature())
-                        : LmDistillation.topK(flat, t.ids(), t.probs(), t.tail(), c.temperature());
-                    double weight = c.alpha() * c.temperature() * c.temperature();
-                    return distill.mul(Tensors.scalar(distill, weight)).add(ce.mul(Tensors.scalar(ce, 1 - c.alpha())));
-                }).gradient();
-                Map<String, NDArray> nextTheta = new LinkedHashMap<>();
-                for (String name : theta.names()) {
-                    NDArray vi = g.get(name).add(v.get(name).mul(c.momentum()));
-                    NDArray moved = theta.get(name).sub(vi.mul(c.learningRate()));
-                    vi.attach(manager);
-                    moved.attach(manager);
-                    v.put(name, vi).close();
-                    nextTheta.put(name, moved);
+                Step moved = courseStep(student, theta, v, input, next, targets, c, manager);
+                if (ikd != null) {
+                    ikd.examStep(step, student, theta, moved.theta(), input, next, targets,
+                        LmTraining.batchOf(draw(quiz, batch, quizRandom), scope), scope);
                 }
-                theta.close(); // the step before's θ: every step's arrays would stay in the run's manager otherwise
-                theta = new Params(nextTheta);
+                theta.close(); // the step before's θ and v: every step's arrays would stay in the run's manager otherwise
+                v.close();
+                theta = moved.theta();
+                v = moved.velocity();
             }
         }
-        return new Trained(theta, tokens == 0 ? 0 : bytes / tokens, (System.nanoTime() - t0) / 1e6 / Math.max(1, steps));
+        v.close();
+        return new Trained(theta, tokens == 0 ? 0 : bytes / tokens, (System.nanoTime() - t0) / 1e6 / Math.max(1, steps),
+            ikd == null ? teacherParams : ikd.teacher());
+    }
+
+    private static int[][] draw(int[][] sequences, int batch, SplittableRandom random) {
+        if (sequences == null || sequences.length == 0) {
+            throw new IllegalArgumentException("no sequences to draw a batch from (a split shorter than one sequence)");
+        }
+        int[][] part = new int[batch][];
+        for (int i = 0; i < batch; i++) {
+            part[i] = sequences[random.nextInt(sequences.length)];
+        }
+        return part;
     }
 }
