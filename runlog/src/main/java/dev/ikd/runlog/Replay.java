@@ -1,7 +1,11 @@
 package dev.ikd.runlog;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import ai.djl.ndarray.NDManager;
 import dev.ikd.core.data.Dataset;
@@ -37,6 +41,26 @@ public final class Replay {
 
     /** What replaying one student found: steps replayed, whether the whole run checked out, and the line that says so. */
     public record Verdict(long replayed, boolean verified, String line) {
+    }
+
+    /** {@link #verify} for each student, in parallel: one thread each, up to the cores. */
+    public static List<Verdict> verifyAll(RunLog log, List<String> students, Dataset data) throws InterruptedException,
+            ExecutionException {
+        var pool = Executors.newFixedThreadPool(Math.max(1, Math.min(students.size(),
+            Runtime.getRuntime().availableProcessors())));
+        try {
+            List<Future<Verdict>> futures = new ArrayList<>();
+            for (String id : students) {
+                futures.add(pool.submit(() -> verify(log, id, data)));
+            }
+            List<Verdict> verdicts = new ArrayList<>();
+            for (var f : futures) {
+                verdicts.add(f.get());
+            }
+            return verdicts;
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /**

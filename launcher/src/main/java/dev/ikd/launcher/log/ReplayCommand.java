@@ -1,14 +1,10 @@
 package dev.ikd.launcher.log;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -143,20 +139,7 @@ public final class ReplayCommand implements Callable<Integer> {
      */
     private int verify(RunLog log, List<String> students, Dataset data) throws InterruptedException, ExecutionException {
         long t0 = System.nanoTime();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(students.size(),
-            Runtime.getRuntime().availableProcessors())));
-        List<Replay.Verdict> verdicts = new ArrayList<>();
-        try {
-            List<Future<Replay.Verdict>> futures = new ArrayList<>();
-            for (String id : students) {
-                futures.add(pool.submit(() -> Replay.verify(log, id, data)));
-            }
-            for (Future<Replay.Verdict> f : futures) {
-                verdicts.add(f.get());
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        List<Replay.Verdict> verdicts = Replay.verifyAll(log, students, data);
         double seconds = (System.nanoTime() - t0) / 1e9;
         long total = 0;
         boolean allMatch = true;

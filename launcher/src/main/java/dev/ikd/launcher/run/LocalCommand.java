@@ -6,8 +6,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
 import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.Params;
@@ -24,6 +22,7 @@ import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.runlog.LogAccess;
 import dev.ikd.runlog.RunLog;
+import dev.ikd.wiring.LocalReport;
 import dev.ikd.wiring.LocalRun;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
@@ -211,54 +210,6 @@ public final class LocalCommand implements Callable<Integer> {
     }
 
     private void print(LocalRun.Outcome o, Path dir, TrainResult baseline, Boolean verified, List<Teachers.Row> teachers) {
-        if (json) {
-            var out = new JsonObject();
-            out.addProperty("run_id", o.runId());
-            out.addProperty("data_dir", dir.toAbsolutePath().toString());
-            out.addProperty("wall_s", o.wallSeconds());
-            var students = new JsonArray();
-            for (int i = 0; i < o.students().size(); i++) {
-                TrainResult.StudentResult s = o.students().get(i);
-                var so = new JsonObject();
-                so.addProperty("id", s.id());
-                so.addProperty("steps", s.steps());
-                so.addProperty("test_accuracy", s.testAccuracy());
-                so.addProperty("param_sha256", s.paramSha256());
-                if (baseline != null) {
-                    so.addProperty("kd_test_accuracy", baseline.students().get(i).testAccuracy());
-                }
-                students.add(so);
-            }
-            out.add("students", students);
-            out.add("teachers", Teachers.Row.json(teachers));
-            if (verified == null) {
-                out.add("verified_inprocess", com.google.gson.JsonNull.INSTANCE);
-            } else {
-                out.addProperty("verified_inprocess", verified);
-            }
-            System.out.println(out);
-            return;
-        }
-        System.out.printf("run %s: %d students, %.1f s%n", o.runId(), o.students().size(), o.wallSeconds());
-        if (teachers.size() > 1) {
-            System.out.printf("%-12s %-14s %s%n", "teacher", "test accuracy", "model");
-            System.out.print(Teachers.Row.lines(teachers));
-        }
-        System.out.printf("%-12s %-6s %-14s%s %s%n", "student", "steps", "test accuracy", baseline == null ? "" : " kd baseline ",
-            "parameter sha256");
-        for (int i = 0; i < o.students().size(); i++) {
-            TrainResult.StudentResult s = o.students().get(i);
-            System.out.printf("%-12s %-6d %-14.4f%s %s%n", s.id(), s.steps(), s.testAccuracy(),
-                baseline == null ? "" : String.format(" %-12.4f", baseline.students().get(i).testAccuracy()), s.paramSha256());
-        }
-        System.out.printf("event log: Kafka data in %s, run id %s%n", dir.resolve("kafka"), o.runId());
-        System.out.printf("replay it:  ikd replay --data-dir %s --run-id %s --verify%n", dir, o.runId());
-        System.out.printf("export one: ikd export --data-dir %s --run-id %s --student %s --out %s.safetensors%n", dir, o.runId(),
-            o.students().get(0).id(), o.students().get(0).id());
-        System.out.printf("watch it:   ikd dashboard --data-dir %s --run-id %s%n", dir, o.runId());
-        if (verified != null) {
-            System.out.println(verified ? "in-process reference run: every final hash matches"
-                : "in-process reference run: final hashes DIFFER");
-        }
+        System.out.print(json ? LocalReport.json(o, dir, baseline, verified, teachers) + "\n" : LocalReport.text(o, dir, baseline, verified, teachers));
     }
 }
