@@ -103,7 +103,10 @@ public final class CausalTransformer {
         }
         NDArray ids = tokens.toType(DataType.INT64, false);
         NDArray wte = p.get("gpt.wte");
-        NDArray h = Embedding.embedding(ids, wte, SparseFormat.DENSE).head().add(p.get("gpt.wpe").get("0:" + t));
+        // DJL attaches an op's result to its first operand's manager: a view or sum made from a parameter
+        // would stay in the parameters' manager, one per call, so each is handed to the tokens' manager.
+        NDManager scope = tokens.getManager();
+        NDArray h = Embedding.embedding(ids, wte, SparseFormat.DENSE).head().add(owned(p.get("gpt.wpe").get("0:" + t), scope));
         NDArray mask = causalMask(h, t);
         int d = width / heads;
         for (int l = 0; l < layers; l++) {
@@ -120,7 +123,12 @@ public final class CausalTransformer {
             NDArray inner = gelu(m.matMul(p.get(b + "fc.w")).add(p.get(b + "fc.b")));
             h = h.add(inner.matMul(p.get(b + "out.w")).add(p.get(b + "out.b")));
         }
-        return layerNorm(h, p.get("gpt.lnf.g"), p.get("gpt.lnf.b")).matMul(wte.transpose());
+        return layerNorm(h, p.get("gpt.lnf.g"), p.get("gpt.lnf.b")).matMul(owned(wte.transpose(), scope));
+    }
+
+    private static NDArray owned(NDArray a, NDManager manager) {
+        a.attach(manager);
+        return a;
     }
 
     /** 0 where position i may see position j (j ≤ i), a large negative number where it may not: [T, T]. */
@@ -140,7 +148,7 @@ public final class CausalTransformer {
         NDArray centred = x.sub(mean);
         NDArray var = centred.square().mean(new int[] {-1}, true);
         NDArray normed = centred.div(var.add(Tensors.scalar(x, EPS)).sqrt());
-        return normed.mul(g.add(Tensors.scalar(g, 1))).add(b);
+        return normed.mul(Tensors.scalar(x, 1).add(g)).add(b); // 1 + g, made in x's manager (the same sum as g + 1)
     }
 
     /** GELU, tanh-approximated: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). */
@@ -148,6 +156,11 @@ public final class CausalTransformer {
         NDArray inner = x.add(x.pow(Tensors.scalar(x, 3)).mul(Tensors.scalar(x, 0.044715))).mul(Tensors.scalar(x,
             Math.sqrt(2 / Math.PI)));
         return x.mul(inner.tanh().add(Tensors.scalar(x, 1))).mul(Tensors.scalar(x, 0.5));
+    }
+
+    /** The spec this model was parsed from: {@code gpt:LAYERS:WIDTH:HEADS:CONTEXT}. */
+    public String spec() {
+        return "gpt:" + layers + ":" + width + ":" + heads + ":" + context;
     }
 
     public int context() {

@@ -72,6 +72,11 @@ final class Stages {
      * (docs/architecture.md §10). Zero channels are real zeros to every kernel, so the result is
      * the same convolution, now a function of its inputs alone.
      */
+    private static NDArray owned(NDArray a, NDArray by) {
+        a.attach(by.getManager());
+        return a;
+    }
+
     static NDArray convolve(NDArray x, NDArray w, NDArray b, int padding) {
         long out = w.getShape().get(0);
         long in = w.getShape().get(1);
@@ -79,8 +84,10 @@ final class Stages {
         long extraIn = roundUp(in) - in;
         long extraOut = roundUp(out) - out;
         NDArray input = extraIn == 0 ? x : x.pad(channelPadding(spatial, extraIn), 0);
-        NDArray weight = extraIn == 0 && extraOut == 0 ? w : w.pad(weightPadding(spatial, extraIn, extraOut), 0);
-        NDArray bias = extraOut == 0 ? b : b.pad(new Shape(0, extraOut), 0);
+        // A padded copy of a parameter would belong to the parameters' manager (DJL attaches an op's result to its
+        // first operand's), one per forward pass of a long-lived model: the batch's manager owns them instead.
+        NDArray weight = extraIn == 0 && extraOut == 0 ? w : owned(w.pad(weightPadding(spatial, extraIn, extraOut), 0), x);
+        NDArray bias = extraOut == 0 ? b : owned(b.pad(new Shape(0, extraOut), 0), x);
         long[] pad = new long[spatial];
         long[] one = new long[spatial];
         java.util.Arrays.fill(pad, padding);

@@ -105,6 +105,22 @@ class CausalTransformerTest {
         return nextTokenLoss(GPT, moved, tokens).toDoubleArray()[0];
     }
 
+    /** A forward pass with parameters that live long (a teacher's) leaves nothing behind in their manager. */
+    @Test
+    void aForwardPassLeavesNothingInTheParametersManager() {
+        CausalTransformer model = CausalTransformer.parse("gpt:2:16:2:8", 50);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Params p = model.init(1, DataType.FLOAT32, m);
+            int before = ((ai.djl.ndarray.BaseNDManager) m).getManagedArrays().size();
+            for (int i = 0; i < 3; i++) {
+                try (NDManager scope = m.newSubManager()) {
+                    model.logits(p, scope.create(new long[] {1, 2, 3, 4, 5, 6}, new Shape(2, 3)));
+                }
+            }
+            assertThat(((ai.djl.ndarray.BaseNDManager) m).getManagedArrays().size()).isEqualTo(before);
+        }
+    }
+
     @Test
     void aBadSpecIsRefusedWithOneLine() {
         assertThatThrownBy(() -> CausalTransformer.parse("gpt:2:64:4", 100))
