@@ -15,6 +15,7 @@ import dev.ikd.launcher.log.PredictCommand;
 import dev.ikd.launcher.log.ReplayCommand;
 import dev.ikd.launcher.run.GradCheckCommand;
 import dev.ikd.launcher.run.LocalCommand;
+import dev.ikd.launcher.run.GenerateCommand;
 import dev.ikd.launcher.run.PretrainCommand;
 import dev.ikd.launcher.run.TrainCommand;
 import dev.ikd.launcher.service.BrokerCommand;
@@ -35,7 +36,7 @@ import picocli.CommandLine;
 /** The {@code ikd} command line. */
 @Command(name = "ikd", mixinStandardHelpOptions = true, version = "ikd 0.1.0",
     description = "Interactive knowledge distillation over Kafka.",
-    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, TopicsCommand.class, DashboardCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, TrainCommand.class, ExportCommand.class, PredictCommand.class,
+    subcommands = {LocalCommand.class, ReplayCommand.class, CoordinatorCommand.class, TeacherCommand.class, StudentCommand.class, BrokerCommand.class, TopicsCommand.class, DashboardCommand.class, KeysCommand.class, GradCheckCommand.class, PretrainCommand.class, GenerateCommand.class, TrainCommand.class, ExportCommand.class, PredictCommand.class,
         BenchCommand.class})
 public final class Ikd implements Runnable {
 

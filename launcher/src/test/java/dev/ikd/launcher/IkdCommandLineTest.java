@@ -41,7 +41,7 @@ class IkdCommandLineTest {
     @Test
     void everyCommandHasHelp() {
         for (String command : new String[] {"broker", "gradcheck", "pretrain", "train", "bench", "bench accuracy", "bench memory",
-            "replay", "export", "predict"}) {
+            "replay", "export", "predict", "generate"}) {
             Run r = ikd((command + " --help").split(" "));
             assertThat(r.code()).as(command).isZero();
             assertThat(r.out()).as(command).startsWith("Usage: ikd " + command);

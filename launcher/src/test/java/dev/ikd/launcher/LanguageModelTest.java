@@ -1,0 +1,143 @@
+package dev.ikd.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.ikd.learning.export.LanguageModelFile;
+import dev.ikd.learning.export.ModelCard;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A language model from the command line: {@code ikd pretrain} on a corpus writes the model, its
+ * card and its tokenizer; {@code ikd generate} continues a prompt; numpy alone, reading the files by
+ * their format and the card's forward pass, gives the same next-token logits.
+ */
+class LanguageModelTest {
+
+    @TempDir
+    static Path dir;
+
+    private static Path model;
+    private static JsonObject pretrained;
+
+    @BeforeAll
+    static void pretrain() {
+        model = dir.resolve("models").resolve("teacher.safetensors");
+        var r = IkdCommandLineTest.ikd("pretrain", "--dataset", "lm:bundled", "--teacher", "gpt:1:32:2:16", "--vocab", "300",
+            "--pretrain-steps", "200", "--batch", "8", "--out", model.toString(), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        pretrained = JsonParser.parseString(r.out()).getAsJsonObject();
+    }
+
+    @Test
+    void pretrainWritesTheModelItsCardAndItsTokenizerAndTheModelLearned() {
+        assertThat(model).exists();
+        assertThat(ModelCard.beside(model)).exists();
+        assertThat(LanguageModelFile.tokenizerBeside(model)).exists();
+        assertThat(pretrained.get("spec").getAsString()).isEqualTo("gpt:1:32:2:16");
+        assertThat(pretrained.get("vocab_size").getAsInt()).isEqualTo(300);
+        assertThat(pretrained.get("data_source").getAsString()).isEqualTo("lm:bundled");
+        // A model that learned nothing has a perplexity near the vocabulary's 300 on text it never saw.
+        assertThat(pretrained.get("test_perplexity").getAsDouble()).isLessThan(150);
+    }
+
+    @Test
+    void generateContinuesThePromptTheSameWayForTheSameSeed() {
+        String[] args = {"generate", "--model", model.toString(), "--prompt", "Four score and", "--tokens", "25", "--temperature", "0.8",
+            "--top-p", "0.9", "--seed", "3"};
+        var a = IkdCommandLineTest.ikd(args);
+        assertThat(a.code()).as(a.err()).isZero();
+        assertThat(a.out()).startsWith("Four score and").hasSizeGreaterThan("Four score and".length() + 10);
+        assertThat(IkdCommandLineTest.ikd(args).out()).isEqualTo(a.out());
+    }
+
+    @Test
+    void badValuesAndMissingFilesStopWithOneLine() throws Exception {
+        for (var bad : List.of(
+            new String[] {"generate", "--model", model.toString(), "--prompt", "x", "--top-p", "2"},
+            new String[] {"generate", "--model", model.toString(), "--prompt", ""},
+            new String[] {"generate", "--model", dir.resolve("none.safetensors").toString(), "--prompt", "x"},
+            new String[] {"pretrain", "--dataset", "lm:bundled", "--vocab", "100", "--out", dir.resolve("x.safetensors").toString()},
+            new String[] {"pretrain", "--dataset", "digits", "--vocab", "300", "--out", dir.resolve("x.safetensors").toString()},
+            new String[] {"pretrain", "--dataset", "lm:bundled", "--teacher", "mlp:32:16", "--out", dir.resolve("x.safetensors").toString()})) {
+            var r = IkdCommandLineTest.ikd(bad);
+            assertThat(r.code()).as(String.join(" ", bad)).isNotZero();
+            assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+            assertThat(r.err()).startsWith("ikd: ").doesNotContain("Exception");
+        }
+        Path copy = dir.resolve("copy.safetensors");
+        Files.copy(model, copy);
+        Files.copy(ModelCard.beside(model), ModelCard.beside(copy));
+        Path tokenizer = copy.resolveSibling("teacher.tokenizer.txt");
+        Files.writeString(tokenizer, "65 66\n");
+        var r = IkdCommandLineTest.ikd("generate", "--model", copy.toString(), "--prompt", "x");
+        assertThat(r.err().strip()).isEqualTo("ikd: " + tokenizer + " is not the tokenizer the card names (SHA-256 or vocabulary size "
+            + "differs)");
+        Files.writeString(tokenizer, "256 257\n");
+        r = IkdCommandLineTest.ikd("generate", "--model", copy.toString(), "--prompt", "x");
+        assertThat(r.err().strip()).isEqualTo("ikd: " + tokenizer + ": merge 0 joins [256, 257]: a merge joins two tokens made before "
+            + "it (below 256)");
+    }
+
+    /** numpy reproduces the model's next-token logits at every position of 5 prompts within 1e-4. */
+    @Test
+    void numpyAloneGivesTheSameNextTokenLogits() throws Exception {
+        Path python = Tools.requirePython("numpy", "python3-numpy");
+        List<String> prompts = List.of("Four score and seven years ago", "We the People of the United States", "When in the Course",
+            "a new nation, conceived in Liberty", "xyzzy! 42");
+        JsonArray tokens = new JsonArray();
+        List<double[][]> ours = new ArrayList<>();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LanguageModelFile.Loaded m = LanguageModelFile.read(model, manager);
+            for (String prompt : prompts) {
+                int[] ids = m.tokenizer().encode(prompt);
+                ids = java.util.Arrays.copyOf(ids, Math.min(ids.length, m.model().context()));
+                JsonArray row = new JsonArray();
+                long[] longs = new long[ids.length];
+                for (int i = 0; i < ids.length; i++) {
+                    row.add(ids[i]);
+                    longs[i] = ids[i];
+                }
+                tokens.add(row);
+                NDArray logits = m.model().logits(m.params(), manager.create(longs, new Shape(1, ids.length)));
+                double[][] perPosition = new double[ids.length][];
+                for (int i = 0; i < ids.length; i++) {
+                    perPosition[i] = logits.get("0, " + i).toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+                }
+                ours.add(perPosition);
+            }
+        }
+        Path tokensFile = dir.resolve("tokens.json");
+        Files.writeString(tokensFile, tokens.toString());
+        Path script = Tools.projectRoot().resolve("launcher/src/test/python/numpy_gpt.py");
+        var numpy = Tools.run(dir, 120, List.of(python.toString(), script.toString(), model.toString(), ModelCard.beside(model).toString(),
+            tokensFile.toString()));
+        assertThat(numpy.code()).as(numpy.toString()).isZero();
+        JsonArray theirs = JsonParser.parseString(numpy.output()).getAsJsonObject().getAsJsonArray("logits");
+        assertThat(theirs.size()).isEqualTo(5);
+        for (int s = 0; s < 5; s++) {
+            JsonArray positions = theirs.get(s).getAsJsonArray();
+            assertThat(positions.size()).isEqualTo(ours.get(s).length).isPositive();
+            for (int i = 0; i < positions.size(); i++) {
+                JsonArray q = positions.get(i).getAsJsonArray();
+                assertThat(q.size()).isEqualTo(300);
+                for (int c = 0; c < q.size(); c++) {
+                    assertThat(ours.get(s)[i][c]).as("prompt %d position %d token %d", s, i, c).isCloseTo(q.get(c).getAsDouble(), within(1e-4));
+                }
+            }
+        }
+    }
+}
