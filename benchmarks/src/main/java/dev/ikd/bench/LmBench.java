@@ -94,6 +94,9 @@ public final class LmBench implements Callable<Integer> {
     @Option(names = "--seeds", defaultValue = "3", description = "Seeds (model inits and batches; the split stays). Default: ${DEFAULT-VALUE}")
     int seeds;
 
+    @Option(names = "--tag", description = "Names a variant: results go to lm-TAG.json, lm-TAG.png and a section of their own.")
+    String tag;
+
     @Mixin
     BenchOutput output;
 
@@ -187,8 +190,40 @@ public final class LmBench implements Callable<Integer> {
         out.add("teacher_test_perplexity", tp);
         out.add("runs", runs);
         out.add("summary", summarise(results));
-        output.record("lm", out, markdown(out));
+        String name = tag == null ? "lm" : "lm-" + tag;
+        plot(out.getAsJsonArray("summary"), output.results.resolve(name + ".png"), corpus + ", BPE " + bpe.vocabSize());
+        output.record(name, out, markdown(out) + "\n![student perplexity against bytes per token](bench/results/" + name + ".png)\n");
         return 0;
+    }
+
+    /**
+     * Student test perplexity against soft-target bytes per token, log-log: one line through the
+     * top-K sizes, one through the sample sizes, a point for every other method that sends targets
+     * (the student alone sends none and has no place on a log axis; the table has it).
+     */
+    public static void plot(JsonArray summary, Path png, String title) {
+        Map<String, List<double[]>> families = new LinkedHashMap<>();
+        for (var e : summary) {
+            JsonObject s = e.getAsJsonObject();
+            String method = s.get("method").getAsString();
+            double bytes = s.get("soft_target_bytes_per_token").getAsDouble();
+            if (bytes <= 0) {
+                continue;
+            }
+            String family = method.startsWith("kd:topk:") ? "KD, top-K" : method.startsWith("kd:sample:") ? "KD, sample" : method;
+            families.computeIfAbsent(family, k -> new ArrayList<>()).add(new double[] {bytes, s.get("test_perplexity").getAsDouble()});
+        }
+        java.awt.Color[] colors = {new java.awt.Color(0x1f77b4), new java.awt.Color(0xd62728), java.awt.Color.BLACK,
+            new java.awt.Color(0x2ca02c), new java.awt.Color(0x9467bd), new java.awt.Color(0xff7f0e), new java.awt.Color(0x8c564b)};
+        List<LinePlot.Series> series = new ArrayList<>();
+        for (var f : families.entrySet()) {
+            List<double[]> points = new ArrayList<>(f.getValue());
+            points.sort(java.util.Comparator.comparingDouble(p -> p[0]));
+            series.add(new LinePlot.Series(f.getKey(), points.stream().mapToDouble(p -> p[0]).toArray(),
+                points.stream().mapToDouble(p -> p[1]).toArray(), colors[series.size() % colors.length], series.size() >= colors.length));
+        }
+        LinePlot.write(png, "student perplexity vs bytes per token, " + title, "soft-target bytes per token",
+            "test perplexity (mean of the seeds)", series);
     }
 
     /** Per method: mean test perplexity ± 95% CI, its ratio to dense KD's (mean over seeds), bytes per token, ms per step. */

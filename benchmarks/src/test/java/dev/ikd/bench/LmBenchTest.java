@@ -46,7 +46,9 @@ class LmBenchTest {
         }
         JsonObject topk = json.getAsJsonArray("summary").get(4).getAsJsonObject();
         assertThat(topk.get("soft_target_bytes_per_token").getAsDouble()).as("8 ids and probabilities and a tail").isEqualTo(68.0);
-        assertThat(Files.readString(dir.resolve("B.md"))).contains("| ikd:topk:8 |", "| teacher after |");
+        assertThat(Files.readString(dir.resolve("B.md"))).contains("| ikd:topk:8 |", "| teacher after |",
+            "![student perplexity against bytes per token](bench/results/lm.png)");
+        assertThat(javax.imageio.ImageIO.read(dir.resolve("results").resolve("lm.png").toFile()).getWidth()).isPositive();
     }
 
     @Test
