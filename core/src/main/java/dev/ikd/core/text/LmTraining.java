@@ -80,17 +80,20 @@ public final class LmTraining {
                 Map<String, NDArray> next = new LinkedHashMap<>();
                 for (String name : p.names()) {
                     NDArray gi = g.get(name);
-                    NDArray mi = m.get(name).mul(0.9).add(gi.mul(0.1));
-                    NDArray vi = v.get(name).mul(0.999).add(gi.square().mul(0.001));
+                    // Every new array is made in this step's scope (an op's result belongs to its first operand's
+                    // manager), the three that live on moved to the run's, and the step before's closed.
+                    NDArray mi = gi.mul(0.1).add(Tensors.scaled(m.get(name), 0.9, scope));
+                    NDArray vi = gi.square().mul(0.001).add(Tensors.scaled(v.get(name), 0.999, scope));
                     NDArray update = mi.div(c1).div(vi.div(c2).sqrt().add(1e-8)).mul(lr);
-                    NDArray moved = p.get(name).sub(update);
+                    NDArray moved = update.neg().add(p.get(name));
                     for (NDArray a : new NDArray[] {mi, vi, moved}) {
                         a.attach(manager);
                     }
-                    m.put(name, mi);
-                    v.put(name, vi);
+                    m.put(name, mi).close();
+                    v.put(name, vi).close();
                     next.put(name, moved);
                 }
+                p.close(); // a copy: the start stays the caller's
                 p = new Params(next);
             }
         }

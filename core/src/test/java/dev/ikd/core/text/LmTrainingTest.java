@@ -35,4 +35,24 @@ class LmTrainingTest {
             assertThat(after).as("perplexity after 200 steps, from " + before).isLessThan(before / 4);
         }
     }
+
+    /** Adam leaves the parameters, its two moments and nothing else behind, however many steps it takes. */
+    @Test
+    void adamKeepsTheArraysOfOneStepNotOnePerStep() {
+        java.util.List<String> docs = LmCorpus.documents("lm:bundled", java.nio.file.Path.of("data"));
+        BytePairEncoding bpe = BytePairEncoding.train(docs, 280);
+        int[][] seqs = LmCorpus.sequences(bpe, docs, 8);
+        dev.ikd.core.model.CausalTransformer model = dev.ikd.core.model.CausalTransformer.parse("gpt:1:8:2:8", bpe.vocabSize());
+        int[] counts = new int[2];
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            dev.ikd.core.model.Params start = model.init(1, ai.djl.ndarray.types.DataType.FLOAT32, m);
+            for (int i = 0; i < 2; i++) {
+                try (ai.djl.ndarray.NDManager run = m.newSubManager()) {
+                    LmTraining.adam(model, start, seqs, i == 0 ? 2 : 6, 4, 1e-3, 1, run);
+                    counts[i] = ((ai.djl.ndarray.BaseNDManager) run).getManagedArrays().size();
+                }
+            }
+        }
+        org.assertj.core.api.Assertions.assertThat(counts[1]).as("after 6 steps as after 2").isEqualTo(counts[0]);
+    }
 }
