@@ -206,6 +206,7 @@ public final class Envelopes {
             case DEAD_LETTER -> Kind.DEAD_LETTER;
             case STUDENT_REPORT -> Kind.STUDENT_REPORT;
             case JOURNAL_ENTRY -> Kind.JOURNAL_ENTRY;
+            case PART -> Kind.PART;
             case PAYLOAD_NOT_SET -> Kind.KIND_UNSPECIFIED;
         };
     }

@@ -36,6 +36,11 @@ public final class Topics {
     private Topics() {
     }
 
+    /** The topic an envelope travels on: its kind's, or for a part of a larger envelope, that envelope's kind's. */
+    public static String topicOf(Envelope e) {
+        return topicOf(e.getKind() == Kind.PART ? e.getPart().getWholeKind() : e.getKind());
+    }
+
     /** The topic each kind of message travels on. */
     public static String topicOf(Kind kind) {
         return switch (kind) {
@@ -48,7 +53,7 @@ public final class Topics {
             case TEACHER_BLOCK -> TEACHER_BLOCKS;
             case DEAD_LETTER -> DEAD_LETTER;
             case JOURNAL_ENTRY -> COORDINATOR_JOURNAL;
-            case KIND_UNSPECIFIED, UNRECOGNIZED -> throw new IllegalArgumentException("no topic for kind " + kind);
+            case PART, KIND_UNSPECIFIED, UNRECOGNIZED -> throw new IllegalArgumentException("no topic for kind " + kind);
         };
     }
 
@@ -61,7 +66,7 @@ public final class Topics {
     public static String misplaced(String topic, String key, Envelope e) {
         String home;
         try {
-            home = topicOf(e.getKind());
+            home = topicOf(e);
         } catch (IllegalArgumentException unknown) {
             return "misplaced: a " + e.getKind() + " record belongs on no topic";
         }

@@ -62,6 +62,9 @@ public final class SampleEnvelopes {
                 .setParamSha256("cd".repeat(32))).build(),
             h(runId, s, 3, Kind.TEACHER_UPDATED).setTeacherUpdated(TeacherUpdated.newBuilder().setTeacherLoss(0.01)
                 .setTeacherVersion(4)).build(),
+            h(runId, s, 3, Kind.PART).setPart(dev.ikd.proto.v1.Part.newBuilder().setIndex(0).setCount(2).setWholeKind(Kind.SOFT_TARGETS)
+                .setWholeKey(Envelopes.idempotencyKey(runId, s, 3, Kind.SOFT_TARGETS)).setWholeSha256(ByteString.copyFrom(new byte[32]))
+                .setData(ByteString.copyFromUtf8("the first half of a larger envelope"))).build(),
             h(runId, s, 200, Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder().setSteps(200)
                 .setTestAccuracy(0.93).setParamSha256("ef".repeat(32))).build(),
             h(runId, "", 0, Kind.TEACHER_BLOCK).setTeacherBlock(TeacherBlock.newBuilder().setTeacherId("teacher-0")

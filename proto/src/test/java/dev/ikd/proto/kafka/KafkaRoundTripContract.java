@@ -1,6 +1,7 @@
 package dev.ikd.proto.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.function.Predicate;
 
 import dev.ikd.proto.envelope.Decoded;
 import dev.ikd.proto.envelope.DeadLetters;
+import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.SampleEnvelopes;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.topics.Topics;
@@ -55,7 +57,7 @@ abstract class KafkaRoundTripContract {
             .toList();
         try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(KafkaAccess.plain(bootstrapServers()), "rt"))) {
             for (Envelope e : sent) {
-                producer.send(new ProducerRecord<>(Topics.topicOf(e.getKind()), Topics.keyOf(e), e)).get();
+                producer.send(new ProducerRecord<>(Topics.topicOf(e), Topics.keyOf(e), e)).get();
             }
         }
         List<Envelope> received = new ArrayList<>();
@@ -124,6 +126,50 @@ abstract class KafkaRoundTripContract {
         var more = consumeFor(List.of(Topics.EXAM_RESULTS), Duration.ofSeconds(2), r -> r.value() instanceof Decoded.Valid v
             && v.envelope().getRunId().equals(runId));
         assertThat(more).hasSize(1);
+    }
+
+    /**
+     * A step of soft targets over a 32K vocabulary, dense (2 sequences of 32 tokens: 8 MiB), on a topic
+     * with Kafka's default record limit (max.message.bytes 1048588): one record is refused, its parts
+     * each fit, and joined they are the envelope sent.
+     */
+    @Test
+    void softTargetsOverA32KVocabularyTravelInPartsUnderKafkasDefaultRecordLimit() throws Exception {
+        int limit = 1_048_588;
+        String topic = "lm-parts-" + UUID.randomUUID();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1)
+                .configs(Map.of("max.message.bytes", Integer.toString(limit))))).all().get();
+        }
+        int positions = 2 * 32;
+        int vocab = 32_768;
+        java.nio.ByteBuffer probs = java.nio.ByteBuffer.allocate(positions * vocab * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.util.Random random = new java.util.Random(9);
+        for (int i = 0; i < positions * vocab; i++) {
+            probs.putFloat(random.nextFloat() / vocab);
+        }
+        String runId = "lm-" + UUID.randomUUID();
+        Envelope whole = Envelopes.header(runId, "student-0", 5, Kind.SOFT_TARGETS, "teacher", SampleEnvelopes.CLOCK)
+            .setSoftTargets(dev.ikd.proto.v1.SoftTargets.newBuilder().setTeacherVersion(5).setTemperature(2)
+                .setTokens(dev.ikd.proto.v1.TokenTargets.newBuilder().setEncoding("dense").setPositions(positions).setVocab(vocab)
+                    .setProbs(com.google.protobuf.ByteString.copyFrom(probs.array())))).build();
+        List<Envelope> parts = dev.ikd.proto.envelope.Parts.split(whole, limit);
+        assertThat(parts).hasSize(9);
+        try (var producer = new KafkaProducer<String, Envelope>(KafkaClients.producerConfig(KafkaAccess.plain(bootstrapServers()), "lm"))) {
+            assertThatThrownBy(() -> producer.send(new ProducerRecord<>(topic, "student-0", whole)).get())
+                .hasCauseInstanceOf(org.apache.kafka.common.errors.RecordTooLargeException.class);
+            for (Envelope p : parts) {
+                producer.send(new ProducerRecord<>(topic, Topics.keyOf(p), p)).get();
+            }
+        }
+        var back = consume(List.of(topic), parts.size(), r -> r.value() instanceof Decoded.Valid);
+        var assembler = new dev.ikd.proto.envelope.Parts.Assembler(64L << 20);
+        java.util.Optional<Envelope> joined = java.util.Optional.empty();
+        for (var r : back) {
+            assertThat(r.serializedValueSize()).isLessThanOrEqualTo(limit - dev.ikd.proto.envelope.Parts.OVERHEAD + 400);
+            joined = assembler.accept(((Decoded.Valid) r.value()).envelope());
+        }
+        assertThat(joined).contains(whole);
     }
 
     /** Reads the topics from the start until {@code count} matching records arrived (or fails after 30 s). */
