@@ -115,7 +115,7 @@ public final class LmKd {
     }
 
     /** The float32 value nearest to {@code f} (a probability, 0 ≤ f ≤ 1) that IEEE half precision holds, ties to even. */
-    static float roundToHalf(float f) {
+    public static float roundToHalf(float f) {
         if (f == 0 || !Float.isFinite(f)) {
             return f;
         }
