@@ -8,25 +8,11 @@ lists), and prints {"logits": [[[...] per position] per sequence]} as JSON. It u
     numpy_gpt.py MODEL.safetensors CARD.json TOKENS.json
 """
 import json
-import struct
 import sys
 
 import numpy as np
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    body = data[8 + n:]
-    tensors = {}
-    for name, entry in header.items():
-        assert entry["dtype"] == "F32", entry
-        start, end = entry["data_offsets"]
-        tensors[name] = np.frombuffer(body[start:end], dtype="<f4").reshape(entry["shape"]).astype(np.float64)
-    return tensors
+from read_safetensors import read_safetensors
 
 
 def layer_norm(x, g, b):

@@ -14,25 +14,11 @@ flattened sample of the card's input_shape per line, no header.
 """
 import csv
 import json
-import struct
 import sys
 
 import numpy as np
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    body = data[8 + n:]
-    tensors = {}
-    for name, entry in header.items():
-        assert entry["dtype"] == "F32", entry
-        start, end = entry["data_offsets"]
-        tensors[name] = np.frombuffer(body[start:end], dtype="<f4").reshape(entry["shape"]).astype(np.float64)
-    return tensors
+from read_safetensors import read_safetensors
 
 
 def conv3x3(x, w, b):
