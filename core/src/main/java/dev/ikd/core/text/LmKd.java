@@ -22,7 +22,8 @@ import dev.ikd.core.model.Tensors;
  * distillation term over the encoded targets. Encodings ({@code --soft-targets}):
  * {@code dense} (float32, 4 bytes a token of the vocabulary), {@code fp16} (2), {@code topk:K} (K ids
  * and probabilities and the tail: 8K + 4 bytes), {@code sample:N} (N seeded draws as distinct (id,
- * count) pairs: 6 bytes each, target count/N).
+ * count) pairs, 6 bytes each, and an offset of 4 bytes a position, as TokenTargets carries them;
+ * target count/N).
  */
 public final class LmKd {
 
@@ -107,7 +108,7 @@ public final class LmKd {
                     }
                 }
                 return new Targets(null, m.create(ids, new Shape(rows, width)), Tensors.of(m, probs, new Shape(rows, width), type),
-                    m.zeros(new Shape(rows), type), 6L * pairs);
+                    m.zeros(new Shape(rows), type), 6L * pairs + 4L * rows);
             }
             default:
                 throw new IllegalStateException(e.kind());

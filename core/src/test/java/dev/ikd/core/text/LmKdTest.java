@@ -53,7 +53,7 @@ class LmKdTest {
                 assertThat(LmTraining.perplexity(student, r.params(), seqs, 16, m)).as(e[0] + ": it learned").isLessThan(before / 2);
             }
             LmKd.Trained sampled = LmKd.train(student, fresh, teacher, t, LmKd.Encoding.parse("sample:8"), seqs, 5, 8, c, 5, m);
-            assertThat(sampled.bytesPerToken()).as("at most 8 distinct tokens of 6 bytes").isBetween(6.0, 48.0);
+            assertThat(sampled.bytesPerToken()).as("at most 8 distinct tokens of 6 bytes, and an offset of 4").isBetween(10.0, 52.0);
             LmKd.Trained again = LmKd.train(student, fresh, teacher, t, LmKd.Encoding.parse("sample:8"), seqs, 5, 8, c, 5, m);
             assertThat(again.params().sha256()).as("the same seed draws the same").isEqualTo(sampled.params().sha256());
         }
