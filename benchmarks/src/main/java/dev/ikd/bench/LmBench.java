@@ -210,7 +210,8 @@ public final class LmBench implements Callable<Integer> {
             if (bytes <= 0) {
                 continue;
             }
-            String family = method.startsWith("kd:topk:") ? "KD, top-K" : method.startsWith("kd:sample:") ? "KD, sample" : method;
+            String family = method.startsWith("kd:topk:") ? "KD, top-K" : method.startsWith("kd:sample:") ? "KD, sample"
+                : method.contains("@") ? method.substring(0, method.indexOf('@')) + ", leashed" : method;
             families.computeIfAbsent(family, k -> new ArrayList<>()).add(new double[] {bytes, s.get("test_perplexity").getAsDouble()});
         }
         java.awt.Color[] colors = {new java.awt.Color(0x1f77b4), new java.awt.Color(0xd62728), java.awt.Color.BLACK,
