@@ -78,6 +78,8 @@ public final class RunProjection {
 
     private final String runId;
     private final Map<String, StudentState> students = new TreeMap<>();
+    /** Parts waiting for the rest of their envelope; a dashboard holds at most this many bytes of them per run. */
+    private final dev.ikd.proto.envelope.Parts.Assembler parts = new dev.ikd.proto.envelope.Parts.Assembler(1L << 30);
     /** With several teachers, by teacher id. */
     private final Map<String, TeacherStats> teachers = new TreeMap<>();
     private final TreeMap<Long, Bucket> buckets = new TreeMap<>();
@@ -137,8 +139,23 @@ public final class RunProjection {
         }
     }
 
-    /** Takes one record of this run ({@code timestampMs}: when the broker appended it). */
+    /**
+     * Takes one record of this run ({@code timestampMs}: when the broker appended it). A part of an
+     * envelope too large for one record waits for the rest; the whole is taken when its last part is.
+     */
     void apply(String topic, long timestampMs, Envelope e) {
+        if (e.getKind() == dev.ikd.proto.v1.Kind.PART) {
+            try {
+                parts.replacedBy(e);
+                java.util.Optional<Envelope> whole = parts.accept(e);
+                if (whole.isPresent()) {
+                    apply(topic, timestampMs, whole.get());
+                }
+            } catch (dev.ikd.proto.codec.MalformedMessageException bad) {
+                unverified(topic, timestampMs, e, bad.getMessage());
+            }
+            return;
+        }
         version++;
         firstMs = firstMs < 0 ? timestampMs : Math.min(firstMs, timestampMs);
         lastMs = Math.max(lastMs, timestampMs);

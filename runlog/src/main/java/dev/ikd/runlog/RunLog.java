@@ -12,7 +12,9 @@ import java.util.TreeSet;
 import java.util.function.Predicate;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.ikd.proto.codec.MalformedMessageException;
 import dev.ikd.proto.envelope.Decoded;
+import dev.ikd.proto.envelope.Parts;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
 import dev.ikd.proto.sign.RunManifest;
@@ -65,6 +67,8 @@ public final class RunLog {
         List<Entry> entries = new ArrayList<>();
         List<Forged> forged = new ArrayList<>();
         long[] checked = {0};
+        // Envelopes too large for one record were sent in parts: each is joined, and stands at its last part's place.
+        Map<String, Parts.Assembler> parts = new HashMap<>();
         KafkaClients.readFromStart(kafka, Topics.ALL, "ikd-replay", Duration.ofSeconds(60), r -> {
             if (r.value() instanceof Decoded.Valid v && belongs(v.envelope(), runId)) {
                 Envelope e = v.envelope();
@@ -72,6 +76,21 @@ public final class RunLog {
                 if (problem == null && manifest != null) {
                     checked[0]++;
                     problem = Signatures.problem(manifest, e, v.signed());
+                }
+                if (problem == null && e.getKind() == Kind.PART) {
+                    try {
+                        Parts.Assembler joining = parts.computeIfAbsent(r.topic() + "/" + r.partition(),
+                            k -> new Parts.Assembler(Long.MAX_VALUE));
+                        joining.replacedBy(e);
+                        Optional<Envelope> whole = joining.accept(e);
+                        if (whole.isEmpty()) {
+                            return;
+                        }
+                        e = whole.get();
+                        problem = Topics.misplaced(r.topic(), r.key(), e);
+                    } catch (MalformedMessageException bad) {
+                        problem = bad.getMessage();
+                    }
                 }
                 if (problem != null) {
                     forged.add(new Forged(r.topic(), r.partition(), r.offset(), problem));

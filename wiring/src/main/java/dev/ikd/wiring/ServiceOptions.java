@@ -57,6 +57,12 @@ public final class ServiceOptions {
         description = "How long the broker holds a consumer's fetch that finds no new record. Default: ${DEFAULT-VALUE}")
     int fetchMaxWaitMs;
 
+    @Option(names = "--max-record-bytes", defaultValue = "" + KafkaTuning.DEFAULT_MAX_RECORD_BYTES, paramLabel = "BYTES",
+        description = "The largest record this service sends: a larger message (a language model's soft targets over a large "
+            + "vocabulary) goes out in parts that each fit, joined by the reader. The topics' max.message.bytes; ikd's own topics "
+            + "take 16 MiB. Default: ${DEFAULT-VALUE} (Kafka's default)")
+    int maxRecordBytes;
+
     @Option(names = "--hop-log", paramLabel = "FILE", description = "Write every record this process handles as a CSV line with "
         + "the moments of its hop: sent, appended by the broker, polled, handler start and end (microseconds since the epoch).")
     Path hopLog;
@@ -80,7 +86,7 @@ public final class ServiceOptions {
             throw new IllegalArgumentException("--metrics-port must be -1 (none) or between 0 and 65535, got " + metricsPort);
         }
         try {
-            new KafkaTuning(lingerMs, acks, fetchMaxWaitMs);
+            tuning();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("Kafka settings: " + e.getMessage());
         }
@@ -96,6 +102,14 @@ public final class ServiceOptions {
         }
     }
 
+    private KafkaTuning tuning() {
+        if (maxRecordBytes <= 2 * dev.ikd.proto.envelope.Parts.OVERHEAD) {
+            throw new IllegalArgumentException("--max-record-bytes must be over " + 2 * dev.ikd.proto.envelope.Parts.OVERHEAD
+                + " (room for a part of a larger message), got " + maxRecordBytes);
+        }
+        return new KafkaTuning(lingerMs, acks, fetchMaxWaitMs).withMaxRecordBytes(maxRecordBytes);
+    }
+
     /** The cluster and this process's login, read from --kafka-config once. */
     public KafkaAccess kafka() {
         if (access == null) {
@@ -109,7 +123,7 @@ public final class ServiceOptions {
     /** How this process's services reach the run: the cluster, the state directory, and any fault points armed for tests. */
     public Services.Wiring wiring() {
         KafkaAccess login = kafka();
-        return new Services.Wiring(principal -> login, runId, new KafkaTuning(lingerMs, acks, fetchMaxWaitMs), queueBound,
+        return new Services.Wiring(principal -> login, runId, tuning(), queueBound,
             FaultPoints.fromEnvironment(), stateDir, Services.Wiring.DEFAULT_PREFETCH, keys);
     }
 

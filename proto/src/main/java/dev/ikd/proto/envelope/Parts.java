@@ -28,6 +28,8 @@ public final class Parts {
 
     /** What a part's envelope and its Kafka record add around its data, at most: ids, keys, hash, headers, the batch. */
     public static final int OVERHEAD = 2048;
+    /** What a Kafka record adds around an envelope, at most: the batch's and the record's headers, the key, a signature. */
+    public static final int RECORD_OVERHEAD = 512;
 
     private Parts() {
     }
@@ -38,10 +40,10 @@ public final class Parts {
             throw new IllegalArgumentException("a record limit of " + maxRecordBytes + " bytes leaves no room for a part (at least "
                 + (2 * OVERHEAD + 1) + ")");
         }
-        byte[] bytes = whole.toByteArray();
-        if (bytes.length + OVERHEAD <= maxRecordBytes) {
+        if (fits(whole, maxRecordBytes)) {
             return List.of(whole);
         }
+        byte[] bytes = whole.toByteArray();
         int size = maxRecordBytes - OVERHEAD;
         int count = (bytes.length + size - 1) / size;
         ByteString sha = ByteString.copyFrom(sha256(bytes));
@@ -55,6 +57,14 @@ public final class Parts {
                     whole.getTeacherId())).build());
         }
         return parts;
+    }
+
+    /**
+     * Whether {@code e} travels as one record under {@code maxRecordBytes}. A dead letter of a part
+     * does: a part's data leaves {@link #OVERHEAD} bytes of room, more than a dead letter adds.
+     */
+    public static boolean fits(Envelope e, int maxRecordBytes) {
+        return e.getSerializedSize() + RECORD_OVERHEAD <= maxRecordBytes;
     }
 
     /**
@@ -98,7 +108,9 @@ public final class Parts {
                 return Optional.empty();
             }
             if (pendingBytes + p.getData().size() > maxPendingBytes) {
-                throw new MalformedMessageException(where + ": more than " + maxPendingBytes + " bytes of parts would wait at once");
+                drop(key);
+                throw new MalformedMessageException(where + ": more than " + maxPendingBytes + " bytes of parts would wait at once; "
+                    + "the parts of " + key + " are given up");
             }
             parts[p.getIndex()] = p.getData();
             pending.put(key, parts);
@@ -117,12 +129,47 @@ public final class Parts {
             }
             try {
                 Envelope whole = Envelope.parseFrom(bytes);
-                if (!whole.getIdempotencyKey().equals(key) || whole.getKind() != p.getWholeKind()) {
-                    throw new MalformedMessageException(key + ": its parts join into " + whole.getKind() + " " + whole.getIdempotencyKey());
+                if (!whole.getIdempotencyKey().equals(key) || whole.getKind() != p.getWholeKind() || whole.getKind() == Kind.PART
+                    || !whole.getRunId().equals(e.getRunId()) || !whole.getStudentId().equals(e.getStudentId())
+                    || whole.getStep() != e.getStep() || !whole.getTeacherId().equals(e.getTeacherId())) {
+                    throw new MalformedMessageException(key + ": its parts join into " + whole.getKind() + " " + whole.getIdempotencyKey()
+                        + ", not the envelope their header names");
+                }
+                try {
+                    Envelopes.validate(whole);
+                } catch (MalformedMessageException bad) {
+                    throw new MalformedMessageException(key + ": its parts join into an envelope that is not valid: " + bad.getMessage());
                 }
                 return Optional.of(whole);
             } catch (InvalidProtocolBufferException ex) {
                 throw new MalformedMessageException(key + ": its parts do not join into an envelope: " + ex.getMessage());
+            }
+        }
+
+        /** The SHA-256 of the whole {@code key} whose parts wait, or null when none do. */
+        public ByteString waitingFor(String key) {
+            return hashes.get(key);
+        }
+
+        /**
+         * Whether {@code part} belongs to a newer send of an envelope whose parts of an older send wait
+         * (a sender that stopped half-way sends it again, stamped anew): those are then given up.
+         */
+        public boolean replacedBy(Envelope part) {
+            ByteString waiting = hashes.get(part.getPart().getWholeKey());
+            if (waiting == null || waiting.equals(part.getPart().getWholeSha256())) {
+                return false;
+            }
+            drop(part.getPart().getWholeKey());
+            return true;
+        }
+
+        /** Gives up the parts of {@code key} that wait. */
+        public void drop(String key) {
+            ByteString[] parts = pending.remove(key);
+            hashes.remove(key);
+            if (parts != null) {
+                pendingBytes -= Arrays.stream(parts).filter(x -> x != null).mapToLong(ByteString::size).sum();
             }
         }
 

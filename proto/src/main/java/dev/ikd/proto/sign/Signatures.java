@@ -6,6 +6,7 @@ import java.security.PublicKey;
 import java.security.Signature;
 
 import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
@@ -43,9 +44,12 @@ public final class Signatures {
         headers.add(SIGNATURE_HEADER, key.sign(value));
     }
 
-    /** The one identity that may send {@code e}; null for a dead letter, which any known sender may write. */
+    /**
+     * The one identity that may send {@code e}; null for a dead letter, which any known sender may
+     * write. A part of a larger envelope has that envelope's sender.
+     */
     public static String senderOf(Envelope e) {
-        return switch (e.getKind()) {
+        return switch (e.getKind() == Kind.PART ? e.getPart().getWholeKind() : e.getKind()) {
             case ADMITTED, REFUSED, COURSE_START, TEACHER_DEADLINE, FINISH, ABORT, JOURNAL_ENTRY -> RunManifest.COORDINATOR;
             case SOFT_TARGETS, TEACHER_UPDATED -> e.getTeacherId().isEmpty() ? RunManifest.TEACHER : e.getTeacherId();
             case TEACHER_BLOCK -> RunManifest.TEACHER;

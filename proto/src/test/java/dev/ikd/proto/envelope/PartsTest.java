@@ -82,8 +82,51 @@ class PartsTest {
             .hasMessage("part 0 of " + parts.size() + " of run-1/student-2/7/soft_targets: sent again with other bytes");
         assertThatThrownBy(() -> b.accept(last.toBuilder().setPart(last.getPart().toBuilder().setCount(9)).build()))
             .hasMessageEndingWith("its count or hash differs from the parts already in (" + parts.size() + " parts)");
-        assertThatThrownBy(() -> new Parts.Assembler(50_000).accept(parts.get(0))).as("memory bound")
-            .hasMessageEndingWith("more than 50000 bytes of parts would wait at once");
+        Parts.Assembler small = new Parts.Assembler(150_000);
+        small.accept(parts.get(0));
+        assertThatThrownBy(() -> small.accept(parts.get(1))).as("memory bound")
+            .hasMessageEndingWith("more than 150000 bytes of parts would wait at once; the parts of run-1/student-2/7/soft_targets "
+                + "are given up");
+        assertThat(small.waitingFor("run-1/student-2/7/soft_targets")).as("given up").isNull();
+        assertThat(small.accept(parts.get(0))).as("the bytes given up no longer count").isEmpty();
         assertThatThrownBy(() -> Parts.split(large(300_000), 4000)).hasMessageContaining("leaves no room for a part");
+    }
+
+    @Test
+    void aNewerSendOfTheSameEnvelopeCanReplaceTheUnfinishedOne() {
+        Envelope first = large(300_000);
+        List<Envelope> old = Parts.split(first, 100_000);
+        List<Envelope> again = Parts.split(first.toBuilder().setEventTimeUs(first.getEventTimeUs() + 1).build(), 100_000);
+        Parts.Assembler a = new Parts.Assembler(50_000_000);
+        a.accept(old.get(0));
+        String key = old.get(0).getPart().getWholeKey();
+        assertThat(a.waitingFor(key)).isEqualTo(old.get(0).getPart().getWholeSha256());
+        assertThat(a.replacedBy(old.get(1))).as("the same send").isFalse();
+        assertThat(a.replacedBy(again.get(0))).isTrue();
+        assertThat(a.waitingFor(key)).isNull();
+        Optional<Envelope> whole = Optional.empty();
+        for (Envelope p : again) {
+            whole = a.accept(p);
+        }
+        assertThat(whole).hasValueSatisfying(w -> assertThat(w.getEventTimeUs()).isEqualTo(first.getEventTimeUs() + 1));
+        assertThat(a.waiting()).isZero();
+    }
+
+    @Test
+    void partsThatJoinIntoAnotherEnvelopeThanTheirHeaderNamesAreRefused() {
+        Envelope whole = large(300_000);
+        List<Envelope> parts = Parts.split(whole, 100_000);
+        Parts.Assembler a = new Parts.Assembler(50_000_000);
+        for (int i = 0; i < parts.size() - 1; i++) {
+            a.accept(parts.get(i).toBuilder().setStep(8).build());
+        }
+        assertThatThrownBy(() -> a.accept(parts.get(parts.size() - 1).toBuilder().setStep(8).build()))
+            .hasMessage("run-1/student-2/7/soft_targets: its parts join into SOFT_TARGETS run-1/student-2/7/soft_targets, not the "
+                + "envelope their header names");
+        List<Envelope> invalid = Parts.split(whole.toBuilder().setSchemaVersion(9).build(), 100_000);
+        Parts.Assembler b = new Parts.Assembler(50_000_000);
+        assertThatThrownBy(() -> invalid.forEach(b::accept))
+            .hasMessage("run-1/student-2/7/soft_targets: its parts join into an envelope that is not valid: unknown schema version 9 "
+                + "(this build reads 1)");
     }
 }

@@ -140,6 +140,17 @@ class SignaturesTest {
             assertThat(Signatures.problem(manifest, d.envelope(), d.signed())).contains("must be signed by coordinator");
         }
 
+        /** A part carries a piece of its whole, so it needs the whole's sender: here control, cut small, from a student. */
+        @Test
+        void aStudentSendingAPartOfControl() {
+            keys();
+            Envelope large = abort("student-0").toBuilder().setAbort(Abort.newBuilder().setReason("x".repeat(20_000))).build();
+            Envelope part = dev.ikd.proto.envelope.Parts.split(large, 8_000).get(0);
+            Decoded.Valid d = written(part, student0);
+            assertThat(Signatures.problem(manifest, d.envelope(), d.signed()))
+                .isEqualTo("wrong sender: a PART of student-0 must be signed by coordinator, this one says 'student-0'");
+        }
+
         @Test
         void aValidMessageOfAnotherRunWithItsRunIdChanged() {
             keys();

@@ -7,6 +7,7 @@ import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.sign.Signatures;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
+import dev.ikd.proto.v1.Kind;
 import dev.ikd.runtime.Hop;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.record.TimestampType;
@@ -14,8 +15,8 @@ import org.apache.kafka.common.record.TimestampType;
 /**
  * Step 1 of every record (docs/architecture.md §6): decoded and validated once, at the edge, before
  * anything else hears of it. The verdict says what becomes of it: dead-lettered (malformed,
- * misplaced, forged), passed over (another run's, or one this service does not read), or taken to
- * its key's machine.
+ * misplaced, forged), passed over (another run's, or one this service does not read), taken to
+ * its key's machine, or, a part of a larger envelope, joined with the others first.
  */
 final class Edge {
 
@@ -31,6 +32,10 @@ final class Edge {
 
         /** For the machine of {@code key}. */
         record Take(String key, Envelope envelope, Hop arrived) implements Verdict {
+        }
+
+        /** A part of a larger envelope, genuine and where it belongs: to be joined with the others ({@link Joiner}). */
+        record Part(Envelope part, Hop arrived) implements Verdict {
         }
     }
 
@@ -69,12 +74,26 @@ final class Edge {
                 return new Verdict.Refused(Envelopes.encode(e), forged, c.service.answerToForgery(e, forged));
             }
         }
+        Hop arrived = Hop.arrived(sentUs, appendedUs, receivedUs);
+        return e.getKind() == Kind.PART ? new Verdict.Part(e, arrived) : taken(record, e, arrived);
+    }
+
+    /**
+     * The whole envelope {@code record}, its last part, completed: where it belongs, then for its
+     * machine as if it had come in one record.
+     */
+    Verdict joined(ConsumerRecord<String, Decoded> record, Envelope whole, Hop arrived) {
+        String misplaced = Topics.misplaced(record.topic(), record.key(), whole);
+        return misplaced != null ? new Verdict.Refused(Envelopes.encode(whole), misplaced, List.of()) : taken(record, whole, arrived);
+    }
+
+    private Verdict taken(ConsumerRecord<String, Decoded> record, Envelope e, Hop arrived) {
         c.listener.received(e);
         String skip = c.service.skip(e);
         if (skip != null) {
             c.metrics.skipped(record.topic(), skip);
             return new Verdict.PassOver(skip);
         }
-        return new Verdict.Take(c.service.keyOf(e), e, Hop.arrived(sentUs, appendedUs, receivedUs));
+        return new Verdict.Take(c.service.keyOf(e), e, arrived);
     }
 }

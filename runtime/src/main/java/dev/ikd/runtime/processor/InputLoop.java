@@ -6,9 +6,12 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import dev.ikd.proto.envelope.Decoded;
+import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.v1.Envelope;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -34,6 +37,7 @@ final class InputLoop<M extends Machine> {
     private final Outbox outbox;
     private final Lanes<M> lanes;
     private final Intake intake;
+    private final Joiner joiner = new Joiner();
     /** Done records, from any thread, for the input thread to account for. */
     private final ConcurrentLinkedQueue<Lanes.Done> done = new ConcurrentLinkedQueue<>();
     private final List<Lanes.Done> commitFaults = new ArrayList<>();
@@ -53,6 +57,12 @@ final class InputLoop<M extends Machine> {
 
     Intake intake() {
         return intake;
+    }
+
+    /** Partitions given up: nothing of theirs is tracked any more, parts waiting included. */
+    void forget(Collection<TopicPartition> partitions) {
+        intake.forget(partitions);
+        joiner.forget(partitions);
     }
 
     CompletableFuture<Void> closed() {
@@ -128,15 +138,45 @@ final class InputLoop<M extends Machine> {
     }
 
     private void route(ConsumerRecord<String, Decoded> record, TopicPartition tp) {
-        Edge.Verdict verdict = edge.judge(record);
+        act(record, tp, edge.judge(record));
+    }
+
+    private void act(ConsumerRecord<String, Decoded> record, TopicPartition tp, Edge.Verdict verdict) {
         if (verdict instanceof Edge.Verdict.Refused r) {
             deadLetterNow(record, r.raw(), r.reason(), tp);
             outbox.answer(r.answers(), "the answer to a refused " + record.topic() + " record");
         } else if (verdict instanceof Edge.Verdict.Take t) {
             lanes.submit(t.key(), record, t.envelope(), tp, t.arrived());
+        } else if (verdict instanceof Edge.Verdict.Part p) {
+            join(record, tp, p);
         } else {
             // Passed over: done as soon as it is seen, it never counts against the partition's bound (docs/architecture.md §11).
-            intake.done(tp, record.offset());
+            finished(tp, record.offset());
+        }
+    }
+
+    /** A part of a larger envelope: held until its whole is in, which then goes on as the record of its last part. */
+    private void join(ConsumerRecord<String, Decoded> record, TopicPartition tp, Edge.Verdict.Part p) {
+        Joiner.Outcome outcome = joiner.accept(tp, record, p.part());
+        if (outcome instanceof Joiner.Outcome.Refused r) {
+            deadLetterNow(record, Envelopes.encode(p.part()), r.reason(), tp);
+            for (ConsumerRecord<String, Decoded> orphan : r.alsoRefused()) {
+                Envelope e = ((Decoded.Valid) orphan.value()).envelope();
+                deadLetterNow(orphan, Envelopes.encode(e), "part " + e.getPart().getIndex() + " of " + e.getPart().getCount() + " of "
+                    + e.getPart().getWholeKey() + " cannot be joined: " + r.reason(), tp);
+            }
+            return;
+        }
+        List<Long> replaced = outcome instanceof Joiner.Outcome.Waiting w ? w.replaced() : ((Joiner.Outcome.Whole) outcome).replaced();
+        for (long offset : replaced) {
+            c.metrics.skipped(record.topic(), "replaced_part");
+            finished(tp, offset);
+        }
+        if (outcome instanceof Joiner.Outcome.Whole w) {
+            act(record, tp, edge.joined(record, w.whole(), p.arrived()));
+        } else if (intake.hold(tp, record.offset())) {
+            c.consumer.resume(List.of(tp));
+            anyPaused = intake.anyPaused();
         }
     }
 
@@ -144,13 +184,26 @@ final class InputLoop<M extends Machine> {
     private void deadLetterNow(ConsumerRecord<String, Decoded> record, byte[] raw, String reason, TopicPartition tp) {
         LOG.warn("{}: dead-lettering {}/{}@{}: {}", c.serviceId(), record.topic(), record.partition(), record.offset(), reason);
         c.metrics.deadLettered(record.topic());
-        c.producer.send(c.deadLetters.letter(record, raw, reason), (meta, error) -> {
+        outbox.send(List.of(c.deadLetters.letter(record, raw, reason).value())).whenComplete((ok, error) -> {
             if (error != null) {
-                c.stop("cannot dead-letter " + record.topic() + "/" + record.partition() + "@" + record.offset() + ": " + error, error);
+                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                c.stop("cannot dead-letter " + record.topic() + "/" + record.partition() + "@" + record.offset() + ": " + cause, cause);
             } else {
                 completed(new Lanes.Done(tp, record.offset(), -1));
             }
         });
+    }
+
+    /** The record at {@code offset} is done, and with it the parts before it when it completed a whole; resumes its partition if that frees it. */
+    private void finished(TopicPartition tp, long offset) {
+        boolean resume = intake.done(tp, offset);
+        for (long earlier : joiner.done(tp, offset)) {
+            resume |= intake.done(tp, earlier);
+        }
+        if (resume) {
+            c.consumer.resume(List.of(tp));
+            anyPaused = intake.anyPaused();
+        }
     }
 
     /**
@@ -174,10 +227,7 @@ final class InputLoop<M extends Machine> {
             if (d.faultStep() >= 0) {
                 commitFaults.add(d);
             }
-            if (intake.done(d.tp(), d.offset())) {
-                c.consumer.resume(List.of(d.tp()));
-                anyPaused = intake.anyPaused();
-            }
+            finished(d.tp(), d.offset());
         }
     }
 

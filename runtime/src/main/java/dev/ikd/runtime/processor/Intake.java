@@ -13,13 +13,16 @@ import org.apache.kafka.common.TopicPartition;
 /**
  * What the processor has taken from each input partition: the records not yet done (at most the
  * bound per partition), the offset after the last one taken, the offset last committed, and which
- * partitions are paused because they are full. The commit offset of a partition is the lowest record
- * not yet done, so it only ever passes records that are. Used by the input thread alone.
+ * partitions are paused because they are full. The parts of a whole envelope not yet joined are held
+ * apart: they do not count against the bound (a whole may have more parts than it), but the commit
+ * offset stays below them until their whole is done. The commit offset of a partition is the lowest
+ * record not yet done, so it only ever passes records that are. Used by the input thread alone.
  */
 final class Intake {
 
     private final int bound;
     private final Map<TopicPartition, TreeSet<Long>> open = new HashMap<>();
+    private final Map<TopicPartition, TreeSet<Long>> held = new HashMap<>();
     private final Map<TopicPartition, Long> next = new HashMap<>();
     private final Map<TopicPartition, Long> committed = new HashMap<>();
     private final Set<TopicPartition> paused = new HashSet<>();
@@ -39,6 +42,19 @@ final class Intake {
         next.put(tp, offset + 1);
     }
 
+    /**
+     * The record at {@code offset}, a part of a whole still being joined, no longer counts against the
+     * bound but is not done either. True if that makes a paused partition resume.
+     */
+    boolean hold(TopicPartition tp, long offset) {
+        TreeSet<Long> o = open.get(tp);
+        if (o == null || !o.remove(offset)) {
+            return false;
+        }
+        held.computeIfAbsent(tp, p -> new TreeSet<>()).add(offset);
+        return o.size() < bound && paused.remove(tp);
+    }
+
     /** Whether some partition waits, paused, for its records to be done. */
     boolean anyPaused() {
         return !paused.isEmpty();
@@ -50,15 +66,18 @@ final class Intake {
     }
 
     /**
-     * The record at {@code offset} is done. True if that makes a paused partition resume. A record
-     * of a partition given up since is ignored.
+     * The record at {@code offset} is done (or, held, its whole is). True if that makes a paused
+     * partition resume. A record of a partition given up since is ignored.
      */
     boolean done(TopicPartition tp, long offset) {
         TreeSet<Long> o = open.get(tp);
         if (o == null) {
             return false;
         }
-        o.remove(offset);
+        TreeSet<Long> h = held.get(tp);
+        if (!o.remove(offset) && h != null) {
+            h.remove(offset);
+        }
         return o.size() < bound && paused.remove(tp);
     }
 
@@ -81,7 +100,11 @@ final class Intake {
                 continue;
             }
             TreeSet<Long> o = open.get(tp);
+            TreeSet<Long> h = held.get(tp);
             long safe = o == null || o.isEmpty() ? n : o.first();
+            if (h != null && !h.isEmpty()) {
+                safe = Math.min(safe, h.first());
+            }
             if (!Long.valueOf(safe).equals(committed.get(tp))) {
                 offsets.put(tp, new OffsetAndMetadata(safe));
             }
@@ -106,6 +129,7 @@ final class Intake {
     void forget(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : partitions) {
             open.remove(tp);
+            held.remove(tp);
             next.remove(tp);
             committed.remove(tp);
             paused.remove(tp);

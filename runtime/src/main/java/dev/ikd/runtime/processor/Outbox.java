@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import dev.ikd.proto.envelope.Envelopes;
+import dev.ikd.proto.envelope.Parts;
 import dev.ikd.proto.topics.Topics;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
@@ -102,10 +103,18 @@ final class Outbox {
 
     /**
      * The records one envelope becomes: one to the topic of its kind, keyed by student; the end of a
-     * run (a Finish or an Abort with no student) goes to every partition, so every replica of a service hears it.
+     * run (a Finish or an Abort with no student) goes to every partition, so every replica of a service
+     * hears it. An envelope larger than the record limit goes out in parts, in order, under its key
+     * (docs/architecture.md §4), except on the topics keyed by something else than a student: a teacher
+     * block's compaction would keep only its last part, so a block too large is refused by the producer.
      */
     List<ProducerRecord<String, Envelope>> records(Envelope e) {
         String topic = Topics.topicOf(e.getKind());
+        if (e.getKind() != Kind.TEACHER_BLOCK && e.getKind() != Kind.JOURNAL_ENTRY
+            && !Parts.fits(e, c.settings.maxRecordBytes())) {
+            return Parts.split(e, c.settings.maxRecordBytes()).stream()
+                .map(part -> new ProducerRecord<>(topic, Topics.keyOf(e), part)).toList();
+        }
         if ((e.getKind() == Kind.FINISH || e.getKind() == Kind.ABORT) && e.getStudentId().isEmpty()) {
             List<ProducerRecord<String, Envelope>> all = new ArrayList<>();
             for (PartitionInfo p : c.producer.partitionsFor(topic)) {

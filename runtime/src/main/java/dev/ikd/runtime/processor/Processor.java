@@ -49,19 +49,28 @@ public final class Processor<M extends Machine> implements AutoCloseable {
      *                   next record is applied (1: each record's answers are acknowledged before the next is applied)
      * @param manifest   the keys of a run that signs its messages: a record not signed by the sender its kind
      *                   requires is dead-lettered with the reason ({@link Signatures}); null when the run does not sign
+     * @param maxRecordBytes an envelope this service sends that is larger goes out in parts ({@link dev.ikd.proto.envelope.Parts})
      */
     public record Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults, int unacked,
-                           RunManifest manifest) {
+                           RunManifest manifest, int maxRecordBytes) {
 
         public Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults) {
-            this(runId, serviceId, queueBound, tickMs, faults, 1, null);
+            this(runId, serviceId, queueBound, tickMs, faults, 1);
         }
 
         public Settings(String runId, String serviceId, int queueBound, long tickMs, FaultPoints faults, int unacked) {
-            this(runId, serviceId, queueBound, tickMs, faults, unacked, null);
+            this(runId, serviceId, queueBound, tickMs, faults, unacked, null, dev.ikd.runtime.KafkaTuning.DEFAULT_MAX_RECORD_BYTES);
+        }
+
+        public Settings withMaxRecordBytes(int bytes) {
+            return new Settings(runId, serviceId, queueBound, tickMs, faults, unacked, manifest, bytes);
         }
 
         public Settings {
+            if (maxRecordBytes <= 2 * dev.ikd.proto.envelope.Parts.OVERHEAD) {
+                throw new IllegalArgumentException("the record size limit must be over " + 2 * dev.ikd.proto.envelope.Parts.OVERHEAD
+                    + " bytes (room for a part), got " + maxRecordBytes);
+            }
             if (unacked < 1) {
                 throw new IllegalArgumentException("unacknowledged records per key must be at least 1, got " + unacked);
             }

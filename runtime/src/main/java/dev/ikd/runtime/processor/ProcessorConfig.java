@@ -47,7 +47,7 @@ public record ProcessorConfig(KafkaProcessor.Connection kafka, String runId, Str
 
     /** With {@code unacked} records per key whose answers may await acknowledgement while the next is applied. */
     public Processor.Settings settings(long tickMs, int unacked) {
-        return new Processor.Settings(runId, serviceId, queueBound, tickMs, faults, unacked, manifest);
+        return new Processor.Settings(runId, serviceId, queueBound, tickMs, faults, unacked, manifest, kafka.tuning().maxRecordBytes());
     }
 
     /** Checkpoint files under the state directory, or nothing durable without one. */

@@ -77,7 +77,7 @@ final class Rebalancing<M extends Machine> implements ConsumerRebalanceListener 
                 }
             }
         }
-        loop.intake().forget(partitions);
+        loop.forget(partitions);
     }
 
     @Override

@@ -100,6 +100,11 @@ class ProcessorTest {
             count++;
             applied.add(e.getStep());
             events.add("apply " + e.getStep());
+            if (e.getKind() == Kind.ABORT) {
+                // A large input's answer is as large: it carries the reason back.
+                return List.of(answer(e.getStep()).toBuilder().setExamResult(ExamResult.newBuilder()
+                    .setParamSha256(e.getAbort().getReason())).build());
+            }
             return List.of(answer(e.getStep()));
         }
 
@@ -123,7 +128,7 @@ class ProcessorTest {
     final Service<Counter> service = new Service<>() {
         @Override
         public String skip(Envelope e) {
-            return e.getKind() == Kind.COURSE_START ? null : "not_mine";
+            return e.getKind() == Kind.COURSE_START || e.getKind() == Kind.ABORT ? null : "not_mine";
         }
 
         @Override
@@ -254,6 +259,7 @@ class ProcessorTest {
     final ExecutorService workers = Executors.newFixedThreadPool(2);
     final List<FaultPoints.Fault> halts = Collections.synchronizedList(new ArrayList<>());
     Processor<Counter> processor;
+    int maxRecordBytes = dev.ikd.runtime.KafkaTuning.DEFAULT_MAX_RECORD_BYTES;
 
     @AfterEach
     void close() {
@@ -288,7 +294,7 @@ class ProcessorTest {
     }
 
     Processor<Counter> start(int bound, FaultPoints faults, int unacked) {
-        processor = new Processor<>(new Processor.Settings(RUN, ME, bound, 0, faults, unacked),
+        processor = new Processor<>(new Processor.Settings(RUN, ME, bound, 0, faults, unacked).withMaxRecordBytes(maxRecordBytes),
             new Processor.Inputs.OwnPartition(Set.of(Topics.CONTROL), ME), consumer, producer, service, saved,
             new ServiceMetrics(new SimpleMeterRegistry(), "student"), workers, Clock.systemUTC(), new Processor.Listener<>() {
             });
@@ -670,6 +676,115 @@ class ProcessorTest {
                 "IKD_FAULT must be SERVICE:POINT:STEP[,...], got 'teacher:after-send'");
             assertThatThrownBy(() -> FaultPoints.parse("teacher:after-send:x")).hasMessage(
                 "IKD_FAULT: step must be a whole number, got 'x'");
+        }
+    }
+
+    /** Envelopes larger than a record: sent in parts, joined before any machine hears of them, committed only once applied. */
+    @Nested
+    class InParts {
+        static final int LIMIT = 5_000;
+
+        static Envelope abort(long step, int bytes) {
+            return Envelopes.header(RUN, ME, step, Kind.ABORT, "coordinator", Clock.systemUTC())
+                .setAbort(dev.ikd.proto.v1.Abort.newBuilder().setReason("r".repeat(bytes))).build();
+        }
+
+        void giveAll(long from, List<Envelope> records) {
+            for (int i = 0; i < records.size(); i++) {
+                give(from + i, records.get(i));
+            }
+        }
+
+        boolean committedOnce(long offset) {
+            acknowledgeAll();
+            return committed() == offset;
+        }
+
+        @Test
+        void aWholeIsAppliedOnceItsLastPartIsInAndNoPartIsCommittedBeforeThat() {
+            maxRecordBytes = LIMIT;
+            start();
+            Envelope whole = abort(1, 20_000);
+            List<Envelope> parts = dev.ikd.proto.envelope.Parts.split(whole, LIMIT);
+            assertThat(parts).hasSizeGreaterThan(3);
+            give(0, courseStart(0));
+            giveAll(1, parts.subList(0, parts.size() - 1));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> committedOnce(1));
+            // Held: a restart reads the waiting parts again from the committed offset.
+            await().during(300, TimeUnit.MILLISECONDS).atMost(2, TimeUnit.SECONDS).until(() -> committedOnce(1));
+            assertThat(made.get(ME).applied).containsExactly(0L);
+
+            give(parts.size(), parts.get(parts.size() - 1));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> committedOnce(parts.size() + 1));
+            assertThat(made.get(ME).applied).containsExactly(0L, 1L);
+            assertThat(saved.recorded.get(1).input().envelope()).isEqualTo(whole);
+            assertThat(saved.recorded.get(1).covered().asMap()).containsEntry("ikd.control/0", (long) parts.size() + 1);
+
+            // Its answer is as large: out in parts, in order, under the student's key, each within the limit.
+            List<ProducerRecord<String, Envelope>> sent = sentTo(Topics.EXAM_RESULTS).stream().filter(r -> r.value().getStep() == 1)
+                .toList();
+            assertThat(sent).hasSizeGreaterThan(3).allSatisfy(r -> {
+                assertThat(r.value().getKind()).isEqualTo(Kind.PART);
+                assertThat(r.key()).isEqualTo(ME);
+                assertThat(r.value().getSerializedSize()).isLessThan(LIMIT);
+            });
+            dev.ikd.proto.envelope.Parts.Assembler a = new dev.ikd.proto.envelope.Parts.Assembler(1 << 20);
+            Optional<Envelope> answer = Optional.empty();
+            for (ProducerRecord<String, Envelope> r : sent) {
+                answer = a.accept(r.value());
+            }
+            assertThat(answer).hasValueSatisfying(e -> assertThat(e.getExamResult().getParamSha256()).isEqualTo("r".repeat(20_000)));
+        }
+
+        @Test
+        void aNewerSendOfTheSameEnvelopeReplacesAnUnfinishedOneWhosePartsAreThenDone() {
+            maxRecordBytes = LIMIT;
+            start();
+            Envelope whole = abort(1, 20_000);
+            List<Envelope> first = dev.ikd.proto.envelope.Parts.split(whole, LIMIT);
+            List<Envelope> again = dev.ikd.proto.envelope.Parts.split(whole.toBuilder().setEventTimeUs(whole.getEventTimeUs() + 1).build(),
+                LIMIT);
+            giveAll(0, first.subList(0, 2));
+            giveAll(2, again);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> committedOnce(2 + again.size()));
+            assertThat(made.get(ME).applied).containsExactly(1L);
+            assertThat(sentTo(Topics.DEAD_LETTER)).isEmpty();
+        }
+
+        @Test
+        void aPartSentAgainWithOtherBytesIsDeadLetteredAndTheWholeStillApplies() {
+            maxRecordBytes = LIMIT;
+            start();
+            List<Envelope> parts = dev.ikd.proto.envelope.Parts.split(abort(1, 20_000), LIMIT);
+            Envelope tampered = parts.get(1).toBuilder().setPart(parts.get(1).getPart().toBuilder()
+                .setData(com.google.protobuf.ByteString.copyFromUtf8("other"))).build();
+            giveAll(0, parts.subList(0, 2));
+            give(2, tampered);
+            giveAll(3, parts.subList(2, parts.size()));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> committedOnce(parts.size() + 1));
+            assertThat(made.get(ME).applied).containsExactly(1L);
+            assertThat(sentTo(Topics.DEAD_LETTER)).singleElement().satisfies(r -> {
+                assertThat(r.value().getDeadLetter().getReason()).isEqualTo("part 1 of " + parts.size() + " of run-1/student-0/1/abort: "
+                    + "sent again with other bytes");
+                assertThat(r.value().getDeadLetter().getOffset()).isEqualTo(2);
+            });
+        }
+
+        @Test
+        void partsThatDoNotJoinIntoTheirWholeAreAllDeadLetteredAndChangeNothing() {
+            maxRecordBytes = LIMIT;
+            start();
+            List<Envelope> parts = new ArrayList<>(dev.ikd.proto.envelope.Parts.split(abort(1, 20_000), LIMIT));
+            Envelope last = parts.get(parts.size() - 1);
+            parts.set(parts.size() - 1, last.toBuilder().setPart(last.getPart().toBuilder()
+                .setData(com.google.protobuf.ByteString.copyFromUtf8("x"))).build());
+            giveAll(0, parts);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> committedOnce(parts.size()));
+            assertThat(made.get(ME).applied).isEmpty();
+            String reason = "run-1/student-0/1/abort: its " + parts.size() + " parts joined do not have the SHA-256 they carry";
+            assertThat(sentTo(Topics.DEAD_LETTER)).extracting(r -> r.value().getDeadLetter().getReason())
+                .hasSize(parts.size()).contains(reason)
+                .contains("part 0 of " + parts.size() + " of run-1/student-0/1/abort cannot be joined: " + reason);
         }
     }
 }
