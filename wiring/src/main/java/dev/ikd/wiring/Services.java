@@ -185,6 +185,11 @@ public final class Services {
         if (c.steps() < 1) {
             throw new IllegalArgumentException("--steps must be at least 1 for a distributed run, got " + c.steps());
         }
+        if (c.teacherConfig().leash().pilot()) {
+            throw new IllegalArgumentException("--teacher-leash pilot=1 (MetaDistil's pilot update) runs in process only (ikd train, "
+                + "ikd bench accuracy): over Kafka the teacher would have to answer each step twice, before and after its exam step, "
+                + "which the services do not do");
+        }
     }
 
     public static void ensureTopics(String bootstrap, int partitions) {

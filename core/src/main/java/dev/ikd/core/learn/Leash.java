@@ -15,12 +15,20 @@ import java.util.Locale;
  * @param decay  and falls over the run to 0 (linear or cosine), or stays (none)
  * @param clip   the feedback d is scaled down to this Frobenius norm when it is longer (0: off)
  * @param every  the teacher applies its gradients every this many steps, their mean over them (1: every step)
+ * @param pilot  MetaDistil's pilot update: the student's step k is a pilot, taken on a copy, whose exam gives the
+ *               feedback; the teacher learns from it, and the student's real course step k then learns from the
+ *               updated teacher's soft targets on the same batch (false: the step learns from the teacher as it was)
  */
-public record Leash(double kl, int warmup, Decay decay, double clip, int every) {
+public record Leash(double kl, int warmup, Decay decay, double clip, int every, boolean pilot) {
 
     public enum Decay { NONE, LINEAR, COSINE }
 
     public static final Leash NONE = new Leash(0, 0, Decay.NONE, 0, 1);
+
+    /** No pilot update. */
+    public Leash(double kl, int warmup, Decay decay, double clip, int every) {
+        this(kl, warmup, decay, clip, every, false);
+    }
 
     public Leash {
         if (!(kl >= 0) || Double.isInfinite(kl)) {
@@ -39,7 +47,7 @@ public record Leash(double kl, int warmup, Decay decay, double clip, int every) 
 
     /**
      * {@code none}, or brakes separated by commas: {@code kl=λ}, {@code warmup=STEPS},
-     * {@code decay=none|linear|cosine}, {@code clip=NORM}, {@code every=K}; e.g.
+     * {@code decay=none|linear|cosine}, {@code clip=NORM}, {@code every=K}, {@code pilot=1}; e.g.
      * {@code kl=0.5,warmup=50,decay=cosine}.
      */
     public static Leash parse(String text) {
@@ -52,6 +60,7 @@ public record Leash(double kl, int warmup, Decay decay, double clip, int every) 
         Decay decay = Decay.NONE;
         double clip = 0;
         int every = 1;
+        boolean pilot = false;
         for (String part : t.split(",")) {
             String[] kv = part.strip().split("=", 2);
             if (kv.length != 2 || kv[1].isBlank()) {
@@ -66,8 +75,14 @@ public record Leash(double kl, int warmup, Decay decay, double clip, int every) 
                     case "decay" -> decay = Decay.valueOf(v.toUpperCase(Locale.ROOT));
                     case "clip" -> clip = Double.parseDouble(v);
                     case "every" -> every = Integer.parseInt(v);
+                    case "pilot" -> pilot = switch (v) {
+                        case "1" -> true;
+                        case "0" -> false;
+                        default -> throw new IllegalArgumentException("teacher leash '" + text + "': pilot is 1 (on) or 0 (off), got '"
+                            + v + "'");
+                    };
                     default -> throw new IllegalArgumentException("teacher leash '" + text + "': unknown brake '" + kv[0].strip()
-                        + "'; known: kl, warmup, decay, clip, every");
+                        + "'; known: kl, warmup, decay, clip, every, pilot");
                 }
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("teacher leash '" + text + "': " + kv[0].strip() + " needs a number, got '" + v + "'");
@@ -78,7 +93,7 @@ public record Leash(double kl, int warmup, Decay decay, double clip, int every) 
                 throw new IllegalArgumentException("teacher leash '" + text + "': decay is none, linear or cosine, got '" + v + "'");
             }
         }
-        return new Leash(kl, warmup, decay, clip, every);
+        return new Leash(kl, warmup, decay, clip, every, pilot);
     }
 
     /** Whether any brake is on. */
@@ -122,6 +137,9 @@ public record Leash(double kl, int warmup, Decay decay, double clip, int every) 
         }
         if (every > 1) {
             parts.add("every=" + every);
+        }
+        if (pilot) {
+            parts.add("pilot=1");
         }
         return String.join(",", parts);
     }

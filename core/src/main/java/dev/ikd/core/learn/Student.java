@@ -50,6 +50,21 @@ public final class Student implements AutoCloseable {
      */
     public StepResult learn(NDArray courseX, NDArray weightedOneHot, NDArray p, NDArray examX, int[] examY, Swap swap,
                             TeacherMode mode) {
+        return step(courseX, weightedOneHot, p, examX, examY, swap, mode, true);
+    }
+
+    /**
+     * Step k as MetaDistil's pilot ({@link Leash#pilot}): the course step, exam and feedback of
+     * {@link #learn}, on a copy. θ, its velocity and the steps done stay as they were; the real step
+     * is {@link #courseStep} on the updated teacher's soft targets. The hash is of the pilot's θ'.
+     */
+    public StepResult pilot(NDArray courseX, NDArray weightedOneHot, NDArray p, NDArray examX, int[] examY, Swap swap,
+                            TeacherMode mode) {
+        return step(courseX, weightedOneHot, p, examX, examY, swap, mode, false);
+    }
+
+    private StepResult step(NDArray courseX, NDArray weightedOneHot, NDArray p, NDArray examX, int[] examY, Swap swap,
+                            TeacherMode mode, boolean commit) {
         try (NDManager step = manager.newSubManager()) {
             CourseStep.Result course = CourseStep.apply(net, theta, velocity, courseX, weightedOneHot, p, swap, config, step);
             int size = Math.toIntExact(p.size());
@@ -65,6 +80,9 @@ public final class Student implements AutoCloseable {
             float[] courseLogits = mode == TeacherMode.PESF ? toFloats(net.forward(theta, courseX, swap).logits()) : new float[size];
             var result = new StepResult(stepsDone, feedback, courseLogits, course.loss(), course.distillKl(), exam.loss(),
                 exam.accuracy(), null);
+            if (!commit) {
+                return result.withHash(course.theta().sha256());
+            }
             theta.close();
             velocity.close();
             theta = course.theta().copy(manager);

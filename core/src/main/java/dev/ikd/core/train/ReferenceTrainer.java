@@ -115,7 +115,10 @@ public final class ReferenceTrainer {
 
     /**
      * Student i's step k: the soft targets of each teacher {@code present} names, combined; the
-     * student's course step, exam and feedback; each of those teachers' exam step on its share.
+     * student's course step, exam and feedback; each of those teachers' exam step on its share. Under
+     * MetaDistil's pilot update ({@code --teacher-leash pilot=1}) the course step, exam and feedback
+     * are a pilot on a copy of the student, and its real course step then learns from the soft targets
+     * of the teachers as their exam steps left them, on the same batch.
      */
     private static void step(TrainConfig c, Dataset data, long k, int i, Plan plan, Student student, List<Teacher> teachers,
                              int[] present, Network teacherNet, Params frozenTeacher, StepListener listener, NDManager run) {
@@ -145,10 +148,16 @@ public final class ReferenceTrainer {
             ? new Swap(teacherNet, frozenTeacher, c.swap().mask(plan.seed(), k, c.steps(), teacherNet.stageCount() - 1))
             : Swap.NONE;
         long t0 = System.nanoTime();
-        Student.StepResult r = WireSteps.learn(student, data, ids, labeled, plan.exam().batch(k), p, swap,
-            teachers.isEmpty() ? TeacherMode.FROZEN : c.mode(), type, run);
-        listener.onStudentStep(new StepListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
-            r.paramSha256(), System.nanoTime() - t0));
+        TeacherMode mode = teachers.isEmpty() ? TeacherMode.FROZEN : c.mode();
+        boolean pilot = c.teacherConfig().leash().pilot() && mode.learnsFromFeedback();
+        Student.StepResult r = pilot
+            ? WireSteps.pilot(student, data, ids, labeled, plan.exam().batch(k), p, swap, mode, type, run)
+            : WireSteps.learn(student, data, ids, labeled, plan.exam().batch(k), p, swap, mode, type, run);
+        long studentNanos = System.nanoTime() - t0;
+        if (!pilot) {
+            listener.onStudentStep(new StepListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
+                r.paramSha256(), studentNanos));
+        }
         String diverged = Divergence.ofStudentStep(r, data.classes());
         if (diverged != null) {
             throw new DivergedException(DivergedException.line(id, k, diverged));
@@ -169,6 +178,21 @@ public final class ReferenceTrainer {
             }
             listener.onTeacherStep(new StepListener.TeacherStepped(id, k, u.loss(), u.version(), u.driftKl(), u.examAccuracy(),
                 System.nanoTime() - t1, StepListener.cpuNanos() - cpu1));
+        }
+        if (pilot) {
+            float[][] updated = new float[present.length][];
+            for (int t = 0; t < present.length; t++) {
+                updated[t] = WireSteps.softTargets(teachers.get(present[t]), data, ids, type, run);
+                String soft = Divergence.ofMatrix("a soft target", updated[t], data.classes());
+                if (soft != null) {
+                    throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
+                }
+            }
+            float[] again = Ensemble.mix(weighting, updated, data.classes(), data.trainLabels(ids), labeled).targets();
+            long t2 = System.nanoTime();
+            String hash = WireSteps.courseStep(student, data, ids, labeled, again, swap, type, run);
+            listener.onStudentStep(new StepListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
+                hash, studentNanos + System.nanoTime() - t2));
         }
     }
 }

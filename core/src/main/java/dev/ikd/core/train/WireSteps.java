@@ -42,6 +42,18 @@ public final class WireSteps {
         }
     }
 
+    /** {@link #learn} as MetaDistil's pilot: the same course step, exam and feedback, on a copy of the student ({@link Student#pilot}). */
+    public static Student.StepResult pilot(Student student, Dataset data, int[] courseIds, boolean[] labeled, int[] examIds,
+                                           float[] p, Swap swap, TeacherMode mode, DataType type, NDManager parent) {
+        try (NDManager s = parent.newSubManager()) {
+            NDArray x = data.trainFeatures(s, courseIds, type);
+            NDArray oneHot = Losses.oneHot(s, data.trainLabels(courseIds), labeled, data.classes(), type);
+            NDArray examX = data.trainFeatures(s, examIds, type);
+            return student.pilot(x, oneHot, matrix(p, courseIds.length, data.classes(), type, s), examX,
+                data.trainLabels(examIds), swap, mode);
+        }
+    }
+
     /** The student's course step alone on soft targets {@code p}, as {@link #learn} takes it; the SHA-256 of θ' after it. */
     public static String courseStep(Student student, Dataset data, int[] courseIds, boolean[] labeled, float[] p, Swap swap,
                                     DataType type, NDManager parent) {

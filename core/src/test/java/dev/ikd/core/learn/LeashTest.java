@@ -56,6 +56,11 @@ class LeashTest {
             assertThat(Leash.parse("none")).isEqualTo(Leash.NONE);
             assertThat(Leash.NONE.toString()).isEqualTo("none");
             assertThat(Leash.NONE.on()).isFalse();
+            Leash pilot = Leash.parse("kl=1,pilot=1");
+            assertThat(pilot.pilot()).isTrue();
+            assertThat(pilot.toString()).isEqualTo("kl=1.0,pilot=1");
+            assertThat(Leash.parse(pilot.toString())).isEqualTo(pilot);
+            assertThat(Leash.parse("pilot=0")).isEqualTo(Leash.NONE);
         }
 
         @Test
@@ -66,7 +71,9 @@ class LeashTest {
             assertThatThrownBy(() -> Leash.parse("decay=sometimes"))
                 .hasMessage("teacher leash 'decay=sometimes': decay is none, linear or cosine, got 'sometimes'");
             assertThatThrownBy(() -> Leash.parse("speed=3")).hasMessage("teacher leash 'speed=3': unknown brake 'speed'; known: kl, "
-                + "warmup, decay, clip, every");
+                + "warmup, decay, clip, every, pilot");
+            assertThatThrownBy(() -> Leash.parse("pilot=yes")).hasMessage("teacher leash 'pilot=yes': pilot is 1 (on) or 0 (off), got "
+                + "'yes'");
         }
     }
 
