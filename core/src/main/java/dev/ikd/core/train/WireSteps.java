@@ -33,24 +33,24 @@ public final class WireSteps {
     /** The student's course step, exam and feedback for a teacher of {@code mode} on soft targets {@code p} (B x C, as received). */
     public static Student.StepResult learn(Student student, Dataset data, int[] courseIds, boolean[] labeled, int[] examIds,
                                            float[] p, Swap swap, TeacherMode mode, DataType type, NDManager parent) {
-        try (NDManager s = parent.newSubManager()) {
-            NDArray x = data.trainFeatures(s, courseIds, type);
-            NDArray oneHot = Losses.oneHot(s, data.trainLabels(courseIds), labeled, data.classes(), type);
-            NDArray examX = data.trainFeatures(s, examIds, type);
-            return student.learn(x, oneHot, matrix(p, courseIds.length, data.classes(), type, s), examX,
-                data.trainLabels(examIds), swap, mode);
-        }
+        return step(student, data, courseIds, labeled, examIds, p, swap, mode, type, parent, true);
     }
 
     /** {@link #learn} as MetaDistil's pilot: the same course step, exam and feedback, on a copy of the student ({@link Student#pilot}). */
     public static Student.StepResult pilot(Student student, Dataset data, int[] courseIds, boolean[] labeled, int[] examIds,
                                            float[] p, Swap swap, TeacherMode mode, DataType type, NDManager parent) {
+        return step(student, data, courseIds, labeled, examIds, p, swap, mode, type, parent, false);
+    }
+
+    private static Student.StepResult step(Student student, Dataset data, int[] courseIds, boolean[] labeled, int[] examIds,
+                                           float[] p, Swap swap, TeacherMode mode, DataType type, NDManager parent, boolean commit) {
         try (NDManager s = parent.newSubManager()) {
             NDArray x = data.trainFeatures(s, courseIds, type);
             NDArray oneHot = Losses.oneHot(s, data.trainLabels(courseIds), labeled, data.classes(), type);
             NDArray examX = data.trainFeatures(s, examIds, type);
-            return student.pilot(x, oneHot, matrix(p, courseIds.length, data.classes(), type, s), examX,
-                data.trainLabels(examIds), swap, mode);
+            NDArray targets = matrix(p, courseIds.length, data.classes(), type, s);
+            return commit ? student.learn(x, oneHot, targets, examX, data.trainLabels(examIds), swap, mode)
+                : student.pilot(x, oneHot, targets, examX, data.trainLabels(examIds), swap, mode);
         }
     }
 
