@@ -21,6 +21,7 @@ import dev.ikd.core.text.BytePairEncoding;
 import dev.ikd.core.text.LmCorpus;
 import dev.ikd.core.text.LmIkd;
 import dev.ikd.core.text.LmKd;
+import dev.ikd.core.text.LmSampling;
 import dev.ikd.core.text.LmTraining;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -97,6 +98,17 @@ public final class LmBench implements Callable<Integer> {
     @Option(names = "--tag", description = "Names a variant: results go to lm-TAG.json, lm-TAG.png and a section of their own.")
     String tag;
 
+    @Option(names = "--prompt", defaultValue = "The jury said", description = "Seed 1's teacher and each of its students continue "
+        + "this text, recorded beside the numbers. Default: ${DEFAULT-VALUE}")
+    String prompt;
+
+    @Option(names = "--sample-tokens", defaultValue = "24", description = "Tokens each continues it by (0: none), drawn at "
+        + "temperature " + SAMPLE_TEMPERATURE + " within top-p " + SAMPLE_TOP_P + ", seed 1. Default: ${DEFAULT-VALUE}")
+    int sampleTokens;
+
+    static final double SAMPLE_TEMPERATURE = 0.7;
+    static final double SAMPLE_TOP_P = 0.9;
+
     @Mixin
     BenchOutput output;
 
@@ -124,6 +136,7 @@ public final class LmBench implements Callable<Integer> {
         if (seeds < 1 || steps < 1 || batch < 1) {
             throw new IllegalArgumentException("--seeds, --steps and --batch must be at least 1");
         }
+        LmSampling.Settings sampling = new LmSampling.Settings(sampleTokens, SAMPLE_TEMPERATURE, SAMPLE_TOP_P, 1);
         long t0 = System.nanoTime();
         LmCorpus split = LmCorpus.split(corpus, LmCorpus.documents(corpus, dataDir), 1, 0.1, 0.1);
         BytePairEncoding bpe = BytePairEncoding.train(split.train(), vocab);
@@ -138,6 +151,7 @@ public final class LmBench implements Callable<Integer> {
         Map<String, List<double[]>> results = new LinkedHashMap<>();
         List<Double> teacherPerplexity = new ArrayList<>();
         JsonArray runs = new JsonArray();
+        JsonObject samples = new JsonObject();
         try (NDManager manager = NDManager.newBaseManager()) {
             for (int s = 1; s <= seeds; s++) {
                 try (NDManager seed = manager.newSubManager()) {
@@ -146,6 +160,9 @@ public final class LmBench implements Callable<Integer> {
                     double tp = LmTraining.perplexity(teacher, t, test, batch, seed);
                     teacherPerplexity.add(tp);
                     System.err.printf(Locale.ROOT, "seed %d: teacher %s test perplexity %.2f%n", s, teacherSpec, tp);
+                    if (s == 1 && sampleTokens > 0) {
+                        samples.addProperty("teacher", LmSampling.generate(teacher, t, bpe, prompt, sampling, seed));
+                    }
                     Params fresh = student.init(s + 100, DataType.FLOAT32, seed);
                     Map<String, LmKd.Encoding> methods = new LinkedHashMap<>();
                     methods.put("alone", null);
@@ -170,6 +187,9 @@ public final class LmBench implements Callable<Integer> {
                                 run.addProperty("teacher_test_perplexity_after", after);
                             }
                             runs.add(run);
+                            if (s == 1 && sampleTokens > 0) {
+                                samples.addProperty(name, LmSampling.generate(student, r.params(), bpe, prompt, sampling, scope));
+                            }
                             System.err.printf(Locale.ROOT, "  %-12s test perplexity %8.2f  %9.1f bytes/token  %6.1f ms/step%s%n", name, p,
                                 r.bytesPerToken(), r.msPerStep(), Double.isNaN(after) ? ""
                                     : String.format(Locale.ROOT, "  teacher after %.2f", after));
@@ -189,6 +209,10 @@ public final class LmBench implements Callable<Integer> {
         teacherPerplexity.forEach(tp::add);
         out.add("teacher_test_perplexity", tp);
         out.add("runs", runs);
+        if (sampleTokens > 0) {
+            out.addProperty("prompt", prompt);
+            out.add("samples", samples);
+        }
         out.add("summary", summarise(results));
         String name = tag == null ? "lm" : "lm-" + tag;
         plot(out.getAsJsonArray("summary"), output.results.resolve(name + ".png"), corpus + ", BPE " + bpe.vocabSize());
@@ -275,6 +299,15 @@ public final class LmBench implements Callable<Integer> {
                 s.has("bytes_ratio_to_dense") ? String.format(Locale.ROOT, "%.4f", s.get("bytes_ratio_to_dense").getAsDouble()) : "",
                 s.get("ms_per_step").getAsDouble(), s.has("teacher_test_perplexity_after")
                     ? String.format(Locale.ROOT, "%.2f", s.get("teacher_test_perplexity_after").getAsDouble()) : ""));
+        }
+        if (r.has("samples")) {
+            md.append(String.format(Locale.ROOT, "%nSeed 1's teacher and students continue \"%s\" (temperature %s, top-p %s, seed 1):%n%n",
+                r.get("prompt").getAsString(), SAMPLE_TEMPERATURE, SAMPLE_TOP_P));
+            md.append("| model | text |\n| --- | --- |\n");
+            for (var e : r.getAsJsonObject("samples").entrySet()) {
+                md.append("| ").append(e.getKey()).append(" | ").append(e.getValue().getAsString().replace("|", "\\|")
+                    .replace("\n", " ")).append(" |\n");
+            }
         }
         return md.toString();
     }

@@ -49,6 +49,16 @@ class LmBenchTest {
         assertThat(Files.readString(dir.resolve("B.md"))).contains("| ikd:topk:8 |", "| teacher after |",
             "![student perplexity against bytes per token](bench/results/lm.png)");
         assertThat(javax.imageio.ImageIO.read(dir.resolve("results").resolve("lm.png").toFile()).getWidth()).isPositive();
+        // Seed 1's teacher and every student continue the prompt: the prompt and more, in the JSON and the table.
+        JsonObject samples = json.getAsJsonObject("samples");
+        assertThat(samples.keySet()).containsExactly("teacher", "alone", "kd:dense", "kd:topk:8", "kd:sample:8", "ikd:topk:8",
+            "ikd:dense@kl=1+clip=0.05+beta=0.5");
+        for (var text : samples.entrySet()) {
+            assertThat(text.getValue().getAsString()).as(text.getKey()).startsWith("The jury said").hasSizeGreaterThan(
+                "The jury said".length());
+        }
+        assertThat(Files.readString(dir.resolve("B.md"))).contains("continue \"The jury said\" (temperature 0.7, top-p 0.9, seed 1)",
+            "| teacher | The jury said");
     }
 
     @Test
