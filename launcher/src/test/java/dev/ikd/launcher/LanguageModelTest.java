@@ -64,6 +64,57 @@ class LanguageModelTest {
         assertThat(IkdCommandLineTest.ikd(args).out()).isEqualTo(a.out());
     }
 
+    /**
+     * {@code ikd train} on the corpus distils the pretrained model into students: each ends where
+     * {@code LmKd.train} ends from its seed (the command's reference), its numbers in the JSON, its
+     * model written for {@code ikd generate}.
+     */
+    @Test
+    void trainDistilsTheModelIntoStudentsThatGenerate() throws Exception {
+        Path students = dir.resolve("students");
+        var r = IkdCommandLineTest.ikd("train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student",
+            "gpt:1:16:2:16", "--students", "2", "--steps", "30", "--batch", "8", "--teacher-mode", "frozen", "--soft-targets", "topk:8",
+            "--out", students.toString(), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonObject run = JsonParser.parseString(r.out()).getAsJsonObject();
+        assertThat(run.get("teacher_mode").getAsString()).isEqualTo("frozen");
+        assertThat(run.get("soft_targets").getAsString()).isEqualTo("topk:8");
+        assertThat(run.get("teacher_test_perplexity").getAsDouble()).isLessThan(150);
+        JsonArray list = run.getAsJsonArray("students");
+        assertThat(list.size()).isEqualTo(2);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            LanguageModelFile.Loaded teacher = LanguageModelFile.read(model, manager);
+            var student = dev.ikd.core.model.CausalTransformer.parse("gpt:1:16:2:16", 300);
+            var split = dev.ikd.core.text.LmCorpus.split("lm:bundled", dev.ikd.core.text.LmCorpus.documents("lm:bundled", dir), 1, 0.1,
+                0.1);
+            int[][] train = dev.ikd.core.text.LmCorpus.sequences(teacher.tokenizer(), split.train(), 16);
+            for (int i = 0; i < 2; i++) {
+                JsonObject s = list.get(i).getAsJsonObject();
+                assertThat(s.get("id").getAsString()).isEqualTo("student-" + i);
+                assertThat(s.get("soft_target_bytes_per_token").getAsDouble()).as("8 ids and probabilities and a tail").isEqualTo(68.0);
+                assertThat(s.get("test_perplexity").getAsDouble()).isFinite().isGreaterThan(1);
+                var reference = dev.ikd.core.text.LmKd.train(student, student.init(1 + i, ai.djl.ndarray.types.DataType.FLOAT32, manager),
+                    teacher.model(), teacher.params(), dev.ikd.core.text.LmKd.Encoding.parse("topk:8"), train, 30, 8,
+                    new dev.ikd.core.learn.StudentConfig(0.5, 0.9, 2.0, 0.7), 1 + i, manager);
+                assertThat(s.get("param_sha256").getAsString()).isEqualTo(reference.params().sha256());
+            }
+        }
+        Path written = students.resolve("student-1.safetensors");
+        assertThat(list.get(1).getAsJsonObject().get("model").getAsString()).isEqualTo(written.toString());
+        var g = IkdCommandLineTest.ikd("generate", "--model", written.toString(), "--prompt", "Four score", "--tokens", "8");
+        assertThat(g.code()).as(g.err()).isZero();
+        assertThat(g.out()).startsWith("Four score");
+
+        // A learning teacher: through top-K it learns, and its perplexity afterwards is reported; through samples it cannot.
+        var ikd = IkdCommandLineTest.ikd("train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student",
+            "gpt:1:16:2:16", "--steps", "5", "--batch", "4", "--soft-targets", "topk:8", "--json");
+        assertThat(ikd.code()).as(ikd.err()).isZero();
+        JsonObject learned = JsonParser.parseString(ikd.out()).getAsJsonObject();
+        assertThat(learned.get("teacher_mode").getAsString()).isEqualTo("ikd");
+        assertThat(learned.getAsJsonArray("students").get(0).getAsJsonObject().get("teacher_test_perplexity_after").getAsDouble())
+            .isFinite();
+    }
+
     @Test
     void badValuesAndMissingFilesStopWithOneLine() throws Exception {
         for (var bad : List.of(
@@ -72,7 +123,12 @@ class LanguageModelTest {
             new String[] {"generate", "--model", dir.resolve("none.safetensors").toString(), "--prompt", "x"},
             new String[] {"pretrain", "--dataset", "lm:bundled", "--vocab", "100", "--out", dir.resolve("x.safetensors").toString()},
             new String[] {"pretrain", "--dataset", "digits", "--vocab", "300", "--out", dir.resolve("x.safetensors").toString()},
-            new String[] {"pretrain", "--dataset", "lm:bundled", "--teacher", "mlp:32:16", "--out", dir.resolve("x.safetensors").toString()})) {
+            new String[] {"pretrain", "--dataset", "lm:bundled", "--teacher", "mlp:32:16", "--out", dir.resolve("x.safetensors").toString()},
+            new String[] {"train", "--dataset", "lm:bundled"},
+            new String[] {"train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--soft-targets", "sample:8"},
+            new String[] {"train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--teacher-mode", "pesf"},
+            new String[] {"train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student", "gpt:1:16:2:32"},
+            new String[] {"train", "--dataset", "digits", "--soft-targets", "topk:8"})) {
             var r = IkdCommandLineTest.ikd(bad);
             assertThat(r.code()).as(String.join(" ", bad)).isNotZero();
             assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);

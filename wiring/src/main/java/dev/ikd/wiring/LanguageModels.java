@@ -2,20 +2,33 @@ package dev.ikd.wiring;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.ikd.core.learn.Leash;
+import dev.ikd.core.learn.StudentConfig;
+import dev.ikd.core.learn.TeacherConfig;
+import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.model.CausalTransformer;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.text.BytePairEncoding;
 import dev.ikd.core.text.LmCorpus;
+import dev.ikd.core.text.LmIkd;
+import dev.ikd.core.text.LmKd;
 import dev.ikd.core.text.LmTraining;
+import dev.ikd.core.train.Presets;
 import dev.ikd.learning.export.LanguageModelFile;
 
 /**
  * {@code ikd pretrain} on a language-model corpus ({@code --dataset lm:...}): a BPE tokenizer trained
  * on the corpus's train split, a {@code gpt:} model trained with Adam on its sequences, written as a
- * {@link LanguageModelFile} (safetensors, card, tokenizer) with its test perplexity.
+ * {@link LanguageModelFile} (safetensors, card, tokenizer) with its test perplexity. {@code ikd train}
+ * on one: students distilled from such a model, in process ({@link #distil}).
  */
 public final class LanguageModels {
 
@@ -53,6 +66,135 @@ public final class LanguageModels {
      * {@code --batch} sequences (default {@value #DEFAULT_BATCH}) at {@code --lr} (default
      * {@value #DEFAULT_LR}), from {@code --seed}, with a tokenizer of {@code vocab} tokens.
      */
+    /** What one distilled student measured, and where it was written (null: not written). */
+    public record DistilledStudent(String id, long steps, double testPerplexity, double softTargetBytesPerToken, String paramSha256,
+                                   double teacherTestPerplexityAfter, Path model) {
+    }
+
+    /** A language-model distillation run in process: its teacher, its settings and its students. */
+    public record Distilled(String dataset, LanguageModelFile.Card teacher, double teacherTestPerplexity, String teacherMode,
+                            String softTargets, long seed, double wallSeconds, List<DistilledStudent> students) {
+
+        /** One JSON object (--json), or lines: the run, then a row a student. */
+        public String text(boolean json) {
+            if (!json) {
+                StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%s, teacher %s (test perplexity %.2f), mode %s, soft "
+                    + "targets %s, seed %d, %.1f s%n%-12s %-16s %-14s %s%n", dataset, teacher.spec(), teacherTestPerplexity, teacherMode,
+                    softTargets, seed, wallSeconds, "student", "test perplexity", "bytes/token", "parameter sha256"));
+                for (DistilledStudent s : students) {
+                    b.append(String.format(Locale.ROOT, "%-12s %-16.2f %-14.1f %s%s%n", s.id(), s.testPerplexity(),
+                        s.softTargetBytesPerToken(), s.paramSha256(), s.model() == null ? "" : "  " + s.model()));
+                }
+                return b.toString().stripTrailing();
+            }
+            JsonObject o = new JsonObject();
+            o.addProperty("dataset", dataset);
+            o.addProperty("teacher", teacher.spec());
+            o.addProperty("teacher_param_sha256", teacher.paramSha256());
+            o.addProperty("teacher_test_perplexity", teacherTestPerplexity);
+            o.addProperty("vocab_size", teacher.vocabSize());
+            o.addProperty("teacher_mode", teacherMode);
+            o.addProperty("soft_targets", softTargets);
+            o.addProperty("seed", seed);
+            o.addProperty("wall_s", wallSeconds);
+            JsonArray list = new JsonArray();
+            for (DistilledStudent s : students) {
+                JsonObject so = new JsonObject();
+                so.addProperty("id", s.id());
+                so.addProperty("steps", s.steps());
+                so.addProperty("test_perplexity", s.testPerplexity());
+                so.addProperty("soft_target_bytes_per_token", s.softTargetBytesPerToken());
+                so.addProperty("param_sha256", s.paramSha256());
+                if (!Double.isNaN(s.teacherTestPerplexityAfter())) {
+                    so.addProperty("teacher_test_perplexity_after", s.teacherTestPerplexityAfter());
+                }
+                if (s.model() != null) {
+                    so.addProperty("model", s.model().toString());
+                }
+                list.add(so);
+            }
+            o.add("students", list);
+            return o.toString();
+        }
+    }
+
+    public static final String DEFAULT_STUDENT = "gpt:1:64:2:64";
+    public static final String DEFAULT_SOFT_TARGETS = "topk:128";
+
+    /**
+     * {@code ikd train} on a language-model corpus: distils the teacher {@code teacherFile} (from
+     * {@code ikd pretrain --dataset lm:...}; its tokenizer reads the corpus) into {@code --students}
+     * {@code gpt:} students (default {@value #DEFAULT_STUDENT}; student i starts from seed + i) in
+     * process, each {@code --steps} course steps of {@code --batch} sequences (default
+     * {@value #DEFAULT_BATCH}) with soft targets sent as {@code softTargets} (default
+     * {@value #DEFAULT_SOFT_TARGETS}). Teacher mode frozen is KD; ikd lets the teacher learn from each
+     * student's exams on the quiz split ({@code LmIkd}), on the leash and β of the run (the project's
+     * default unless given). The corpus is split by {@code --seed}, as {@code ikd pretrain} split it with
+     * the same seed. With {@code out}, each student is written there as a model file with its card and the
+     * teacher's tokenizer ({@code ikd generate} reads it).
+     */
+    public static Distilled distil(RunOptions run, Path teacherFile, String softTargets, Path out) throws IOException {
+        if (teacherFile == null) {
+            throw new IllegalArgumentException("a language model's teacher is a model from 'ikd pretrain --dataset " + run.dataset
+                + " --out M.safetensors': pass --teacher-checkpoint M.safetensors");
+        }
+        TeacherMode mode = TeacherMode.parse(run.teacherMode);
+        if (mode != TeacherMode.FROZEN && mode != TeacherMode.IKD) {
+            throw new IllegalArgumentException("--teacher-mode " + run.teacherMode + " is for classifiers; a language model's teacher "
+                + "is frozen (KD) or ikd");
+        }
+        LmKd.Encoding encoding = LmKd.Encoding.parse(softTargets == null ? DEFAULT_SOFT_TARGETS : softTargets);
+        if (mode == TeacherMode.IKD) {
+            LmIkd.check(encoding);
+        }
+        int count = RunOptions.studentCount(run.students);
+        int batch = run.batch == null ? DEFAULT_BATCH : run.batch;
+        if (run.steps < 1 || batch < 1) {
+            throw new IllegalArgumentException("--steps and --batch must be at least 1, got " + run.steps + " and " + batch);
+        }
+        StudentConfig c = new StudentConfig(run.lr == null ? 0.5 : run.lr, run.momentum == null ? 0.9 : run.momentum,
+            run.temperature == null ? 2.0 : run.temperature, run.alpha == null ? 0.7 : run.alpha);
+        TeacherConfig learning = mode == TeacherMode.FROZEN ? null : new TeacherConfig(run.teacherLr == null ? 0.05 : run.teacherLr,
+            0.9, run.beta == null ? Presets.BETA : run.beta, 1, run.teacherLeash == null ? Presets.LEASH : Leash.parse(run.teacherLeash));
+        long t0 = System.nanoTime();
+        try (NDManager manager = run.newManager()) {
+            LanguageModelFile.Loaded teacher = LanguageModelFile.read(teacherFile, manager);
+            CausalTransformer student = CausalTransformer.parse(run.student == null ? DEFAULT_STUDENT : run.student,
+                teacher.model().vocabulary());
+            if (student.context() > teacher.model().context()) {
+                throw new IllegalArgumentException("the student reads " + student.context() + " tokens, the teacher at most "
+                    + teacher.model().context() + ": give the student a context of at most that");
+            }
+            LmCorpus split = LmCorpus.split(run.dataset, LmCorpus.documents(run.dataset, run.dataDir), run.seed, 0.1, 0.1);
+            int[][] train = LmCorpus.sequences(teacher.tokenizer(), split.train(), student.context());
+            int[][] quiz = LmCorpus.sequences(teacher.tokenizer(), split.quiz(), student.context());
+            int[][] test = LmCorpus.sequences(teacher.tokenizer(), split.test(), student.context());
+            if (test.length == 0 || mode == TeacherMode.IKD && quiz.length == 0) {
+                throw new IllegalArgumentException(run.dataset + ": its " + (test.length == 0 ? "test" : "quiz") + " split is shorter "
+                    + "than one sequence of " + student.context() + " tokens");
+            }
+            double teacherPerplexity = LmTraining.perplexity(teacher.model(), teacher.params(), test, batch, manager);
+            List<DistilledStudent> students = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                try (NDManager scope = manager.newSubManager()) {
+                    long seed = run.seed + i;
+                    LmKd.Trained r = LmKd.train(student, student.init(seed, DataType.FLOAT32, scope), teacher.model(), teacher.params(),
+                        encoding, learning, train, quiz, run.steps, batch, c, seed, scope);
+                    double perplexity = LmTraining.perplexity(student, r.params(), test, batch, scope);
+                    double after = learning == null ? Double.NaN : LmTraining.perplexity(teacher.model(), r.teacher(), test, batch, scope);
+                    String id = "student-" + i;
+                    Path file = out == null ? null : out.resolve(id + ".safetensors");
+                    if (file != null) {
+                        LanguageModelFile.write(file, id, student, r.params(), teacher.tokenizer(), run.dataset, run.steps, perplexity);
+                    }
+                    students.add(new DistilledStudent(id, run.steps, perplexity, r.bytesPerToken(), r.params().sha256(), after, file));
+                }
+            }
+            return new Distilled(run.dataset, teacher.card(), teacherPerplexity, mode.cliName(), encoding.toString(), run.seed,
+                (System.nanoTime() - t0) / 1e9, students);
+        }
+    }
+
     public static Pretrained pretrain(RunOptions run, int vocab, Path out) throws IOException {
         String spec = run.teacher == null ? DEFAULT_SPEC : run.teacher;
         long steps = run.pretrainSteps == null ? DEFAULT_STEPS : run.pretrainSteps;

@@ -13,6 +13,7 @@ import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.core.train.TrainResult;
 import dev.ikd.launcher.ConfigFile;
+import dev.ikd.wiring.LanguageModels;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.StudentProgress;
@@ -23,7 +24,9 @@ import picocli.CommandLine.Option;
 
 /** {@code ikd train}: the in-process reference run, the same step functions the services call. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-    description = "Run teacher pretraining (or load a teacher checkpoint) and the course/exam loop in one process.")
+    description = "Run teacher pretraining (or load a teacher checkpoint) and the course/exam loop in one process; on a "
+        + "language-model corpus (--dataset lm:...) distil a model from 'ikd pretrain' (--teacher-checkpoint M.safetensors) into "
+        + "gpt: students.")
 public final class TrainCommand implements Callable<Integer> {
 
     @Mixin
@@ -38,8 +41,22 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on stdout; progress stays on stderr.")
     boolean json;
 
+    @Option(names = "--soft-targets", paramLabel = "dense|fp16|topk:K|sample:N", description = "Language models: how the teacher's "
+        + "targets travel (ikd learns through dense and topk only). Default: " + LanguageModels.DEFAULT_SOFT_TARGETS)
+    String softTargets;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Language models: write each student there as a model file with its "
+        + "card and tokenizer, for 'ikd generate'.")
+    Path out;
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
+        if (LanguageModels.isCorpus(run.dataset)) {
+            System.out.println(LanguageModels.distil(run, teacherCheckpoint, softTargets, out).text(json));
+            return 0;
+        } else if (softTargets != null || out != null) {
+            throw new IllegalArgumentException("--soft-targets and --out are for language models (--dataset lm:...), not " + run.dataset);
+        }
         TrainConfig c = run.toConfig();
         Dataset data = run.loadDataset();
         TrainResult result;
