@@ -186,6 +186,9 @@ public final class RunProjection {
                 }
             }
             case SOFT_TARGETS -> {
+                if (!e.getSoftTargets().hasProbabilities()) {
+                    return; // the pilot update's last: the updated targets of the last step, for the student's course alone
+                }
                 s.lastSoftTargets = Math.max(s.lastSoftTargets, e.getStep());
                 if (!e.getTeacherId().isEmpty() && e.getStep() > s.lastExam) {
                     s.softFrom.computeIfAbsent(e.getStep(), k -> new java.util.TreeSet<>()).add(e.getTeacherId());

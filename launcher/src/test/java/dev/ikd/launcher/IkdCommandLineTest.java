@@ -273,7 +273,7 @@ class IkdCommandLineTest {
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--micro-batch-ms", "-2"},
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--step-timeout-ms", "0"},
             {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--max-record-bytes", "4096"},
-            {"teacher", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--teacher-leash", "pilot=1"},
+            {"local", "--teachers", "2", "--teacher-leash", "pilot=1"},
             {"train", "--teacher-leash", "pilot=yes"},
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--kafka-config", "/nonexistent-ikd/client.properties"},
             {"coordinator", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--keys", "/nonexistent-ikd"},

@@ -193,6 +193,6 @@ public final class Replay {
             Presets.forSource(RunData.source(d)).type(), swap, teacher, Math.max(1, hp.getPrefetch()),
             hp.getTeachersCount() == 0 ? List.of("") : hp.getTeachersList(),
             hp.getTeachersCount() == 0 ? TeacherWeighting.EQUAL : TeacherWeighting.parse(hp.getTeacherWeighting()),
-            hp.getTeachersRequired() == 0 ? Math.max(1, hp.getTeachersCount()) : hp.getTeachersRequired());
+            hp.getTeachersRequired() == 0 ? Math.max(1, hp.getTeachersCount()) : hp.getTeachersRequired(), hp.getPilot());
     }
 }

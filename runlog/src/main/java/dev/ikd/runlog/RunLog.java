@@ -165,13 +165,16 @@ public final class RunLog {
      * What {@code student} learned from at each step, in step order: the soft targets of the teacher
      * version its feedback answers, from each teacher the step used (all of them, or those that
      * answered by its deadline: a teacher it went without got a skipped feedback), and the exam
-     * result it logged. Stops at the first step the log does not complete.
+     * result it logged; under the pilot update, the soft targets of the step after, which carry the
+     * updated teacher's for this step's course. Stops at the first step the log does not complete.
      */
     public List<Step> steps(String student) {
         Envelope admission = admitted(student)
             .orElseThrow(() -> new IllegalArgumentException("run " + runId + " never admitted " + student));
         List<String> teachers = admission.getAdmitted().getEnrollment().getHyperParameters().getTeachersList();
         List<String> tags = teachers.isEmpty() ? List.of("") : teachers;
+        // Under the pilot update the course step of step k learned from the updated targets that SoftTargets(k+1) carries.
+        long ahead = admission.getAdmitted().getEnrollment().getHyperParameters().getPilot() ? 1 : 0;
         Map<Long, Map<String, dev.ikd.proto.v1.Feedback>> feedback = new HashMap<>();
         Map<Long, List<Envelope>> targets = new HashMap<>();
         Map<Long, Envelope> exams = new LinkedHashMap<>();
@@ -212,8 +215,9 @@ public final class RunLog {
                     continue;
                 }
                 used++;
-                targets.getOrDefault(k, List.of()).stream().filter(t -> t.getTeacherId().equals(tag)
-                    && t.getSoftTargets().getTeacherVersion() == f.getTeacherVersion()).findFirst().ifPresent(learned::add);
+                targets.getOrDefault(k + ahead, List.of()).stream().filter(t -> t.getTeacherId().equals(tag)
+                    && (ahead == 0 ? t.getSoftTargets().getTeacherVersion() == f.getTeacherVersion() : t.getSoftTargets().hasUpdatedCourse()))
+                    .findFirst().ifPresent(learned::add);
             }
             if (answers.size() < tags.size() || used == 0 || learned.size() < used) {
                 break;

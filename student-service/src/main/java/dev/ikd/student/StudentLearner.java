@@ -85,6 +85,25 @@ public final class StudentLearner implements Learner {
 
     @Override
     public Step learn(int[] present, float[][] served) {
+        return step(present, served, false);
+    }
+
+    @Override
+    public Step pilot(int[] present, float[][] served) {
+        return step(present, served, true);
+    }
+
+    @Override
+    public String courseStep(int[] present, float[][] served) {
+        long k = student.stepsDone();
+        int[] ids = plan.course().batch(k);
+        boolean[] labeled = plan.labeledMask(ids);
+        float[] p = Ensemble.mix(settings.weighting().among(present), served, settings.data().classes(),
+            settings.data().trainLabels(ids), labeled).targets();
+        return WireSteps.courseStep(student, settings.data(), ids, labeled, p, swap(k), settings.type(), manager);
+    }
+
+    private Step step(int[] present, float[][] served, boolean pilot) {
         long k = student.stepsDone();
         int[] ids = plan.course().batch(k);
         boolean[] labeled = plan.labeledMask(ids);
@@ -92,8 +111,11 @@ public final class StudentLearner implements Learner {
         Ensemble.Mix mix = Ensemble.mix(settings.weighting().among(present), served, settings.data().classes(), labels, labeled);
         float[] p = mix.targets();
         long t0 = System.nanoTime();
-        Student.StepResult r = WireSteps.learn(student, settings.data(), ids, labeled, plan.exam().batch(k), p,
-            swap(k), settings.teacherMode(), settings.type(), manager);
+        Student.StepResult r = pilot
+            ? WireSteps.pilot(student, settings.data(), ids, labeled, plan.exam().batch(k), p, swap(k), settings.teacherMode(),
+                settings.type(), manager)
+            : WireSteps.learn(student, settings.data(), ids, labeled, plan.exam().batch(k), p, swap(k), settings.teacherMode(),
+                settings.type(), manager);
         listener.onStudentStep(new StepListener.StudentStepped(settings.studentId(), k, settings.steps(), r.courseLoss(),
             r.examLoss(), r.examAccuracy(), r.paramSha256(), System.nanoTime() - t0));
         String diverged = Divergence.ofStudentStep(r, settings.data().classes());
@@ -135,6 +157,8 @@ public final class StudentLearner implements Learner {
      */
     public String relearnCourse(List<Envelope> targets) {
         long k = student.stepsDone();
+        // Under the pilot update, step k's course step learned from the updated targets that the soft targets of step k+1 carry.
+        long from = settings.pilot() ? k + 1 : k;
         if (targets.isEmpty() || targets.size() < settings.teachersRequired()) {
             throw new IllegalArgumentException(targets.size() + " teachers' soft targets replayed for step " + k + " of "
                 + settings.studentId() + ", which needs " + settings.teachersRequired());
@@ -145,19 +169,19 @@ public final class StudentLearner implements Learner {
             Envelope e = targets.get(t);
             var st = e.getSoftTargets();
             int index = settings.teachers().indexOf(e.getTeacherId());
-            if (e.getKind() != Kind.SOFT_TARGETS || e.getStep() != k || index < next) {
+            if (e.getKind() != Kind.SOFT_TARGETS || e.getStep() != from || index < next) {
                 throw new IllegalArgumentException(e.getKind() + " of step " + e.getStep() + (e.getTeacherId().isEmpty() ? ""
                     : " from " + e.getTeacherId()) + " replayed while " + settings.studentId() + " is at step " + k);
             }
-            long expected = settings.expectedVersion(k, missed[index]);
+            long expected = settings.expectedVersion(from, missed[index]);
             if (st.getTeacherVersion() != expected) {
-                throw new IllegalArgumentException("soft targets of step " + k + (e.getTeacherId().isEmpty() ? "" : " from "
+                throw new IllegalArgumentException("soft targets of step " + from + (e.getTeacherId().isEmpty() ? "" : " from "
                     + e.getTeacherId()) + " are version " + st.getTeacherVersion() + ", " + settings.studentId() + " learns step "
-                    + k + " from version " + expected);
+                    + from + " from version " + expected);
             }
             present[t] = index;
             next = index + 1;
-            served[t] = TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+            served[t] = TensorCodec.toFloats(settings.pilot() ? st.getUpdatedCourse() : st.getProbabilities(), TensorCodec.Finite.REQUIRED);
         }
         for (int index = 0, t = 0; index < missed.length; index++) {
             if (t < present.length && present[t] == index) {
@@ -166,11 +190,7 @@ public final class StudentLearner implements Learner {
                 missed[index]++;
             }
         }
-        int[] ids = plan.course().batch(k);
-        boolean[] labeled = plan.labeledMask(ids);
-        float[] p = Ensemble.mix(settings.weighting().among(present), served, settings.data().classes(),
-            settings.data().trainLabels(ids), labeled).targets();
-        return WireSteps.courseStep(student, settings.data(), ids, labeled, p, swap(k), settings.type(), manager);
+        return courseStep(present, served);
     }
 
     /** IAKD: the teacher's frozen stages this student swaps in (from ikd.teacher-blocks); needed before the first step. */

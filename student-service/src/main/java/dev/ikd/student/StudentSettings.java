@@ -24,13 +24,15 @@ import dev.ikd.student.protocol.StudentMachine;
  * terms it enrolls with, and how it learns from its teacher.
  *
  * @param prefetch steps of a frozen teacher's soft targets that may come ahead
+ * @param pilot    MetaDistil's pilot update ({@code --teacher-leash pilot=1}): see {@link StudentMachine.Settings#pilot}
  */
 public record StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                               int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
                               TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch,
-                              List<String> teachers, TeacherWeighting weighting, int teachersRequired) {
+                              List<String> teachers, TeacherWeighting weighting, int teachersRequired, boolean pilot) {
 
     public StudentSettings {
+        pilot = pilot && teacherMode.learnsFromFeedback(); // a teacher that does not learn has nothing to update between
         if (prefetch < 1) {
             throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);
         }
@@ -40,6 +42,15 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
             throw new IllegalArgumentException("--teachers-required " + teachersRequired + ", but the run has " + teachers.size()
                 + " teachers");
         }
+    }
+
+    /** Without the pilot update. */
+    public StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                           int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                           TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch,
+                           List<String> teachers, TeacherWeighting weighting, int teachersRequired) {
+        this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
+            teacherMode, type, swap, teacherSpec, prefetch, teachers, weighting, teachersRequired, false);
     }
 
     /** One teacher. */
@@ -71,7 +82,7 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
     /** The protocol's terms for this student in run {@code runId}. */
     public StudentMachine.Settings machine(String runId) {
         return new StudentMachine.Settings(runId, studentId, steps, batchSize, data.classes(), window(),
-            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers, teachersRequired);
+            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers, teachersRequired, pilot);
     }
 
     /**
@@ -85,7 +96,7 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
                 .setTemperature(config.temperature()).setAlpha(config.alpha()).setBatchSize(batchSize)
                 .setExamBatchSize(examBatchSize).setSteps(steps).setSeed(seed)
                 .setSwap(swap.enabled() ? swap.toString() : "")
-                .setTeacherMode(teacherMode.cliName()).setPrefetch(window()));
+                .setTeacherMode(teacherMode.cliName()).setPrefetch(window()).setPilot(pilot));
         if (teachers.size() > 1) {
             enrollment.getHyperParametersBuilder().addAllTeachers(teachers).setTeacherWeighting(weighting.toString())
                 .setTeachersRequired(teachersRequired);

@@ -91,7 +91,8 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
         this.shared = new TeacherLearner.Shared(settings, backbone, manager, listener);
         this.terms = new TeacherMachine.Settings(runId, settings.teacherId(), settings.mode().cliName(),
             settings.mode() == TeacherMode.FROZEN, settings.mode() == TeacherMode.PESF, settings.data().name(),
-            settings.data().sha256(), settings.data().classes(), Envelopes.isTeacherId(settings.teacherId()) ? settings.teacherId() : "");
+            settings.data().sha256(), settings.data().classes(), Envelopes.isTeacherId(settings.teacherId()) ? settings.teacherId() : "")
+            .withPilot(settings.config().leash().pilot());
     }
 
     /** The shared backbone's feature cache; null in mode ikd, where every student's φ moves, or when micro-batching. */

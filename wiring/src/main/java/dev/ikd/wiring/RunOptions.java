@@ -126,7 +126,7 @@ public final class RunOptions {
     @Option(names = "--teacher-leash", paramLabel = "none|BRAKE=V,...", description = "How far a learning teacher may move: "
         + "none, or brakes kl=λ (trust region to the teacher it started from), warmup=STEPS and decay=none|linear|cosine (its "
         + "learning rate), clip=NORM (the feedback's norm), every=K (apply gradients every K steps), pilot=1 (MetaDistil's pilot "
-        + "update: the exam is on a pilot step, the real step learns from the updated teacher; in process only), e.g. kl=0.5,clip=0.05. "
+        + "update: the exam is on a pilot step, the real step learns from the updated teacher), e.g. kl=0.5,clip=0.05. "
         + "Default: ${ikd.preset.teacher-leash}") public String teacherLeash;
     @Option(names = "--batch", description = "Course batch size. Default: ${ikd.preset.batch}") Integer batch;
     @Option(names = "--exam-batch", description = "Exam batch size. Default: ${ikd.preset.exam-batch}") public Integer examBatch;

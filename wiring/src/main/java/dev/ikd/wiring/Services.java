@@ -168,7 +168,7 @@ public final class Services {
         return new StudentSettings(studentId(index), data, c.student(), c.studentConfig(), c.studentSeed(index),
             c.batchSize(), c.examBatchSize(), c.steps(), c.seed(), c.labelFraction(), c.quizFraction(), c.mode(), c.type(),
             c.swap(), c.teacher(), prefetch, c.teachers().count() == 1 ? List.of("") : teacherTags(c), c.teachers().weighting(),
-            c.teachers().required());
+            c.teachers().required(), c.teacherConfig().leash().pilot());
     }
 
     public static CoordinatorMachine.Settings coordinator(TrainConfig c, Dataset data, long timeoutMs, int maxNudges, int expectedStudents) {
@@ -185,10 +185,9 @@ public final class Services {
         if (c.steps() < 1) {
             throw new IllegalArgumentException("--steps must be at least 1 for a distributed run, got " + c.steps());
         }
-        if (c.teacherConfig().leash().pilot()) {
-            throw new IllegalArgumentException("--teacher-leash pilot=1 (MetaDistil's pilot update) runs in process only (ikd train, "
-                + "ikd bench accuracy): over Kafka the teacher would have to answer each step twice, before and after its exam step, "
-                + "which the services do not do");
+        if (c.teacherConfig().leash().pilot() && c.teachers().count() > 1) {
+            throw new IllegalArgumentException("--teacher-leash pilot=1 (MetaDistil's pilot update) with several teachers runs in "
+                + "process only (ikd train, ikd bench accuracy); over Kafka it takes one teacher");
         }
     }
 

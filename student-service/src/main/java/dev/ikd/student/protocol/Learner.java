@@ -20,6 +20,15 @@ public interface Learner extends AutoCloseable {
      */
     Step learn(int[] present, float[][] p);
 
+    /**
+     * MetaDistil's pilot of the next step ({@code Settings.pilot}): {@link #learn}'s course step, exam
+     * and feedback, on a copy of the student; θ and the steps done stay as they were.
+     */
+    Step pilot(int[] present, float[][] p);
+
+    /** The next step's real course step alone, on the soft targets {@code p} of the teachers {@code present}; the hash of θ'. */
+    String courseStep(int[] present, float[][] p);
+
     /** The test accuracy and the parameter hash after the last step. */
     Report report();
 

@@ -19,6 +19,7 @@ import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.proto.v1.Tensor;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
 
@@ -49,9 +50,12 @@ public final class StudentMachine implements Machine {
      * @param frozenTeacher whether every step learns from teacher version 0 (a frozen teacher) rather than version k
      * @param courseLogits  whether the feedback carries the student's course logits (a teacher that shapes its features, pesf)
      * @param required      how many teachers' soft targets a step needs once its deadline has passed (all: no deadline)
+     * @param pilot         MetaDistil's pilot update ({@code HyperParameters.pilot}; one learning teacher): step k's feedback
+     *                      comes from a pilot on a copy of the student, and its real course step waits for the soft targets of
+     *                      step k+1, which carry the updated teacher's targets for step k's batch
      */
     public record Settings(String runId, String studentId, long steps, int batchSize, int classes, int window,
-                           boolean frozenTeacher, boolean courseLogits, List<String> teachers, int required) {
+                           boolean frozenTeacher, boolean courseLogits, List<String> teachers, int required, boolean pilot) {
 
         public Settings {
             if (window < 1) {
@@ -65,6 +69,20 @@ public final class StudentMachine implements Machine {
                 throw new IllegalArgumentException("--teachers-required " + required + ", but the run has " + teachers.size()
                     + " teachers");
             }
+            if (pilot && (teachers.size() > 1 || frozenTeacher)) {
+                throw new IllegalArgumentException("the pilot update over Kafka takes one learning teacher, not "
+                    + (frozenTeacher ? "a frozen one" : teachers.size() + " teachers") + " (in process it takes several)");
+            }
+        }
+
+        /** Without the pilot update. */
+        public Settings(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
+                        boolean courseLogits, List<String> teachers, int required) {
+            this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, required, false);
+        }
+
+        public Settings withPilot(boolean on) {
+            return new Settings(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, required, on);
         }
 
         /** Every step needs all these teachers. */
@@ -105,6 +123,8 @@ public final class StudentMachine implements Machine {
     private boolean deadlinePassed;
     /** The teachers some steps went without: how many steps, and the last step that used each. */
     private final Map<String, Absence> absent = new TreeMap<>();
+    /** The pilot update: the exam of the step piloted, until its real course step gives the hash (null: none waits). */
+    private ExamResult pendingExam;
 
     /** A student that has learned nothing yet (its learner fresh). */
     public StudentMachine(Settings settings, Learner learner) {
@@ -127,6 +147,7 @@ public final class StudentMachine implements Machine {
         saved.getHeldSoftTargetsList().forEach(e -> m.held.computeIfAbsent(e.getStep(), k -> new TreeMap<>()).put(e.getTeacherId(), e));
         m.deadlinePassed = saved.getDeadlinePassed();
         m.absent.putAll(saved.getAbsentMap());
+        m.pendingExam = saved.hasPendingExam() ? saved.getPendingExam() : null;
         return m;
     }
 
@@ -136,7 +157,7 @@ public final class StudentMachine implements Machine {
         if (!stopped.isEmpty() && (e.getKind() == Kind.ABORT || e.getKind() == Kind.FINISH)) {
             return List.of(); // the run's end, or the abort that follows this student's own stop: nothing left to do
         }
-        if (diverged() && e.getKind() == Kind.COURSE_START && e.getStep() == learner.stepsDone() - 1) {
+        if (diverged() && e.getKind() == Kind.COURSE_START && e.getStep() == stepsDone() - 1) {
             return lastAnswers; // a nudge before the coordinator heard why: the same answer again
         }
         if (!stopped.isEmpty()) {
@@ -174,12 +195,12 @@ public final class StudentMachine implements Machine {
         if (!admitted) {
             throw new RejectedMessageException("CourseStart for step " + k + " before " + settings.studentId() + " was admitted");
         }
-        if (k < learner.stepsDone()) {
+        if (k < stepsDone()) {
             return repeatOf(e);
         }
-        if (k > learner.stepsDone()) {
+        if (k > stepsDone()) {
             throw new RejectedMessageException("out of order: CourseStart for step " + k + " while " + settings.studentId()
-                + " is at step " + learner.stepsDone());
+                + " is at step " + stepsDone());
         }
         return List.of();
     }
@@ -197,7 +218,7 @@ public final class StudentMachine implements Machine {
             throw new RejectedMessageException("TeacherDeadline for step " + k + ", but " + settings.studentId()
                 + " learns every step from all its " + settings.teachers().size() + " teachers");
         }
-        long done = learner.stepsDone();
+        long done = stepsDone();
         if (k > done) {
             throw new RejectedMessageException("out of order: TeacherDeadline for step " + k + " while " + settings.studentId()
                 + " is at step " + done);
@@ -218,7 +239,7 @@ public final class StudentMachine implements Machine {
     /** The last step that used teacher {@code t} (-1: none yet). */
     private long lastUsed(String t) {
         Absence a = absent.get(t);
-        return a == null ? learner.stepsDone() - 1 : a.getLastUsed();
+        return a == null ? stepsDone() - 1 : a.getLastUsed();
     }
 
     /** The version of teacher {@code t} step k learns from. */
@@ -235,19 +256,19 @@ public final class StudentMachine implements Machine {
         Envelope e = input.envelope();
         long k = e.getStep();
         var st = e.getSoftTargets();
-        long[] shape = TensorCodec.shape(st.getProbabilities());
-        if (shape.length != 2 || shape[0] != settings.batchSize() || shape[1] != settings.classes()) {
-            throw new RejectedMessageException("soft targets have shape " + Arrays.toString(shape) + ", the course batch needs ["
-                + settings.batchSize() + ", " + settings.classes() + "]");
+        if (!settings.pilot() || k < settings.steps()) {
+            batchMatrix(st.getProbabilities(), "soft targets");
         }
-        TensorCodec.toFloats(st.getProbabilities(), TensorCodec.Finite.REQUIRED);
+        if (settings.pilot() && k > 0) {
+            batchMatrix(st.getUpdatedCourse(), "updated soft targets of the step before");
+        }
         String teacher = e.getTeacherId();
         if (!settings.teachers().contains(teacher)) {
             throw new RejectedMessageException("soft targets from " + (teacher.isEmpty() ? "a single teacher" : teacher) + ", but "
                 + settings.studentId() + " learns from " + (settings.teachers().size() == 1 && settings.teachers().get(0).isEmpty()
                     ? "one teacher" : String.join(", ", settings.teachers())));
         }
-        long done = learner.stepsDone();
+        long done = stepsDone();
         if (k < done) {
             if (k > lastUsed(teacher)) {
                 return List.of(); // late: step k went ahead without this teacher, and told it so
@@ -264,7 +285,7 @@ public final class StudentMachine implements Machine {
                 + "targets for step " + k + " are version " + st.getTeacherVersion() + ", " + settings.studentId()
                 + " learns step " + k + " from version " + expected);
         }
-        if (k >= settings.steps()) {
+        if (k > settings.steps() || k == settings.steps() && !settings.pilot()) {
             throw new RejectedMessageException("soft targets for step " + k + ", but " + settings.studentId() + " takes "
                 + settings.steps() + " steps");
         }
@@ -284,6 +305,19 @@ public final class StudentMachine implements Machine {
         return tryStep(input);
     }
 
+    /** A [batch, classes] matrix of finite values, or the refusal that names {@code what}. */
+    private void batchMatrix(Tensor t, String what) {
+        if (t.getData().isEmpty() && t.getShapeCount() == 0) {
+            throw new RejectedMessageException(what + " are missing");
+        }
+        long[] shape = TensorCodec.shape(t);
+        if (shape.length != 2 || shape[0] != settings.batchSize() || shape[1] != settings.classes()) {
+            throw new RejectedMessageException(what + " have shape " + Arrays.toString(shape) + ", the course batch needs ["
+                + settings.batchSize() + ", " + settings.classes() + "]");
+        }
+        TensorCodec.toFloats(t, TensorCodec.Finite.REQUIRED);
+    }
+
     /**
      * Whether two copies of a step's soft targets say the same: the whole payload (the teacher's
      * version, temperature and probabilities). What the teacher measured making them travels in the
@@ -295,9 +329,13 @@ public final class StudentMachine implements Machine {
 
     /** Finish: the test accuracy and final hash, as this student's report (the same report if asked again). */
     private List<Envelope> finish(Input input) {
-        long done = learner.stepsDone();
+        long done = stepsDone();
         if (done != settings.steps()) {
             throw new RejectedMessageException("Finish after " + done + " of " + settings.steps() + " steps");
+        }
+        if (pendingExam != null) {
+            throw new RejectedMessageException("Finish before the course step of step " + (done - 1) + ": the teacher's updated soft "
+                + "targets for it have not come");
         }
         if (report == null) {
             Learner.Report r = learner.report();
@@ -308,9 +346,9 @@ public final class StudentMachine implements Machine {
     }
 
     private List<Envelope> repeatOf(Envelope e) {
-        if (e.getStep() != learner.stepsDone() - 1) {
+        if (e.getStep() != stepsDone() - 1) {
             throw new RejectedMessageException("stale " + e.getKind() + ": step " + e.getStep() + " of " + settings.studentId()
-                + " was done long ago (now at step " + learner.stepsDone() + ")");
+                + " was done long ago (now at step " + stepsDone() + ")");
         }
         return lastAnswers;
     }
@@ -323,11 +361,11 @@ public final class StudentMachine implements Machine {
     private List<Envelope> tryStep(Input input) {
         List<Envelope> out = new ArrayList<>();
         while (admitted && stopped.isEmpty()) {
-            Map<String, Envelope> here = held.getOrDefault(learner.stepsDone(), Map.of());
+            Map<String, Envelope> here = held.getOrDefault(stepsDone(), Map.of());
             if (here.size() < settings.teachers().size() && !(deadlinePassed && here.size() >= settings.required())) {
                 break;
             }
-            held.remove(learner.stepsDone());
+            held.remove(stepsDone());
             out.addAll(learn(input, settings.teachers().stream().filter(here::containsKey).map(here::get).toList()));
         }
         return out;
@@ -335,7 +373,10 @@ public final class StudentMachine implements Machine {
 
     /** Step k on the soft targets of the teachers here (all of them, or those that answered by the deadline), in the settings' order. */
     private List<Envelope> learn(Input input, List<Envelope> targets) {
-        long k = learner.stepsDone();
+        long k = stepsDone();
+        if (settings.pilot()) {
+            return pilot(input, targets.get(0), expectedVersion(targets.get(0).getTeacherId(), k));
+        }
         float[][] p = new float[targets.size()][];
         int[] present = new int[targets.size()];
         Map<String, Integer> place = new HashMap<>();
@@ -365,21 +406,9 @@ public final class StudentMachine implements Machine {
                 .setDiverged(settings.studentId() + " " + stopped).setTeacherVersion(version)).build());
             return lastAnswers;
         }
-        int rows = settings.batchSize();
         List<Envelope> answers = new ArrayList<>();
         for (String teacher : settings.teachers()) {
-            Integer t = place.get(teacher);
-            var feedback = Feedback.newBuilder().setTeacherVersion(versions.get(teacher));
-            if (t == null) {
-                feedback.setSkipped(true); // the step went without this teacher: it learns nothing from it
-            } else {
-                feedback.setD(TensorCodec.encode(r.feedback()[t], rows, settings.classes())).setCourseLoss(r.courseLoss())
-                    .setDistillKl(r.distillKl());
-                if (settings.courseLogits()) {
-                    feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
-                }
-            }
-            answers.add(Envelopes.forTeacher(header(input, k, Kind.FEEDBACK), teacher).setFeedback(feedback).build());
+            answers.add(feedback(input, k, teacher, versions.get(teacher), r, place.get(teacher)));
         }
         var exam = ExamResult.newBuilder().setExamLoss(r.examLoss()).setExamAccuracy(r.examAccuracy())
             .setParamSha256(r.paramSha256()).setCourseLoss(r.courseLoss()).setTeacherVersion(version);
@@ -390,6 +419,60 @@ public final class StudentMachine implements Machine {
         answers.add(header(input, k, Kind.EXAM_RESULT).setExamResult(exam).build());
         lastAnswers = List.copyOf(answers);
         teacherVersion = version;
+        return lastAnswers;
+    }
+
+    /** Step k's feedback to {@code teacher} from what it learned ({@code t}: its place among those present; null: it skipped). */
+    private Envelope feedback(Input input, long k, String teacher, long version, Learner.Step r, Integer t) {
+        var feedback = Feedback.newBuilder().setTeacherVersion(version);
+        if (t == null) {
+            feedback.setSkipped(true); // the step went without this teacher: it learns nothing from it
+        } else {
+            int rows = settings.batchSize();
+            feedback.setD(TensorCodec.encode(r.feedback()[t], rows, settings.classes())).setCourseLoss(r.courseLoss())
+                .setDistillKl(r.distillKl());
+            if (settings.courseLogits()) {
+                feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
+            }
+        }
+        return Envelopes.forTeacher(header(input, k, Kind.FEEDBACK), teacher).setFeedback(feedback).build();
+    }
+
+    /**
+     * The pilot update on the soft targets of step k (one teacher): first the real course step of
+     * step k−1, on the teacher's targets after its exam step k−1 that these carry, whose hash completes
+     * the exam result of k−1; then, within the plan, the pilot of step k, whose feedback goes to the
+     * teacher and whose exam waits for the hash in turn. Past the plan (k = steps) only the first.
+     */
+    private List<Envelope> pilot(Input input, Envelope targets, long version) {
+        long k = stepsDone();
+        var st = targets.getSoftTargets();
+        List<Envelope> answers = new ArrayList<>();
+        if (pendingExam != null) {
+            String hash = learner.courseStep(new int[] {0},
+                new float[][] {TensorCodec.toFloats(st.getUpdatedCourse(), TensorCodec.Finite.REQUIRED)});
+            answers.add(header(input, k - 1, Kind.EXAM_RESULT).setExamResult(pendingExam.toBuilder().setParamSha256(hash)).build());
+            pendingExam = null;
+        }
+        learned.clear();
+        learned.put(targets.getTeacherId(), targets);
+        if (k < settings.steps()) {
+            Learner.Step r = learner.pilot(new int[] {0}, new float[][] {TensorCodec.toFloats(st.getProbabilities(),
+                TensorCodec.Finite.REQUIRED)});
+            if (r.diverged() != null) {
+                stopped = DIVERGED + k + ": " + r.diverged();
+                pendingExam = ExamResult.newBuilder().setDiverged(settings.studentId() + " " + stopped)
+                    .setTeacherVersion(st.getTeacherVersion()).build();
+                answers.add(header(input, k, Kind.EXAM_RESULT).setExamResult(pendingExam).build());
+                lastAnswers = List.copyOf(answers);
+                return lastAnswers;
+            }
+            answers.add(feedback(input, k, targets.getTeacherId(), version, r, 0));
+            pendingExam = ExamResult.newBuilder().setExamLoss(r.examLoss()).setExamAccuracy(r.examAccuracy())
+                .setCourseLoss(r.courseLoss()).setTeacherVersion(st.getTeacherVersion()).build();
+        }
+        lastAnswers = List.copyOf(answers);
+        teacherVersion = st.getTeacherVersion();
         return lastAnswers;
     }
 
@@ -407,6 +490,9 @@ public final class StudentMachine implements Machine {
             s.setReport(report);
         }
         held.values().forEach(byTeacher -> s.addAllHeldSoftTargets(byTeacher.values()));
+        if (pendingExam != null) {
+            s.setPendingExam(pendingExam);
+        }
         return s.setDeadlinePassed(deadlinePassed).putAllAbsent(absent).build();
     }
 
@@ -432,8 +518,9 @@ public final class StudentMachine implements Machine {
         return report;
     }
 
+    /** Steps learned; under the pilot update a step counts once piloted, its real course step may still wait. */
     public long stepsDone() {
-        return learner.stepsDone();
+        return learner.stepsDone() + (pendingExam == null ? 0 : 1);
     }
 
     @Override

@@ -84,6 +84,28 @@ class StudentMachineTest {
             return new Step(d, new float[p[0].length], 1.0 / steps, 0.5, 2.0 / steps, 0.25, "sha-" + hash, diverged, weights);
         }
 
+        /** The pilot: the step's answers from its soft targets, nothing kept. */
+        @Override
+        public Step pilot(int[] present, float[][] p) {
+            piloted.add(p[0][0]);
+            float[][] d = {p[0].clone()};
+            String diverged = steps == divergesAt ? "the exam loss is NaN" : null;
+            return new Step(d, new float[p[0].length], 1.0 / (steps + 1), 0.5, 2.0 / (steps + 1), 0.25, null, diverged);
+        }
+
+        /** The real course step: θ takes in the soft targets it learned from. */
+        @Override
+        public String courseStep(int[] present, float[][] p) {
+            courses.add(p[0][0]);
+            hash = 31 * hash + Arrays.hashCode(p[0]);
+            steps++;
+            return "sha-" + hash;
+        }
+
+        /** The first soft target of each pilot and of each course step, in order. */
+        final List<Float> piloted = new java.util.ArrayList<>();
+        final List<Float> courses = new java.util.ArrayList<>();
+
         @Override
         public Report report() {
             return new Report(0.75, "sha-" + hash);
@@ -139,6 +161,97 @@ class StudentMachineTest {
     /** The soft targets a learning teacher sends for step k: version k, after k updates. */
     static Envelope targets(long step) {
         return targets(step, step);
+    }
+
+    /**
+     * MetaDistil's pilot update: step k's feedback comes from a pilot; its real course step waits for
+     * SoftTargets(k+1), which carries the updated teacher's targets for step k's batch.
+     */
+    @Nested
+    class PilotUpdate {
+        final StudentMachine.Settings pilot = SETTINGS.withPilot(true);
+
+        /** SoftTargets(k) of a learning teacher under the pilot update: step k's (within the plan) and step k−1's updated (after step 0). */
+        Envelope pilotTargets(long k) {
+            Envelope t = targets(k);
+            var b = SoftTargets.newBuilder(k < STEPS ? t.getSoftTargets() : SoftTargets.newBuilder().setTeacherVersion(k)
+                .setTemperature(2).build());
+            if (k > 0) {
+                float[] updated = new float[BATCH * 10];
+                java.util.Arrays.fill(updated, 0.1f);
+                updated[0] = 0.1f + k / 1000f; // the teacher after its exam step k-1
+                updated[1] = 0.1f - k / 1000f;
+                b.setUpdatedCourse(TensorCodec.encode(updated, BATCH, 10));
+            }
+            return t.toBuilder().setSoftTargets(b).build();
+        }
+
+        @Test
+        void stepKsFeedbackComesFromThePilotAndItsExamResultWaitsForTheRealCourseStep() {
+            FakeLearner learner = new FakeLearner(-1);
+            var s = MachineScenario.given(new StudentMachine(pilot, learner), admitted());
+            s.when(pilotTargets(0)).thenKinds(Kind.FEEDBACK);
+            assertThat(learner.steps).as("the pilot keeps nothing").isZero();
+            assertThat(s.machine().stepsDone()).isEqualTo(1);
+
+            List<Envelope> out = s.when(pilotTargets(1)).thenKinds(Kind.EXAM_RESULT, Kind.FEEDBACK).last();
+            assertThat(learner.courses).as("step 0's course learned from the updated targets").containsExactly(0.1f + 1 / 1000f);
+            assertThat(out.get(0).getStep()).isZero();
+            assertThat(out.get(0).getExamResult().getParamSha256()).isEqualTo("sha-" + learner.hash);
+            assertThat(out.get(0).getExamResult().getExamLoss()).as("the pilot's exam").isEqualTo(2.0);
+            assertThat(out.get(0).getExamResult().getTeacherVersion()).as("the version the pilot learned from").isZero();
+            assertThat(out.get(1).getStep()).isEqualTo(1);
+            assertThat(out.get(1).getFeedback().getTeacherVersion()).isEqualTo(1);
+        }
+
+        @Test
+        void theSoftTargetsPastThePlanBringOnlyTheLastCourseStepAndThenTheStudentFinishes() {
+            FakeLearner learner = new FakeLearner(-1);
+            var s = MachineScenario.given(new StudentMachine(pilot, learner), admitted(), pilotTargets(0), pilotTargets(1),
+                pilotTargets(2));
+            s.whenRefused(finish(), "Finish before the course step of step 2: the teacher's updated soft targets for it have not come");
+            s.when(pilotTargets(STEPS)).thenKinds(Kind.EXAM_RESULT);
+            assertThat(s.last().get(0).getStep()).isEqualTo(STEPS - 1);
+            assertThat(learner.steps).isEqualTo(STEPS);
+            assertThat(learner.piloted).hasSize((int) STEPS);
+            s.when(finish()).thenKinds(Kind.STUDENT_REPORT);
+            assertThat(s.last().get(0).getStudentReport().getParamSha256()).isEqualTo(s.machine().report().getStudentReport()
+                .getParamSha256());
+        }
+
+        @Test
+        void aRepeatOrANudgeGetsTheSameAnswersAndARestoredStudentGoesOnBitForBit() {
+            FakeLearner learner = new FakeLearner(-1);
+            var s = MachineScenario.given(new StudentMachine(pilot, learner), admitted(), pilotTargets(0));
+            List<Envelope> out = s.when(pilotTargets(1)).last();
+            assertThat(s.when(pilotTargets(1)).last()).isEqualTo(out);
+            assertThat(s.when(start(1)).last()).as("CourseStart(1): the exam result of step 1 is overdue").isEqualTo(out);
+            assertThat(learner.courses).hasSize(1);
+
+            StudentState saved = (StudentState) s.machine().state();
+            assertThat(saved.hasPendingExam()).isTrue();
+            var restored = MachineScenario.given(StudentMachine.restore(pilot, FakeLearner.restored(saved), saved));
+            List<Envelope> next = restored.when(pilotTargets(2)).thenKinds(Kind.EXAM_RESULT, Kind.FEEDBACK).last();
+            List<Envelope> straight = s.when(pilotTargets(2)).last();
+            assertThat(next).isEqualTo(straight);
+        }
+
+        @Test
+        void softTargetsWithoutTheUpdatedOnesOrPastThePlanAreRefused() {
+            var s = MachineScenario.given(new StudentMachine(pilot, new FakeLearner(-1)), admitted(), pilotTargets(0));
+            s.whenRefused(targets(1), "updated soft targets of the step before are missing");
+            Envelope past = pilotTargets(1).toBuilder().setStep(STEPS + 1).build();
+            past = past.toBuilder().setSoftTargets(past.getSoftTargets().toBuilder().setTeacherVersion(STEPS + 1)).build();
+            s.whenRefused(past, "soft targets for step 4, but student-0 takes 3 steps");
+        }
+
+        @Test
+        void aPilotWhoseNumbersAreNotFiniteStopsTheStudent() {
+            var s = MachineScenario.given(new StudentMachine(pilot, new FakeLearner(0)), admitted());
+            s.when(pilotTargets(0)).thenKinds(Kind.EXAM_RESULT);
+            assertThat(s.last().get(0).getExamResult().getDiverged()).isEqualTo("student-0 diverged at step 0: the exam loss is NaN");
+            assertThat(s.when(start(0)).last()).as("a nudge before the coordinator heard it").isEqualTo(s.last());
+        }
     }
 
     @Nested

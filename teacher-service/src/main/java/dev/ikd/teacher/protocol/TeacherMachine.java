@@ -39,14 +39,26 @@ public final class TeacherMachine implements Machine {
      * @param frozen       whether its soft targets never change (mode frozen), so a window of them may be in flight
      * @param courseLogits whether its exam step needs the student's course logits (pesf)
      * @param tag          its id in the envelopes' teacher_id when the run has several teachers (teacher-a, ...), else ""
+     * @param pilot        MetaDistil's pilot update: after each exam step k it serves step k's batch again, from the
+     *                     updated teacher, with the soft targets of step k+1 (and past the plan, alone)
      */
     public record Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
-                           String dataSha256, int classes, String tag) {
+                           String dataSha256, int classes, String tag, boolean pilot) {
+
+        /** Without the pilot update. */
+        public Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
+                        String dataSha256, int classes, String tag) {
+            this(runId, teacherId, mode, frozen, courseLogits, dataName, dataSha256, classes, tag, false);
+        }
 
         /** The only teacher of its run. */
         public Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
                         String dataSha256, int classes) {
             this(runId, teacherId, mode, frozen, courseLogits, dataName, dataSha256, classes, "");
+        }
+
+        public Settings withPilot(boolean on) {
+            return new Settings(runId, teacherId, mode, frozen, courseLogits, dataName, dataSha256, classes, tag, on && !frozen);
         }
     }
 
@@ -120,6 +132,10 @@ public final class TeacherMachine implements Machine {
                 + "holds " + settings.dataName() + " " + settings.dataSha256());
         }
         var hp = a.getEnrollment().getHyperParameters();
+        if (hp.getPilot() != settings.pilot()) {
+            throw new RejectedMessageException("student " + studentId + " was admitted with the pilot update " + (hp.getPilot() ? "on"
+                : "off") + ", but this teacher runs it " + (settings.pilot() ? "on" : "off") + " (--teacher-leash pilot=1)");
+        }
         if (hp.getBatchSize() < 1 || hp.getExamBatchSize() < 1) {
             throw new RejectedMessageException("student " + studentId + " was admitted with batch sizes " + hp.getBatchSize()
                 + " and " + hp.getExamBatchSize() + "; both must be at least 1");
@@ -160,6 +176,32 @@ public final class TeacherMachine implements Machine {
         Envelope targets = header(input, k, Kind.SOFT_TARGETS).setSoftTargets(body).setMeasured(s.measured()).build();
         pending.put(k, targets);
         served = k;
+        return List.of(targets);
+    }
+
+    /**
+     * The pilot update, after the exam step of step k: step k's batch served again from the teacher
+     * that now includes it, for the student's real course step k, with the soft targets of step k+1
+     * (past the plan, k+1 = steps, alone), in one SoftTargets(k+1).
+     */
+    private List<Envelope> serveAfterUpdate(Input input, long k) {
+        long steps = admitted.getAdmitted().getSteps();
+        Teaching.Served again = teaching.serve(k);
+        if (again.diverged() != null) {
+            return diverged(input, k, again.diverged());
+        }
+        SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teaching.version()).setTemperature(again.temperature())
+            .setUpdatedCourse(TensorCodec.encode(again.probabilities(), batchSize(), settings.classes()));
+        if (k + 1 < steps) {
+            Teaching.Served s = teaching.serve(k + 1);
+            if (s.diverged() != null) {
+                return diverged(input, k + 1, s.diverged());
+            }
+            body.setProbabilities(TensorCodec.encode(s.probabilities(), batchSize(), settings.classes()));
+        }
+        Envelope targets = header(input, k + 1, Kind.SOFT_TARGETS).setSoftTargets(body).setMeasured(again.measured()).build();
+        pending.put(k + 1, targets);
+        served = k + 1;
         return List.of(targets);
     }
 
@@ -245,7 +287,7 @@ public final class TeacherMachine implements Machine {
             .setTeacherLoss(u.loss()).setTeacherVersion(u.version()).setDriftKl(u.driftKl())
             .setTeacherExamAccuracy(u.examAccuracy())).setMeasured(u.measured()).build();
         // The next soft targets come from the teacher that includes this update: two hops a step.
-        List<Envelope> next = serve(input, k + window());
+        List<Envelope> next = settings.pilot() ? serveAfterUpdate(input, k) : serve(input, k + window());
         if (!next.isEmpty() && next.get(0).getKind() == Kind.TEACHER_UPDATED) {
             return next; // they were not finite: the coordinator hears why instead
         }

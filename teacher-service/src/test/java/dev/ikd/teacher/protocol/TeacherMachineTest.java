@@ -23,6 +23,7 @@ import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.HyperParameters;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.Measured;
+import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.runtime.processor.MachineScenario;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -167,6 +168,56 @@ class TeacherMachineTest {
     /** The feedback a student sends for step k of a learning teacher: it answers version k. */
     static Envelope feedback(long step) {
         return feedback(step, step, 1);
+    }
+
+    /**
+     * MetaDistil's pilot update: after its exam step k the teacher serves step k's batch again, from
+     * the updated teacher, with step k+1's soft targets; past the plan, alone.
+     */
+    @Nested
+    class PilotUpdate {
+        final TeacherMachine.Settings pilot = SETTINGS.withPilot(true);
+
+        Envelope admittedWithPilot() {
+            Envelope a = admitted();
+            return a.toBuilder().setAdmitted(a.getAdmitted().toBuilder().setEnrollment(a.getAdmitted().getEnrollment().toBuilder()
+                .setHyperParameters(a.getAdmitted().getEnrollment().getHyperParameters().toBuilder().setPilot(true)))).build();
+        }
+
+        @Test
+        void afterEachExamStepItServesTheStepAgainFromTheUpdatedTeacherWithTheNext() {
+            var s = MachineScenario.given(fresh(pilot, SCHOOL));
+            List<Envelope> first = s.when(admittedWithPilot()).thenKinds(Kind.SOFT_TARGETS).last();
+            assertThat(first.get(0).getSoftTargets().hasUpdatedCourse()).isFalse();
+            List<Envelope> out = s.when(feedback(0)).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS).last();
+            SoftTargets next = out.get(1).getSoftTargets();
+            assertThat(out.get(1).getStep()).isEqualTo(1);
+            assertThat(next.getTeacherVersion()).isEqualTo(1);
+            // The fake teacher leans towards class (row + version) mod 10: version 1 now, for step 0's batch and step 1's.
+            float[] updated = TensorCodec.toFloats(next.getUpdatedCourse(), TensorCodec.Finite.REQUIRED);
+            assertThat(updated[1]).isEqualTo(0.55f);
+            assertThat(TensorCodec.toFloats(first.get(0).getSoftTargets().getProbabilities(), TensorCodec.Finite.REQUIRED)[0])
+                .isEqualTo(0.55f);
+            assertThat(next.getProbabilities()).isEqualTo(next.getUpdatedCourse());
+            assertThat(s.when(start(0)).last()).as("a nudge: the same answers").isEqualTo(out);
+        }
+
+        @Test
+        void pastThePlanTheUpdatedTargetsOfTheLastStepGoAlone() {
+            var s = MachineScenario.given(fresh(pilot, SCHOOL), admittedWithPilot(), feedback(0), feedback(1));
+            List<Envelope> out = s.when(feedback(2)).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS).last();
+            assertThat(out.get(1).getStep()).isEqualTo(STEPS);
+            assertThat(out.get(1).getSoftTargets().hasProbabilities()).isFalse();
+            assertThat(out.get(1).getSoftTargets().hasUpdatedCourse()).isTrue();
+        }
+
+        @Test
+        void aStudentAdmittedWithTheOtherSettingIsRefused() {
+            MachineScenario.given(fresh(pilot, SCHOOL)).whenRefused(admitted(), "student student-0 was admitted with the pilot update "
+                + "off, but this teacher runs it on (--teacher-leash pilot=1)");
+            given().whenRefused(admittedWithPilot(), "student student-0 was admitted with the pilot update on, but this teacher runs "
+                + "it off (--teacher-leash pilot=1)");
+        }
     }
 
     @Nested
