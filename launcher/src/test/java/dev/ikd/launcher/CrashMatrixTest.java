@@ -59,15 +59,30 @@ class CrashMatrixTest {
     @ParameterizedTest
     @EnumSource(FaultPoints.Point.class)
     void aServiceHaltedAtAFaultPointResumesAndTheRunEndsOnTheUninterruptedHashes(FaultPoints.Point point) throws Exception {
-        String runId = "crash-" + point.cliName();
+        haltEachServiceOnceAndCheck(point, RUN, "crash-" + point.cliName());
+    }
+
+    /**
+     * The pilot update keeps more between records (the student the exam of the step it piloted, the
+     * teacher the updated soft targets it served): every service halted just after a checkpoint
+     * resumes from it, and the run still ends on the in-process hashes.
+     */
+    @Test
+    void aPilotRunHaltedAfterEachCheckpointResumesAndEndsOnTheUninterruptedHashes() throws Exception {
+        String[] pilot = RUN.clone();
+        pilot[pilot.length - 1] = "every=3,kl=0.5,pilot=1";
+        haltEachServiceOnceAndCheck(FaultPoints.Point.AFTER_CHECKPOINT, pilot, "crash-pilot");
+    }
+
+    private void haltEachServiceOnceAndCheck(FaultPoints.Point point, String[] run, String runId) throws Exception {
         StringBuilder spec = new StringBuilder();
         HALT_AT.forEach((service, step) -> spec.append(spec.length() == 0 ? "" : ",").append(service).append(':')
             .append(point.cliName()).append(':').append(step));
         Path checkpoint = dir.resolve("teacher.ckpt");
-        List<String> expected = DistributedRunTest.reference(checkpoint, RUN);
+        List<String> expected = DistributedRunTest.reference(checkpoint, run);
         try (Jvms jvms = new Jvms(dir)) {
             Jvms.Broker broker = jvms.broker(List.of());
-            Map<String, String[]> commands = commands(broker.bootstrap(), runId, checkpoint);
+            Map<String, String[]> commands = commands(run, broker.bootstrap(), runId, checkpoint);
             Map<String, Jvms.Jvm> running = startAll(jvms, commands, Map.of(FaultPoints.ENVIRONMENT, spec.toString()));
             try (Progress progress = new Progress(broker.bootstrap(), runId)) {
                 Map<String, Halt> halted = supervise(jvms, running, commands, progress);
@@ -88,7 +103,7 @@ class CrashMatrixTest {
         List<String> expected = DistributedRunTest.reference(checkpoint, RUN);
         try (Jvms jvms = new Jvms(dir)) {
             Jvms.Broker broker = jvms.broker(List.of());
-            Map<String, String[]> commands = commands(broker.bootstrap(), runId, checkpoint);
+            Map<String, String[]> commands = commands(RUN, broker.bootstrap(), runId, checkpoint);
             Map<String, Jvms.Jvm> running = startAll(jvms, commands, Map.of());
             Halt killed;
             try (Progress progress = new Progress(broker.bootstrap(), runId)) {
@@ -109,8 +124,8 @@ class CrashMatrixTest {
         }
     }
 
-    private Map<String, String[]> commands(String bootstrap, String runId, Path checkpoint) {
-        List<String> common = DistributedRunTest.with(RUN, "--bootstrap", bootstrap, "--run-id", runId,
+    private Map<String, String[]> commands(String[] run, String bootstrap, String runId, Path checkpoint) {
+        List<String> common = DistributedRunTest.with(run, "--bootstrap", bootstrap, "--run-id", runId,
             "--metrics-port", "-1", "--state-dir", dir.resolve("state").toString());
         Map<String, String[]> commands = new TreeMap<>();
         commands.put("coordinator", DistributedRunTest.args("coordinator", common));

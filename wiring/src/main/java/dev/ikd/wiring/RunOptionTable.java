@@ -88,7 +88,9 @@ public final class RunOptionTable {
         preset("alpha", studentLearning(), (o, c) -> c.studentConfig().alpha()),
         preset("beta", teacherLearning(), (o, c) -> c.teacherConfig().beta()),
         preset("teacher-lr", teacherLearning(), (o, c) -> c.teacherConfig().learningRate()),
-        preset("teacher-leash", teacherLearning(), (o, c) -> c.teacherConfig().leash()),
+        // The student takes the leash too: its pilot=1 changes the protocol (the student's real course step waits for the
+        // updated teacher), the other brakes it ignores.
+        preset("teacher-leash", Map.of("pretrain", PRETRAIN, "coordinator", COORDINATOR), (o, c) -> c.teacherConfig().leash()),
         preset("batch", Map.of("coordinator", COORDINATOR, "teacher", TEACHER), (o, c) -> c.batchSize()),
         preset("exam-batch", studentLearning(), (o, c) -> c.examBatchSize()),
         preset("label-fraction", NONE, (o, c) -> c.labelFraction()),
