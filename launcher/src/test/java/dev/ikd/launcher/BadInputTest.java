@@ -23,14 +23,8 @@ import java.util.regex.Pattern;
 
 import ai.djl.ndarray.NDManager;
 import com.google.protobuf.ByteString;
-import dev.ikd.embeddedkafka.BrokerSettings;
-import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.core.data.Dataset;
-import dev.ikd.core.model.Network;
-import dev.ikd.core.model.Params;
-import dev.ikd.core.train.ReferenceTrainer;
 import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainResult;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Decoded;
@@ -66,9 +60,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import dev.ikd.wiring.LocalRun;
 import dev.ikd.wiring.RunOptions;
-import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.Services;
-import dev.ikd.wiring.Teachers;
 
 /**
  * Bad input, one row per kind (issue: replay and recovery): while a real run goes on, an intruder
@@ -160,27 +152,20 @@ class BadInputTest {
 
     @Test
     void everyKindOfBadInputIsRefusedWithItsReasonAndChangesNothing() throws Exception {
-        RunOptions options = CommandLine.populateCommand(new RunOptions(), "--dataset", "digits", "--students", "2",
-            "--steps", Integer.toString(STEPS), "--pretrain-steps", "100");
-        TrainConfig c = options.toConfig();
-        Dataset data = options.loadDataset();
-        try (NDManager manager = NDManager.newBaseManager();
-             EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
-             ServiceHost host = new ServiceHost(4)) {
-            Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
-            TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
-            String bootstrap = broker.bootstrapServers();
+        try (BrokerRun run = BrokerRun.start(dir, "--dataset", "digits", "--students", "2", "--steps", Integer.toString(STEPS),
+            "--pretrain-steps", "100")) {
+            List<String> reference = run.referenceHashes(run.config);
+            String bootstrap = run.bootstrap();
             Services.ensureTopics(bootstrap, 4);
-            int port = host.serve("127.0.0.1", 0);
+            int port = run.host.serve("127.0.0.1", 0);
             LocalRun.Outcome outcome;
             try (Intruder intruder = new Intruder(bootstrap)) {
-                outcome = LocalRun.run(c, data, teacher, Services.Wiring.of(bootstrap, RUN_ID, dir.resolve("state"))
-                    .withTuning(KafkaTuning.defaults().withMaxMessageBytes(LIMIT)), host, manager, 300);
+                outcome = run.run(Services.Wiring.of(bootstrap, RUN_ID, dir.resolve("state"))
+                    .withTuning(KafkaTuning.defaults().withMaxMessageBytes(LIMIT)));
                 assertThat(intruder.failures).isEmpty();
             }
             // The run went on and no bad message changed any state: the hashes of an undisturbed run.
-            assertThat(outcome.students()).extracting(TrainResult.StudentResult::paramSha256)
-                .containsExactlyElementsOf(reference.students().stream().map(TrainResult.StudentResult::paramSha256).toList());
+            assertThat(BrokerRun.hashes(outcome)).isEqualTo(reference);
 
             int expected = ROWS.stream().mapToInt(r -> r.expected().size()).sum();
             List<String> reasons = new ArrayList<>(deadLetterReasons(bootstrap, expected));

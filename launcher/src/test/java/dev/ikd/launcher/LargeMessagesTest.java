@@ -9,16 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import ai.djl.ndarray.NDManager;
-import dev.ikd.core.data.Dataset;
-import dev.ikd.core.model.Network;
-import dev.ikd.core.model.Params;
-import dev.ikd.core.train.ReferenceTrainer;
-import dev.ikd.core.train.StepListener;
-import dev.ikd.core.train.TrainConfig;
-import dev.ikd.core.train.TrainResult;
-import dev.ikd.embeddedkafka.BrokerSettings;
-import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.proto.envelope.Decoded;
 import dev.ikd.proto.kafka.KafkaAccess;
 import dev.ikd.proto.kafka.KafkaClients;
@@ -29,13 +19,9 @@ import dev.ikd.runlog.Replay;
 import dev.ikd.runlog.RunLog;
 import dev.ikd.runtime.KafkaTuning;
 import dev.ikd.wiring.LocalRun;
-import dev.ikd.wiring.RunOptions;
-import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.Services;
-import dev.ikd.wiring.Teachers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Messages larger than the record limit (docs/architecture.md §4, §6): with every service sending at
@@ -53,20 +39,13 @@ class LargeMessagesTest {
     @Test
     void softTargetsAndFeedbackLargerThanARecordTravelInPartsAndTheRunEndsOnTheInProcessHashes() throws Exception {
         // 256 x 10 float32 a step: 10 KB of soft targets, as much feedback.
-        RunOptions options = CommandLine.populateCommand(new RunOptions(), "--dataset", "digits", "--students", "2",
-            "--steps", "6", "--batch", "256", "--exam-batch", "64", "--teacher-mode", "ikd", "--pretrain-steps", "50");
-        TrainConfig c = options.toConfig();
-        Dataset data = options.loadDataset();
-        try (NDManager manager = NDManager.newBaseManager();
-             EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
-             ServiceHost host = new ServiceHost(4)) {
-            Params teacher = Teachers.pretrain(c, data, Network.build(c.teacher(), data), manager, false);
-            TrainResult reference = ReferenceTrainer.run(c, data, teacher, manager, StepListener.NONE);
-            String bootstrap = broker.bootstrapServers();
-            LocalRun.Outcome outcome = LocalRun.run(c, data, teacher, Services.Wiring.of(bootstrap, RUN_ID, dir.resolve("state"))
-                .withTuning(KafkaTuning.defaults().withMaxRecordBytes(LIMIT)), host, manager, 300);
-            assertThat(outcome.students()).extracting(TrainResult.StudentResult::paramSha256)
-                .containsExactlyElementsOf(reference.students().stream().map(TrainResult.StudentResult::paramSha256).toList());
+        try (BrokerRun run = BrokerRun.start(dir, "--dataset", "digits", "--students", "2", "--steps", "6", "--batch", "256",
+            "--exam-batch", "64", "--teacher-mode", "ikd", "--pretrain-steps", "50")) {
+            List<String> reference = run.referenceHashes(run.config);
+            String bootstrap = run.bootstrap();
+            LocalRun.Outcome outcome = run.run(Services.Wiring.of(bootstrap, RUN_ID, dir.resolve("state"))
+                .withTuning(KafkaTuning.defaults().withMaxRecordBytes(LIMIT)));
+            assertThat(BrokerRun.hashes(outcome)).isEqualTo(reference);
 
             // On the wire: every record within the limit, and each step's soft targets and feedback in parts. The teacher's
             // blocks are the exception: their topic is compacted by block, which would keep only a block's last part.
@@ -91,7 +70,7 @@ class LargeMessagesTest {
             // The log joins them again: replay rebuilds both students step by step onto the logged hashes.
             RunLog log = RunLog.read(bootstrap, RUN_ID);
             assertThat(log.forged()).isEmpty();
-            List<Replay.Verdict> verdicts = Replay.verifyAll(log, log.students(), data);
+            List<Replay.Verdict> verdicts = Replay.verifyAll(log, log.students(), run.data);
             assertThat(verdicts).allSatisfy(v -> assertThat(v.verified()).as(v.line()).isTrue());
         }
     }
