@@ -18,13 +18,14 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.HyperParameters;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.student.protocol.StudentMachine;
+import dev.ikd.student.protocol.StudentTerms;
 
 /**
  * What one student is: its id, model, course settings, seed (parameters and batches), the data
  * terms it enrolls with, and how it learns from its teacher.
  *
  * @param prefetch steps of a frozen teacher's soft targets that may come ahead
- * @param pilot    MetaDistil's pilot update ({@code --teacher-leash pilot=1}): see {@link StudentMachine.Settings#pilot}
+ * @param pilot    MetaDistil's pilot update ({@code --teacher-leash pilot=1}): see {@link StudentTerms#pilot}
  */
 public record StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                               int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
@@ -80,8 +81,8 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
     }
 
     /** The protocol's terms for this student in run {@code runId}. */
-    public StudentMachine.Settings machine(String runId) {
-        return new StudentMachine.Settings(runId, studentId, steps, batchSize, data.classes(), window(),
+    public StudentTerms machine(String runId) {
+        return new StudentTerms(runId, studentId, steps, batchSize, data.classes(), window(),
             teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers, teachersRequired, pilot);
     }
 

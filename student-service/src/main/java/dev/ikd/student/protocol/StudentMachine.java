@@ -43,72 +43,9 @@ import dev.ikd.runtime.processor.Machine;
  */
 public final class StudentMachine implements Machine {
 
-    /**
-     * The protocol's terms for one student.
-     *
-     * @param window        how many steps of soft targets may come ahead (a learning teacher's depend on the last feedback: 1)
-     * @param frozenTeacher whether every step learns from teacher version 0 (a frozen teacher) rather than version k
-     * @param courseLogits  whether the feedback carries the student's course logits (a teacher that shapes its features, pesf)
-     * @param required      how many teachers' soft targets a step needs once its deadline has passed (all: no deadline)
-     * @param pilot         MetaDistil's pilot update ({@code HyperParameters.pilot}; one learning teacher): step k's feedback
-     *                      comes from a pilot on a copy of the student, and its real course step waits for the soft targets of
-     *                      step k+1, which carry the updated teacher's targets for step k's batch
-     */
-    public record Settings(String runId, String studentId, long steps, int batchSize, int classes, int window,
-                           boolean frozenTeacher, boolean courseLogits, List<String> teachers, int required, boolean pilot) {
-
-        public Settings {
-            if (window < 1) {
-                throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + window);
-            }
-            teachers = List.copyOf(teachers);
-            if (teachers.isEmpty()) {
-                throw new IllegalArgumentException("a student learns from at least one teacher");
-            }
-            if (required < 1 || required > teachers.size()) {
-                throw new IllegalArgumentException("--teachers-required " + required + ", but the run has " + teachers.size()
-                    + " teachers");
-            }
-            if (pilot && (teachers.size() > 1 || frozenTeacher)) {
-                throw new IllegalArgumentException("the pilot update over Kafka takes one learning teacher, not "
-                    + (frozenTeacher ? "a frozen one" : teachers.size() + " teachers") + " (in process it takes several)");
-            }
-        }
-
-        /** Without the pilot update. */
-        public Settings(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
-                        boolean courseLogits, List<String> teachers, int required) {
-            this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, required, false);
-        }
-
-        public Settings withPilot(boolean on) {
-            return new Settings(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, required, on);
-        }
-
-        /** Every step needs all these teachers. */
-        public Settings(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
-                        boolean courseLogits, List<String> teachers) {
-            this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, teachers.size());
-        }
-
-        /** One teacher. */
-        public Settings(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
-                        boolean courseLogits) {
-            this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, List.of(""));
-        }
-
-        /**
-         * The version of a teacher whose soft targets step k must learn from, when {@code missed} steps
-         * before k went without it: one update per step that used it, or none at all (a frozen teacher).
-         */
-        public long expectedVersion(long k, long missed) {
-            return frozenTeacher ? 0 : k - missed;
-        }
-    }
-
     private static final String DIVERGED = "diverged at step ";
 
-    private final Settings settings;
+    private final StudentTerms settings;
     private final Learner learner;
     private boolean admitted;
     private String stopped = "";
@@ -127,13 +64,13 @@ public final class StudentMachine implements Machine {
     private ExamResult pendingExam;
 
     /** A student that has learned nothing yet (its learner fresh). */
-    public StudentMachine(Settings settings, Learner learner) {
+    public StudentMachine(StudentTerms settings, Learner learner) {
         this.settings = settings;
         this.learner = learner;
     }
 
     /** The student exactly as {@link #state} saved it, with a learner restored from the same state. */
-    public static StudentMachine restore(Settings settings, Learner learner, StudentState saved) {
+    public static StudentMachine restore(StudentTerms settings, Learner learner, StudentState saved) {
         StudentMachine m = new StudentMachine(settings, learner);
         m.admitted = saved.getAdmitted();
         m.stopped = saved.getStopped();

@@ -34,7 +34,7 @@ class StudentMachineTest {
     static final Clock CLOCK = Clock.fixed(Instant.parse("2026-12-01T08:00:00Z"), ZoneOffset.UTC);
     static final int BATCH = 8;
     static final long STEPS = 3;
-    static final StudentMachine.Settings SETTINGS = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 1, false, false);
+    static final StudentTerms SETTINGS = new StudentTerms(RUN, ME, STEPS, BATCH, 10, 1, false, false);
 
     /**
      * Learning as the port promises it, in plain arithmetic: each step's hash depends on every soft
@@ -121,7 +121,7 @@ class StudentMachineTest {
         }
     }
 
-    static StudentMachine fresh(StudentMachine.Settings settings) {
+    static StudentMachine fresh(StudentTerms settings) {
         return new StudentMachine(settings, new FakeLearner(-1));
     }
 
@@ -169,7 +169,7 @@ class StudentMachineTest {
      */
     @Nested
     class PilotUpdate {
-        final StudentMachine.Settings pilot = SETTINGS.withPilot(true);
+        final StudentTerms pilot = SETTINGS.withPilot(true);
 
         /** SoftTargets(k) of a learning teacher under the pilot update: step k's (within the plan) and step k−1's updated (after step 0). */
         Envelope pilotTargets(long k) {
@@ -256,7 +256,7 @@ class StudentMachineTest {
 
     @Nested
     class SeveralTeachers {
-        final StudentMachine.Settings two = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 1, false, false,
+        final StudentTerms two = new StudentTerms(RUN, ME, STEPS, BATCH, 10, 1, false, false,
             List.of("teacher-a", "teacher-b"));
 
         Envelope from(String teacher, long step) {
@@ -302,7 +302,7 @@ class StudentMachineTest {
 
     @Nested
     class LateTeachers {
-        final StudentMachine.Settings three = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 1, false, false,
+        final StudentTerms three = new StudentTerms(RUN, ME, STEPS, BATCH, 10, 1, false, false,
             List.of("teacher-a", "teacher-b", "teacher-c"), 2);
 
         Envelope from(String teacher, long step, long version) {
@@ -369,7 +369,7 @@ class StudentMachineTest {
                 from("teacher-b", 0, 0), from("teacher-c", 0, 0));
             s.when(deadline(0)).thenKinds();
             s.whenRefused(deadline(2), "out of order: TeacherDeadline for step 2 while student-0 is at step 1");
-            var all = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 1, false, false, List.of("teacher-a", "teacher-b"));
+            var all = new StudentTerms(RUN, ME, STEPS, BATCH, 10, 1, false, false, List.of("teacher-a", "teacher-b"));
             MachineScenario.given(new StudentMachine(all, new FakeLearner(-1)), admitted()).whenRefused(deadline(0),
                 "TeacherDeadline for step 0, but student-0 learns every step from all its 2 teachers");
         }
@@ -415,7 +415,7 @@ class StudentMachineTest {
         /** A frozen teacher's held soft targets are not learned past a step that diverged. */
         @Test
         void heldStepsAfterADivergedOneAreNotLearned() {
-            var frozen = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 3, true, false);
+            var frozen = new StudentTerms(RUN, ME, STEPS, BATCH, 10, 3, true, false);
             FakeLearner learner = new FakeLearner(0);
             var s = MachineScenario.given(new StudentMachine(frozen, learner), admitted(), targets(2, 0), targets(1, 0));
             s.when(targets(0, 0)).thenKinds(Kind.EXAM_RESULT);
@@ -448,7 +448,7 @@ class StudentMachineTest {
 
         @Test
         void aFrozenTeachersSoftTargetsAreHeldWithinTheWindowAndLearnedInOrder() {
-            var frozen = new StudentMachine.Settings(RUN, ME, STEPS, BATCH, 10, 3, true, false);
+            var frozen = new StudentTerms(RUN, ME, STEPS, BATCH, 10, 3, true, false);
             var s = MachineScenario.given(fresh(frozen), admitted(),
                 targets(2, 0), targets(1, 0));
             assertThat(s.machine().stepsDone()).isZero();
