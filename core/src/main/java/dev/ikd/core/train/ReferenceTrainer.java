@@ -130,17 +130,7 @@ public final class ReferenceTrainer {
         if (teachers.isEmpty()) {
             served[0] = new float[ids.length * data.classes()];
         }
-        for (int t = 0; t < present.length; t++) {
-            long t0 = System.nanoTime();
-            long cpu0 = StepListener.cpuNanos();
-            served[t] = WireSteps.softTargets(teachers.get(present[t]), data, ids, type, run);
-            String soft = Divergence.ofMatrix("a soft target", served[t], data.classes());
-            if (soft != null) {
-                throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
-            }
-            listener.onSoftTargets(new StepListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
-                StepListener.cpuNanos() - cpu0));
-        }
+        serve(data, k, id, ids, teachers, present, served, type, listener, run);
         TeacherWeighting weighting = teachers.isEmpty() ? TeacherWeighting.EQUAL : c.teachers().weighting().among(present);
         Ensemble.Mix mix = Ensemble.mix(weighting, served, data.classes(), data.trainLabels(ids), labeled);
         float[] p = mix.targets();
@@ -155,6 +145,7 @@ public final class ReferenceTrainer {
             : WireSteps.learn(student, data, ids, labeled, plan.exam().batch(k), p, swap, mode, type, run);
         long studentNanos = System.nanoTime() - t0;
         if (!pilot) {
+            // Heard before the divergence check, so a step that is not finite is reported too.
             listener.onStudentStep(new StepListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
                 r.paramSha256(), studentNanos));
         }
@@ -181,18 +172,28 @@ public final class ReferenceTrainer {
         }
         if (pilot) {
             float[][] updated = new float[present.length][];
-            for (int t = 0; t < present.length; t++) {
-                updated[t] = WireSteps.softTargets(teachers.get(present[t]), data, ids, type, run);
-                String soft = Divergence.ofMatrix("a soft target", updated[t], data.classes());
-                if (soft != null) {
-                    throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
-                }
-            }
+            serve(data, k, id, ids, teachers, present, updated, type, listener, run);
             float[] again = Ensemble.mix(weighting, updated, data.classes(), data.trainLabels(ids), labeled).targets();
             long t2 = System.nanoTime();
             String hash = WireSteps.courseStep(student, data, ids, labeled, again, swap, type, run);
             listener.onStudentStep(new StepListener.StudentStepped(id, k, c.steps(), r.courseLoss(), r.examLoss(), r.examAccuracy(),
                 hash, studentNanos + System.nanoTime() - t2));
+        }
+    }
+
+    /** The soft targets of each teacher {@code present} names for the course ids, into {@code served}; refused when not finite. */
+    private static void serve(Dataset data, long k, String id, int[] ids, List<Teacher> teachers, int[] present, float[][] served,
+                              DataType type, StepListener listener, NDManager run) {
+        for (int t = 0; t < present.length; t++) {
+            long t0 = System.nanoTime();
+            long cpu0 = StepListener.cpuNanos();
+            served[t] = WireSteps.softTargets(teachers.get(present[t]), data, ids, type, run);
+            String soft = Divergence.ofMatrix("a soft target", served[t], data.classes());
+            if (soft != null) {
+                throw new DivergedException("the teacher of " + DivergedException.line(id, k, soft));
+            }
+            listener.onSoftTargets(new StepListener.SoftTargetsServed(id, k, System.nanoTime() - t0,
+                StepListener.cpuNanos() - cpu0));
         }
     }
 }
