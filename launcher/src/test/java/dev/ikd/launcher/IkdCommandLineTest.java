@@ -109,6 +109,7 @@ class IkdCommandLineTest {
             java.util.Map.entry("--teachers-required", new String[] {"digits", "2"}),
             java.util.Map.entry("--teacher-deadline-ms", new String[] {"digits", "500"}),
             java.util.Map.entry("--students", new String[] {"digits", "3"}),
+            java.util.Map.entry("--soft-targets", new String[] {"digits", "topk:8"}), // a language model's: refused for a classifier
             java.util.Map.entry("--steps", new String[] {"digits", "7"}),
             java.util.Map.entry("--seed", new String[] {"digits", "9"}),
             java.util.Map.entry("--swap", new String[] {"digits", "0.5:linear"}),
@@ -248,6 +249,8 @@ class IkdCommandLineTest {
             {"train", "--steps", "x"},
             {"train", "--teacher-mode", "bogus"},
             {"train", "--swap", "maybe"},
+            {"local", "--dataset", "lm:bundled", "--secure"},
+            {"student", "--dataset", "lm:bundled", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "0"},
             {"train", "--student", "mlp:32"},
             {"train", "--dataset", "cifar"},
             {"train", "--dataset", "mnist", "--datasets-dir", "/nonexistent-ikd"},

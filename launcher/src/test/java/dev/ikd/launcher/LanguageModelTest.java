@@ -115,6 +115,42 @@ class LanguageModelTest {
             .isFinite();
     }
 
+    /**
+     * {@code ikd local} on the corpus runs the coordinator, the teacher and each student as services
+     * on a real broker: the teacher sends TokenTargets, a learning teacher gets the exact feedback on
+     * the K it sent and the tail, and every student ends on the hash, the test perplexity and (within
+     * the messages' own framing) the bytes per token that {@code ikd train} gives in process.
+     */
+    @Test
+    void localRunsTheStudentsAsServicesAndTheyEndWhereTrainEndsInProcess() {
+        for (String[] setting : List.of(new String[] {"ikd", "topk:8"}, new String[] {"frozen", "sample:16"})) {
+            List<String> args = List.of("--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student", "gpt:1:16:2:16",
+                "--students", "2", "--steps", "6", "--batch", "4", "--teacher-mode", setting[0], "--soft-targets", setting[1], "--json");
+            var inProcess = IkdCommandLineTest.ikd(java.util.stream.Stream.concat(java.util.stream.Stream.of("train"), args.stream())
+                .toArray(String[]::new));
+            assertThat(inProcess.code()).as(inProcess.err()).isZero();
+            var local = IkdCommandLineTest.ikd(java.util.stream.Stream.concat(java.util.stream.Stream.of("local", "--metrics-port", "-1",
+                "--data-dir", dir.resolve("run-" + setting[0]).toString()), args.stream()).toArray(String[]::new));
+            assertThat(local.code()).as(local.err()).isZero();
+            JsonObject reference = JsonParser.parseString(inProcess.out()).getAsJsonObject();
+            JsonObject distributed = JsonParser.parseString(local.out()).getAsJsonObject();
+            assertThat(distributed.get("teacher_mode").getAsString()).isEqualTo(setting[0]);
+            assertThat(distributed.get("soft_targets").getAsString()).isEqualTo(setting[1]);
+            for (int i = 0; i < 2; i++) {
+                JsonObject want = reference.getAsJsonArray("students").get(i).getAsJsonObject();
+                JsonObject got = distributed.getAsJsonArray("students").get(i).getAsJsonObject();
+                assertThat(got.get("id").getAsString()).isEqualTo("student-" + i);
+                assertThat(got.get("steps").getAsLong()).isEqualTo(6);
+                assertThat(got.get("param_sha256").getAsString()).as(setting[0] + " " + setting[1] + " student-" + i)
+                    .isEqualTo(want.get("param_sha256").getAsString());
+                assertThat(got.get("test_perplexity").getAsDouble()).isEqualTo(want.get("test_perplexity").getAsDouble());
+                // On the wire each message also frames its fields: a few bytes over the 64 positions of a batch.
+                assertThat(got.get("soft_target_bytes_per_token").getAsDouble()).isGreaterThanOrEqualTo(
+                    want.get("soft_target_bytes_per_token").getAsDouble()).isLessThan(want.get("soft_target_bytes_per_token").getAsDouble() + 1);
+            }
+        }
+    }
+
     @Test
     void badValuesAndMissingFilesStopWithOneLine() throws Exception {
         for (var bad : List.of(

@@ -20,6 +20,7 @@ import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.state.StudentState;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Kind;
+import dev.ikd.proto.v1.SoftTargets;
 import dev.ikd.student.protocol.Learner;
 
 /**
@@ -84,13 +85,21 @@ public final class StudentLearner implements Learner {
     }
 
     @Override
-    public Step learn(int[] present, float[][] served) {
-        return step(present, served, false);
+    public Step learn(int[] present, SoftTargets[] served) {
+        return step(present, probabilities(served), false);
     }
 
     @Override
-    public Step pilot(int[] present, float[][] served) {
-        return step(present, served, true);
+    public Step pilot(int[] present, SoftTargets[] served) {
+        return step(present, probabilities(served), true);
+    }
+
+    private static float[][] probabilities(SoftTargets[] served) {
+        float[][] p = new float[served.length][];
+        for (int t = 0; t < p.length; t++) {
+            p[t] = TensorCodec.toFloats(served[t].getProbabilities(), TensorCodec.Finite.REQUIRED);
+        }
+        return p;
     }
 
     @Override

@@ -64,6 +64,9 @@ public final class StudentService implements Service<StudentMachine> {
 
     @Override
     public StudentMachine fresh(String key) {
+        if (settings.lm() != null) {
+            return new StudentMachine(settings.machine(runId), new LmStudentLearner(settings, listener, manager, null));
+        }
         return new StudentMachine(settings.machine(runId), withBlocks(StudentLearner.fresh(settings, listener, manager)));
     }
 
@@ -71,6 +74,9 @@ public final class StudentService implements Service<StudentMachine> {
     public StudentMachine restore(String key, Any state) {
         try {
             StudentState saved = state.unpack(StudentState.class);
+            if (settings.lm() != null) {
+                return StudentMachine.restore(settings.machine(runId), new LmStudentLearner(settings, listener, manager, saved), saved);
+            }
             return StudentMachine.restore(settings.machine(runId), withBlocks(StudentLearner.restore(settings, listener, manager, saved)),
                 saved);
         } catch (InvalidProtocolBufferException e) {

@@ -12,6 +12,7 @@ import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.learn.TeacherWeighting;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.learning.data.RunData;
+import dev.ikd.proto.codec.TargetsForm;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.v1.Enrollment;
 import dev.ikd.proto.v1.Envelope;
@@ -26,13 +27,20 @@ import dev.ikd.student.protocol.StudentTerms;
  *
  * @param prefetch steps of a frozen teacher's soft targets that may come ahead
  * @param pilot    MetaDistil's pilot update ({@code --teacher-leash pilot=1}): see {@link StudentTerms#pilot}
+ * @param lm       a language model's model, sequences and soft-target encoding (then {@code data} names its sequences and
+ *                 {@code spec} is null); null for a classifier
  */
 public record StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
                               int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
                               TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch,
-                              List<String> teachers, TeacherWeighting weighting, int teachersRequired, boolean pilot) {
+                              List<String> teachers, TeacherWeighting weighting, int teachersRequired, boolean pilot, LmStudent lm) {
 
     public StudentSettings {
+        if (lm != null && (teacherMode != TeacherMode.FROZEN && teacherMode != TeacherMode.IKD || pilot || swap.enabled()
+            || teachers.size() > 1)) {
+            throw new IllegalArgumentException("a language model over Kafka learns from one teacher, frozen or ikd, with no pilot "
+                + "update and no stage swapping");
+        }
         pilot = pilot && teacherMode.learnsFromFeedback(); // a teacher that does not learn has nothing to update between
         if (prefetch < 1) {
             throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);
@@ -43,6 +51,25 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
             throw new IllegalArgumentException("--teachers-required " + teachersRequired + ", but the run has " + teachers.size()
                 + " teachers");
         }
+    }
+
+    /** A classifier. */
+    public StudentSettings(String studentId, Dataset data, ModelSpec spec, StudentConfig config, long seed, int batchSize,
+                           int examBatchSize, long steps, long splitSeed, double labelFraction, double quizFraction,
+                           TeacherMode teacherMode, DataType type, SwapSchedule swap, ModelSpec teacherSpec, int prefetch,
+                           List<String> teachers, TeacherWeighting weighting, int teachersRequired, boolean pilot) {
+        this(studentId, data, spec, config, seed, batchSize, examBatchSize, steps, splitSeed, labelFraction, quizFraction,
+            teacherMode, type, swap, teacherSpec, prefetch, teachers, weighting, teachersRequired, pilot, null);
+    }
+
+    /**
+     * A language-model student {@code studentId} of {@code lm}, from {@code seed}, taking {@code steps} course steps of
+     * {@code batchSize} sequences from a teacher in mode frozen or ikd.
+     */
+    public static StudentSettings languageModel(String studentId, LmStudent lm, StudentConfig config, long seed, int batchSize,
+                                                long steps, long splitSeed, TeacherMode teacherMode, int prefetch) {
+        return new StudentSettings(studentId, lm.data().dataset(), null, config, seed, batchSize, batchSize, steps, splitSeed, 1.0, 0,
+            teacherMode, DataType.FLOAT32, SwapSchedule.OFF, null, prefetch, List.of(""), TeacherWeighting.EQUAL, 1, false, lm);
     }
 
     /** Without the pilot update. */
@@ -83,7 +110,8 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
     /** The protocol's terms for this student in run {@code runId}. */
     public StudentTerms machine(String runId) {
         return new StudentTerms(runId, studentId, steps, batchSize, data.classes(), window(),
-            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers, teachersRequired, pilot);
+            teacherMode == TeacherMode.FROZEN, teacherMode == TeacherMode.PESF, teachers, teachersRequired, pilot,
+            lm == null ? TargetsForm.classes(data.classes()) : lm.form());
     }
 
     /**
@@ -91,13 +119,15 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
      * hyper-parameters, registering {@code key} as the one this student signs with (null: the run does not sign).
      */
     public Envelope enrollment(String runId, PublicKey key, long nowUs) {
-        Enrollment.Builder enrollment = Enrollment.newBuilder().setStudentModel(RunData.model(spec))
+        Enrollment.Builder enrollment = Enrollment.newBuilder().setStudentModel(lm == null ? RunData.model(spec)
+                : dev.ikd.proto.v1.ModelSpec.newBuilder().setFamily("gpt").putOptions("spec", lm.model().spec()).build())
             .setDataset(RunData.spec(data, splitSeed, labelFraction, quizFraction))
             .setHyperParameters(HyperParameters.newBuilder().setLearningRate(config.learningRate()).setMomentum(config.momentum())
                 .setTemperature(config.temperature()).setAlpha(config.alpha()).setBatchSize(batchSize)
                 .setExamBatchSize(examBatchSize).setSteps(steps).setSeed(seed)
                 .setSwap(swap.enabled() ? swap.toString() : "")
-                .setTeacherMode(teacherMode.cliName()).setPrefetch(window()).setPilot(pilot));
+                .setTeacherMode(teacherMode.cliName()).setPrefetch(window()).setPilot(pilot)
+                .setSoftTargets(lm == null ? "" : lm.encoding()));
         if (teachers.size() > 1) {
             enrollment.getHyperParametersBuilder().addAllTeachers(teachers).setTeacherWeighting(weighting.toString())
                 .setTeachersRequired(teachersRequired);

@@ -21,6 +21,7 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.runtime.ServiceMetrics;
 import dev.ikd.runtime.processor.Service;
 import dev.ikd.teacher.protocol.TeacherMachine;
+import dev.ikd.teacher.protocol.Teaching;
 import io.micrometer.core.instrument.Gauge;
 
 /**
@@ -39,9 +40,32 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
      * samples' backbone outputs it caches in the modes whose backbone is frozen.
      *
      * @param microBatchMs -1: off (the feature cache serves the shared backbone); 0: each request alone; more: the window
+     * @param lm           a language model's teacher (then {@code data} names its sequences, {@code net} and
+     *                     {@code pretrained} are null); null for a classifier's
      */
     public record Settings(String teacherId, Dataset data, Network net, Params pretrained, TeacherMode mode,
-                           TeacherConfig config, DataType type, long featureCacheSamples, long microBatchMs) {
+                           TeacherConfig config, DataType type, long featureCacheSamples, long microBatchMs, LmTeacher lm) {
+
+        public Settings {
+            if (lm != null && mode != TeacherMode.FROZEN && mode != TeacherMode.IKD) {
+                throw new IllegalArgumentException("--teacher-mode " + mode.cliName() + " is for classifiers; a language model's teacher "
+                    + "is frozen (KD) or ikd");
+            }
+            if (lm != null && mode == TeacherMode.IKD) {
+                dev.ikd.core.text.LmIkd.check(lm.encoding());
+            }
+        }
+
+        /** A classifier's teacher. */
+        public Settings(String teacherId, Dataset data, Network net, Params pretrained, TeacherMode mode, TeacherConfig config,
+                        DataType type, long featureCacheSamples, long microBatchMs) {
+            this(teacherId, data, net, pretrained, mode, config, type, featureCacheSamples, microBatchMs, null);
+        }
+
+        /** A language model's teacher {@code teacherId}, in mode frozen or ikd. */
+        public static Settings languageModel(String teacherId, LmTeacher lm, TeacherMode mode, TeacherConfig config) {
+            return new Settings(teacherId, lm.data().dataset(), null, null, mode, config, DataType.FLOAT32, 0, -1, lm);
+        }
 
         /** With the feature cache, no micro-batching. */
         public Settings(String teacherId, Dataset data, Network net, Params pretrained, TeacherMode mode, TeacherConfig config,
@@ -53,7 +77,7 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
     /** Requests one micro-batch takes at most. */
     static final int MAX_BATCH_REQUESTS = 64;
 
-    private final TeacherLearner.Shared shared;
+    private final Teaching.School shared;
     private final TeacherMachine.Settings terms;
     private final NDManager manager;
     private final FeatureCache cache;
@@ -62,6 +86,14 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
     public TeacherService(Settings settings, String runId, ServiceMetrics metrics, StepListener listener,
                           NDManager parent) {
         this.manager = parent.newSubManager();
+        if (settings.lm() != null) {
+            this.cache = null;
+            this.shared = new LmTeaching.Shared(settings, manager, listener);
+            this.terms = new TeacherMachine.Settings(runId, settings.teacherId(), settings.mode().cliName(),
+                settings.mode() == TeacherMode.FROZEN, false, settings.data().name(), settings.data().sha256(), settings.data().classes(),
+                Envelopes.isTeacherId(settings.teacherId()) ? settings.teacherId() : "", false, settings.lm().form());
+            return;
+        }
         boolean shared = settings.mode() != TeacherMode.IKD;
         MicroBatcher batcher = shared && settings.microBatchMs() >= 0 ? new MicroBatcher(settings.net(), settings.pretrained(),
             settings.data(), settings.type(), settings.microBatchMs(), settings.microBatchMs() == 0 ? 1 : MAX_BATCH_REQUESTS, manager)

@@ -83,6 +83,9 @@ public final class TeacherVerticle extends AbstractVerticle {
                         }
                     });
                 kafka.processor().failure().whenComplete((ok, stop) -> ended.tryFail(stop));
+                if (settings.lm() != null) {
+                    return Future.<Void>succeededFuture(); // a language model's students swap no stages
+                }
                 // The frozen stages IAKD students swap in, on the compacted topic (the same from every replica).
                 return Future.fromCompletionStage(kafka.processor().sendInTurn(TeacherBlocks.encode(config.runId(), settings.teacherId(),
                     settings.net().spec(), settings.pretrained(), 0, Clock.systemUTC())));

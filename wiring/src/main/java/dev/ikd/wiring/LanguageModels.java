@@ -18,6 +18,7 @@ import dev.ikd.core.model.CausalTransformer;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.text.BytePairEncoding;
 import dev.ikd.core.text.LmCorpus;
+import dev.ikd.core.text.LmData;
 import dev.ikd.core.text.LmIkd;
 import dev.ikd.core.text.LmKd;
 import dev.ikd.core.text.LmTraining;
@@ -119,6 +120,7 @@ public final class LanguageModels {
     }
 
     public static final String DEFAULT_STUDENT = "gpt:1:64:2:64";
+
     public static final String DEFAULT_SOFT_TARGETS = "topk:128";
 
     /**
@@ -126,14 +128,55 @@ public final class LanguageModels {
      * {@code ikd pretrain --dataset lm:...}; its tokenizer reads the corpus) into {@code --students}
      * {@code gpt:} students (default {@value #DEFAULT_STUDENT}; student i starts from seed + i) in
      * process, each {@code --steps} course steps of {@code --batch} sequences (default
-     * {@value #DEFAULT_BATCH}) with soft targets sent as {@code softTargets} (default
+     * {@value #DEFAULT_BATCH}) with soft targets sent as {@code --soft-targets} (default
      * {@value #DEFAULT_SOFT_TARGETS}). Teacher mode frozen is KD; ikd lets the teacher learn from each
      * student's exams on the quiz split ({@code LmIkd}), on the leash and β of the run (the project's
      * default unless given). The corpus is split by {@code --seed}, as {@code ikd pretrain} split it with
      * the same seed. With {@code out}, each student is written there as a model file with its card and the
      * teacher's tokenizer ({@code ikd generate} reads it).
      */
-    public static Distilled distil(RunOptions run, Path teacherFile, String softTargets, Path out) throws IOException {
+    public static Distilled distil(RunOptions run, Path teacherFile, Path out) throws IOException {
+        long t0 = System.nanoTime();
+        try (NDManager manager = run.newManager()) {
+            Setup s = setup(run, teacherFile, manager);
+            LanguageModelFile.Loaded teacher = s.teacher();
+            int[][] test = s.data().test();
+            double teacherPerplexity = LmTraining.perplexity(teacher.model(), teacher.params(), test, s.batch(), manager);
+            List<DistilledStudent> students = new ArrayList<>();
+            for (int i = 0; i < s.count(); i++) {
+                try (NDManager scope = manager.newSubManager()) {
+                    long seed = run.seed + i;
+                    LmKd.Trained r = LmKd.train(s.student(), s.student().init(seed, DataType.FLOAT32, scope), teacher.model(),
+                        teacher.params(), s.encoding(), s.mode() == TeacherMode.FROZEN ? null : s.teacherConfig(), s.data().train(),
+                        s.data().quiz(), run.steps, s.batch(), s.config(), seed, scope);
+                    double perplexity = LmTraining.perplexity(s.student(), r.params(), test, s.batch(), scope);
+                    double after = s.mode() == TeacherMode.FROZEN ? Double.NaN
+                        : LmTraining.perplexity(teacher.model(), r.teacher(), test, s.batch(), scope);
+                    String id = Services.studentId(i);
+                    Path file = out == null ? null : out.resolve(id + ".safetensors");
+                    if (file != null) {
+                        LanguageModelFile.write(file, id, s.student(), r.params(), teacher.tokenizer(), run.dataset, run.steps, perplexity);
+                    }
+                    students.add(new DistilledStudent(id, run.steps, perplexity, r.bytesPerToken(), r.params().sha256(), after, file));
+                }
+            }
+            return new Distilled(run.dataset, teacher.card(), teacherPerplexity, s.mode().cliName(), s.encoding().toString(), run.seed,
+                (System.nanoTime() - t0) / 1e9, students);
+        }
+    }
+
+    /**
+     * What a language-model run is made of, in process or over Kafka: its teacher mode (frozen or
+     * ikd), encoding, number of students, batch, the students' course settings and the teacher's
+     * learning ones, the teacher loaded from its file, the students' model, and the corpus read by
+     * the teacher's tokenizer at the student's context.
+     */
+    record Setup(TeacherMode mode, LmKd.Encoding encoding, int count, int batch, StudentConfig config, TeacherConfig teacherConfig,
+                 LanguageModelFile.Loaded teacher, CausalTransformer student, LmData data) {
+    }
+
+    /** The run's options checked and its teacher and corpus read, or a one-line refusal. */
+    static Setup setup(RunOptions run, Path teacherFile, NDManager manager) throws IOException {
         if (teacherFile == null) {
             throw new IllegalArgumentException("a language model's teacher is a model from 'ikd pretrain --dataset " + run.dataset
                 + " --out M.safetensors': pass --teacher-checkpoint M.safetensors");
@@ -143,7 +186,7 @@ public final class LanguageModels {
             throw new IllegalArgumentException("--teacher-mode " + run.teacherMode + " is for classifiers; a language model's teacher "
                 + "is frozen (KD) or ikd");
         }
-        LmKd.Encoding encoding = LmKd.Encoding.parse(softTargets == null ? DEFAULT_SOFT_TARGETS : softTargets);
+        LmKd.Encoding encoding = LmKd.Encoding.parse(run.softTargets == null ? DEFAULT_SOFT_TARGETS : run.softTargets);
         if (mode == TeacherMode.IKD) {
             LmIkd.check(encoding);
         }
@@ -154,45 +197,17 @@ public final class LanguageModels {
         }
         StudentConfig c = new StudentConfig(run.lr == null ? 0.5 : run.lr, run.momentum == null ? 0.9 : run.momentum,
             run.temperature == null ? 2.0 : run.temperature, run.alpha == null ? 0.7 : run.alpha);
-        TeacherConfig learning = mode == TeacherMode.FROZEN ? null : new TeacherConfig(run.teacherLr == null ? 0.05 : run.teacherLr,
-            0.9, run.beta == null ? Presets.BETA : run.beta, 1, run.teacherLeash == null ? Presets.LEASH : Leash.parse(run.teacherLeash));
-        long t0 = System.nanoTime();
-        try (NDManager manager = run.newManager()) {
-            LanguageModelFile.Loaded teacher = LanguageModelFile.read(teacherFile, manager);
-            CausalTransformer student = CausalTransformer.parse(run.student == null ? DEFAULT_STUDENT : run.student,
-                teacher.model().vocabulary());
-            if (student.context() > teacher.model().context()) {
-                throw new IllegalArgumentException("the student reads " + student.context() + " tokens, the teacher at most "
-                    + teacher.model().context() + ": give the student a context of at most that");
-            }
-            LmCorpus split = LmCorpus.split(run.dataset, LmCorpus.documents(run.dataset, run.dataDir), run.seed, 0.1, 0.1);
-            int[][] train = LmCorpus.sequences(teacher.tokenizer(), split.train(), student.context());
-            int[][] quiz = LmCorpus.sequences(teacher.tokenizer(), split.quiz(), student.context());
-            int[][] test = LmCorpus.sequences(teacher.tokenizer(), split.test(), student.context());
-            if (test.length == 0 || mode == TeacherMode.IKD && quiz.length == 0) {
-                throw new IllegalArgumentException(run.dataset + ": its " + (test.length == 0 ? "test" : "quiz") + " split is shorter "
-                    + "than one sequence of " + student.context() + " tokens");
-            }
-            double teacherPerplexity = LmTraining.perplexity(teacher.model(), teacher.params(), test, batch, manager);
-            List<DistilledStudent> students = new ArrayList<>();
-            for (int i = 0; i < count; i++) {
-                try (NDManager scope = manager.newSubManager()) {
-                    long seed = run.seed + i;
-                    LmKd.Trained r = LmKd.train(student, student.init(seed, DataType.FLOAT32, scope), teacher.model(), teacher.params(),
-                        encoding, learning, train, quiz, run.steps, batch, c, seed, scope);
-                    double perplexity = LmTraining.perplexity(student, r.params(), test, batch, scope);
-                    double after = learning == null ? Double.NaN : LmTraining.perplexity(teacher.model(), r.teacher(), test, batch, scope);
-                    String id = "student-" + i;
-                    Path file = out == null ? null : out.resolve(id + ".safetensors");
-                    if (file != null) {
-                        LanguageModelFile.write(file, id, student, r.params(), teacher.tokenizer(), run.dataset, run.steps, perplexity);
-                    }
-                    students.add(new DistilledStudent(id, run.steps, perplexity, r.bytesPerToken(), r.params().sha256(), after, file));
-                }
-            }
-            return new Distilled(run.dataset, teacher.card(), teacherPerplexity, mode.cliName(), encoding.toString(), run.seed,
-                (System.nanoTime() - t0) / 1e9, students);
+        TeacherConfig learning = new TeacherConfig(run.teacherLr == null ? 0.05 : run.teacherLr, 0.9,
+            run.beta == null ? Presets.BETA : run.beta, 1, run.teacherLeash == null ? Presets.LEASH : Leash.parse(run.teacherLeash));
+        LanguageModelFile.Loaded teacher = LanguageModelFile.read(teacherFile, manager);
+        CausalTransformer student = CausalTransformer.parse(run.student == null ? DEFAULT_STUDENT : run.student,
+            teacher.model().vocabulary());
+        if (student.context() > teacher.model().context()) {
+            throw new IllegalArgumentException("the student reads " + student.context() + " tokens, the teacher at most "
+                + teacher.model().context() + ": give the student a context of at most that");
         }
+        LmData data = LmData.read(run.dataset, run.dataDir, run.seed, teacher.tokenizer(), student.context());
+        return new Setup(mode, encoding, count, batch, c, learning, teacher, student, data);
     }
 
     public static Pretrained pretrain(RunOptions run, int vocab, Path out) throws IOException {

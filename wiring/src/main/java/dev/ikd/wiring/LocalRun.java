@@ -14,7 +14,9 @@ import dev.ikd.core.train.TrainResult;
 import dev.ikd.proto.topics.Acls;
 import dev.ikd.proto.topics.TopicSettings;
 import dev.ikd.proto.v1.StudentReport;
+import dev.ikd.student.StudentSettings;
 import dev.ikd.student.StudentVerticle;
+import dev.ikd.teacher.TeacherService;
 import dev.ikd.teacher.TeacherVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -33,7 +35,9 @@ public final class LocalRun {
     private LocalRun() {
     }
 
-    public record Outcome(String runId, double wallSeconds, List<TrainResult.StudentResult> students, TeacherVerticle teacher) {
+    /** @param reports each student's report as it sent it, by id (a language model's perplexity is there) */
+    public record Outcome(String runId, double wallSeconds, List<TrainResult.StudentResult> students, TeacherVerticle teacher,
+                          java.util.Map<String, StudentReport> reports) {
     }
 
     public static Outcome run(TrainConfig c, Dataset data, Params teacher, Services.Wiring wiring, ServiceHost host, NDManager manager,
@@ -57,26 +61,40 @@ public final class LocalRun {
     public static Outcome run(TrainConfig c, Dataset data, List<Params> teachers, Services.Wiring wiring, ServiceHost host,
                               NDManager manager, long timeoutSeconds, long microBatchMs, StepListener progress) {
         Services.requireDistributable(c);
+        List<TeacherService.Settings> teacherSettings = new ArrayList<>();
+        for (int k = 0; k < c.teachers().count(); k++) {
+            teacherSettings.add(Services.teacher(c, data, k, teachers.get(k), 0, microBatchMs));
+        }
+        List<StudentSettings> studentSettings = new ArrayList<>();
+        for (int i = 0; i < c.students(); i++) {
+            studentSettings.add(Services.student(c, data, i, wiring.prefetch()));
+        }
+        return run(Services.coordinator(c, data, TIMEOUT_MS, CoordinatorMachine.Settings.MAX_NUDGES, c.students()), teacherSettings,
+            studentSettings, wiring, host, manager, timeoutSeconds, progress);
+    }
+
+    /** A run of these services: one coordinator, each teacher and each student a service of its own. */
+    public static Outcome run(CoordinatorMachine.Settings coordinatorSettings, List<TeacherService.Settings> teachers,
+                              List<StudentSettings> studentSettings, Services.Wiring wiring, ServiceHost host, NDManager manager,
+                              long timeoutSeconds, StepListener progress) {
         Services.ensureTopics(wiring.admin(), TopicSettings.defaults());
         String runId = wiring.runId();
-        var coordinator = new CoordinatorVerticle(wiring.config("coordinator", "coordinator"),
-            Services.coordinator(c, data, TIMEOUT_MS, CoordinatorMachine.Settings.MAX_NUDGES, c.students()), host.metrics("coordinator"));
+        var coordinator = new CoordinatorVerticle(wiring.config("coordinator", "coordinator"), coordinatorSettings,
+            host.metrics("coordinator"));
         host.deploy(coordinator, coordinator::health);
         List<TeacherVerticle> teacherVerticles = new ArrayList<>();
-        for (int k = 0; k < c.teachers().count(); k++) {
-            String id = Services.teacherId(c, k);
-            var t = new TeacherVerticle(wiring.config(id, id), Services.teacher(c, data, k, teachers.get(k), 0, microBatchMs),
-                host.metrics(id), manager);
+        for (TeacherService.Settings settings : teachers) {
+            String id = settings.teacherId();
+            var t = new TeacherVerticle(wiring.config(id, id), settings, host.metrics(id), manager);
             host.deploy(t, t::health);
             teacherVerticles.add(t);
         }
         TeacherVerticle teacherVerticle = teacherVerticles.get(0);
         long t0 = System.nanoTime();
         List<StudentVerticle> students = new ArrayList<>();
-        for (int i = 0; i < c.students(); i++) {
-            String id = Services.studentId(i);
-            var s = new StudentVerticle(wiring.config(id, Acls.studentGroup(id)), Services.student(c, data, i, wiring.prefetch()), host.metrics("student"),
-                manager, progress);
+        for (StudentSettings settings : studentSettings) {
+            String id = settings.studentId();
+            var s = new StudentVerticle(wiring.config(id, Acls.studentGroup(id)), settings, host.metrics("student"), manager, progress);
             host.deploy(s, s::health);
             students.add(s);
         }
@@ -95,14 +113,17 @@ public final class LocalRun {
         ServiceHost.await(done.future(), timeoutSeconds, "run " + runId + " to finish");
         double wall = (System.nanoTime() - t0) / 1e9;
         List<TrainResult.StudentResult> results = new ArrayList<>();
+        java.util.Map<String, StudentReport> reportsById = new java.util.LinkedHashMap<>();
         for (int i = 0; i < reports.size(); i++) {
             StudentReport r = reports.get(i).result();
-            results.add(new TrainResult.StudentResult(Services.studentId(i), r.getSteps(), r.getTestAccuracy(), r.getParamSha256()));
+            results.add(new TrainResult.StudentResult(studentSettings.get(i).studentId(), r.getSteps(), r.getTestAccuracy(),
+                r.getParamSha256()));
+            reportsById.put(studentSettings.get(i).studentId(), r);
         }
         ServiceHost.await(coordinator.ended(), 60, "the coordinator to end run " + runId);
         for (TeacherVerticle t : teacherVerticles) {
             ServiceHost.await(t.ended(), 60, "the teacher to hear that run " + runId + " ended");
         }
-        return new Outcome(runId, wall, results, teacherVerticle);
+        return new Outcome(runId, wall, results, teacherVerticle, reportsById);
     }
 }

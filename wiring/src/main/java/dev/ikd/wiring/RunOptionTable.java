@@ -80,6 +80,9 @@ public final class RunOptionTable {
             (o, c) -> c.teachers().degradable() ? c.teachers().deadlineMs() : null),
         preset("student", Map.of("pretrain", PRETRAIN, "coordinator", COORDINATOR, "teacher", TEACHER), (o, c) -> c.student()),
         row("students", Map.of("pretrain", PRETRAIN), (o, c) -> c.students()),
+        row("soft-targets", Map.of("pretrain", PRETRAIN, "coordinator", COORDINATOR),
+            (o, c) -> LanguageModels.isCorpus(o.dataset) ? (o.softTargets == null ? LanguageModels.DEFAULT_SOFT_TARGETS : o.softTargets)
+                : null),
         row("steps", Map.of("pretrain", PRETRAIN), (o, c) -> c.steps()),
         row("seed", NONE, (o, c) -> c.seed()),
         preset("lr", studentLearning(), (o, c) -> c.studentConfig().learningRate()),

@@ -128,6 +128,9 @@ public final class RunOptions {
         + "learning rate), clip=NORM (the feedback's norm), every=K (apply gradients every K steps), pilot=1 (MetaDistil's pilot "
         + "update: the exam is on a pilot step, the real step learns from the updated teacher), e.g. kl=0.5,clip=0.05. "
         + "Default: ${ikd.preset.teacher-leash}") public String teacherLeash;
+    @Option(names = "--soft-targets", paramLabel = "dense|fp16|topk:K|sample:N", description = "Language models (--dataset "
+        + "lm:...): how the teacher's targets travel (ikd learns through dense and topk only). Default: "
+        + LanguageModels.DEFAULT_SOFT_TARGETS) public String softTargets;
     @Option(names = "--batch", description = "Course batch size. Default: ${ikd.preset.batch}") Integer batch;
     @Option(names = "--exam-batch", description = "Exam batch size. Default: ${ikd.preset.exam-batch}") public Integer examBatch;
     @Option(names = "--pretrain-steps", description = "Teacher pretraining steps when no checkpoint is given. Default: "
@@ -188,6 +191,13 @@ public final class RunOptions {
     }
 
     public TrainConfig toConfig() {
+        if (LanguageModels.isCorpus(dataset)) {
+            throw new IllegalArgumentException("--dataset " + dataset + " is a language-model corpus: ikd pretrain, ikd train and ikd "
+                + "local take it (ikd local without --secure, --compare, --verify-inprocess and --resume)");
+        }
+        if (softTargets != null && !LanguageModels.isCorpus(dataset)) {
+            throw new IllegalArgumentException("--soft-targets is for language models (--dataset lm:...), not " + dataset);
+        }
         int count = studentCount(students);
         if (prefetch < 1) {
             throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + prefetch);

@@ -14,8 +14,10 @@ import dev.ikd.core.model.Params;
 import dev.ikd.core.model.Tensors;
 
 /**
- * A language-model teacher that learns from its student's exams, in process (IKD on positions; the
- * services do not carry language models yet). After the student's course step θ → θ' it takes an
+ * A language-model teacher that learns from its student's exams (IKD on positions), in process and
+ * behind the teacher service's port: the student computes the feedback ({@link #feedback(CausalTransformer,
+ * Params, Params, NDArray, LmKd.Targets, NDArray, StudentConfig, NDManager)}), the teacher learns from
+ * it ({@link #learn}). After the student's course step θ → θ' it takes an
  * exam, next-token CE on a quiz batch, with gradient g at θ'. What the teacher wants is the derivative
  * of that loss with respect to every number it sent; per position, with w = D_g z the directional
  * derivative of the student's course logits along g at θ (a central difference, as §2) and
@@ -49,7 +51,7 @@ public final class LmIkd {
     private Params gathered;
     private int gatheredCount;
 
-    LmIkd(CausalTransformer teacher, Params teacherParams, LmKd.Encoding encoding, TeacherConfig config, StudentConfig student,
+    public LmIkd(CausalTransformer teacher, Params teacherParams, LmKd.Encoding encoding, TeacherConfig config, StudentConfig student,
           long steps, NDManager manager) {
         check(encoding);
         this.teacher = teacher;
@@ -79,8 +81,35 @@ public final class LmIkd {
     }
 
     /** The teacher as it is now. */
-    Params teacher() {
+    public Params teacher() {
         return phi;
+    }
+
+    /** Its momentum. */
+    public Params velocity() {
+        return velocity;
+    }
+
+    /** The exam steps' gradients gathered since its last update (null: none), and how many. */
+    public Params gathered() {
+        return gathered;
+    }
+
+    public int gatheredCount() {
+        return gatheredCount;
+    }
+
+    /** The teacher as a saved state left it: φ, momentum and what it had gathered (copied into its manager). */
+    public void restore(Params savedPhi, Params savedVelocity, Params savedGathered, int count) {
+        phi.close();
+        velocity.close();
+        if (gathered != null) {
+            gathered.close();
+        }
+        phi = savedPhi.copy(manager);
+        velocity = savedVelocity.copy(manager);
+        gathered = savedGathered == null ? null : savedGathered.copy(manager);
+        gatheredCount = savedGathered == null ? 0 : count;
     }
 
     /**
@@ -89,21 +118,39 @@ public final class LmIkd {
      */
     void examStep(long k, CausalTransformer model, Params theta, Params thetaNext, NDArray input, NDArray next, LmKd.Targets sent,
                   NDArray quiz, NDManager scope) {
+        learn(k, input, next, feedback(model, theta, thetaNext, input, sent, quiz, student, scope), sent.ids(), scope);
+    }
+
+    /**
+     * The student's side of the exam step: its exam on {@code quiz} at θ', and the feedback d on what
+     * was {@code sent} for {@code input} ([positions, V] dense, [positions, K + 1] top-K), unclipped.
+     */
+    public static NDArray feedback(CausalTransformer model, Params theta, Params thetaNext, NDArray input, LmKd.Targets sent,
+                                   NDArray quiz, StudentConfig student, NDManager scope) {
         long positions = input.getShape().get(0) * input.getShape().get(1);
         Params g = Autograd.of(thetaNext, scope, th -> LmTraining.loss(model, th, quiz)).gradient();
         NDArray w = directional(model, theta, g, input, STEP, scope).reshape(positions, -1);
         NDArray z = model.logits(theta, input).reshape(positions, -1);
         double scale = student.learningRate() * student.alpha() * student.temperature() * student.temperature() / positions;
-        NDArray d = Teacher.clipped(feedback(w, z, sent, student.temperature(), scale), config.leash().clip());
-        NDArray e = sent.ids() == null ? d
-            : d.get(":, 0:" + sent.ids().getShape().get(1)).sub(d.get(":, " + sent.ids().getShape().get(1) + ":"));
+        return feedback(w, z, sent, student.temperature(), scale);
+    }
+
+    /**
+     * The teacher's side of exam step k: the feedback d on what it sent for {@code input} (the
+     * support {@code ids} [positions, K] of top-K targets, null for dense), clipped by the leash,
+     * gathered, and applied when the leash's period says. Returns the teacher's loss at φ before.
+     */
+    public double learn(long k, NDArray input, NDArray next, NDArray feedback, NDArray ids, NDManager scope) {
+        long positions = input.getShape().get(0) * input.getShape().get(1);
+        NDArray d = Teacher.clipped(feedback, config.leash().clip());
+        NDArray e = ids == null ? d : d.get(":, 0:" + ids.getShape().get(1)).sub(d.get(":, " + ids.getShape().get(1) + ":"));
         Leash leash = config.leash();
         double t = student.temperature();
-        NDArray p0 = leash.kl() > 0 ? teacher.logits(start, input).reshape(positions, -1).div(Tensors.scalar(z, t)).softmax(-1) : null;
-        Params grad = Autograd.of(phi, scope, ph -> {
+        NDArray p0 = leash.kl() > 0 ? LmSteps.probabilities(teacher, start, input, t).reshape(positions, -1) : null;
+        Autograd.Gradient step = Autograd.of(phi, scope, ph -> {
             NDArray u = teacher.logits(ph, input).reshape(positions, -1);
             NDArray logp = u.div(Tensors.scalar(u, t)).logSoftmax(-1);
-            NDArray loss = fed(u, e, sent.ids(), t);
+            NDArray loss = fed(u, e, ids, t);
             if (config.beta() > 0) {
                 NDArray ce = u.logSoftmax(-1).gather(next.reshape(positions, 1), -1).neg().mean();
                 loss = loss.add(ce.mul(Tensors.scalar(ce, config.beta())));
@@ -113,7 +160,8 @@ public final class LmIkd {
                 loss = loss.add(kl.mul(Tensors.scalar(kl, leash.kl() * t * t)));
             }
             return loss;
-        }).gradient();
+        });
+        Params grad = step.gradient();
         Params sum = gathered == null ? grad.copy(manager) : gathered.plusScaled(grad, 1, manager);
         grad.close();
         if (gathered != null) {
@@ -122,7 +170,7 @@ public final class LmIkd {
         gathered = sum;
         gatheredCount++;
         if (!leash.updatesAt(k, steps)) {
-            return;
+            return step.value();
         }
         int count = gatheredCount;
         Params v = velocity.map((name, a) -> {
@@ -140,6 +188,7 @@ public final class LmIkd {
         phi.close();
         velocity = v;
         phi = moved;
+        return step.value();
     }
 
     /**

@@ -60,7 +60,25 @@ public final class LmKd {
     }
 
     /** One batch's targets as a student receives them, and the bytes they take on the wire. */
-    record Targets(NDArray dense, NDArray ids, NDArray probs, NDArray tail, long bytes) {
+    public record Targets(NDArray dense, NDArray ids, NDArray probs, NDArray tail, long bytes) {
+
+        /**
+         * Targets as a student reads them off the wire: {@code dense} [rows·vocab] (dense, fp16), or per
+         * row {@code width} ids and probabilities with top-K's tail (null for sample: no tail); the
+         * same arrays {@link #encode} makes in process.
+         */
+        public static Targets read(float[] dense, int rows, int vocab, int width, int[] ids, float[] probs, float[] tail, long bytes,
+                                   NDManager m, DataType type) {
+            if (dense != null) {
+                return new Targets(Tensors.of(m, dense, new Shape(rows, vocab), type), null, null, null, bytes);
+            }
+            long[] wide = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                wide[i] = ids[i];
+            }
+            return new Targets(null, m.create(wide, new Shape(rows, width)), Tensors.of(m, probs, new Shape(rows, width), type),
+                tail == null ? m.zeros(new Shape(rows), type) : Tensors.of(m, tail, new Shape(rows), type), bytes);
+        }
     }
 
     /**
@@ -132,8 +150,8 @@ public final class LmKd {
     public record Trained(Params params, double bytesPerToken, double msPerStep, Params teacher) {
     }
 
-    /** The student after a course step: θ' and the momentum v' it moved with. */
-    record Step(Params theta, Params velocity) {
+    /** The student after a course step: θ' and the momentum v' it moved with, and the course loss at θ. */
+    public record Step(Params theta, Params velocity, double loss) {
     }
 
     /**
@@ -142,10 +160,10 @@ public final class LmKd {
      * {@code input} [N, L] and {@code next} [N, L, 1] are the tokens read and the ones to predict;
      * θ' and v' are new arrays in {@code into}.
      */
-    static Step courseStep(CausalTransformer student, Params theta, Params velocity, NDArray input, NDArray next, Targets t,
+    public static Step courseStep(CausalTransformer student, Params theta, Params velocity, NDArray input, NDArray next, Targets t,
                            StudentConfig c, NDManager into) {
         long rows = input.getShape().get(0) * input.getShape().get(1);
-        Params g = Autograd.of(theta, into, th -> {
+        Autograd.Gradient grad = Autograd.of(theta, into, th -> {
             NDArray logits = student.logits(th, input);
             NDArray ce = logits.logSoftmax(-1).gather(next, -1).neg().mean();
             if (t == null) {
@@ -156,10 +174,11 @@ public final class LmKd {
                 : LmDistillation.topK(flat, t.ids(), t.probs(), t.tail(), c.temperature());
             double weight = c.alpha() * c.temperature() * c.temperature();
             return distill.mul(Tensors.scalar(distill, weight)).add(ce.mul(Tensors.scalar(ce, 1 - c.alpha())));
-        }).gradient();
+        });
+        Params g = grad.gradient();
         Params v = g.plusScaled(velocity, c.momentum(), into);
         g.close();
-        return new Step(theta.plusScaled(v, -c.learningRate(), into), v);
+        return new Step(theta.plusScaled(v, -c.learningRate(), into), v, grad.value());
     }
 
     /**
@@ -183,7 +202,7 @@ public final class LmKd {
                                 Encoding encoding, TeacherConfig learning, int[][] sequences, int[][] quiz, long steps, int batch,
                                 StudentConfig c, long seed, NDManager manager) {
         SplittableRandom random = new SplittableRandom(seed);
-        SplittableRandom quizRandom = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        SplittableRandom quizRandom = new SplittableRandom(seed ^ LmSteps.QUIZ_STREAM);
         LmIkd ikd = learning == null ? null : new LmIkd(teacher, teacherParams, encoding, learning, c, steps, manager);
         Params theta = start.copy(manager);
         Params v = theta.map((name, a) -> manager.zeros(a.getShape(), a.getDataType()));
@@ -191,7 +210,7 @@ public final class LmKd {
         long tokens = 0;
         long t0 = System.nanoTime();
         for (long step = 0; step < steps; step++) {
-            int[][] part = draw(sequences, batch, random);
+            int[][] part = LmSteps.draw(sequences, batch, random);
             try (NDManager scope = manager.newSubManager()) {
                 NDArray x = LmTraining.batchOf(part, scope);
                 long n = x.getShape().get(0);
@@ -200,9 +219,8 @@ public final class LmKd {
                 Targets targets = null;
                 if (encoding != null) {
                     Params phi = ikd == null ? teacherParams : ikd.teacher();
-                    NDArray teacherLogits = teacher.logits(phi, input);
-                    NDArray p = teacherLogits.div(Tensors.scalar(teacherLogits, c.temperature())).softmax(-1);
-                    targets = encode(encoding, p, (int) (n * l), teacher.vocabulary(), seed * 1_000_003L + step, scope,
+                    NDArray p = LmSteps.probabilities(teacher, phi, input, c.temperature());
+                    targets = encode(encoding, p, (int) (n * l), teacher.vocabulary(), LmSteps.sampleSeed(seed, step), scope,
                         theta.get("gpt.wte").getDataType());
                     bytes += targets.bytes();
                     tokens += n * l;
@@ -211,7 +229,7 @@ public final class LmKd {
                 Step moved = courseStep(student, theta, v, input, next, targets, c, manager);
                 if (ikd != null) {
                     ikd.examStep(step, student, theta, moved.theta(), input, next, targets,
-                        LmTraining.batchOf(draw(quiz, batch, quizRandom), scope), scope);
+                        LmTraining.batchOf(LmSteps.draw(quiz, batch, quizRandom), scope), scope);
                 }
                 theta.close(); // the step before's θ and v: every step's arrays would stay in the run's manager otherwise
                 v.close();
@@ -222,16 +240,5 @@ public final class LmKd {
         v.close();
         return new Trained(theta, tokens == 0 ? 0 : bytes / tokens, (System.nanoTime() - t0) / 1e6 / Math.max(1, steps),
             ikd == null ? teacherParams : ikd.teacher());
-    }
-
-    private static int[][] draw(int[][] sequences, int batch, SplittableRandom random) {
-        if (sequences == null || sequences.length == 0) {
-            throw new IllegalArgumentException("no sequences to draw a batch from (a split shorter than one sequence)");
-        }
-        int[][] part = new int[batch][];
-        for (int i = 0; i < batch; i++) {
-            part[i] = sequences[random.nextInt(sequences.length)];
-        }
-        return part;
     }
 }

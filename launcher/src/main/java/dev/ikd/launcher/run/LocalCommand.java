@@ -137,6 +137,11 @@ public final class LocalCommand implements Callable<Integer> {
     }
 
     private int start(boolean resuming) throws Exception {
+        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && !resuming && !secure && compare == null && !verify) {
+            System.out.println(dev.ikd.wiring.LanguageModelRun.local(run, teacherCheckpoint, dataDir, runId, metricsPort, timeoutSeconds)
+                .text(json));
+            return 0;
+        }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
         if (compare != null && !"kd".equals(compare)) {

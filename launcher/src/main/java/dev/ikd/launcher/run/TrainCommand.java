@@ -41,10 +41,6 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on stdout; progress stays on stderr.")
     boolean json;
 
-    @Option(names = "--soft-targets", paramLabel = "dense|fp16|topk:K|sample:N", description = "Language models: how the teacher's "
-        + "targets travel (ikd learns through dense and topk only). Default: " + LanguageModels.DEFAULT_SOFT_TARGETS)
-    String softTargets;
-
     @Option(names = "--out", paramLabel = "DIR", description = "Language models: write each student there as a model file with its "
         + "card and tokenizer, for 'ikd generate'.")
     Path out;
@@ -52,10 +48,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         if (LanguageModels.isCorpus(run.dataset)) {
-            System.out.println(LanguageModels.distil(run, teacherCheckpoint, softTargets, out).text(json));
+            System.out.println(LanguageModels.distil(run, teacherCheckpoint, out).text(json));
             return 0;
-        } else if (softTargets != null || out != null) {
-            throw new IllegalArgumentException("--soft-targets and --out are for language models (--dataset lm:...), not " + run.dataset);
+        } else if (out != null) {
+            throw new IllegalArgumentException("--out is for language models (--dataset lm:...), not " + run.dataset);
         }
         TrainConfig c = run.toConfig();
         Dataset data = run.loadDataset();

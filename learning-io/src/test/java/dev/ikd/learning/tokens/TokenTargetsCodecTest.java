@@ -9,6 +9,7 @@ import com.google.protobuf.ByteString;
 import dev.ikd.core.learn.SparseTargets;
 import dev.ikd.core.text.LmKd;
 import dev.ikd.proto.codec.MalformedMessageException;
+import dev.ikd.proto.codec.TokenTargetsReader;
 import dev.ikd.proto.v1.TokenTargets;
 import org.junit.jupiter.api.Test;
 
@@ -36,9 +37,9 @@ class TokenTargetsCodecTest {
     @Test
     void everyHalfPrecisionValueRoundTripsThroughItsBits() {
         for (int h = 0; h < 0x10000; h++) {
-            float v = TokenTargetsCodec.Half.value((short) h);
+            float v = TokenTargetsReader.halfValue((short) h);
             if (Float.isFinite(v)) {
-                assertThat(TokenTargetsCodec.Half.value(TokenTargetsCodec.Half.bits(v))).as("half %04x", h).isEqualTo(v);
+                assertThat(TokenTargetsReader.halfValue(TokenTargetsCodec.Half.bits(v))).as("half %04x", h).isEqualTo(v);
                 assertThat(LmKd.roundToHalf(Math.abs(v))).as("a half value rounds to itself").isEqualTo(Math.abs(v));
             }
         }
@@ -47,17 +48,17 @@ class TokenTargetsCodecTest {
     @Test
     void aStudentReadsTheNumbersEachEncodingMeansAndTheBytesAreTheEncodingsOwn() {
         float[] p = probabilities(ROWS, VOCAB, 1);
-        TokenTargetsCodec.Read dense = TokenTargetsCodec.decode(TokenTargetsCodec.encode(LmKd.Encoding.parse("dense"), p, ROWS, VOCAB, 0));
+        TokenTargetsReader.Read dense = TokenTargetsReader.decode(TokenTargetsCodec.encode(LmKd.Encoding.parse("dense"), p, ROWS, VOCAB, 0));
         assertThat(dense.dense()).containsExactly(p);
         TokenTargets half = TokenTargetsCodec.encode(LmKd.Encoding.parse("fp16"), p, ROWS, VOCAB, 0);
-        float[] rounded = TokenTargetsCodec.decode(half).dense();
+        float[] rounded = TokenTargetsReader.decode(half).dense();
         for (int i = 0; i < p.length; i++) {
             assertThat(rounded[i]).isEqualTo(LmKd.roundToHalf(p[i]));
         }
         assertThat(half.getHalf().size()).isEqualTo(2 * ROWS * VOCAB);
 
         TokenTargets topk = TokenTargetsCodec.encode(LmKd.Encoding.parse("topk:8"), p, ROWS, VOCAB, 0);
-        TokenTargetsCodec.Read top = TokenTargetsCodec.decode(topk);
+        TokenTargetsReader.Read top = TokenTargetsReader.decode(topk);
         SparseTargets.TopK s = SparseTargets.topK(p, ROWS, VOCAB, 8);
         assertThat(top.ids()).containsExactly(s.ids());
         assertThat(top.probs()).containsExactly(s.probs());
@@ -66,7 +67,7 @@ class TokenTargetsCodecTest {
             (8 * 8 + 4) * ROWS, (8 * 8 + 4) * ROWS + 40);
 
         TokenTargets sampled = TokenTargetsCodec.encode(LmKd.Encoding.parse("sample:32"), p, ROWS, VOCAB, 77);
-        TokenTargetsCodec.Read read = TokenTargetsCodec.decode(sampled);
+        TokenTargetsReader.Read read = TokenTargetsReader.decode(sampled);
         SparseTargets.Sampled drawn = SparseTargets.sample(p, ROWS, VOCAB, 32, 77);
         int pairs = 0;
         for (int r = 0; r < ROWS; r++) {
@@ -104,7 +105,7 @@ class TokenTargetsCodecTest {
             {TokenTargets.newBuilder(topk).setProbs(floatBytes(2f, 16 * 3)).build(), "token targets: probs[0] = 2.0 is not a probability"},
             {sampled.toBuilder().setCounts(ByteString.copyFrom(badCount)).build(), "token targets: position 0's counts add up to 9, not 8"},
             {sampled.toBuilder().setDraws(9).build(), "token targets: sample:8 with draws 9"}}) {
-            assertThatThrownBy(() -> TokenTargetsCodec.decode((TokenTargets) c[0])).isInstanceOf(MalformedMessageException.class)
+            assertThatThrownBy(() -> TokenTargetsReader.decode((TokenTargets) c[0])).isInstanceOf(MalformedMessageException.class)
                 .hasMessage((String) c[1]);
         }
     }

@@ -1,6 +1,7 @@
 package dev.ikd.student.protocol;
 
 import dev.ikd.proto.state.StudentState;
+import dev.ikd.proto.v1.SoftTargets;
 
 /**
  * The student's learning as its machine sees it: a port, so the rules can be tested with no model
@@ -14,17 +15,17 @@ public interface Learner extends AutoCloseable {
 
     /**
      * Learns the next step from the soft targets {@code p} of the teachers {@code present} (indices
-     * into the machine's settings' teachers, ascending): one [batch, classes] row-major array each
-     * (finite), in that order. A step that went ahead without a late teacher weighs those present
-     * alone.
+     * into the machine's settings' teachers, ascending), checked by the machine against the terms'
+     * form: [batch, classes] finite probabilities, or a language model's token targets. A step that
+     * went ahead without a late teacher weighs those present alone.
      */
-    Step learn(int[] present, float[][] p);
+    Step learn(int[] present, SoftTargets[] p);
 
     /**
      * MetaDistil's pilot of the next step ({@code Settings.pilot}): {@link #learn}'s course step, exam
      * and feedback, on a copy of the student; θ and the steps done stay as they were.
      */
-    Step pilot(int[] present, float[][] p);
+    Step pilot(int[] present, SoftTargets[] p);
 
     /** The next step's real course step alone, on the soft targets {@code p} of the teachers {@code present}; the hash of θ'. */
     String courseStep(int[] present, float[][] p);
@@ -40,7 +41,8 @@ public interface Learner extends AutoCloseable {
 
     /**
      * What one step computed: the feedback for each teacher present ([batch, classes] each, in their
-     * order: its share of d = dL/dp through the weighting), the course logits
+     * order: its share of d = dL/dp through the weighting; a language model's [positions, columns] of
+     * the terms' form), the course logits
      * (for a teacher that needs them), the losses, the exam, the hash of θ' — or, when something was
      * not finite, {@code diverged} names it ("the exam loss is NaN") and the numbers mean nothing.
      * {@code meanWeights}: each present teacher's weight averaged over the course batch (null with one teacher).
@@ -55,7 +57,15 @@ public interface Learner extends AutoCloseable {
         }
     }
 
-    /** A finished student: its accuracy on the test split and the SHA-256 of its parameters. */
-    record Report(double testAccuracy, String paramSha256) {
+    /**
+     * A finished student: its accuracy on the test split and the SHA-256 of its parameters; a language
+     * model's test perplexity and the bytes of soft targets it learned from per token (NaN for a classifier).
+     */
+    record Report(double testAccuracy, String paramSha256, double testPerplexity, double softTargetBytesPerToken) {
+
+        /** A classifier's. */
+        public Report(double testAccuracy, String paramSha256) {
+            this(testAccuracy, paramSha256, Double.NaN, Double.NaN);
+        }
     }
 }

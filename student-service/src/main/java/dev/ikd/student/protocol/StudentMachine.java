@@ -193,7 +193,9 @@ public final class StudentMachine implements Machine {
         Envelope e = input.envelope();
         long k = e.getStep();
         var st = e.getSoftTargets();
-        if (!settings.pilot() || k < settings.steps()) {
+        if (settings.form().language()) {
+            settings.form().check(st, settings.batchSize(), "soft targets");
+        } else if (!settings.pilot() || k < settings.steps()) {
             batchMatrix(st.getProbabilities(), "soft targets");
         }
         if (settings.pilot() && k > 0) {
@@ -276,8 +278,11 @@ public final class StudentMachine implements Machine {
         }
         if (report == null) {
             Learner.Report r = learner.report();
-            report = header(input, done, Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder().setSteps(done)
-                .setTestAccuracy(r.testAccuracy()).setParamSha256(r.paramSha256())).build();
+            var body = StudentReport.newBuilder().setSteps(done).setTestAccuracy(r.testAccuracy()).setParamSha256(r.paramSha256());
+            if (settings.form().language()) {
+                body.setTestPerplexity(r.testPerplexity()).setSoftTargetBytesPerToken(r.softTargetBytesPerToken());
+            }
+            report = header(input, done, Kind.STUDENT_REPORT).setStudentReport(body).build();
         }
         return List.of(report);
     }
@@ -314,11 +319,11 @@ public final class StudentMachine implements Machine {
         if (settings.pilot()) {
             return pilot(input, targets.get(0), expectedVersion(targets.get(0).getTeacherId(), k));
         }
-        float[][] p = new float[targets.size()][];
+        SoftTargets[] p = new SoftTargets[targets.size()];
         int[] present = new int[targets.size()];
         Map<String, Integer> place = new HashMap<>();
         for (int t = 0; t < p.length; t++) {
-            p[t] = TensorCodec.toFloats(targets.get(t).getSoftTargets().getProbabilities(), TensorCodec.Finite.REQUIRED);
+            p[t] = targets.get(t).getSoftTargets();
             present[t] = settings.teachers().indexOf(targets.get(t).getTeacherId());
             place.put(targets.get(t).getTeacherId(), t);
         }
@@ -365,8 +370,9 @@ public final class StudentMachine implements Machine {
         if (t == null) {
             feedback.setSkipped(true); // the step went without this teacher: it learns nothing from it
         } else {
-            int rows = settings.batchSize();
-            feedback.setD(TensorCodec.encode(r.feedback()[t], rows, settings.classes())).setCourseLoss(r.courseLoss())
+            int rows = settings.form().rows(settings.batchSize());
+            feedback.setD(TensorCodec.encode(r.feedback()[t], rows, settings.form().feedbackColumns(settings.frozenTeacher())))
+                .setCourseLoss(r.courseLoss())
                 .setDistillKl(r.distillKl());
             if (settings.courseLogits()) {
                 feedback.setCourseLogits(TensorCodec.encode(r.courseLogits(), rows, settings.classes()));
@@ -394,8 +400,7 @@ public final class StudentMachine implements Machine {
         learned.clear();
         learned.put(targets.getTeacherId(), targets);
         if (k < settings.steps()) {
-            Learner.Step r = learner.pilot(new int[] {0}, new float[][] {TensorCodec.toFloats(st.getProbabilities(),
-                TensorCodec.Finite.REQUIRED)});
+            Learner.Step r = learner.pilot(new int[] {0}, new SoftTargets[] {st});
             if (r.diverged() != null) {
                 stopped = DIVERGED + k + ": " + r.diverged();
                 pendingExam = ExamResult.newBuilder().setDiverged(settings.studentId() + " " + stopped)

@@ -2,6 +2,8 @@ package dev.ikd.student.protocol;
 
 import java.util.List;
 
+import dev.ikd.proto.codec.TargetsForm;
+
 /**
  * The protocol's terms for one student ({@link StudentMachine}).
  *
@@ -12,11 +14,20 @@ import java.util.List;
  * @param pilot         MetaDistil's pilot update ({@code HyperParameters.pilot}; one learning teacher): step k's feedback
  *                      comes from a pilot on a copy of the student, and its real course step waits for the soft targets of
  *                      step k+1, which carry the updated teacher's targets for step k's batch
+ * @param form          what the soft targets and the feedback look like on the wire: a classifier's, or a language model's
  */
 public record StudentTerms(String runId, String studentId, long steps, int batchSize, int classes, int window,
-                           boolean frozenTeacher, boolean courseLogits, List<String> teachers, int required, boolean pilot) {
+                           boolean frozenTeacher, boolean courseLogits, List<String> teachers, int required, boolean pilot,
+                           TargetsForm form) {
 
     public StudentTerms {
+        if (form.classes() != classes) {
+            throw new IllegalArgumentException("the soft targets' form has " + form.classes() + " classes, the student " + classes);
+        }
+        if (form.language() && (pilot || teachers.size() > 1 || courseLogits)) {
+            throw new IllegalArgumentException("a language model over Kafka learns from one teacher, frozen or ikd, without the "
+                + "pilot update");
+        }
         if (window < 1) {
             throw new IllegalArgumentException("--prefetch must be at least 1 step, got " + window);
         }
@@ -34,6 +45,13 @@ public record StudentTerms(String runId, String studentId, long steps, int batch
         }
     }
 
+    /** A classifier's. */
+    public StudentTerms(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
+                        boolean courseLogits, List<String> teachers, int required, boolean pilot) {
+        this(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, required, pilot,
+            TargetsForm.classes(classes));
+    }
+
     /** Without the pilot update. */
     public StudentTerms(String runId, String studentId, long steps, int batchSize, int classes, int window, boolean frozenTeacher,
                     boolean courseLogits, List<String> teachers, int required) {
@@ -41,7 +59,8 @@ public record StudentTerms(String runId, String studentId, long steps, int batch
     }
 
     public StudentTerms withPilot(boolean on) {
-        return new StudentTerms(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, required, on);
+        return new StudentTerms(runId, studentId, steps, batchSize, classes, window, frozenTeacher, courseLogits, teachers, required, on,
+            form);
     }
 
     /** Every step needs all these teachers. */

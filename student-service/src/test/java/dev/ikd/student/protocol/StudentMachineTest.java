@@ -40,7 +40,7 @@ class StudentMachineTest {
      * Learning as the port promises it, in plain arithmetic: each step's hash depends on every soft
      * target learned so far, the feedback is p − 0.1, and a step may be told to diverge.
      */
-    static final class FakeLearner implements Learner {
+    static class FakeLearner implements Learner {
         long steps;
         int hash = 17;
         int learned;
@@ -66,7 +66,8 @@ class StudentMachineTest {
         }
 
         @Override
-        public Step learn(int[] present, float[][] p) {
+        public Step learn(int[] present, SoftTargets[] served) {
+            float[][] p = floats(served);
             learned++;
             this.present = present.clone();
             float[][] d = new float[p.length][];
@@ -86,7 +87,8 @@ class StudentMachineTest {
 
         /** The pilot: the step's answers from its soft targets, nothing kept. */
         @Override
-        public Step pilot(int[] present, float[][] p) {
+        public Step pilot(int[] present, SoftTargets[] served) {
+            float[][] p = floats(served);
             piloted.add(p[0][0]);
             float[][] d = {p[0].clone()};
             String diverged = steps == divergesAt ? "the exam loss is NaN" : null;
@@ -100,6 +102,14 @@ class StudentMachineTest {
             hash = 31 * hash + Arrays.hashCode(p[0]);
             steps++;
             return "sha-" + hash;
+        }
+
+        private static float[][] floats(SoftTargets[] served) {
+            float[][] p = new float[served.length][];
+            for (int t = 0; t < p.length; t++) {
+                p[t] = TensorCodec.toFloats(served[t].getProbabilities(), TensorCodec.Finite.REQUIRED);
+            }
+            return p;
         }
 
         /** The first soft target of each pilot and of each course step, in order. */
@@ -161,6 +171,79 @@ class StudentMachineTest {
     /** The soft targets a learning teacher sends for step k: version k, after k updates. */
     static Envelope targets(long step) {
         return targets(step, step);
+    }
+
+    /**
+     * A language model's student: its soft targets are TokenTargets in the run's encoding, one row per
+     * position of the batch, checked when they arrive; its feedback is on what was sent (top-K: the K
+     * and the tail), [positions, K + 1].
+     */
+    @Nested
+    class LanguageModel {
+        static final int CONTEXT = 4;
+        static final int VOCAB = 50;
+        final StudentTerms terms = new StudentTerms(RUN, ME, STEPS, BATCH, VOCAB, 1, false, false, List.of(""), 1, false,
+            dev.ikd.proto.codec.TargetsForm.tokens("topk:3", CONTEXT, VOCAB));
+
+        /** Top-3 targets of a learning teacher for step k over {@code positions} positions, the first id {@code firstId}. */
+        Envelope tokens(long k, String encoding, int positions, int firstId) {
+            java.nio.ByteBuffer ids = java.nio.ByteBuffer.allocate(12 * positions).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            java.nio.ByteBuffer probs = java.nio.ByteBuffer.allocate(12 * positions).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate(4 * positions).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int r = 0; r < positions; r++) {
+                ids.putInt(r == 0 ? firstId : 7).putInt(8).putInt(9);
+                probs.putFloat(0.5f).putFloat(0.2f).putFloat(0.1f);
+                tail.putFloat(0.2f);
+            }
+            var t = dev.ikd.proto.v1.TokenTargets.newBuilder().setEncoding(encoding).setPositions(positions).setVocab(VOCAB)
+                .setIds(com.google.protobuf.ByteString.copyFrom(ids.array())).setProbs(com.google.protobuf.ByteString.copyFrom(probs.array()))
+                .setTail(com.google.protobuf.ByteString.copyFrom(tail.array()));
+            return header(k, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTeacherVersion(k).setTemperature(2)
+                .setTokens(t)).build();
+        }
+
+        /** Learns anything it is given; its feedback is one number per position and column of the terms' form. */
+        FakeLearner learner() {
+            return new FakeLearner(-1) {
+                @Override
+                public Step learn(int[] present, SoftTargets[] served) {
+                    hash = 31 * hash + served[0].getTokens().hashCode();
+                    steps++;
+                    float[] d = new float[BATCH * CONTEXT * 4];
+                    java.util.Arrays.fill(d, 0.01f);
+                    return new Step(new float[][] {d}, null, 1, Double.NaN, 2, 0.25, "sha-" + hash, null);
+                }
+
+                @Override
+                public Report report() {
+                    return new Report(0.25, "sha-" + hash, 42.5, 28.5);
+                }
+            };
+        }
+
+        @Test
+        void itLearnsFromTokenTargetsAnswersFeedbackOnTheKSentAndTheTailAndReportsItsPerplexity() {
+            var s = MachineScenario.given(new StudentMachine(terms, learner()), admitted());
+            List<Envelope> out = s.when(tokens(0, "topk:3", BATCH * CONTEXT, 3)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT).last();
+            assertThat(TensorCodec.shape(out.get(0).getFeedback().getD())).containsExactly(BATCH * CONTEXT, 4);
+            s.when(tokens(1, "topk:3", BATCH * CONTEXT, 3)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
+            s.when(tokens(2, "topk:3", BATCH * CONTEXT, 3)).thenKinds(Kind.FEEDBACK, Kind.EXAM_RESULT);
+            var report = s.when(finish()).thenKinds(Kind.STUDENT_REPORT).last().get(0).getStudentReport();
+            assertThat(report.getTestPerplexity()).isEqualTo(42.5);
+            assertThat(report.getSoftTargetBytesPerToken()).isEqualTo(28.5);
+        }
+
+        @Test
+        void targetsOfAClassifierAnotherEncodingOrBatchOrWithAnIdOffTheVocabularyAreRefused() {
+            var s = MachineScenario.given(new StudentMachine(terms, learner()), admitted());
+            s.whenRefused(targets(0), "soft targets carry no token targets, but this run distils a language model (topk:3)");
+            s.whenRefused(tokens(0, "topk:3", BATCH * CONTEXT - 1, 3),
+                "soft targets are topk:3 over 31 positions of 50 tokens, the course batch needs topk:3 over 32 of 50");
+            s.whenRefused(tokens(0, "dense", BATCH * CONTEXT, 3),
+                "soft targets are dense over 32 positions of 50 tokens, the course batch needs topk:3 over 32 of 50");
+            s.whenRefused(tokens(0, "topk:3", BATCH * CONTEXT, VOCAB), "token targets: ids[0] = 50 is not a token of 50");
+            assertThat(s.machine().stepsDone()).as("nothing refused was learned from").isZero();
+        }
     }
 
     /**

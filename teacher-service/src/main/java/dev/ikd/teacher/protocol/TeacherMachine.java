@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.TreeMap;
 
 import com.google.protobuf.Message;
+import dev.ikd.proto.codec.TargetsForm;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.RejectedMessageException;
@@ -41,9 +42,23 @@ public final class TeacherMachine implements Machine {
      * @param tag          its id in the envelopes' teacher_id when the run has several teachers (teacher-a, ...), else ""
      * @param pilot        MetaDistil's pilot update: after each exam step k it serves step k's batch again, from the
      *                     updated teacher, with the soft targets of step k+1 (and past the plan, alone)
+     * @param form         what the soft targets and the feedback look like on the wire: a classifier's, or a language model's
      */
     public record Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
-                           String dataSha256, int classes, String tag, boolean pilot) {
+                           String dataSha256, int classes, String tag, boolean pilot, TargetsForm form) {
+
+        public Settings {
+            if (form.classes() != classes || form.language() && (pilot || courseLogits)) {
+                throw new IllegalArgumentException("a teacher of " + classes + " classes" + (pilot ? " with the pilot update" : "")
+                    + " cannot send soft targets of the form " + form);
+            }
+        }
+
+        /** A classifier's teacher. */
+        public Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
+                        String dataSha256, int classes, String tag, boolean pilot) {
+            this(runId, teacherId, mode, frozen, courseLogits, dataName, dataSha256, classes, tag, pilot, TargetsForm.classes(classes));
+        }
 
         /** Without the pilot update. */
         public Settings(String runId, String teacherId, String mode, boolean frozen, boolean courseLogits, String dataName,
@@ -58,7 +73,7 @@ public final class TeacherMachine implements Machine {
         }
 
         public Settings withPilot(boolean on) {
-            return new Settings(runId, teacherId, mode, frozen, courseLogits, dataName, dataSha256, classes, tag, on && !frozen);
+            return new Settings(runId, teacherId, mode, frozen, courseLogits, dataName, dataSha256, classes, tag, on && !frozen, form);
         }
     }
 
@@ -136,6 +151,10 @@ public final class TeacherMachine implements Machine {
             throw new RejectedMessageException("student " + studentId + " was admitted with the pilot update " + (hp.getPilot() ? "on"
                 : "off") + ", but this teacher runs it " + (settings.pilot() ? "on" : "off") + " (--teacher-leash pilot=1)");
         }
+        if (!hp.getSoftTargets().equals(settings.form().tokens())) {
+            throw new RejectedMessageException("student " + studentId + " was admitted expecting soft targets '" + hp.getSoftTargets()
+                + "', but this teacher sends '" + settings.form().tokens() + "'" + (settings.form().language() ? "" : " (a classifier's)"));
+        }
         if (hp.getBatchSize() < 1 || hp.getExamBatchSize() < 1) {
             throw new RejectedMessageException("student " + studentId + " was admitted with batch sizes " + hp.getBatchSize()
                 + " and " + hp.getExamBatchSize() + "; both must be at least 1");
@@ -171,8 +190,12 @@ public final class TeacherMachine implements Machine {
         if (s.diverged() != null) {
             return diverged(input, k, s.diverged());
         }
-        SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teaching.version()).setTemperature(s.temperature())
-            .setProbabilities(TensorCodec.encode(s.probabilities(), batchSize(), settings.classes()));
+        SoftTargets.Builder body = SoftTargets.newBuilder().setTeacherVersion(teaching.version()).setTemperature(s.temperature());
+        if (s.tokens() != null) {
+            body.setTokens(s.tokens());
+        } else {
+            body.setProbabilities(TensorCodec.encode(s.probabilities(), batchSize(), settings.classes()));
+        }
         Envelope targets = header(input, k, Kind.SOFT_TARGETS).setSoftTargets(body).setMeasured(s.measured()).build();
         pending.put(k, targets);
         served = k;
@@ -271,11 +294,11 @@ public final class TeacherMachine implements Machine {
             throw new RejectedMessageException("stale teacher version: feedback for step " + k + " answers version "
                 + f.getTeacherVersion() + ", soft targets were version " + servedVersion);
         }
-        int rows = batchSize();
-        float[] d = matrix(f.getD(), rows, settings.classes(), "feedback d");
+        int rows = settings.form().rows(batchSize());
+        float[] d = matrix(f.getD(), rows, settings.form().feedbackColumns(settings.frozen()), "feedback d");
         float[] logits = settings.courseLogits()
             ? matrix(f.getCourseLogits(), rows, settings.classes(), "course logits")
-            : new float[rows * settings.classes()];
+            : new float[settings.form().language() ? 0 : rows * settings.classes()];
         Teaching.Update u = teaching.teach(k, admitted.getAdmitted().getSteps(), d, logits);
         appliedFeedback = f;
         applied = k;

@@ -4,6 +4,7 @@ import dev.ikd.proto.state.ParamGroup;
 import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Enrollment;
 import dev.ikd.proto.v1.Measured;
+import dev.ikd.proto.v1.TokenTargets;
 
 /**
  * The teacher of one student as its machine sees it: a port, so the rules can be tested with no
@@ -18,7 +19,10 @@ public interface Teaching extends AutoCloseable {
     /** Soft targets for step k's course batch from the teacher as it is now. */
     Served serve(long k);
 
-    /** The exam step k of {@code steps} on the student's feedback d and course logits ([batch, classes] each). */
+    /**
+     * The exam step k of {@code steps} on the student's feedback d and course logits ([batch, classes] each; a language
+     * model's d is [positions, columns] of the run's form, and it has no course logits).
+     */
     Update teach(long k, long steps, float[] d, float[] courseLogits);
 
     /** Writes what this teacher learned (its φ copy or adapter, velocity, gathered feedback) into the saved state. */
@@ -31,10 +35,16 @@ public interface Teaching extends AutoCloseable {
     void close();
 
     /**
-     * Soft targets softmax(f_t(x)/T) ([batch, classes] row-major), what making them measured, and,
-     * when they are not finite, what is not ({@code diverged}, else null).
+     * Soft targets softmax(f_t(x)/T): a classifier's {@code probabilities} ([batch, classes] row-major)
+     * or a language model's {@code tokens} (the other null), what making them measured, and, when they
+     * are not finite, what is not ({@code diverged}, else null).
      */
-    record Served(float[] probabilities, double temperature, Measured measured, String diverged) {
+    record Served(float[] probabilities, TokenTargets tokens, double temperature, Measured measured, String diverged) {
+
+        /** A classifier's. */
+        public Served(float[] probabilities, double temperature, Measured measured, String diverged) {
+            this(probabilities, null, temperature, measured, diverged);
+        }
     }
 
     /** An applied exam step: the teacher's loss, its version after, the drift and exam it measured; {@code diverged} as above. */

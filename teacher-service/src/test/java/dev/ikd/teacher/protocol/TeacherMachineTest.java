@@ -171,6 +171,100 @@ class TeacherMachineTest {
     }
 
     /**
+     * A language model's teacher: it sends TokenTargets in the run's encoding, refuses a student that
+     * expects another, and takes feedback of [positions, K + 1] on what it sent.
+     */
+    @Nested
+    class LanguageModel {
+        static final int CONTEXT = 4;
+        static final int VOCAB = 50;
+        final TeacherMachine.Settings lm = new TeacherMachine.Settings(RUN, "teacher", "ikd", false, false, "lm:bundled", SHA, VOCAB, "",
+            false, dev.ikd.proto.codec.TargetsForm.tokens("topk:3", CONTEXT, VOCAB));
+
+        Teaching tokensTeaching() {
+            return new Teaching() {
+                long version;
+
+                @Override
+                public long version() {
+                    return version;
+                }
+
+                @Override
+                public Served serve(long k) {
+                    return new Served(null, dev.ikd.proto.v1.TokenTargets.newBuilder().setEncoding("topk:3").setPositions(BATCH * CONTEXT)
+                        .setVocab(VOCAB).build(), 2.0, Measured.getDefaultInstance(), null);
+                }
+
+                @Override
+                public Update teach(long k, long steps, float[] d, float[] courseLogits) {
+                    assertThat(d).hasSize(BATCH * CONTEXT * 4);
+                    assertThat(courseLogits).as("a language model's feedback carries no course logits").isEmpty();
+                    return new Update(0.5, ++version, 0, Double.NaN, Measured.getDefaultInstance(), null);
+                }
+
+                @Override
+                public void saveTo(PupilState.Builder state) {
+                }
+
+                @Override
+                public ParamGroup learned() {
+                    return null;
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+        }
+
+        Envelope admittedExpecting(String encoding) {
+            Envelope a = admitted("ikd", SHA);
+            var b = a.toBuilder();
+            b.getAdmittedBuilder().getEnrollmentBuilder().getHyperParametersBuilder().setSoftTargets(encoding);
+            return b.build();
+        }
+
+        Envelope lmFeedback(long k, int columns) {
+            return header(k, Kind.FEEDBACK).setFeedback(Feedback.newBuilder().setTeacherVersion(k)
+                .setD(TensorCodec.encode(new float[BATCH * CONTEXT * columns], BATCH * CONTEXT, columns))).build();
+        }
+
+        TeacherMachine machine() {
+            return new TeacherMachine(lm, new Teaching.School() {
+                @Override
+                public Teaching enroll(String studentId, Enrollment enrollment) {
+                    return tokensTeaching();
+                }
+
+                @Override
+                public Teaching restore(String studentId, Enrollment enrollment, PupilState saved) {
+                    return tokensTeaching();
+                }
+            }, ME);
+        }
+
+        @Test
+        void itSendsTokenTargetsAndLearnsFromFeedbackOnTheKSentAndTheTail() {
+            var s = MachineScenario.given(machine());
+            List<Envelope> out = s.when(admittedExpecting("topk:3")).thenKinds(Kind.SOFT_TARGETS).last();
+            assertThat(out.get(0).getSoftTargets().getTokens().getEncoding()).isEqualTo("topk:3");
+            assertThat(out.get(0).getSoftTargets().hasProbabilities()).isFalse();
+            s.whenRefused(lmFeedback(0, VOCAB), "feedback d has shape [32, 50], the batch needs [32, 4]");
+            s.when(lmFeedback(0, 4)).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS);
+        }
+
+        @Test
+        void aStudentExpectingAnotherEncodingIsRefused() {
+            var s = MachineScenario.given(machine());
+            s.whenRefused(admittedExpecting("sample:8"), "student student-0 was admitted expecting soft targets 'sample:8', but this teacher "
+                + "sends 'topk:3'");
+            MachineScenario.given(fresh(SETTINGS, SCHOOL)).whenRefused(admittedExpecting("topk:3"), "student student-0 was admitted "
+                + "expecting soft targets 'topk:3', but this teacher sends '' (a classifier's)");
+        }
+    }
+
+    /**
      * MetaDistil's pilot update: after its exam step k the teacher serves step k's batch again, from
      * the updated teacher, with step k+1's soft targets; past the plan, alone.
      */

@@ -1,0 +1,145 @@
+package dev.ikd.student;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.ikd.core.checkpoint.CheckpointException;
+import dev.ikd.core.learn.Divergence;
+import dev.ikd.core.learn.TeacherMode;
+import dev.ikd.core.model.CausalTransformer;
+import dev.ikd.core.model.Params;
+import dev.ikd.core.text.LmIkd;
+import dev.ikd.core.text.LmKd;
+import dev.ikd.core.text.LmSteps;
+import dev.ikd.core.text.LmTraining;
+import dev.ikd.core.train.StepListener;
+import dev.ikd.learning.params.ParamsCodec;
+import dev.ikd.learning.tokens.TokenTargetsCodec;
+import dev.ikd.proto.state.StudentState;
+import dev.ikd.proto.v1.SoftTargets;
+import dev.ikd.student.protocol.Learner;
+
+/**
+ * One language-model student on DJL, behind the machine's {@link Learner} port: θ and its momentum,
+ * step k's batch and quiz drawn from its seed and k ({@link LmSteps}), the course step on the
+ * teacher's token targets as {@link LmKd} takes it in process, and, when the teacher learns, the
+ * exact feedback on what was sent ({@link LmIkd#feedback}). Its exam is the quiz batch's next-token
+ * cross-entropy at θ'; its report, the test split's perplexity and the soft-target bytes per token.
+ */
+final class LmStudentLearner implements Learner {
+
+    private final StudentSettings settings;
+    private final LmStudent lm;
+    private final StepListener listener;
+    private final NDManager manager;
+    private Params theta;
+    private Params velocity;
+    private long steps;
+    private long bytes;
+    private long positions;
+
+    LmStudentLearner(StudentSettings settings, StepListener listener, NDManager parent, StudentState saved) {
+        this.settings = settings;
+        this.lm = settings.lm();
+        this.listener = listener;
+        this.manager = parent.newSubManager();
+        Params fresh = lm.model().init(settings.seed(), DataType.FLOAT32, manager);
+        if (saved == null) {
+            theta = fresh;
+            velocity = theta.map((name, a) -> manager.zeros(a.getShape(), a.getDataType()));
+            return;
+        }
+        try (NDManager scope = manager.newSubManager()) {
+            Params t = ParamsCodec.params(saved.getTheta(), scope);
+            String difference = t.layoutDifference(fresh);
+            if (difference != null) {
+                throw new CheckpointException("the saved student is another model: " + difference);
+            }
+            theta = t.copy(manager);
+            velocity = ParamsCodec.params(saved.getVelocity(), scope).copy(manager);
+        } finally {
+            fresh.close();
+        }
+        steps = saved.getStepsDone();
+        bytes = saved.getSoftTargetBytes();
+        positions = saved.getSoftTargetPositions();
+    }
+
+    @Override
+    public long stepsDone() {
+        return steps;
+    }
+
+    @Override
+    public Step learn(int[] present, SoftTargets[] served) {
+        long k = steps;
+        CausalTransformer model = lm.model();
+        long t0 = System.nanoTime();
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray x = LmTraining.batchOf(LmSteps.batch(lm.data().train(), settings.batchSize(), settings.seed(), k), scope);
+            long l = x.getShape().get(1) - 1;
+            NDArray input = x.get(":, 0:" + l);
+            NDArray next = x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
+            LmKd.Targets targets = TokenTargetsCodec.targets(served[0].getTokens(), scope, DataType.FLOAT32);
+            LmKd.Step moved = LmKd.courseStep(model, theta, velocity, input, next, targets, settings.config(), manager);
+            NDArray quiz = LmTraining.batchOf(LmSteps.batch(lm.data().quiz(), settings.batchSize(), settings.seed() ^ LmSteps.QUIZ_STREAM,
+                k), scope);
+            float[] d = settings.teacherMode() == TeacherMode.FROZEN ? new float[0]
+                : LmIkd.feedback(model, theta, moved.theta(), input, targets, quiz, settings.config(), scope).toFloatArray();
+            double[] exam = LmSteps.exam(model, moved.theta(), quiz);
+            theta.close();
+            velocity.close();
+            theta = moved.theta();
+            velocity = moved.velocity();
+            steps++;
+            bytes += served[0].getTokens().getSerializedSize();
+            positions += served[0].getTokens().getPositions();
+            String hash = theta.sha256();
+            listener.onStudentStep(new StepListener.StudentStepped(settings.studentId(), k, settings.steps(), moved.loss(), exam[0],
+                exam[1], hash, System.nanoTime() - t0));
+            String diverged = Divergence.ofLoss("the course loss", moved.loss());
+            diverged = diverged != null ? diverged : Divergence.ofLoss("the exam loss", exam[0]);
+            diverged = diverged != null ? diverged : Divergence.ofMatrix("a feedback value", d, Math.max(1, d.length / (int) (x
+                .getShape().get(0) * l)));
+            return new Step(new float[][] {d}, null, moved.loss(), Double.NaN, exam[0], exam[1], hash, diverged);
+        }
+    }
+
+    @Override
+    public Step pilot(int[] present, SoftTargets[] served) {
+        throw new IllegalStateException("a language model takes no pilot update");
+    }
+
+    @Override
+    public String courseStep(int[] present, float[][] p) {
+        throw new IllegalStateException("a language model takes no pilot update");
+    }
+
+    @Override
+    public Report report() {
+        int[][] test = lm.data().test();
+        double perplexity = LmTraining.perplexity(lm.model(), theta, test, settings.batchSize(), manager);
+        double accuracy = LmSteps.accuracy(lm.model(), theta, test, settings.batchSize(), manager);
+        String hash = theta.sha256();
+        listener.onFinished(new StepListener.StudentFinished(settings.studentId(), steps, accuracy, hash));
+        return new Report(accuracy, hash, perplexity, positions == 0 ? 0 : (double) bytes / positions);
+    }
+
+    @Override
+    public void saveTo(StudentState.Builder state) {
+        state.setStepsDone(steps).setTheta(ParamsCodec.group(theta)).setVelocity(ParamsCodec.group(velocity))
+            .setSoftTargetBytes(bytes).setSoftTargetPositions(positions);
+    }
+
+    /** θ as it stands (owned by this learner). */
+    Params parameters() {
+        return theta;
+    }
+
+    @Override
+    public void close() {
+        theta.close();
+        velocity.close();
+        manager.close();
+    }
+}
