@@ -151,6 +151,45 @@ class LanguageModelTest {
         }
     }
 
+    /**
+     * The same over separate JVMs on a broker of their own, as a user deploys it: {@code ikd
+     * coordinator}, {@code ikd teacher} and {@code ikd student} each read the teacher's file (for its
+     * tokenizer) and the corpus; the teacher learns each student's context from its enrollment. The
+     * students end on {@code ikd train}'s hashes and perplexities.
+     */
+    @Test
+    void separateJvmsEndWhereTrainEndsInProcess() throws Exception {
+        List<String> run = List.of("--dataset", "lm:bundled", "--students", "2", "--steps", "6", "--batch", "4", "--teacher-mode", "ikd",
+            "--soft-targets", "topk:8", "--student", "gpt:1:16:2:16");
+        var inProcess = IkdCommandLineTest.ikd(java.util.stream.Stream.concat(java.util.stream.Stream.of("train", "--teacher-checkpoint",
+            model.toString(), "--json"), run.stream()).toArray(String[]::new));
+        assertThat(inProcess.code()).as(inProcess.err()).isZero();
+        JsonArray reference = JsonParser.parseString(inProcess.out()).getAsJsonObject().getAsJsonArray("students");
+        Path jvmDir = Files.createDirectories(dir.resolve("jvms"));
+        try (Jvms jvms = new Jvms(jvmDir)) {
+            Jvms.Broker broker = jvms.broker(List.of());
+            List<String> common = new ArrayList<>(run);
+            common.addAll(List.of("--bootstrap", broker.bootstrap(), "--run-id", "lm", "--metrics-port", "-1"));
+            String[] file = {"--teacher-checkpoint", model.toString()};
+            var coordinator = jvms.start("coordinator", DistributedRunTest.args("coordinator", common, file));
+            var teacher = jvms.start("teacher", DistributedRunTest.args("teacher", common, file));
+            var students = jvms.start("students", DistributedRunTest.args("student", common, "--index", "0-1", "--json", file[0], file[1]));
+            for (var jvm : List.of(students, coordinator, teacher)) {
+                assertThat(jvm.await(240)).as(jvm.stderr()).isZero();
+            }
+            List<String> lines = students.stdout().strip().lines().toList();
+            assertThat(lines).hasSize(2);
+            for (int i = 0; i < 2; i++) {
+                JsonObject got = JsonParser.parseString(lines.get(i)).getAsJsonObject();
+                JsonObject want = reference.get(i).getAsJsonObject();
+                assertThat(got.get("id").getAsString()).isEqualTo("student-" + i);
+                assertThat(got.get("param_sha256").getAsString()).isEqualTo(want.get("param_sha256").getAsString());
+                assertThat(got.get("test_perplexity").getAsDouble()).isEqualTo(want.get("test_perplexity").getAsDouble());
+            }
+            assertThat(coordinator.stdout()).contains("run lm complete: 2 students reported");
+        }
+    }
+
     @Test
     void badValuesAndMissingFilesStopWithOneLine() throws Exception {
         for (var bad : List.of(

@@ -76,13 +76,13 @@ final class LmStudentLearner implements Learner {
         CausalTransformer model = lm.model();
         long t0 = System.nanoTime();
         try (NDManager scope = manager.newSubManager()) {
-            NDArray x = LmTraining.batchOf(LmSteps.batch(lm.data().train(), settings.batchSize(), settings.seed(), k), scope);
+            NDArray x = LmTraining.batchOf(LmSteps.batch(lm.sequences().train(), settings.batchSize(), settings.seed(), k), scope);
             long l = x.getShape().get(1) - 1;
             NDArray input = x.get(":, 0:" + l);
             NDArray next = x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
             LmKd.Targets targets = TokenTargetsCodec.targets(served[0].getTokens(), scope, DataType.FLOAT32);
             LmKd.Step moved = LmKd.courseStep(model, theta, velocity, input, next, targets, settings.config(), manager);
-            NDArray quiz = LmTraining.batchOf(LmSteps.batch(lm.data().quiz(), settings.batchSize(), settings.seed() ^ LmSteps.QUIZ_STREAM,
+            NDArray quiz = LmTraining.batchOf(LmSteps.batch(lm.sequences().quiz(), settings.batchSize(), settings.seed() ^ LmSteps.QUIZ_STREAM,
                 k), scope);
             float[] d = settings.teacherMode() == TeacherMode.FROZEN ? new float[0]
                 : LmIkd.feedback(model, theta, moved.theta(), input, targets, quiz, settings.config(), scope).toFloatArray();
@@ -117,7 +117,7 @@ final class LmStudentLearner implements Learner {
 
     @Override
     public Report report() {
-        int[][] test = lm.data().test();
+        int[][] test = lm.sequences().test();
         double perplexity = LmTraining.perplexity(lm.model(), theta, test, settings.batchSize(), manager);
         double accuracy = LmSteps.accuracy(lm.model(), theta, test, settings.batchSize(), manager);
         String hash = theta.sha256();

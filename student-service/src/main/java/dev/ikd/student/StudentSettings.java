@@ -127,7 +127,7 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
                 .setExamBatchSize(examBatchSize).setSteps(steps).setSeed(seed)
                 .setSwap(swap.enabled() ? swap.toString() : "")
                 .setTeacherMode(teacherMode.cliName()).setPrefetch(window()).setPilot(pilot)
-                .setSoftTargets(lm == null ? "" : lm.encoding()));
+                .setSoftTargets(lm == null ? "" : lm.encoding()).setContext(lm == null ? 0 : lm.model().context()));
         if (teachers.size() > 1) {
             enrollment.getHyperParametersBuilder().addAllTeachers(teachers).setTeacherWeighting(weighting.toString())
                 .setTeachersRequired(teachersRequired);

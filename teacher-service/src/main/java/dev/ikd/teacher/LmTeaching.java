@@ -17,6 +17,7 @@ import dev.ikd.core.text.LmTraining;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.learning.tokens.TokenTargetsCodec;
+import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.state.ParamGroup;
 import dev.ikd.proto.state.PupilState;
 import dev.ikd.proto.v1.Enrollment;
@@ -38,6 +39,12 @@ final class LmTeaching implements Teaching {
 
         @Override
         public Teaching enroll(String studentId, Enrollment enrollment) {
+            int context = enrollment.getHyperParameters().getContext();
+            int most = settings.lm().model().context();
+            if (context < 1 || context > most) {
+                throw new RejectedMessageException("student " + studentId + " reads sequences of " + context + " tokens, this teacher "
+                    + settings.lm().model().spec() + " from 1 to " + most);
+            }
             return new LmTeaching(this, studentId, enrollment);
         }
 
@@ -60,6 +67,9 @@ final class LmTeaching implements Teaching {
     private final long seed;
     private final int batch;
     private final double temperature;
+    /** The student's context, and the run's training sequences cut at it. */
+    private final int context;
+    private final int[][] train;
     private final NDManager manager;
     /** Null when frozen. */
     private final LmIkd ikd;
@@ -73,6 +83,8 @@ final class LmTeaching implements Teaching {
         this.seed = hp.getSeed();
         this.batch = hp.getBatchSize();
         this.temperature = hp.getTemperature();
+        this.context = hp.getContext();
+        this.train = dev.ikd.core.text.LmCorpus.cut(lm.data().train(), context);
         this.manager = shared.manager().newSubManager();
         this.ikd = shared.settings().mode() == TeacherMode.FROZEN ? null : new LmIkd(lm.model(), lm.pretrained(), lm.encoding(),
             shared.settings().config(), new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
@@ -106,7 +118,7 @@ final class LmTeaching implements Teaching {
 
     /** Step k's sequences [batch, context + 1]. */
     private NDArray sequences(long k, NDManager scope) {
-        return LmTraining.batchOf(LmSteps.batch(lm.data().train(), batch, seed, k), scope);
+        return LmTraining.batchOf(LmSteps.batch(train, batch, seed, k), scope);
     }
 
     /** The soft targets of {@code input} [batch, context] from φ as it is now, [positions · V]. */
@@ -120,8 +132,8 @@ final class LmTeaching implements Teaching {
         long cpu0 = StepListener.cpuNanos();
         try (NDManager scope = manager.newSubManager()) {
             NDArray x = sequences(k, scope);
-            int rows = (int) (x.getShape().get(0) * lm.data().context());
-            float[] p = probabilities(x.get(":, 0:" + lm.data().context()));
+            int rows = (int) (x.getShape().get(0) * context);
+            float[] p = probabilities(x.get(":, 0:" + context));
             String diverged = Divergence.ofMatrix("a soft target", p, lm.data().vocab());
             var tokens = diverged != null ? null
                 : TokenTargetsCodec.encode(lm.encoding(), p, rows, lm.data().vocab(), LmSteps.sampleSeed(seed, k));
@@ -140,7 +152,7 @@ final class LmTeaching implements Teaching {
         double loss;
         try (NDManager scope = manager.newSubManager()) {
             NDArray x = sequences(k, scope);
-            int l = lm.data().context();
+            int l = context;
             NDArray input = x.get(":, 0:" + l);
             NDArray next = x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
             if (ikd == null) {

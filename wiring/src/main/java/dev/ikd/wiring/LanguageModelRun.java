@@ -15,13 +15,17 @@ import dev.ikd.embeddedkafka.BrokerSettings;
 import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.learning.data.RunData;
 import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.coordinator.service.CoordinatorVerticle;
+import dev.ikd.proto.topics.Acls;
 import dev.ikd.proto.topics.TopicSettings;
+import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.StudentReport;
 import dev.ikd.student.LmStudent;
 import dev.ikd.student.StudentSettings;
 import dev.ikd.student.StudentVerticle;
 import dev.ikd.teacher.LmTeacher;
 import dev.ikd.teacher.TeacherService;
+import dev.ikd.teacher.TeacherVerticle;
 
 /**
  * A language-model run over Kafka ({@code ikd local --dataset lm:... --teacher-checkpoint M.safetensors}):
@@ -37,24 +41,102 @@ public final class LanguageModelRun {
     /** The run's services on the broker {@code wiring} names; what each student reported. */
     public static LanguageModels.Distilled run(RunOptions run, Path teacherFile, Services.Wiring wiring, ServiceHost host,
                                                NDManager manager, long timeoutSeconds, StepListener progress) throws IOException {
-        LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager);
-        Dataset named = s.data().dataset();
-        var coordinator = new CoordinatorMachine.Settings(RunData.spec(named, run.seed, 1.0, 0), s.mode().cliName(), LocalRun.TIMEOUT_MS,
-            CoordinatorMachine.Settings.MAX_NUDGES, s.count());
-        var teacher = TeacherService.Settings.languageModel(StudentVerticle.TEACHER_ID, new LmTeacher(s.teacher().model(),
-            s.teacher().params(), s.data(), s.encoding()), s.mode(), s.teacherConfig());
-        LmStudent lm = new LmStudent(s.student(), s.data(), s.encoding().toString());
+        LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true);
         List<StudentSettings> students = new ArrayList<>();
         for (int i = 0; i < s.count(); i++) {
-            students.add(StudentSettings.languageModel(Services.studentId(i), lm, s.config(), run.seed + i, s.batch(), run.steps,
-                run.seed, s.mode(), wiring.prefetch()));
+            students.add(student(run, s, i, wiring.prefetch()));
         }
-        LocalRun.Outcome outcome = LocalRun.run(coordinator, List.of(teacher), students, wiring, host, manager, timeoutSeconds, progress);
-        double teacherPerplexity = LmTraining.perplexity(s.teacher().model(), s.teacher().params(), s.data().test(), s.batch(), manager);
+        LocalRun.Outcome outcome = LocalRun.run(coordinator(run, s, LocalRun.TIMEOUT_MS, CoordinatorMachine.Settings.MAX_NUDGES),
+            List.of(teacher(s)), students, wiring, host, manager, timeoutSeconds, progress);
+        double teacherPerplexity = LmTraining.perplexity(s.teacher().model(), s.teacher().params(), s.sequences().test(), s.batch(), manager);
         List<LanguageModels.DistilledStudent> rows = new ArrayList<>();
         outcome.reports().forEach((id, r) -> rows.add(row(id, r)));
         return new LanguageModels.Distilled(run.dataset, s.teacher().card(), teacherPerplexity, s.mode().cliName(),
             s.encoding().toString(), run.seed, outcome.wallSeconds(), rows);
+    }
+
+    /** The coordinator's terms: the data set all must hold (every token of every split), the mode, the students. */
+    static CoordinatorMachine.Settings coordinator(RunOptions run, LanguageModels.Setup s, long timeoutMs, int maxNudges) {
+        Dataset named = s.data().dataset();
+        return new CoordinatorMachine.Settings(RunData.spec(named, run.seed, 1.0, 0), s.mode().cliName(), timeoutMs, maxNudges, s.count());
+    }
+
+    static TeacherService.Settings teacher(LanguageModels.Setup s) {
+        return TeacherService.Settings.languageModel(StudentVerticle.TEACHER_ID, new LmTeacher(s.teacher().model(), s.teacher().params(),
+            s.data(), s.encoding()), s.mode(), s.teacherConfig());
+    }
+
+    /** Student i: from seed + i, as {@code ikd train} trains it. */
+    static StudentSettings student(RunOptions run, LanguageModels.Setup s, int i, int prefetch) {
+        return StudentSettings.languageModel(Services.studentId(i), new LmStudent(s.student(), s.data(), s.sequences(),
+                s.encoding().toString()),
+            s.config(), run.seed + i, s.batch(), run.steps, run.seed, s.mode(), prefetch);
+    }
+
+    /**
+     * {@code ikd coordinator} of a language model's run, in a process of its own: it reads the
+     * teacher's file for its tokenizer, and the corpus, to know the data set every enrollment must name.
+     */
+    public static void serveCoordinator(RunOptions run, Path teacherFile, ServiceOptions service, TopicSettings topics,
+                                        long stepTimeoutMs, int maxNudges) throws IOException {
+        Services.ensureTopics(service.kafka(), topics);
+        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(2, Kind.EXAM_RESULT, run.steps)) {
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, false);
+            var coordinator = new CoordinatorVerticle(service.wiring().config("coordinator", "coordinator"),
+                coordinator(run, s, stepTimeoutMs, maxNudges), host.metrics("coordinator"));
+            host.deploy(coordinator, coordinator::health);
+            service.serve(host, "coordinator");
+            ServiceHost.await(coordinator.ended(), service.timeoutSeconds, "all " + s.count() + " students to report");
+            System.out.printf("run %s complete: %d students reported%n", service.runId, s.count());
+        }
+    }
+
+    /** {@code ikd teacher} of a language model's run, in a process of its own. */
+    public static void serveTeacher(RunOptions run, Path teacherFile, ServiceOptions service, TopicSettings topics) throws IOException {
+        Services.ensureTopics(service.kafka(), topics);
+        try (NDManager manager = run.newManager();
+             ServiceHost host = service.newHost(RunOptions.studentCount(run.students) + 2, Kind.FEEDBACK, run.steps)) {
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, false);
+            var teacher = new TeacherVerticle(service.wiring().config(StudentVerticle.TEACHER_ID, StudentVerticle.TEACHER_ID), teacher(s),
+                host.metrics(StudentVerticle.TEACHER_ID), manager);
+            host.deploy(teacher, teacher::health);
+            service.serve(host, StudentVerticle.TEACHER_ID);
+            ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);
+            System.out.printf("run %s ended; teacher done%n", service.runId);
+        }
+    }
+
+    /**
+     * {@code ikd student --index FIRST-LAST} of a language model's run, in a process of its own: the
+     * students' reports, a line each (JSON with {@code json}).
+     */
+    public static void serveStudents(RunOptions run, Path teacherFile, ServiceOptions service, TopicSettings topics, int first, int last,
+                                     boolean json) throws IOException {
+        int count = RunOptions.studentCount(run.students);
+        if (last >= count) {
+            throw new IllegalArgumentException("--index names student " + last + ", but the run has --students " + count + " (0 to "
+                + (count - 1) + ")");
+        }
+        Services.ensureTopics(service.kafka(), topics);
+        List<String> ids = java.util.stream.IntStream.rangeClosed(first, last).mapToObj(Services::studentId).toList();
+        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(ids.size() + 1, null, run.steps);
+             StudentProgress progress = new StudentProgress(ids, run.steps, service.progressEvery)) {
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true);
+            List<StudentVerticle> students = new ArrayList<>();
+            for (int i = first; i <= last; i++) {
+                String id = Services.studentId(i);
+                var student = new StudentVerticle(service.wiring().config(id, Acls.studentGroup(id)), student(run, s, i, run.prefetch),
+                    host.metrics("student"), manager, progress);
+                host.deploy(student, student::health);
+                students.add(student);
+            }
+            service.serve(host, ids.size() == 1 ? ids.get(0) : ids.get(0) + ".." + last);
+            List<io.vertx.core.Future<StudentReport>> reports = students.stream().map(StudentVerticle::finished).toList();
+            ServiceHost.await(io.vertx.core.Future.all(reports), service.timeoutSeconds, ids + " to finish");
+            for (int i = 0; i < reports.size(); i++) {
+                System.out.println(StudentReports.line(ids.get(i), reports.get(i).result(), json));
+            }
+        }
     }
 
     private static LanguageModels.DistilledStudent row(String id, StudentReport r) {

@@ -138,17 +138,17 @@ public final class LanguageModels {
     public static Distilled distil(RunOptions run, Path teacherFile, Path out) throws IOException {
         long t0 = System.nanoTime();
         try (NDManager manager = run.newManager()) {
-            Setup s = setup(run, teacherFile, manager);
+            Setup s = setup(run, teacherFile, manager, true);
             LanguageModelFile.Loaded teacher = s.teacher();
-            int[][] test = s.data().test();
+            int[][] test = s.sequences().test();
             double teacherPerplexity = LmTraining.perplexity(teacher.model(), teacher.params(), test, s.batch(), manager);
             List<DistilledStudent> students = new ArrayList<>();
             for (int i = 0; i < s.count(); i++) {
                 try (NDManager scope = manager.newSubManager()) {
                     long seed = run.seed + i;
                     LmKd.Trained r = LmKd.train(s.student(), s.student().init(seed, DataType.FLOAT32, scope), teacher.model(),
-                        teacher.params(), s.encoding(), s.mode() == TeacherMode.FROZEN ? null : s.teacherConfig(), s.data().train(),
-                        s.data().quiz(), run.steps, s.batch(), s.config(), seed, scope);
+                        teacher.params(), s.encoding(), s.mode() == TeacherMode.FROZEN ? null : s.teacherConfig(), s.sequences().train(),
+                        s.sequences().quiz(), run.steps, s.batch(), s.config(), seed, scope);
                     double perplexity = LmTraining.perplexity(s.student(), r.params(), test, s.batch(), scope);
                     double after = s.mode() == TeacherMode.FROZEN ? Double.NaN
                         : LmTraining.perplexity(teacher.model(), r.teacher(), test, s.batch(), scope);
@@ -168,15 +168,15 @@ public final class LanguageModels {
     /**
      * What a language-model run is made of, in process or over Kafka: its teacher mode (frozen or
      * ikd), encoding, number of students, batch, the students' course settings and the teacher's
-     * learning ones, the teacher loaded from its file, the students' model, and the corpus read by
-     * the teacher's tokenizer at the student's context.
+     * learning ones, the teacher loaded from its file, the corpus read by the teacher's tokenizer,
+     * and, where students are made, their model and the corpus's splits cut at its context (else null).
      */
     record Setup(TeacherMode mode, LmKd.Encoding encoding, int count, int batch, StudentConfig config, TeacherConfig teacherConfig,
-                 LanguageModelFile.Loaded teacher, CausalTransformer student, LmData data) {
+                 LanguageModelFile.Loaded teacher, LmData data, CausalTransformer student, LmData.Sequences sequences) {
     }
 
-    /** The run's options checked and its teacher and corpus read, or a one-line refusal. */
-    static Setup setup(RunOptions run, Path teacherFile, NDManager manager) throws IOException {
+    /** The run's options checked and its teacher and corpus read (and its students' model with {@code students}), or a one-line refusal. */
+    static Setup setup(RunOptions run, Path teacherFile, NDManager manager, boolean students) throws IOException {
         if (teacherFile == null) {
             throw new IllegalArgumentException("a language model's teacher is a model from 'ikd pretrain --dataset " + run.dataset
                 + " --out M.safetensors': pass --teacher-checkpoint M.safetensors");
@@ -200,14 +200,17 @@ public final class LanguageModels {
         TeacherConfig learning = new TeacherConfig(run.teacherLr == null ? 0.05 : run.teacherLr, 0.9,
             run.beta == null ? Presets.BETA : run.beta, 1, run.teacherLeash == null ? Presets.LEASH : Leash.parse(run.teacherLeash));
         LanguageModelFile.Loaded teacher = LanguageModelFile.read(teacherFile, manager);
+        LmData data = LmData.read(run.dataset, run.dataDir, run.seed, teacher.tokenizer());
+        if (!students) {
+            return new Setup(mode, encoding, count, batch, c, learning, teacher, data, null, null);
+        }
         CausalTransformer student = CausalTransformer.parse(run.student == null ? DEFAULT_STUDENT : run.student,
             teacher.model().vocabulary());
         if (student.context() > teacher.model().context()) {
             throw new IllegalArgumentException("the student reads " + student.context() + " tokens, the teacher at most "
                 + teacher.model().context() + ": give the student a context of at most that");
         }
-        LmData data = LmData.read(run.dataset, run.dataDir, run.seed, teacher.tokenizer(), student.context());
-        return new Setup(mode, encoding, count, batch, c, learning, teacher, student, data);
+        return new Setup(mode, encoding, count, batch, c, learning, teacher, data, student, data.sequences(student.context()));
     }
 
     public static Pretrained pretrain(RunOptions run, int vocab, Path out) throws IOException {

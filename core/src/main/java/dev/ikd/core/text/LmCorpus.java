@@ -140,9 +140,11 @@ public record LmCorpus(String source, List<String> train, List<String> quiz, Lis
      * predicts each next one. The stream's last, shorter piece is left out.
      */
     public static int[][] sequences(BytePairEncoding tokenizer, List<String> documents, int length) {
-        if (length < 1) {
-            throw new IllegalArgumentException("a sequence needs at least 1 token, got " + length);
-        }
+        return cut(stream(tokenizer, documents), length);
+    }
+
+    /** The documents' tokens as one stream, each document's in turn. */
+    public static int[] stream(BytePairEncoding tokenizer, List<String> documents) {
         List<int[]> encoded = documents.stream().map(tokenizer::encode).toList();
         int total = encoded.stream().mapToInt(t -> t.length).sum();
         int[] stream = new int[total];
@@ -151,6 +153,15 @@ public record LmCorpus(String source, List<String> train, List<String> quiz, Lis
             System.arraycopy(t, 0, stream, at, t.length);
             at += t.length;
         }
+        return stream;
+    }
+
+    /** A stream cut into sequences of {@code length} + 1 tokens that overlap by one, as {@link #sequences} cuts it. */
+    public static int[][] cut(int[] stream, int length) {
+        if (length < 1) {
+            throw new IllegalArgumentException("a sequence needs at least 1 token, got " + length);
+        }
+        int total = stream.length;
         int count = total < length + 1 ? 0 : (total - 1) / length;
         int[][] out = new int[count][];
         for (int s = 0; s < count; s++) {

@@ -1,53 +1,57 @@
 package dev.ikd.core.text;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import dev.ikd.core.data.Dataset;
 
 /**
- * A language-model run's data, as both its teacher and its students hold it: the corpus split by
- * document ({@link LmCorpus#split}), read by the teacher's tokenizer and cut into sequences of the
- * student's context and one more token. {@link #dataset()} names it for the run's enrollment: its
- * checksum covers every token of every split, so a student and a teacher that read the corpus with
- * different tokenizers, contexts or seeds refuse each other.
+ * A language-model run's data, as its coordinator, its teacher and its students hold it: the corpus
+ * split by document with the run's seed ({@link LmCorpus#split}, a tenth each for quiz and test, as
+ * {@code ikd pretrain} splits it) and read by the teacher's tokenizer, one token stream a split.
+ * {@link #dataset()} names it for the run's enrollment: its checksum covers every token of every
+ * split and where the splits part, so a service that read the corpus with another tokenizer or seed
+ * is refused. A student cuts the streams at its own context ({@link #sequences}); its teacher learns
+ * that context from the student's enrollment.
  *
  * @param source the {@code --dataset} value ({@code lm:bundled}, {@code lm:brown}, {@code lm:PATH})
  */
-public record LmData(String source, int vocab, int context, int[][] train, int[][] quiz, int[][] test) {
+public record LmData(String source, int vocab, int[] train, int[] quiz, int[] test) {
 
-    /** The corpus {@code source} split with {@code seed} (quiz and test a tenth each, as {@code ikd pretrain} splits it), read by {@code tokenizer}. */
-    public static LmData read(String source, java.nio.file.Path dataDir, long seed, BytePairEncoding tokenizer, int context) {
+    /** The corpus {@code source} split with {@code seed} and read by {@code tokenizer}. */
+    public static LmData read(String source, java.nio.file.Path dataDir, long seed, BytePairEncoding tokenizer) {
         LmCorpus split = LmCorpus.split(source, LmCorpus.documents(source, dataDir), seed, 0.1, 0.1);
-        LmData data = new LmData(source, tokenizer.vocabSize(), context, LmCorpus.sequences(tokenizer, split.train(), context),
-            LmCorpus.sequences(tokenizer, split.quiz(), context), LmCorpus.sequences(tokenizer, split.test(), context));
-        for (var s : List.of(List.of("train", data.train), List.of("quiz", data.quiz), List.of("test", data.test))) {
-            if (((int[][]) s.get(1)).length == 0) {
-                throw new IllegalArgumentException(source + ": its " + s.get(0) + " split is shorter than one sequence of " + context
-                    + " tokens");
-            }
+        return new LmData(source, tokenizer.vocabSize(), LmCorpus.stream(tokenizer, split.train()),
+            LmCorpus.stream(tokenizer, split.quiz()), LmCorpus.stream(tokenizer, split.test()));
+    }
+
+    /** The splits cut into sequences of {@code context} + 1 tokens, or a refusal naming a split shorter than one. */
+    public Sequences sequences(int context) {
+        Sequences s = new Sequences(context, LmCorpus.cut(train, context), LmCorpus.cut(quiz, context), LmCorpus.cut(test, context));
+        String shortest = s.train.length == 0 ? "train" : s.quiz.length == 0 ? "quiz" : s.test.length == 0 ? "test" : null;
+        if (shortest != null) {
+            throw new IllegalArgumentException(source + ": its " + shortest + " split is shorter than one sequence of " + context
+                + " tokens");
         }
-        return data;
+        return s;
+    }
+
+    /** Each split as sequences of {@code context} + 1 tokens. */
+    public record Sequences(int context, int[][] train, int[][] quiz, int[][] test) {
     }
 
     /**
-     * The sequences as a data set of token ids: train then quiz in its training pool, test in its
-     * test set, one sample a sequence of context + 1 tokens, the vocabulary as its classes.
+     * The tokens as a data set: train then quiz in its training pool (the quiz's tokens labelled 1,
+     * the train's 0), test in its test set, one sample a token, the vocabulary as its classes.
      */
     public Dataset dataset() {
-        List<int[]> pool = new ArrayList<>(List.of(train));
-        pool.addAll(List.of(quiz));
-        return new Dataset(source, new long[] {context + 1}, vocab, flat(pool), new int[pool.size()], flat(List.of(test)),
-            new int[test.length], vocab);
-    }
-
-    private float[] flat(List<int[]> sequences) {
-        float[] out = new float[sequences.size() * (context + 1)];
-        for (int i = 0; i < sequences.size(); i++) {
-            for (int j = 0; j <= context; j++) {
-                out[i * (context + 1) + j] = sequences.get(i)[j];
-            }
+        float[] pool = new float[train.length + quiz.length];
+        int[] labels = new int[pool.length];
+        for (int i = 0; i < pool.length; i++) {
+            pool[i] = i < train.length ? train[i] : quiz[i - train.length];
+            labels[i] = i < train.length ? 0 : 1;
         }
-        return out;
+        float[] held = new float[test.length];
+        for (int i = 0; i < held.length; i++) {
+            held[i] = test[i];
+        }
+        return new Dataset(source, new long[] {1}, vocab, pool, labels, held, new int[test.length], vocab);
     }
 }

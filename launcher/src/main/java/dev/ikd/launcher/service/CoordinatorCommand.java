@@ -32,6 +32,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     TopicOptions topics;
 
+    @Option(names = "--teacher-checkpoint", description = "A language model's run: the teacher's model file (its tokenizer reads the corpus).")
+    java.nio.file.Path teacherCheckpoint;
+
     @Option(names = "--no-dashboard", description = "Do not serve the run's dashboard at / on the metrics port.")
     boolean noDashboard;
 
@@ -45,8 +48,12 @@ public final class CoordinatorCommand implements Callable<Integer> {
     int maxNudges;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         service.validate();
+        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset)) {
+            dev.ikd.wiring.LanguageModelRun.serveCoordinator(run, teacherCheckpoint, service, topics.settings(), stepTimeoutMs, maxNudges);
+            return 0;
+        }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
         if (stepTimeoutMs < 1) {

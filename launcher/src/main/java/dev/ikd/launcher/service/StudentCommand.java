@@ -3,11 +3,8 @@ package dev.ikd.launcher.service;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonObject;
 import dev.ikd.core.train.TrainConfig;
 import dev.ikd.launcher.ConfigFile;
 import dev.ikd.proto.topics.Acls;
@@ -16,8 +13,12 @@ import dev.ikd.student.StudentVerticle;
 import dev.ikd.wiring.RunOptions;
 import dev.ikd.wiring.ServiceHost;
 import dev.ikd.wiring.ServiceOptions;
+import dev.ikd.wiring.LanguageModelRun;
+import dev.ikd.wiring.LanguageModels;
 import dev.ikd.wiring.Services;
 import dev.ikd.wiring.StudentProgress;
+import dev.ikd.wiring.StudentRange;
+import dev.ikd.wiring.StudentReports;
 import io.vertx.core.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -45,13 +46,20 @@ public final class StudentCommand implements Callable<Integer> {
             + "(one engine, each student stepping on its own thread). Student N's id is student-N and its seed follows from --seed.")
     String index;
 
+    @Option(names = "--teacher-checkpoint", description = "A language model's run: the teacher's model file (its tokenizer reads the corpus).")
+    java.nio.file.Path teacherCheckpoint;
+
     @Option(names = "--json", description = "Print each student's report as one JSON object per line on stdout.")
     boolean json;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         service.validate();
-        Range range = Range.parse(index);
+        StudentRange range = StudentRange.parse(index);
+        if (LanguageModels.isCorpus(run.dataset)) {
+            LanguageModelRun.serveStudents(run, teacherCheckpoint, service, topics.settings(), range.first(), range.last(), json);
+            return 0;
+        }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
         if (range.last() >= c.students()) {
@@ -77,46 +85,9 @@ public final class StudentCommand implements Callable<Integer> {
             List<Future<StudentReport>> reports = students.stream().map(StudentVerticle::finished).toList();
             ServiceHost.await(Future.all(reports), service.timeoutSeconds, name + " to finish");
             for (int i = 0; i < reports.size(); i++) {
-                print(Services.studentId(range.first() + i), reports.get(i).result());
+                System.out.println(StudentReports.line(Services.studentId(range.first() + i), reports.get(i).result(), json));
             }
         }
         return 0;
-    }
-
-    private void print(String id, StudentReport r) {
-        if (json) {
-            var o = new JsonObject();
-            o.addProperty("id", id);
-            o.addProperty("steps", r.getSteps());
-            o.addProperty("test_accuracy", r.getTestAccuracy());
-            o.addProperty("param_sha256", r.getParamSha256());
-            System.out.println(o);
-        } else {
-            System.out.printf("%s: %d steps, test accuracy %.4f, parameter sha256 %s%n", id, r.getSteps(), r.getTestAccuracy(),
-                r.getParamSha256());
-        }
-    }
-
-    /** Student indices {@code first..last}, inclusive. */
-    record Range(int first, int last) {
-
-        private static final Pattern FORM = Pattern.compile("(\\d{1,6})(?:-(\\d{1,6}))?");
-
-        static Range parse(String text) {
-            Matcher m = FORM.matcher(text.strip());
-            if (!m.matches()) {
-                throw new IllegalArgumentException("--index must be N or FIRST-LAST (0-based student indices), got '" + text + "'");
-            }
-            int first = Integer.parseInt(m.group(1));
-            int last = m.group(2) == null ? first : Integer.parseInt(m.group(2));
-            if (last < first) {
-                throw new IllegalArgumentException("--index " + text + ": the range ends before it starts");
-            }
-            return new Range(first, last);
-        }
-
-        int size() {
-            return last - first + 1;
-        }
     }
 }

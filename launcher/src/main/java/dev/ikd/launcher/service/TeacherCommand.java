@@ -57,7 +57,7 @@ public final class TeacherCommand implements Callable<Integer> {
     long microBatchMs;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         service.validate();
         if (microBatchMs < -1) {
             throw new IllegalArgumentException("--micro-batch-ms must be -1 (off), 0 or more, got " + microBatchMs);
@@ -67,6 +67,10 @@ public final class TeacherCommand implements Callable<Integer> {
         }
         if (replica != null && !replica.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("--replica must be letters, digits, '.', '_' or '-', got '" + replica + "'");
+        }
+        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && replica == null && teacherId == null) {
+            dev.ikd.wiring.LanguageModelRun.serveTeacher(run, teacherCheckpoint, service, topics.settings());
+            return 0;
         }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);

@@ -162,8 +162,8 @@ public final class TeacherMachine implements Machine {
         if (admitted != null) {
             return List.of();
         }
+        teaching = school.enroll(studentId, a.getEnrollment()); // a student this teacher cannot teach is refused here, nothing kept
         admitted = e;
-        teaching = school.enroll(studentId, a.getEnrollment());
         List<Envelope> out = new ArrayList<>();
         for (long k = 0; k < window() && !finished; k++) {
             out.addAll(serve(input, k));
@@ -179,6 +179,12 @@ public final class TeacherMachine implements Machine {
 
     private int batchSize() {
         return admitted.getAdmitted().getEnrollment().getHyperParameters().getBatchSize();
+    }
+
+    /** The rows of a batch: its examples, or a language model's positions (the student's context a sequence, from its enrollment). */
+    private int rows() {
+        var hp = admitted.getAdmitted().getEnrollment().getHyperParameters();
+        return settings.form().language() ? hp.getBatchSize() * hp.getContext() : hp.getBatchSize();
     }
 
     /** Soft targets for step k's course batch from the teacher as it is now; nothing past the plan. */
@@ -294,7 +300,7 @@ public final class TeacherMachine implements Machine {
             throw new RejectedMessageException("stale teacher version: feedback for step " + k + " answers version "
                 + f.getTeacherVersion() + ", soft targets were version " + servedVersion);
         }
-        int rows = settings.form().rows(batchSize());
+        int rows = rows();
         float[] d = matrix(f.getD(), rows, settings.form().feedbackColumns(settings.frozen()), "feedback d");
         float[] logits = settings.courseLogits()
             ? matrix(f.getCourseLogits(), rows, settings.classes(), "course logits")

@@ -221,7 +221,7 @@ class TeacherMachineTest {
         Envelope admittedExpecting(String encoding) {
             Envelope a = admitted("ikd", SHA);
             var b = a.toBuilder();
-            b.getAdmittedBuilder().getEnrollmentBuilder().getHyperParametersBuilder().setSoftTargets(encoding);
+            b.getAdmittedBuilder().getEnrollmentBuilder().getHyperParametersBuilder().setSoftTargets(encoding).setContext(CONTEXT);
             return b.build();
         }
 
