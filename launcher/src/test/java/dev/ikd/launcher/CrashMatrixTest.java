@@ -74,12 +74,38 @@ class CrashMatrixTest {
         haltEachServiceOnceAndCheck(FaultPoints.Point.AFTER_CHECKPOINT, pilot, "crash-pilot");
     }
 
+    /**
+     * A language model's run (IKD over top-K, the teacher on a leash that gathers three steps): every
+     * service halted just after a checkpoint resumes from it (θ and its momentum, the teacher's φ copy
+     * and what it gathered, the bytes counted so far), and the students end on {@code ikd train}'s hashes.
+     */
+    @Test
+    void aLanguageModelRunHaltedAfterEachCheckpointResumesAndEndsOnTheInProcessHashes() throws Exception {
+        Path model = dir.resolve("lm").resolve("teacher.safetensors");
+        var pretrained = IkdCommandLineTest.ikd("pretrain", "--dataset", "lm:bundled", "--teacher", "gpt:1:32:2:16", "--vocab", "300",
+            "--pretrain-steps", "100", "--batch", "8", "--out", model.toString());
+        assertThat(pretrained.code()).as(pretrained.err()).isZero();
+        String[] run = {"--dataset", "lm:bundled", "--students", "2", "--steps", Integer.toString(STEPS), "--batch", "4",
+            "--teacher-mode", "ikd", "--soft-targets", "topk:8", "--student", "gpt:1:16:2:16", "--teacher-leash", "every=3,kl=0.5"};
+        var train = IkdCommandLineTest.ikd(concat(new String[] {"train", "--teacher-checkpoint", model.toString(), "--json"}, run));
+        assertThat(train.code()).as(train.err()).isZero();
+        List<String> expected = new java.util.ArrayList<>();
+        com.google.gson.JsonParser.parseString(train.out()).getAsJsonObject().getAsJsonArray("students")
+            .forEach(s -> expected.add(s.getAsJsonObject().get("param_sha256").getAsString()));
+        haltEachServiceOnceAndCheck(FaultPoints.Point.AFTER_CHECKPOINT, run, "crash-lm", expected, model);
+    }
+
     private void haltEachServiceOnceAndCheck(FaultPoints.Point point, String[] run, String runId) throws Exception {
+        Path checkpoint = dir.resolve("teacher.ckpt");
+        haltEachServiceOnceAndCheck(point, run, runId, DistributedRunTest.reference(checkpoint, run), checkpoint);
+    }
+
+    /** With a language model's {@code checkpoint} (a .safetensors file), every service is given it: its tokenizer reads the corpus. */
+    private void haltEachServiceOnceAndCheck(FaultPoints.Point point, String[] run, String runId, List<String> expected, Path checkpoint)
+        throws Exception {
         StringBuilder spec = new StringBuilder();
         HALT_AT.forEach((service, step) -> spec.append(spec.length() == 0 ? "" : ",").append(service).append(':')
             .append(point.cliName()).append(':').append(step));
-        Path checkpoint = dir.resolve("teacher.ckpt");
-        List<String> expected = DistributedRunTest.reference(checkpoint, run);
         try (Jvms jvms = new Jvms(dir)) {
             Jvms.Broker broker = jvms.broker(List.of());
             Map<String, String[]> commands = commands(run, broker.bootstrap(), runId, checkpoint);
@@ -128,11 +154,18 @@ class CrashMatrixTest {
         List<String> common = DistributedRunTest.with(run, "--bootstrap", bootstrap, "--run-id", runId,
             "--metrics-port", "-1", "--state-dir", dir.resolve("state").toString());
         Map<String, String[]> commands = new TreeMap<>();
-        commands.put("coordinator", DistributedRunTest.args("coordinator", common));
-        commands.put("teacher", DistributedRunTest.args("teacher", common, "--teacher-checkpoint", checkpoint.toString()));
-        commands.put("student-0", DistributedRunTest.args("student", common, "--index", "0", "--json"));
-        commands.put("student-1", DistributedRunTest.args("student", common, "--index", "1", "--json"));
+        String[] file = {"--teacher-checkpoint", checkpoint.toString()};
+        String[] none = {};
+        String[] tokenizer = checkpoint.toString().endsWith(".safetensors") ? file : none;
+        commands.put("coordinator", DistributedRunTest.args("coordinator", common, tokenizer));
+        commands.put("teacher", DistributedRunTest.args("teacher", common, file));
+        commands.put("student-0", DistributedRunTest.args("student", common, concat(tokenizer, "--index", "0", "--json")));
+        commands.put("student-1", DistributedRunTest.args("student", common, concat(tokenizer, "--index", "1", "--json")));
         return commands;
+    }
+
+    private static String[] concat(String[] first, String... more) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(first), java.util.Arrays.stream(more)).toArray(String[]::new);
     }
 
     private static Map<String, Jvms.Jvm> startAll(Jvms jvms, Map<String, String[]> commands, Map<String, String> env)

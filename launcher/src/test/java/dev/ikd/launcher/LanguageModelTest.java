@@ -129,9 +129,21 @@ class LanguageModelTest {
             var inProcess = IkdCommandLineTest.ikd(java.util.stream.Stream.concat(java.util.stream.Stream.of("train"), args.stream())
                 .toArray(String[]::new));
             assertThat(inProcess.code()).as(inProcess.err()).isZero();
+            String runDir = dir.resolve("run-" + setting[0]).toString();
             var local = IkdCommandLineTest.ikd(java.util.stream.Stream.concat(java.util.stream.Stream.of("local", "--metrics-port", "-1",
-                "--data-dir", dir.resolve("run-" + setting[0]).toString()), args.stream()).toArray(String[]::new));
+                "--data-dir", runDir, "--run-id", "lm-" + setting[0]), args.stream()).toArray(String[]::new));
             assertThat(local.code()).as(local.err()).isZero();
+            // The log is the record: every student's every step replays onto the logged hash, with no teacher running.
+            var replay = IkdCommandLineTest.ikd("replay", "--data-dir", runDir, "--run-id", "lm-" + setting[0], "--verify",
+                "--teacher-checkpoint", model.toString(), "--json");
+            assertThat(replay.code()).as(replay.out() + replay.err()).isZero();
+            JsonObject verified = JsonParser.parseString(replay.out()).getAsJsonObject().getAsJsonObject("verify");
+            assertThat(verified.get("verified").getAsBoolean()).isTrue();
+            assertThat(verified.get("student_steps").getAsLong()).isEqualTo(12);
+            var withoutTokenizer = IkdCommandLineTest.ikd("replay", "--data-dir", runDir, "--run-id", "lm-" + setting[0], "--verify");
+            assertThat(withoutTokenizer.code()).isNotZero();
+            assertThat(withoutTokenizer.err().strip().lines().reduce((a, b) -> b).orElse("")).as("the last line, after the broker's")
+                .startsWith("ikd: ").contains("--teacher-checkpoint M.safetensors");
             JsonObject reference = JsonParser.parseString(inProcess.out()).getAsJsonObject();
             JsonObject distributed = JsonParser.parseString(local.out()).getAsJsonObject();
             assertThat(distributed.get("teacher_mode").getAsString()).isEqualTo(setting[0]);

@@ -13,9 +13,11 @@ import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.SwapSchedule;
 import dev.ikd.core.learn.TeacherMode;
 import dev.ikd.core.learn.TeacherWeighting;
+import dev.ikd.core.model.CausalTransformer;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.train.Presets;
+import dev.ikd.core.text.LmData;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.learning.blocks.TeacherBlocks;
 import dev.ikd.learning.data.RunData;
@@ -25,6 +27,8 @@ import dev.ikd.proto.v1.Finish;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.runtime.Position;
 import dev.ikd.runtime.processor.Input;
+import dev.ikd.student.LmStudent;
+import dev.ikd.student.LmStudentLearner;
 import dev.ikd.student.StudentLearner;
 import dev.ikd.student.StudentSettings;
 import dev.ikd.student.protocol.StudentMachine;
@@ -72,8 +76,7 @@ public final class Replay {
         Envelope enrollment = log.enrollment(id);
         List<RunLog.Step> steps = log.steps(id);
         long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
-        try (NDManager manager = NDManager.newBaseManager();
-             StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager)) {
+        try (NDManager manager = NDManager.newBaseManager(); Relearner student = relearner(log, id, enrollment, data, planned, manager)) {
             long replayed = 0;
             for (RunLog.Step s : steps) {
                 String hash = student.relearnCourse(s.softTargets());
@@ -93,6 +96,63 @@ public final class Replay {
         }
     }
 
+    /** A student replayed step by step: each logged step's course step, and the hash it ends on. */
+    interface Relearner extends AutoCloseable {
+
+        String relearnCourse(List<Envelope> targets);
+
+        String parameterHash();
+
+        @Override
+        void close();
+    }
+
+    /** Student {@code id} as it enrolled, fresh: a classifier, or a language model (its model a {@code gpt:} spec). */
+    static Relearner relearner(RunLog log, String id, Envelope enrollment, Dataset data, long planned, NDManager manager) {
+        var en = enrollment.getEnrollment();
+        if (!isLanguageModel(enrollment)) {
+            StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager);
+            return new Relearner() {
+                public String relearnCourse(List<Envelope> targets) {
+                    return student.relearnCourse(targets);
+                }
+
+                public String parameterHash() {
+                    return student.parameterHash();
+                }
+
+                public void close() {
+                    student.close();
+                }
+            };
+        }
+        var hp = en.getHyperParameters();
+        LmData lm = LmData.of(data);
+        StudentSettings settings = StudentSettings.languageModel(id, LmStudent.of(CausalTransformer.parse(
+                en.getStudentModel().getOptionsOrDefault("spec", ""), lm.vocab()), lm, hp.getSoftTargets()),
+            new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()), hp.getSeed(),
+            hp.getBatchSize(), planned, en.getDataset().getSplitSeed(), TeacherMode.parse(hp.getTeacherMode()), Math.max(1, hp.getPrefetch()));
+        LmStudentLearner student = LmStudentLearner.fresh(settings, manager);
+        return new Relearner() {
+            public String relearnCourse(List<Envelope> targets) {
+                return student.relearnCourse(targets.get(0));
+            }
+
+            public String parameterHash() {
+                return student.parameterHash();
+            }
+
+            public void close() {
+                student.close();
+            }
+        };
+    }
+
+    /** Whether the student of {@code enrollment} is a language model (export and offline training take classifiers only). */
+    static boolean isLanguageModel(Envelope enrollment) {
+        return "gpt".equals(enrollment.getEnrollment().getStudentModel().getFamily());
+    }
+
     /**
      * Student {@code id} as it finished: every logged course step replayed. Refused when the log
      * stops before the planned steps, or when the rebuilt student does not end on the hash its
@@ -100,6 +160,10 @@ public final class Replay {
      */
     public static StudentLearner finished(RunLog log, String id, Dataset data, NDManager manager) {
         Envelope enrollment = log.enrollment(id);
+        if (isLanguageModel(enrollment)) {
+            throw new IllegalArgumentException(id + " of run " + log.runId() + " is a language model: 'ikd export' writes classifiers; "
+                + "'ikd train --out' writes language models");
+        }
         List<RunLog.Step> steps = log.steps(id);
         long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
         if (steps.size() < planned) {
@@ -131,6 +195,10 @@ public final class Replay {
      */
     public static Envelope trainOffline(RunLog log, String source, Dataset data, ModelSpec spec, long seed, NDManager manager) {
         List<RunLog.Step> steps = log.steps(source);
+        if (isLanguageModel(log.enrollment(source))) {
+            throw new IllegalArgumentException(source + " of run " + log.runId() + " is a language model: --train-student trains "
+                + "classifiers from the log");
+        }
         if (steps.isEmpty()) {
             throw new IllegalArgumentException(source + " has no complete step in the log of run " + log.runId());
         }

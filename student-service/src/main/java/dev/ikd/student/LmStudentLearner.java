@@ -26,7 +26,7 @@ import dev.ikd.student.protocol.Learner;
  * exact feedback on what was sent ({@link LmIkd#feedback}). Its exam is the quiz batch's next-token
  * cross-entropy at θ'; its report, the test split's perplexity and the soft-target bytes per token.
  */
-final class LmStudentLearner implements Learner {
+public final class LmStudentLearner implements Learner {
 
     private final StudentSettings settings;
     private final LmStudent lm;
@@ -63,6 +63,43 @@ final class LmStudentLearner implements Learner {
         steps = saved.getStepsDone();
         bytes = saved.getSoftTargetBytes();
         positions = saved.getSoftTargetPositions();
+    }
+
+    /** A student that has learned nothing: parameters from its seed, zero momentum. */
+    public static LmStudentLearner fresh(StudentSettings settings, NDManager parent) {
+        return new LmStudentLearner(settings, StepListener.NONE, parent, null);
+    }
+
+    /**
+     * Replay: the next step's course step alone, on the token targets the log recorded for it (the
+     * soft targets of that step, of the teacher version it learned from); the hash of θ' after it.
+     */
+    public String relearnCourse(dev.ikd.proto.v1.Envelope targets) {
+        long k = steps;
+        var st = targets.getSoftTargets();
+        long expected = settings.teacherMode() == TeacherMode.FROZEN ? 0 : k;
+        if (targets.getKind() != dev.ikd.proto.v1.Kind.SOFT_TARGETS || targets.getStep() != k || st.getTeacherVersion() != expected) {
+            throw new IllegalArgumentException(targets.getKind() + " of step " + targets.getStep() + ", version " + st.getTeacherVersion()
+                + " replayed while " + settings.studentId() + " learns step " + k + " from version " + expected);
+        }
+        lm.form().check(st, settings.batchSize(), "replayed soft targets");
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray x = LmTraining.batchOf(LmSteps.batch(lm.sequences().train(), settings.batchSize(), settings.seed(), k), scope);
+            long l = x.getShape().get(1) - 1;
+            LmKd.Step moved = LmKd.courseStep(lm.model(), theta, velocity, x.get(":, 0:" + l),
+                x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1),
+                TokenTargetsCodec.targets(st.getTokens(), scope, DataType.FLOAT32), settings.config(), manager);
+            theta.close();
+            velocity.close();
+            theta = moved.theta();
+            velocity = moved.velocity();
+            steps++;
+            return theta.sha256();
+        }
+    }
+
+    public String parameterHash() {
+        return theta.sha256();
     }
 
     @Override

@@ -224,6 +224,16 @@ public final class Dataset {
         return Arrays.copyOfRange(testLabels, from, to);
     }
 
+    /** Every feature of the training pool ({@code test}: of the test set), row-major, a copy. */
+    public float[] allFeatures(boolean test) {
+        return (test ? this.test : train).clone();
+    }
+
+    /** Every label of the training pool, a copy. */
+    public int[] allTrainLabels() {
+        return trainLabels.clone();
+    }
+
     /** The raw features of one training sample (for inline transport when data is not shared). */
     public float[] trainSample(int id) {
         checkId(id, trainLabels.length);

@@ -54,4 +54,29 @@ public record LmData(String source, int vocab, int[] train, int[] quiz, int[] te
         }
         return new Dataset(source, new long[] {1}, vocab, pool, labels, held, new int[test.length], vocab);
     }
+
+    /** The data a run's enrollment named, back from {@link #dataset()}: the train and quiz streams by their labels, the test stream. */
+    public static LmData of(Dataset named) {
+        float[] pool = named.allFeatures(false);
+        int[] labels = named.allTrainLabels();
+        int quizCount = 0;
+        for (int l : labels) {
+            quizCount += l;
+        }
+        int[] train = new int[labels.length - quizCount];
+        int[] quiz = new int[quizCount];
+        for (int i = 0, t = 0, q = 0; i < labels.length; i++) {
+            if (labels[i] == 0) {
+                train[t++] = (int) pool[i];
+            } else {
+                quiz[q++] = (int) pool[i];
+            }
+        }
+        float[] held = named.allFeatures(true);
+        int[] test = new int[held.length];
+        for (int i = 0; i < test.length; i++) {
+            test[i] = (int) held[i];
+        }
+        return new LmData(named.name(), named.classes(), train, quiz, test);
+    }
 }
