@@ -115,9 +115,10 @@
       const s = state.students[id];
       let tr = body.querySelector(`tr[data-student="${id}"]`);
       if (!tr) {
-        tr = row([id, '', '', '', '', '']);
+        tr = row([id, '', '', '', '', '', '', '']);
         tr.dataset.student = id;
-        ['step', 'waiting', 'age', 'exam-accuracy', 'test-accuracy'].forEach((c, i) => tr.children[i + 1].className = c);
+        ['step', 'waiting', 'age', 'exam-accuracy', 'test-accuracy', 'lm perplexity', 'lm bytes-per-token']
+          .forEach((c, i) => tr.children[i + 1].className = c);
         body.appendChild(tr);
       }
       const rows = state.rows[id];
@@ -136,7 +137,14 @@
       text(tr.children[3], ago(s.age_s));
       text(tr.children[4], fmt(lastAcc, 3));
       text(tr.children[5], s.test_accuracy === null || s.test_accuracy === undefined ? '–' : fmt(s.test_accuracy, 4));
+      // A language model's: the perplexity of its last exam (its test perplexity once it reports), and soft-target bytes a token.
+      const lm = s.soft_target_bytes_per_token !== undefined;
+      const perplexity = s.test_perplexity !== null && s.test_perplexity !== undefined ? s.test_perplexity : s.perplexity;
+      text(tr.children[6], lm ? fmt(perplexity, 2) : '');
+      text(tr.children[7], lm ? fmt(s.soft_target_bytes_per_token, 1) : '');
     }
+    const anyLm = Object.values(state.students).some((s) => s.soft_target_bytes_per_token !== undefined);
+    $('students').querySelectorAll('.lm').forEach((cell) => { cell.hidden = !anyLm; });
   }
 
   /**

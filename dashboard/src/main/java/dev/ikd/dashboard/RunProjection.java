@@ -186,7 +186,10 @@ public final class RunProjection {
                 }
             }
             case SOFT_TARGETS -> {
-                if (!e.getSoftTargets().hasProbabilities()) {
+                if (e.getSoftTargets().hasTokens()) {
+                    s.tokenBytes += e.getSoftTargets().getTokens().getSerializedSize(); // a language model's: what it costs a token
+                    s.tokenPositions += e.getSoftTargets().getTokens().getPositions();
+                } else if (!e.getSoftTargets().hasProbabilities()) {
                     return; // the pilot update's last: the updated targets of the last step, for the student's course alone
                 }
                 s.lastSoftTargets = Math.max(s.lastSoftTargets, e.getStep());
@@ -194,7 +197,7 @@ public final class RunProjection {
                     s.softFrom.computeIfAbsent(e.getStep(), k -> new java.util.TreeSet<>()).add(e.getTeacherId());
                 }
                 Row r = s.row(e.getStep());
-                r.entropy = entropy(e.getSoftTargets().getProbabilities());
+                r.entropy = e.getSoftTargets().hasTokens() ? null : entropy(e.getSoftTargets().getProbabilities());
                 r.changed = version;
                 Bucket b = bucket(timestampMs);
                 b.teacherBusyUs += e.getMeasured().getBusyUs();
@@ -237,7 +240,10 @@ public final class RunProjection {
                 s.softFrom.headMap(s.lastExam, true).clear();
                 checkVersion(e.getStudentId(), s, e.getStep());
             }
-            case STUDENT_REPORT -> s.testAccuracy = e.getStudentReport().getTestAccuracy();
+            case STUDENT_REPORT -> {
+                s.testAccuracy = e.getStudentReport().getTestAccuracy();
+                s.testPerplexity = e.getStudentReport().getTestPerplexity() > 0 ? e.getStudentReport().getTestPerplexity() : null;
+            }
             case TEACHER_UPDATED -> {
                 Row r = s.row(e.getStep());
                 r.teacher = e.getTeacherUpdated().getTeacherLoss();
@@ -404,6 +410,11 @@ public final class RunProjection {
             studentsJson.put(id, new JsonObject().put("rows", rows).put("step", s.lastExam + 1)
                 .put("waiting", s.waiting()).put("age_s", s.lastMs == 0 ? null : Math.max(0, nowMs - s.lastMs) / 1000.0)
                 .put("test_accuracy", s.testAccuracy).put("aborted", s.aborted).put("refused", s.refused));
+            if (s.tokenPositions > 0) { // a language model: the perplexity of its last exam, and the soft-target bytes a token
+                Double examLoss = s.lastExamLoss();
+                studentsJson.getJsonObject(id).put("perplexity", examLoss == null ? null : Math.exp(examLoss))
+                    .put("test_perplexity", s.testPerplexity).put("soft_target_bytes_per_token", (double) s.tokenBytes / s.tokenPositions);
+            }
             alerts(id, s, "running".equals(status), nowMs, stepTimeoutMs, alerts);
         });
         staleVersions.forEach(text -> alerts.add(alert("stale-teacher-version", text)));

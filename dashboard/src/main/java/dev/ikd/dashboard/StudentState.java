@@ -17,10 +17,19 @@ final class StudentState {
     String refused;
     String aborted;
     Double testAccuracy;
+    /** A language model's: its test perplexity once reported, and the TokenTargets bytes and positions it was sent. */
+    Double testPerplexity;
+    long tokenBytes;
+    long tokenPositions;
     long lastSoftTargets = -1;
     long lastFeedback = -1;
     long lastExam = -1;
     long lastMs;
+
+    /** The exam loss of the latest step that has one (null: none yet). */
+    Double lastExamLoss() {
+        return rows.descendingMap().values().stream().map(r -> r.exam).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+    }
 
     RunProjection.Row row(long step) {
         return rows.computeIfAbsent(step, RunProjection.Row::new);

@@ -225,6 +225,31 @@ class RunProjectionTest {
             assertThat(run.status()).isEqualTo("complete");
         }
 
+        /**
+         * A language model's student: its TokenTargets count (the soft-target bytes a token, as sent)
+         * and move it on, its row shows the perplexity of its last exam, then its test perplexity.
+         */
+        @Test
+        void aLanguageModelsStudentShowsItsPerplexityAndTheSoftTargetBytesAToken() {
+            var tokens = dev.ikd.proto.v1.TokenTargets.newBuilder().setEncoding("topk:1").setPositions(8).setVocab(50)
+                .setIds(com.google.protobuf.ByteString.copyFrom(new byte[32])).setProbs(com.google.protobuf.ByteString.copyFrom(new byte[32]))
+                .setTail(com.google.protobuf.ByteString.copyFrom(new byte[32])).build();
+            given(admitted("s0"), header("s0", 0, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTokens(tokens)).build());
+            assertThat(waiting("s0")).isEqualTo("its own step 0 (course and exam)");
+            given(feedback("s0", 0, 0.1), exam("s0", 0, 1, 0),
+                header("s0", 1, Kind.SOFT_TARGETS).setSoftTargets(SoftTargets.newBuilder().setTeacherVersion(1).setTokens(tokens)).build());
+            JsonObject s0 = run.since(0, clock).getJsonObject("students").getJsonObject("s0");
+            assertThat(s0.getDouble("soft_target_bytes_per_token")).isEqualTo(tokens.getSerializedSize() / 8.0);
+            assertThat(s0.getDouble("perplexity")).as("exp of the last exam's loss, 0.5").isEqualTo(Math.exp(0.5));
+            assertThat(s0.getValue("test_perplexity")).isNull();
+            given(header("s0", 3, Kind.STUDENT_REPORT).setStudentReport(StudentReport.newBuilder().setTestAccuracy(0.25)
+                .setTestPerplexity(42.5)).build());
+            assertThat(run.since(0, clock).getJsonObject("students").getJsonObject("s0").getDouble("test_perplexity")).isEqualTo(42.5);
+            given(targets("s1", 0, 0.5f, 0.5f));
+            assertThat(run.since(0, clock).getJsonObject("students").getJsonObject("s1").containsKey("perplexity"))
+                .as("a classifier's row has none").isFalse();
+        }
+
         private String waiting(String student) {
             return run.since(0, clock).getJsonObject("students").getJsonObject(student).getString("waiting");
         }

@@ -117,6 +117,41 @@ class DashboardTest {
         }
     }
 
+    /** A language model's finished run: each student's row shows its test perplexity and the soft-target bytes a token it was sent. */
+    @Test
+    void aLanguageModelsRunShowsEachStudentsPerplexityAndSoftTargetBytesAToken() throws Exception {
+        Path model = dir.resolve("lm").resolve("teacher.safetensors");
+        var pretrained = IkdCommandLineTest.ikd("pretrain", "--dataset", "lm:bundled", "--teacher", "gpt:1:32:2:16", "--vocab", "300",
+            "--pretrain-steps", "50", "--batch", "8", "--out", model.toString());
+        assertThat(pretrained.code()).as(pretrained.err()).isZero();
+        var local = IkdCommandLineTest.ikd("local", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student",
+            "gpt:1:16:2:16", "--students", "2", "--steps", "5", "--batch", "4", "--teacher-mode", "frozen", "--soft-targets", "topk:4",
+            "--run-id", "lm", "--data-dir", dir.resolve("run").toString(), "--metrics-port", "-1", "--json");
+        assertThat(local.code()).as(local.err()).isZero();
+        JsonObject result = JsonParser.parseString(local.out().strip()).getAsJsonObject();
+        try (Jvms jvms = new Jvms(dir)) {
+            var dashboard = jvms.start("dashboard", "dashboard", "--data-dir", dir.resolve("run").toString(), "--run-id", "lm",
+                "--port", "0");
+            String url = awaitLine(dashboard, Pattern.compile("ikd dashboard: (http://\\S+)"));
+            try (Browser browser = new Browser(dir.resolve("chromium"))) {
+                browser.open(url);
+                browser.await(60, "the run's history", d -> "complete".equals(browser.find("#run-status").getText())
+                    && browser.findAll("#students tbody tr").size() == 2);
+                assertThat(browser.find("#students th.lm").isDisplayed()).as("the language model's columns").isTrue();
+                for (JsonElement s : result.getAsJsonArray("students")) {
+                    JsonObject o = s.getAsJsonObject();
+                    WebElement row = browser.find("#students tr[data-student='" + o.get("id").getAsString() + "']");
+                    assertThat(row.findElement(org.openqa.selenium.By.cssSelector("td.perplexity")).getText())
+                        .isEqualTo(String.format(Locale.ROOT, "%.2f", o.get("test_perplexity").getAsDouble()));
+                    assertThat(row.findElement(org.openqa.selenium.By.cssSelector("td.bytes-per-token")).getText())
+                        .isEqualTo(String.format(Locale.ROOT, "%.1f", o.get("soft_target_bytes_per_token").getAsDouble()));
+                }
+                System.out.println("dashboard | language model | " + browser.screenshot("dashboard-lm"));
+                assertThat(browser.consoleErrors()).as("the browser's console").isEmpty();
+            }
+        }
+    }
+
     /** The benchmark's machinery on a small run: both variants, the page's own timing, and its record. */
     @Test
     void theDashboardBenchmarkTimesBothVariantsAndThePage() throws Exception {
