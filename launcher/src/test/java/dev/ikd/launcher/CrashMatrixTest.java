@@ -82,9 +82,7 @@ class CrashMatrixTest {
     @Test
     void aLanguageModelRunHaltedAfterEachCheckpointResumesAndEndsOnTheInProcessHashes() throws Exception {
         Path model = dir.resolve("lm").resolve("teacher.safetensors");
-        var pretrained = IkdCommandLineTest.ikd("pretrain", "--dataset", "lm:bundled", "--teacher", "gpt:1:32:2:16", "--vocab", "300",
-            "--pretrain-steps", "100", "--batch", "8", "--out", model.toString());
-        assertThat(pretrained.code()).as(pretrained.err()).isZero();
+        LanguageModelTest.pretrain(model, 100);
         String[] run = {"--dataset", "lm:bundled", "--students", "2", "--steps", Integer.toString(STEPS), "--batch", "4",
             "--teacher-mode", "ikd", "--soft-targets", "topk:8", "--student", "gpt:1:16:2:16", "--teacher-leash", "every=3,kl=0.5"};
         var train = IkdCommandLineTest.ikd(concat(new String[] {"train", "--teacher-checkpoint", model.toString(), "--json"}, run));

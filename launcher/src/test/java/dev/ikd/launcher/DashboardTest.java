@@ -86,13 +86,9 @@ class DashboardTest {
                 "--json");
             assertThat(local.await(240)).as(local.stderr()).isZero();
             JsonObject result = JsonParser.parseString(local.stdout().strip()).getAsJsonObject();
-            var dashboard = jvms.start("dashboard", "dashboard", "--data-dir", dir.resolve("run").toString(), "--run-id", "done",
-                "--port", "0");
-            String url = awaitLine(dashboard, Pattern.compile("ikd dashboard: (http://\\S+)"));
+            String url = dashboard(jvms, "done");
             try (Browser browser = new Browser(dir.resolve("chromium"))) {
-                browser.open(url);
-                browser.await(60, "the run's history", d -> "complete".equals(browser.find("#run-status").getText())
-                    && browser.findAll("#students tbody tr").size() == 2);
+                awaitFinished(browser, url, 2);
                 for (JsonElement s : result.getAsJsonArray("students")) {
                     String id = s.getAsJsonObject().get("id").getAsString();
                     WebElement row = browser.find("#students tr[data-student='" + id + "']");
@@ -121,22 +117,16 @@ class DashboardTest {
     @Test
     void aLanguageModelsRunShowsEachStudentsPerplexityAndSoftTargetBytesAToken() throws Exception {
         Path model = dir.resolve("lm").resolve("teacher.safetensors");
-        var pretrained = IkdCommandLineTest.ikd("pretrain", "--dataset", "lm:bundled", "--teacher", "gpt:1:32:2:16", "--vocab", "300",
-            "--pretrain-steps", "50", "--batch", "8", "--out", model.toString());
-        assertThat(pretrained.code()).as(pretrained.err()).isZero();
+        LanguageModelTest.pretrain(model, 50);
         var local = IkdCommandLineTest.ikd("local", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student",
             "gpt:1:16:2:16", "--students", "2", "--steps", "5", "--batch", "4", "--teacher-mode", "frozen", "--soft-targets", "topk:4",
             "--run-id", "lm", "--data-dir", dir.resolve("run").toString(), "--metrics-port", "-1", "--json");
         assertThat(local.code()).as(local.err()).isZero();
         JsonObject result = JsonParser.parseString(local.out().strip()).getAsJsonObject();
         try (Jvms jvms = new Jvms(dir)) {
-            var dashboard = jvms.start("dashboard", "dashboard", "--data-dir", dir.resolve("run").toString(), "--run-id", "lm",
-                "--port", "0");
-            String url = awaitLine(dashboard, Pattern.compile("ikd dashboard: (http://\\S+)"));
+            String url = dashboard(jvms, "lm");
             try (Browser browser = new Browser(dir.resolve("chromium"))) {
-                browser.open(url);
-                browser.await(60, "the run's history", d -> "complete".equals(browser.find("#run-status").getText())
-                    && browser.findAll("#students tbody tr").size() == 2);
+                awaitFinished(browser, url, 2);
                 assertThat(browser.find("#students th.lm").isDisplayed()).as("the language model's columns").isTrue();
                 for (JsonElement s : result.getAsJsonArray("students")) {
                     JsonObject o = s.getAsJsonObject();
@@ -167,6 +157,20 @@ class DashboardTest {
         assertThat(json.get("page_open_ms_median").getAsDouble()).isPositive();
         assertThat(json.get("page_points").getAsLong()).as("every step of both students on the page").isEqualTo(40);
         assertThat(java.nio.file.Files.readString(dir.resolve("BENCHMARKS.md"))).contains("### Dashboard").contains("| ratio |");
+    }
+
+    /** {@code ikd dashboard} on the log of run {@code runId} in dir/run; its page's address. */
+    private String dashboard(Jvms jvms, String runId) throws Exception {
+        var dashboard = jvms.start("dashboard", "dashboard", "--data-dir", dir.resolve("run").toString(), "--run-id", runId, "--port",
+            "0");
+        return awaitLine(dashboard, Pattern.compile("ikd dashboard: (http://\\S+)"));
+    }
+
+    /** The page of a finished run, once it shows the run complete and a row for each of its {@code students}. */
+    private static void awaitFinished(Browser browser, String url, int students) {
+        browser.open(url);
+        browser.await(60, "the run's history", d -> "complete".equals(browser.find("#run-status").getText())
+            && browser.findAll("#students tbody tr").size() == students);
     }
 
     private static long stepOf(Browser browser, String student) {

@@ -36,10 +36,15 @@ class LanguageModelTest {
     @BeforeAll
     static void pretrain() {
         model = dir.resolve("models").resolve("teacher.safetensors");
+        pretrained = JsonParser.parseString(pretrain(model, 200)).getAsJsonObject();
+    }
+
+    /** {@code ikd pretrain} of a small teacher (gpt:1:32:2:16, 300 tokens) on the bundled text, written to {@code model}; its --json. */
+    static String pretrain(Path model, int steps) {
         var r = IkdCommandLineTest.ikd("pretrain", "--dataset", "lm:bundled", "--teacher", "gpt:1:32:2:16", "--vocab", "300",
-            "--pretrain-steps", "200", "--batch", "8", "--out", model.toString(), "--json");
+            "--pretrain-steps", Integer.toString(steps), "--batch", "8", "--out", model.toString(), "--json");
         assertThat(r.code()).as(r.err()).isZero();
-        pretrained = JsonParser.parseString(r.out()).getAsJsonObject();
+        return r.out();
     }
 
     @Test

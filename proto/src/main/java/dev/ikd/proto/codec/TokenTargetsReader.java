@@ -2,7 +2,6 @@ package dev.ikd.proto.codec;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Locale;
 
 import com.google.protobuf.ByteString;
 import dev.ikd.proto.v1.TokenTargets;
@@ -21,24 +20,15 @@ public final class TokenTargetsReader {
     /** An encoding's name and size: {@code dense}, {@code fp16}, {@code topk:K}, {@code sample:N}. */
     public record Encoding(String kind, int size) {
 
-        /** The encoding a message names, or a refusal. */
+        private static final java.util.regex.Pattern NAMES = java.util.regex.Pattern.compile("dense|fp16|(topk|sample):([1-9][0-9]{0,8})");
+
+        /** The encoding a message names (as {@code --soft-targets} writes it), or a refusal. */
         public static Encoding parse(String text) {
-            String t = text.strip().toLowerCase(Locale.ROOT);
-            if (t.equals("dense") || t.equals("fp16")) {
-                return new Encoding(t, 0);
+            java.util.regex.Matcher m = NAMES.matcher(text);
+            if (!m.matches()) {
+                throw new MalformedMessageException("token targets: unknown encoding '" + text + "'");
             }
-            String[] parts = t.split(":", 2);
-            if (parts.length == 2 && (parts[0].equals("topk") || parts[0].equals("sample"))) {
-                try {
-                    int n = Integer.parseInt(parts[1]);
-                    if (n >= 1) {
-                        return new Encoding(parts[0], n);
-                    }
-                } catch (NumberFormatException e) {
-                    // refused below
-                }
-            }
-            throw new MalformedMessageException("token targets: unknown encoding '" + text + "'");
+            return m.group(1) == null ? new Encoding(text, 0) : new Encoding(m.group(1), Integer.parseInt(m.group(2)));
         }
 
         /**
