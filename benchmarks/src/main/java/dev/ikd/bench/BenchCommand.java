@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code ikd bench}: benchmarks that record their results under bench/results and in BENCHMARKS.md. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Run a benchmark and record its results.",
-    subcommands = {AccuracyBench.class, DashboardBench.class, LmBench.class, MemoryBench.class, OverheadBench.class, ScaleBench.class,
+    subcommands = {AccuracyBench.class, DashboardBench.class, LmBench.class, LmServicesBench.class, MemoryBench.class, OverheadBench.class, ScaleBench.class,
         TeachersBench.class})
 public final class BenchCommand implements Runnable {
 

@@ -145,6 +145,17 @@ class LanguageModelTest {
             JsonObject verified = JsonParser.parseString(replay.out()).getAsJsonObject().getAsJsonObject("verify");
             assertThat(verified.get("verified").getAsBoolean()).isTrue();
             assertThat(verified.get("student_steps").getAsLong()).isEqualTo(12);
+            // Export rebuilds a student from the log and writes it as ikd train --out does: the model, its card, the tokenizer.
+            Path exported = dir.resolve("exported-" + setting[0] + ".safetensors");
+            var export = IkdCommandLineTest.ikd("export", "--data-dir", runDir, "--run-id", "lm-" + setting[0], "--student", "student-1",
+                "--out", exported.toString(), "--teacher-checkpoint", model.toString(), "--json");
+            assertThat(export.code()).as(export.err()).isZero();
+            assertThat(JsonParser.parseString(export.out()).getAsJsonObject().get("param_sha256").getAsString())
+                .isEqualTo(JsonParser.parseString(inProcess.out()).getAsJsonObject().getAsJsonArray("students").get(1).getAsJsonObject()
+                    .get("param_sha256").getAsString());
+            assertThat(LanguageModelFile.tokenizerBeside(exported)).exists();
+            var generated = IkdCommandLineTest.ikd("generate", "--model", exported.toString(), "--prompt", "Four score", "--tokens", "4");
+            assertThat(generated.code()).as(generated.err()).isZero();
             var withoutTokenizer = IkdCommandLineTest.ikd("replay", "--data-dir", runDir, "--run-id", "lm-" + setting[0], "--verify");
             assertThat(withoutTokenizer.code()).isNotZero();
             assertThat(withoutTokenizer.err().strip().lines().reduce((a, b) -> b).orElse("")).as("the last line, after the broker's")
@@ -205,6 +216,24 @@ class LanguageModelTest {
             }
             assertThat(coordinator.stdout()).contains("run lm complete: 2 students reported");
         }
+    }
+
+    /** The benchmark that runs one distillation in process and over Kafka records both, and that the hashes agree. */
+    @Test
+    void theServicesBenchmarkRecordsBothRunsAndTheirAgreement() throws Exception {
+        Path results = dir.resolve("bench-results");
+        var r = IkdCommandLineTest.ikd("bench", "lm-services", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(),
+            "--student", "gpt:1:16:2:16", "--students", "2", "--steps", "4", "--batch", "4", "--soft-targets", "topk:8", "--results",
+            results.toString(), "--benchmarks-md", dir.resolve("BENCHMARKS.md").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonObject json = JsonParser.parseString(Files.readString(results.resolve("lm-services.json"))).getAsJsonObject();
+        assertThat(json.get("same_hashes").getAsBoolean()).isTrue();
+        assertThat(json.get("wall_ratio").getAsDouble()).isPositive();
+        assertThat(json.getAsJsonArray("students")).hasSize(2).allSatisfy(s -> assertThat(s.getAsJsonObject()
+            .get("bytes_per_token_sent").getAsDouble()).isGreaterThanOrEqualTo(s.getAsJsonObject().get("bytes_per_token_counted")
+            .getAsDouble()));
+        assertThat(Files.readString(dir.resolve("BENCHMARKS.md"))).contains("### A language model distilled in process and over Kafka")
+            .contains("_Made by the benchmark at commit");
     }
 
     @Test

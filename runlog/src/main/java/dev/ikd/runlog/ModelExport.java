@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -14,18 +13,23 @@ import dev.ikd.core.data.Dataset;
 import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
+import dev.ikd.core.text.BytePairEncoding;
+import dev.ikd.core.text.LmSteps;
+import dev.ikd.core.text.LmTraining;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.Presets;
 import dev.ikd.learning.blocks.TeacherBlocks;
 import dev.ikd.learning.data.RunData;
+import dev.ikd.learning.export.LanguageModelFile;
 import dev.ikd.learning.export.ModelCard;
 import dev.ikd.learning.export.Safetensors;
 import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.proto.state.PupilState;
-import dev.ikd.proto.v1.DatasetSpec;
 import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.TeacherBlock;
 import dev.ikd.runtime.checkpoint.CheckpointFiles;
+import dev.ikd.student.LmStudent;
+import dev.ikd.student.LmStudentLearner;
 import dev.ikd.student.StudentLearner;
 
 /**
@@ -74,8 +78,11 @@ public final class ModelExport {
         }
     }
 
-    /** What was written: the model's name and spec, its file and card, its tensors, and what it scores on the test split. */
-    public record Written(String name, ModelSpec spec, Path file, Path card, int tensors, double testAccuracy, String paramSha256) {
+    /**
+     * What was written: the model's name and spec, its file and card, its tensors, and what it scores
+     * on the test split (a language model's: the share of next tokens it ranks first).
+     */
+    public record Written(String name, String spec, Path file, Path card, int tensors, double testAccuracy, String paramSha256) {
     }
 
     /** What is exported: the network, its parameters (with an adapter's, for a teacher that has one), and its steps. */
@@ -87,8 +94,7 @@ public final class ModelExport {
      * run's data as {@code load} reads it back. {@code teacherState} is the teacher's state
      * directory, needed for {@link Which#teacherOf}.
      */
-    public static Written write(RunLog log, Which which, Function<DatasetSpec, Dataset> load, Path teacherState, Path out)
-        throws Exception {
+    public static Written write(RunLog log, Which which, RunDataOptions load, Path teacherState, Path out) throws Exception {
         List<String> students = log.students();
         if (students.isEmpty()) {
             throw new IllegalArgumentException("the log holds no run '" + log.runId() + "' (no enrollment with that run id)");
@@ -99,7 +105,14 @@ public final class ModelExport {
                 + String.join(", ", students));
         }
         Envelope enrollment = log.enrollment(id != null ? id : students.get(0));
-        Dataset data = load.apply(enrollment.getEnrollment().getDataset());
+        Dataset data = load.load(enrollment.getEnrollment().getDataset());
+        if (Replay.isLanguageModel(enrollment)) {
+            if (which.student() == null) {
+                throw new IllegalArgumentException("run " + log.runId() + " distilled a language model: export a student (--student ID); "
+                    + "its teacher is the model file it started from");
+            }
+            return languageModel(log, id, data, load.tokenizer(), out);
+        }
         DataType type = Presets.forSource(RunData.source(enrollment.getEnrollment().getDataset())).type();
         try (NDManager manager = NDManager.newBaseManager()) {
             Exported model;
@@ -133,7 +146,24 @@ public final class ModelExport {
             Path cardFile = ModelCard.beside(out);
             card.write(cardFile);
             model.params().close();
-            return new Written(name, spec, out, cardFile, tensors.size(), accuracy, card.paramSha256());
+            return new Written(name, spec.toString(), out, cardFile, tensors.size(), accuracy, card.paramSha256());
+        }
+    }
+
+    /**
+     * A language model's student, rebuilt from the log, written as {@code ikd train --out} writes one:
+     * safetensors, its card (with the test perplexity) and the tokenizer beside it, for {@code ikd generate}.
+     */
+    private static Written languageModel(RunLog log, String id, Dataset data, BytePairEncoding tokenizer, Path out) throws Exception {
+        try (NDManager manager = NDManager.newBaseManager(); LmStudentLearner student = Replay.finishedLanguageModel(log, id, data, manager)) {
+            LmStudent lm = student.student();
+            int batch = log.enrollment(id).getEnrollment().getHyperParameters().getBatchSize();
+            double perplexity = LmTraining.perplexity(lm.model(), student.parameters(), lm.sequences().test(), batch, manager);
+            double accuracy = LmSteps.accuracy(lm.model(), student.parameters(), lm.sequences().test(), batch, manager);
+            LanguageModelFile.Card card = LanguageModelFile.write(out, id, lm.model(), student.parameters(), tokenizer, data.name(),
+                student.stepsDone(), perplexity);
+            return new Written(id, lm.model().spec(), out, ModelCard.beside(out), student.parameters().names().size(), accuracy,
+                card.paramSha256());
         }
     }
 

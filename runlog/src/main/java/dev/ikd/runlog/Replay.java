@@ -109,30 +109,28 @@ public final class Replay {
 
     /** Student {@code id} as it enrolled, fresh: a classifier, or a language model (its model a {@code gpt:} spec). */
     static Relearner relearner(RunLog log, String id, Envelope enrollment, Dataset data, long planned, NDManager manager) {
-        var en = enrollment.getEnrollment();
-        if (!isLanguageModel(enrollment)) {
-            StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager);
-            return new Relearner() {
-                public String relearnCourse(List<Envelope> targets) {
-                    return student.relearnCourse(targets);
-                }
+        return isLanguageModel(enrollment)
+            ? relearner(LmStudentLearner.fresh(languageModelSettings(id, enrollment, data, planned), manager))
+            : relearner(replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager));
+    }
 
-                public String parameterHash() {
-                    return student.parameterHash();
-                }
+    private static Relearner relearner(StudentLearner student) {
+        return new Relearner() {
+            public String relearnCourse(List<Envelope> targets) {
+                return student.relearnCourse(targets);
+            }
 
-                public void close() {
-                    student.close();
-                }
-            };
-        }
-        var hp = en.getHyperParameters();
-        LmData lm = LmData.of(data);
-        StudentSettings settings = StudentSettings.languageModel(id, LmStudent.of(CausalTransformer.parse(
-                en.getStudentModel().getOptionsOrDefault("spec", ""), lm.vocab()), lm, hp.getSoftTargets()),
-            new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()), hp.getSeed(),
-            hp.getBatchSize(), planned, en.getDataset().getSplitSeed(), TeacherMode.parse(hp.getTeacherMode()), Math.max(1, hp.getPrefetch()));
-        LmStudentLearner student = LmStudentLearner.fresh(settings, manager);
+            public String parameterHash() {
+                return student.parameterHash();
+            }
+
+            public void close() {
+                student.close();
+            }
+        };
+    }
+
+    private static Relearner relearner(LmStudentLearner student) {
         return new Relearner() {
             public String relearnCourse(List<Envelope> targets) {
                 return student.relearnCourse(targets.get(0));
@@ -148,6 +146,17 @@ public final class Replay {
         };
     }
 
+    /** A language model's student as it enrolled: its {@code gpt:} model, the run's data cut at its context, its course settings. */
+    static StudentSettings languageModelSettings(String id, Envelope enrollment, Dataset data, long steps) {
+        var en = enrollment.getEnrollment();
+        var hp = en.getHyperParameters();
+        LmData lm = LmData.of(data);
+        return StudentSettings.languageModel(id, LmStudent.of(CausalTransformer.parse(en.getStudentModel().getOptionsOrDefault("spec", ""),
+                lm.vocab()), lm, hp.getSoftTargets()), new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(),
+                hp.getAlpha()), hp.getSeed(), hp.getBatchSize(), steps, en.getDataset().getSplitSeed(), TeacherMode.parse(hp.getTeacherMode()),
+            Math.max(1, hp.getPrefetch()));
+    }
+
     /** Whether the student of {@code enrollment} is a language model (export and offline training take classifiers only). */
     static boolean isLanguageModel(Envelope enrollment) {
         return "gpt".equals(enrollment.getEnrollment().getStudentModel().getFamily());
@@ -161,31 +170,57 @@ public final class Replay {
     public static StudentLearner finished(RunLog log, String id, Dataset data, NDManager manager) {
         Envelope enrollment = log.enrollment(id);
         if (isLanguageModel(enrollment)) {
-            throw new IllegalArgumentException(id + " of run " + log.runId() + " is a language model: 'ikd export' writes classifiers; "
-                + "'ikd train --out' writes language models");
+            throw new IllegalArgumentException(id + " of run " + log.runId() + " is a language model (see finishedLanguageModel)");
         }
-        List<RunLog.Step> steps = log.steps(id);
-        long planned = enrollment.getEnrollment().getHyperParameters().getSteps();
-        if (steps.size() < planned) {
-            throw new IllegalArgumentException(id + " of run " + log.runId() + " stops at step " + steps.size() + " of " + planned
-                + " in the log; export takes a student that finished");
-        }
-        StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager);
+        List<RunLog.Step> steps = finishedSteps(log, id);
+        StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, steps.size()), manager);
         try {
-            for (RunLog.Step s : steps) {
-                student.relearnCourse(s.softTargets());
-            }
-            Envelope report = log.reports().get(id);
-            String logged = report != null ? report.getStudentReport().getParamSha256()
-                : steps.get(steps.size() - 1).examResult().getExamResult().getParamSha256();
-            if (!student.parameterHash().equals(logged)) {
-                throw new IllegalStateException(id + " rebuilt from the log ends on " + student.parameterHash() + ", but the log "
-                    + "names " + logged + "; run 'ikd replay --verify' to find the step that differs");
-            }
+            replayAll(log, id, steps, relearner(student));
             return student;
         } catch (RuntimeException e) {
             student.close();
             throw e;
+        }
+    }
+
+    /**
+     * A language model's student {@code id} as it finished, every logged course step replayed and
+     * checked as {@link #finished} checks a classifier. The caller closes it.
+     */
+    public static LmStudentLearner finishedLanguageModel(RunLog log, String id, Dataset data, NDManager manager) {
+        List<RunLog.Step> steps = finishedSteps(log, id);
+        LmStudentLearner student = LmStudentLearner.fresh(languageModelSettings(id, log.enrollment(id), data, steps.size()), manager);
+        try {
+            replayAll(log, id, steps, relearner(student));
+            return student;
+        } catch (RuntimeException e) {
+            student.close();
+            throw e;
+        }
+    }
+
+    /** The logged steps of {@code id}, refused unless they are all it planned. */
+    private static List<RunLog.Step> finishedSteps(RunLog log, String id) {
+        List<RunLog.Step> steps = log.steps(id);
+        long planned = log.enrollment(id).getEnrollment().getHyperParameters().getSteps();
+        if (steps.size() < planned) {
+            throw new IllegalArgumentException(id + " of run " + log.runId() + " stops at step " + steps.size() + " of " + planned
+                + " in the log; export takes a student that finished");
+        }
+        return steps;
+    }
+
+    /** Every logged course step of {@code id}, then its hash against the one its report (or its last exam result) names. */
+    private static void replayAll(RunLog log, String id, List<RunLog.Step> steps, Relearner student) {
+        for (RunLog.Step s : steps) {
+            student.relearnCourse(s.softTargets());
+        }
+        Envelope report = log.reports().get(id);
+        String logged = report != null ? report.getStudentReport().getParamSha256()
+            : steps.get(steps.size() - 1).examResult().getExamResult().getParamSha256();
+        if (!student.parameterHash().equals(logged)) {
+            throw new IllegalStateException(id + " rebuilt from the log ends on " + student.parameterHash() + ", but the log "
+                + "names " + logged + "; run 'ikd replay --verify' to find the step that differs");
         }
     }
 

@@ -37,17 +37,21 @@ public final class RunDataOptions {
             throw new IllegalArgumentException("run on " + spec.getName() + " distilled a language model: pass the teacher's model file "
                 + "(--teacher-checkpoint M.safetensors), whose tokenizer read the corpus");
         }
-        BytePairEncoding tokenizer;
-        try (NDManager manager = NDManager.newBaseManager()) {
-            tokenizer = LanguageModelFile.read(teacherModel, manager).tokenizer();
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("cannot read " + teacherModel + ": " + e.getMessage());
-        }
+        BytePairEncoding tokenizer = tokenizer();
         Dataset data = LmData.read(spec.getName(), datasetsDir, spec.getSplitSeed(), tokenizer).dataset();
         if (!data.sha256().equals(spec.getSha256())) {
             throw new IllegalArgumentException(spec.getName() + " read by the tokenizer of " + teacherModel + " is " + data.sha256()
                 + ", the run's is " + spec.getSha256() + ": another tokenizer, corpus or seed");
         }
         return data;
+    }
+
+    /** The tokenizer of the teacher's model file ({@code --teacher-checkpoint}), which read a language model's corpus. */
+    public BytePairEncoding tokenizer() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            return LanguageModelFile.read(teacherModel, manager).tokenizer();
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read " + teacherModel + ": " + e.getMessage());
+        }
     }
 }

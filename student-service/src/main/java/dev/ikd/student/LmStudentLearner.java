@@ -169,8 +169,13 @@ public final class LmStudentLearner implements Learner {
     }
 
     /** θ as it stands (owned by this learner). */
-    Params parameters() {
+    public Params parameters() {
         return theta;
+    }
+
+    /** Its model, data and encoding. */
+    public LmStudent student() {
+        return lm;
     }
 
     @Override

@@ -94,7 +94,7 @@ public final class ExportCommand implements Callable<Integer> {
             : which.teacher ? ModelExport.Which.teacher(teacher) : ModelExport.Which.teacherOf(which.teacherOf, teacher);
         Path teacherState = state != null ? state : source.dataDir() == null ? null : source.dataDir().resolve("state");
         var manifest = signatures.manifest(source, runId);
-        ModelExport.Written w = source.open(access -> ModelExport.write(RunLog.read(access, runId, manifest), model, runData::load,
+        ModelExport.Written w = source.open(access -> ModelExport.write(RunLog.read(access, runId, manifest), model, runData,
             teacherState, out));
         if (json) {
             var o = new JsonObject();
