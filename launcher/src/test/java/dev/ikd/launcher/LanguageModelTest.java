@@ -218,6 +218,49 @@ class LanguageModelTest {
         }
     }
 
+    /**
+     * {@code ikd local} on the corpus killed mid-run (SIGKILL) goes on with one command, {@code ikd
+     * local --data-dir DIR --resume RUN}, from the teacher's file it kept and every service's
+     * checkpoint, and ends on {@code ikd train}'s hashes.
+     */
+    @Test
+    void localKilledMidRunResumesWithOneCommandAndEndsWhereTrainEnds() throws Exception {
+        List<String> run = List.of("--dataset", "lm:bundled", "--student", "gpt:1:16:2:16", "--students", "2", "--steps", "150",
+            "--batch", "4", "--teacher-mode", "ikd", "--soft-targets", "topk:8");
+        var inProcess = IkdCommandLineTest.ikd(java.util.stream.Stream.concat(java.util.stream.Stream.of("train", "--teacher-checkpoint",
+            model.toString(), "--json"), run.stream()).toArray(String[]::new));
+        assertThat(inProcess.code()).as(inProcess.err()).isZero();
+        Path data = dir.resolve("resumed");
+        try (Jvms jvms = new Jvms(Files.createDirectories(dir.resolve("resume-jvm")))) {
+            List<String> args = new ArrayList<>(List.of("local", "--teacher-checkpoint", model.toString(), "--run-id", "res", "--data-dir",
+                data.toString(), "--metrics-port", "-1"));
+            args.addAll(run);
+            var local = jvms.start("local", args.toArray(String[]::new));
+            java.util.regex.Pattern progress = java.util.regex.Pattern.compile("student-\\d step (\\d+)/150");
+            long deadline = System.nanoTime() + 180_000_000_000L;
+            int step = 0;
+            while (step < 30) {
+                assertThat(local.process().isAlive()).as(local.stderr()).isTrue();
+                assertThat(System.nanoTime()).as("ikd local did not reach step 30").isLessThan(deadline);
+                Thread.sleep(50);
+                var m = progress.matcher(local.stderr());
+                while (m.find()) {
+                    step = Math.max(step, Integer.parseInt(m.group(1)));
+                }
+            }
+            local.kill();
+        }
+        assertThat(data.resolve("teacher.safetensors")).as("the teacher's file, kept for the resume").exists();
+        var resumed = IkdCommandLineTest.ikd("local", "--data-dir", data.toString(), "--resume", "res", "--json", "--metrics-port", "-1");
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        JsonArray want = JsonParser.parseString(inProcess.out()).getAsJsonObject().getAsJsonArray("students");
+        JsonArray got = JsonParser.parseString(resumed.out()).getAsJsonObject().getAsJsonArray("students");
+        for (int i = 0; i < 2; i++) {
+            assertThat(got.get(i).getAsJsonObject().get("param_sha256").getAsString())
+                .isEqualTo(want.get(i).getAsJsonObject().get("param_sha256").getAsString());
+        }
+    }
+
     /** The benchmark that runs one distillation in process and over Kafka records both, and that the hashes agree. */
     @Test
     void theServicesBenchmarkRecordsBothRunsAndTheirAgreement() throws Exception {

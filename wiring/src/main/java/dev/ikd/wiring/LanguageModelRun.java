@@ -139,20 +139,52 @@ public final class LanguageModelRun {
         }
     }
 
+    /** The teacher's model file, its card and its tokenizer, copied into the run's directory as {@value #TEACHER_FILE}. */
+    private static void keepTeacher(Path teacherFile, Path dir) throws IOException {
+        if (teacherFile == null) {
+            return; // refused with its reason when the run is set up
+        }
+        Path kept = dir.resolve(TEACHER_FILE);
+        if (kept.toAbsolutePath().equals(teacherFile.toAbsolutePath())) {
+            return;
+        }
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Files.copy(teacherFile, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        java.nio.file.Files.copy(dev.ikd.learning.export.ModelCard.beside(teacherFile), dev.ikd.learning.export.ModelCard.beside(kept),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path tokenizer = dev.ikd.learning.export.LanguageModelFile.tokenizerBeside(teacherFile);
+        java.nio.file.Files.copy(tokenizer, dir.resolve(tokenizer.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
     private static LanguageModels.DistilledStudent row(String id, StudentReport r) {
         return new LanguageModels.DistilledStudent(id, r.getSteps(), r.getTestPerplexity(), r.getSoftTargetBytesPerToken(),
             r.getParamSha256(), Double.NaN, null);
+    }
+
+    /** The teacher's model file a run keeps in its data directory, from which {@code ikd local --resume} goes on. */
+    public static final String TEACHER_FILE = "teacher.safetensors";
+
+    /** What a fresh run does once its directory and id are known: {@code ikd local} remembers its command there. */
+    public interface Started {
+        void at(Path dir, String runId) throws IOException;
     }
 
     /**
      * {@code ikd local} on a language-model corpus: a real broker (KRaft, from Kafka's jars) with its
      * log in {@code dataDir} (null: runs/RUN), the run's services on it, the dashboard and metrics on
      * {@code metricsPort} (0: a free one, -1: none). {@code id} names the run (null: run-SEED-MILLIS).
+     * A fresh run ({@code started} not null) keeps the teacher's file, card and tokenizer in its
+     * directory ({@value #TEACHER_FILE}); a resumed one ({@code started} null) is given that copy, and
+     * its services go on from their checkpoints.
      */
     public static LanguageModels.Distilled local(RunOptions run, Path teacherFile, Path dataDir, String id, int metricsPort,
-                                                 long timeoutSeconds) throws IOException {
+                                                 long timeoutSeconds, Started started) throws IOException {
         String runId = id != null ? id : "run-" + run.seed + "-" + System.currentTimeMillis();
         Path dir = dataDir != null ? dataDir : Path.of("runs", runId);
+        if (started != null) {
+            keepTeacher(teacherFile, dir);
+            started.at(dir, runId);
+        }
         int students = RunOptions.studentCount(run.students);
         try (NDManager manager = run.newManager();
              EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));

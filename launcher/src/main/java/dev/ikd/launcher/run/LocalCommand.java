@@ -119,7 +119,8 @@ public final class LocalCommand implements Callable<Integer> {
         LocalCommand original = CommandLine.populateCommand(new LocalCommand(), Files.readAllLines(saved).toArray(String[]::new));
         original.dataDir = dataDir;
         original.runId = resume;
-        original.teacherCheckpoint = dataDir.resolve("teacher.ckpt");
+        original.teacherCheckpoint = dataDir.resolve(dev.ikd.wiring.LanguageModels.isCorpus(original.run.dataset)
+            ? dev.ikd.wiring.LanguageModelRun.TEACHER_FILE : "teacher.ckpt");
         original.json = json;
         original.verify = verify;
         original.timeoutSeconds = timeoutSeconds;
@@ -132,14 +133,25 @@ public final class LocalCommand implements Callable<Integer> {
         return Path.of("runs", runId);
     }
 
+    /** Writes the command this run started with, so that --resume goes on with the same options. */
+    private void remember(Path dir, String id) throws java.io.IOException {
+        List<String> given = spec.commandLine().getParseResult().originalArgs();
+        List<String> args = new java.util.ArrayList<>(given.subList(given.indexOf(spec.name()) + 1, given.size()));
+        if (runId == null) {
+            args.addAll(List.of("--run-id", id));
+        }
+        Files.createDirectories(argsFile(dir, id).getParent());
+        Files.write(argsFile(dir, id), args);
+    }
+
     private static Path argsFile(Path dir, String id) {
         return dir.resolve("runs").resolve(id + ".args");
     }
 
     private int start(boolean resuming) throws Exception {
-        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && !resuming && !secure && compare == null && !verify) {
-            System.out.println(dev.ikd.wiring.LanguageModelRun.local(run, teacherCheckpoint, dataDir, runId, metricsPort, timeoutSeconds)
-                .text(json));
+        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && !secure && compare == null && !verify) {
+            System.out.println(dev.ikd.wiring.LanguageModelRun.local(run, teacherCheckpoint, dataDir, runId, metricsPort, timeoutSeconds,
+                resuming ? null : this::remember).text(json));
             return 0;
         }
         TrainConfig c = run.toConfig();
@@ -165,13 +177,7 @@ public final class LocalCommand implements Callable<Integer> {
                 if (teachers.size() == 1) {
                     Teachers.save(dir.resolve("teacher.ckpt"), c, data, teacher);
                 }
-                List<String> given = spec.commandLine().getParseResult().originalArgs();
-                List<String> args = new java.util.ArrayList<>(given.subList(given.indexOf(spec.name()) + 1, given.size()));
-                if (runId == null) {
-                    args.addAll(List.of("--run-id", id));
-                }
-                Files.createDirectories(argsFile(dir, id).getParent());
-                Files.write(argsFile(dir, id), args);
+                remember(dir, id);
             }
             if (metricsPort >= 0) {
                 host.withDashboard(LogAccess.reader(broker), id, RunProjection.DEFAULT_STEP_TIMEOUT_MS);
