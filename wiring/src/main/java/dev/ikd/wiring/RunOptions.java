@@ -192,8 +192,9 @@ public final class RunOptions {
 
     public TrainConfig toConfig() {
         if (LanguageModels.isCorpus(dataset)) {
-            throw new IllegalArgumentException("--dataset " + dataset + " is a language-model corpus: ikd pretrain, ikd train and ikd "
-                + "local take it (ikd local without --secure, --compare, --verify-inprocess and --resume)");
+            throw new IllegalArgumentException("--dataset " + dataset + " is a language-model corpus: ikd pretrain, train, local (without "
+                + "--secure, --compare and --verify-inprocess), coordinator, teacher (without --replica and --teacher-id) and student "
+                + "take it");
         }
         if (softTargets != null && !LanguageModels.isCorpus(dataset)) {
             throw new IllegalArgumentException("--soft-targets is for language models (--dataset lm:...), not " + dataset);
