@@ -136,8 +136,9 @@ class LanguageModelTest {
             assertThat(inProcess.code()).as(inProcess.err()).isZero();
             String runDir = dir.resolve("run-" + setting[0]).toString();
             var local = IkdCommandLineTest.ikd(java.util.stream.Stream.concat(java.util.stream.Stream.of("local", "--metrics-port", "-1",
-                "--data-dir", runDir, "--run-id", "lm-" + setting[0]), args.stream()).toArray(String[]::new));
+                "--data-dir", runDir, "--run-id", "lm-" + setting[0], "--verify-inprocess"), args.stream()).toArray(String[]::new));
             assertThat(local.code()).as(local.err()).isZero();
+            assertThat(JsonParser.parseString(local.out()).getAsJsonObject().get("verified_in_process").getAsBoolean()).isTrue();
             // The log is the record: every student's every step replays onto the logged hash, with no teacher running.
             var replay = IkdCommandLineTest.ikd("replay", "--data-dir", runDir, "--run-id", "lm-" + setting[0], "--verify",
                 "--teacher-checkpoint", model.toString(), "--json");

@@ -175,10 +175,11 @@ public final class LanguageModelRun {
      * {@code metricsPort} (0: a free one, -1: none). {@code id} names the run (null: run-SEED-MILLIS).
      * A fresh run ({@code started} not null) keeps the teacher's file, card and tokenizer in its
      * directory ({@value #TEACHER_FILE}); a resumed one ({@code started} null) is given that copy, and
-     * its services go on from their checkpoints.
+     * its services go on from their checkpoints. With {@code verify}, the students are trained again in
+     * process ({@link LanguageModels#distil}) and every hash compared.
      */
     public static LanguageModels.Distilled local(RunOptions run, Path teacherFile, Path dataDir, String id, int metricsPort,
-                                                 long timeoutSeconds, Started started) throws IOException {
+                                                 long timeoutSeconds, Started started, boolean verify) throws IOException {
         String runId = id != null ? id : "run-" + run.seed + "-" + System.currentTimeMillis();
         Path dir = dataDir != null ? dataDir : Path.of("runs", runId);
         if (started != null) {
@@ -197,9 +198,16 @@ public final class LanguageModelRun {
                 port < 0 ? "" : ", dashboard http://127.0.0.1:" + port + "/");
             Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
             Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")).withPrefetch(run.prefetch);
+            LanguageModels.Distilled done;
             try (StudentProgress progress = new StudentProgress(Services.studentIds(students), run.steps)) {
-                return run(run, teacherFile, wiring, host, manager, timeoutSeconds, progress);
+                done = run(run, teacherFile, wiring, host, manager, timeoutSeconds, progress);
             }
+            if (!verify) {
+                return done;
+            }
+            List<String> reference = LanguageModels.distil(run, teacherFile, null).students().stream()
+                .map(LanguageModels.DistilledStudent::paramSha256).toList();
+            return done.verified(reference.equals(done.students().stream().map(LanguageModels.DistilledStudent::paramSha256).toList()));
         }
     }
 }

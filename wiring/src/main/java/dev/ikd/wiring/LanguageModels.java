@@ -73,8 +73,20 @@ public final class LanguageModels {
     }
 
     /** A language-model distillation run in process: its teacher, its settings and its students. */
+    /** @param verified over Kafka with --verify-inprocess: whether every student ended on the in-process run's hash (null: not checked) */
     public record Distilled(String dataset, LanguageModelFile.Card teacher, double teacherTestPerplexity, String teacherMode,
-                            String softTargets, long seed, double wallSeconds, List<DistilledStudent> students) {
+                            String softTargets, long seed, double wallSeconds, List<DistilledStudent> students, Boolean verified) {
+
+        /** Not checked against another run. */
+        public Distilled(String dataset, LanguageModelFile.Card teacher, double teacherTestPerplexity, String teacherMode,
+                         String softTargets, long seed, double wallSeconds, List<DistilledStudent> students) {
+            this(dataset, teacher, teacherTestPerplexity, teacherMode, softTargets, seed, wallSeconds, students, null);
+        }
+
+        /** The same run, checked: {@code verified}. */
+        public Distilled verified(boolean same) {
+            return new Distilled(dataset, teacher, teacherTestPerplexity, teacherMode, softTargets, seed, wallSeconds, students, same);
+        }
 
         /** One JSON object (--json), or lines: the run, then a row a student. */
         public String text(boolean json) {
@@ -85,6 +97,10 @@ public final class LanguageModels {
                 for (DistilledStudent s : students) {
                     b.append(String.format(Locale.ROOT, "%-12s %-16.2f %-14.1f %s%s%n", s.id(), s.testPerplexity(),
                         s.softTargetBytesPerToken(), s.paramSha256(), s.model() == null ? "" : "  " + s.model()));
+                }
+                if (verified != null) {
+                    b.append(verified ? "every student ends on the in-process run's hash" : "NOT VERIFIED: a student's hash differs from the "
+                        + "in-process run's");
                 }
                 return b.toString().stripTrailing();
             }
@@ -98,6 +114,9 @@ public final class LanguageModels {
             o.addProperty("soft_targets", softTargets);
             o.addProperty("seed", seed);
             o.addProperty("wall_s", wallSeconds);
+            if (verified != null) {
+                o.addProperty("verified_in_process", verified);
+            }
             JsonArray list = new JsonArray();
             for (DistilledStudent s : students) {
                 JsonObject so = new JsonObject();

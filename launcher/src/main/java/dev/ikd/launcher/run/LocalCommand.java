@@ -149,10 +149,11 @@ public final class LocalCommand implements Callable<Integer> {
     }
 
     private int start(boolean resuming) throws Exception {
-        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && !secure && compare == null && !verify) {
-            System.out.println(dev.ikd.wiring.LanguageModelRun.local(run, teacherCheckpoint, dataDir, runId, metricsPort, timeoutSeconds,
-                resuming ? null : this::remember).text(json));
-            return 0;
+        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && !secure && compare == null) {
+            var done = dev.ikd.wiring.LanguageModelRun.local(run, teacherCheckpoint, dataDir, runId, metricsPort, timeoutSeconds,
+                resuming ? null : this::remember, verify);
+            System.out.println(done.text(json));
+            return Boolean.FALSE.equals(done.verified()) ? 1 : 0;
         }
         TrainConfig c = run.toConfig();
         Services.requireDistributable(c);
