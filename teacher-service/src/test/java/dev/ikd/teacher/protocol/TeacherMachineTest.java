@@ -254,6 +254,25 @@ class TeacherMachineTest {
             s.when(lmFeedback(0, 4)).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS);
         }
 
+        /** A student whose sequences the teacher's model cannot read is refused when its school says so, and nothing is kept. */
+        @Test
+        void aStudentTheSchoolCannotTeachIsRefusedAndNothingIsKept() {
+            var s = MachineScenario.given(new TeacherMachine(lm, new Teaching.School() {
+                @Override
+                public Teaching enroll(String studentId, Enrollment enrollment) {
+                    throw new dev.ikd.proto.envelope.RejectedMessageException("student " + studentId + " reads sequences of "
+                        + enrollment.getHyperParameters().getContext() + " tokens, this teacher from 1 to 2");
+                }
+
+                @Override
+                public Teaching restore(String studentId, Enrollment enrollment, PupilState saved) {
+                    throw new AssertionError("nothing was saved");
+                }
+            }, ME));
+            s.whenRefused(admittedExpecting("topk:3"), "student student-0 reads sequences of 4 tokens, this teacher from 1 to 2");
+            assertThat(s.machine().state()).as("not admitted").isNull();
+        }
+
         @Test
         void aStudentExpectingAnotherEncodingIsRefused() {
             var s = MachineScenario.given(machine());
