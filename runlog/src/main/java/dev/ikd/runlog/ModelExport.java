@@ -14,7 +14,6 @@ import dev.ikd.core.model.ModelSpec;
 import dev.ikd.core.model.Network;
 import dev.ikd.core.model.Params;
 import dev.ikd.core.text.BytePairEncoding;
-import dev.ikd.core.text.LmSteps;
 import dev.ikd.core.text.LmTraining;
 import dev.ikd.core.train.Evaluation;
 import dev.ikd.core.train.Presets;
@@ -158,8 +157,9 @@ public final class ModelExport {
         try (NDManager manager = NDManager.newBaseManager(); LmStudentLearner student = Replay.finishedLanguageModel(log, id, data, manager)) {
             LmStudent lm = student.student();
             int batch = log.enrollment(id).getEnrollment().getHyperParameters().getBatchSize();
-            double perplexity = LmTraining.perplexity(lm.model(), student.parameters(), lm.sequences().test(), batch, manager);
-            double accuracy = LmSteps.accuracy(lm.model(), student.parameters(), lm.sequences().test(), batch, manager);
+            double[] tested = LmTraining.evaluate(lm.model(), student.parameters(), lm.sequences().test(), batch, manager);
+            double perplexity = tested[0];
+            double accuracy = tested[1];
             LanguageModelFile.Card card = LanguageModelFile.write(out, id, lm.model(), student.parameters(), tokenizer, data.name(),
                 student.stepsDone(), perplexity);
             return new Written(id, lm.model().spec(), out, ModelCard.beside(out), student.parameters().names().size(), accuracy,

@@ -155,8 +155,9 @@ public final class LmStudentLearner implements Learner {
     @Override
     public Report report() {
         int[][] test = lm.sequences().test();
-        double perplexity = LmTraining.perplexity(lm.model(), theta, test, settings.batchSize(), manager);
-        double accuracy = LmSteps.accuracy(lm.model(), theta, test, settings.batchSize(), manager);
+        double[] tested = LmTraining.evaluate(lm.model(), theta, test, settings.batchSize(), manager);
+        double perplexity = tested[0];
+        double accuracy = tested[1];
         String hash = theta.sha256();
         listener.onFinished(new StepListener.StudentFinished(settings.studentId(), steps, accuracy, hash));
         return new Report(accuracy, hash, perplexity, positions == 0 ? 0 : (double) bytes / positions);

@@ -67,19 +67,4 @@ public final class LmSteps {
         double accuracy = logits.argMax(-1).toType(DataType.INT64, false).eq(next).toType(DataType.FLOAT64, false).mean().getDouble();
         return new double[] {loss, accuracy};
     }
-
-    /** The share of next tokens of {@code sequences} the model at {@code p} ranks first, {@code batch} sequences at a time. */
-    public static double accuracy(CausalTransformer model, Params p, int[][] sequences, int batch, ai.djl.ndarray.NDManager manager) {
-        double right = 0;
-        long tokens = 0;
-        for (int from = 0; from < sequences.length; from += batch) {
-            int[][] part = java.util.Arrays.copyOfRange(sequences, from, Math.min(sequences.length, from + batch));
-            try (ai.djl.ndarray.NDManager scope = manager.newSubManager()) {
-                long predicted = (long) part.length * (part[0].length - 1);
-                right += exam(model, p, LmTraining.batchOf(part, scope))[1] * predicted;
-                tokens += predicted;
-            }
-        }
-        return right / tokens;
-    }
 }

@@ -26,28 +26,47 @@ public final class LmTraining {
 
     /** Mean next-token cross-entropy of sequences [N, L+1]: the model reads the first L tokens of each. */
     public static NDArray loss(CausalTransformer model, Params p, NDArray sequences) {
+        long l = sequences.getShape().get(1) - 1;
+        return loss(model.logits(p, sequences.get(":, 0:" + l)), sequences);
+    }
+
+    /** The same from the model's logits [N, L, V] on the first L tokens of {@code sequences}. */
+    private static NDArray loss(NDArray logits, NDArray sequences) {
         long n = sequences.getShape().get(0);
         long l = sequences.getShape().get(1) - 1;
-        NDArray logp = model.logits(p, sequences.get(":, 0:" + l)).logSoftmax(-1);
+        NDArray logp = logits.logSoftmax(-1);
         NDArray next = sequences.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
         return logp.gather(next, -1).neg().sum().div(Tensors.scalar(logp, (double) n * l));
     }
 
     /** exp of the mean next-token cross-entropy over every sequence, {@code batch} at a time. */
     public static double perplexity(CausalTransformer model, Params p, int[][] sequences, int batch, NDManager manager) {
+        return evaluate(model, p, sequences, batch, manager)[0];
+    }
+
+    /**
+     * {@link #perplexity} and the share of next tokens the model ranks first, in one pass over the
+     * sequences, {@code batch} at a time.
+     */
+    public static double[] evaluate(CausalTransformer model, Params p, int[][] sequences, int batch, NDManager manager) {
         double total = 0;
+        double right = 0;
         long tokens = 0;
         for (int from = 0; from < sequences.length; from += batch) {
             int[][] part = Arrays.copyOfRange(sequences, from, Math.min(sequences.length, from + batch));
             try (NDManager scope = manager.newSubManager()) {
                 NDArray x = batchOf(part, scope);
-                double mean = loss(model, p, x).toType(DataType.FLOAT64, false).getDouble();
+                long l = x.getShape().get(1) - 1;
+                NDArray logits = model.logits(p, x.get(":, 0:" + l));
+                double mean = loss(logits, x).toType(DataType.FLOAT64, false).getDouble();
                 long predicted = (long) part.length * (part[0].length - 1);
+                NDArray next = x.get(":, 1:").toType(DataType.INT64, false);
+                right += logits.argMax(-1).toType(DataType.INT64, false).eq(next).toType(DataType.FLOAT64, false).sum().getDouble();
                 total += mean * predicted;
                 tokens += predicted;
             }
         }
-        return Math.exp(total / tokens);
+        return new double[] {Math.exp(total / tokens), right / tokens};
     }
 
     /**
