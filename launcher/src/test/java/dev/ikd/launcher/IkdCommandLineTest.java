@@ -77,7 +77,7 @@ class IkdCommandLineTest {
         Run none = ikd();
         assertThat(none.code()).isEqualTo(Ikd.USAGE);
         assertThat(none.err()).contains("a command is required (local, replay, ").contains("export, predict, bench)");
-        assertThat(ikd("bench").err()).contains("a benchmark is required (accuracy, dashboard, lm, memory, overhead, scale, teachers)");
+        assertThat(ikd("bench").err()).contains("a benchmark is required (accuracy, dashboard, lm, lm-services, memory, overhead, scale, teachers)");
     }
 
     /**

@@ -29,6 +29,7 @@ import dev.ikd.runtime.Position;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.student.LmStudent;
 import dev.ikd.student.LmStudentLearner;
+import dev.ikd.student.Relearner;
 import dev.ikd.student.StudentLearner;
 import dev.ikd.student.StudentSettings;
 import dev.ikd.student.protocol.StudentMachine;
@@ -96,54 +97,10 @@ public final class Replay {
         }
     }
 
-    /** A student replayed step by step: each logged step's course step, and the hash it ends on. */
-    interface Relearner extends AutoCloseable {
-
-        String relearnCourse(List<Envelope> targets);
-
-        String parameterHash();
-
-        @Override
-        void close();
-    }
-
     /** Student {@code id} as it enrolled, fresh: a classifier, or a language model (its model a {@code gpt:} spec). */
     static Relearner relearner(RunLog log, String id, Envelope enrollment, Dataset data, long planned, NDManager manager) {
-        return isLanguageModel(enrollment)
-            ? relearner(LmStudentLearner.fresh(languageModelSettings(id, enrollment, data, planned), manager))
-            : relearner(replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager));
-    }
-
-    private static Relearner relearner(StudentLearner student) {
-        return new Relearner() {
-            public String relearnCourse(List<Envelope> targets) {
-                return student.relearnCourse(targets);
-            }
-
-            public String parameterHash() {
-                return student.parameterHash();
-            }
-
-            public void close() {
-                student.close();
-            }
-        };
-    }
-
-    private static Relearner relearner(LmStudentLearner student) {
-        return new Relearner() {
-            public String relearnCourse(List<Envelope> targets) {
-                return student.relearnCourse(targets.get(0));
-            }
-
-            public String parameterHash() {
-                return student.parameterHash();
-            }
-
-            public void close() {
-                student.close();
-            }
-        };
+        return isLanguageModel(enrollment) ? LmStudentLearner.fresh(languageModelSettings(id, enrollment, data, planned), manager)
+            : replayed(log, settingsOf(id, enrollment, data, null, null, planned), manager);
     }
 
     /** A language model's student as it enrolled: its {@code gpt:} model, the run's data cut at its context, its course settings. */
@@ -175,7 +132,7 @@ public final class Replay {
         List<RunLog.Step> steps = finishedSteps(log, id);
         StudentLearner student = replayed(log, settingsOf(id, enrollment, data, null, null, steps.size()), manager);
         try {
-            replayAll(log, id, steps, relearner(student));
+            replayAll(log, id, steps, student);
             return student;
         } catch (RuntimeException e) {
             student.close();
@@ -191,7 +148,7 @@ public final class Replay {
         List<RunLog.Step> steps = finishedSteps(log, id);
         LmStudentLearner student = LmStudentLearner.fresh(languageModelSettings(id, log.enrollment(id), data, steps.size()), manager);
         try {
-            replayAll(log, id, steps, relearner(student));
+            replayAll(log, id, steps, student);
             return student;
         } catch (RuntimeException e) {
             student.close();

@@ -26,7 +26,7 @@ import dev.ikd.student.protocol.Learner;
  * exact feedback on what was sent ({@link LmIkd#feedback}). Its exam is the quiz batch's next-token
  * cross-entropy at θ'; its report, the test split's perplexity and the soft-target bytes per token.
  */
-public final class LmStudentLearner implements Learner {
+public final class LmStudentLearner implements Learner, Relearner {
 
     private final StudentSettings settings;
     private final LmStudent lm;
@@ -98,6 +98,16 @@ public final class LmStudentLearner implements Learner {
         }
     }
 
+    @Override
+    public String relearnCourse(java.util.List<dev.ikd.proto.v1.Envelope> targets) {
+        if (targets.size() != 1) {
+            throw new IllegalArgumentException(targets.size() + " teachers' soft targets replayed for " + settings.studentId()
+                + ", which learns from one");
+        }
+        return relearnCourse(targets.get(0));
+    }
+
+    @Override
     public String parameterHash() {
         return theta.sha256();
     }

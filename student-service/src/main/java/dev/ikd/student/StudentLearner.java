@@ -29,7 +29,7 @@ import dev.ikd.student.protocol.Learner;
  * in-process trainer takes), and the measuring: how long a step took goes to the listener, never
  * into what the machine sends.
  */
-public final class StudentLearner implements Learner {
+public final class StudentLearner implements Learner, Relearner {
 
     private final StudentSettings settings;
     private final StepListener listener;
@@ -164,6 +164,7 @@ public final class StudentLearner implements Learner {
      * settings' order: all of them, or those that answered by the step's deadline. A teacher's
      * version must be the one it had reached: one update per step it was used in (0 for a frozen one).
      */
+    @Override
     public String relearnCourse(List<Envelope> targets) {
         long k = student.stepsDone();
         // Under the pilot update, step k's course step learned from the updated targets that the soft targets of step k+1 carry.
@@ -219,6 +220,7 @@ public final class StudentLearner implements Learner {
             teacherNet.stageCount() - 1));
     }
 
+    @Override
     public String parameterHash() {
         return student.parameterHash();
     }

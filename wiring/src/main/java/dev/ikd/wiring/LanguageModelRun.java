@@ -79,9 +79,16 @@ public final class LanguageModelRun {
      */
     public static void serveCoordinator(RunOptions run, Path teacherFile, ServiceOptions service, TopicSettings topics,
                                         long stepTimeoutMs, int maxNudges) throws IOException {
-        Services.ensureTopics(service.kafka(), topics);
-        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(2, Kind.EXAM_RESULT, run.steps)) {
-            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, false);
+        try (NDManager manager = run.newManager()) {
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, false); // a bad option stops here, before Kafka
+            Services.ensureTopics(service.kafka(), topics);
+            serveCoordinator(run, s, service, stepTimeoutMs, maxNudges);
+        }
+    }
+
+    private static void serveCoordinator(RunOptions run, LanguageModels.Setup s, ServiceOptions service, long stepTimeoutMs,
+                                         int maxNudges) {
+        try (ServiceHost host = service.newHost(2, Kind.EXAM_RESULT, run.steps)) {
             var coordinator = new CoordinatorVerticle(service.wiring().config("coordinator", "coordinator"),
                 coordinator(run, s, stepTimeoutMs, maxNudges), host.metrics("coordinator"));
             host.deploy(coordinator, coordinator::health);
@@ -93,16 +100,17 @@ public final class LanguageModelRun {
 
     /** {@code ikd teacher} of a language model's run, in a process of its own. */
     public static void serveTeacher(RunOptions run, Path teacherFile, ServiceOptions service, TopicSettings topics) throws IOException {
-        Services.ensureTopics(service.kafka(), topics);
-        try (NDManager manager = run.newManager();
-             ServiceHost host = service.newHost(RunOptions.studentCount(run.students) + 2, Kind.FEEDBACK, run.steps)) {
-            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, false);
-            var teacher = new TeacherVerticle(service.wiring().config(StudentVerticle.TEACHER_ID, StudentVerticle.TEACHER_ID), teacher(s),
-                host.metrics(StudentVerticle.TEACHER_ID), manager);
-            host.deploy(teacher, teacher::health);
-            service.serve(host, StudentVerticle.TEACHER_ID);
-            ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);
-            System.out.printf("run %s ended; teacher done%n", service.runId);
+        try (NDManager manager = run.newManager()) {
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, false); // a bad option stops here, before Kafka
+            Services.ensureTopics(service.kafka(), topics);
+            try (ServiceHost host = service.newHost(s.count() + 2, Kind.FEEDBACK, run.steps)) {
+                var teacher = new TeacherVerticle(service.wiring().config(StudentVerticle.TEACHER_ID, StudentVerticle.TEACHER_ID),
+                    teacher(s), host.metrics(StudentVerticle.TEACHER_ID), manager);
+                host.deploy(teacher, teacher::health);
+                service.serve(host, StudentVerticle.TEACHER_ID);
+                ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);
+                System.out.printf("run %s ended; teacher done%n", service.runId);
+            }
         }
     }
 
@@ -117,11 +125,18 @@ public final class LanguageModelRun {
             throw new IllegalArgumentException("--index names student " + last + ", but the run has --students " + count + " (0 to "
                 + (count - 1) + ")");
         }
-        Services.ensureTopics(service.kafka(), topics);
         List<String> ids = java.util.stream.IntStream.rangeClosed(first, last).mapToObj(Services::studentId).toList();
-        try (NDManager manager = run.newManager(); ServiceHost host = service.newHost(ids.size() + 1, null, run.steps);
+        try (NDManager manager = run.newManager()) {
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true); // a bad option stops here, before Kafka
+            Services.ensureTopics(service.kafka(), topics);
+            serveStudents(run, s, service, first, last, ids, json, manager);
+        }
+    }
+
+    private static void serveStudents(RunOptions run, LanguageModels.Setup s, ServiceOptions service, int first, int last,
+                                      List<String> ids, boolean json, NDManager manager) {
+        try (ServiceHost host = service.newHost(ids.size() + 1, null, run.steps);
              StudentProgress progress = new StudentProgress(ids, run.steps, service.progressEvery)) {
-            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true);
             List<StudentVerticle> students = new ArrayList<>();
             for (int i = first; i <= last; i++) {
                 String id = Services.studentId(i);
