@@ -34,8 +34,21 @@ import dev.ikd.teacher.protocol.Teaching;
  */
 final class LmTeaching implements Teaching {
 
-    /** What every student's teacher shares: the settings, where tensors live, who hears the steps. */
-    record Shared(TeacherService.Settings settings, NDManager manager, StepListener listener) implements Teaching.School {
+    /**
+     * What every student's teacher shares: the settings, where tensors live, who hears the steps, and
+     * the run's training sequences cut at each context a student enrolled with (cut once, read by all).
+     */
+    record Shared(TeacherService.Settings settings, NDManager manager, StepListener listener,
+                  java.util.concurrent.ConcurrentMap<Integer, int[][]> cuts) implements Teaching.School {
+
+        Shared(TeacherService.Settings settings, NDManager manager, StepListener listener) {
+            this(settings, manager, listener, new java.util.concurrent.ConcurrentHashMap<>());
+        }
+
+        /** The training sequences of {@code context} + 1 tokens. */
+        int[][] train(int context) {
+            return cuts.computeIfAbsent(context, c -> dev.ikd.core.text.LmCorpus.cut(settings.lm().data().train(), c));
+        }
 
         @Override
         public Teaching enroll(String studentId, Enrollment enrollment) {
@@ -84,7 +97,7 @@ final class LmTeaching implements Teaching {
         this.batch = hp.getBatchSize();
         this.temperature = hp.getTemperature();
         this.context = hp.getContext();
-        this.train = dev.ikd.core.text.LmCorpus.cut(lm.data().train(), context);
+        this.train = shared.train(context);
         this.manager = shared.manager().newSubManager();
         this.ikd = shared.settings().mode() == TeacherMode.FROZEN ? null : new LmIkd(lm.model(), lm.pretrained(), lm.encoding(),
             shared.settings().config(), new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(), hp.getAlpha()),
