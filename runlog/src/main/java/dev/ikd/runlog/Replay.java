@@ -109,7 +109,7 @@ public final class Replay {
         var hp = en.getHyperParameters();
         LmData lm = LmData.of(data);
         return StudentSettings.languageModel(id, LmStudent.of(CausalTransformer.parse(en.getStudentModel().getOptionsOrDefault("spec", ""),
-                lm.vocab()), lm, hp.getSoftTargets()), new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(),
+                lm.vocab()), lm, hp.getSoftTargets()), data, new StudentConfig(hp.getLearningRate(), hp.getMomentum(), hp.getTemperature(),
                 hp.getAlpha()), hp.getSeed(), hp.getBatchSize(), steps, en.getDataset().getSplitSeed(), TeacherMode.parse(hp.getTeacherMode()),
             Math.max(1, hp.getPrefetch()));
     }

@@ -64,11 +64,12 @@ public record StudentSettings(String studentId, Dataset data, ModelSpec spec, St
 
     /**
      * A language-model student {@code studentId} of {@code lm}, from {@code seed}, taking {@code steps} course steps of
-     * {@code batchSize} sequences from a teacher in mode frozen or ikd.
+     * {@code batchSize} sequences from a teacher in mode frozen or ikd; {@code named} is its data as the run names it
+     * ({@code LmData.dataset()}, made once for every student).
      */
-    public static StudentSettings languageModel(String studentId, LmStudent lm, StudentConfig config, long seed, int batchSize,
-                                                long steps, long splitSeed, TeacherMode teacherMode, int prefetch) {
-        return new StudentSettings(studentId, lm.data().dataset(), null, config, seed, batchSize, batchSize, steps, splitSeed, 1.0, 0,
+    public static StudentSettings languageModel(String studentId, LmStudent lm, Dataset named, StudentConfig config, long seed,
+                                                int batchSize, long steps, long splitSeed, TeacherMode teacherMode, int prefetch) {
+        return new StudentSettings(studentId, named, null, config, seed, batchSize, batchSize, steps, splitSeed, 1.0, 0,
             teacherMode, DataType.FLOAT32, SwapSchedule.OFF, null, prefetch, List.of(""), TeacherWeighting.EQUAL, 1, false, lm);
     }
 

@@ -62,9 +62,9 @@ public final class TeacherService implements Service<TeacherMachine>, AutoClosea
             this(teacherId, data, net, pretrained, mode, config, type, featureCacheSamples, microBatchMs, null);
         }
 
-        /** A language model's teacher {@code teacherId}, in mode frozen or ikd. */
-        public static Settings languageModel(String teacherId, LmTeacher lm, TeacherMode mode, TeacherConfig config) {
-            return new Settings(teacherId, lm.data().dataset(), null, null, mode, config, DataType.FLOAT32, 0, -1, lm);
+        /** A language model's teacher {@code teacherId}, in mode frozen or ikd; {@code named}: its data as the run names it. */
+        public static Settings languageModel(String teacherId, LmTeacher lm, Dataset named, TeacherMode mode, TeacherConfig config) {
+            return new Settings(teacherId, named, null, null, mode, config, DataType.FLOAT32, 0, -1, lm);
         }
 
         /** With the feature cache, no micro-batching. */

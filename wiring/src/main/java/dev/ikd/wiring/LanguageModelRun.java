@@ -7,7 +7,6 @@ import java.util.List;
 
 import ai.djl.ndarray.NDManager;
 import dev.ikd.coordinator.protocol.CoordinatorMachine;
-import dev.ikd.core.data.Dataset;
 import dev.ikd.core.text.LmTraining;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.dashboard.RunProjection;
@@ -57,20 +56,19 @@ public final class LanguageModelRun {
 
     /** The coordinator's terms: the data set all must hold (every token of every split), the mode, the students. */
     static CoordinatorMachine.Settings coordinator(RunOptions run, LanguageModels.Setup s, long timeoutMs, int maxNudges) {
-        Dataset named = s.data().dataset();
-        return new CoordinatorMachine.Settings(RunData.spec(named, run.seed, 1.0, 0), s.mode().cliName(), timeoutMs, maxNudges, s.count());
+        return new CoordinatorMachine.Settings(RunData.spec(s.named(), run.seed, 1.0, 0), s.mode().cliName(), timeoutMs, maxNudges, s.count());
     }
 
     static TeacherService.Settings teacher(LanguageModels.Setup s) {
         return TeacherService.Settings.languageModel(StudentVerticle.TEACHER_ID, new LmTeacher(s.teacher().model(), s.teacher().params(),
-            s.data(), s.encoding()), s.mode(), s.teacherConfig());
+            s.data(), s.encoding()), s.named(), s.mode(), s.teacherConfig());
     }
 
     /** Student i: from seed + i, as {@code ikd train} trains it. */
     static StudentSettings student(RunOptions run, LanguageModels.Setup s, int i, int prefetch) {
         return StudentSettings.languageModel(Services.studentId(i), new LmStudent(s.student(), s.data(), s.sequences(),
                 s.encoding().toString()),
-            s.config(), run.seed + i, s.batch(), run.steps, run.seed, s.mode(), prefetch);
+            s.named(), s.config(), run.seed + i, s.batch(), run.steps, run.seed, s.mode(), prefetch);
     }
 
     /**

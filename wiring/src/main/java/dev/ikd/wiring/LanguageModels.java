@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.ikd.core.data.Dataset;
 import dev.ikd.core.learn.Leash;
 import dev.ikd.core.learn.StudentConfig;
 import dev.ikd.core.learn.TeacherConfig;
@@ -187,11 +188,12 @@ public final class LanguageModels {
     /**
      * What a language-model run is made of, in process or over Kafka: its teacher mode (frozen or
      * ikd), encoding, number of students, batch, the students' course settings and the teacher's
-     * learning ones, the teacher loaded from its file, the corpus read by the teacher's tokenizer,
-     * and, where students are made, their model and the corpus's splits cut at its context (else null).
+     * learning ones, the teacher loaded from its file, the corpus read by the teacher's tokenizer
+     * (and as a data set that names it, for the enrollments), and, where students are made, their
+     * model and the corpus's splits cut at its context (else null).
      */
     record Setup(TeacherMode mode, LmKd.Encoding encoding, int count, int batch, StudentConfig config, TeacherConfig teacherConfig,
-                 LanguageModelFile.Loaded teacher, LmData data, CausalTransformer student, LmData.Sequences sequences) {
+                 LanguageModelFile.Loaded teacher, LmData data, Dataset named, CausalTransformer student, LmData.Sequences sequences) {
     }
 
     /** The run's options checked and its teacher and corpus read (and its students' model with {@code students}), or a one-line refusal. */
@@ -221,7 +223,7 @@ public final class LanguageModels {
         LanguageModelFile.Loaded teacher = LanguageModelFile.read(teacherFile, manager);
         LmData data = LmData.read(run.dataset, run.dataDir, run.seed, teacher.tokenizer());
         if (!students) {
-            return new Setup(mode, encoding, count, batch, c, learning, teacher, data, null, null);
+            return new Setup(mode, encoding, count, batch, c, learning, teacher, data, data.dataset(), null, null);
         }
         CausalTransformer student = CausalTransformer.parse(run.student == null ? DEFAULT_STUDENT : run.student,
             teacher.model().vocabulary());
@@ -229,7 +231,8 @@ public final class LanguageModels {
             throw new IllegalArgumentException("the student reads " + student.context() + " tokens, the teacher at most "
                 + teacher.model().context() + ": give the student a context of at most that");
         }
-        return new Setup(mode, encoding, count, batch, c, learning, teacher, data, student, data.sequences(student.context()));
+        return new Setup(mode, encoding, count, batch, c, learning, teacher, data, data.dataset(), student,
+            data.sequences(student.context()));
     }
 
     public static Pretrained pretrain(RunOptions run, int vocab, Path out) throws IOException {
