@@ -84,18 +84,31 @@ public final class LmStudentLearner implements Learner, Relearner {
         }
         lm.form().check(st, settings.batchSize(), "replayed soft targets");
         try (NDManager scope = manager.newSubManager()) {
-            NDArray x = LmTraining.batchOf(LmSteps.batch(lm.sequences().train(), settings.batchSize(), settings.seed(), k), scope);
-            long l = x.getShape().get(1) - 1;
-            LmKd.Step moved = LmKd.courseStep(lm.model(), theta, velocity, x.get(":, 0:" + l),
-                x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1),
-                TokenTargetsCodec.targets(st.getTokens(), scope, DataType.FLOAT32), settings.config(), manager);
-            theta.close();
-            velocity.close();
-            theta = moved.theta();
-            velocity = moved.velocity();
-            steps++;
+            moveTo(course(k, st, scope).moved());
             return theta.sha256();
         }
+    }
+
+    /** Step k's course batch, the targets read from {@code st}, and the course step on them (θ' and v' in this learner's manager). */
+    private record Course(NDArray input, LmKd.Targets targets, LmKd.Step moved) {
+    }
+
+    private Course course(long k, SoftTargets st, NDManager scope) {
+        NDArray x = LmTraining.batchOf(LmSteps.batch(lm.sequences().train(), settings.batchSize(), settings.seed(), k), scope);
+        long l = x.getShape().get(1) - 1;
+        NDArray input = x.get(":, 0:" + l);
+        LmKd.Targets targets = TokenTargetsCodec.targets(st.getTokens(), scope, DataType.FLOAT32);
+        return new Course(input, targets, LmKd.courseStep(lm.model(), theta, velocity, input,
+            x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1), targets, settings.config(), manager));
+    }
+
+    /** The student after a step: θ' and v' replace θ and v, one step more done. */
+    private void moveTo(LmKd.Step moved) {
+        theta.close();
+        velocity.close();
+        theta = moved.theta();
+        velocity = moved.velocity();
+        steps++;
     }
 
     @Override
@@ -123,22 +136,14 @@ public final class LmStudentLearner implements Learner, Relearner {
         CausalTransformer model = lm.model();
         long t0 = System.nanoTime();
         try (NDManager scope = manager.newSubManager()) {
-            NDArray x = LmTraining.batchOf(LmSteps.batch(lm.sequences().train(), settings.batchSize(), settings.seed(), k), scope);
-            long l = x.getShape().get(1) - 1;
-            NDArray input = x.get(":, 0:" + l);
-            NDArray next = x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
-            LmKd.Targets targets = TokenTargetsCodec.targets(served[0].getTokens(), scope, DataType.FLOAT32);
-            LmKd.Step moved = LmKd.courseStep(model, theta, velocity, input, next, targets, settings.config(), manager);
+            Course c = course(k, served[0], scope);
+            LmKd.Step moved = c.moved();
             NDArray quiz = LmTraining.batchOf(LmSteps.batch(lm.sequences().quiz(), settings.batchSize(), settings.seed() ^ LmSteps.QUIZ_STREAM,
                 k), scope);
             float[] d = settings.teacherMode() == TeacherMode.FROZEN ? new float[0]
-                : LmIkd.feedback(model, theta, moved.theta(), input, targets, quiz, settings.config(), scope).toFloatArray();
+                : LmIkd.feedback(model, theta, moved.theta(), c.input(), c.targets(), quiz, settings.config(), scope).toFloatArray();
             double[] exam = LmSteps.exam(model, moved.theta(), quiz);
-            theta.close();
-            velocity.close();
-            theta = moved.theta();
-            velocity = moved.velocity();
-            steps++;
+            moveTo(moved);
             bytes += served[0].getTokens().getSerializedSize();
             positions += served[0].getTokens().getPositions();
             String hash = theta.sha256();
@@ -146,8 +151,8 @@ public final class LmStudentLearner implements Learner, Relearner {
                 exam[1], hash, System.nanoTime() - t0));
             String diverged = Divergence.ofLoss("the course loss", moved.loss());
             diverged = diverged != null ? diverged : Divergence.ofLoss("the exam loss", exam[0]);
-            diverged = diverged != null ? diverged : Divergence.ofMatrix("a feedback value", d, Math.max(1, d.length / (int) (x
-                .getShape().get(0) * l)));
+            diverged = diverged != null ? diverged : Divergence.ofMatrix("a feedback value", d,
+                Math.max(1, d.length / served[0].getTokens().getPositions()));
             return new Step(new float[][] {d}, null, moved.loss(), Double.NaN, exam[0], exam[1], hash, diverged);
         }
     }
