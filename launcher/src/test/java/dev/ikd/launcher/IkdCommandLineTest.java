@@ -250,6 +250,7 @@ class IkdCommandLineTest {
             {"train", "--teacher-mode", "bogus"},
             {"train", "--swap", "maybe"},
             {"local", "--dataset", "lm:bundled", "--secure"},
+            {"local", "--dataset", "lm:bundled", "--compare", "kd"},
             {"student", "--dataset", "lm:bundled", "--bootstrap", "127.0.0.1:9", "--run-id", "r", "--index", "0"},
             {"train", "--student", "mlp:32"},
             {"train", "--dataset", "cifar"},

@@ -220,8 +220,9 @@ class LanguageModelTest {
     }
 
     /**
-     * {@code ikd local} on the corpus killed mid-run (SIGKILL) goes on with one command, {@code ikd
-     * local --data-dir DIR --resume RUN}, from the teacher's file it kept and every service's
+     * {@code ikd local --secure} on the corpus (TLS and SCRAM logins, every message signed and
+     * checked) killed mid-run (SIGKILL) goes on with one command, {@code ikd local --data-dir DIR
+     * --resume RUN}, from the teacher's file, the logins and the keys it kept and every service's
      * checkpoint, and ends on {@code ikd train}'s hashes.
      */
     @Test
@@ -234,7 +235,7 @@ class LanguageModelTest {
         Path data = dir.resolve("resumed");
         try (Jvms jvms = new Jvms(Files.createDirectories(dir.resolve("resume-jvm")))) {
             List<String> args = new ArrayList<>(List.of("local", "--teacher-checkpoint", model.toString(), "--run-id", "res", "--data-dir",
-                data.toString(), "--metrics-port", "-1"));
+                data.toString(), "--metrics-port", "-1", "--secure"));
             args.addAll(run);
             var local = jvms.start("local", args.toArray(String[]::new));
             java.util.regex.Pattern progress = java.util.regex.Pattern.compile("student-\\d step (\\d+)/150");
@@ -252,6 +253,9 @@ class LanguageModelTest {
             local.kill();
         }
         assertThat(data.resolve("teacher.safetensors")).as("the teacher's file, kept for the resume").exists();
+        // Secured as a classifier's run is: the broker's logins and each service's signing key, kept for the resume too.
+        assertThat(data.resolve("kafka").resolve("credentials").resolve("teacher.properties")).exists();
+        assertThat(data.resolve("keys").resolve("res").resolve("student-1").resolve("student-1.key")).exists();
         var resumed = IkdCommandLineTest.ikd("local", "--data-dir", data.toString(), "--resume", "res", "--json", "--metrics-port", "-1");
         assertThat(resumed.code()).as(resumed.err()).isZero();
         JsonArray want = JsonParser.parseString(inProcess.out()).getAsJsonObject().getAsJsonArray("students");
@@ -293,12 +297,18 @@ class LanguageModelTest {
             new String[] {"train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--soft-targets", "sample:8"},
             new String[] {"train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--teacher-mode", "pesf"},
             new String[] {"train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student", "gpt:1:16:2:32"},
-            new String[] {"train", "--dataset", "digits", "--soft-targets", "topk:8"})) {
+            new String[] {"train", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--teachers", "2"},
+            new String[] {"train", "--dataset", "digits", "--soft-targets", "topk:8"},
+            // ikd local refuses before it makes the run's directory or starts a broker
+            new String[] {"local", "--dataset", "lm:bundled", "--teacher-checkpoint", model.toString(), "--student", "gpt:1:16:2:32",
+                "--data-dir", dir.resolve("refused-run").toString()},
+            new String[] {"local", "--dataset", "lm:bundled", "--secure", "--data-dir", dir.resolve("refused-run").toString()})) {
             var r = IkdCommandLineTest.ikd(bad);
             assertThat(r.code()).as(String.join(" ", bad)).isNotZero();
             assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
             assertThat(r.err()).startsWith("ikd: ").doesNotContain("Exception");
         }
+        assertThat(dir.resolve("refused-run")).doesNotExist();
         Path copy = dir.resolve("copy.safetensors");
         Files.copy(model, copy);
         Files.copy(ModelCard.beside(model), ModelCard.beside(copy));

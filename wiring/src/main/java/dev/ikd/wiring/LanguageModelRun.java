@@ -10,10 +10,12 @@ import dev.ikd.coordinator.protocol.CoordinatorMachine;
 import dev.ikd.core.text.LmTraining;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.dashboard.RunProjection;
+import dev.ikd.embeddedkafka.BrokerSecurity;
 import dev.ikd.embeddedkafka.BrokerSettings;
 import dev.ikd.embeddedkafka.EmbeddedKafka;
 import dev.ikd.learning.data.RunData;
 import dev.ikd.proto.kafka.KafkaAccess;
+import dev.ikd.proto.sign.RunKeys;
 import dev.ikd.coordinator.service.CoordinatorVerticle;
 import dev.ikd.proto.topics.Acls;
 import dev.ikd.proto.topics.TopicSettings;
@@ -38,9 +40,8 @@ public final class LanguageModelRun {
     }
 
     /** The run's services on the broker {@code wiring} names; what each student reported. */
-    public static LanguageModels.Distilled run(RunOptions run, Path teacherFile, Services.Wiring wiring, ServiceHost host,
-                                               NDManager manager, long timeoutSeconds, StepListener progress) throws IOException {
-        LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true);
+    static LanguageModels.Distilled run(RunOptions run, LanguageModels.Setup s, Services.Wiring wiring, ServiceHost host,
+                                        NDManager manager, long timeoutSeconds, StepListener progress) {
         List<StudentSettings> students = new ArrayList<>();
         for (int i = 0; i < s.count(); i++) {
             students.add(student(run, s, i, wiring.prefetch()));
@@ -96,16 +97,22 @@ public final class LanguageModelRun {
         }
     }
 
-    /** {@code ikd teacher} of a language model's run, in a process of its own. */
-    public static void serveTeacher(RunOptions run, Path teacherFile, ServiceOptions service, TopicSettings topics) throws IOException {
+    /**
+     * {@code ikd teacher} of a language model's run, in a process of its own; with a {@code replica}
+     * name (null: none), one of several that share the teacher's consumer group and state directory,
+     * each teaching the students whose partitions it is given.
+     */
+    public static void serveTeacher(RunOptions run, Path teacherFile, ServiceOptions service, TopicSettings topics, String replica)
+        throws IOException {
         try (NDManager manager = run.newManager()) {
             LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, false); // a bad option stops here, before Kafka
             Services.ensureTopics(service.kafka(), topics);
+            String id = replica == null ? StudentVerticle.TEACHER_ID : StudentVerticle.TEACHER_ID + "-" + replica;
             try (ServiceHost host = service.newHost(s.count() + 2, Kind.FEEDBACK, run.steps)) {
-                var teacher = new TeacherVerticle(service.wiring().config(StudentVerticle.TEACHER_ID, StudentVerticle.TEACHER_ID),
+                var teacher = new TeacherVerticle(service.wiring().config(id, StudentVerticle.TEACHER_ID),
                     teacher(s), host.metrics(StudentVerticle.TEACHER_ID), manager);
                 host.deploy(teacher, teacher::health);
-                service.serve(host, StudentVerticle.TEACHER_ID);
+                service.serve(host, id);
                 ServiceHost.await(teacher.ended(), service.timeoutSeconds, "the coordinator to end run " + service.runId);
                 System.out.printf("run %s ended; teacher done%n", service.runId);
             }
@@ -154,9 +161,6 @@ public final class LanguageModelRun {
 
     /** The teacher's model file, its card and its tokenizer, copied into the run's directory as {@value #TEACHER_FILE}. */
     private static void keepTeacher(Path teacherFile, Path dir) throws IOException {
-        if (teacherFile == null) {
-            return; // refused with its reason when the run is set up
-        }
         Path kept = dir.resolve(TEACHER_FILE);
         if (kept.toAbsolutePath().equals(teacherFile.toAbsolutePath())) {
             return;
@@ -188,32 +192,49 @@ public final class LanguageModelRun {
      * {@code metricsPort} (0: a free one, -1: none). {@code id} names the run (null: run-SEED-MILLIS).
      * A fresh run ({@code started} not null) keeps the teacher's file, card and tokenizer in its
      * directory ({@value #TEACHER_FILE}); a resumed one ({@code started} null) is given that copy, and
-     * its services go on from their checkpoints. With {@code verify}, the students are trained again in
-     * process ({@link LanguageModels#distil}) and every hash compared.
+     * its services go on from their checkpoints. {@code secure}: the broker takes TLS and SCRAM logins
+     * only, each service logs in as its own principal and signs what it sends (its keys in
+     * keys/RUN), as a classifier's {@code ikd local --secure}. With {@code verify}, the students are
+     * trained again in process ({@link LanguageModels#distil}) and every hash compared.
      */
     public static LanguageModels.Distilled local(RunOptions run, Path teacherFile, Path dataDir, String id, int metricsPort,
-                                                 long timeoutSeconds, Started started, boolean verify) throws IOException {
+                                                 long timeoutSeconds, Started started, boolean secure, boolean verify) throws IOException {
         String runId = id != null ? id : "run-" + run.seed + "-" + System.currentTimeMillis();
         Path dir = dataDir != null ? dataDir : Path.of("runs", runId);
-        if (started != null) {
-            keepTeacher(teacherFile, dir);
-            started.at(dir, runId);
+        try (NDManager manager = run.newManager()) {
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true); // a bad option stops here, before anything is made
+            if (started != null) {
+                keepTeacher(teacherFile, dir);
+                started.at(dir, runId);
+            }
+            return local(run, s, teacherFile, dir, runId, metricsPort, timeoutSeconds, secure, verify, manager);
         }
-        int students = RunOptions.studentCount(run.students);
-        try (NDManager manager = run.newManager();
-             EmbeddedKafka broker = EmbeddedKafka.start(BrokerSettings.loopback(dir.resolve("kafka")));
+    }
+
+    private static LanguageModels.Distilled local(RunOptions run, LanguageModels.Setup s, Path teacherFile, Path dir, String runId,
+                                                  int metricsPort, long timeoutSeconds, boolean secure, boolean verify, NDManager manager)
+        throws IOException {
+        int students = s.count();
+        BrokerSettings settings = BrokerSettings.loopback(dir.resolve("kafka"));
+        try (EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(RunKeys.identities(students, 1)) : settings);
              ServiceHost host = new ServiceHost(students + 2)) {
             if (metricsPort >= 0) {
-                host.withDashboard(KafkaAccess.plain(broker.bootstrapServers()), runId, RunProjection.DEFAULT_STEP_TIMEOUT_MS);
+                host.withDashboard(secure ? KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN))
+                    : KafkaAccess.plain(broker.bootstrapServers()), runId, RunProjection.DEFAULT_STEP_TIMEOUT_MS);
             }
             int port = host.serve("127.0.0.1", metricsPort);
             System.err.printf("ikd local: run %s, broker %s, log in %s%s%n", runId, broker.bootstrapServers(), dir,
                 port < 0 ? "" : ", dashboard http://127.0.0.1:" + port + "/");
-            Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
             Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")).withPrefetch(run.prefetch);
+            if (secure) {
+                wiring = Services.secured(wiring, broker, dir.resolve("keys").resolve(runId), students, 1);
+                Services.secureTopics(wiring.admin(), TopicSettings.defaults(), Services.studentIds(students));
+            } else {
+                Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
+            }
             LanguageModels.Distilled done;
             try (StudentProgress progress = new StudentProgress(Services.studentIds(students), run.steps)) {
-                done = run(run, teacherFile, wiring, host, manager, timeoutSeconds, progress);
+                done = run(run, s, wiring, host, manager, timeoutSeconds, progress);
             }
             if (!verify) {
                 return done;

@@ -202,6 +202,10 @@ public final class LanguageModels {
             throw new IllegalArgumentException("a language model's teacher is a model from 'ikd pretrain --dataset " + run.dataset
                 + " --out M.safetensors': pass --teacher-checkpoint M.safetensors");
         }
+        if (run.teachers != 1) {
+            throw new IllegalArgumentException("--teachers " + run.teachers + ": a language model's run has one teacher, its "
+                + "--teacher-checkpoint (several teachers are for classifiers)");
+        }
         TeacherMode mode = TeacherMode.parse(run.teacherMode);
         if (mode != TeacherMode.FROZEN && mode != TeacherMode.IKD) {
             throw new IllegalArgumentException("--teacher-mode " + run.teacherMode + " is for classifiers; a language model's teacher "

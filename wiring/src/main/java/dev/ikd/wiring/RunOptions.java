@@ -193,7 +193,7 @@ public final class RunOptions {
     public TrainConfig toConfig() {
         if (LanguageModels.isCorpus(dataset)) {
             throw new IllegalArgumentException("--dataset " + dataset + " is a language-model corpus: ikd pretrain, train, local (without "
-                + "--secure and --compare), coordinator, teacher (without --replica and --teacher-id) and student "
+                + "--compare), coordinator, teacher (without --teacher-id) and student "
                 + "take it");
         }
         if (softTargets != null && !LanguageModels.isCorpus(dataset)) {

@@ -68,8 +68,8 @@ public final class TeacherCommand implements Callable<Integer> {
         if (replica != null && !replica.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("--replica must be letters, digits, '.', '_' or '-', got '" + replica + "'");
         }
-        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && replica == null && teacherId == null) {
-            dev.ikd.wiring.LanguageModelRun.serveTeacher(run, teacherCheckpoint, service, topics.settings());
+        if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && teacherId == null) {
+            dev.ikd.wiring.LanguageModelRun.serveTeacher(run, teacherCheckpoint, service, topics.settings(), replica);
             return 0;
         }
         TrainConfig c = run.toConfig();
