@@ -97,7 +97,7 @@ class BadInputTest {
             List.of("^unknown schema version 2 \\(this build reads 1\\)$")),
         new Row("tensor shape not matching the batch", When.EXAM_4,
             t -> List.of(record(softTargets(FUTURE, 1_000, TensorCodec.encode(new float[31 * 10], 31, 10)))),
-            List.of("^soft targets have shape \\[31, 10\\], the course batch needs \\[32, 10\\]$")),
+            List.of("^soft targets: shape \\[31, 10\\], the batch needs \\[32, 10\\]$")),
         new Row("byte length not matching the shape", When.EXAM_4,
             t -> List.of(record(softTargets(FUTURE, 1_000, Tensor.newBuilder().addShape(32).addShape(10)
                 .setData(ByteString.copyFrom(new byte[100])).build()))),

@@ -2,6 +2,7 @@ package dev.ikd.proto.codec;
 
 import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.v1.SoftTargets;
+import dev.ikd.proto.v1.Tensor;
 import dev.ikd.proto.v1.TokenTargets;
 
 /**
@@ -51,6 +52,22 @@ public record TargetsForm(String tokens, int positions, int classes) {
             return classes;
         }
         return frozen ? 0 : TokenTargetsReader.Encoding.parse(tokens).feedbackColumns(classes);
+    }
+
+    /**
+     * A [rows, cols] matrix of finite floats (a classifier's soft targets, a teacher's feedback), or a
+     * refusal that names it ({@code what}): none sent, another shape, or a value not finite.
+     */
+    public static float[] matrix(Tensor t, int rows, int cols, String what) {
+        if (t.getData().isEmpty() && t.getShapeCount() == 0) {
+            throw new RejectedMessageException(what + ": none sent");
+        }
+        long[] shape = TensorCodec.shape(t);
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new RejectedMessageException(what + ": shape " + java.util.Arrays.toString(shape) + ", the batch needs [" + rows + ", "
+                + cols + "]");
+        }
+        return TensorCodec.toFloats(t, TensorCodec.Finite.REQUIRED);
     }
 
     /**

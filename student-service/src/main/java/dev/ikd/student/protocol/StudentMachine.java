@@ -1,13 +1,13 @@
 package dev.ikd.student.protocol;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 import com.google.protobuf.Message;
+import dev.ikd.proto.codec.TargetsForm;
 import dev.ikd.proto.codec.TensorCodec;
 import dev.ikd.proto.envelope.Envelopes;
 import dev.ikd.proto.envelope.RejectedMessageException;
@@ -246,15 +246,7 @@ public final class StudentMachine implements Machine {
 
     /** A [batch, classes] matrix of finite values, or the refusal that names {@code what}. */
     private void batchMatrix(Tensor t, String what) {
-        if (t.getData().isEmpty() && t.getShapeCount() == 0) {
-            throw new RejectedMessageException(what + " are missing");
-        }
-        long[] shape = TensorCodec.shape(t);
-        if (shape.length != 2 || shape[0] != settings.batchSize() || shape[1] != settings.classes()) {
-            throw new RejectedMessageException(what + " have shape " + Arrays.toString(shape) + ", the course batch needs ["
-                + settings.batchSize() + ", " + settings.classes() + "]");
-        }
-        TensorCodec.toFloats(t, TensorCodec.Finite.REQUIRED);
+        TargetsForm.matrix(t, settings.batchSize(), settings.classes(), what);
     }
 
     /**

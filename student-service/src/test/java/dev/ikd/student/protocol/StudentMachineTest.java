@@ -322,7 +322,7 @@ class StudentMachineTest {
         @Test
         void softTargetsWithoutTheUpdatedOnesOrPastThePlanAreRefused() {
             var s = MachineScenario.given(new StudentMachine(pilot, new FakeLearner(-1)), admitted(), pilotTargets(0));
-            s.whenRefused(targets(1), "updated soft targets of the step before are missing");
+            s.whenRefused(targets(1), "updated soft targets of the step before: none sent");
             Envelope past = pilotTargets(1).toBuilder().setStep(STEPS + 1).build();
             past = past.toBuilder().setSoftTargets(past.getSoftTargets().toBuilder().setTeacherVersion(STEPS + 1)).build();
             s.whenRefused(past, "soft targets for step 4, but student-0 takes 3 steps");
@@ -618,7 +618,7 @@ class StudentMachineTest {
         void softTargetsOfTheWrongShapeOrNotFiniteAreRefusedBeforeTheProtocolIsConsulted() {
             Envelope narrow = targets(5).toBuilder().setSoftTargets(SoftTargets.newBuilder().setProbabilities(
                 TensorCodec.encode(new float[BATCH * 9], BATCH, 9))).build();
-            given(admitted()).whenRefused(narrow, "soft targets have shape [8, 9], the course batch needs [8, 10]");
+            given(admitted()).whenRefused(narrow, "soft targets: shape [8, 9], the batch needs [8, 10]");
             float[] p = new float[BATCH * 10];
             Arrays.fill(p, 0.1f);
             p[13] = Float.NaN;

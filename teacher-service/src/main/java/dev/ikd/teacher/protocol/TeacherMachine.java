@@ -1,7 +1,6 @@
 package dev.ikd.teacher.protocol;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -16,7 +15,6 @@ import dev.ikd.proto.v1.Envelope;
 import dev.ikd.proto.v1.Feedback;
 import dev.ikd.proto.v1.Kind;
 import dev.ikd.proto.v1.SoftTargets;
-import dev.ikd.proto.v1.Tensor;
 import dev.ikd.proto.v1.TeacherUpdated;
 import dev.ikd.runtime.processor.Input;
 import dev.ikd.runtime.processor.Machine;
@@ -301,9 +299,9 @@ public final class TeacherMachine implements Machine {
                 + f.getTeacherVersion() + ", soft targets were version " + servedVersion);
         }
         int rows = rows();
-        float[] d = matrix(f.getD(), rows, settings.form().feedbackColumns(settings.frozen()), "feedback d");
+        float[] d = TargetsForm.matrix(f.getD(), rows, settings.form().feedbackColumns(settings.frozen()), "feedback d");
         float[] logits = settings.courseLogits()
-            ? matrix(f.getCourseLogits(), rows, settings.classes(), "course logits")
+            ? TargetsForm.matrix(f.getCourseLogits(), rows, settings.classes(), "course logits")
             : new float[settings.form().language() ? 0 : rows * settings.classes()];
         Teaching.Update u = teaching.teach(k, admitted.getAdmitted().getSteps(), d, logits);
         appliedFeedback = f;
@@ -393,15 +391,6 @@ public final class TeacherMachine implements Machine {
         if (admitted == null || finished) {
             throw new RejectedMessageException("unknown student " + studentId + " (not admitted, or finished)");
         }
-    }
-
-    private static float[] matrix(Tensor t, int rows, int cols, String what) {
-        long[] shape = TensorCodec.shape(t);
-        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
-            throw new RejectedMessageException(what + " has shape " + Arrays.toString(shape) + ", the batch needs ["
-                + rows + ", " + cols + "]");
-        }
-        return TensorCodec.toFloats(t, TensorCodec.Finite.REQUIRED);
     }
 
     @Override

@@ -250,7 +250,7 @@ class TeacherMachineTest {
             List<Envelope> out = s.when(admittedExpecting("topk:3")).thenKinds(Kind.SOFT_TARGETS).last();
             assertThat(out.get(0).getSoftTargets().getTokens().getEncoding()).isEqualTo("topk:3");
             assertThat(out.get(0).getSoftTargets().hasProbabilities()).isFalse();
-            s.whenRefused(lmFeedback(0, VOCAB), "feedback d has shape [32, 50], the batch needs [32, 4]");
+            s.whenRefused(lmFeedback(0, VOCAB), "feedback d: shape [32, 50], the batch needs [32, 4]");
             s.when(lmFeedback(0, 4)).thenKinds(Kind.TEACHER_UPDATED, Kind.SOFT_TARGETS);
         }
 
@@ -556,7 +556,7 @@ class TeacherMachineTest {
             given().whenRefused(inf, "tensor element [0, 5] is Infinity; finite values required");
             Envelope wide = feedback(0, 0, 1).toBuilder().setFeedback(Feedback.newBuilder()
                 .setD(TensorCodec.encode(new float[BATCH * 11], BATCH, 11))).build();
-            given(admitted()).whenRefused(wide, "feedback d has shape [8, 11], the batch needs [8, 10]");
+            given(admitted()).whenRefused(wide, "feedback d: shape [8, 11], the batch needs [8, 10]");
         }
     }
 
