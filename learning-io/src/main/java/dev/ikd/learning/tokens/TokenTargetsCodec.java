@@ -46,8 +46,9 @@ public final class TokenTargetsCodec {
                 t.setIds(ints(s.ids())).setProbs(floats(s.probs())).setTail(floats(s.tail()));
             }
             case "sample" -> {
-                if (e.size() > 0xFFFF) {
-                    throw new IllegalArgumentException("sample:" + e.size() + " draws more than a count on the wire holds (65535)");
+                if (e.size() > TokenTargetsReader.MAX_DRAWS) {
+                    throw new IllegalArgumentException("sample:" + e.size() + " draws more than a count on the wire holds ("
+                        + TokenTargetsReader.MAX_DRAWS + ")");
                 }
                 SparseTargets.Sampled s = SparseTargets.sample(p, rows, vocab, e.size(), seed);
                 int total = 0;

@@ -14,6 +14,15 @@ import dev.ikd.proto.v1.TokenTargets;
  */
 public final class TokenTargetsReader {
 
+    /** The most draws a sampled position may have: each id's count travels in 16 bits. */
+    public static final int MAX_DRAWS = 0xFFFF;
+
+    /**
+     * The most numbers the rows of sampled ids are padded to when read (positions × the widest row):
+     * 2^27, a context of 16 × 1,024 positions at sample:8192 and over.
+     */
+    static final long MAX_PADDED = 1L << 27;
+
     private TokenTargetsReader() {
     }
 
@@ -85,11 +94,14 @@ public final class TokenTargetsReader {
         if (t.getDraws() != e.size()) {
             throw new MalformedMessageException("token targets: " + e + " with draws " + t.getDraws());
         }
+        if (e.size() > MAX_DRAWS) {
+            throw new MalformedMessageException("token targets: " + e + " draws more than a count holds (" + MAX_DRAWS + ")");
+        }
         ByteBuffer offsets = expect(t.getOffsets(), 4L * (rows + 1), "offsets");
         int[] at = new int[rows + 1];
         for (int r = 0; r <= rows; r++) {
             at[r] = offsets.getInt();
-            if (r == 0 ? at[0] != 0 : at[r] < at[r - 1] || at[r] - at[r - 1] > vocab) {
+            if (r == 0 ? at[0] != 0 : at[r] < at[r - 1] || at[r] - at[r - 1] > Math.min(vocab, e.size())) {
                 throw new MalformedMessageException("token targets: offsets are not a running count of ids at position " + r);
             }
         }
@@ -99,12 +111,19 @@ public final class TokenTargetsReader {
         for (int r = 0; r < rows; r++) {
             width = Math.max(width, at[r + 1] - at[r]);
         }
+        if ((long) rows * width > MAX_PADDED) {
+            throw new MalformedMessageException("token targets: " + rows + " positions of up to " + width + " sampled ids each, more than "
+                + MAX_PADDED + " to read");
+        }
         int[] ids = new int[rows * width];
         float[] probs = new float[rows * width];
         for (int r = 0; r < rows; r++) {
             int sum = 0;
             for (int j = 0; j < at[r + 1] - at[r]; j++) {
                 int count = Short.toUnsignedInt(counts.getShort());
+                if (count == 0) {
+                    throw new MalformedMessageException("token targets: position " + r + " sends id " + flat[at[r] + j] + " drawn 0 times");
+                }
                 ids[r * width + j] = flat[at[r] + j];
                 probs[r * width + j] = (float) count / e.size();
                 sum += count;
