@@ -84,22 +84,25 @@ public final class LmStudentLearner implements Learner, Relearner {
         }
         lm.form().check(st, settings.batchSize(), "replayed soft targets");
         try (NDManager scope = manager.newSubManager()) {
-            moveTo(course(k, st, scope).moved());
+            moveTo(course(k, st, false, scope).moved());
             return theta.sha256();
         }
     }
 
-    /** Step k's course batch, the targets read from {@code st}, and the course step on them (θ' and v' in this learner's manager). */
+    /**
+     * Step k's course batch, the targets read from {@code st}, and the course step on them (θ' and v'
+     * in this learner's manager; with {@code keepLogits}, the course logits in {@code scope}, for the feedback).
+     */
     private record Course(NDArray input, LmKd.Targets targets, LmKd.Step moved) {
     }
 
-    private Course course(long k, SoftTargets st, NDManager scope) {
+    private Course course(long k, SoftTargets st, boolean keepLogits, NDManager scope) {
         NDArray x = LmTraining.batchOf(LmSteps.batch(lm.sequences().train(), settings.batchSize(), settings.seed(), k), scope);
         long l = x.getShape().get(1) - 1;
         NDArray input = x.get(":, 0:" + l);
         LmKd.Targets targets = TokenTargetsCodec.targets(st.getTokens(), scope, DataType.FLOAT32);
         return new Course(input, targets, LmKd.courseStep(lm.model(), theta, velocity, input,
-            x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1), targets, settings.config(), manager));
+            x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1), targets, settings.config(), manager, keepLogits ? scope : null));
     }
 
     /** The student after a step: θ' and v' replace θ and v, one step more done. */
@@ -136,13 +139,20 @@ public final class LmStudentLearner implements Learner, Relearner {
         CausalTransformer model = lm.model();
         long t0 = System.nanoTime();
         try (NDManager scope = manager.newSubManager()) {
-            Course c = course(k, served[0], scope);
+            boolean frozen = settings.teacherMode() == TeacherMode.FROZEN;
+            Course c = course(k, served[0], !frozen, scope);
             LmKd.Step moved = c.moved();
             NDArray quiz = LmTraining.batchOf(LmSteps.batch(lm.sequences().quiz(), settings.batchSize(), settings.seed() ^ LmSteps.QUIZ_STREAM,
                 k), scope);
-            float[] d = settings.teacherMode() == TeacherMode.FROZEN ? new float[0]
-                : LmIkd.feedback(model, theta, moved.theta(), c.input(), c.targets(), quiz, settings.config(), scope).toFloatArray();
-            double[] exam = LmSteps.exam(model, moved.theta(), quiz);
+            float[] d = new float[0];
+            double[] exam;
+            if (frozen) {
+                exam = LmSteps.exam(model, moved.theta(), quiz);
+            } else {
+                LmIkd.Exam taken = LmIkd.feedback(model, theta, moved, c.input(), c.targets(), quiz, settings.config(), scope);
+                d = taken.feedback().toFloatArray();
+                exam = new double[] {taken.loss(), taken.accuracy()};
+            }
             moveTo(moved);
             bytes += served[0].getTokens().getSerializedSize();
             positions += served[0].getTokens().getPositions();

@@ -17,6 +17,7 @@ import dev.ikd.core.text.LmTraining;
 import dev.ikd.core.train.StepListener;
 import dev.ikd.learning.params.ParamsCodec;
 import dev.ikd.learning.tokens.TokenTargetsCodec;
+import dev.ikd.proto.codec.TokenTargetsReader;
 import dev.ikd.proto.envelope.RejectedMessageException;
 import dev.ikd.proto.state.ParamGroup;
 import dev.ikd.proto.state.PupilState;
@@ -87,6 +88,13 @@ final class LmTeaching implements Teaching {
     /** Null when frozen. */
     private final LmIkd ikd;
     private long version;
+    /**
+     * The top-K support last served ([positions · K] ids), the step it was for and φ's version then;
+     * null until a step is served (after a restart, {@link #support} computes it again).
+     */
+    private int[] served;
+    private long servedStep;
+    private long servedVersion;
 
     private LmTeaching(Shared shared, String studentId, Enrollment enrollment) {
         this.shared = shared;
@@ -150,6 +158,11 @@ final class LmTeaching implements Teaching {
             String diverged = Divergence.ofMatrix("a soft target", p, lm.data().vocab());
             var tokens = diverged != null ? null
                 : TokenTargetsCodec.encode(lm.encoding(), p, rows, lm.data().vocab(), LmSteps.sampleSeed(seed, k));
+            if (tokens != null && ikd != null && lm.encoding().kind().equals("topk")) {
+                served = TokenTargetsReader.decode(tokens).ids();
+                servedStep = k;
+                servedVersion = version;
+            }
             long cpu = StepListener.cpuNanos() - cpu0;
             if (diverged == null) {
                 shared.listener().onSoftTargets(new StepListener.SoftTargetsServed(studentId, k, System.nanoTime() - t0, cpu));
@@ -173,7 +186,7 @@ final class LmTeaching implements Teaching {
             } else {
                 int rows = (int) (x.getShape().get(0) * l);
                 NDArray feedback = Tensors.of(scope, d, new Shape(rows, d.length / rows), DataType.FLOAT32);
-                loss = ikd.learn(k, input, next, feedback, support(input, rows, scope), scope);
+                loss = ikd.learn(k, input, next, feedback, support(k, input, rows, scope), scope);
                 version++;
             }
         }
@@ -185,20 +198,23 @@ final class LmTeaching implements Teaching {
     }
 
     /**
-     * The ids top-K sent for {@code input} [positions, K] (null for dense): φ has not moved since it
-     * served them, so they are the ones the student learned from.
+     * The ids top-K sent for step k's {@code input} [positions, K] (null for dense): the ones it
+     * served, kept, or (after a restart) the top-K of φ again, which has not moved since it served
+     * them, so they are the ones the student learned from.
      */
-    private NDArray support(NDArray input, int rows, NDManager scope) {
+    private NDArray support(long k, NDArray input, int rows, NDManager scope) {
         if (!lm.encoding().kind().equals("topk")) {
             return null;
         }
         int vocab = lm.data().vocab();
-        SparseTargets.TopK top = SparseTargets.topK(probabilities(input), rows, vocab, Math.min(lm.encoding().size(), vocab));
-        long[] ids = new long[top.ids().length];
+        int width = Math.min(lm.encoding().size(), vocab);
+        int[] sent = served != null && servedStep == k && servedVersion == version ? served
+            : SparseTargets.topK(probabilities(input), rows, vocab, width).ids();
+        long[] ids = new long[sent.length];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = top.ids()[i];
+            ids[i] = sent[i];
         }
-        return scope.create(ids, new Shape(rows, top.k()));
+        return scope.create(ids, new Shape(rows, width));
     }
 
     @Override

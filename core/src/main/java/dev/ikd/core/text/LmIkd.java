@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.learn.Autograd;
 import dev.ikd.core.learn.Leash;
 import dev.ikd.core.learn.StudentConfig;
@@ -16,7 +17,7 @@ import dev.ikd.core.model.Tensors;
 /**
  * A language-model teacher that learns from its student's exams (IKD on positions), in process and
  * behind the teacher service's port: the student computes the feedback ({@link #feedback(CausalTransformer,
- * Params, Params, NDArray, LmKd.Targets, NDArray, StudentConfig, NDManager)}), the teacher learns from
+ * Params, LmKd.Step, NDArray, LmKd.Targets, NDArray, StudentConfig, NDManager)}), the teacher learns from
  * it ({@link #learn}). After the student's course step θ → θ' it takes an
  * exam, next-token CE on a quiz batch, with gradient g at θ'. What the teacher wants is the derivative
  * of that loss with respect to every number it sent; per position, with w = D_g z the directional
@@ -116,23 +117,36 @@ public final class LmIkd {
      * The teacher's exam step after the student's course step θ → θ' on {@code input} (whose targets
      * were {@code sent}): the student's exam on {@code quiz} [N, L+1], its feedback, the teacher's update.
      */
-    void examStep(long k, CausalTransformer model, Params theta, Params thetaNext, NDArray input, NDArray next, LmKd.Targets sent,
+    void examStep(long k, CausalTransformer model, Params theta, LmKd.Step moved, NDArray input, NDArray next, LmKd.Targets sent,
                   NDArray quiz, NDManager scope) {
-        learn(k, input, next, feedback(model, theta, thetaNext, input, sent, quiz, student, scope), sent.ids(), scope);
+        learn(k, input, next, feedback(model, theta, moved, input, sent, quiz, student, scope).feedback(), sent.ids(), scope);
+    }
+
+    /** The student's exam at θ' (its next-token cross-entropy and the share of next tokens it ranks first) and its feedback. */
+    public record Exam(NDArray feedback, double loss, double accuracy) {
     }
 
     /**
-     * The student's side of the exam step: its exam on {@code quiz} at θ', and the feedback d on what
-     * was {@code sent} for {@code input} ([positions, V] dense, [positions, K + 1] top-K), unclipped.
+     * The student's side of the exam step after its course step θ → θ' ({@code moved}): its exam on
+     * {@code quiz} [N, L+1] at θ', and the feedback d on what was {@code sent} for {@code input}
+     * ([positions, V] dense, [positions, K + 1] top-K), unclipped. The exam's loss is the one whose
+     * gradient the feedback follows; the course logits at θ are the course step's where it kept them.
      */
-    public static NDArray feedback(CausalTransformer model, Params theta, Params thetaNext, NDArray input, LmKd.Targets sent,
-                                   NDArray quiz, StudentConfig student, NDManager scope) {
+    public static Exam feedback(CausalTransformer model, Params theta, LmKd.Step moved, NDArray input, LmKd.Targets sent,
+                                NDArray quiz, StudentConfig student, NDManager scope) {
         long positions = input.getShape().get(0) * input.getShape().get(1);
-        Params g = Autograd.of(thetaNext, scope, th -> LmTraining.loss(model, th, quiz)).gradient();
-        NDArray w = directional(model, theta, g, input, STEP, scope).reshape(positions, -1);
-        NDArray z = model.logits(theta, input).reshape(positions, -1);
+        long l = quiz.getShape().get(1) - 1;
+        NDArray quizInput = quiz.get(":, 0:" + l);
+        NDArray quizNext = quiz.get(":, 1:").toType(DataType.INT64, false);
+        Autograd.Gradient exam = Autograd.withTerms(moved.theta(), scope, th -> {
+            NDArray logits = model.logits(th, quizInput);
+            NDArray ranked = logits.argMax(-1).toType(DataType.INT64, false).eq(quizNext).toType(DataType.FLOAT64, false).mean();
+            return new NDArray[] {LmTraining.loss(logits, quiz), ranked};
+        });
+        NDArray w = directional(model, theta, exam.gradient(), input, STEP, scope).reshape(positions, -1);
+        NDArray z = moved.logits() != null ? moved.logits() : model.logits(theta, input).reshape(positions, -1);
         double scale = student.learningRate() * student.alpha() * student.temperature() * student.temperature() / positions;
-        return feedback(w, z, sent, student.temperature(), scale);
+        return new Exam(feedback(w, z, sent, student.temperature(), scale), exam.value(), exam.terms()[0]);
     }
 
     /**

@@ -150,21 +150,30 @@ public final class LmKd {
     public record Trained(Params params, double bytesPerToken, double msPerStep, Params teacher) {
     }
 
-    /** The student after a course step: θ' and the momentum v' it moved with, and the course loss at θ. */
-    public record Step(Params theta, Params velocity, double loss) {
+    /**
+     * The student after a course step: θ' and the momentum v' it moved with, the course loss at θ,
+     * and, where they were kept, its course logits at θ [positions, V] (detached; else null), which
+     * the exam step's feedback reads instead of a forward pass again.
+     */
+    public record Step(Params theta, Params velocity, double loss, NDArray logits) {
     }
 
     /**
      * The course step of §2 on one batch: {@code v' = μ v + ∇L_c(θ)}, {@code θ' = θ − η v'}, with
      * {@code L_c = α T² · distillation + (1 − α) · CE} over the targets {@code t} (null: CE alone).
      * {@code input} [N, L] and {@code next} [N, L, 1] are the tokens read and the ones to predict;
-     * θ' and v' are new arrays in {@code into}.
+     * θ' and v' are new arrays in {@code into}; the course logits are kept in {@code keepLogits} (null: not kept).
      */
     public static Step courseStep(CausalTransformer student, Params theta, Params velocity, NDArray input, NDArray next, Targets t,
-                           StudentConfig c, NDManager into) {
+                           StudentConfig c, NDManager into, NDManager keepLogits) {
         long rows = input.getShape().get(0) * input.getShape().get(1);
+        NDArray[] kept = new NDArray[1];
         Autograd.Gradient grad = Autograd.of(theta, into, th -> {
             NDArray logits = student.logits(th, input);
+            if (keepLogits != null) {
+                kept[0] = logits.reshape(rows, -1).stopGradient();
+                kept[0].attach(keepLogits);
+            }
             NDArray ce = logits.logSoftmax(-1).gather(next, -1).neg().mean();
             if (t == null) {
                 return ce;
@@ -178,7 +187,7 @@ public final class LmKd {
         Params g = grad.gradient();
         Params v = g.plusScaled(velocity, c.momentum(), into);
         g.close();
-        return new Step(theta.plusScaled(v, -c.learningRate(), into), v, grad.value());
+        return new Step(theta.plusScaled(v, -c.learningRate(), into), v, grad.value(), kept[0]);
     }
 
     /**
@@ -226,9 +235,9 @@ public final class LmKd {
                     tokens += n * l;
                 }
                 NDArray next = x.get(":, 1:").toType(DataType.INT64, false).expandDims(-1);
-                Step moved = courseStep(student, theta, v, input, next, targets, c, manager);
+                Step moved = courseStep(student, theta, v, input, next, targets, c, manager, ikd == null ? null : scope);
                 if (ikd != null) {
-                    ikd.examStep(step, student, theta, moved.theta(), input, next, targets,
+                    ikd.examStep(step, student, theta, moved, input, next, targets,
                         LmTraining.batchOf(LmSteps.draw(quiz, batch, quizRandom), scope), scope);
                 }
                 theta.close(); // the step before's θ and v: every step's arrays would stay in the run's manager otherwise

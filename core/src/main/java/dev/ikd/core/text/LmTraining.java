@@ -31,7 +31,7 @@ public final class LmTraining {
     }
 
     /** The same from the model's logits [N, L, V] on the first L tokens of {@code sequences}. */
-    private static NDArray loss(NDArray logits, NDArray sequences) {
+    static NDArray loss(NDArray logits, NDArray sequences) {
         long n = sequences.getShape().get(0);
         long l = sequences.getShape().get(1) - 1;
         NDArray logp = logits.logSoftmax(-1);

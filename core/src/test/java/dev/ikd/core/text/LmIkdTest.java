@@ -134,17 +134,27 @@ class LmIkdTest {
                     of(m, java.util.Arrays.copyOfRange(x, rows * K, rows * K + rows), rows), 0);
                 Function<double[], Double> examAfterCourse = x -> {
                     try (NDManager scope = m.newSubManager()) {
-                        LmKd.Step moved = LmKd.courseStep(student, theta, v, input, next, targets.apply(x), c, scope);
+                        LmKd.Step moved = LmKd.courseStep(student, theta, v, input, next, targets.apply(x), c, scope, null);
                         return LmTraining.loss(student, moved.theta(), quiz).getDouble();
                     }
                 };
                 LmKd.Targets sent = targets.apply(sentValues);
-                LmKd.Step moved = LmKd.courseStep(student, theta, v, input, next, sent, c, m);
-                Params g = Autograd.of(moved.theta(), m, th -> LmTraining.loss(student, th, quiz)).gradient();
-                NDArray w = LmIkd.directional(student, theta, g, input, step, m).reshape(rows, -1);
+                LmKd.Step moved = LmKd.courseStep(student, theta, v, input, next, sent, c, m, m);
                 NDArray z = student.logits(theta, input).reshape(rows, -1);
-                double scale = c.learningRate() * c.alpha() * T * T / rows;
-                double[] feedback = LmIkd.feedback(w, z, sent, T, scale).toDoubleArray();
+                assertThat(moved.logits().toDoubleArray()).as("the course logits the step kept").isEqualTo(z.toDoubleArray());
+                double[] feedback;
+                if (step == LmIkd.STEP) {
+                    // What the student calls: the exam's gradient at θ', and the course logits its course step kept.
+                    LmIkd.Exam exam = LmIkd.feedback(student, theta, moved, input, sent, quiz, c, m);
+                    assertThat(exam.loss()).isEqualTo(LmTraining.loss(student, moved.theta(), quiz).getDouble());
+                    assertThat(exam.accuracy()).isEqualTo(LmSteps.exam(student, moved.theta(), quiz)[1]);
+                    feedback = exam.feedback().toDoubleArray();
+                } else {
+                    Params g = Autograd.of(moved.theta(), m, th -> LmTraining.loss(student, th, quiz)).gradient();
+                    NDArray w = LmIkd.directional(student, theta, g, input, step, m).reshape(rows, -1);
+                    double scale = c.learningRate() * c.alpha() * T * T / rows;
+                    feedback = LmIkd.feedback(w, z, sent, T, scale).toDoubleArray();
+                }
                 // the dense feedback is [rows, V]; top-K's is [rows, K+1] as support then tail, the sent values' order is all supports then all tails
                 double[] bruteForce = new double[sentValues.length];
                 double h = 1e-5;
