@@ -56,7 +56,8 @@ public final class LmServicesBench implements Callable<Integer> {
         LanguageModels.Distilled services;
         long t1 = System.nanoTime();
         try {
-            services = LanguageModelRun.local(run, teacher, dir, "bench-lm-services", -1, 24 * 3600, (d, id) -> { }, false, false);
+            services = LanguageModelRun.local(run, teacher, new LanguageModelRun.Local(dir, "bench-lm-services", -1, 24 * 3600, false,
+                false), (d, id) -> { });
         } finally {
             deleteTree(dir);
         }

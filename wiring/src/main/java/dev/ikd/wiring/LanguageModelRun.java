@@ -187,61 +187,67 @@ public final class LanguageModelRun {
     }
 
     /**
-     * {@code ikd local} on a language-model corpus: a real broker (KRaft, from Kafka's jars) with its
-     * log in {@code dataDir} (null: runs/RUN), the run's services on it, the dashboard and metrics on
-     * {@code metricsPort} (0: a free one, -1: none). {@code id} names the run (null: run-SEED-MILLIS).
-     * A fresh run ({@code started} not null) keeps the teacher's file, card and tokenizer in its
-     * directory ({@value #TEACHER_FILE}); a resumed one ({@code started} null) is given that copy, and
-     * its services go on from their checkpoints. {@code secure}: the broker takes TLS and SCRAM logins
-     * only, each service logs in as its own principal and signs what it sends (its keys in
-     * keys/RUN), as a classifier's {@code ikd local --secure}. With {@code verify}, the students are
+     * How {@code ikd local} runs a language model: its log in {@code dataDir} (null: runs/RUN), the
+     * run named {@code id} (null: run-SEED-MILLIS), the dashboard and metrics on {@code metricsPort}
+     * (0: a free one, -1: none), at most {@code timeoutSeconds}; {@code secure}: the broker takes TLS
+     * and SCRAM logins only, each service logs in as its own principal and signs what it sends (its
+     * keys in keys/RUN), as a classifier's {@code ikd local --secure}; {@code verify}: the students are
      * trained again in process ({@link LanguageModels#distil}) and every hash compared.
      */
-    public static LanguageModels.Distilled local(RunOptions run, Path teacherFile, Path dataDir, String id, int metricsPort,
-                                                 long timeoutSeconds, Started started, boolean secure, boolean verify) throws IOException {
-        String runId = id != null ? id : "run-" + run.seed + "-" + System.currentTimeMillis();
-        Path dir = dataDir != null ? dataDir : Path.of("runs", runId);
+    public record Local(Path dataDir, String id, int metricsPort, long timeoutSeconds, boolean secure, boolean verify) {
+    }
+
+    /**
+     * {@code ikd local} on a language-model corpus: a real broker (KRaft, from Kafka's jars), the
+     * run's services on it, as {@code local} says. A fresh run ({@code started} not null) keeps the
+     * teacher's file, card and tokenizer in its directory ({@value #TEACHER_FILE}); a resumed one
+     * ({@code started} null) is given that copy, and its services go on from their checkpoints. A bad
+     * option stops it before it makes anything.
+     */
+    public static LanguageModels.Distilled local(RunOptions run, Path teacherFile, Local local, Started started) throws IOException {
+        String runId = local.id() != null ? local.id() : "run-" + run.seed + "-" + System.currentTimeMillis();
+        Path dir = local.dataDir() != null ? local.dataDir() : Path.of("runs", runId);
         try (NDManager manager = run.newManager()) {
-            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true); // a bad option stops here, before anything is made
+            LanguageModels.Setup s = LanguageModels.setup(run, teacherFile, manager, true);
             if (started != null) {
                 keepTeacher(teacherFile, dir);
                 started.at(dir, runId);
             }
-            return local(run, s, teacherFile, dir, runId, metricsPort, timeoutSeconds, secure, verify, manager);
-        }
-    }
-
-    private static LanguageModels.Distilled local(RunOptions run, LanguageModels.Setup s, Path teacherFile, Path dir, String runId,
-                                                  int metricsPort, long timeoutSeconds, boolean secure, boolean verify, NDManager manager)
-        throws IOException {
-        int students = s.count();
-        BrokerSettings settings = BrokerSettings.loopback(dir.resolve("kafka"));
-        try (EmbeddedKafka broker = EmbeddedKafka.start(secure ? settings.secure(RunKeys.identities(students, 1)) : settings);
-             ServiceHost host = new ServiceHost(students + 2)) {
-            if (metricsPort >= 0) {
-                host.withDashboard(secure ? KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN))
-                    : KafkaAccess.plain(broker.bootstrapServers()), runId, RunProjection.DEFAULT_STEP_TIMEOUT_MS);
-            }
-            int port = host.serve("127.0.0.1", metricsPort);
-            System.err.printf("ikd local: run %s, broker %s, log in %s%s%n", runId, broker.bootstrapServers(), dir,
-                port < 0 ? "" : ", dashboard http://127.0.0.1:" + port + "/");
-            Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")).withPrefetch(run.prefetch);
-            if (secure) {
-                wiring = Services.secured(wiring, broker, dir.resolve("keys").resolve(runId), students, 1);
-                Services.secureTopics(wiring.admin(), TopicSettings.defaults(), Services.studentIds(students));
-            } else {
-                Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
-            }
-            LanguageModels.Distilled done;
-            try (StudentProgress progress = new StudentProgress(Services.studentIds(students), run.steps)) {
-                done = run(run, s, wiring, host, manager, timeoutSeconds, progress);
-            }
-            if (!verify) {
+            LanguageModels.Distilled done = onBroker(run, s, dir, runId, local, manager);
+            if (!local.verify()) {
                 return done;
             }
             List<String> reference = LanguageModels.distil(run, teacherFile, null).students().stream()
                 .map(LanguageModels.DistilledStudent::paramSha256).toList();
             return done.verified(reference.equals(done.students().stream().map(LanguageModels.DistilledStudent::paramSha256).toList()));
+        }
+    }
+
+    /** The run's services on a broker of its own, its log in {@code dir}. */
+    private static LanguageModels.Distilled onBroker(RunOptions run, LanguageModels.Setup s, Path dir, String runId, Local local,
+                                                     NDManager manager) {
+        int students = s.count();
+        BrokerSettings settings = BrokerSettings.loopback(dir.resolve("kafka"));
+        try (EmbeddedKafka broker = EmbeddedKafka.start(local.secure() ? settings.secure(RunKeys.identities(students, 1)) : settings);
+             ServiceHost host = new ServiceHost(students + 2)) {
+            if (local.metricsPort() >= 0) {
+                host.withDashboard(local.secure()
+                    ? KafkaAccess.withConfig(broker.bootstrapServers(), broker.security().clientConfig(BrokerSecurity.ADMIN))
+                    : KafkaAccess.plain(broker.bootstrapServers()), runId, RunProjection.DEFAULT_STEP_TIMEOUT_MS);
+            }
+            int port = host.serve("127.0.0.1", local.metricsPort());
+            System.err.printf("ikd local: run %s, broker %s, log in %s%s%n", runId, broker.bootstrapServers(), dir,
+                port < 0 ? "" : ", dashboard http://127.0.0.1:" + port + "/");
+            Services.Wiring wiring = Services.Wiring.of(broker.bootstrapServers(), runId, dir.resolve("state")).withPrefetch(run.prefetch);
+            if (local.secure()) {
+                wiring = Services.secured(wiring, broker, dir.resolve("keys").resolve(runId), students, 1);
+                Services.secureTopics(wiring.admin(), TopicSettings.defaults(), Services.studentIds(students));
+            } else {
+                Services.ensureTopics(broker.bootstrapServers(), TopicSettings.DEFAULT_PARTITIONS);
+            }
+            try (StudentProgress progress = new StudentProgress(Services.studentIds(students), run.steps)) {
+                return run(run, s, wiring, host, manager, local.timeoutSeconds(), progress);
+            }
         }
     }
 }

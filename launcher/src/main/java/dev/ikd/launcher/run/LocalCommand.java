@@ -150,8 +150,8 @@ public final class LocalCommand implements Callable<Integer> {
 
     private int start(boolean resuming) throws Exception {
         if (dev.ikd.wiring.LanguageModels.isCorpus(run.dataset) && compare == null) {
-            var done = dev.ikd.wiring.LanguageModelRun.local(run, teacherCheckpoint, dataDir, runId, metricsPort, timeoutSeconds,
-                resuming ? null : this::remember, secure, verify);
+            var done = dev.ikd.wiring.LanguageModelRun.local(run, teacherCheckpoint, new dev.ikd.wiring.LanguageModelRun.Local(dataDir,
+                runId, metricsPort, timeoutSeconds, secure, verify), resuming ? null : this::remember);
             System.out.println(done.text(json));
             return Boolean.FALSE.equals(done.verified()) ? 1 : 0;
         }
