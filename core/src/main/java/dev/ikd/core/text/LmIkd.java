@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.ikd.core.learn.Autograd;
 import dev.ikd.core.learn.Leash;
 import dev.ikd.core.learn.StudentConfig;
@@ -137,11 +136,9 @@ public final class LmIkd {
         long positions = input.getShape().get(0) * input.getShape().get(1);
         long l = quiz.getShape().get(1) - 1;
         NDArray quizInput = quiz.get(":, 0:" + l);
-        NDArray quizNext = quiz.get(":, 1:").toType(DataType.INT64, false);
         Autograd.Gradient exam = Autograd.withTerms(moved.theta(), scope, th -> {
             NDArray logits = model.logits(th, quizInput);
-            NDArray ranked = logits.argMax(-1).toType(DataType.INT64, false).eq(quizNext).toType(DataType.FLOAT64, false).mean();
-            return new NDArray[] {LmTraining.loss(logits, quiz), ranked};
+            return new NDArray[] {LmTraining.loss(logits, quiz), LmSteps.ranked(logits, quiz)};
         });
         NDArray w = directional(model, theta, exam.gradient(), input, STEP, scope).reshape(positions, -1);
         NDArray z = moved.logits() != null ? moved.logits() : model.logits(theta, input).reshape(positions, -1);

@@ -62,9 +62,13 @@ public final class LmSteps {
     public static double[] exam(CausalTransformer model, Params p, NDArray quiz) {
         long l = quiz.getShape().get(1) - 1;
         NDArray logits = model.logits(p, quiz.get(":, 0:" + l));
-        NDArray next = quiz.get(":, 1:").toType(DataType.INT64, false);
-        double loss = logits.logSoftmax(-1).gather(next.expandDims(-1), -1).neg().mean().toType(DataType.FLOAT64, false).getDouble();
-        double accuracy = logits.argMax(-1).toType(DataType.INT64, false).eq(next).toType(DataType.FLOAT64, false).mean().getDouble();
-        return new double[] {loss, accuracy};
+        return new double[] {LmTraining.loss(logits, quiz).toType(DataType.FLOAT64, false).getDouble(),
+            ranked(logits, quiz).getDouble()};
+    }
+
+    /** The share of the next tokens of {@code sequences} [N, L+1] that the logits [N, L, V] on their first L tokens rank first. */
+    static NDArray ranked(NDArray logits, NDArray sequences) {
+        NDArray next = sequences.get(":, 1:").toType(DataType.INT64, false);
+        return logits.argMax(-1).toType(DataType.INT64, false).eq(next).toType(DataType.FLOAT64, false).mean();
     }
 }
