@@ -1,6 +1,12 @@
 package dev.ikd.launcher;
 
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -64,8 +70,18 @@ public final class Ikd implements Runnable {
             + String.join(", ", spec.subcommands().keySet()) + ")");
     }
 
+    /**
+     * ikd writes UTF-8 whatever the locale (its JSON must be UTF-8, and its help, paths and generated
+     * text are not all ASCII): under a POSIX locale Java 17 would print '?' for every other character.
+     */
     public static void main(String[] args) {
+        System.setOut(utf8(FileDescriptor.out));
+        System.setErr(utf8(FileDescriptor.err));
         System.exit(execute(args));
+    }
+
+    private static PrintStream utf8(FileDescriptor fd) {
+        return new PrintStream(new BufferedOutputStream(new FileOutputStream(fd), 8192), true, StandardCharsets.UTF_8);
     }
 
     private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
@@ -123,6 +139,9 @@ public final class Ikd implements Runnable {
             }
         }
         var cli = commandLine();
+        // picocli would encode in the locale's charset; the bytes go on to System.out and System.err as they are.
+        cli.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+        cli.setErr(new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
         cli.setParameterExceptionHandler((e, a) -> {
             PrintWriter err = e.getCommandLine().getErr();
             err.println("ikd: " + e.getMessage() + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help')");

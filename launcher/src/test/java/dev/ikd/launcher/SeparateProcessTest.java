@@ -35,6 +35,27 @@ class SeparateProcessTest {
     }
 
     /**
+     * Under a POSIX locale (no LANG, as in a bare container) a JVM's default charset is ASCII; ikd
+     * still writes UTF-8 (its help names η).
+     */
+    @Test
+    void underAPosixLocaleIkdStillWritesUtf8() throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Dfile.encoding=ANSI_X3.4-1968", "-cp", System.getProperty("java.class.path"), "dev.ikd.launcher.Ikd", "train", "--help")
+            .redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().remove("LANG");
+        builder.environment().put("LC_ALL", "C");
+        Process p = builder.start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).contains("Student learning rate η");
+        } finally {
+            Jvms.kill(p);
+        }
+    }
+
+    /**
      * Fresh JVMs, each with its own garbage-collection timing: a gradient corrupted by a collection
      * (DJL scalar ops, see Tensors.scalar) showed up here as NaN in about one run in twelve.
      */
