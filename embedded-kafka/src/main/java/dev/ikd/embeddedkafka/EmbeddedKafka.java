@@ -196,7 +196,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         var out = new ByteArrayOutputStream();
         int rc;
         var args = new java.util.ArrayList<>(java.util.List.of(
-            "format", "-t", clusterId, "-c", serverProperties.toString(), "--ignore-formatted"));
+            // "=": a cluster id may start with '-' (1 in 64), which would read as an option of its own
+            "format", "--cluster-id=" + clusterId, "-c", serverProperties.toString(), "--ignore-formatted"));
         args.addAll(extra);
         try (var print = new PrintStream(out, true, StandardCharsets.UTF_8)) {
             rc = StorageTool.execute(args.toArray(String[]::new), print);

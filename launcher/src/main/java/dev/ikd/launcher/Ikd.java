@@ -1,6 +1,5 @@
 package dev.ikd.launcher;
 
-import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStreamWriter;
@@ -75,13 +74,9 @@ public final class Ikd implements Runnable {
      * text are not all ASCII): under a POSIX locale Java 17 would print '?' for every other character.
      */
     public static void main(String[] args) {
-        System.setOut(utf8(FileDescriptor.out));
-        System.setErr(utf8(FileDescriptor.err));
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8));
         System.exit(execute(args));
-    }
-
-    private static PrintStream utf8(FileDescriptor fd) {
-        return new PrintStream(new BufferedOutputStream(new FileOutputStream(fd), 8192), true, StandardCharsets.UTF_8);
     }
 
     private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {

@@ -142,4 +142,15 @@ class KafkaClusterTest {
         }
         return ports;
     }
+
+    /** A node formats its log with any valid cluster id, one that starts with '-' too (a derived id does, 1 time in 64). */
+    @Test
+    void aClusterIdThatStartsWithADashFormats() throws Exception {
+        int[] ports = freePorts(1);
+        try (Jvms jvms = new Jvms(dir)) {
+            Jvms.Jvm node = jvms.start("kafka-dash", "broker", "--port", "0", "--data-dir", dir.resolve("kafka-dash").toString(),
+                "--node-id", "1", "--controller-quorum", "1@127.0.0.1:" + ports[0], "--cluster-id=-AAAAAAAAAAAAAAAAAAAAA");
+            assertThat(Jvms.awaitListening(node).bootstrap()).startsWith("127.0.0.1:");
+        }
+    }
 }
